@@ -1,0 +1,81 @@
+// The 32-value block formats. Each block starts with an fp16 scale d (and, for the _1 types, an
+// fp16 offset m); value j of the block comes from byte j % 16 of qs, low nibble for j < 16 and high
+// nibble for j >= 16. The _5 types keep each value's fifth bit in a 32-bit mask qh.
+#include <algorithm>
+#include <cmath>
+
+#include "tensor/block_io.hpp"
+#include "tensor/codecs.hpp"
+
+namespace pensieve::tensor::detail {
+namespace {
+
+constexpr std::size_t kBlock = 32;
+
+// Round to the nearest integer and clamp to [lo, hi]; NaN lands on lo instead of being undefined.
+int round_clamped(float v, int lo, int hi) {
+  const float r = std::nearbyint(v);
+  if (!(r >= static_cast<float>(lo))) return lo;
+  if (!(r <= static_cast<float>(hi))) return hi;
+  return static_cast<int>(r);
+}
+
+// The value of largest magnitude, with its sign.
+float signed_absmax(const float* x, std::size_t n) {
+  float best = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > std::fabs(best)) best = x[i];
+  }
+  return best;
+}
+
+}  // namespace
+
+// Q4_0: { fp16 d; u8 qs[16]; } value = d * (nibble - 8)
+void dequantize_q4_0(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 18, dst += kBlock) {
+    const float d = load_fp16(src);
+    const std::uint8_t* qs = src + 2;
+    for (std::size_t j = 0; j < 16; ++j) {
+      dst[j] = d * static_cast<float>((qs[j] & 0x0f) - 8);
+      dst[j + 16] = d * static_cast<float>((qs[j] >> 4) - 8);
+    }
+  }
+}
+
+// The extreme value maps exactly to -8 (d takes its sign), so only the opposite end can clip, to +7.
+void quantize_q4_0(const float* src, std::uint8_t* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += kBlock, dst += 18) {
+    const std::uint16_t d_bits = fp32_to_fp16(signed_absmax(src, kBlock) / -8.0f);
+    const float d = fp16_to_fp32(d_bits);
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    store(dst, d_bits);
+    for (std::size_t j = 0; j < 16; ++j) {
+      const int lo = round_clamped(src[j] * inverse, -8, 7) + 8;
+      const int hi = round_clamped(src[j + 16] * inverse, -8, 7) + 8;
+      dst[2 + j] = static_cast<std::uint8_t>(lo | (hi << 4));
+    }
+  }
+}
+
+// Q8_0: { fp16 d; i8 qs[32]; } value = d * qs[j]
+void dequantize_q8_0(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 34, dst += kBlock) {
+    const float d = load_fp16(src);
+    for (std::size_t j = 0; j < kBlock; ++j) dst[j] = d * static_cast<float>(static_cast<std::int8_t>(src[2 + j]));
+  }
+}
+
+void quantize_q8_0(const float* src, std::uint8_t* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += kBlock, dst += 34) {
+    const std::uint16_t d_bits = fp32_to_fp16(std::fabs(signed_absmax(src, kBlock)) / 127.0f);
+    const float d = fp16_to_fp32(d_bits);
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    store(dst, d_bits);
+    for (std::size_t j = 0; j < kBlock; ++j) {
+      dst[2 + j] = static_cast<std::uint8_t>(static_cast<std::int8_t>(round_clamped(src[j] * inverse, -127, 127)));
+    }
+  }
+}
+
+}  // namespace pensieve::tensor::detail
