@@ -29,7 +29,8 @@ std::vector<float> decode_unaligned(TensorType type, const std::vector<std::uint
 }
 
 TEST(Dequantize, SupportedTypes) {
-  for (auto type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0}) {
+  for (auto type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
+                    TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
     EXPECT_TRUE(can_dequantize(type)) << name_of(type);
   }
   EXPECT_FALSE(can_dequantize(TensorType::kI64));
@@ -70,6 +71,71 @@ TEST(Dequantize, Q4_0KnownBlock) {
     EXPECT_EQ(out[j], -0.5f * static_cast<float>(j - 8)) << j;
     EXPECT_EQ(out[j + 16], -0.5f * static_cast<float>(7 - j)) << j;
   }
+}
+
+TEST(Dequantize, Q4_KKnownBlock) {
+  std::vector<std::uint8_t> block(144, 0);
+  put_u16(block, 0, 0x3c00);  // d = 1
+  put_u16(block, 2, 0x3800);  // dmin = 0.5
+  std::uint8_t* scales = block.data() + 4;
+  scales[0] = 3;  // group 0: scale 3
+  scales[4] = 2;  // group 0: min 2
+  // Group 5: scale 37 = 0b10'0101, min 19 = 0b01'0011. Low nibbles share byte 9; the top two bits
+  // ride in the top of byte 1 (scale) and byte 5 (min).
+  scales[9] = 0x35;
+  scales[1] = 0x80;
+  scales[5] = 0x40;
+  std::uint8_t* qs = block.data() + 16;
+  qs[0] = 0x07;   // value 0 (group 0, low nibble) = 7
+  qs[64] = 0xa0;  // value 160 (group 5, high nibble of byte 64) = 10; value 128 (group 4) = 0
+  const auto out = decode_unaligned(TensorType::kQ4_K, block);
+  EXPECT_EQ(out[0], 3.0f * 7 - 0.5f * 2);
+  EXPECT_EQ(out[1], -1.0f);  // q = 0 in group 0
+  EXPECT_EQ(out[160], 37.0f * 10 - 0.5f * 19);
+  EXPECT_EQ(out[161], -0.5f * 19);
+  EXPECT_EQ(out[128], 0.0f);  // group 4 has scale 0, min 0
+}
+
+TEST(Dequantize, Q5_KKnownBlock) {
+  std::vector<std::uint8_t> block(176, 0);
+  put_u16(block, 0, 0x3800);  // d = 0.5
+  put_u16(block, 2, 0x3c00);  // dmin = 1
+  std::uint8_t* scales = block.data() + 4;
+  scales[3] = 10;  // group 3: scale 10
+  scales[7] = 4;   // group 3: min 4
+  std::uint8_t* qh = block.data() + 16;
+  std::uint8_t* qs = block.data() + 48;
+  // Group 3 is values 96..127: high nibbles of qs[32..63], fifth bit at bit 3 of qh[0..31].
+  qs[33] = 0xf0;
+  qh[1] = 0x08;
+  qh[2] = 0xf7;  // every fifth bit of value 2's position except group 3's
+  const auto out = decode_unaligned(TensorType::kQ5_K, block);
+  EXPECT_EQ(out[97], 0.5f * 10 * 31 - 4);
+  EXPECT_EQ(out[96], -4.0f);
+  EXPECT_EQ(out[98], -4.0f);
+  EXPECT_EQ(out[2], 0.0f);  // group 0 has scale 0 and min 0, whatever its bits
+}
+
+TEST(Dequantize, Q6_KKnownBlock) {
+  std::vector<std::uint8_t> block(210, 0);
+  std::uint8_t* ql = block.data();
+  std::uint8_t* qh = block.data() + 128;
+  auto* scales = reinterpret_cast<std::int8_t*>(block.data() + 192);
+  put_u16(block, 208, 0x3400);  // d = 0.25
+  scales[0] = 1;
+  scales[11] = 2;
+  scales[15] = -3;  // second half, fourth 32-run, its values 16..31: values 240..255
+  // Value 244 = 128 + 96 + 20: low 4 bits from the high nibble of ql[64 + 32 + 20], top 2 bits
+  // from bits 6..7 of qh[32 + 20].
+  ql[116] = 0x50;
+  qh[52] = 0x80;
+  const auto out = decode_unaligned(TensorType::kQ6_K, block);
+  EXPECT_EQ(out[244], 0.25f * -3 * ((5 | (2 << 4)) - 32));
+  EXPECT_EQ(out[240], 0.25f * -3 * -32);  // q = 0 - 32
+  EXPECT_EQ(out[0], 0.25f * 1 * -32);
+  EXPECT_EQ(out[16], 0.0f);  // scales[1] = 0
+  // ql[116]'s low nibble (0) and qh[52]'s bits 2..3 (0) make value 128 + 32 + 20, scale 11.
+  EXPECT_EQ(out[180], 0.25f * 2 * -32);
 }
 
 TEST(Dequantize, SeveralBlocksAdvanceBySize) {

@@ -37,8 +37,11 @@ struct StepRule {
 };
 
 const std::map<TensorType, StepRule> kRules = {
-    {TensorType::kQ8_0, {32, false, 254, 0.6, 0.01}},
-    {TensorType::kQ4_0, {32, false, 15, 1.05, 0.12}},
+    {TensorType::kQ8_0, {32, false, 254, 0.6, 0.008}},
+    {TensorType::kQ4_0, {32, false, 15, 1.05, 0.1}},
+    {TensorType::kQ4_K, {32, true, 15, 1.5, 0.09}},
+    {TensorType::kQ5_K, {32, true, 31, 1.5, 0.05}},
+    {TensorType::kQ6_K, {16, false, 63, 1.0, 0.025}},
 };
 
 struct Comparison {
@@ -101,7 +104,7 @@ TEST(FixtureDequantize, EveryQuantizedTensorIsWithinItsStepOfTheF16Weights) {
       const auto* ref = base->contents().find_tensor(t.name);
       ASSERT_NE(ref, nullptr);
       ASSERT_EQ(ref->dims, t.dims);
-      if (!can_dequantize(t.type)) continue;  // covered once every fixture type is supported
+      ASSERT_TRUE(can_dequantize(t.type));
       const auto got = decode(t);
       const auto want = decode(*ref);
       if (t.type == TensorType::kF32 || t.type == TensorType::kF16) {
@@ -118,6 +121,9 @@ TEST(FixtureDequantize, EveryQuantizedTensorIsWithinItsStepOfTheF16Weights) {
   }
   EXPECT_GT(checked[TensorType::kQ8_0], 0);
   EXPECT_GT(checked[TensorType::kQ4_0], 0);
+  EXPECT_GT(checked[TensorType::kQ4_K], 0);
+  EXPECT_GT(checked[TensorType::kQ5_K], 0);
+  EXPECT_GT(checked[TensorType::kQ6_K], 0);
 }
 
 }  // namespace
