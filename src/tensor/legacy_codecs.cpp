@@ -58,6 +58,74 @@ void quantize_q4_0(const float* src, std::uint8_t* dst, std::size_t n_blocks) {
   }
 }
 
+// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d * nibble + m
+void dequantize_q4_1(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 20, dst += kBlock) {
+    const float d = load_fp16(src);
+    const float m = load_fp16(src + 2);
+    const std::uint8_t* qs = src + 4;
+    for (std::size_t j = 0; j < 16; ++j) {
+      dst[j] = d * static_cast<float>(qs[j] & 0x0f) + m;
+      dst[j + 16] = d * static_cast<float>(qs[j] >> 4) + m;
+    }
+  }
+}
+
+// Q5_0: { fp16 d; u8 qh[4]; u8 qs[16]; } value = d * (nibble | bit j of qh << 4) - 16)
+void dequantize_q5_0(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 22, dst += kBlock) {
+    const float d = load_fp16(src);
+    const auto qh = load<std::uint32_t>(src + 2);
+    const std::uint8_t* qs = src + 6;
+    for (std::size_t j = 0; j < 16; ++j) {
+      const auto lo = static_cast<int>((qs[j] & 0x0f) | (((qh >> j) & 1u) << 4));
+      const auto hi = static_cast<int>((qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4));
+      dst[j] = d * static_cast<float>(lo - 16);
+      dst[j + 16] = d * static_cast<float>(hi - 16);
+    }
+  }
+}
+
+// Q5_1: { fp16 d; fp16 m; u8 qh[4]; u8 qs[16]; } value = d * (nibble | bit j of qh << 4) + m
+void dequantize_q5_1(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 24, dst += kBlock) {
+    const float d = load_fp16(src);
+    const float m = load_fp16(src + 2);
+    const auto qh = load<std::uint32_t>(src + 4);
+    const std::uint8_t* qs = src + 8;
+    for (std::size_t j = 0; j < 16; ++j) {
+      const auto lo = (qs[j] & 0x0fu) | (((qh >> j) & 1u) << 4);
+      const auto hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4);
+      dst[j] = d * static_cast<float>(lo) + m;
+      dst[j + 16] = d * static_cast<float>(hi) + m;
+    }
+  }
+}
+
+// IQ4_NL: { fp16 d; u8 qs[16]; } value = d * kIq4NlGrid[nibble], a non-uniform 4-bit grid that
+// spends more levels near zero, where most weights are.
+constexpr std::int8_t kIq4NlGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                        1,    13,   25,  38,  53,  69,  89,  113};
+
+void dequantize_iq4_nl(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 18, dst += kBlock) {
+    const float d = load_fp16(src);
+    const std::uint8_t* qs = src + 2;
+    for (std::size_t j = 0; j < 16; ++j) {
+      dst[j] = d * static_cast<float>(kIq4NlGrid[qs[j] & 0x0f]);
+      dst[j + 16] = d * static_cast<float>(kIq4NlGrid[qs[j] >> 4]);
+    }
+  }
+}
+
+// Q8_1: { fp16 d; fp16 s; i8 qs[32]; } value = d * qs[j]; s caches d * sum(qs) for dot products.
+void dequantize_q8_1(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += 36, dst += kBlock) {
+    const float d = load_fp16(src);
+    for (std::size_t j = 0; j < kBlock; ++j) dst[j] = d * static_cast<float>(static_cast<std::int8_t>(src[4 + j]));
+  }
+}
+
 // Q8_0: { fp16 d; i8 qs[32]; } value = d * qs[j]
 void dequantize_q8_0(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
   for (std::size_t b = 0; b < n_blocks; ++b, src += 34, dst += kBlock) {
