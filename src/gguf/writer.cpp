@@ -101,7 +101,7 @@ Status append_payload(std::vector<std::uint8_t>& out, const Value& v, std::strin
     case ValueType::kArray: {
       const ArrayValue* a = v.as_array();
       if (a == nullptr) return invalid(key, "an array value must hold an array");
-      if (depth + 1 >= kMaxArrayDepth) return invalid(key, "arrays nested too deep for readers");
+      if (depth >= kMaxArrayDepth) return invalid(key, "arrays nested too deep for readers");
       if (!is_valid_value_type(static_cast<std::uint32_t>(a->element_type))) return invalid(key, "bad element type");
       append<std::uint32_t>(out, static_cast<std::uint32_t>(a->element_type));
       append<std::uint64_t>(out, a->items.size());
