@@ -90,4 +90,15 @@ void dequantize_q6_k(const std::uint8_t* src, float* dst, std::size_t n_blocks) 
   }
 }
 
+// Q8_K: { f32 d; i8 qs[256]; i16 bsums[16]; } value = d * qs[j]; bsums caches the sum of each
+// 16 values for dot products and plays no part in the values.
+void dequantize_q8_k(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
+  for (std::size_t b = 0; b < n_blocks; ++b, src += kQ8KBytes, dst += kSuperBlock) {
+    const auto d = load<float>(src);
+    for (std::size_t j = 0; j < kSuperBlock; ++j) {
+      dst[j] = d * static_cast<float>(static_cast<std::int8_t>(src[4 + j]));
+    }
+  }
+}
+
 }  // namespace pensieve::tensor::detail

@@ -30,7 +30,8 @@ std::vector<float> decode_unaligned(TensorType type, const std::vector<std::uint
 
 TEST(Dequantize, SupportedTypes) {
   for (auto type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
-                    TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+                    TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ4_1,
+                    TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kQ8_K, TensorType::kIQ4_NL}) {
     EXPECT_TRUE(can_dequantize(type)) << name_of(type);
   }
   EXPECT_FALSE(can_dequantize(TensorType::kI64));
@@ -71,6 +72,77 @@ TEST(Dequantize, Q4_0KnownBlock) {
     EXPECT_EQ(out[j], -0.5f * static_cast<float>(j - 8)) << j;
     EXPECT_EQ(out[j + 16], -0.5f * static_cast<float>(7 - j)) << j;
   }
+}
+
+TEST(Dequantize, Q4_1KnownBlock) {
+  std::vector<std::uint8_t> block(20, 0);
+  put_u16(block, 0, 0x4000);  // d = 2
+  put_u16(block, 2, 0xbc00);  // m = -1
+  block[4 + 3] = 0xc5;        // value 3 = 5, value 19 = 12
+  const auto out = decode_unaligned(TensorType::kQ4_1, block);
+  EXPECT_EQ(out[3], 2.0f * 5 - 1);
+  EXPECT_EQ(out[19], 2.0f * 12 - 1);
+  EXPECT_EQ(out[0], -1.0f);
+}
+
+TEST(Dequantize, Q5_0KnownBlock) {
+  std::vector<std::uint8_t> block(22, 0);
+  put_u16(block, 0, 0x3800);  // d = 0.5
+  // qh is a little-endian u32: bit j is value j's fifth bit. Set bits 2 and 17 (byte 0 bit 2, byte 2 bit 1).
+  block[2] = 0x04;
+  block[4] = 0x02;
+  block[6 + 2] = 0x03;  // value 2 low nibble 3 (+16 from qh) and value 18 high nibble 0
+  block[6 + 1] = 0xf0;  // value 17 = 15 (+16 from qh bit 17)
+  const auto out = decode_unaligned(TensorType::kQ5_0, block);
+  EXPECT_EQ(out[2], 0.5f * (19 - 16));
+  EXPECT_EQ(out[17], 0.5f * (31 - 16));
+  EXPECT_EQ(out[18], 0.5f * -16);
+  EXPECT_EQ(out[1], 0.5f * -16);
+}
+
+TEST(Dequantize, Q5_1KnownBlock) {
+  std::vector<std::uint8_t> block(24, 0);
+  put_u16(block, 0, 0x3c00);  // d = 1
+  put_u16(block, 2, 0x4200);  // m = 3
+  block[4 + 3] = 0x80;        // qh bit 31: value 31's fifth bit
+  block[8 + 15] = 0x7e;       // value 15 = 14, value 31 = 7 (+16)
+  const auto out = decode_unaligned(TensorType::kQ5_1, block);
+  EXPECT_EQ(out[15], 14.0f + 3);
+  EXPECT_EQ(out[31], 23.0f + 3);
+  EXPECT_EQ(out[30], 3.0f);
+}
+
+TEST(Dequantize, IQ4_NLKnownBlock) {
+  std::vector<std::uint8_t> block(18, 0);
+  put_u16(block, 0, 0x3c00);  // d = 1, so values are the grid entries themselves
+  for (int j = 0; j < 16; ++j) block[2 + j] = static_cast<std::uint8_t>(j | ((15 - j) << 4));
+  const auto out = decode_unaligned(TensorType::kIQ4_NL, block);
+  const float grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(out[j], grid[j]);
+    EXPECT_EQ(out[16 + j], grid[15 - j]);
+  }
+}
+
+TEST(Dequantize, Q8_1AndQ8_KKnownBlocks) {
+  std::vector<std::uint8_t> q81(36, 0);
+  put_u16(q81, 0, 0x3800);  // d = 0.5
+  put_u16(q81, 2, 0x7bff);  // s is a cached sum and must not affect the values
+  q81[4 + 9] = static_cast<std::uint8_t>(-7);
+  const auto a = decode_unaligned(TensorType::kQ8_1, q81);
+  EXPECT_EQ(a[9], -3.5f);
+  EXPECT_EQ(a[0], 0.0f);
+
+  std::vector<std::uint8_t> q8k(292, 0);
+  const float d = 0.1f;  // Q8_K keeps a float32 scale
+  std::memcpy(q8k.data(), &d, 4);
+  q8k[4 + 255] = 100;
+  q8k[4 + 128] = static_cast<std::uint8_t>(-128);
+  q8k[290] = 0xff;  // bsums, ignored
+  const auto b = decode_unaligned(TensorType::kQ8_K, q8k);
+  EXPECT_EQ(b[255], 0.1f * 100);
+  EXPECT_EQ(b[128], 0.1f * -128);
+  EXPECT_EQ(b[127], 0.0f);
 }
 
 TEST(Dequantize, Q4_KKnownBlock) {

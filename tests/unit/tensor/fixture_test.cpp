@@ -12,6 +12,7 @@
 
 #include "gguf/reader.hpp"
 #include "tensor/dequantize.hpp"
+#include "tensor/quantize.hpp"
 
 namespace pensieve::tensor {
 namespace {
@@ -124,6 +125,41 @@ TEST(FixtureDequantize, EveryQuantizedTensorIsWithinItsStepOfTheF16Weights) {
   EXPECT_GT(checked[TensorType::kQ4_K], 0);
   EXPECT_GT(checked[TensorType::kQ5_K], 0);
   EXPECT_GT(checked[TensorType::kQ6_K], 0);
+}
+
+double relative_rms(const std::vector<float>& got, const std::vector<float>& want) {
+  double err = 0, ref = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    err += static_cast<double>(got[i] - want[i]) * (got[i] - want[i]);
+    ref += static_cast<double>(want[i]) * want[i];
+  }
+  return std::sqrt(err / ref);
+}
+
+// Our reference quantizers, fed the same f16 weights, must come close to the established engine's
+// error on every tensor (they use plainer scale choices, so a little worse is expected).
+TEST(FixtureQuantize, ErrorComparableToTheEstablishedQuantizer) {
+  std::map<TensorType, int> checked;
+  for (const auto& pair : quantized_fixtures()) {
+    auto quant = gguf::File::open(pair.quantized);
+    auto base = gguf::File::open(pair.base);
+    ASSERT_TRUE(quant.ok() && base.ok()) << pair.quantized;
+    for (const auto& t : quant->contents().tensors) {
+      if (t.type == TensorType::kF32 || t.type == TensorType::kF16) continue;
+      SCOPED_TRACE(pair.quantized + ": " + std::string(t.name) + " (" + std::string(name_of(t.type)) + ")");
+      ASSERT_TRUE(can_quantize(t.type));
+      const auto* ref = base->contents().find_tensor(t.name);
+      ASSERT_NE(ref, nullptr);
+      const auto want = decode(*ref);
+      std::vector<std::uint8_t> ours(t.data.size());
+      quantize(t.type, want.data(), ours.data(), want.size());
+      std::vector<float> got(want.size());
+      dequantize(t.type, ours.data(), got.data(), got.size());
+      EXPECT_LE(relative_rms(got, want), 1.2 * relative_rms(decode(t), want));
+      ++checked[t.type];
+    }
+  }
+  EXPECT_EQ(checked.size(), 5u);  // Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
 }
 
 }  // namespace
