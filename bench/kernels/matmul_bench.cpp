@@ -42,8 +42,8 @@ void BM_ReferenceMatmul(benchmark::State& state) {
 }
 
 void Args(benchmark::internal::Benchmark* b) {
-  for (TensorType t : {TensorType::kF32, TensorType::kF16, TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K,
-                       TensorType::kQ6_K}) {
+  for (TensorType t : {TensorType::kF32, TensorType::kF16, TensorType::kQ8_0, TensorType::kQ4_0,
+                       TensorType::kQ4_K, TensorType::kQ6_K}) {
     for (int tokens : {1, 16}) b->Args({static_cast<int>(t), 1024, 1024, tokens});
   }
 }

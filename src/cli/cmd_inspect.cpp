@@ -73,7 +73,8 @@ int run_inspect(const InspectOptions& options) {
   const auto& c = file->contents();
   auto arch = c.get_string("general.architecture");
   std::cout << "file:          " << options.model_path << "\n";
-  std::cout << "file size:     " << file->file_size() << " bytes (" << human_bytes(file->file_size()) << ")\n";
+  std::cout << "file size:     " << file->file_size() << " bytes (" << human_bytes(file->file_size())
+            << ")\n";
   std::cout << "gguf version:  " << c.version << "\n";
   std::cout << "architecture:  " << (arch.ok() && *arch ? std::string(**arch) : "(unknown)") << "\n";
   std::cout << "metadata keys: " << c.metadata.size() << "\n";

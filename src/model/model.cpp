@@ -54,7 +54,8 @@ Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
   }
   for (std::uint32_t row : logit_rows) {
     if (row >= tokens.size()) {
-      return make_error(ErrorCode::kOutOfRange, "logit row " + std::to_string(row) + " is not an index into the " +
+      return make_error(ErrorCode::kOutOfRange, "logit row " + std::to_string(row) +
+                                                    " is not an index into the " +
                                                     std::to_string(tokens.size()) + " tokens given");
     }
   }

@@ -35,7 +35,8 @@ StoredMatrix store(TensorType type, const std::vector<float>& values, std::size_
   if (type == TensorType::kF32) {
     std::memcpy(m.bytes.data(), values.data(), values.size() * sizeof(float));
   } else {
-    for (std::size_t r = 0; r < rows; ++r) tensor::quantize(type, values.data() + r * cols, m.bytes.data() + r * row_bytes, cols);
+    for (std::size_t r = 0; r < rows; ++r)
+      tensor::quantize(type, values.data() + r * cols, m.bytes.data() + r * row_bytes, cols);
   }
   m.view = WeightMatrix{type, m.bytes.data(), rows, cols, row_bytes};
   return m;
@@ -62,7 +63,8 @@ TEST(Matmul, F32WithStridesMatchesNaiveProduct) {
   for (std::size_t t = 0; t < kTokens; ++t) {
     for (std::size_t r = 0; r < kRows; ++r) {
       double expected = 0.0;
-      for (std::size_t c = 0; c < kCols; ++c) expected += static_cast<double>(w[r * kCols + c]) * x[t * kXStride + c];
+      for (std::size_t c = 0; c < kCols; ++c)
+        expected += static_cast<double>(w[r * kCols + c]) * x[t * kXStride + c];
       EXPECT_NEAR(out[t * kOutStride + r], expected, 1e-5);
     }
     // Columns past `rows` in each output row are left alone.
@@ -98,7 +100,8 @@ TEST_P(QuantizedMatmul, EqualsProductOfDequantizedRows) {
     tensor::dequantize(type, m.view.row(r), dequantized.data(), cols);
     for (std::size_t t = 0; t < kTokens; ++t) {
       double expected = 0.0;
-      for (std::size_t c = 0; c < cols; ++c) expected += static_cast<double>(dequantized[c]) * x[t * cols + c];
+      for (std::size_t c = 0; c < cols; ++c)
+        expected += static_cast<double>(dequantized[c]) * x[t * cols + c];
       EXPECT_NEAR(out[t * kRows + r], expected, 1e-4) << "row " << r << ", token " << t;
     }
   }
@@ -107,9 +110,9 @@ TEST_P(QuantizedMatmul, EqualsProductOfDequantizedRows) {
 // Every stored type the tensor module can also produce (the list grows with its quantizers).
 std::vector<TensorType> quantizable_types() {
   std::vector<TensorType> types;
-  for (TensorType t : {TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1,
-                       TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K,
-                       TensorType::kQ6_K}) {
+  for (TensorType t : {TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
+                       TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL,
+                       TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
     if (tensor::can_quantize(t) && tensor::can_dequantize(t)) types.push_back(t);
   }
   return types;
@@ -133,5 +136,7 @@ TEST(DequantizeRow, ReadsTheRequestedRow) {
 namespace pensieve::tensor {
 // gtest prints TensorType parameters by name.
 void PrintTo(TensorType type, std::ostream* os);
-void PrintTo(TensorType type, std::ostream* os) { *os << name_of(type); }
+void PrintTo(TensorType type, std::ostream* os) {
+  *os << name_of(type);
+}
 }  // namespace pensieve::tensor

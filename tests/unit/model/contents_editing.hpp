@@ -44,8 +44,14 @@ inline gguf::TensorInfo& tensor_named(gguf::Contents& c, std::string_view name) 
   throw std::runtime_error("no tensor " + std::string(name));
 }
 
-inline gguf::Value uint_value(std::uint64_t v) { return {gguf::ValueType::kUInt32, v}; }
-inline gguf::Value float_value(double v) { return {gguf::ValueType::kFloat32, v}; }
-inline gguf::Value string_value(std::string_view v) { return {gguf::ValueType::kString, v}; }
+inline gguf::Value uint_value(std::uint64_t v) {
+  return {gguf::ValueType::kUInt32, v};
+}
+inline gguf::Value float_value(double v) {
+  return {gguf::ValueType::kFloat32, v};
+}
+inline gguf::Value string_value(std::string_view v) {
+  return {gguf::ValueType::kString, v};
+}
 
 }  // namespace pensieve::model::testing

@@ -68,9 +68,9 @@ TEST(Hyperparams, Phi3ReadsSlidingWindow) {
 
 TEST(Hyperparams, MissingRequiredKeyIsNamed) {
   const gguf::File file = open_fixture("llama-f32.gguf");
-  for (std::string_view key : {"llama.block_count", "llama.embedding_length", "llama.attention.head_count",
-                               "llama.feed_forward_length", "llama.attention.layer_norm_rms_epsilon",
-                               "general.architecture"}) {
+  for (std::string_view key :
+       {"llama.block_count", "llama.embedding_length", "llama.attention.head_count",
+        "llama.feed_forward_length", "llama.attention.layer_norm_rms_epsilon", "general.architecture"}) {
     gguf::Contents c = file.contents();
     erase_metadata(c, key);
     EXPECT_TRUE(fails_mentioning(read_hyperparams(c), key)) << key;

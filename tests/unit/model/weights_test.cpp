@@ -46,7 +46,8 @@ TEST(Weights, MissingOrMisshapenTensorIsNamed) {
     erase_tensor(c, "blk.1.ffn_up.weight");
     auto w = bind(c);
     ASSERT_FALSE(w.ok());
-    EXPECT_NE(w.error().message.find("blk.1.ffn_up.weight is missing"), std::string::npos) << w.error().message;
+    EXPECT_NE(w.error().message.find("blk.1.ffn_up.weight is missing"), std::string::npos)
+        << w.error().message;
   }
   {
     gguf::Contents c = file.contents();
