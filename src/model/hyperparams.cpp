@@ -177,6 +177,8 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
                           " must lie in [1, " + md.key("expert_count") + " = " + std::to_string(hp.n_expert) +
                           "], and " + md.key("expert_feed_forward_length") + " must be positive");
     }
+    // Every block's feed-forward is the experts; a dense width in the metadata describes nothing.
+    hp.n_ff = 0;
   } else if (hp.n_ff == 0) {
     return md.missing("feed_forward_length");
   }

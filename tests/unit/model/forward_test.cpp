@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "contents_editing.hpp"
@@ -159,6 +160,9 @@ TEST_F(ForwardTest, SequenceOfAnotherModelAndEmptySizesAreRefused) {
   EXPECT_FALSE(model_->forward(*seq, one, {}, {}).ok());
   EXPECT_FALSE(model_->create_sequence(0).ok());
   EXPECT_FALSE(model_->create_sequence(8, 0).ok());
+  auto huge = model_->create_sequence(Model::kMaxContext + 1);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("context size"), std::string::npos);
 }
 
 TEST_F(ForwardTest, ObserverSeesNamedIntermediateTensors) {
@@ -180,6 +184,29 @@ TEST_F(ForwardTest, ObserverSeesNamedIntermediateTensors) {
   EXPECT_EQ(seen["layer_out"], 2);
   EXPECT_EQ(seen["result_output"], 1);
   EXPECT_EQ(q_cols, model_->hparams().q_dim());
+}
+
+// One Model, several threads, each with its own Sequence: identical results, no interference.
+TEST_F(ForwardTest, SequencesOnSeveralThreadsShareOneModel) {
+  const auto expected = all_logits(kTokens);
+  constexpr int kThreads = 3;
+  std::vector<std::vector<float>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto seq = model_->create_sequence(64, static_cast<std::uint32_t>(4 + i));
+      if (!seq) return;
+      std::vector<std::uint32_t> rows(kTokens.size());
+      std::iota(rows.begin(), rows.end(), 0u);
+      results[i].resize(rows.size() * vocab());
+      if (!model_->forward(*seq, kTokens, rows, results[i]).ok()) results[i].clear();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_EQ(r.size(), expected.size());
+    expect_rows_equal(r.data(), expected.data(), r.size());
+  }
 }
 
 TEST(ModelLoad, ErrorsNameTheFile) {

@@ -56,6 +56,7 @@ TEST(Hyperparams, Qwen3MoeReadsExperts) {
   EXPECT_EQ(hp->n_expert, 8u);
   EXPECT_EQ(hp->n_expert_used, 2u);
   EXPECT_EQ(hp->n_ff_expert, 256u);
+  EXPECT_EQ(hp->n_ff, 0u);
 }
 
 TEST(Hyperparams, Phi3ReadsSlidingWindow) {
