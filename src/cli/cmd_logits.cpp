@@ -34,10 +34,11 @@ Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
     }
     std::int32_t id = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), id);
-    if (ec != std::errc() || (end != text.data() + text.size() && *end != ' ' && *end != ',' && *end != '\t' &&
-                              *end != '\n')) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "--tokens: '" + text.substr(i, 20) + "' is not a token id (expected integers like \"1 2 3\")");
+    if (ec != std::errc() ||
+        (end != text.data() + text.size() && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n')) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "--tokens: '" + text.substr(i, 20) + "' is not a token id (expected integers like \"1 2 3\")");
     }
     ids.push_back(id);
     i = static_cast<std::size_t>(end - text.data());
@@ -64,7 +65,8 @@ Status run_logits(const LogitsOptions& options) {
   // Raw little-endian float32; every platform we build for is little-endian.
   static_assert(std::endian::native == std::endian::little);
   std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * sizeof(float)));
+  out.write(reinterpret_cast<const char*>(logits.data()),
+            static_cast<std::streamsize>(logits.size() * sizeof(float)));
   out.close();
   if (!out) return make_error(ErrorCode::kIo, "cannot write " + options.out_path);
   return {};
@@ -73,7 +75,8 @@ Status run_logits(const LogitsOptions& options) {
 }  // namespace
 
 void add_logits_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
+  auto* cmd =
+      app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
   auto options = std::make_shared<LogitsOptions>();
   cmd->add_option("model", options->model_path, "GGUF model file")->required();
   cmd->add_option("--tokens", options->tokens, "token ids, e.g. \"1 2 3\"")->required();

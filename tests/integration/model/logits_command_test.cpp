@@ -1,14 +1,13 @@
 // `pensieve logits` run as a real process.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <string>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <stdexcept>
+#include <string>
 
 #include "fixture_manifest.hpp"
 
