@@ -225,26 +225,40 @@ void Tokenizer::add_bos_eos(std::vector<std::int32_t>& ids) const {
   if (v.add_eos && v.eos && (ids.empty() || ids.back() != *v.eos)) ids.push_back(*v.eos);
 }
 
-void Tokenizer::append_piece(std::int32_t id, const DecodeOptions& options, bool& at_start, std::string& out) const {
+void Tokenizer::append_piece(std::int32_t id, const DecodeOptions& options, std::string& out) const {
   const Vocabulary& v = impl_->vocab;
   if (!v.contains(id)) return;
-  std::string_view piece = impl_->piece(id);
-  if (options.render_special && !decodes_to_text(v.type(id))) piece = v.text(id);
-  if (piece.empty()) return;
-  if (at_start) {
-    at_start = false;
-    if (options.strip_space_prefix && v.add_space_prefix && v.kind() == VocabKind::kSentencePiece &&
-        piece.front() == ' ') {
-      piece.remove_prefix(1);
+  if (options.render_special && !decodes_to_text(v.type(id))) {
+    out.append(v.text(id));
+  } else {
+    out.append(impl_->piece(id));
+  }
+}
+
+void Tokenizer::finish_decoded_text(std::string& text, std::size_t from, bool at_output_start,
+                                    const DecodeOptions& options) const {
+  const Vocabulary& v = impl_->vocab;
+  if (v.kind() != VocabKind::kSentencePiece) return;
+  std::size_t write = from;
+  for (std::size_t read = from; read < text.size();) {
+    if (text.compare(read, kSpaceMark.size(), kSpaceMark) == 0) {
+      text[write++] = ' ';
+      read += kSpaceMark.size();
+    } else {
+      text[write++] = text[read++];
     }
   }
-  out.append(piece);
+  text.resize(write);
+  if (at_output_start && options.strip_space_prefix && v.add_space_prefix && from < text.size() &&
+      text[from] == ' ') {
+    text.erase(from, 1);
+  }
 }
 
 std::string Tokenizer::decode(std::span<const std::int32_t> ids, DecodeOptions options) const {
   std::string out;
-  bool at_start = true;
-  for (std::int32_t id : ids) append_piece(id, options, at_start, out);
+  for (std::int32_t id : ids) append_piece(id, options, out);
+  finish_decoded_text(out, 0, true, options);
   return out;
 }
 

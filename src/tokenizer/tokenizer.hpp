@@ -29,7 +29,7 @@ struct DecodeOptions {
   // Control and unknown tokens decode to their text instead of nothing.
   bool render_special = false;
   // Drop the space the SentencePiece encoder put before the text (only when the vocabulary
-  // adds one): with it, decode(encode(s)) == s.
+  // adds one): with it, decode(encode(s)) == s for text without U+2581.
   bool strip_space_prefix = false;
 };
 
@@ -61,8 +61,14 @@ class Tokenizer {
   // The bytes of the tokens, concatenated (not necessarily valid UTF-8 for arbitrary ids).
   // Ids outside the vocabulary are skipped.
   std::string decode(std::span<const std::int32_t> ids, DecodeOptions options = {}) const;
-  // Appends the bytes of one token; `at_start` tracks whether the leading space may be stripped.
-  void append_piece(std::int32_t id, const DecodeOptions& options, bool& at_start, std::string& out) const;
+  // Appends the raw bytes of one token (ids outside the vocabulary add nothing).
+  void append_piece(std::int32_t id, const DecodeOptions& options, std::string& out) const;
+  // Turns complete decoded text that starts at byte `from` of `text` into its final form: for
+  // SentencePiece, U+2581 (which the encoder writes for every space, and which byte-fallback
+  // tokens may spell out) becomes a space, and with strip_space_prefix the very first space of
+  // the output (`at_output_start`) is dropped.
+  void finish_decoded_text(std::string& text, std::size_t from, bool at_output_start,
+                           const DecodeOptions& options) const;
 
   std::string_view token_text(std::int32_t id) const;
   TokenType token_type(std::int32_t id) const;
@@ -108,6 +114,8 @@ class StreamDecoder {
   std::size_t pending_bytes() const { return pending_.size(); }
 
  private:
+  void finish();
+
   const Tokenizer* tokenizer_;
   DecodeOptions options_;
   bool at_start_ = true;
