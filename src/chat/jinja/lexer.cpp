@@ -1,5 +1,6 @@
 #include "chat/jinja/lexer.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "chat/jinja/error.hpp"
@@ -114,7 +115,7 @@ class Lexer {
     for (std::size_t i = line_start; i < tag; ++i) {
       if (src_[i] != ' ' && src_[i] != '\t') return;
     }
-    text.remove_suffix(tag - line_start);
+    text.remove_suffix(std::min(tag - line_start, text.size()));  // the start may be stripped already
   }
 
   void emit_text(std::string_view text, int line) {

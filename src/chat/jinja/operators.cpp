@@ -15,8 +15,10 @@ bool is_integral(const Value& v) { return v.is_int() || v.is_bool(); }
                                type_name(b) + "'");
 }
 
-Value checked(bool overflow, std::int64_t result) {
-  if (overflow) fail(FailureKind::kLimit, "integer overflow");
+template <typename Op>
+Value checked(std::int64_t x, std::int64_t y, Op op) {
+  std::int64_t result = 0;
+  if (op(x, y, &result)) fail(FailureKind::kLimit, "integer overflow");
   return Value::integer(result);
 }
 
@@ -50,10 +52,9 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
   if (ints) {
     const std::int64_t x = a.as_int();
     const std::int64_t y = b.as_int();
-    std::int64_t r = 0;
-    if (op == "+") return checked(__builtin_add_overflow(x, y, &r), r);
-    if (op == "-") return checked(__builtin_sub_overflow(x, y, &r), r);
-    if (op == "*") return checked(__builtin_mul_overflow(x, y, &r), r);
+    if (op == "+") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_add_overflow(a, b, r); });
+    if (op == "-") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_sub_overflow(a, b, r); });
+    if (op == "*") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_mul_overflow(a, b, r); });
     if (op == "//" || op == "%") {
       if (y == 0) fail(FailureKind::kValue, "integer division or modulo by zero");
       if (x == INT64_MIN && y == -1) fail(FailureKind::kLimit, "integer overflow");

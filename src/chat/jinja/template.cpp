@@ -45,6 +45,8 @@ Result<Template> Template::parse(std::string_view source) {
     return t;
   } catch (const jinja::Failure& failure) {
     return to_error(failure);
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("chat template could not be parsed: ") + e.what());
   }
 }
 
@@ -63,6 +65,9 @@ Result<RenderedText> render(const Template& tmpl, const nlohmann::ordered_json& 
     return RenderedText{out.str(), out.untrusted_ranges()};
   } catch (const jinja::Failure& failure) {
     return to_error(failure);
+  } catch (const std::exception& e) {
+    // Out of memory or a library failure: report it rather than take the server down.
+    return make_error(ErrorCode::kInternal, std::string("chat template rendering failed: ") + e.what());
   }
 }
 
