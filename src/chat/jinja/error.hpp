@@ -15,7 +15,6 @@ enum class FailureKind {
   kRaised,     // the template called raise_exception(msg)
   kType,       // an operation on values of the wrong type (Python's TypeError)
   kUndefined,  // use of an undefined value beyond printing or testing it
-  kSecurity,   // something the sandbox forbids, e.g. mutating a list in place
   kLimit,      // a step, output, size or recursion limit was reached
   kValue,      // a value of the right type but unusable (Python's ValueError)
 };

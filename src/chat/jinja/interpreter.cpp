@@ -338,7 +338,7 @@ Value Interpreter::invoke_macro(const Stmt& m, CallArgs& args, Scope* parent) {
     scope.vars[p.name] = p.default_value ? eval(*p.default_value, scope)
                                          : Value::undefined("parameter '" + p.name + "' was not provided");
   }
-  scope.vars["varargs"] = Value::list(std::move(varargs));
+  scope.vars["varargs"] = Value::list(std::move(varargs), /*is_tuple=*/true);
   scope.vars["kwargs"] = Value::dict(std::move(kwargs));
   Text rendered = capture(m.body, scope);
   line_ = saved_line;

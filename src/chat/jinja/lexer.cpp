@@ -42,11 +42,7 @@ class Lexer {
       if (strip_next_text) {
         while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
       } else if (trim_next_newline) {
-        if (text.substr(0, 1) == "\n") {
-          text.remove_prefix(1);
-        } else if (text.substr(0, 2) == "\r\n") {
-          text.remove_prefix(2);
-        }
+        if (text.substr(0, 1) == "\n") text.remove_prefix(1);
       }
       strip_next_text = false;
       trim_next_newline = false;
@@ -301,6 +297,21 @@ class Lexer {
 
 }  // namespace
 
-std::vector<Token> tokenize(std::string_view source) { return Lexer(source).run(); }
+std::vector<Token> tokenize(std::string_view source) {
+  // As Jinja2 does before lexing: every line ending becomes "\n", and one trailing newline
+  // is dropped (keep_trailing_newline is off).
+  std::string normalized;
+  normalized.reserve(source.size());
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    if (source[i] == '\r') {
+      normalized += '\n';
+      if (i + 1 < source.size() && source[i + 1] == '\n') ++i;
+    } else {
+      normalized += source[i];
+    }
+  }
+  if (!normalized.empty() && normalized.back() == '\n') normalized.pop_back();
+  return Lexer(normalized).run();
+}
 
 }  // namespace pensieve::chat::jinja

@@ -1,6 +1,6 @@
 // Methods templates call on strings, dicts and lists (`s.strip()`, `d.items()`, ...).
 // The sandbox Hugging Face renders with forbids methods that mutate a list or dict in place;
-// they are found (so `is defined` holds) but fail when called, with Jinja2's message.
+// they resolve to an Undefined that fails when called, with Jinja2's message.
 #include <algorithm>
 #include <array>
 
@@ -212,10 +212,9 @@ bool listed(const std::array<std::string_view, N>& names, std::string_view name)
 }
 
 Value unsafe(std::string_view name, std::string_view type) {
-  const std::string message = "access to attribute '" + std::string(name) + "' of '" + std::string(type) + "' object is unsafe.";
-  return Value::callable(std::string(name), [message](Interpreter&, CallArgs&) -> Value {
-    fail(FailureKind::kSecurity, message);
-  });
+  // Jinja2's sandbox answers with an Undefined that fails on any use, so `is defined` is false.
+  return Value::undefined("access to attribute '" + std::string(name) + "' of '" + std::string(type) +
+                          "' object is unsafe.");
 }
 
 }  // namespace

@@ -186,7 +186,7 @@ class Parser {
       } else {
         if (s->targets.size() != 1 || !s->targets[0].second.empty()) syntax("expected '='");
         s->kind = StmtKind::kSetBlock;
-        if (accept_op("|")) s->expr = parse_filter_chain(placeholder());
+        if (is_op("|")) s->expr = parse_filter_chain(placeholder());
         expect_block_end();
         s->body = parse_body({"endset"}, ended_by);
         expect_block_end();

@@ -1,6 +1,9 @@
 #include "chat/jinja/strings.hpp"
 
 #include <unicode/uchar.h>
+#include <unicode/ustring.h>
+
+#include <vector>
 
 namespace pensieve::chat::jinja {
 
@@ -189,13 +192,40 @@ Text replace(const Text& s, const std::string& old_value, const Text& new_value,
   return out;
 }
 
-std::string to_upper(std::string_view s) {
-  return map_code_points(s, [](char32_t c, std::size_t) { return upper(c); });
+namespace {
+
+// Full Unicode case mapping (e.g. "ß" upper-cases to "SS"), as Python's str.upper does.
+template <typename Convert>
+std::string full_case_map(std::string_view s, Convert convert, char32_t (*fallback)(char32_t)) {
+  UErrorCode status = U_ZERO_ERROR;
+  int32_t utf16_length = 0;
+  u_strFromUTF8WithSub(nullptr, 0, &utf16_length, s.data(), static_cast<int32_t>(s.size()), 0xFFFD, nullptr, &status);
+  status = U_ZERO_ERROR;
+  std::vector<UChar> utf16(static_cast<std::size_t>(utf16_length) + 1);
+  u_strFromUTF8WithSub(utf16.data(), static_cast<int32_t>(utf16.size()), &utf16_length, s.data(),
+                       static_cast<int32_t>(s.size()), 0xFFFD, nullptr, &status);
+  if (U_FAILURE(status) || s.size() > (1u << 28)) {
+    return map_code_points(s, [fallback](char32_t c, std::size_t) { return fallback(c); });
+  }
+  std::vector<UChar> mapped(utf16.size() * 3 + 8);
+  status = U_ZERO_ERROR;
+  const int32_t mapped_length = convert(mapped.data(), static_cast<int32_t>(mapped.size()), utf16.data(), utf16_length, "", &status);
+  int32_t utf8_length = 0;
+  if (U_SUCCESS(status)) {
+    u_strToUTF8(nullptr, 0, &utf8_length, mapped.data(), mapped_length, &status);
+    if (status == U_BUFFER_OVERFLOW_ERROR) status = U_ZERO_ERROR;
+  }
+  if (U_FAILURE(status)) return map_code_points(s, [fallback](char32_t c, std::size_t) { return fallback(c); });
+  std::string out(static_cast<std::size_t>(utf8_length), '\0');
+  u_strToUTF8(out.data(), utf8_length, &utf8_length, mapped.data(), mapped_length, &status);
+  return out;
 }
 
-std::string to_lower(std::string_view s) {
-  return map_code_points(s, [](char32_t c, std::size_t) { return lower(c); });
-}
+}  // namespace
+
+std::string to_upper(std::string_view s) { return full_case_map(s, u_strToUpper, upper); }
+
+std::string to_lower(std::string_view s) { return full_case_map(s, u_strToLower, lower); }
 
 std::string capitalize(std::string_view s) {
   return map_code_points(s, [](char32_t c, std::size_t i) { return i == 0 ? titlecase(c) : lower(c); });

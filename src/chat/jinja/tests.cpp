@@ -31,7 +31,9 @@ bool t_mapping(const Value& v, const CallArgs&) { return v.is_dict(); }
 bool t_iterable(const Value& v, const CallArgs&) {
   return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
 }
-bool t_sequence(const Value& v, const CallArgs&) { return v.is_string() || v.is_list() || v.is_dict(); }
+bool t_sequence(const Value& v, const CallArgs&) {
+  return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+}
 bool t_callable(const Value& v, const CallArgs&) { return v.is_callable(); }
 bool t_escaped(const Value&, const CallArgs&) { return false; }
 bool t_sameas(const Value& v, const CallArgs& a) {

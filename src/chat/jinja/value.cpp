@@ -147,6 +147,9 @@ void repr_into(Text& out, const Value& v, int depth) {
       out.append_trusted(">");
       return;
     }
+    case Kind::kUndefined:
+      out.append_trusted("Undefined");
+      return;
     default:
       out.append(to_text(v));
   }
