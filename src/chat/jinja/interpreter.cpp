@@ -296,7 +296,7 @@ void Interpreter::assign(Scope& scope, const std::pair<std::string, std::string>
   if (!object || !object->is_namespace()) {
     fail(FailureKind::kType, "cannot assign attribute on non-namespace object", line);
   }
-  object->ns().attributes.set(Text(target.second), std::move(value));
+  object->ns().set(Text(target.second), std::move(value));
 }
 
 Value Interpreter::make_macro(const Stmt& macro, Scope* caller_scope, std::shared_ptr<bool> alive) {

@@ -13,9 +13,6 @@
 namespace pensieve::chat::jinja {
 namespace {
 
-// Deeper structures than this are refused rather than risk the native stack.
-constexpr int kMaxNesting = 256;
-
 void check_depth(int depth) {
   if (depth > kMaxNesting) {
     fail(FailureKind::kLimit, "value nested more than " + std::to_string(kMaxNesting) + " levels deep");
@@ -378,13 +375,50 @@ Value Value::undefined(std::string reason) {
 Value Value::string(Text text) {
   return Value(Rep(std::in_place_index<5>, std::make_shared<const Text>(std::move(text))));
 }
+namespace {
+
+// Deeper structures are refused when built, so that printing, comparing or freeing them
+// never recurses past what the native stack can take.
+int container_depth(int deepest_child) {
+  const int depth = deepest_child + 1;
+  check_depth(depth);
+  return depth;
+}
+
+int deepest_entry(const Dict& d) {
+  int deepest = 0;
+  for (const auto& [k, v] : d.entries) deepest = std::max(deepest, nesting_depth(v));
+  return deepest;
+}
+
+}  // namespace
+
+int nesting_depth(const Value& v) {
+  switch (v.kind()) {
+    case Kind::kList: return v.list().depth;
+    case Kind::kDict: return v.dict().depth;
+    case Kind::kNamespace: return v.ns().attributes.depth;
+    default: return 0;
+  }
+}
+
+void Namespace::set(Text name, Value value) {
+  attributes.depth = std::max(attributes.depth, container_depth(nesting_depth(value)));
+  attributes.set(std::move(name), std::move(value));
+}
+
 Value Value::list(std::vector<Value> items, bool is_tuple) {
-  return Value(Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple})));
+  int deepest = 0;
+  for (const Value& item : items) deepest = std::max(deepest, nesting_depth(item));
+  const int depth = container_depth(deepest);
+  return Value(Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple, depth})));
 }
 Value Value::dict(Dict dict) {
+  dict.depth = container_depth(deepest_entry(dict));
   return Value(Rep(std::in_place_index<7>, std::make_shared<const Dict>(std::move(dict))));
 }
 Value Value::make_namespace(Dict attributes) {
+  attributes.depth = container_depth(deepest_entry(attributes));
   return Value(Rep(std::in_place_index<8>, std::make_shared<Namespace>(Namespace{std::move(attributes)})));
 }
 Value Value::callable(std::string name, NativeFunction fn) {

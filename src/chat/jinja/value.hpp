@@ -24,11 +24,13 @@ class Interpreter;
 struct List {
   std::vector<Value> items;
   bool is_tuple = false;  // only changes how it prints: (1, 2) instead of [1, 2]
+  int depth = 1;          // nesting depth, bounded so printing or freeing never recurses too deep
 };
 
 // Insertion-ordered like a Python dict; keys are strings (all chat templates need).
 struct Dict {
   std::vector<std::pair<Text, Value>> entries;
+  int depth = 1;  // set when it becomes a Value
 
   const Value* find(std::string_view key) const;
   Value* find(std::string_view key);
@@ -38,6 +40,9 @@ struct Dict {
 // The object namespace() returns: the one mutable thing a template can hold.
 struct Namespace {
   Dict attributes;
+
+  // Sets an attribute; fails (kLimit) when the value nests too deeply.
+  void set(Text name, Value value);
 };
 
 struct CallArgs {
@@ -112,6 +117,10 @@ class Value {
 
   Rep rep_;
 };
+
+// How deeply containers nest inside `v` (0 for scalars); at most kMaxNesting.
+inline constexpr int kMaxNesting = 256;
+int nesting_depth(const Value& v);
 
 // Python's type name, as it appears in error messages: 'str', 'NoneType', 'dict', ...
 std::string type_name(const Value& v);

@@ -49,7 +49,7 @@ TEST(JinjaLimits, DeeplyNestedSourceIsRefusedNotOverflowed) {
   EXPECT_FALSE(Template::parse(nots + "1 }}").ok());
 }
 
-TEST(JinjaLimits, DeeplyNestedValuesAreRefusedWhenPrinted) {
+TEST(JinjaLimits, DeeplyNestedValuesAreRefused) {
   auto out = try_render("{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}"
                         "{{ ns.v }}");
   ASSERT_FALSE(out.ok());
