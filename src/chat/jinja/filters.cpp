@@ -92,7 +92,7 @@ Value f_tojson(Interpreter& in, const Value& v, CallArgs& args) {
   }
   o.sort_keys = flag(args, 3, "sort_keys", false);
   Text out = to_json(v, o);
-  in.check_size(out.size());
+  in.account_string(out.size());
   return Value::string(std::move(out));
 }
 
@@ -137,7 +137,7 @@ Value f_replace(Interpreter& in, const Value& v, CallArgs& args) {
   const Value* count = args.get(2, "count");
   Text out = replace(to_text(v), to_text(*old_value).str(), to_text(*new_value),
                      count && !count->is_none() ? count->as_int() : -1);
-  in.check_size(out.size());
+  in.account_string(out.size());
   return Value::string(std::move(out));
 }
 
@@ -152,6 +152,7 @@ Value f_join(Interpreter& in, const Value& v, CallArgs& args) {
     first = false;
     out.append(to_text(attribute.empty() ? item : lookup_path(in, item, attribute)));
     in.check_size(out.size());
+    in.count_steps();
   }
   return Value::string(std::move(out));
 }
@@ -388,7 +389,7 @@ Value f_indent(Interpreter& in, const Value& v, CallArgs& args) {
     out += lines[i];
   }
   if (first) out = indentation + out;
-  in.check_size(out.size());
+  in.account_string(out.size());
   return Value::string(source.derive(std::move(out)));
 }
 

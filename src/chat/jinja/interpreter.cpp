@@ -225,6 +225,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     }
   };
 
+  count_steps(items.size());
   if (s.condition) {
     std::vector<Value> kept;
     for (const Value& item : items) {

@@ -38,6 +38,12 @@ class Interpreter {
   // For builtins: account for work and size so no template runs away.
   void count_steps(std::size_t n = 1);
   void check_size(std::size_t bytes) const;
+  // A new string of `bytes` bytes: within the output limit, and paid for in steps (one per
+  // 64 bytes) so that quadratic string building still runs into the step limit quickly.
+  void account_string(std::size_t bytes) {
+    check_size(bytes);
+    count_steps(bytes / 64);
+  }
   std::time_t now() const { return clock_ ? clock_() : std::time(nullptr); }
   bool utc() const { return utc_; }
 

@@ -105,12 +105,10 @@ class Lexer {
   // lstrip_blocks: spaces and tabs from the start of the line up to the tag go, but only when
   // the line starts inside this text (not after an earlier tag on the same line).
   void lstrip_before_tag(std::string_view& text, std::size_t text_start, std::size_t tag) const {
+    // Walk back over spaces and tabs only, so long lines cost nothing extra.
     std::size_t line_start = tag;
-    while (line_start > 0 && src_[line_start - 1] != '\n') --line_start;
-    if (line_start < text_start) return;
-    for (std::size_t i = line_start; i < tag; ++i) {
-      if (src_[i] != ' ' && src_[i] != '\t') return;
-    }
+    while (line_start > text_start && (src_[line_start - 1] == ' ' || src_[line_start - 1] == '\t')) --line_start;
+    if (line_start > 0 && src_[line_start - 1] != '\n') return;
     text.remove_suffix(std::min(tag - line_start, text.size()));  // the start may be stripped already
   }
 

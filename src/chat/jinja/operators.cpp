@@ -29,7 +29,7 @@ Value repeat(Interpreter& in, const Value& seq, std::int64_t times) {
     const Text& t = seq.text();
     if (t.empty()) return seq;
     if (n > (std::size_t{1} << 40) / t.size()) in.check_size(SIZE_MAX);
-    in.check_size(t.size() * n);
+    in.account_string(t.size() * n);
     Text out;
     for (std::size_t i = 0; i < n; ++i) out.append(t);
     return Value::string(std::move(out));
@@ -124,7 +124,7 @@ Value binary_operator(Interpreter& in, std::string_view op, const Value& a, cons
   if (op == "~") {
     Text out = to_text(a);
     const Text right = to_text(b);
-    in.check_size(out.size() + right.size());
+    in.account_string(out.size() + right.size());
     out.append(right);
     return Value::string(std::move(out));
   }
@@ -140,7 +140,7 @@ Value binary_operator(Interpreter& in, std::string_view op, const Value& a, cons
       if (!b.is_string()) {
         fail(FailureKind::kType, "can only concatenate str (not \"" + type_name(b) + "\") to str");
       }
-      in.check_size(a.text().size() + b.text().size());
+      in.account_string(a.text().size() + b.text().size());
       Text out = a.text();
       out.append(b.text());
       return Value::string(std::move(out));

@@ -31,6 +31,18 @@ TEST(JinjaLimits, DoublingStringsHitTheOutputLimit) {
   EXPECT_EQ(printed.error().code, ErrorCode::kResourceExhausted);
 }
 
+TEST(JinjaLimits, QuadraticStringBuildingPaysForItsBytes) {
+  // Each iteration copies the whole string: bytes count as steps, so this stops long before
+  // it could copy gigabytes, although the string itself stays under the output limit.
+  RenderOptions options;
+  options.max_steps = 300'000;
+  auto out = try_render("{% set ns = namespace(s='') %}{% for i in range(1000000) %}"
+                        "{% set ns.s = ns.s + 'xxxxxxxxxx' %}{% endfor %}{{ ns.s|length }}",
+                        "{}", options);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
+}
+
 TEST(JinjaLimits, UnboundedRecursionHitsTheCallDepthLimit) {
   auto out = try_render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
   ASSERT_FALSE(out.ok());
