@@ -10,8 +10,10 @@ namespace pensieve::chat {
 
 struct TemplateAccess {
   static const jinja::Body& body(const Template& t) { return *t.body_; }
-  static void set(Template& t, jinja::Body body) {
+  static Template make(jinja::Body body) {
+    Template t;
     t.body_ = std::make_shared<const jinja::Body>(std::move(body));
+    return t;
   }
 };
 
@@ -40,9 +42,7 @@ bool RenderedText::overlaps_untrusted(std::size_t begin, std::size_t end) const 
 
 Result<Template> Template::parse(std::string_view source) {
   try {
-    Template t;
-    TemplateAccess::set(t, jinja::parse_template(source));
-    return t;
+    return TemplateAccess::make(jinja::parse_template(source));
   } catch (const jinja::Failure& failure) {
     return to_error(failure);
   } catch (const std::exception& e) {

@@ -43,6 +43,7 @@ class Template {
   static Result<Template> parse(std::string_view source);
 
  private:
+  Template() = default;
   friend struct TemplateAccess;
   std::shared_ptr<const std::vector<std::unique_ptr<jinja::Stmt>>> body_;
 };
