@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
+#include <utility>
 
 #include "chat/jinja/builtins.hpp"
 #include "chat/jinja/error.hpp"
@@ -522,6 +523,67 @@ Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
   return Value::string(std::move(out));
 }
 
+// str.center(width): Python puts the odd space on the left only when width is odd too.
+Value f_center(Interpreter& in, const Value& v, CallArgs& args) {
+  const Value* w = args.get(0, "width");
+  const std::int64_t width = w && w->is_int() ? w->as_int() : 80;
+  const Text t = to_text(v);
+  const auto length = static_cast<std::int64_t>(utf8_length(t.str()));
+  if (width <= length) return Value::string(t);
+  in.account_string(static_cast<std::size_t>(width));
+  const std::int64_t margin = width - length;
+  const std::int64_t left = margin / 2 + (margin & width & 1);
+  Text out(std::string(static_cast<std::size_t>(left), ' '));
+  out.append(t);
+  out.append_trusted(std::string(static_cast<std::size_t>(margin - left), ' '));
+  return Value::string(std::move(out));
+}
+
+// Jinja2's truncate: cut at a word boundary (or anywhere with killwords), allowing 5 extra
+// characters before cutting at all.
+Value f_truncate(Interpreter&, const Value& v, CallArgs& args) {
+  const Value* length_value = args.get(0, "length");
+  const auto length = static_cast<std::size_t>(std::max<std::int64_t>(0, length_value && length_value->is_int() ? length_value->as_int() : 255));
+  const bool killwords = flag(args, 1, "killwords", false);
+  const Value* end_value = args.get(2, "end");
+  const Text end = end_value ? to_text(*end_value) : Text("...");
+  const Value* leeway_value = args.get(3, "leeway");
+  const auto leeway = static_cast<std::size_t>(std::max<std::int64_t>(0, leeway_value && leeway_value->is_int() ? leeway_value->as_int() : 5));
+  const Text t = to_text(v);
+  const auto chars = utf8_chars(t.str());
+  if (chars.size() <= length + leeway) return Value::string(t);
+  const std::size_t keep = length > utf8_length(end.str()) ? length - utf8_length(end.str()) : 0;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < keep; ++i) bytes += chars[i].size();
+  Text out = t.substr(0, bytes);
+  if (!killwords) {
+    const std::size_t space = out.str().rfind(' ');
+    if (space != std::string::npos) out = out.substr(0, space);
+  }
+  out.append(end);
+  return Value::string(std::move(out));
+}
+
+Value f_batch(Interpreter&, const Value& v, CallArgs& args) {
+  const Value* size_value = args.get(0, "linecount");
+  if (!size_value || !size_value->is_int() || size_value->as_int() <= 0) fail(FailureKind::kValue, "batch needs a positive size");
+  const auto size = static_cast<std::size_t>(size_value->as_int());
+  const Value* fill = args.get(1, "fill_with");
+  std::vector<Value> out;
+  std::vector<Value> current;
+  for (const Value& item : iterate(v, "batch")) {
+    current.push_back(item);
+    if (current.size() == size) out.push_back(Value::list(std::exchange(current, {})));
+  }
+  if (!current.empty()) {
+    if (fill && !fill->is_none()) {
+      while (current.size() < size) current.push_back(*fill);
+    }
+    out.push_back(Value::list(std::move(current)));
+  }
+  return Value::list(std::move(out));
+}
+
 const std::unordered_map<std::string_view, FilterFn>& filters() {
   static const std::unordered_map<std::string_view, FilterFn> table = {
       {"tojson", f_tojson},       {"trim", f_trim},         {"length", f_length},       {"count", f_length},
@@ -534,6 +596,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
       {"reverse", f_reverse},     {"indent", f_indent},     {"escape", f_escape},       {"e", f_escape},
       {"abs", f_abs},             {"round", f_round},       {"sum", f_sum},             {"max", f_max},
       {"min", f_min},             {"wordcount", f_wordcount}, {"attr", f_attr},         {"format", f_format},
+      {"center", f_center},       {"truncate", f_truncate}, {"batch", f_batch},
   };
   return table;
 }

@@ -32,6 +32,15 @@ TEST(JinjaFilter, StringFilters) {
             "Bob is 30 years 3.14 'x' %");
 }
 
+TEST(JinjaFilter, LayoutFilters) {
+  EXPECT_EQ(render_text("[{{ 'x'|center(9) }}][{{ 'ab'|center(5) }}][{{ 'ab'|center(6) }}][{{ 'abc'|center(6) }}]|"
+                        "{{ 'the quick brown fox jumps over the lazy dog'|truncate(20) }}|"
+                        "{{ 'the quick brown fox jumps'|truncate(20, true) }}|{{ 'abcdefghij'|truncate(6, leeway=0) }}|"
+                        "{{ [1,2,3,4,5]|batch(2)|list }} {{ [1,2,3]|batch(2, 'x')|list }}"),
+            "[    x    ][  ab ][  ab  ][ abc  ]|the quick brown...|the quick brown fox jumps|abc...|"
+            "[[1, 2], [3, 4], [5]] [[1, 2], [3, 'x']]");
+}
+
 TEST(JinjaFilter, SequenceFilters) {
   EXPECT_EQ(render_text("{{ [3,1,2]|sort }} {{ ['b','A','a']|sort }} {{ ['b','A','a']|sort(case_sensitive=true) }} "
                         "{{ [3,1,2]|sort(reverse=true) }} {{ x|sort(attribute='n') }}",
