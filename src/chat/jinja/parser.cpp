@@ -91,9 +91,8 @@ class Parser {
     while (true) {
       const Token& t = peek();
       if (t.kind == TokenKind::kEnd) {
-        if (ends.size() != 0) {
-          syntax("missing '" + std::string(*ends.begin() == "else" || *ends.begin() == "elif" ? *(ends.end() - 1) : *ends.begin()) + "'");
-        }
+        // The closing keyword is listed last ({"elif", "else", "endif"}).
+        if (ends.size() != 0) syntax("missing '{% " + std::string(*(ends.end() - 1)) + " %}'");
         return body;
       }
       if (t.kind == TokenKind::kText) {

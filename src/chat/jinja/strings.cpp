@@ -3,6 +3,7 @@
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
+#include <cstdio>
 #include <vector>
 
 namespace pensieve::chat::jinja {
@@ -27,6 +28,13 @@ char32_t decode_at(std::string_view s, std::size_t i, std::size_t& length) {
   }
   length = 1;
   return b0;
+}
+
+void append_hex_escape(std::string& out, const char* prefix, unsigned value, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%0*x", digits, value);
+  out += prefix;
+  out += buf;
 }
 
 void append_code_point(std::string& out, char32_t c) {

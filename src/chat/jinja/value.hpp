@@ -121,6 +121,8 @@ class Value {
 // How deeply containers nest inside `v` (0 for scalars); at most kMaxNesting.
 inline constexpr int kMaxNesting = 256;
 int nesting_depth(const Value& v);
+// Fails (kLimit) when a recursive walk over values reaches `depth` > kMaxNesting.
+void check_depth(int depth);
 
 // Python's type name, as it appears in error messages: 'str', 'NoneType', 'dict', ...
 std::string type_name(const Value& v);
