@@ -43,7 +43,8 @@ std::vector<Value> iterate(const Value& v, std::string_view filter) {
     case Kind::kUndefined:
       return {};
     default:
-      fail(FailureKind::kType, "'" + type_name(v) + "' object is not iterable (in filter " + std::string(filter) + ")");
+      fail(FailureKind::kType,
+           "'" + type_name(v) + "' object is not iterable (in filter " + std::string(filter) + ")");
   }
 }
 
@@ -77,11 +78,16 @@ Value sort_key(const Value& v, bool case_sensitive) {
 
 Value f_length(Interpreter&, const Value& v, CallArgs&) {
   switch (v.kind()) {
-    case Kind::kString: return Value::integer(static_cast<std::int64_t>(utf8_length(v.text().str())));
-    case Kind::kList: return Value::integer(static_cast<std::int64_t>(v.list().items.size()));
-    case Kind::kDict: return Value::integer(static_cast<std::int64_t>(v.dict().entries.size()));
-    case Kind::kUndefined: return Value::integer(0);
-    default: fail(FailureKind::kType, "object of type '" + type_name(v) + "' has no len()");
+    case Kind::kString:
+      return Value::integer(static_cast<std::int64_t>(utf8_length(v.text().str())));
+    case Kind::kList:
+      return Value::integer(static_cast<std::int64_t>(v.list().items.size()));
+    case Kind::kDict:
+      return Value::integer(static_cast<std::int64_t>(v.dict().entries.size()));
+    case Kind::kUndefined:
+      return Value::integer(0);
+    default:
+      fail(FailureKind::kType, "object of type '" + type_name(v) + "' has no len()");
   }
 }
 
@@ -117,7 +123,8 @@ Value f_items(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_undefined()) return Value::list({});
   if (!v.is_dict()) fail(FailureKind::kType, "Can only get item pairs from a mapping.");
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries)
+    pairs.push_back(Value::list({Value::string(k), value}, true));
   return Value::list(std::move(pairs));
 }
 
@@ -133,7 +140,8 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& args) {
     }
     return Value::list(std::move(out));
   }
-  if (args.positional.empty() || !args.positional[0].is_string()) fail(FailureKind::kType, "map needs a filter name or attribute=");
+  if (args.positional.empty() || !args.positional[0].is_string())
+    fail(FailureKind::kType, "map needs a filter name or attribute=");
   const std::string name = args.positional[0].text().str();
   if (!has_filter(name)) fail(FailureKind::kValue, "no filter named '" + name + "'");
   CallArgs rest;
@@ -159,8 +167,9 @@ Value select_items(Interpreter& in, const Value& v, CallArgs& args, bool by_attr
   if (next < args.positional.size()) test = to_text(args.positional[next++]).str();
   if (!test.empty() && !has_test(test)) fail(FailureKind::kValue, "no test named '" + test + "'");
   CallArgs test_args;
-  test_args.positional.assign(args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(next, args.positional.size())),
-                              args.positional.end());
+  test_args.positional.assign(
+      args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(next, args.positional.size())),
+      args.positional.end());
   std::vector<Value> out;
   for (const Value& item : iterate(v, "select")) {
     in.count_steps();
@@ -177,10 +186,18 @@ Value select_items(Interpreter& in, const Value& v, CallArgs& args, bool by_attr
   return Value::list(std::move(out));
 }
 
-Value f_select(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, false, true); }
-Value f_reject(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, false, false); }
-Value f_selectattr(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, true, true); }
-Value f_rejectattr(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, true, false); }
+Value f_select(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, false, true);
+}
+Value f_reject(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, false, false);
+}
+Value f_selectattr(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, true, true);
+}
+Value f_rejectattr(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, true, false);
+}
 
 Value f_default(Interpreter&, const Value& v, CallArgs& args) {
   const Value* fallback = args.get(0, "default_value");
@@ -238,7 +255,9 @@ Value f_float(Interpreter&, const Value& v, CallArgs& args) {
   return dflt;
 }
 
-Value f_list(Interpreter&, const Value& v, CallArgs&) { return Value::list(iterate(v, "list")); }
+Value f_list(Interpreter&, const Value& v, CallArgs&) {
+  return Value::list(iterate(v, "list"));
+}
 
 Value f_unique(Interpreter& in, const Value& v, CallArgs& args) {
   const bool case_sensitive = flag(args, 0, "case_sensitive", false);
@@ -263,10 +282,12 @@ Value f_dictsort(Interpreter&, const Value& v, CallArgs& args) {
   const bool by_value = by && to_text(*by).str() == "value";
   const bool reverse = flag(args, 2, "reverse", false);
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries)
+    pairs.push_back(Value::list({Value::string(k), value}, true));
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& a, const Value& b) {
     const std::size_t i = by_value ? 1 : 0;
-    const int c = compare(sort_key(a.list().items[i], case_sensitive), sort_key(b.list().items[i], case_sensitive));
+    const int c =
+        compare(sort_key(a.list().items[i], case_sensitive), sort_key(b.list().items[i], case_sensitive));
     return reverse ? c > 0 : c < 0;
   });
   return Value::list(std::move(pairs));
@@ -351,8 +372,12 @@ Value extreme(Interpreter& in, const Value& v, CallArgs& args, bool want_max) {
   }
   return *best;
 }
-Value f_max(Interpreter& in, const Value& v, CallArgs& a) { return extreme(in, v, a, true); }
-Value f_min(Interpreter& in, const Value& v, CallArgs& a) { return extreme(in, v, a, false); }
+Value f_max(Interpreter& in, const Value& v, CallArgs& a) {
+  return extreme(in, v, a, true);
+}
+Value f_min(Interpreter& in, const Value& v, CallArgs& a) {
+  return extreme(in, v, a, false);
+}
 
 Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
   const Value* name = args.get(0, "name");
@@ -362,7 +387,8 @@ Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
 
 Value f_batch(Interpreter&, const Value& v, CallArgs& args) {
   const Value* size_value = args.get(0, "linecount");
-  if (!size_value || !size_value->is_int() || size_value->as_int() <= 0) fail(FailureKind::kValue, "batch needs a positive size");
+  if (!size_value || !size_value->is_int() || size_value->as_int() <= 0)
+    fail(FailureKind::kValue, "batch needs a positive size");
   const auto size = static_cast<std::size_t>(size_value->as_int());
   const Value* fill = args.get(1, "fill_with");
   std::vector<Value> out;
@@ -383,33 +409,33 @@ Value f_batch(Interpreter&, const Value& v, CallArgs& args) {
 const FilterTable& filters() {
   static const FilterTable table = [] {
     FilterTable t = {
-      {"length", f_length},
-      {"count", f_length},
-      {"join", f_join},
-      {"first", f_first},
-      {"last", f_last},
-      {"items", f_items},
-      {"map", f_map},
-      {"select", f_select},
-      {"reject", f_reject},
-      {"selectattr", f_selectattr},
-      {"rejectattr", f_rejectattr},
-      {"default", f_default},
-      {"d", f_default},
-      {"int", f_int},
-      {"float", f_float},
-      {"list", f_list},
-      {"unique", f_unique},
-      {"dictsort", f_dictsort},
-      {"sort", f_sort},
-      {"reverse", f_reverse},
-      {"abs", f_abs},
-      {"round", f_round},
-      {"sum", f_sum},
-      {"max", f_max},
-      {"min", f_min},
-      {"attr", f_attr},
-      {"batch", f_batch},
+        {"length", f_length},
+        {"count", f_length},
+        {"join", f_join},
+        {"first", f_first},
+        {"last", f_last},
+        {"items", f_items},
+        {"map", f_map},
+        {"select", f_select},
+        {"reject", f_reject},
+        {"selectattr", f_selectattr},
+        {"rejectattr", f_rejectattr},
+        {"default", f_default},
+        {"d", f_default},
+        {"int", f_int},
+        {"float", f_float},
+        {"list", f_list},
+        {"unique", f_unique},
+        {"dictsort", f_dictsort},
+        {"sort", f_sort},
+        {"reverse", f_reverse},
+        {"abs", f_abs},
+        {"round", f_round},
+        {"sum", f_sum},
+        {"max", f_max},
+        {"min", f_min},
+        {"attr", f_attr},
+        {"batch", f_batch},
     };
     add_text_filters(t);
     return t;
@@ -419,7 +445,9 @@ const FilterTable& filters() {
 
 }  // namespace
 
-bool has_filter(std::string_view name) { return filters().count(name) != 0; }
+bool has_filter(std::string_view name) {
+  return filters().count(name) != 0;
+}
 
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   auto it = filters().find(name);

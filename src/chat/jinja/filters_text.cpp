@@ -69,8 +69,12 @@ Value f_replace(Interpreter& in, const Value& v, CallArgs& args) {
   return Value::string(std::move(out));
 }
 
-Value f_string(Interpreter&, const Value& v, CallArgs&) { return Value::string(to_text(v)); }
-Value f_safe(Interpreter&, const Value& v, CallArgs&) { return v.is_string() ? v : Value::string(to_text(v)); }
+Value f_string(Interpreter&, const Value& v, CallArgs&) {
+  return Value::string(to_text(v));
+}
+Value f_safe(Interpreter&, const Value& v, CallArgs&) {
+  return v.is_string() ? v : Value::string(to_text(v));
+}
 
 Value f_indent(Interpreter& in, const Value& v, CallArgs& args) {
   const Value* width = args.get(0, "width");
@@ -113,12 +117,23 @@ Value f_escape(Interpreter&, const Value& v, CallArgs&) {
   std::string out;
   for (char c : t.str()) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return Value::string(t.derive(std::move(out)));
@@ -160,7 +175,8 @@ Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
       out.append(repr_text(arg));
     } else if (conv == 'd' || conv == 'i') {
       if (!arg.is_number()) fail(FailureKind::kType, "%d format: a number is required");
-      out.append_trusted(std::to_string(arg.is_float() ? static_cast<std::int64_t>(arg.as_double()) : arg.as_int()));
+      out.append_trusted(
+          std::to_string(arg.is_float() ? static_cast<std::int64_t>(arg.as_double()) : arg.as_int()));
     } else if (conv == 'f') {
       if (!arg.is_number()) fail(FailureKind::kType, "%f format: a number is required");
       char buf[64];
@@ -195,12 +211,14 @@ Value f_center(Interpreter& in, const Value& v, CallArgs& args) {
 // characters before cutting at all.
 Value f_truncate(Interpreter&, const Value& v, CallArgs& args) {
   const Value* length_value = args.get(0, "length");
-  const auto length = static_cast<std::size_t>(std::max<std::int64_t>(0, length_value && length_value->is_int() ? length_value->as_int() : 255));
+  const auto length = static_cast<std::size_t>(
+      std::max<std::int64_t>(0, length_value && length_value->is_int() ? length_value->as_int() : 255));
   const bool killwords = flag(args, 1, "killwords", false);
   const Value* end_value = args.get(2, "end");
   const Text end = end_value ? to_text(*end_value) : Text("...");
   const Value* leeway_value = args.get(3, "leeway");
-  const auto leeway = static_cast<std::size_t>(std::max<std::int64_t>(0, leeway_value && leeway_value->is_int() ? leeway_value->as_int() : 5));
+  const auto leeway = static_cast<std::size_t>(
+      std::max<std::int64_t>(0, leeway_value && leeway_value->is_int() ? leeway_value->as_int() : 5));
   const Text t = to_text(v);
   const auto chars = utf8_chars(t.str());
   if (chars.size() <= length + leeway) return Value::string(t);

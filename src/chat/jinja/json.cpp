@@ -18,13 +18,27 @@ void json_string(Text& out, const Text& s, bool ensure_ascii) {
     std::size_t len = 1;
     const char32_t c = decode_at(b, i, len);
     switch (c) {
-      case U'"': body += "\\\""; break;
-      case U'\\': body += "\\\\"; break;
-      case U'\n': body += "\\n"; break;
-      case U'\r': body += "\\r"; break;
-      case U'\t': body += "\\t"; break;
-      case U'\b': body += "\\b"; break;
-      case U'\f': body += "\\f"; break;
+      case U'"':
+        body += "\\\"";
+        break;
+      case U'\\':
+        body += "\\\\";
+        break;
+      case U'\n':
+        body += "\\n";
+        break;
+      case U'\r':
+        body += "\\r";
+        break;
+      case U'\t':
+        body += "\\t";
+        break;
+      case U'\b':
+        body += "\\b";
+        break;
+      case U'\f':
+        body += "\\f";
+        break;
       default:
         if (c < 0x20 || (ensure_ascii && c >= 0x7f)) {
           if (c >= 0x10000) {
@@ -151,7 +165,8 @@ Value from_json_at(const Json& j, bool untrusted, int depth) {
     case nlohmann::json::value_t::object: {
       Dict d;
       d.entries.reserve(j.size());
-      for (const auto& [k, e] : j.items()) d.entries.emplace_back(Text(k, untrusted), from_json_at(e, untrusted, depth + 1));
+      for (const auto& [k, e] : j.items())
+        d.entries.emplace_back(Text(k, untrusted), from_json_at(e, untrusted, depth + 1));
       return Value::dict(std::move(d));
     }
     default:
@@ -159,17 +174,19 @@ Value from_json_at(const Json& j, bool untrusted, int depth) {
   }
 }
 
-
 }  // namespace
 
-Value from_json(const nlohmann::json& j, bool untrusted) { return from_json_at(j, untrusted, 0); }
-Value from_json(const nlohmann::ordered_json& j, bool untrusted) { return from_json_at(j, untrusted, 0); }
+Value from_json(const nlohmann::json& j, bool untrusted) {
+  return from_json_at(j, untrusted, 0);
+}
+Value from_json(const nlohmann::ordered_json& j, bool untrusted) {
+  return from_json_at(j, untrusted, 0);
+}
 
 Text to_json(const Value& v, const JsonOptions& options) {
   Text out;
   json_into(out, v, options, 0);
   return out;
 }
-
 
 }  // namespace pensieve::chat::jinja

@@ -55,11 +55,20 @@ class Parser {
   [[noreturn]] void syntax(const std::string& message) const {
     std::string found;
     switch (peek().kind) {
-      case TokenKind::kEnd: found = "end of template"; break;
-      case TokenKind::kBlockEnd: found = "'%}'"; break;
-      case TokenKind::kVarEnd: found = "'}}'"; break;
-      case TokenKind::kText: found = "text"; break;
-      default: found = "'" + peek().value + "'";
+      case TokenKind::kEnd:
+        found = "end of template";
+        break;
+      case TokenKind::kBlockEnd:
+        found = "'%}'";
+        break;
+      case TokenKind::kVarEnd:
+        found = "'}}'";
+        break;
+      case TokenKind::kText:
+        found = "text";
+        break;
+      default:
+        found = "'" + peek().value + "'";
     }
     fail(FailureKind::kSyntax, message + " (found " + found + ")", peek().line);
   }
@@ -614,6 +623,8 @@ class Parser {
 
 }  // namespace
 
-Body parse_template(std::string_view source) { return Parser(tokenize(source)).parse_all(); }
+Body parse_template(std::string_view source) {
+  return Parser(tokenize(source)).parse_all();
+}
 
 }  // namespace pensieve::chat::jinja

@@ -189,7 +189,8 @@ const Value* CallArgs::get(std::size_t index, std::string_view name) const {
 }
 
 Value Value::undefined(std::string reason) {
-  return Value(Rep(std::in_place_index<0>, Undefined{std::make_shared<const std::string>(std::move(reason))}));
+  return Value(
+      Rep(std::in_place_index<0>, Undefined{std::make_shared<const std::string>(std::move(reason))}));
 }
 Value Value::string(Text text) {
   return Value(Rep(std::in_place_index<5>, std::make_shared<const Text>(std::move(text))));
@@ -214,10 +215,14 @@ int deepest_entry(const Dict& d) {
 
 int nesting_depth(const Value& v) {
   switch (v.kind()) {
-    case Kind::kList: return v.list().depth;
-    case Kind::kDict: return v.dict().depth;
-    case Kind::kNamespace: return v.ns().attributes.depth;
-    default: return 0;
+    case Kind::kList:
+      return v.list().depth;
+    case Kind::kDict:
+      return v.dict().depth;
+    case Kind::kNamespace:
+      return v.ns().attributes.depth;
+    default:
+      return 0;
   }
 }
 
@@ -230,7 +235,8 @@ Value Value::list(std::vector<Value> items, bool is_tuple) {
   int deepest = 0;
   for (const Value& item : items) deepest = std::max(deepest, nesting_depth(item));
   const int depth = container_depth(deepest);
-  return Value(Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple, depth})));
+  return Value(
+      Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple, depth})));
 }
 Value Value::dict(Dict dict) {
   dict.depth = container_depth(deepest_entry(dict));
@@ -241,7 +247,8 @@ Value Value::make_namespace(Dict attributes) {
   return Value(Rep(std::in_place_index<8>, std::make_shared<Namespace>(Namespace{std::move(attributes)})));
 }
 Value Value::callable(std::string name, NativeFunction fn) {
-  return Value(Rep(std::in_place_index<9>, std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)})));
+  return Value(Rep(std::in_place_index<9>,
+                   std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)})));
 }
 
 std::int64_t Value::as_int() const {
@@ -262,27 +269,43 @@ const std::string& Value::undefined_reason() const {
 
 const void* Value::identity() const {
   switch (kind()) {
-    case Kind::kString: return std::get<5>(rep_).get();
-    case Kind::kList: return std::get<6>(rep_).get();
-    case Kind::kDict: return std::get<7>(rep_).get();
-    case Kind::kNamespace: return std::get<8>(rep_).get();
-    case Kind::kCallable: return std::get<9>(rep_).get();
-    default: return nullptr;
+    case Kind::kString:
+      return std::get<5>(rep_).get();
+    case Kind::kList:
+      return std::get<6>(rep_).get();
+    case Kind::kDict:
+      return std::get<7>(rep_).get();
+    case Kind::kNamespace:
+      return std::get<8>(rep_).get();
+    case Kind::kCallable:
+      return std::get<9>(rep_).get();
+    default:
+      return nullptr;
   }
 }
 
 std::string type_name(const Value& v) {
   switch (v.kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return v.list().is_tuple ? "tuple" : "list";
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kCallable: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return v.list().is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kCallable:
+      return "function";
   }
   return "object";
 }
@@ -290,18 +313,28 @@ std::string type_name(const Value& v) {
 bool truthy(const Value& v) {
   switch (v.kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return v.as_bool();
-    case Kind::kInt: return v.as_int() != 0;
-    case Kind::kFloat: return v.as_double() != 0.0;
-    case Kind::kString: return !v.text().empty();
-    case Kind::kList: return !v.list().items.empty();
-    case Kind::kDict: return !v.dict().entries.empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return v.as_bool();
+    case Kind::kInt:
+      return v.as_int() != 0;
+    case Kind::kFloat:
+      return v.as_double() != 0.0;
+    case Kind::kString:
+      return !v.text().empty();
+    case Kind::kList:
+      return !v.list().items.empty();
+    case Kind::kDict:
+      return !v.dict().entries.empty();
+    default:
+      return true;
   }
 }
 
-bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
+bool equals(const Value& a, const Value& b) {
+  return equals_at(a, b, 0);
+}
 
 int compare(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
@@ -324,7 +357,8 @@ int compare(const Value& a, const Value& b) {
     }
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
-  fail(FailureKind::kType, "'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) + "'");
+  fail(FailureKind::kType,
+       "'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) + "'");
 }
 
 std::string format_float(double d) {
@@ -368,13 +402,20 @@ std::string format_float(double d) {
 
 Text to_text(const Value& v) {
   switch (v.kind()) {
-    case Kind::kUndefined: return Text();
-    case Kind::kNone: return Text("None");
-    case Kind::kBool: return Text(v.as_bool() ? "True" : "False");
-    case Kind::kInt: return Text(std::to_string(v.as_int()));
-    case Kind::kFloat: return Text(format_float(v.as_double()));
-    case Kind::kString: return v.text();
-    case Kind::kCallable: return Text("<function " + v.callable().name + ">");
+    case Kind::kUndefined:
+      return Text();
+    case Kind::kNone:
+      return Text("None");
+    case Kind::kBool:
+      return Text(v.as_bool() ? "True" : "False");
+    case Kind::kInt:
+      return Text(std::to_string(v.as_int()));
+    case Kind::kFloat:
+      return Text(format_float(v.as_double()));
+    case Kind::kString:
+      return v.text();
+    case Kind::kCallable:
+      return Text("<function " + v.callable().name + ">");
     default: {
       Text out;
       repr_into(out, v, 0);
