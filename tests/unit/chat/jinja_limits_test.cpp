@@ -47,6 +47,23 @@ TEST(JinjaLimits, QuadraticStringBuildingPaysForItsBytes) {
   EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
 }
 
+TEST(JinjaLimits, WalkingLargeValuesPaysForTheirSize) {
+  // Each of these is one operation on a megabyte string or a 100k-item list; repeated, they
+  // would take hours if only operations counted.
+  RenderOptions options;
+  options.max_steps = 1'000'000;
+  for (const char* body :
+       {"{% set c = s[i] %}", "{% set c = 'y' in s %}", "{% set c = s|length %}",
+        "{% set c = s.startswith('x') %}", "{% set c = 5 in l %}", "{% set c = l[1:] %}"}) {
+    auto out = try_render(std::string("{% set s = 'x' * 1000000 %}{% set l = range(100000) %}"
+                                      "{% for i in range(1000000) %}") +
+                              body + "{% endfor %}",
+                          "{}", options);
+    ASSERT_FALSE(out.ok()) << body;
+    EXPECT_NE(out.error().message.find("steps"), std::string::npos) << body << ": " << out.error().message;
+  }
+}
+
 TEST(JinjaLimits, UnboundedRecursionHitsTheCallDepthLimit) {
   auto out = try_render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
   ASSERT_FALSE(out.ok());
