@@ -116,11 +116,13 @@ bool MarkerParser::step_text(bool at_end) {
   }
   if (found != nullptr) {
     std::string_view before = view.substr(0, best);
-    // Blanks between text and a tool call carry nothing.
-    if (found->opener != kDropMarker) before.remove_suffix(trailing_space(before));
-    sink_.text(before);
+    // Blanks between text and a tool call carry nothing; they come back if the call fails.
+    const size_t blanks = found->opener != kDropMarker ? trailing_space(before) : 0;
+    sink_.text(before.substr(0, before.size() - blanks));
     pos_ += best + found->text.size();
-    if (found->opener != kDropMarker) enter_body(found->opener, found->text);
+    if (found->opener != kDropMarker) {
+      enter_body(found->opener, view.substr(best - blanks, blanks + found->text.size()));
+    }
     return true;
   }
   size_t release = view.size();
@@ -155,7 +157,8 @@ bool MarkerParser::step_body(bool at_end) {
       if (committed) {
         if (writer_.open()) writer_.end(false);
       } else {
-        // Nothing was emitted for this body: its marker is text, and the rest is scanned again.
+        // Nothing was emitted for this body: its marker (and the blanks before it) are text, and
+        // the rest is scanned again.
         sink_.text(std::string_view(pending_).substr(0, pending_marker_size_));
         buf_.insert(pos_, pending_, pending_marker_size_);
       }

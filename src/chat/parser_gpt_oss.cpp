@@ -77,7 +77,8 @@ class GptOssParser final : public StreamParser {
     const size_t message = buf_.find(kMessage);
     const std::string_view header =
         std::string_view(buf_).substr(0, message == std::string::npos ? buf_.size() : message);
-    if (!could_be_header(header) || header.size() > kMaxHeaderSize) {
+    const bool empty_header = message != std::string::npos && skip_space(header).empty();
+    if (!could_be_header(header) || header.size() > kMaxHeaderSize || empty_header) {
       // Not harmony after all: plain answer text.
       body_ = Body::kText;
       state_ = State::kBody;
