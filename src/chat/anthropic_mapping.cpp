@@ -10,7 +10,7 @@ namespace pensieve::chat {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr std::string_view kBlockSeparator = "\n\n";
 
@@ -318,7 +318,8 @@ std::string mistral_tool_call_id(std::string_view id, unsigned salt) {
   return out;
 }
 
-Result<nlohmann::json> anthropic_to_template_context(const nlohmann::json& request, const MappingOptions& options) {
+Result<nlohmann::ordered_json> anthropic_to_template_context(const nlohmann::ordered_json& request,
+                                                             const MappingOptions& options) {
   Mapper mapper(options);
   return mapper.map(request);
 }

@@ -1,6 +1,7 @@
 // chat/anthropic_mapping: turns the body of an Anthropic Messages request into the context a chat
 // template renders: {"messages": [...], "tools": [...] or null}, in the OpenAI-like shape the
-// templates were written for.
+// templates were written for (see ../shared/fixtures/chat/conversations.json). The caller adds
+// bos_token, eos_token and add_generation_prompt.
 //
 // - `system` (a string or text blocks) and any role "system" message become one leading system
 //   message, blocks joined by a blank line. A system text block that starts with
@@ -37,8 +38,10 @@ struct MappingOptions {
   TemplateFamily family = TemplateFamily::kGeneric;
 };
 
-Result<nlohmann::json> anthropic_to_template_context(const nlohmann::json& request,
-                                                     const MappingOptions& options = {});
+// Ordered JSON in and out: templates print dicts (tool schemas, arguments) in the order the
+// client wrote their keys, so that order must survive (see chat/jinja/template.hpp).
+Result<nlohmann::ordered_json> anthropic_to_template_context(const nlohmann::ordered_json& request,
+                                                             const MappingOptions& options = {});
 
 // Mistral's tool-call id for `id`: kept when it already is 9 letters and digits, otherwise 9
 // letters and digits derived from it (the same id always maps to the same result).

@@ -11,7 +11,7 @@
 namespace pensieve::chat {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // key order matters to templates
 
 json conversations() {
   std::ifstream in(std::string(PENSIEVE_FIXTURES) + "/chat/conversations.json");
