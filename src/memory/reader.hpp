@@ -20,6 +20,11 @@ namespace pensieve::memory {
 // Where host memory figures come from.
 struct MemorySource {
   enum class Kind { kProc, kMeminfoFile };
+  // Declared constructors (not an aggregate) sidestep a g++ 12 -Wmaybe-uninitialized false
+  // positive when a default MemorySource is brace-initialized inside another aggregate.
+  MemorySource() = default;
+  MemorySource(Kind k, std::string p) : kind(k), path(std::move(p)) {}
+
   Kind kind = Kind::kProc;
   std::string path;  // for kMeminfoFile: read at every sample, so it can be edited while running
 

@@ -1,5 +1,7 @@
 #include "memory/release.hpp"
 
+#include <cstdlib>  // defines __GLIBC__ (through <features.h>) when the C library is glibc
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -10,7 +12,7 @@ bool release_free_heap() {
 #if defined(__GLIBC__)
   return ::malloc_trim(0) != 0;
 #else
-  return false;  // other allocators return memory on their own schedule
+  return false;  // other C libraries return memory on their own schedule
 #endif
 }
 
