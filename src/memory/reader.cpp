@@ -25,11 +25,11 @@ Result<MemorySource> parse_memory_source(std::string_view text) {
 }
 
 MemoryReader::MemoryReader(ReaderConfig config) : config_(std::move(config)) {
-  meminfo_path_ = config_.source.kind == MemorySource::Kind::kMeminfoFile ? config_.source.path
-                                                                           : proc_path("meminfo");
-  status_path_ = proc_path(config_.pid + "/status");
-  vmstat_path_ = proc_path("vmstat");
-  pressure_path_ = proc_path("pressure/memory");
+  meminfo_ = KernelFile(config_.source.kind == MemorySource::Kind::kMeminfoFile ? config_.source.path
+                                                                                : proc_path("meminfo"));
+  status_ = KernelFile(proc_path(config_.pid + "/status"));
+  vmstat_ = KernelFile(proc_path("vmstat"));
+  pressure_ = KernelFile(proc_path("pressure/memory"));
   rediscover_cgroups();
 }
 
@@ -66,10 +66,10 @@ MemoryReading MemoryReader::read() {
   r.warnings = discovery_warnings_;
 
   bool host_ok = false;
-  if (Status s = read_text_file(meminfo_path_, buffer_); !s.ok()) {
+  if (Status s = meminfo_.read(buffer_); !s.ok()) {
     r.warnings.push_back("host memory unknown: " + s.error().message);
   } else if (auto info = parse_meminfo(buffer_); !info) {
-    r.warnings.push_back("host memory unknown: " + meminfo_path_ + ": " + info.error().message);
+    r.warnings.push_back("host memory unknown: " + meminfo_.path() + ": " + info.error().message);
   } else {
     host_ok = true;
     r.host_total_bytes = info->total_bytes;
@@ -97,7 +97,7 @@ MemoryReading MemoryReader::read() {
     if (r.cgroup_limit_bytes) r.total_bytes = std::min(r.total_bytes, *r.cgroup_limit_bytes);
   }
 
-  if (Status s = read_text_file(status_path_, buffer_); !s.ok()) {
+  if (Status s = status_.read(buffer_); !s.ok()) {
     r.warnings.push_back("process RSS unknown: " + s.error().message);
   } else if (auto mem = parse_process_status(buffer_); !mem) {
     r.warnings.push_back("process RSS unknown: " + mem.error().message);
@@ -105,7 +105,7 @@ MemoryReading MemoryReader::read() {
     r.process = *mem;
   }
 
-  if (Status s = read_text_file(vmstat_path_, buffer_); !s.ok()) {
+  if (Status s = vmstat_.read(buffer_); !s.ok()) {
     r.warnings.push_back("swap activity unknown: " + s.error().message);
   } else if (auto swap = parse_vmstat_swap(buffer_); !swap) {
     r.warnings.push_back("swap activity unknown: " + swap.error().message);
@@ -126,7 +126,7 @@ MemoryReading MemoryReader::read() {
   }
 
   if (!pressure_absent_) {
-    if (Status s = read_text_file(pressure_path_, buffer_); !s.ok()) {
+    if (Status s = pressure_.read(buffer_); !s.ok()) {
       if (s.error().code == ErrorCode::kNotFound || s.error().code == ErrorCode::kUnsupported) {
         pressure_absent_ = true;
       } else {

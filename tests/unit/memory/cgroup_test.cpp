@@ -97,7 +97,8 @@ TEST_F(CgroupV2Tree, WalksFromTheProcessUpToTheRoot) {
 
 TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok()) << reading.error().message;
   EXPECT_EQ(reading->tightest_limit_bytes, 2 * kGiB);
   EXPECT_EQ(reading->tightest_headroom_bytes, 512 * kMiB);  // 2 GiB − 1.5 GiB at the innermost
@@ -108,7 +109,7 @@ TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
 
   // The slice fills up: its 8 GiB limit now leaves 256 MiB, less than the inner cgroup's room.
   tree.write("sys/fs/cgroup/user.slice/memory.current", std::to_string(8 * kGiB - 256 * kMiB) + "\n");
-  reading = read_cgroup_levels(levels(warnings), scratch);
+  reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_headroom_bytes, 256 * kMiB);
   EXPECT_EQ(reading->tightest_limit_bytes, 2 * kGiB);
@@ -118,7 +119,8 @@ TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
 TEST_F(CgroupV2Tree, UsageAboveLimitMeansNoHeadroom) {
   tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current", std::to_string(3 * kGiB) + "\n");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_headroom_bytes, 0u);
 }
@@ -126,7 +128,8 @@ TEST_F(CgroupV2Tree, UsageAboveLimitMeansNoHeadroom) {
 TEST_F(CgroupV2Tree, LimitWithoutUsageIsAnError) {
   tree.remove("sys/fs/cgroup/user.slice/memory.current");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_FALSE(reading.ok());
   EXPECT_NE(reading.error().message.find("user.slice/memory.max"), std::string::npos);
 }
@@ -134,14 +137,16 @@ TEST_F(CgroupV2Tree, LimitWithoutUsageIsAnError) {
 TEST_F(CgroupV2Tree, GarbledLimitIsAnError) {
   tree.write("sys/fs/cgroup/user.slice/app.scope/memory.max", "lots\n");
   std::vector<std::string> warnings;
-  EXPECT_FALSE(read_cgroup_levels(levels(warnings), scratch).ok());
+  auto lv = levels(warnings);
+  EXPECT_FALSE(read_cgroup_levels(lv, scratch).ok());
 }
 
 TEST_F(CgroupV2Tree, MissingControllerFilesMeanNoLimitThere) {
   tree.remove("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.max");
   tree.remove("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_limit_bytes, 8 * kGiB);
   EXPECT_EQ(reading->tightest_headroom_bytes, 5 * kGiB);
