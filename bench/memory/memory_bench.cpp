@@ -101,7 +101,8 @@ class SeqlockFigures {
     while (true) {
       const std::uint64_t before = seq_.load(std::memory_order_acquire);
       AdmissionFigures f{words_[0].load(std::memory_order_relaxed), words_[1].load(std::memory_order_relaxed),
-                         words_[2].load(std::memory_order_relaxed), words_[3].load(std::memory_order_relaxed)};
+                         words_[2].load(std::memory_order_relaxed),
+                         words_[3].load(std::memory_order_relaxed)};
       std::atomic_thread_fence(std::memory_order_acquire);
       if ((before & 1) == 0 && seq_.load(std::memory_order_relaxed) == before) return f;
     }

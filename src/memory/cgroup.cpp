@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-
 namespace pensieve::memory {
 namespace {
 
@@ -61,7 +60,9 @@ Result<std::uint64_t> parse_usage(std::string_view text, const std::string& path
 
 }  // namespace
 
-const char* to_string(CgroupVersion version) { return version == CgroupVersion::kV1 ? "v1" : "v2"; }
+const char* to_string(CgroupVersion version) {
+  return version == CgroupVersion::kV1 ? "v1" : "v2";
+}
 
 CgroupLevel::CgroupLevel(CgroupVersion v, std::string d)
     : version(v),
@@ -210,7 +211,8 @@ Result<CgroupReading> read_cgroup_levels(std::vector<CgroupLevel>& levels, std::
     if (entry.limit_bytes) {
       Status read_usage = level.usage.read(scratch);
       if (!read_usage.ok()) {
-        return read_usage.error().with_context("cgroup limit " + limit_path + " is set but usage is unreadable");
+        return read_usage.error().with_context("cgroup limit " + limit_path +
+                                               " is set but usage is unreadable");
       }
       auto usage = parse_usage(scratch, usage_path);
       if (!usage) return usage.error();

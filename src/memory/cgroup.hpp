@@ -22,7 +22,7 @@ const char* to_string(CgroupVersion version);
 struct CgroupMount {
   CgroupVersion version = CgroupVersion::kV2;
   std::string mount_point;  // where it is mounted, e.g. /sys/fs/cgroup/memory
-  std::string root;         // which cgroup of the hierarchy is mounted there ("/" unless namespaced or bind-mounted)
+  std::string root;  // which cgroup of the hierarchy is mounted there ("/" unless namespaced or bind-mounted)
 };
 
 // One line of /proc/self/cgroup that matters to memory: the v1 memory line or the v2 "0::" line.
@@ -39,9 +39,9 @@ struct CgroupLevel {
   CgroupLevel(CgroupVersion v, std::string d);
 
   CgroupVersion version = CgroupVersion::kV2;
-  std::string dir;    // filesystem path, with the root prefix applied
-  KernelFile limit;   // memory.max (v2) or memory.limit_in_bytes (v1)
-  KernelFile usage;   // memory.current (v2) or memory.usage_in_bytes (v1)
+  std::string dir;   // filesystem path, with the root prefix applied
+  KernelFile limit;  // memory.max (v2) or memory.limit_in_bytes (v1)
+  KernelFile usage;  // memory.current (v2) or memory.usage_in_bytes (v1)
 };
 
 // Maps memberships onto mounts and lists every directory from the process's own cgroup up to

@@ -15,7 +15,8 @@ Result<MemorySource> parse_memory_source(std::string_view text) {
   if (text.starts_with("file:")) {
     MemorySource source{MemorySource::Kind::kMeminfoFile, std::string(text.substr(5))};
     if (source.path.empty()) {
-      return make_error(ErrorCode::kInvalidArgument, "--memory-source file: needs a path, e.g. file:/tmp/meminfo");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--memory-source file: needs a path, e.g. file:/tmp/meminfo");
     }
     return source;
   }
@@ -46,7 +47,8 @@ void MemoryReader::rediscover_cgroups() {
   Status got_members = read_text_file(proc_path(config_.pid + "/cgroup"), memberships);
   if (!got_members.ok()) {
     // No /proc/<pid>/cgroup: a kernel without cgroups, where there is no limit to find.
-    if (got_members.error().code != ErrorCode::kNotFound) discovery_warnings_.push_back(got_members.error().message);
+    if (got_members.error().code != ErrorCode::kNotFound)
+      discovery_warnings_.push_back(got_members.error().message);
     return;
   }
   std::vector<CgroupMount> mounts;
@@ -54,10 +56,11 @@ void MemoryReader::rediscover_cgroups() {
     mounts = parse_cgroup_mounts(mountinfo);
   } else {
     discovery_warnings_.push_back(got_mounts.error().message + "; assuming cgroups at /sys/fs/cgroup");
-    mounts = {{CgroupVersion::kV2, "/sys/fs/cgroup", "/"}, {CgroupVersion::kV1, "/sys/fs/cgroup/memory", "/"}};
+    mounts = {{CgroupVersion::kV2, "/sys/fs/cgroup", "/"},
+              {CgroupVersion::kV1, "/sys/fs/cgroup/memory", "/"}};
   }
-  cgroup_levels_ = resolve_cgroup_levels(mounts, parse_cgroup_memberships(memberships), config_.root,
-                                         discovery_warnings_);
+  cgroup_levels_ =
+      resolve_cgroup_levels(mounts, parse_cgroup_memberships(memberships), config_.root, discovery_warnings_);
 }
 
 MemoryReading MemoryReader::read() {

@@ -45,8 +45,8 @@ struct MemoryReading {
   std::chrono::steady_clock::time_point taken_at{};
   // False when available memory could not be established: the tier must be "unknown".
   bool available_known = false;
-  std::uint64_t available_bytes = 0;      // min(host MemAvailable, tightest cgroup headroom)
-  std::uint64_t total_bytes = 0;          // min(host MemTotal, tightest cgroup limit)
+  std::uint64_t available_bytes = 0;  // min(host MemAvailable, tightest cgroup headroom)
+  std::uint64_t total_bytes = 0;      // min(host MemTotal, tightest cgroup limit)
   std::uint64_t host_total_bytes = 0;
   std::uint64_t host_available_bytes = 0;
   std::optional<std::uint64_t> cgroup_limit_bytes;

@@ -65,8 +65,10 @@ static bool regenerates_on_read(int fd) {
     case PROC_SUPER_MAGIC:
     case SYSFS_MAGIC:
     case CGROUP_SUPER_MAGIC:
-    case CGROUP2_SUPER_MAGIC: return true;
-    default: return false;
+    case CGROUP2_SUPER_MAGIC:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -82,7 +84,9 @@ KernelFile& KernelFile::operator=(KernelFile&& other) noexcept {
   return *this;
 }
 
-KernelFile::~KernelFile() { close_now(); }
+KernelFile::~KernelFile() {
+  close_now();
+}
 
 Status KernelFile::open_now() {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);

@@ -76,11 +76,13 @@ class CgroupV2Tree : public ::testing::Test {
     tree.write("sys/fs/cgroup/user.slice/app.scope/memory.max", "max\n");
     tree.write("sys/fs/cgroup/user.slice/app.scope/memory.current", std::to_string(1 * kGiB) + "\n");
     tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.max", std::to_string(2 * kGiB) + "\n");
-    tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current", std::to_string(1536 * kMiB) + "\n");
+    tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current",
+               std::to_string(1536 * kMiB) + "\n");
   }
   std::vector<CgroupLevel> levels(std::vector<std::string>& warnings) {
     return resolve_cgroup_levels({{CgroupVersion::kV2, "/sys/fs/cgroup", "/"}},
-                                 {{CgroupVersion::kV2, "/user.slice/app.scope/pensieve"}}, tree.root(), warnings);
+                                 {{CgroupVersion::kV2, "/user.slice/app.scope/pensieve"}}, tree.root(),
+                                 warnings);
   }
   FakeTree tree;
   std::string scratch;
@@ -192,8 +194,8 @@ TEST(CgroupV1, ReadsLimitAndUsageUpTheHierarchy) {
   tree.write(base + "/process_api/89b0/memory.limit_in_bytes", "9223372036854771712\n");
   tree.write(base + "/process_api/89b0/memory.usage_in_bytes", std::to_string(kGiB) + "\n");
   std::vector<std::string> warnings;
-  auto lv = resolve_cgroup_levels(parse_cgroup_mounts(kHybridMountinfo), parse_cgroup_memberships(kHybridCgroup),
-                                  tree.root(), warnings);
+  auto lv = resolve_cgroup_levels(parse_cgroup_mounts(kHybridMountinfo),
+                                  parse_cgroup_memberships(kHybridCgroup), tree.root(), warnings);
   // v1 memory: 3 levels. The unified mount directory does not exist in this tree: one warning.
   ASSERT_EQ(lv.size(), 3u);
   EXPECT_EQ(lv[0].version, CgroupVersion::kV1);
