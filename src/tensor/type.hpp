@@ -36,15 +36,22 @@ enum class TensorType : std::uint32_t {
   kBF16 = 30,
 };
 
+// Block codecs: convert `n_blocks` whole blocks; the packed side may have any alignment.
+using DequantizeFn = void (*)(const std::uint8_t* src, float* dst, std::size_t n_blocks);
+using QuantizeFn = void (*)(const float* src, std::uint8_t* dst, std::size_t n_blocks);
+
 struct TypeTraits {
   TensorType type;
   std::string_view name;
   std::uint32_t block_size;   // values per block
   std::uint32_t block_bytes;  // bytes per block
+  DequantizeFn dequantize = nullptr;  // null where we have no reference dequantizer
+  QuantizeFn quantize = nullptr;      // null where we have no reference quantizer
 };
 
 // The traits of a raw type id from a file, or nullopt for an id we do not know.
 std::optional<TypeTraits> traits_of(std::uint32_t raw_type);
+// Constant time; every enumerator has traits.
 const TypeTraits& traits_of(TensorType type);
 
 std::string_view name_of(TensorType type);
