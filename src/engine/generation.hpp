@@ -55,9 +55,11 @@ class Job {
  public:
   void cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  std::uint64_t id() const { return id_; }
 
  private:
   friend class Scheduler;
+  std::uint64_t id_ = 0;
   std::atomic<bool> cancelled_{false};
   std::mutex wake_mutex_;
   std::function<void()> wake_;  // set by the scheduler; cleared when the job finishes

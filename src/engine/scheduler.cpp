@@ -84,6 +84,7 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
                         "all " + std::to_string(slots_.size()) + " slots are busy and " +
                             std::to_string(options_.max_queued) + " requests are already waiting");
     }
+    job->id_ = next_id_++;
     queue_.push_back(std::make_unique<Work>(Work{std::move(request), std::move(observer), job}));
   }
   cv_.notify_all();
@@ -93,6 +94,28 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
   return {active_, queue_.size(), slots_.size()};
+}
+
+std::vector<RunningJob> Scheduler::running() const {
+  std::lock_guard lock(mutex_);
+  std::vector<RunningJob> out;
+  out.reserve(running_.size());
+  for (const auto& [id, r] : running_) out.push_back(r.info);
+  return out;
+}
+
+bool Scheduler::cancel(std::uint64_t id) {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = running_.find(id); it != running_.end()) job = it->second.job.lock();
+    for (const auto& w : queue_) {
+      if (!job && w->job->id() == id) job = w->job;
+    }
+  }
+  if (!job) return false;
+  job->cancel();
+  return true;
 }
 
 void Scheduler::shutdown() {
@@ -123,6 +146,12 @@ void Scheduler::admit_queued() {
     slot->work = std::move(queue_.front());
     queue_.pop_front();
     ++active_;
+    {
+      const auto& w = *slot->work;
+      RunningJob info{w.job->id(), std::chrono::steady_clock::now(),
+                      static_cast<std::int64_t>(w.request.prompt.size()) + w.request.max_tokens};
+      running_[info.id] = Running{info, w.job};
+    }
     slot->sequence->clear();
     slot->prompt_done = 0;
     slot->last_token = -1;
@@ -228,6 +257,7 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   {
     std::lock_guard lock(mutex_);
     --active_;
+    running_.erase(work->job->id());
   }
   work->observer->on_finished(r);
 }

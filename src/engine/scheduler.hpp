@@ -9,7 +9,9 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -24,6 +26,13 @@ struct SchedulerOptions {
   std::size_t parallel = 4;       // slots: generations computed at once
   std::size_t max_queued = 32;    // jobs waiting for a slot before submit() refuses
   std::size_t prompt_chunk = 256; // prompt tokens per step, so long prompts do not starve others
+};
+
+// A generation holding a slot, as the memory guard's emergency policy sees it.
+struct RunningJob {
+  std::uint64_t id = 0;
+  std::chrono::steady_clock::time_point started_at{};
+  std::int64_t tokens = 0;  // prompt + max_tokens: what its cache may grow to
 };
 
 struct SchedulerStats {
@@ -49,6 +58,9 @@ class Scheduler {
   void shutdown();
 
   SchedulerStats stats() const;
+  std::vector<RunningJob> running() const;
+  // Cancels a running or queued job by id (emergency shedding); false when it is not known.
+  bool cancel(std::uint64_t id);
   std::size_t context_length() const { return backend_.context_length(); }
 
  private:
@@ -72,6 +84,12 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Work>> queue_;
   std::size_t active_ = 0;
+  std::uint64_t next_id_ = 1;
+  struct Running {
+    RunningJob info;
+    std::weak_ptr<Job> job;
+  };
+  std::map<std::uint64_t, Running> running_;  // admitted jobs by id
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -260,3 +260,27 @@ TEST(Scheduler, ShutdownCancelsRunningAndQueued) {
 
 }  // namespace
 }  // namespace pensieve::engine
+
+namespace pensieve::engine {
+namespace {
+
+TEST(Scheduler, RunningListAndCancelById) {
+  CountingBackend backend;
+  backend.delay = std::chrono::milliseconds(1);
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  auto job = (*s)->submit(greedy({1, 2}, 100000), rec);
+  ASSERT_TRUE(job.ok());
+  while ((*s)->running().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto running = (*s)->running();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].id, (*job)->id());
+  EXPECT_EQ(running[0].tokens, 2 + 100000);
+  EXPECT_FALSE((*s)->cancel(running[0].id + 1000));
+  EXPECT_TRUE((*s)->cancel(running[0].id));
+  EXPECT_EQ(rec->wait().reason, FinishReason::kCancelled);
+  EXPECT_TRUE((*s)->running().empty());
+}
+
+}  // namespace
+}  // namespace pensieve::engine
