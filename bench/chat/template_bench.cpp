@@ -3,10 +3,9 @@
 #include <benchmark/benchmark.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/jinja/template.hpp"
 
@@ -20,13 +19,16 @@ std::string read(const std::string& path) {
 }
 
 nlohmann::ordered_json context_for(int extra_turns) {
-  const auto all = nlohmann::ordered_json::parse(read(std::string(PENSIEVE_FIXTURES) + "/chat/conversations.json"));
+  const auto all =
+      nlohmann::ordered_json::parse(read(std::string(PENSIEVE_FIXTURES) + "/chat/conversations.json"));
   const auto& conv = all.at("conversations").at("tool_roundtrip");
-  nlohmann::ordered_json context = {{"bos_token", ""}, {"eos_token", "<|im_end|>"}, {"add_generation_prompt", true}};
+  nlohmann::ordered_json context = {
+      {"bos_token", ""}, {"eos_token", "<|im_end|>"}, {"add_generation_prompt", true}};
   context["tools"] = conv.at("tools");
   context["messages"] = conv.at("messages");
   for (int i = 0; i < extra_turns; ++i) {
-    context["messages"].push_back({{"role", "user"}, {"content", "Question number " + std::to_string(i) + "?"}});
+    context["messages"].push_back(
+        {{"role", "user"}, {"content", "Question number " + std::to_string(i) + "?"}});
     context["messages"].push_back({{"role", "assistant"}, {"content", std::string(400, 'a')}});
   }
   context["messages"].push_back({{"role", "user"}, {"content", "Last question."}});
@@ -34,7 +36,8 @@ nlohmann::ordered_json context_for(int extra_turns) {
 }
 
 void render_template(benchmark::State& state, const char* name, int extra_turns) {
-  auto tmpl = pensieve::chat::Template::parse(read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/" + name + ".jinja"));
+  auto tmpl = pensieve::chat::Template::parse(
+      read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/" + name + ".jinja"));
   if (!tmpl) {
     state.SkipWithError(tmpl.error().message.c_str());
     return;
@@ -56,7 +59,8 @@ void render_template(benchmark::State& state, const char* name, int extra_turns)
 }
 
 void BM_ParseGptOss(benchmark::State& state) {
-  const std::string source = read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/openai-gpt-oss-120b.jinja");
+  const std::string source =
+      read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/openai-gpt-oss-120b.jinja");
   for (auto _ : state) {
     auto tmpl = pensieve::chat::Template::parse(source);
     benchmark::DoNotOptimize(tmpl.ok());

@@ -3,12 +3,14 @@
 namespace pensieve::chat {
 namespace {
 
-Result<std::string> token_text(const gguf::Contents& model, const gguf::ArrayValue* tokens, const char* id_key) {
+Result<std::string> token_text(const gguf::Contents& model, const gguf::ArrayValue* tokens,
+                               const char* id_key) {
   auto id = model.get_uint(id_key);
   if (!id) return id.error();
   if (!id->has_value()) return std::string();
   if (tokens == nullptr) {
-    return make_error(ErrorCode::kInvalidFormat, std::string(id_key) + " is set but tokenizer.ggml.tokens is missing");
+    return make_error(ErrorCode::kInvalidFormat,
+                      std::string(id_key) + " is set but tokenizer.ggml.tokens is missing");
   }
   const std::uint64_t index = **id;
   if (index >= tokens->items.size()) {

@@ -1,10 +1,9 @@
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
@@ -43,10 +42,12 @@ Status run_render(const RenderArgs& args) {
     context["eos_token"] = chat->eos_token;
     if (chat->source) source = *chat->source;
     if (!chat->source && args.template_file.empty()) {
-      return make_error(ErrorCode::kNotFound, args.model + " has no tokenizer.chat_template; pass --template FILE");
+      return make_error(ErrorCode::kNotFound,
+                        args.model + " has no tokenizer.chat_template; pass --template FILE");
     }
   } else if (args.template_file.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "without a model (MODEL is '-') --template FILE is required");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "without a model (MODEL is '-') --template FILE is required");
   }
   if (!args.template_file.empty()) {
     auto text = read_text(args.template_file);
@@ -56,12 +57,15 @@ Status run_render(const RenderArgs& args) {
 
   auto conversation_text = read_text(args.conversation);
   if (!conversation_text) return conversation_text.error();
-  const auto conversation = nlohmann::ordered_json::parse(*conversation_text, nullptr, /*allow_exceptions=*/false);
+  const auto conversation =
+      nlohmann::ordered_json::parse(*conversation_text, nullptr, /*allow_exceptions=*/false);
   if (conversation.is_discarded() || !conversation.is_object() || !conversation.contains("messages")) {
-    return make_error(ErrorCode::kInvalidFormat, args.conversation + ": expected a JSON object with \"messages\"");
+    return make_error(ErrorCode::kInvalidFormat,
+                      args.conversation + ": expected a JSON object with \"messages\"");
   }
   context["messages"] = conversation.at("messages");
-  context["tools"] = conversation.contains("tools") ? conversation.at("tools") : nlohmann::ordered_json(nullptr);
+  context["tools"] =
+      conversation.contains("tools") ? conversation.at("tools") : nlohmann::ordered_json(nullptr);
   context["add_generation_prompt"] = !args.no_generation_prompt;
 
   // --set NAME=VALUE: VALUE is JSON when it parses as JSON, a string otherwise. The operator
@@ -92,13 +96,15 @@ Status run_render(const RenderArgs& args) {
 
 void add_render_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RenderArgs>();
-  auto* cmd = app.add_subcommand("render", "Print the prompt a model's chat template makes of a conversation");
+  auto* cmd =
+      app.add_subcommand("render", "Print the prompt a model's chat template makes of a conversation");
   cmd->add_option("MODEL", args->model, "GGUF model (its chat template, BOS and EOS), or '-' with --template")
       ->required();
   cmd->add_option("CONVERSATION", args->conversation, "JSON object with \"messages\" and optional \"tools\"")
       ->required();
   cmd->add_option("--template", args->template_file, "Jinja2 template file to use instead of the model's");
-  cmd->add_flag("--no-generation-prompt", args->no_generation_prompt, "Render add_generation_prompt as false");
+  cmd->add_flag("--no-generation-prompt", args->no_generation_prompt,
+                "Render add_generation_prompt as false");
   cmd->add_option("--set", args->sets, "NAME=VALUE template variable (VALUE as JSON, else a string)");
   cmd->callback([args, &exit_code] {
     const Status status = run_render(*args);

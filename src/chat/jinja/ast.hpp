@@ -46,19 +46,19 @@ using StmtPtr = std::unique_ptr<Stmt>;
 using Body = std::vector<StmtPtr>;
 
 enum class StmtKind {
-  kText,      // text
-  kOutput,    // {{ expr }}
-  kIf,        // branches: (condition, body)...; else_body
-  kFor,       // targets in expr [if condition]: body; else_body
-  kSet,       // targets (names or ns.attr) = expr
-  kSetBlock,  // {% set name %}body{% endset %}
-  kMacro,     // name(params with defaults): body
-  kCallBlock, // {% call(params) expr %}body{% endcall %}
+  kText,         // text
+  kOutput,       // {{ expr }}
+  kIf,           // branches: (condition, body)...; else_body
+  kFor,          // targets in expr [if condition]: body; else_body
+  kSet,          // targets (names or ns.attr) = expr
+  kSetBlock,     // {% set name %}body{% endset %}
+  kMacro,        // name(params with defaults): body
+  kCallBlock,    // {% call(params) expr %}body{% endcall %}
   kFilterBlock,  // {% filter name(args) %}body{% endfilter %}: expr holds the filter applied to a placeholder
-  kWith,      // {% with name = expr, ... %}body{% endwith %}
+  kWith,         // {% with name = expr, ... %}body{% endwith %}
   kBreak,
   kContinue,
-  kScope,     // a body rendered in place (e.g. {% generation %})
+  kScope,  // a body rendered in place (e.g. {% generation %})
 };
 
 struct Param {

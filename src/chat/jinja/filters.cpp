@@ -1,24 +1,25 @@
-// The filters chat templates use (`value | name(args)`), with Jinja2 3.1's semantics and
-// Hugging Face's tojson (json.dumps with ensure_ascii off).
+// The filters chat templates use (`value | name(args)`) over sequences, mappings and numbers,
+// with Jinja2 3.1's semantics; the string filters are in filters_text.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
+#include <utility>
 
 #include "chat/jinja/builtins.hpp"
 #include "chat/jinja/error.hpp"
+#include "chat/jinja/filter_support.hpp"
 #include "chat/jinja/interpreter.hpp"
 #include "chat/jinja/strings.hpp"
 
 namespace pensieve::chat::jinja {
-namespace {
-
-using FilterFn = Value (*)(Interpreter&, const Value&, CallArgs&);
 
 bool flag(const CallArgs& args, std::size_t index, std::string_view name, bool fallback) {
   const Value* v = args.get(index, name);
   return v ? truthy(*v) : fallback;
 }
+
+namespace {
 
 // The items a filter iterates: list items, dict keys, string characters; Undefined is empty.
 std::vector<Value> iterate(const Value& v, std::string_view filter) {
@@ -42,7 +43,8 @@ std::vector<Value> iterate(const Value& v, std::string_view filter) {
     case Kind::kUndefined:
       return {};
     default:
-      fail(FailureKind::kType, "'" + type_name(v) + "' object is not iterable (in filter " + std::string(filter) + ")");
+      fail(FailureKind::kType,
+           "'" + type_name(v) + "' object is not iterable (in filter " + std::string(filter) + ")");
   }
 }
 
@@ -74,71 +76,19 @@ Value sort_key(const Value& v, bool case_sensitive) {
   return v;
 }
 
-Value f_tojson(Interpreter& in, const Value& v, CallArgs& args) {
-  JsonOptions o;
-  o.ensure_ascii = flag(args, 0, "ensure_ascii", false);
-  if (const Value* indent = args.get(1, "indent"); indent && !indent->is_none()) {
-    if (!indent->is_int()) fail(FailureKind::kType, "tojson indent must be an integer");
-    o.indent = static_cast<int>(std::clamp<std::int64_t>(indent->as_int(), 0, 64));
-    o.item_separator = ",";
-  }
-  if (const Value* seps = args.get(2, "separators"); seps && !seps->is_none()) {
-    if (!seps->is_list() || seps->list().items.size() != 2 || !seps->list().items[0].is_string() ||
-        !seps->list().items[1].is_string()) {
-      fail(FailureKind::kType, "tojson separators must be a pair of strings");
-    }
-    o.item_separator = seps->list().items[0].text().str();
-    o.key_separator = seps->list().items[1].text().str();
-  }
-  o.sort_keys = flag(args, 3, "sort_keys", false);
-  Text out = to_json(v, o);
-  in.account_string(out.size());
-  return Value::string(std::move(out));
-}
-
-Value f_trim(Interpreter&, const Value& v, CallArgs& args) {
-  const Value* chars = args.get(0, "chars");
-  std::string set;
-  if (chars && !chars->is_none()) set = to_text(*chars).str();
-  return Value::string(strip(to_text(v), StripSide::kBoth, chars && !chars->is_none() ? &set : nullptr));
-}
-
 Value f_length(Interpreter&, const Value& v, CallArgs&) {
   switch (v.kind()) {
-    case Kind::kString: return Value::integer(static_cast<std::int64_t>(utf8_length(v.text().str())));
-    case Kind::kList: return Value::integer(static_cast<std::int64_t>(v.list().items.size()));
-    case Kind::kDict: return Value::integer(static_cast<std::int64_t>(v.dict().entries.size()));
-    case Kind::kUndefined: return Value::integer(0);
-    default: fail(FailureKind::kType, "object of type '" + type_name(v) + "' has no len()");
+    case Kind::kString:
+      return Value::integer(static_cast<std::int64_t>(utf8_length(v.text().str())));
+    case Kind::kList:
+      return Value::integer(static_cast<std::int64_t>(v.list().items.size()));
+    case Kind::kDict:
+      return Value::integer(static_cast<std::int64_t>(v.dict().entries.size()));
+    case Kind::kUndefined:
+      return Value::integer(0);
+    default:
+      fail(FailureKind::kType, "object of type '" + type_name(v) + "' has no len()");
   }
-}
-
-Value f_upper(Interpreter&, const Value& v, CallArgs&) {
-  const Text t = to_text(v);
-  return Value::string(t.derive(to_upper(t.str())));
-}
-Value f_lower(Interpreter&, const Value& v, CallArgs&) {
-  const Text t = to_text(v);
-  return Value::string(t.derive(to_lower(t.str())));
-}
-Value f_capitalize(Interpreter&, const Value& v, CallArgs&) {
-  const Text t = to_text(v);
-  return Value::string(t.derive(capitalize(t.str())));
-}
-Value f_title(Interpreter&, const Value& v, CallArgs&) {
-  const Text t = to_text(v);
-  return Value::string(t.derive(jinja_title(t.str())));
-}
-
-Value f_replace(Interpreter& in, const Value& v, CallArgs& args) {
-  const Value* old_value = args.get(0, "old");
-  const Value* new_value = args.get(1, "new");
-  if (!old_value || !new_value) fail(FailureKind::kType, "replace needs the old and new strings");
-  const Value* count = args.get(2, "count");
-  Text out = replace(to_text(v), to_text(*old_value).str(), to_text(*new_value),
-                     count && !count->is_none() ? count->as_int() : -1);
-  in.account_string(out.size());
-  return Value::string(std::move(out));
 }
 
 Value f_join(Interpreter& in, const Value& v, CallArgs& args) {
@@ -173,7 +123,8 @@ Value f_items(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_undefined()) return Value::list({});
   if (!v.is_dict()) fail(FailureKind::kType, "Can only get item pairs from a mapping.");
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries)
+    pairs.push_back(Value::list({Value::string(k), value}, true));
   return Value::list(std::move(pairs));
 }
 
@@ -189,7 +140,8 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& args) {
     }
     return Value::list(std::move(out));
   }
-  if (args.positional.empty() || !args.positional[0].is_string()) fail(FailureKind::kType, "map needs a filter name or attribute=");
+  if (args.positional.empty() || !args.positional[0].is_string())
+    fail(FailureKind::kType, "map needs a filter name or attribute=");
   const std::string name = args.positional[0].text().str();
   if (!has_filter(name)) fail(FailureKind::kValue, "no filter named '" + name + "'");
   CallArgs rest;
@@ -215,8 +167,9 @@ Value select_items(Interpreter& in, const Value& v, CallArgs& args, bool by_attr
   if (next < args.positional.size()) test = to_text(args.positional[next++]).str();
   if (!test.empty() && !has_test(test)) fail(FailureKind::kValue, "no test named '" + test + "'");
   CallArgs test_args;
-  test_args.positional.assign(args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(next, args.positional.size())),
-                              args.positional.end());
+  test_args.positional.assign(
+      args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(next, args.positional.size())),
+      args.positional.end());
   std::vector<Value> out;
   for (const Value& item : iterate(v, "select")) {
     in.count_steps();
@@ -233,10 +186,18 @@ Value select_items(Interpreter& in, const Value& v, CallArgs& args, bool by_attr
   return Value::list(std::move(out));
 }
 
-Value f_select(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, false, true); }
-Value f_reject(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, false, false); }
-Value f_selectattr(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, true, true); }
-Value f_rejectattr(Interpreter& in, const Value& v, CallArgs& a) { return select_items(in, v, a, true, false); }
+Value f_select(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, false, true);
+}
+Value f_reject(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, false, false);
+}
+Value f_selectattr(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, true, true);
+}
+Value f_rejectattr(Interpreter& in, const Value& v, CallArgs& a) {
+  return select_items(in, v, a, true, false);
+}
 
 Value f_default(Interpreter&, const Value& v, CallArgs& args) {
   const Value* fallback = args.get(0, "default_value");
@@ -244,9 +205,6 @@ Value f_default(Interpreter&, const Value& v, CallArgs& args) {
   if (v.is_undefined() || (boolean && !truthy(v))) return fallback ? *fallback : Value::string(std::string());
   return v;
 }
-
-Value f_string(Interpreter&, const Value& v, CallArgs&) { return Value::string(to_text(v)); }
-Value f_safe(Interpreter&, const Value& v, CallArgs&) { return v.is_string() ? v : Value::string(to_text(v)); }
 
 bool parse_int(std::string s, int base, std::int64_t& out) {
   s = strip(Text(s), StripSide::kBoth, nullptr).str();
@@ -297,7 +255,9 @@ Value f_float(Interpreter&, const Value& v, CallArgs& args) {
   return dflt;
 }
 
-Value f_list(Interpreter&, const Value& v, CallArgs&) { return Value::list(iterate(v, "list")); }
+Value f_list(Interpreter&, const Value& v, CallArgs&) {
+  return Value::list(iterate(v, "list"));
+}
 
 Value f_unique(Interpreter& in, const Value& v, CallArgs& args) {
   const bool case_sensitive = flag(args, 0, "case_sensitive", false);
@@ -322,10 +282,12 @@ Value f_dictsort(Interpreter&, const Value& v, CallArgs& args) {
   const bool by_value = by && to_text(*by).str() == "value";
   const bool reverse = flag(args, 2, "reverse", false);
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries)
+    pairs.push_back(Value::list({Value::string(k), value}, true));
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& a, const Value& b) {
     const std::size_t i = by_value ? 1 : 0;
-    const int c = compare(sort_key(a.list().items[i], case_sensitive), sort_key(b.list().items[i], case_sensitive));
+    const int c =
+        compare(sort_key(a.list().items[i], case_sensitive), sort_key(b.list().items[i], case_sensitive));
     return reverse ? c > 0 : c < 0;
   });
   return Value::list(std::move(pairs));
@@ -355,58 +317,6 @@ Value f_reverse(Interpreter&, const Value& v, CallArgs&) {
     return Value::string(std::move(out));
   }
   return Value::list(std::move(items));
-}
-
-Value f_indent(Interpreter& in, const Value& v, CallArgs& args) {
-  const Value* width = args.get(0, "width");
-  std::string indentation(4, ' ');
-  if (width && width->is_string()) {
-    indentation = width->text().str();
-  } else if (width && width->is_int()) {
-    indentation.assign(static_cast<std::size_t>(std::clamp<std::int64_t>(width->as_int(), 0, 1024)), ' ');
-  }
-  const bool first = flag(args, 1, "first", false);
-  const bool blank = flag(args, 2, "blank", false);
-  const Text source = to_text(v);
-  std::vector<std::string> lines;
-  {
-    const std::string s = source.str() + "\n";
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\n' || s[i] == '\r') {
-        lines.push_back(s.substr(start, i - start));
-        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-        start = i + 1;
-      }
-    }
-  }
-  std::string out;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (i > 0) {
-      out += "\n";
-      if (blank || !lines[i].empty()) out += indentation;
-    }
-    out += lines[i];
-  }
-  if (first) out = indentation + out;
-  in.account_string(out.size());
-  return Value::string(source.derive(std::move(out)));
-}
-
-Value f_escape(Interpreter&, const Value& v, CallArgs&) {
-  const Text t = to_text(v);
-  std::string out;
-  for (char c : t.str()) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return Value::string(t.derive(std::move(out)));
 }
 
 Value f_abs(Interpreter&, const Value& v, CallArgs&) {
@@ -462,11 +372,11 @@ Value extreme(Interpreter& in, const Value& v, CallArgs& args, bool want_max) {
   }
   return *best;
 }
-Value f_max(Interpreter& in, const Value& v, CallArgs& a) { return extreme(in, v, a, true); }
-Value f_min(Interpreter& in, const Value& v, CallArgs& a) { return extreme(in, v, a, false); }
-
-Value f_wordcount(Interpreter&, const Value& v, CallArgs&) {
-  return Value::integer(static_cast<std::int64_t>(split(to_text(v), nullptr, -1).size()));
+Value f_max(Interpreter& in, const Value& v, CallArgs& a) {
+  return extreme(in, v, a, true);
+}
+Value f_min(Interpreter& in, const Value& v, CallArgs& a) {
+  return extreme(in, v, a, false);
 }
 
 Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
@@ -475,72 +385,69 @@ Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
   return in.get_attribute(v, to_text(*name).str());
 }
 
-// printf-style "%s" | format(args): %s %r %d %i %f %% with optional precision.
-Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
-  const Text fmt = to_text(v);
-  const std::string& f = fmt.str();
-  Text out;
-  std::size_t next = 0;
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    if (f[i] != '%') {
-      out.append(std::string_view(&f[i], 1), fmt.any_untrusted());
-      continue;
-    }
-    std::size_t j = i + 1;
-    int precision = -1;
-    if (j < f.size() && f[j] == '.') {
-      precision = 0;
-      for (++j; j < f.size() && f[j] >= '0' && f[j] <= '9'; ++j) precision = precision * 10 + (f[j] - '0');
-    }
-    if (j >= f.size()) fail(FailureKind::kValue, "incomplete format");
-    const char conv = f[j];
-    if (conv == '%') {
-      out.append_trusted("%");
-      i = j;
-      continue;
-    }
-    if (next >= args.positional.size()) fail(FailureKind::kType, "not enough arguments for format string");
-    const Value& arg = args.positional[next++];
-    if (conv == 's') {
-      out.append(to_text(arg));
-    } else if (conv == 'r') {
-      out.append(repr_text(arg));
-    } else if (conv == 'd' || conv == 'i') {
-      if (!arg.is_number()) fail(FailureKind::kType, "%d format: a number is required");
-      out.append_trusted(std::to_string(arg.is_float() ? static_cast<std::int64_t>(arg.as_double()) : arg.as_int()));
-    } else if (conv == 'f') {
-      if (!arg.is_number()) fail(FailureKind::kType, "%f format: a number is required");
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.*f", precision < 0 ? 6 : std::min(precision, 30), arg.as_double());
-      out.append_trusted(buf);
-    } else {
-      fail(FailureKind::kValue, std::string("unsupported format character '") + conv + "'");
-    }
-    in.check_size(out.size());
-    i = j;
+Value f_batch(Interpreter&, const Value& v, CallArgs& args) {
+  const Value* size_value = args.get(0, "linecount");
+  if (!size_value || !size_value->is_int() || size_value->as_int() <= 0)
+    fail(FailureKind::kValue, "batch needs a positive size");
+  const auto size = static_cast<std::size_t>(size_value->as_int());
+  const Value* fill = args.get(1, "fill_with");
+  std::vector<Value> out;
+  std::vector<Value> current;
+  for (const Value& item : iterate(v, "batch")) {
+    current.push_back(item);
+    if (current.size() == size) out.push_back(Value::list(std::exchange(current, {})));
   }
-  return Value::string(std::move(out));
+  if (!current.empty()) {
+    if (fill && !fill->is_none()) {
+      while (current.size() < size) current.push_back(*fill);
+    }
+    out.push_back(Value::list(std::move(current)));
+  }
+  return Value::list(std::move(out));
 }
 
-const std::unordered_map<std::string_view, FilterFn>& filters() {
-  static const std::unordered_map<std::string_view, FilterFn> table = {
-      {"tojson", f_tojson},       {"trim", f_trim},         {"length", f_length},       {"count", f_length},
-      {"upper", f_upper},         {"lower", f_lower},       {"capitalize", f_capitalize}, {"title", f_title},
-      {"replace", f_replace},     {"join", f_join},         {"first", f_first},         {"last", f_last},
-      {"items", f_items},         {"map", f_map},           {"select", f_select},       {"reject", f_reject},
-      {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr}, {"default", f_default}, {"d", f_default},
-      {"string", f_string},       {"safe", f_safe},         {"int", f_int},             {"float", f_float},
-      {"list", f_list},           {"unique", f_unique},     {"dictsort", f_dictsort},   {"sort", f_sort},
-      {"reverse", f_reverse},     {"indent", f_indent},     {"escape", f_escape},       {"e", f_escape},
-      {"abs", f_abs},             {"round", f_round},       {"sum", f_sum},             {"max", f_max},
-      {"min", f_min},             {"wordcount", f_wordcount}, {"attr", f_attr},         {"format", f_format},
-  };
+const FilterTable& filters() {
+  static const FilterTable table = [] {
+    FilterTable t = {
+        {"length", f_length},
+        {"count", f_length},
+        {"join", f_join},
+        {"first", f_first},
+        {"last", f_last},
+        {"items", f_items},
+        {"map", f_map},
+        {"select", f_select},
+        {"reject", f_reject},
+        {"selectattr", f_selectattr},
+        {"rejectattr", f_rejectattr},
+        {"default", f_default},
+        {"d", f_default},
+        {"int", f_int},
+        {"float", f_float},
+        {"list", f_list},
+        {"unique", f_unique},
+        {"dictsort", f_dictsort},
+        {"sort", f_sort},
+        {"reverse", f_reverse},
+        {"abs", f_abs},
+        {"round", f_round},
+        {"sum", f_sum},
+        {"max", f_max},
+        {"min", f_min},
+        {"attr", f_attr},
+        {"batch", f_batch},
+    };
+    add_text_filters(t);
+    return t;
+  }();
   return table;
 }
 
 }  // namespace
 
-bool has_filter(std::string_view name) { return filters().count(name) != 0; }
+bool has_filter(std::string_view name) {
+  return filters().count(name) != 0;
+}
 
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   auto it = filters().find(name);

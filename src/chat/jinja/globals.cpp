@@ -10,7 +10,8 @@ namespace pensieve::chat::jinja {
 namespace {
 
 std::int64_t int_arg(const Value& v) {
-  if (!v.is_int() && !v.is_bool()) fail(FailureKind::kType, "'" + type_name(v) + "' object cannot be interpreted as an integer");
+  if (!v.is_int() && !v.is_bool())
+    fail(FailureKind::kType, "'" + type_name(v) + "' object cannot be interpreted as an integer");
   return v.as_int();
 }
 
@@ -41,22 +42,29 @@ Value g_range(Interpreter& in, CallArgs& args) {
 Dict keyword_dict(const CallArgs& args, std::string_view function) {
   Dict d;
   for (const Value& p : args.positional) {
-    if (!p.is_dict()) fail(FailureKind::kType, std::string(function) + "() positional argument must be a dict");
+    if (!p.is_dict())
+      fail(FailureKind::kType, std::string(function) + "() positional argument must be a dict");
     for (const auto& [k, v] : p.dict().entries) d.set(k, v);
   }
   for (const auto& [name, value] : args.named) d.set(Text(name), value);
   return d;
 }
 
-Value g_namespace(Interpreter&, CallArgs& args) { return Value::make_namespace(keyword_dict(args, "namespace")); }
-Value g_dict(Interpreter&, CallArgs& args) { return Value::dict(keyword_dict(args, "dict")); }
+Value g_namespace(Interpreter&, CallArgs& args) {
+  return Value::make_namespace(keyword_dict(args, "namespace"));
+}
+Value g_dict(Interpreter&, CallArgs& args) {
+  return Value::dict(keyword_dict(args, "dict"));
+}
 
 Value g_raise_exception(Interpreter&, CallArgs& args) {
-  fail(FailureKind::kRaised, args.positional.empty() ? "raise_exception called" : to_text(args.positional[0]).str());
+  fail(FailureKind::kRaised,
+       args.positional.empty() ? "raise_exception called" : to_text(args.positional[0]).str());
 }
 
 Value g_strftime_now(Interpreter& in, CallArgs& args) {
-  if (args.positional.empty() || !args.positional[0].is_string()) fail(FailureKind::kType, "strftime_now needs a format string");
+  if (args.positional.empty() || !args.positional[0].is_string())
+    fail(FailureKind::kType, "strftime_now needs a format string");
   const std::string& format = args.positional[0].text().str();
   const std::time_t now = in.now();
   std::tm parts{};

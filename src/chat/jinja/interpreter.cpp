@@ -82,7 +82,8 @@ Text Interpreter::render(const Body& body, const Dict& context) {
 void Interpreter::count_steps(std::size_t n) {
   steps_ += n;
   if (steps_ > limits_.max_steps) {
-    fail(FailureKind::kLimit, "template exceeded the limit of " + std::to_string(limits_.max_steps) + " steps");
+    fail(FailureKind::kLimit,
+         "template exceeded the limit of " + std::to_string(limits_.max_steps) + " steps");
   }
 }
 
@@ -218,7 +219,8 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     }
     const std::size_t n = item.is_list() ? item.list().items.size() : utf8_length(item.text().str());
     if (n != s.targets.size()) {
-      fail(FailureKind::kValue, n < s.targets.size() ? "not enough values to unpack" : "too many values to unpack");
+      fail(FailureKind::kValue,
+           n < s.targets.size() ? "not enough values to unpack" : "too many values to unpack");
     }
     for (std::size_t i = 0; i < n; ++i) {
       target.vars[s.targets[i].first] = get_item(item, Value::integer(static_cast<std::int64_t>(i)));
@@ -280,15 +282,18 @@ void Interpreter::exec_set(const Stmt& s, Scope& scope) {
     assign(scope, s.targets[0], std::move(value), s.line);
     return;
   }
-  if (!value.is_list()) fail(FailureKind::kType, "cannot unpack non-iterable " + type_name(value) + " object");
+  if (!value.is_list())
+    fail(FailureKind::kType, "cannot unpack non-iterable " + type_name(value) + " object");
   const auto& items = value.list().items;
   if (items.size() != s.targets.size()) {
-    fail(FailureKind::kValue, items.size() < s.targets.size() ? "not enough values to unpack" : "too many values to unpack");
+    fail(FailureKind::kValue,
+         items.size() < s.targets.size() ? "not enough values to unpack" : "too many values to unpack");
   }
   for (std::size_t i = 0; i < items.size(); ++i) assign(scope, s.targets[i], items[i], s.line);
 }
 
-void Interpreter::assign(Scope& scope, const std::pair<std::string, std::string>& target, Value value, int line) {
+void Interpreter::assign(Scope& scope, const std::pair<std::string, std::string>& target, Value value,
+                         int line) {
   if (target.second.empty()) {
     scope.vars[target.first] = std::move(value);
     return;
@@ -325,7 +330,8 @@ Value Interpreter::invoke_macro(const Stmt& m, CallArgs& args, Scope* parent) {
     }
   }
   for (auto& [name, value] : args.named) {
-    auto param = std::find_if(m.params.begin(), m.params.end(), [&](const Param& p) { return p.name == name; });
+    auto param =
+        std::find_if(m.params.begin(), m.params.end(), [&](const Param& p) { return p.name == name; });
     if (param != m.params.end()) {
       scope.vars[name] = value;
     } else if (name == "caller") {
@@ -368,7 +374,8 @@ Value Interpreter::get_attribute(const Value& object, std::string_view name) con
     }
     default:
       if (auto method = find_method(object, name)) return *method;
-      return Value::undefined("'" + type_name(object) + " object' has no attribute '" + std::string(name) + "'");
+      return Value::undefined("'" + type_name(object) + " object' has no attribute '" + std::string(name) +
+                              "'");
   }
 }
 
@@ -383,13 +390,16 @@ Value Interpreter::get_item(const Value& object, const Value& key) const {
       if (object.is_list()) {
         const auto n = static_cast<std::int64_t>(object.list().items.size());
         if (i < 0) i += n;
-        if (i < 0 || i >= n) return Value::undefined(type_name(object) + " object has no element " + std::to_string(key.as_int()));
+        if (i < 0 || i >= n)
+          return Value::undefined(type_name(object) + " object has no element " +
+                                  std::to_string(key.as_int()));
         return object.list().items[static_cast<std::size_t>(i)];
       }
       const auto offsets = char_offsets(object.text().str());
       const auto n = static_cast<std::int64_t>(offsets.size()) - 1;
       if (i < 0) i += n;
-      if (i < 0 || i >= n) return Value::undefined("str object has no element " + std::to_string(key.as_int()));
+      if (i < 0 || i >= n)
+        return Value::undefined("str object has no element " + std::to_string(key.as_int()));
       const auto at = static_cast<std::size_t>(i);
       return Value::string(object.text().substr(offsets[at], offsets[at + 1] - offsets[at]));
     }
@@ -413,7 +423,9 @@ Value Interpreter::get_item(const Value& object, const Value& key) const {
 }
 
 Value Interpreter::eval_slice(const Value& object, const Expr& slice, Scope& scope) {
-  auto part = [&](std::size_t i) { return slice.operands[i] ? eval(*slice.operands[i], scope) : Value::none(); };
+  auto part = [&](std::size_t i) {
+    return slice.operands[i] ? eval(*slice.operands[i], scope) : Value::none();
+  };
   const Value start = part(0);
   const Value stop = part(1);
   const Value step = part(2);
@@ -439,7 +451,8 @@ Value Interpreter::eval_slice(const Value& object, const Expr& slice, Scope& sco
 }
 
 void Interpreter::eval_args(const Expr& e, Scope& scope, std::size_t first, CallArgs& args) {
-  for (std::size_t i = first; i < e.operands.size(); ++i) args.positional.push_back(eval(*e.operands[i], scope));
+  for (std::size_t i = first; i < e.operands.size(); ++i)
+    args.positional.push_back(eval(*e.operands[i], scope));
   for (const auto& [name, expr] : e.kwargs) args.named.emplace_back(name, eval(*expr, scope));
 }
 

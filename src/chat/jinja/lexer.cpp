@@ -8,7 +8,9 @@
 namespace pensieve::chat::jinja {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 void append_utf8(std::string& out, unsigned long cp) {
   if (cp < 0x80) {
@@ -33,8 +35,8 @@ class Lexer {
   explicit Lexer(std::string_view src) : src_(src) {}
 
   std::vector<Token> run() {
-    bool strip_next_text = false;   // the previous tag ended with '-'
-    bool trim_next_newline = false; // the previous block or comment tag ended without '-'
+    bool strip_next_text = false;    // the previous tag ended with '-'
+    bool trim_next_newline = false;  // the previous block or comment tag ended without '-'
     while (pos_ < src_.size()) {
       const std::size_t tag = find_tag(pos_);
       std::string_view text = src_.substr(pos_, tag - pos_);
@@ -107,7 +109,8 @@ class Lexer {
   void lstrip_before_tag(std::string_view& text, std::size_t text_start, std::size_t tag) const {
     // Walk back over spaces and tabs only, so long lines cost nothing extra.
     std::size_t line_start = tag;
-    while (line_start > text_start && (src_[line_start - 1] == ' ' || src_[line_start - 1] == '\t')) --line_start;
+    while (line_start > text_start && (src_[line_start - 1] == ' ' || src_[line_start - 1] == '\t'))
+      --line_start;
     if (line_start > 0 && src_[line_start - 1] != '\n') return;
     text.remove_suffix(std::min(tag - line_start, text.size()));  // the start may be stripped already
   }
@@ -141,7 +144,8 @@ class Lexer {
       const int line = line_at(pos_);
       if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         std::size_t end = pos_;
-        while (end < src_.size() && (std::isalnum(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) ++end;
+        while (end < src_.size() && (std::isalnum(static_cast<unsigned char>(src_[end])) || src_[end] == '_'))
+          ++end;
         tokens_.push_back({TokenKind::kName, std::string(src_.substr(pos_, end - pos_)), line});
         pos_ = end;
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
@@ -149,9 +153,9 @@ class Lexer {
       } else if (c == '\'' || c == '"') {
         lex_string(line);
       } else {
-        static const char* const kOperators[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%",
-                                                 "~", "|", ".", ",", ":", "(", ")", "[", "]", "{", "}",
-                                                 "<", ">", "="};
+        static const char* const kOperators[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*",
+                                                 "/",  "%",  "~",  "|",  ".",  ",",  ":", "(", ")",
+                                                 "[",  "]",  "{",  "}",  "<",  ">",  "="};
         bool matched = false;
         for (const char* op : kOperators) {
           const std::string_view o(op);
@@ -172,11 +176,13 @@ class Lexer {
   void lex_number(int line) {
     std::size_t end = pos_;
     auto digits = [&] {
-      while (end < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) ++end;
+      while (end < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_'))
+        ++end;
     };
     digits();
     bool is_float = false;
-    if (end + 1 < src_.size() && src_[end] == '.' && std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
+    if (end + 1 < src_.size() && src_[end] == '.' &&
+        std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
       is_float = true;
       ++end;
       digits();
@@ -213,32 +219,65 @@ class Lexer {
       if (pos_ >= src_.size()) fail(FailureKind::kSyntax, "unterminated string", line);
       const char e = src_[pos_++];
       auto hex = [&](int n) {
-        if (pos_ + static_cast<std::size_t>(n) > src_.size()) fail(FailureKind::kSyntax, "bad escape in string", line);
+        if (pos_ + static_cast<std::size_t>(n) > src_.size())
+          fail(FailureKind::kSyntax, "bad escape in string", line);
         unsigned long cp = 0;
         for (int i = 0; i < n; ++i) {
           const char h = src_[pos_++];
-          if (!std::isxdigit(static_cast<unsigned char>(h))) fail(FailureKind::kSyntax, "bad escape in string", line);
-          cp = cp * 16 + static_cast<unsigned long>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+          if (!std::isxdigit(static_cast<unsigned char>(h)))
+            fail(FailureKind::kSyntax, "bad escape in string", line);
+          cp = cp * 16 + static_cast<unsigned long>(std::isdigit(static_cast<unsigned char>(h))
+                                                        ? h - '0'
+                                                        : (std::tolower(h) - 'a' + 10));
         }
         if (cp > 0x10FFFF) fail(FailureKind::kSyntax, "bad escape in string", line);
         append_utf8(out, cp);
       };
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
-        case '0': out += '\0'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\n': break;  // line continuation
-        case 'x': hex(2); break;
-        case 'u': hex(4); break;
-        case 'U': hex(8); break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\n':
+          break;  // line continuation
+        case 'x':
+          hex(2);
+          break;
+        case 'u':
+          hex(4);
+          break;
+        case 'U':
+          hex(8);
+          break;
         default:
           out += '\\';
           out += e;

@@ -19,10 +19,10 @@ enum class TokenKind {
   kBlockBegin,  // {%
   kBlockEnd,    // %}
   kName,
-  kString,      // value holds the unescaped string
+  kString,  // value holds the unescaped string
   kInteger,
   kFloat,
-  kOperator,    // value holds the operator: "==", "(", "|", ...
+  kOperator,  // value holds the operator: "==", "(", "|", ...
   kEnd,
 };
 

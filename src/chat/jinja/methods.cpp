@@ -17,10 +17,12 @@ const Value* optional_arg(const CallArgs& args, std::size_t index, std::string_v
   return v && !v->is_none() ? v : nullptr;
 }
 
-std::string string_arg(const CallArgs& args, std::size_t index, std::string_view name, std::string_view method) {
+std::string string_arg(const CallArgs& args, std::size_t index, std::string_view name,
+                       std::string_view method) {
   const Value* v = args.get(index, name);
   if (!v || !v->is_string()) {
-    fail(FailureKind::kType, std::string(method) + "() argument must be str, not " + (v ? type_name(*v) : "nothing"));
+    fail(FailureKind::kType,
+         std::string(method) + "() argument must be str, not " + (v ? type_name(*v) : "nothing"));
   }
   return v->text().str();
 }
@@ -28,7 +30,8 @@ std::string string_arg(const CallArgs& args, std::size_t index, std::string_view
 // startswith/endswith accept a string or a tuple of strings.
 bool affix_match(const std::string& s, const Value& affix, bool prefix) {
   auto one = [&](const Value& a) {
-    if (!a.is_string()) fail(FailureKind::kType, "startswith/endswith first arg must be str or a tuple of str");
+    if (!a.is_string())
+      fail(FailureKind::kType, "startswith/endswith first arg must be str or a tuple of str");
     const std::string& x = a.text().str();
     if (x.size() > s.size()) return false;
     return prefix ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
@@ -42,7 +45,8 @@ Value string_method(const Value& self, const std::string& name, Interpreter& in,
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
     const Value* chars = optional_arg(args, 0, "chars");
     std::string set = chars ? to_text(*chars).str() : "";
-    const StripSide side = name == "strip" ? StripSide::kBoth : (name == "lstrip" ? StripSide::kLeft : StripSide::kRight);
+    const StripSide side =
+        name == "strip" ? StripSide::kBoth : (name == "lstrip" ? StripSide::kLeft : StripSide::kRight);
     return Value::string(strip(s, side, chars ? &set : nullptr));
   }
   if (name == "split" || name == "rsplit") {
@@ -53,7 +57,8 @@ Value string_method(const Value& self, const std::string& name, Interpreter& in,
     const long long limit = maxsplit ? maxsplit->as_int() : -1;
     if (name == "rsplit" && limit >= 0) fail(FailureKind::kValue, "rsplit with maxsplit is not supported");
     std::vector<Value> pieces;
-    for (Text& piece : split(s, sep ? &sep_text : nullptr, limit)) pieces.push_back(Value::string(std::move(piece)));
+    for (Text& piece : split(s, sep ? &sep_text : nullptr, limit))
+      pieces.push_back(Value::string(std::move(piece)));
     in.count_steps(pieces.size());
     return Value::list(std::move(pieces));
   }
@@ -111,7 +116,8 @@ Value string_method(const Value& self, const std::string& name, Interpreter& in,
     Text out;
     bool first = true;
     for (const Value& item : items->list().items) {
-      if (!item.is_string()) fail(FailureKind::kType, "sequence item: expected str instance, " + type_name(item) + " found");
+      if (!item.is_string())
+        fail(FailureKind::kType, "sequence item: expected str instance, " + type_name(item) + " found");
       if (!first) out.append(s);
       first = false;
       out.append(item.text());
@@ -125,7 +131,8 @@ Value string_method(const Value& self, const std::string& name, Interpreter& in,
     if (name == "removeprefix" && b.compare(0, affix.size(), affix) == 0 && affix.size() <= b.size()) {
       return Value::string(s.substr(affix.size()));
     }
-    if (name == "removesuffix" && affix.size() <= b.size() && b.compare(b.size() - affix.size(), affix.size(), affix) == 0) {
+    if (name == "removesuffix" && affix.size() <= b.size() &&
+        b.compare(b.size() - affix.size(), affix.size(), affix) == 0) {
       return Value::string(s.substr(0, b.size() - affix.size()));
     }
     return self;
@@ -144,9 +151,11 @@ Value string_method(const Value& self, const std::string& name, Interpreter& in,
   };
   if (name == "isspace") return Value::boolean(all(is_python_space));
   if (name == "isdigit") return Value::boolean(all([](char32_t c) { return c >= U'0' && c <= U'9'; }));
-  if (name == "isalpha") return Value::boolean(all([](char32_t c) { return (c | 0x20) >= U'a' && (c | 0x20) <= U'z'; }));
+  if (name == "isalpha")
+    return Value::boolean(all([](char32_t c) { return (c | 0x20) >= U'a' && (c | 0x20) <= U'z'; }));
   if (name == "isalnum") {
-    return Value::boolean(all([](char32_t c) { return (c >= U'0' && c <= U'9') || ((c | 0x20) >= U'a' && (c | 0x20) <= U'z'); }));
+    return Value::boolean(all(
+        [](char32_t c) { return (c >= U'0' && c <= U'9') || ((c | 0x20) >= U'a' && (c | 0x20) <= U'z'); }));
   }
   if (name == "isupper") return Value::boolean(to_upper(b) == b && to_lower(b) != b);
   if (name == "islower") return Value::boolean(to_lower(b) == b && to_upper(b) != b);
@@ -188,7 +197,8 @@ Value list_method(const Value& self, const std::string& name, CallArgs& args) {
   const Value* x = args.get(0, "value");
   if (!x) fail(FailureKind::kType, name + "() takes exactly one argument");
   if (name == "count") {
-    return Value::integer(std::count_if(items.begin(), items.end(), [&](const Value& v) { return equals(v, *x); }));
+    return Value::integer(
+        std::count_if(items.begin(), items.end(), [&](const Value& v) { return equals(v, *x); }));
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (equals(items[i], *x)) return Value::integer(static_cast<std::int64_t>(i));
@@ -197,14 +207,15 @@ Value list_method(const Value& self, const std::string& name, CallArgs& args) {
 }
 
 constexpr std::array<std::string_view, 27> kStringMethods = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "replace",
-    "upper", "lower", "title", "capitalize", "find", "rfind", "index", "rindex", "count", "join",
-    "removeprefix", "removesuffix", "isspace", "isdigit", "isalpha", "isalnum", "isupper", "islower"};
+    "strip",    "lstrip",  "rstrip",  "split",   "rsplit",  "splitlines",   "startswith",
+    "endswith", "replace", "upper",   "lower",   "title",   "capitalize",   "find",
+    "rfind",    "index",   "rindex",  "count",   "join",    "removeprefix", "removesuffix",
+    "isspace",  "isdigit", "isalpha", "isalnum", "isupper", "islower"};
 constexpr std::array<std::string_view, 5> kDictMethods = {"items", "keys", "values", "get", "copy"};
 constexpr std::array<std::string_view, 5> kDictMutators = {"update", "pop", "popitem", "setdefault", "clear"};
 constexpr std::array<std::string_view, 2> kListMethods = {"index", "count"};
 constexpr std::array<std::string_view, 8> kListMutators = {"append", "extend", "insert", "pop",
-                                                           "remove", "clear", "sort", "reverse"};
+                                                           "remove", "clear",  "sort",   "reverse"};
 
 template <std::size_t N>
 bool listed(const std::array<std::string_view, N>& names, std::string_view name) {

@@ -8,11 +8,13 @@
 namespace pensieve::chat::jinja {
 namespace {
 
-bool is_integral(const Value& v) { return v.is_int() || v.is_bool(); }
+bool is_integral(const Value& v) {
+  return v.is_int() || v.is_bool();
+}
 
 [[noreturn]] void unsupported(std::string_view op, const Value& a, const Value& b) {
-  fail(FailureKind::kType, "unsupported operand type(s) for " + std::string(op) + ": '" + type_name(a) + "' and '" +
-                               type_name(b) + "'");
+  fail(FailureKind::kType, "unsupported operand type(s) for " + std::string(op) + ": '" + type_name(a) +
+                               "' and '" + type_name(b) + "'");
 }
 
 template <typename Op>
@@ -52,9 +54,12 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
   if (ints) {
     const std::int64_t x = a.as_int();
     const std::int64_t y = b.as_int();
-    if (op == "+") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_add_overflow(a, b, r); });
-    if (op == "-") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_sub_overflow(a, b, r); });
-    if (op == "*") return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_mul_overflow(a, b, r); });
+    if (op == "+")
+      return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_add_overflow(a, b, r); });
+    if (op == "-")
+      return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_sub_overflow(a, b, r); });
+    if (op == "*")
+      return checked(x, y, [](auto a, auto b, auto* r) { return __builtin_mul_overflow(a, b, r); });
     if (op == "//" || op == "%") {
       if (y == 0) fail(FailureKind::kValue, "integer division or modulo by zero");
       if (x == INT64_MIN && y == -1) fail(FailureKind::kLimit, "integer overflow");
@@ -148,7 +153,8 @@ Value binary_operator(Interpreter& in, std::string_view op, const Value& a, cons
     if (a.is_list()) {
       if (!b.is_list() || a.list().is_tuple != b.list().is_tuple) {
         const std::string kind = a.list().is_tuple ? "tuple" : "list";
-        fail(FailureKind::kType, "can only concatenate " + kind + " (not \"" + type_name(b) + "\") to " + kind);
+        fail(FailureKind::kType,
+             "can only concatenate " + kind + " (not \"" + type_name(b) + "\") to " + kind);
       }
       in.count_steps(a.list().items.size() + b.list().items.size());
       std::vector<Value> items = a.list().items;

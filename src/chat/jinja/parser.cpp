@@ -55,11 +55,20 @@ class Parser {
   [[noreturn]] void syntax(const std::string& message) const {
     std::string found;
     switch (peek().kind) {
-      case TokenKind::kEnd: found = "end of template"; break;
-      case TokenKind::kBlockEnd: found = "'%}'"; break;
-      case TokenKind::kVarEnd: found = "'}}'"; break;
-      case TokenKind::kText: found = "text"; break;
-      default: found = "'" + peek().value + "'";
+      case TokenKind::kEnd:
+        found = "end of template";
+        break;
+      case TokenKind::kBlockEnd:
+        found = "'%}'";
+        break;
+      case TokenKind::kVarEnd:
+        found = "'}}'";
+        break;
+      case TokenKind::kText:
+        found = "text";
+        break;
+      default:
+        found = "'" + peek().value + "'";
     }
     fail(FailureKind::kSyntax, message + " (found " + found + ")", peek().line);
   }
@@ -91,9 +100,8 @@ class Parser {
     while (true) {
       const Token& t = peek();
       if (t.kind == TokenKind::kEnd) {
-        if (ends.size() != 0) {
-          syntax("missing '" + std::string(*ends.begin() == "else" || *ends.begin() == "elif" ? *(ends.end() - 1) : *ends.begin()) + "'");
-        }
+        // The closing keyword is listed last ({"elif", "else", "endif"}).
+        if (ends.size() != 0) syntax("missing '{% " + std::string(*(ends.end() - 1)) + " %}'");
         return body;
       }
       if (t.kind == TokenKind::kText) {
@@ -615,6 +623,8 @@ class Parser {
 
 }  // namespace
 
-Body parse_template(std::string_view source) { return Parser(tokenize(source)).parse_all(); }
+Body parse_template(std::string_view source) {
+  return Parser(tokenize(source)).parse_all();
+}
 
 }  // namespace pensieve::chat::jinja

@@ -3,6 +3,7 @@
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
+#include <cstdio>
 #include <vector>
 
 namespace pensieve::chat::jinja {
@@ -27,6 +28,13 @@ char32_t decode_at(std::string_view s, std::size_t i, std::size_t& length) {
   }
   length = 1;
   return b0;
+}
+
+void append_hex_escape(std::string& out, const char* prefix, unsigned value, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%0*x", digits, value);
+  out += prefix;
+  out += buf;
 }
 
 void append_code_point(std::string& out, char32_t c) {
@@ -83,10 +91,18 @@ std::string map_code_points(std::string_view s, Map map) {
   return out;
 }
 
-char32_t upper(char32_t c) { return static_cast<char32_t>(u_toupper(static_cast<UChar32>(c))); }
-char32_t lower(char32_t c) { return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))); }
-char32_t titlecase(char32_t c) { return static_cast<char32_t>(u_totitle(static_cast<UChar32>(c))); }
-bool cased_letter(char32_t c) { return u_isalpha(static_cast<UChar32>(c)); }
+char32_t upper(char32_t c) {
+  return static_cast<char32_t>(u_toupper(static_cast<UChar32>(c)));
+}
+char32_t lower(char32_t c) {
+  return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+}
+char32_t titlecase(char32_t c) {
+  return static_cast<char32_t>(u_totitle(static_cast<UChar32>(c)));
+}
+bool cased_letter(char32_t c) {
+  return u_isalpha(static_cast<UChar32>(c));
+}
 
 }  // namespace
 
@@ -165,7 +181,7 @@ Text replace(const Text& s, const std::string& old_value, const Text& new_value,
   if (old_value.empty()) {
     // Python inserts the replacement before every character and at the end.
     long long done = 0;
-    for (std::size_t i = 0;; ) {
+    for (std::size_t i = 0;;) {
       if (count < 0 || done < count) {
         out.append(new_value);
         ++done;
@@ -199,7 +215,8 @@ template <typename Convert>
 std::string full_case_map(std::string_view s, Convert convert, char32_t (*fallback)(char32_t)) {
   UErrorCode status = U_ZERO_ERROR;
   int32_t utf16_length = 0;
-  u_strFromUTF8WithSub(nullptr, 0, &utf16_length, s.data(), static_cast<int32_t>(s.size()), 0xFFFD, nullptr, &status);
+  u_strFromUTF8WithSub(nullptr, 0, &utf16_length, s.data(), static_cast<int32_t>(s.size()), 0xFFFD, nullptr,
+                       &status);
   status = U_ZERO_ERROR;
   std::vector<UChar> utf16(static_cast<std::size_t>(utf16_length) + 1);
   u_strFromUTF8WithSub(utf16.data(), static_cast<int32_t>(utf16.size()), &utf16_length, s.data(),
@@ -209,13 +226,15 @@ std::string full_case_map(std::string_view s, Convert convert, char32_t (*fallba
   }
   std::vector<UChar> mapped(utf16.size() * 3 + 8);
   status = U_ZERO_ERROR;
-  const int32_t mapped_length = convert(mapped.data(), static_cast<int32_t>(mapped.size()), utf16.data(), utf16_length, "", &status);
+  const int32_t mapped_length =
+      convert(mapped.data(), static_cast<int32_t>(mapped.size()), utf16.data(), utf16_length, "", &status);
   int32_t utf8_length = 0;
   if (U_SUCCESS(status)) {
     u_strToUTF8(nullptr, 0, &utf8_length, mapped.data(), mapped_length, &status);
     if (status == U_BUFFER_OVERFLOW_ERROR) status = U_ZERO_ERROR;
   }
-  if (U_FAILURE(status)) return map_code_points(s, [fallback](char32_t c, std::size_t) { return fallback(c); });
+  if (U_FAILURE(status))
+    return map_code_points(s, [fallback](char32_t c, std::size_t) { return fallback(c); });
   std::string out(static_cast<std::size_t>(utf8_length), '\0');
   u_strToUTF8(out.data(), utf8_length, &utf8_length, mapped.data(), mapped_length, &status);
   return out;
@@ -223,9 +242,13 @@ std::string full_case_map(std::string_view s, Convert convert, char32_t (*fallba
 
 }  // namespace
 
-std::string to_upper(std::string_view s) { return full_case_map(s, u_strToUpper, upper); }
+std::string to_upper(std::string_view s) {
+  return full_case_map(s, u_strToUpper, upper);
+}
 
-std::string to_lower(std::string_view s) { return full_case_map(s, u_strToLower, lower); }
+std::string to_lower(std::string_view s) {
+  return full_case_map(s, u_strToLower, lower);
+}
 
 std::string capitalize(std::string_view s) {
   return map_code_points(s, [](char32_t c, std::size_t i) { return i == 0 ? titlecase(c) : lower(c); });
@@ -243,7 +266,8 @@ std::string python_title(std::string_view s) {
 std::string jinja_title(std::string_view s) {
   bool word_start = true;
   return map_code_points(s, [&](char32_t c, std::size_t) {
-    const bool separator = is_python_space(c) || c == U'-' || c == U'(' || c == U'{' || c == U'[' || c == U'<';
+    const bool separator =
+        is_python_space(c) || c == U'-' || c == U'(' || c == U'{' || c == U'[' || c == U'<';
     const char32_t out = separator ? c : (word_start ? upper(c) : lower(c));
     word_start = separator;
     return out;

@@ -30,7 +30,10 @@ std::string python_title(std::string_view s);
 // Jinja's |title filter: words are split at whitespace and -({[<, not at every non-letter.
 std::string jinja_title(std::string_view s);
 
+// One UTF-8 sequence at s[i]; an invalid byte decodes as itself with length 1.
 char32_t decode_at(std::string_view s, std::size_t i, std::size_t& length);
+// Appends prefix + `value` as `digits` lower-case hex digits ("\\u00e9").
+void append_hex_escape(std::string& out, const char* prefix, unsigned value, int digits);
 void append_code_point(std::string& out, char32_t c);
 
 }  // namespace pensieve::chat::jinja

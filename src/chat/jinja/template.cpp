@@ -22,9 +22,14 @@ namespace {
 Error to_error(const jinja::Failure& failure) {
   ErrorCode code = ErrorCode::kInvalidArgument;
   switch (failure.kind()) {
-    case jinja::FailureKind::kSyntax: code = ErrorCode::kInvalidFormat; break;
-    case jinja::FailureKind::kLimit: code = ErrorCode::kResourceExhausted; break;
-    default: break;
+    case jinja::FailureKind::kSyntax:
+      code = ErrorCode::kInvalidFormat;
+      break;
+    case jinja::FailureKind::kLimit:
+      code = ErrorCode::kResourceExhausted;
+      break;
+    default:
+      break;
   }
   std::string where = "chat template";
   if (failure.line() > 0) where += " line " + std::to_string(failure.line());
@@ -50,13 +55,15 @@ Result<Template> Template::parse(std::string_view source) {
   }
 }
 
-Result<RenderedText> render(const Template& tmpl, const nlohmann::ordered_json& context, const RenderOptions& options) {
-  if (!context.is_object()) return make_error(ErrorCode::kInvalidArgument, "template context must be a JSON object");
+Result<RenderedText> render(const Template& tmpl, const nlohmann::ordered_json& context,
+                            const RenderOptions& options) {
+  if (!context.is_object())
+    return make_error(ErrorCode::kInvalidArgument, "template context must be a JSON object");
   try {
     jinja::Dict variables;
     for (const auto& [name, value] : context.items()) {
-      const bool trusted = std::find(options.trusted_variables.begin(), options.trusted_variables.end(), name) !=
-                           options.trusted_variables.end();
+      const bool trusted = std::find(options.trusted_variables.begin(), options.trusted_variables.end(),
+                                     name) != options.trusted_variables.end();
       variables.set(jinja::Text(name), jinja::from_json(value, !trusted));
     }
     jinja::Limits limits{options.max_steps, options.max_output_bytes, options.max_call_depth};

@@ -13,12 +13,11 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
 
@@ -64,6 +63,7 @@ struct RenderOptions {
 // misuses a value or exceeds a limit fails with a message naming the template line.
 // Pass an ordered_json: templates see dict keys in insertion order (tojson of the tools list
 // must keep the client's key order), which nlohmann::json, sorting its keys, has lost.
-Result<RenderedText> render(const Template& tmpl, const nlohmann::ordered_json& context, const RenderOptions& options);
+Result<RenderedText> render(const Template& tmpl, const nlohmann::ordered_json& context,
+                            const RenderOptions& options);
 
 }  // namespace pensieve::chat

@@ -23,7 +23,9 @@ void Text::append(const Text& other) {
   for (const auto& [begin, end] : other.untrusted_) mark_untrusted(begin + offset, end + offset);
 }
 
-void Text::append_trusted(std::string_view bytes) { bytes_ += bytes; }
+void Text::append_trusted(std::string_view bytes) {
+  bytes_ += bytes;
+}
 
 void Text::append_untrusted(std::string_view bytes) {
   const std::size_t offset = bytes_.size();

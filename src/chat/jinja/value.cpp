@@ -6,12 +6,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "chat/jinja/error.hpp"
+#include "chat/jinja/strings.hpp"
 
 namespace pensieve::chat::jinja {
-namespace {
 
 void check_depth(int depth) {
   if (depth > kMaxNesting) {
@@ -19,32 +18,7 @@ void check_depth(int depth) {
   }
 }
 
-// Decodes one UTF-8 sequence at s[i]; invalid bytes decode as themselves (Latin-1) with length 1.
-char32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& length) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  auto cont = [&](std::size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
-  auto at = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
-  if (b0 < 0x80) {
-    length = 1;
-    return b0;
-  }
-  if ((b0 & 0xE0) == 0xC0 && cont(1)) {
-    length = 2;
-    return (static_cast<char32_t>(b0 & 0x1F) << 6) | at(1);
-  }
-  if ((b0 & 0xF0) == 0xE0 && cont(1) && cont(2)) {
-    length = 3;
-    return (static_cast<char32_t>(b0 & 0x0F) << 12) | (at(1) << 6) | at(2);
-  }
-  if ((b0 & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
-    length = 4;
-    return (static_cast<char32_t>(b0 & 0x07) << 18) | (at(1) << 12) | (at(2) << 6) | at(3);
-  }
-  length = 1;
-  return b0;
-}
+namespace {
 
 bool python_printable(char32_t c) {
   if (c == U' ') return true;
@@ -63,13 +37,6 @@ bool python_printable(char32_t c) {
   }
 }
 
-void hex_escape(std::string& out, const char* prefix, unsigned value, int digits) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%0*x", digits, value);
-  out += prefix;
-  out += buf;
-}
-
 std::string repr_string(std::string_view s) {
   const bool has_single = s.find('\'') != std::string_view::npos;
   const bool has_double = s.find('"') != std::string_view::npos;
@@ -77,7 +44,7 @@ std::string repr_string(std::string_view s) {
   std::string out(1, quote);
   for (std::size_t i = 0; i < s.size();) {
     std::size_t len = 1;
-    const char32_t c = decode_utf8(s, i, len);
+    const char32_t c = decode_at(s, i, len);
     if (c == U'\\') {
       out += "\\\\";
     } else if (c == static_cast<char32_t>(quote)) {
@@ -92,11 +59,11 @@ std::string repr_string(std::string_view s) {
     } else if (python_printable(c)) {
       out.append(s.substr(i, len));
     } else if (c < 0x100) {
-      hex_escape(out, "\\x", static_cast<unsigned>(c), 2);
+      append_hex_escape(out, "\\x", static_cast<unsigned>(c), 2);
     } else if (c < 0x10000) {
-      hex_escape(out, "\\u", static_cast<unsigned>(c), 4);
+      append_hex_escape(out, "\\u", static_cast<unsigned>(c), 4);
     } else {
-      hex_escape(out, "\\U", static_cast<unsigned>(c), 8);
+      append_hex_escape(out, "\\U", static_cast<unsigned>(c), 8);
     }
     i += len;
   }
@@ -149,154 +116,6 @@ void repr_into(Text& out, const Value& v, int depth) {
       return;
     default:
       out.append(to_text(v));
-  }
-}
-
-void json_string(Text& out, const Text& s, bool ensure_ascii) {
-  std::string body = "\"";
-  const std::string& b = s.str();
-  for (std::size_t i = 0; i < b.size();) {
-    std::size_t len = 1;
-    const char32_t c = decode_utf8(b, i, len);
-    switch (c) {
-      case U'"': body += "\\\""; break;
-      case U'\\': body += "\\\\"; break;
-      case U'\n': body += "\\n"; break;
-      case U'\r': body += "\\r"; break;
-      case U'\t': body += "\\t"; break;
-      case U'\b': body += "\\b"; break;
-      case U'\f': body += "\\f"; break;
-      default:
-        if (c < 0x20 || (ensure_ascii && c >= 0x7f)) {
-          if (c >= 0x10000) {
-            const char32_t v = c - 0x10000;
-            hex_escape(body, "\\u", static_cast<unsigned>(0xD800 + (v >> 10)), 4);
-            hex_escape(body, "\\u", static_cast<unsigned>(0xDC00 + (v & 0x3FF)), 4);
-          } else {
-            hex_escape(body, "\\u", static_cast<unsigned>(c), 4);
-          }
-        } else {
-          body.append(b, i, len);
-        }
-    }
-    i += len;
-  }
-  body += '"';
-  out.append(body, s.any_untrusted());
-}
-
-void json_newline(Text& out, const JsonOptions& o, int level) {
-  out.append_trusted("\n");
-  out.append_trusted(std::string(static_cast<std::size_t>(o.indent) * static_cast<std::size_t>(level), ' '));
-}
-
-void json_into(Text& out, const Value& v, const JsonOptions& o, int depth) {
-  check_depth(depth);
-  switch (v.kind()) {
-    case Kind::kNone:
-      out.append_trusted("null");
-      return;
-    case Kind::kBool:
-      out.append_trusted(v.as_bool() ? "true" : "false");
-      return;
-    case Kind::kInt:
-      out.append_trusted(std::to_string(v.as_int()));
-      return;
-    case Kind::kFloat: {
-      const double d = v.as_double();
-      if (std::isnan(d)) {
-        out.append_trusted("NaN");
-      } else if (std::isinf(d)) {
-        out.append_trusted(d > 0 ? "Infinity" : "-Infinity");
-      } else {
-        out.append_trusted(format_float(d));
-      }
-      return;
-    }
-    case Kind::kString:
-      json_string(out, v.text(), o.ensure_ascii);
-      return;
-    case Kind::kList: {
-      const auto& items = v.list().items;
-      if (items.empty()) {
-        out.append_trusted("[]");
-        return;
-      }
-      out.append_trusted("[");
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i) out.append_trusted(o.item_separator);
-        if (o.indent >= 0) json_newline(out, o, depth + 1);
-        json_into(out, items[i], o, depth + 1);
-      }
-      if (o.indent >= 0) json_newline(out, o, depth);
-      out.append_trusted("]");
-      return;
-    }
-    case Kind::kDict:
-    case Kind::kNamespace: {
-      if (v.is_namespace()) fail(FailureKind::kType, "Object of type Namespace is not JSON serializable");
-      std::vector<const std::pair<Text, Value>*> entries;
-      for (const auto& e : v.dict().entries) entries.push_back(&e);
-      if (o.sort_keys) {
-        std::stable_sort(entries.begin(), entries.end(),
-                         [](auto* a, auto* b) { return a->first.str() < b->first.str(); });
-      }
-      if (entries.empty()) {
-        out.append_trusted("{}");
-        return;
-      }
-      out.append_trusted("{");
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (i) out.append_trusted(o.item_separator);
-        if (o.indent >= 0) json_newline(out, o, depth + 1);
-        json_string(out, entries[i]->first, o.ensure_ascii);
-        out.append_trusted(o.key_separator);
-        json_into(out, entries[i]->second, o, depth + 1);
-      }
-      if (o.indent >= 0) json_newline(out, o, depth);
-      out.append_trusted("}");
-      return;
-    }
-    case Kind::kUndefined:
-      fail(FailureKind::kType, "Object of type Undefined is not JSON serializable");
-    case Kind::kCallable:
-      fail(FailureKind::kType, "Object of type function is not JSON serializable");
-  }
-}
-
-template <typename Json>
-Value from_json_at(const Json& j, bool untrusted, int depth) {
-  check_depth(depth);
-  switch (j.type()) {
-    case nlohmann::json::value_t::null:
-      return Value::none();
-    case nlohmann::json::value_t::boolean:
-      return Value::boolean(j.template get<bool>());
-    case nlohmann::json::value_t::number_integer:
-      return Value::integer(j.template get<std::int64_t>());
-    case nlohmann::json::value_t::number_unsigned: {
-      const auto u = j.template get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(INT64_MAX)) return Value::floating(static_cast<double>(u));
-      return Value::integer(static_cast<std::int64_t>(u));
-    }
-    case nlohmann::json::value_t::number_float:
-      return Value::floating(j.template get<double>());
-    case nlohmann::json::value_t::string:
-      return Value::string(Text(j.template get<std::string>(), untrusted));
-    case nlohmann::json::value_t::array: {
-      std::vector<Value> items;
-      items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json_at(e, untrusted, depth + 1));
-      return Value::list(std::move(items));
-    }
-    case nlohmann::json::value_t::object: {
-      Dict d;
-      d.entries.reserve(j.size());
-      for (const auto& [k, e] : j.items()) d.entries.emplace_back(Text(k, untrusted), from_json_at(e, untrusted, depth + 1));
-      return Value::dict(std::move(d));
-    }
-    default:
-      return Value::none();  // binary and discarded values do not come from JSON text
   }
 }
 
@@ -370,7 +189,8 @@ const Value* CallArgs::get(std::size_t index, std::string_view name) const {
 }
 
 Value Value::undefined(std::string reason) {
-  return Value(Rep(std::in_place_index<0>, Undefined{std::make_shared<const std::string>(std::move(reason))}));
+  return Value(
+      Rep(std::in_place_index<0>, Undefined{std::make_shared<const std::string>(std::move(reason))}));
 }
 Value Value::string(Text text) {
   return Value(Rep(std::in_place_index<5>, std::make_shared<const Text>(std::move(text))));
@@ -395,10 +215,14 @@ int deepest_entry(const Dict& d) {
 
 int nesting_depth(const Value& v) {
   switch (v.kind()) {
-    case Kind::kList: return v.list().depth;
-    case Kind::kDict: return v.dict().depth;
-    case Kind::kNamespace: return v.ns().attributes.depth;
-    default: return 0;
+    case Kind::kList:
+      return v.list().depth;
+    case Kind::kDict:
+      return v.dict().depth;
+    case Kind::kNamespace:
+      return v.ns().attributes.depth;
+    default:
+      return 0;
   }
 }
 
@@ -411,7 +235,8 @@ Value Value::list(std::vector<Value> items, bool is_tuple) {
   int deepest = 0;
   for (const Value& item : items) deepest = std::max(deepest, nesting_depth(item));
   const int depth = container_depth(deepest);
-  return Value(Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple, depth})));
+  return Value(
+      Rep(std::in_place_index<6>, std::make_shared<const List>(List{std::move(items), is_tuple, depth})));
 }
 Value Value::dict(Dict dict) {
   dict.depth = container_depth(deepest_entry(dict));
@@ -422,7 +247,8 @@ Value Value::make_namespace(Dict attributes) {
   return Value(Rep(std::in_place_index<8>, std::make_shared<Namespace>(Namespace{std::move(attributes)})));
 }
 Value Value::callable(std::string name, NativeFunction fn) {
-  return Value(Rep(std::in_place_index<9>, std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)})));
+  return Value(Rep(std::in_place_index<9>,
+                   std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)})));
 }
 
 std::int64_t Value::as_int() const {
@@ -443,27 +269,43 @@ const std::string& Value::undefined_reason() const {
 
 const void* Value::identity() const {
   switch (kind()) {
-    case Kind::kString: return std::get<5>(rep_).get();
-    case Kind::kList: return std::get<6>(rep_).get();
-    case Kind::kDict: return std::get<7>(rep_).get();
-    case Kind::kNamespace: return std::get<8>(rep_).get();
-    case Kind::kCallable: return std::get<9>(rep_).get();
-    default: return nullptr;
+    case Kind::kString:
+      return std::get<5>(rep_).get();
+    case Kind::kList:
+      return std::get<6>(rep_).get();
+    case Kind::kDict:
+      return std::get<7>(rep_).get();
+    case Kind::kNamespace:
+      return std::get<8>(rep_).get();
+    case Kind::kCallable:
+      return std::get<9>(rep_).get();
+    default:
+      return nullptr;
   }
 }
 
 std::string type_name(const Value& v) {
   switch (v.kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return v.list().is_tuple ? "tuple" : "list";
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kCallable: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return v.list().is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kCallable:
+      return "function";
   }
   return "object";
 }
@@ -471,18 +313,28 @@ std::string type_name(const Value& v) {
 bool truthy(const Value& v) {
   switch (v.kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return v.as_bool();
-    case Kind::kInt: return v.as_int() != 0;
-    case Kind::kFloat: return v.as_double() != 0.0;
-    case Kind::kString: return !v.text().empty();
-    case Kind::kList: return !v.list().items.empty();
-    case Kind::kDict: return !v.dict().entries.empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return v.as_bool();
+    case Kind::kInt:
+      return v.as_int() != 0;
+    case Kind::kFloat:
+      return v.as_double() != 0.0;
+    case Kind::kString:
+      return !v.text().empty();
+    case Kind::kList:
+      return !v.list().items.empty();
+    case Kind::kDict:
+      return !v.dict().entries.empty();
+    default:
+      return true;
   }
 }
 
-bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
+bool equals(const Value& a, const Value& b) {
+  return equals_at(a, b, 0);
+}
 
 int compare(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
@@ -505,7 +357,8 @@ int compare(const Value& a, const Value& b) {
     }
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
-  fail(FailureKind::kType, "'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) + "'");
+  fail(FailureKind::kType,
+       "'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) + "'");
 }
 
 std::string format_float(double d) {
@@ -549,13 +402,20 @@ std::string format_float(double d) {
 
 Text to_text(const Value& v) {
   switch (v.kind()) {
-    case Kind::kUndefined: return Text();
-    case Kind::kNone: return Text("None");
-    case Kind::kBool: return Text(v.as_bool() ? "True" : "False");
-    case Kind::kInt: return Text(std::to_string(v.as_int()));
-    case Kind::kFloat: return Text(format_float(v.as_double()));
-    case Kind::kString: return v.text();
-    case Kind::kCallable: return Text("<function " + v.callable().name + ">");
+    case Kind::kUndefined:
+      return Text();
+    case Kind::kNone:
+      return Text("None");
+    case Kind::kBool:
+      return Text(v.as_bool() ? "True" : "False");
+    case Kind::kInt:
+      return Text(std::to_string(v.as_int()));
+    case Kind::kFloat:
+      return Text(format_float(v.as_double()));
+    case Kind::kString:
+      return v.text();
+    case Kind::kCallable:
+      return Text("<function " + v.callable().name + ">");
     default: {
       Text out;
       repr_into(out, v, 0);
@@ -570,20 +430,11 @@ Text repr_text(const Value& v) {
   return out;
 }
 
-Value from_json(const nlohmann::json& j, bool untrusted) { return from_json_at(j, untrusted, 0); }
-Value from_json(const nlohmann::ordered_json& j, bool untrusted) { return from_json_at(j, untrusted, 0); }
-
-Text to_json(const Value& v, const JsonOptions& options) {
-  Text out;
-  json_into(out, v, options, 0);
-  return out;
-}
-
 std::vector<std::string_view> utf8_chars(std::string_view s) {
   std::vector<std::string_view> out;
   for (std::size_t i = 0; i < s.size();) {
     std::size_t len = 1;
-    decode_utf8(s, i, len);
+    decode_at(s, i, len);
     out.push_back(s.substr(i, len));
     i += len;
   }
@@ -594,7 +445,7 @@ std::size_t utf8_length(std::string_view s) {
   std::size_t n = 0;
   for (std::size_t i = 0; i < s.size();) {
     std::size_t len = 1;
-    decode_utf8(s, i, len);
+    decode_at(s, i, len);
     i += len;
     ++n;
   }

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "chat/jinja/text.hpp"
 
@@ -96,8 +95,8 @@ class Value {
   bool is_callable() const { return kind() == Kind::kCallable; }
 
   bool as_bool() const { return std::get<2>(rep_); }
-  std::int64_t as_int() const;   // bool and int
-  double as_double() const;      // bool, int and float
+  std::int64_t as_int() const;  // bool and int
+  double as_double() const;     // bool, int and float
   const Text& text() const { return *std::get<5>(rep_); }
   const List& list() const { return *std::get<6>(rep_); }
   const Dict& dict() const { return *std::get<7>(rep_); }
@@ -109,10 +108,9 @@ class Value {
   const void* identity() const;
 
  private:
-  using Rep = std::variant<Undefined, std::nullptr_t, bool, std::int64_t, double,
-                           std::shared_ptr<const Text>, std::shared_ptr<const List>,
-                           std::shared_ptr<const Dict>, std::shared_ptr<Namespace>,
-                           std::shared_ptr<const Callable>>;
+  using Rep = std::variant<Undefined, std::nullptr_t, bool, std::int64_t, double, std::shared_ptr<const Text>,
+                           std::shared_ptr<const List>, std::shared_ptr<const Dict>,
+                           std::shared_ptr<Namespace>, std::shared_ptr<const Callable>>;
   explicit Value(Rep rep) : rep_(std::move(rep)) {}
 
   Rep rep_;
@@ -121,6 +119,8 @@ class Value {
 // How deeply containers nest inside `v` (0 for scalars); at most kMaxNesting.
 inline constexpr int kMaxNesting = 256;
 int nesting_depth(const Value& v);
+// Fails (kLimit) when a recursive walk over values reaches `depth` > kMaxNesting.
+void check_depth(int depth);
 
 // Python's type name, as it appears in error messages: 'str', 'NoneType', 'dict', ...
 std::string type_name(const Value& v);

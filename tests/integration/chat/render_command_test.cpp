@@ -1,17 +1,15 @@
 // `pensieve render` against fixture models: the template, BOS and EOS come from the GGUF, the
 // conversation from a JSON file, and the printed prompt equals the library's rendering.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
@@ -41,7 +39,8 @@ CommandResult run(const std::string& args) {
 }
 
 std::string write_temp(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() / ("pensieve_render_" + std::to_string(getpid()) + "_" + name);
+  const auto path =
+      std::filesystem::temp_directory_path() / ("pensieve_render_" + std::to_string(getpid()) + "_" + name);
   std::ofstream(path, std::ios::binary) << content;
   return path.string();
 }
@@ -88,17 +87,18 @@ TEST(RenderCommand, PrintsTheModelTemplatesRendering) {
     auto expected = render(*tmpl, context, RenderOptions{});
     ASSERT_TRUE(expected.ok()) << expected.error().message;
 
-    const CommandResult got =
-        run("render " + model_path + " " + conversation + (generation_prompt ? "" : " --no-generation-prompt"));
+    const CommandResult got = run("render " + model_path + " " + conversation +
+                                  (generation_prompt ? "" : " --no-generation-prompt"));
     EXPECT_EQ(got.exit_code, 0) << got.out;
     EXPECT_EQ(got.out, expected->text);
   }
 }
 
 TEST(RenderCommand, TemplateFileAndSetOverrideVariables) {
-  const std::string tmpl = write_temp("t.jinja", "{{ bos_token }}|{{ n + 1 }}|{{ s }}|{{ messages|length }}|{{ add_generation_prompt }}");
-  const CommandResult got =
-      run("render - " + conversation_file("multi_turn") + " --template " + tmpl + " --set bos_token=B --set n=41 --set 's=a b'");
+  const std::string tmpl = write_temp(
+      "t.jinja", "{{ bos_token }}|{{ n + 1 }}|{{ s }}|{{ messages|length }}|{{ add_generation_prompt }}");
+  const CommandResult got = run("render - " + conversation_file("multi_turn") + " --template " + tmpl +
+                                " --set bos_token=B --set n=41 --set 's=a b'");
   EXPECT_EQ(got.exit_code, 0) << got.out;
   EXPECT_EQ(got.out, "B|42|a b|4|True");
 }

@@ -5,11 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chat/jinja/template.hpp"
 
@@ -25,7 +24,9 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
-nlohmann::ordered_json load_json(const std::string& name) { return nlohmann::ordered_json::parse(read_file(kChatFixtures / name)); }
+nlohmann::ordered_json load_json(const std::string& name) {
+  return nlohmann::ordered_json::parse(read_file(kChatFixtures / name));
+}
 
 std::vector<std::string> template_names() {
   std::vector<std::string> names;
@@ -58,7 +59,8 @@ TEST_P(TemplateFixture, RendersEveryConversationLikeJinja2) {
   RenderOptions options;
   options.clock = fixture_clock;
   options.utc = true;
-  for (const auto& [variable, value] : expected.at("context").items()) options.trusted_variables.push_back(variable);
+  for (const auto& [variable, value] : expected.at("context").items())
+    options.trusted_variables.push_back(variable);
 
   std::size_t checked = 0;
   for (const auto& [case_name, outcome] : expected.at("cases").items()) {
@@ -68,13 +70,15 @@ TEST_P(TemplateFixture, RendersEveryConversationLikeJinja2) {
 
     nlohmann::ordered_json context = expected.at("context");
     context["messages"] = conversation.at("messages");
-    context["tools"] = conversation.contains("tools") ? conversation.at("tools") : nlohmann::ordered_json(nullptr);
+    context["tools"] =
+        conversation.contains("tools") ? conversation.at("tools") : nlohmann::ordered_json(nullptr);
     context["add_generation_prompt"] = generation_prompt;
 
     auto rendered = render(*parsed, context, options);
     if (outcome.contains("error")) {
-      EXPECT_FALSE(rendered.ok()) << case_name << ": Jinja2 failed with \"" << outcome.at("error").get<std::string>()
-                                  << "\" but we rendered:\n" << rendered->text;
+      EXPECT_FALSE(rendered.ok()) << case_name << ": Jinja2 failed with \""
+                                  << outcome.at("error").get<std::string>() << "\" but we rendered:\n"
+                                  << rendered->text;
     } else {
       ASSERT_TRUE(rendered.ok()) << case_name << ": " << rendered.error().message;
       EXPECT_EQ(rendered->text, outcome.at("text").get<std::string>()) << case_name;

@@ -6,15 +6,19 @@ namespace pensieve::chat::testing {
 namespace {
 
 TEST(JinjaExpression, ArithmeticFollowsPython) {
-  EXPECT_EQ(render_text("{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} "
-                        "{{ 10 / 4 }} {{ 4 / 2 }} {{ 3 * 'ab' }} {{ [0] * 3 }} {{ 1 + 2.5 }} {{ true + 1 }} {{ 2 ** 10 }}"),
-            "3 -4 2 3.0 0.5 0.5 2.5 2.0 ababab [0, 0, 0] 3.5 2 1024");
+  EXPECT_EQ(
+      render_text(
+          "{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} "
+          "{{ 10 / 4 }} {{ 4 / 2 }} {{ 3 * 'ab' }} {{ [0] * 3 }} {{ 1 + 2.5 }} {{ true + 1 }} {{ 2 ** 10 }}"),
+      "3 -4 2 3.0 0.5 0.5 2.5 2.0 ababab [0, 0, 0] 3.5 2 1024");
 }
 
 TEST(JinjaExpression, PrecedenceOfFiltersTestsConcatAndMath) {
   EXPECT_EQ(render_text("{{ '\\n' + x | trim + '\\n' }}", R"({"x": "  a  "})"), "\na\n");
-  EXPECT_EQ(render_text("{{ '1' + 2 ~ 3 }}|{{ 2 * 3 ~ 1 }}|{{ not x is defined }}|{{ -2|abs }}|{{ [1,2]|length > 1 }}"),
-            "123|61|True|2|True");
+  EXPECT_EQ(
+      render_text(
+          "{{ '1' + 2 ~ 3 }}|{{ 2 * 3 ~ 1 }}|{{ not x is defined }}|{{ -2|abs }}|{{ [1,2]|length > 1 }}"),
+      "123|61|True|2|True");
 }
 
 TEST(JinjaExpression, BooleanOperatorsReturnOperands) {
@@ -24,31 +28,37 @@ TEST(JinjaExpression, BooleanOperatorsReturnOperands) {
 }
 
 TEST(JinjaExpression, ComparisonAndMembership) {
-  EXPECT_EQ(render_text("{{ 1 == 1.0 }} {{ true == 1 }} {{ 'a' < 'b' }} {{ [1,2] < [1,3] }} {{ 'ell' in 'hello' }} "
-                        "{{ 2 in [1,2] }} {{ 'a' in {'a': 1} }} {{ 'b' not in {'a': 1} }} {{ 'x' in undefined_thing }}"),
-            "True True True True True True True True False");
+  EXPECT_EQ(
+      render_text(
+          "{{ 1 == 1.0 }} {{ true == 1 }} {{ 'a' < 'b' }} {{ [1,2] < [1,3] }} {{ 'ell' in 'hello' }} "
+          "{{ 2 in [1,2] }} {{ 'a' in {'a': 1} }} {{ 'b' not in {'a': 1} }} {{ 'x' in undefined_thing }}"),
+      "True True True True True True True True False");
   EXPECT_EQ(render_text("{{ x == y }} {{ x != y }} {{ none == none }}",
                         R"({"x": {"a": 1, "b": [1]}, "y": {"b": [1], "a": 1}})"),
             "True False True");
 }
 
 TEST(JinjaExpression, ConditionalExpressions) {
-  EXPECT_EQ(render_text("{{ 'x' if false }}|{{ 'a' if true else 'b' }}|{{ 1 if none else 2 if false else 3 }}|"
-                        "{{ ('x' if false) is defined }}"),
-            "|a|3|False");
+  EXPECT_EQ(
+      render_text("{{ 'x' if false }}|{{ 'a' if true else 'b' }}|{{ 1 if none else 2 if false else 3 }}|"
+                  "{{ ('x' if false) is defined }}"),
+      "|a|3|False");
 }
 
 TEST(JinjaExpression, LiteralsAndStringEscapes) {
-  EXPECT_EQ(render_text("{{ \"a\" \"b\" 'c' }} {{ 1_000 }} {{ 1e3 }} {{ 0.5e-3 }} {{ 'a\\\\d\\u00e9\\x41' }} {{ True }}"),
-            "abc 1000 1000.0 0.0005 a\\déA True");
+  EXPECT_EQ(
+      render_text(
+          "{{ \"a\" \"b\" 'c' }} {{ 1_000 }} {{ 1e3 }} {{ 0.5e-3 }} {{ 'a\\\\d\\u00e9\\x41' }} {{ True }}"),
+      "abc 1000 1000.0 0.0005 a\\déA True");
   EXPECT_EQ(render_text("{{ '{{' }} {{ '}}' }} {{ {'a': {'b': 1}} }}"), "{{ }} {'a': {'b': 1}}");
 }
 
 TEST(JinjaExpression, PrintsValuesAsPythonStrAndRepr) {
   EXPECT_EQ(render_text("{{ x }}|{{ [x] }}", R"({"x": "it's \"q\" \\ \n\t\u00e9\u200b\u00a0"})"),
             "it's \"q\" \\ \n\t\u00e9\u200b\u00a0|['it\\'s \"q\" \\\\ \\n\\t\u00e9\\u200b\\xa0']");
-  EXPECT_EQ(render_text("{{ [1.0, -0.0, 1e16, 1e-5, 123.456, 1.5e300, 2**62, none, true] }} {{ (1,) }} {{ () }}"),
-            "[1.0, -0.0, 1e+16, 1e-05, 123.456, 1.5e+300, 4611686018427387904, None, True] (1,) ()");
+  EXPECT_EQ(
+      render_text("{{ [1.0, -0.0, 1e16, 1e-5, 123.456, 1.5e300, 2**62, none, true] }} {{ (1,) }} {{ () }}"),
+      "[1.0, -0.0, 1e+16, 1e-05, 123.456, 1.5e+300, 4611686018427387904, None, True] (1,) ()");
   EXPECT_EQ(render_text("{{ 0.1 + 0.2 }} {{ 1/3 }} {{ 1e-7 }} {{ 12345678901234567.0 }} {{ 1e15 }}"),
             "0.30000000000000004 0.3333333333333333 1e-07 1.2345678901234568e+16 1000000000000000.0");
   EXPECT_EQ(render_text("{{ {'it\\'s': [\"a\"]} }}"), "{\"it's\": ['a']}");
@@ -60,17 +70,21 @@ TEST(JinjaExpression, AttributeAndItemAccess) {
                         "{{ x.items is callable }} {{ x.missing is defined }} {{ none.x is defined }}",
                         ctx),
             "True 11 t 1 True False False");
-  EXPECT_EQ(render_text("{{ s[0] }} {{ s[-1] }} {{ s[10] is defined }} {{ x.a[5] is defined }}", ctx), "h o False False");
+  EXPECT_EQ(render_text("{{ s[0] }} {{ s[-1] }} {{ s[10] is defined }} {{ x.a[5] is defined }}", ctx),
+            "h o False False");
 }
 
 TEST(JinjaExpression, SlicingWithNegativeSteps) {
-  EXPECT_EQ(render_text("{{ [1,2,3,4,5][::-1] }} {{ [1,2,3,4,5][::2] }} {{ [1,2,3,4,5][-2:] }} {{ [1,2,3,4,5][1:-1] }} "
-                        "{{ 'h\u00e9llo'[1:3] }} {{ 'abcdef'[5:1:-2] }} {{ [1,2,3][10:] }} {{ 'abc'[::-1] }}"),
-            "[5, 4, 3, 2, 1] [1, 3, 5] [4, 5] [2, 3, 4] \u00e9l fd [] cba");
+  EXPECT_EQ(
+      render_text(
+          "{{ [1,2,3,4,5][::-1] }} {{ [1,2,3,4,5][::2] }} {{ [1,2,3,4,5][-2:] }} {{ [1,2,3,4,5][1:-1] }} "
+          "{{ 'h\u00e9llo'[1:3] }} {{ 'abcdef'[5:1:-2] }} {{ [1,2,3][10:] }} {{ 'abc'[::-1] }}"),
+      "[5, 4, 3, 2, 1] [1, 3, 5] [4, 5] [2, 3, 4] \u00e9l fd [] cba");
 }
 
 TEST(JinjaExpression, TypeErrorsFailLikePython) {
-  EXPECT_NE(render_error("{{ 'a' + [1] }}").find("can only concatenate str (not \"list\") to str"), std::string::npos);
+  EXPECT_NE(render_error("{{ 'a' + [1] }}").find("can only concatenate str (not \"list\") to str"),
+            std::string::npos);
   EXPECT_NE(render_error("{{ 1 in 'abc' }}").find("requires string as left operand"), std::string::npos);
   EXPECT_NE(render_error("{{ 'abc' < 1 }}").find("not supported"), std::string::npos);
   EXPECT_NE(render_error("{{ 'a' in none }}").find("'NoneType' is not iterable"), std::string::npos);
@@ -86,7 +100,8 @@ TEST(JinjaExpression, UndefinedPrintsEmptyButFailsWhenUsed) {
   EXPECT_NE(render_error("{{ foo + 1 }}").find("'foo' is undefined"), std::string::npos);
   EXPECT_NE(render_error("{{ foo[0] }}").find("'foo' is undefined"), std::string::npos);
   EXPECT_NE(render_error("{{ foo() }}").find("'foo' is undefined"), std::string::npos);
-  EXPECT_NE(render_error("{{ x.y.z }}", R"({"x": {}})").find("'dict object' has no attribute 'y'"), std::string::npos);
+  EXPECT_NE(render_error("{{ x.y.z }}", R"({"x": {}})").find("'dict object' has no attribute 'y'"),
+            std::string::npos);
 }
 
 TEST(JinjaExpression, SyntaxErrorsNameTheLine) {

@@ -8,8 +8,9 @@ namespace {
 TEST(JinjaLimits, InfiniteLikeLoopsHitTheStepLimit) {
   RenderOptions options;
   options.max_steps = 100'000;
-  auto out = try_render("{% for i in range(100000000) %}{% for j in range(100000000) %}{% endfor %}{% endfor %}", "{}",
-                        options);
+  auto out =
+      try_render("{% for i in range(100000000) %}{% for j in range(100000000) %}{% endfor %}{% endfor %}",
+                 "{}", options);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
   EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
@@ -18,15 +19,17 @@ TEST(JinjaLimits, InfiniteLikeLoopsHitTheStepLimit) {
 TEST(JinjaLimits, DoublingStringsHitTheOutputLimit) {
   RenderOptions options;
   options.max_output_bytes = 1 << 20;
-  auto out = try_render("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
-                        "{}", options);
+  auto out = try_render(
+      "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", "{}",
+      options);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
   auto repeated = try_render("{{ 'abc' * 1000000000000 }}", "{}", options);
   ASSERT_FALSE(repeated.ok());
   EXPECT_EQ(repeated.error().code, ErrorCode::kResourceExhausted);
-  auto printed = try_render("{% for i in range(100000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}", "{}",
-                            options);
+  auto printed = try_render(
+      "{% for i in range(100000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}", "{}",
+      options);
   ASSERT_FALSE(printed.ok());
   EXPECT_EQ(printed.error().code, ErrorCode::kResourceExhausted);
 }
@@ -36,9 +39,10 @@ TEST(JinjaLimits, QuadraticStringBuildingPaysForItsBytes) {
   // it could copy gigabytes, although the string itself stays under the output limit.
   RenderOptions options;
   options.max_steps = 300'000;
-  auto out = try_render("{% set ns = namespace(s='') %}{% for i in range(1000000) %}"
-                        "{% set ns.s = ns.s + 'xxxxxxxxxx' %}{% endfor %}{{ ns.s|length }}",
-                        "{}", options);
+  auto out = try_render(
+      "{% set ns = namespace(s='') %}{% for i in range(1000000) %}"
+      "{% set ns.s = ns.s + 'xxxxxxxxxx' %}{% endfor %}{{ ns.s|length }}",
+      "{}", options);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
 }
@@ -56,14 +60,15 @@ TEST(JinjaLimits, DeeplyNestedSourceIsRefusedNotOverflowed) {
   std::string ifs;
   for (int i = 0; i < 10000; ++i) ifs += "{% if true %}";
   EXPECT_FALSE(Template::parse(ifs).ok());
-  std::string nots = "{{ " ;
+  std::string nots = "{{ ";
   for (int i = 0; i < 100000; ++i) nots += "not ";
   EXPECT_FALSE(Template::parse(nots + "1 }}").ok());
 }
 
 TEST(JinjaLimits, DeeplyNestedValuesAreRefused) {
-  auto out = try_render("{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}"
-                        "{{ ns.v }}");
+  auto out = try_render(
+      "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}"
+      "{{ ns.v }}");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
 }

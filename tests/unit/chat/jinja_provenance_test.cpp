@@ -1,10 +1,10 @@
 // Provenance: bytes that came from untrusted context strings (messages, tools) are reported as
 // untrusted ranges so the tokenizer never turns them into control tokens; template literals and
 // trusted variables (bos_token, eos_token) are not.
-#include "jinja_test_util.hpp"
-
 #include <fstream>
 #include <sstream>
+
+#include "jinja_test_util.hpp"
 
 namespace pensieve::chat::testing {
 namespace {
@@ -23,9 +23,10 @@ bool range_untrusted(const RenderedText& r, std::size_t begin, std::size_t end) 
 RenderedText render_chatml(const std::string& context) {
   RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
-  auto out = try_render("{{ bos_token }}{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + "
-                        "'<|im_end|>\\n' }}{% endfor %}<|im_start|>assistant\\n",
-                        context, options);
+  auto out = try_render(
+      "{{ bos_token }}{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + "
+      "'<|im_end|>\\n' }}{% endfor %}<|im_start|>assistant\\n",
+      context, options);
   EXPECT_TRUE(out.ok()) << out.error().message;
   return out.ok() ? *out : RenderedText{};
 }
@@ -93,9 +94,10 @@ TEST(JinjaProvenance, RewritingOperationsMarkTheWholeResult) {
 }
 
 TEST(JinjaProvenance, TracksThroughMacrosSetBlocksAndNamespaces) {
-  auto out = try_render("{% macro m(v) %}<{{ v }}>{% endmacro %}{% set ns = namespace(s='') %}"
-                        "{% set ns.s = ns.s ~ m(x) %}{% set b %}[{{ ns.s }}]{% endset %}{{ b }}",
-                        R"({"x": "u"})");
+  auto out = try_render(
+      "{% macro m(v) %}<{{ v }}>{% endmacro %}{% set ns = namespace(s='') %}"
+      "{% set ns.s = ns.s ~ m(x) %}{% set b %}[{{ ns.s }}]{% endset %}{{ b }}",
+      R"({"x": "u"})");
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->text, "[<u>]");
   ASSERT_EQ(out->untrusted.size(), 1u);
@@ -119,7 +121,8 @@ TEST(JinjaProvenance, FixtureTemplateMarksInjectedControlTokens) {
   std::size_t trusted_tokens = 0;
   std::size_t untrusted_tokens = 0;
   for (const std::string token : {"<|im_start|>", "<|im_end|>"}) {
-    for (std::size_t pos = out->text.find(token); pos != std::string::npos; pos = out->text.find(token, pos + 1)) {
+    for (std::size_t pos = out->text.find(token); pos != std::string::npos;
+         pos = out->text.find(token, pos + 1)) {
       (out->overlaps_untrusted(pos, pos + token.size()) ? untrusted_tokens : trusted_tokens)++;
     }
   }

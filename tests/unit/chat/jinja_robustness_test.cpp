@@ -1,12 +1,12 @@
 // Hostile or broken templates must fail cleanly, never crash or hang: every fixture template is
 // mutated many times (bytes dropped, duplicated, swapped) and parsed and rendered under small
 // limits. Deterministic seeds keep failures reproducible.
-#include "jinja_test_util.hpp"
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include "jinja_test_util.hpp"
 
 namespace pensieve::chat::testing {
 namespace {
@@ -15,7 +15,8 @@ TEST(JinjaRobustness, MutatedFixtureTemplatesNeverCrash) {
   const auto dir = std::filesystem::path(PENSIEVE_FIXTURES) / "chat" / "templates";
   std::ifstream conv_in(std::filesystem::path(PENSIEVE_FIXTURES) / "chat" / "conversations.json");
   const auto conversations = nlohmann::ordered_json::parse(conv_in).at("conversations");
-  nlohmann::ordered_json context = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_generation_prompt", true}};
+  nlohmann::ordered_json context = {
+      {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_generation_prompt", true}};
   context["messages"] = conversations.at("tool_roundtrip").at("messages");
   context["tools"] = conversations.at("tool_roundtrip").at("tools");
 
@@ -37,9 +38,15 @@ TEST(JinjaRobustness, MutatedFixtureTemplatesNeverCrash) {
         const std::size_t pos = rng() % source.size();
         const std::size_t len = 1 + rng() % 8;
         switch (rng() % 3) {
-          case 0: source.erase(pos, len); break;
-          case 1: source.insert(pos, source.substr(rng() % source.size(), len)); break;
-          default: std::swap(source[pos], source[rng() % source.size()]); break;
+          case 0:
+            source.erase(pos, len);
+            break;
+          case 1:
+            source.insert(pos, source.substr(rng() % source.size(), len));
+            break;
+          default:
+            std::swap(source[pos], source[rng() % source.size()]);
+            break;
         }
       }
       ++attempts;

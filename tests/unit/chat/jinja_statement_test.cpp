@@ -14,9 +14,10 @@ TEST(JinjaStatement, IfElifElse) {
 }
 
 TEST(JinjaStatement, LoopVariables) {
-  EXPECT_EQ(render_text("{% for x in [1,2,3] %}{{ loop.index }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}"
-                        "{{ loop.length }}{{ loop.cycle('a','b') }} {% endfor %}"),
-            "12TrueFalse3a 21FalseFalse3b 30FalseTrue3a ");
+  EXPECT_EQ(
+      render_text("{% for x in [1,2,3] %}{{ loop.index }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}"
+                  "{{ loop.length }}{{ loop.cycle('a','b') }} {% endfor %}"),
+      "12TrueFalse3a 21FalseFalse3b 30FalseTrue3a ");
   EXPECT_EQ(render_text("{% for m in msgs %}{{ loop.previtem.r if loop.previtem }}-"
                         "{{ loop.nextitem.r if loop.nextitem else 'END' }};{% endfor %}",
                         R"({"msgs": [{"r": "a"}, {"r": "b"}, {"r": "c"}]})"),
@@ -48,20 +49,24 @@ TEST(JinjaStatement, ForBodyIsItsOwnScope) {
   EXPECT_EQ(render_text("{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }}"
                         "{% if true %}{% set x = 9 %}{% endif %}{{ x }}"),
             "515259");
-  EXPECT_EQ(render_text("{% for i in [1,2] %}{% if i == 2 %}[{{ x }}]{% endif %}{% set x = i %}{% endfor %}"), "[]");
+  EXPECT_EQ(render_text("{% for i in [1,2] %}{% if i == 2 %}[{{ x }}]{% endif %}{% set x = i %}{% endfor %}"),
+            "[]");
 }
 
 TEST(JinjaStatement, NamespaceCarriesStateOutOfLoops) {
-  EXPECT_EQ(render_text("{% set ns = namespace(a=1, b=[]) %}{% for i in range(3) %}{% set ns.a = ns.a * 2 %}"
-                        "{% endfor %}{{ ns.a }} {{ ns.b }} {% set ns2 = namespace() %}{% set ns2.x = 'y' %}{{ ns2.x }}"),
-            "8 [] y");
+  EXPECT_EQ(
+      render_text(
+          "{% set ns = namespace(a=1, b=[]) %}{% for i in range(3) %}{% set ns.a = ns.a * 2 %}"
+          "{% endfor %}{{ ns.a }} {{ ns.b }} {% set ns2 = namespace() %}{% set ns2.x = 'y' %}{{ ns2.x }}"),
+      "8 [] y");
   EXPECT_FALSE(try_render("{% set d = {} %}{% set d.x = 1 %}").ok());
 }
 
 TEST(JinjaStatement, SetForms) {
-  EXPECT_EQ(render_text("{% set a, b = 1, 2 %}{{ a }}{{ b }}|{% set x %}  block {{ 1 + 1 }} {% endset %}[{{ x }}]"
-                        "{% set y | upper %}abc{% endset %}{{ y }}"),
-            "12|[  block 2 ]ABC");
+  EXPECT_EQ(
+      render_text("{% set a, b = 1, 2 %}{{ a }}{{ b }}|{% set x %}  block {{ 1 + 1 }} {% endset %}[{{ x }}]"
+                  "{% set y | upper %}abc{% endset %}{{ y }}"),
+      "12|[  block 2 ]ABC");
 }
 
 TEST(JinjaStatement, MacrosWithDefaultsVarargsAndKwargs) {
@@ -78,8 +83,10 @@ TEST(JinjaStatement, MacrosRecurseAndSeeTopLevelVariables) {
 }
 
 TEST(JinjaStatement, CallBlocksPassCaller) {
-  EXPECT_EQ(render_text("{% macro wrap(x) %}<{{ caller(x) }}>{% endmacro %}{% call(v) wrap(5) %}got {{ v }}{% endcall %}"),
-            "<got 5>");
+  EXPECT_EQ(
+      render_text(
+          "{% macro wrap(x) %}<{{ caller(x) }}>{% endmacro %}{% call(v) wrap(5) %}got {{ v }}{% endcall %}"),
+      "<got 5>");
 }
 
 TEST(JinjaStatement, FilterWithAndGenerationBlocks) {
@@ -89,13 +96,15 @@ TEST(JinjaStatement, FilterWithAndGenerationBlocks) {
 }
 
 TEST(JinjaStatement, RaiseExceptionFailsWithItsMessageAndLine) {
-  const std::string message = render_error("ok\n{% if true %}\n{{ raise_exception('System role not supported') }}\n{% endif %}");
+  const std::string message =
+      render_error("ok\n{% if true %}\n{{ raise_exception('System role not supported') }}\n{% endif %}");
   EXPECT_NE(message.find("System role not supported"), std::string::npos) << message;
   EXPECT_NE(message.find("line 3"), std::string::npos) << message;
 }
 
 TEST(JinjaStatement, SandboxForbidsMutatingListsAndDicts) {
-  EXPECT_NE(render_error("{% set l = [] %}{% set _ = l.append(1) %}").find("access to attribute 'append' of 'list'"),
+  EXPECT_NE(render_error("{% set l = [] %}{% set _ = l.append(1) %}")
+                .find("access to attribute 'append' of 'list'"),
             std::string::npos);
   EXPECT_NE(render_error("{{ {'a': 1}.pop('a') }}").find("unsafe"), std::string::npos);
   EXPECT_EQ(render_text("{{ [].append is defined }}"), "False");
@@ -105,8 +114,9 @@ TEST(JinjaStatement, StrftimeNowUsesTheInjectedClock) {
   RenderOptions options;
   options.clock = [] { return std::time_t{1795343400}; };  // 2026-11-22 10:30:00 UTC
   options.utc = true;
-  auto out = try_render("{{ strftime_now('%Y-%m-%d') }}|{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%B %d, %Y') }}",
-                        "{}", options);
+  auto out = try_render(
+      "{{ strftime_now('%Y-%m-%d') }}|{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%B %d, %Y') }}", "{}",
+      options);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(out->text, "2026-11-22|22 Nov 2026|November 22, 2026");
 }

@@ -23,7 +23,8 @@ TEST(JinjaWhitespace, LstripBlocksRemovesIndentBeforeBlockTagsAtLineStart) {
 
 TEST(JinjaWhitespace, MinusStripsAllWhitespaceIncludingNewlines) {
   EXPECT_EQ(render_text("a  {{- 1 -}}  b {{ 2 }}\nc"), "a1b 2\nc");
-  EXPECT_EQ(render_text("{% if true %}\nx\n{% endif %}\ny\n  {%- if true %}  z  {% endif -%}\n w"), "x\ny  z  w");
+  EXPECT_EQ(render_text("{% if true %}\nx\n{% endif %}\ny\n  {%- if true %}  z  {% endif -%}\n w"),
+            "x\ny  z  w");
 }
 
 TEST(JinjaWhitespace, PlusKeepsIndentAndCommentsBehaveLikeBlocks) {
