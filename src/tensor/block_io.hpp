@@ -31,6 +31,11 @@ inline void store(std::uint8_t* p, T value) {
 inline float load_fp16(const std::uint8_t* p) { return fp16_to_fp32(load<std::uint16_t>(p)); }
 inline void store_fp16(std::uint8_t* p, float value) { store(p, fp32_to_fp16(value)); }
 
+// The IQ4_NL / IQ4_XS code book: a non-uniform 4-bit grid that spends more levels near zero,
+// where most weights are.
+inline constexpr std::int8_t kIq4NlGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                               1,    13,   25,  38,  53,  69,  89,  113};
+
 // Round to the nearest integer and clamp to [lo, hi]; NaN lands on lo instead of being undefined.
 inline int round_clamped(float v, int lo, int hi) {
   const float r = std::nearbyint(v);

@@ -33,6 +33,9 @@ void quantize_q8_0(const float* src, std::uint8_t* dst, std::size_t n_blocks);
 void quantize_iq4_nl(const float* src, std::uint8_t* dst, std::size_t n_blocks);
 
 // kquant_codecs.cpp: the 256-value super-block formats
+void dequantize_q2_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);
+void dequantize_q3_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);
+void dequantize_iq4_xs(const std::uint8_t* src, float* dst, std::size_t n_blocks);
 void dequantize_q4_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);
 void dequantize_q5_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);
 void dequantize_q6_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);

@@ -7,6 +7,9 @@
 namespace pensieve::tensor::detail {
 
 inline constexpr std::size_t kSuperBlock = 256;
+inline constexpr std::size_t kQ2KBytes = 16 + 64 + 2 + 2;
+inline constexpr std::size_t kQ3KBytes = 32 + 64 + 12 + 2;
+inline constexpr std::size_t kIQ4XSBytes = 2 + 2 + 4 + 128;
 inline constexpr std::size_t kQ4KBytes = 2 + 2 + 12 + 128;
 inline constexpr std::size_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;
 inline constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;

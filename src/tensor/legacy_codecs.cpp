@@ -150,10 +150,7 @@ void dequantize_q5_1(const std::uint8_t* src, float* dst, std::size_t n_blocks) 
   }
 }
 
-// IQ4_NL: { fp16 d; u8 qs[16]; } value = d * kIq4NlGrid[nibble], a non-uniform 4-bit grid that
-// spends more levels near zero, where most weights are.
-constexpr std::int8_t kIq4NlGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                        1,    13,   25,  38,  53,  69,  89,  113};
+// IQ4_NL: { fp16 d; u8 qs[16]; } value = d * kIq4NlGrid[nibble] (see block_io.hpp).
 
 void dequantize_iq4_nl(const std::uint8_t* src, float* dst, std::size_t n_blocks) {
   for (std::size_t b = 0; b < n_blocks; ++b, src += 18, dst += kBlock) {

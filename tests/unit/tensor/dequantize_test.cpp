@@ -31,7 +31,8 @@ std::vector<float> decode_unaligned(TensorType type, const std::vector<std::uint
 TEST(Dequantize, SupportedTypes) {
   for (auto type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
                     TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ4_1,
-                    TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kQ8_K, TensorType::kIQ4_NL}) {
+                    TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kQ8_K, TensorType::kIQ4_NL,
+                    TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kIQ4_XS, TensorType::kQ8_1}) {
     EXPECT_TRUE(can_dequantize(type)) << name_of(type);
   }
   EXPECT_FALSE(can_dequantize(TensorType::kI64));
@@ -208,6 +209,80 @@ TEST(Dequantize, Q6_KKnownBlock) {
   EXPECT_EQ(out[16], 0.0f);  // scales[1] = 0
   // ql[116]'s low nibble (0) and qh[52]'s bits 2..3 (0) make value 128 + 32 + 20, scale 11.
   EXPECT_EQ(out[180], 0.25f * 2 * -32);
+}
+
+TEST(Dequantize, Q2_KKnownBlock) {
+  std::vector<std::uint8_t> block(84, 0);
+  std::uint8_t* scales = block.data();
+  std::uint8_t* qs = block.data() + 16;
+  put_u16(block, 80, 0x3c00);  // d = 1
+  put_u16(block, 82, 0x3800);  // dmin = 0.5
+  scales[0] = 0x12;   // group 0: scale 2, min 1
+  scales[13] = 0x35;  // group 13 (second half, third 32-run, values 16..31): scale 5, min 3
+  qs[0] = 0x03;       // value 0: q = 3
+  qs[52] = 0x20;      // bits 4..5 of qs[32 + 20]: value 128 + 64 + 20 = 212 has q = 2
+  const auto out = decode_unaligned(TensorType::kQ2_K, block);
+  EXPECT_EQ(out[0], 2.0f * 3 - 0.5f * 1);
+  EXPECT_EQ(out[212], 5.0f * 2 - 0.5f * 3);
+  EXPECT_EQ(out[213], -0.5f * 3);
+  EXPECT_EQ(out[148], 0.0f);  // bits 0..1 of qs[52]: group 9, scale and min 0
+}
+
+TEST(Dequantize, Q3_KKnownBlock) {
+  std::vector<std::uint8_t> block(110, 0);
+  std::uint8_t* hmask = block.data();
+  std::uint8_t* qs = block.data() + 32;
+  std::uint8_t* packed = block.data() + 96;
+  put_u16(block, 108, 0x3800);  // d = 0.5
+  // Scale 0 = 0b10'0001 = 33 (effective 1): low nibble of byte 0, top bits 0..1 of byte 8.
+  // Scale 8 = 2 (effective -30): high nibble of byte 0, top bits 4..5 of byte 8 (zero).
+  packed[0] = 0x21;
+  packed[8] = 0x02;
+  // Scale 13 = 0b10'1000 = 40 (effective 8): high nibble of byte 5, top bits 6..7 of byte 9.
+  packed[5] = 0x80;
+  packed[9] = 0x80;
+  qs[0] = 0x01;       // value 0: low bits 1
+  hmask[0] = 0x01;    // value 0: high bit set, q = 1
+  qs[52] = 0x30;      // value 212 = 128 + 64 + 20: low bits 3 (bits 4..5 of qs[32 + 20])
+  hmask[20] = 0x40;   // value 212: bit 4 * 1 + 2 set, q = 3
+  const auto out = decode_unaligned(TensorType::kQ3_K, block);
+  EXPECT_EQ(out[0], 0.5f * 1 * 1);
+  EXPECT_EQ(out[128], 0.5f * -30 * -4);  // group 8, low bits 0, high bit clear: q = -4
+  EXPECT_EQ(out[212], 0.5f * 8 * 3);
+  EXPECT_EQ(out[213], 0.5f * 8 * -4);
+  EXPECT_EQ(out[1], 0.5f * 1 * -4);
+}
+
+TEST(Dequantize, IQ4_XSKnownBlockAndAgreementWithIQ4_NL) {
+  std::vector<std::uint8_t> block(136, 0);
+  put_u16(block, 0, 0x3400);  // d = 0.25
+  // Group 5 scale 0b10'0100 = 36 (effective 4): high nibble of scales_l[2], bits 10..11 of scales_h.
+  put_u16(block, 2, 0x0800);
+  block[4 + 2] = 0x40;
+  block[8 + 80 + 3] = 0xf0;  // value 160 + 3: grid[0] = -127; value 160 + 19: grid[15] = 113
+  const auto out = decode_unaligned(TensorType::kIQ4_XS, block);
+  EXPECT_EQ(out[163], 0.25f * 4 * -127);
+  EXPECT_EQ(out[179], 0.25f * 4 * 113);
+  EXPECT_EQ(out[0], 0.25f * -32 * -127);  // group 0: scale 0 - 32, nibble 0
+
+  // With every group scale 33 (effective 1), each 32-value group decodes as an IQ4_NL block with
+  // the same d and nibbles.
+  std::vector<std::uint8_t> xs(136, 0), nl(8 * 18, 0);
+  put_u16(xs, 0, 0x3a00);  // d = 0.75
+  put_u16(xs, 2, 0xaaaa);  // top bits 10 for all eight groups: 0b10 << 4 | 1 = 33
+  for (int i = 0; i < 4; ++i) xs[4 + i] = 0x11;
+  for (int g = 0; g < 8; ++g) {
+    put_u16(nl, 18 * g, 0x3a00);
+    for (int j = 0; j < 16; ++j) {
+      const auto byte = static_cast<std::uint8_t>(37 * g + 11 * j);
+      xs[8 + 16 * g + j] = byte;
+      nl[18 * g + 2 + j] = byte;
+    }
+  }
+  std::vector<float> a(256), b(256);
+  dequantize(TensorType::kIQ4_XS, xs.data(), a.data(), 256);
+  dequantize(TensorType::kIQ4_NL, nl.data(), b.data(), 256);
+  EXPECT_EQ(a, b);
 }
 
 TEST(Dequantize, SeveralBlocksAdvanceBySize) {
