@@ -1,16 +1,93 @@
+#include <bit>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
+#include "core/result.hpp"
+#include "model/model.hpp"
 
 namespace pensieve::cli {
+namespace {
 
-// Placeholder until the module behind it lands; it fails loudly rather than pretend.
+struct LogitsOptions {
+  std::string model_path;
+  std::string tokens;
+  std::string out_path;
+  std::uint32_t ctx_size = 0;  // 0: exactly the number of tokens
+};
+
+// "1 2 3" or "1,2,3" into ids.
+Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
+  std::vector<std::int32_t> ids;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == ',' || text[i] == '\t' || text[i] == '\n') {
+      ++i;
+      continue;
+    }
+    std::int32_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), id);
+    if (ec != std::errc() ||
+        (end != text.data() + text.size() && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n')) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "--tokens: '" + text.substr(i, 20) + "' is not a token id (expected integers like \"1 2 3\")");
+    }
+    ids.push_back(id);
+    i = static_cast<std::size_t>(end - text.data());
+  }
+  if (ids.empty()) return make_error(ErrorCode::kInvalidArgument, "--tokens: no token ids given");
+  return ids;
+}
+
+Status run_logits(const LogitsOptions& options) {
+  auto tokens = parse_tokens(options.tokens);
+  if (!tokens) return tokens.error();
+  auto model = model::Model::load(options.model_path);
+  if (!model) return model.error();
+  const std::uint32_t n_ctx =
+      options.ctx_size != 0 ? options.ctx_size : static_cast<std::uint32_t>(tokens->size());
+  auto seq = (*model)->create_sequence(n_ctx);
+  if (!seq) return seq.error();
+
+  std::vector<std::uint32_t> rows(tokens->size());
+  std::iota(rows.begin(), rows.end(), 0u);
+  std::vector<float> logits(rows.size() * std::size_t{(*model)->hparams().n_vocab});
+  PENSIEVE_TRY((*model)->forward(*seq, *tokens, rows, logits));
+
+  // Raw little-endian float32; every platform we build for is little-endian.
+  static_assert(std::endian::native == std::endian::little);
+  std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(logits.data()),
+            static_cast<std::streamsize>(logits.size() * sizeof(float)));
+  out.close();
+  if (!out) return make_error(ErrorCode::kIo, "cannot write " + options.out_path);
+  return {};
+}
+
+}  // namespace
+
 void add_logits_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("logits", "(not available yet)");
-  cmd->allow_extras();
-  cmd->callback([&exit_code] {
-    std::cerr << "pensieve logits: not available in this build yet\n";
-    exit_code = 2;
+  auto* cmd =
+      app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
+  auto options = std::make_shared<LogitsOptions>();
+  cmd->add_option("model", options->model_path, "GGUF model file")->required();
+  cmd->add_option("--tokens", options->tokens, "token ids, e.g. \"1 2 3\"")->required();
+  cmd->add_option("--out", options->out_path, "output file")->required();
+  cmd->add_option("--ctx-size", options->ctx_size, "context size in tokens (default: the number of tokens)");
+  cmd->callback([options, &exit_code] {
+    const Status status = run_logits(*options);
+    if (!status) {
+      std::cerr << "pensieve logits: " << status.error().message << "\n";
+      exit_code = 1;
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 #include "gguf/reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -67,9 +68,14 @@ Error format_error(const std::string& where, std::uint64_t offset, const std::st
   return make_error(ErrorCode::kInvalidFormat, where + " (at byte " + std::to_string(offset) + "): " + what);
 }
 
-Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, std::uint32_t depth);
+// What one metadata walk may still spend; shared by every nested array.
+struct Budget {
+  std::uint64_t items_left = kMaxMetadataItems;
+};
 
-Result<ArrayValue> read_array(Cursor& cur, const std::string& where, std::uint32_t depth) {
+Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, std::uint32_t depth, Budget& budget);
+
+Result<ArrayValue> read_array(Cursor& cur, const std::string& where, std::uint32_t depth, Budget& budget) {
   if (depth >= kMaxArrayDepth) {
     return format_error(where, cur.offset(), "arrays nested deeper than " + std::to_string(kMaxArrayDepth));
   }
@@ -87,18 +93,24 @@ Result<ArrayValue> read_array(Cursor& cur, const std::string& where, std::uint32
                                        std::string(name_of(element_type)) + " cannot fit in the " +
                                        std::to_string(cur.remaining()) + " bytes left");
   }
+  if (*count > budget.items_left) {
+    return make_error(ErrorCode::kResourceExhausted,
+                      where + " (at byte " + std::to_string(at) + "): array of " + std::to_string(*count) +
+                          " items would take metadata past " + std::to_string(kMaxMetadataItems) + " items");
+  }
+  budget.items_left -= *count;
   ArrayValue array;
   array.element_type = element_type;
   array.items.reserve(*count);
   for (std::uint64_t i = 0; i < *count; ++i) {
-    auto item = read_value(cur, element_type, where, depth + 1);
+    auto item = read_value(cur, element_type, where, depth + 1, budget);
     if (!item) return item.error();
     array.items.push_back(std::move(*item));
   }
   return array;
 }
 
-Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, std::uint32_t depth) {
+Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, std::uint32_t depth, Budget& budget) {
   Value v;
   v.type = type;
   auto widen = [&](auto result) -> Status {
@@ -140,7 +152,7 @@ Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, 
       break;
     }
     case ValueType::kArray: {
-      auto a = read_array(cur, where, depth);
+      auto a = read_array(cur, where, depth, budget);
       if (!a) return a.error();
       v.data = std::move(*a);
       break;
@@ -152,6 +164,7 @@ Result<Value> read_value(Cursor& cur, ValueType type, const std::string& where, 
 
 Status read_metadata(Cursor& cur, std::uint64_t count, Contents& out) {
   std::unordered_set<std::string_view> seen;
+  Budget budget;
   out.metadata.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t at = cur.offset();
@@ -166,7 +179,7 @@ Status read_metadata(Cursor& cur, std::uint64_t count, Contents& out) {
     if (!is_valid_value_type(*raw_type)) {
       return format_error(where, type_at, "unknown value type " + std::to_string(*raw_type));
     }
-    auto value = read_value(cur, static_cast<ValueType>(*raw_type), where, 0);
+    auto value = read_value(cur, static_cast<ValueType>(*raw_type), where, 0, budget);
     if (!value) return value.error();
     out.metadata.push_back({*key, std::move(*value)});
   }
@@ -209,7 +222,11 @@ Status read_tensor_infos(Cursor& cur, std::uint64_t count, Contents& out) {
     auto raw_type = cur.read<std::uint32_t>(where + " type");
     if (!raw_type) return raw_type.error();
     const auto traits = tensor::traits_of(*raw_type);
-    if (!traits) return format_error(where, type_at, "unknown tensor type " + std::to_string(*raw_type));
+    if (!traits) {
+      return make_error(ErrorCode::kUnsupported, where + " (at byte " + std::to_string(type_at) +
+                                                     "): tensor type " + std::to_string(*raw_type) +
+                                                     " is not a GGUF type this build knows");
+    }
     info.type = traits->type;
     if (info.dims[0] % traits->block_size != 0) {
       return format_error(where, type_at, "row length " + std::to_string(info.dims[0]) +
@@ -242,6 +259,23 @@ Status locate_tensor_data(std::span<const std::uint8_t> image, Contents& out) {
     }
     t.data = image.subspan(out.data_offset + t.offset, nbytes);
   }
+  // Two tensors sharing bytes is never produced by a writer and would let a write through one
+  // (e.g. a repacked copy) corrupt another: reject it.
+  std::vector<const TensorInfo*> by_offset;
+  by_offset.reserve(out.tensors.size());
+  for (const auto& t : out.tensors) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TensorInfo* a, const TensorInfo* b) { return a->offset < b->offset; });
+  for (std::size_t i = 1; i < by_offset.size(); ++i) {
+    const TensorInfo& prev = *by_offset[i - 1];
+    const TensorInfo& next = *by_offset[i];
+    if (next.offset < prev.offset + prev.data.size()) {
+      return make_error(ErrorCode::kInvalidFormat,
+                        "tensor '" + std::string(next.name) + "': data at offset " + std::to_string(next.offset) +
+                            " overlaps tensor '" + std::string(prev.name) + "' (offset " +
+                            std::to_string(prev.offset) + ", " + std::to_string(prev.data.size()) + " bytes)");
+    }
+  }
   return {};
 }
 
@@ -255,6 +289,9 @@ Result<Contents> parse(std::span<const std::uint8_t> image) {
   if (*magic != kMagic) return format_error("header", 0, "not a GGUF file (bad magic)");
   auto version = cur.read<std::uint32_t>("header version");
   if (!version) return version.error();
+  if (*version == 0x02000000u || *version == 0x03000000u) {
+    return format_error("header", 4, "big-endian GGUF files are not supported");
+  }
   if (*version != 2 && *version != 3) {
     return format_error("header", 4, "GGUF version " + std::to_string(*version) + " is not supported (2 and 3 are)");
   }

@@ -1,6 +1,13 @@
 // gguf/reader: parses a GGUF (v2, v3) image with every count, length and offset checked
 // against the bytes actually present, so a broken or hostile file yields an Error that names
 // the key or tensor and the byte offset, never a crash, hang or huge allocation.
+//
+// Rejected as malformed: bad magic, counts that cannot fit in the file, strings or arrays past the
+// end, unknown value types, bools other than 0/1, arrays nested deeper than kMaxArrayDepth,
+// duplicate keys or tensor names, a general.alignment that is not a power of two, tensors with 0
+// or more than 4 dimensions, a zero dimension, more than 2^48 elements, rows not a whole number of
+// blocks, data offsets that are unaligned, past the end of the file or overlapping another tensor.
+// Tensor types unknown to tensor/type.hpp are reported as unsupported.
 #pragma once
 
 #include <array>
@@ -22,6 +29,10 @@ inline constexpr std::uint32_t kMagic = 0x46554747;  // "GGUF" read as little-en
 inline constexpr std::uint32_t kDefaultAlignment = 32;
 inline constexpr std::uint32_t kMaxDims = 4;
 inline constexpr std::uint32_t kMaxArrayDepth = 8;
+// Decoded array items across all metadata. Each item costs a Value (~48 bytes) however few bytes it
+// took in the file, so this caps what a hostile file can make us allocate (about 200 MB); real
+// vocabularies (tokens, scores, types and merges of a 256k vocabulary) use about a quarter of it.
+inline constexpr std::uint64_t kMaxMetadataItems = std::uint64_t{1} << 22;
 
 struct MetadataEntry {
   std::string_view key;

@@ -1,0 +1,56 @@
+// api/frontend: the text side of the loaded model as the Messages API needs it — a request
+// rendered and tokenized into a prompt, token ids turned back into text, and that text split
+// into text, reasoning and tool calls. The chat/tokenizer modules implement it (chat_frontend);
+// tests implement it with a byte-level stand-in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/messages_request.hpp"
+#include "core/result.hpp"
+
+namespace pensieve::api {
+
+// Receives what the model's output means, in order.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void text(std::string_view text) = 0;
+  virtual void thinking(std::string_view text) = 0;
+  virtual void tool_call_start(std::string_view name) = 0;
+  virtual void tool_call_arguments(std::string_view json_fragment) = 0;  // pieces of one JSON object
+  virtual void tool_call_end() = 0;
+};
+
+// Splits generated text as it streams. Not thread-safe; one per generation.
+class OutputParser {
+ public:
+  virtual ~OutputParser() = default;
+  virtual void feed(std::string_view text, OutputSink& sink) = 0;
+  virtual void finish(OutputSink& sink) = 0;  // end of generation: release anything held back
+};
+
+// Token ids → UTF-8 text, never splitting a character. One per generation.
+class TokenDecoder {
+ public:
+  virtual ~TokenDecoder() = default;
+  virtual void push(std::int32_t token, std::string& out) = 0;
+  virtual void finish(std::string& out) = 0;
+};
+
+class Frontend {
+ public:
+  virtual ~Frontend() = default;
+  // The prompt for a request: rendered with the model's chat template, tokenized with control
+  // tokens recognised only in the template's own text.
+  virtual Result<std::vector<std::int32_t>> prompt_tokens(const MessagesRequest& request) = 0;
+  virtual std::unique_ptr<TokenDecoder> decoder() = 0;
+  virtual std::unique_ptr<OutputParser> parser(const MessagesRequest& request) = 0;
+  virtual std::vector<std::int32_t> end_tokens() const = 0;
+};
+
+}  // namespace pensieve::api

@@ -1,0 +1,202 @@
+#include "api/message_builder.hpp"
+
+#include <cstdio>
+#include <random>
+
+namespace pensieve::api {
+
+using nlohmann::ordered_json;
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::kEndTurn: return "end_turn";
+    case StopReason::kMaxTokens: return "max_tokens";
+    case StopReason::kStopSequence: return "stop_sequence";
+    case StopReason::kToolUse: return "tool_use";
+  }
+  return "end_turn";
+}
+
+std::string sse_frame(std::string_view event, const ordered_json& data) {
+  std::string frame = "event: ";
+  frame += event;
+  frame += "\ndata: ";
+  // Generated text may hold broken UTF-8 only through a bug upstream; replace it, never throw.
+  frame += data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  frame += "\n\n";
+  return frame;
+}
+
+std::string ping_frame() { return sse_frame("ping", ordered_json{{"type", "ping"}}); }
+
+std::string error_frame(const ApiError& error) {
+  return sse_frame("error", ordered_json{{"type", "error"}, {"error", {{"type", error.type}, {"message", error.message}}}});
+}
+
+std::string thinking_signature(std::string_view thinking) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : thinking) h = (h ^ c) * 1099511628211ull;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string("pensieve-") + buf;
+}
+
+std::string random_id(std::string_view prefix) {
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick(0, 61);
+  std::string id(prefix);
+  for (int i = 0; i < 24; ++i) id += kAlphabet[pick(rng)];
+  return id;
+}
+
+MessageBuilder::MessageBuilder(std::string id, std::string model, Usage usage, bool streaming)
+    : id_(std::move(id)), model_(std::move(model)), usage_(usage), streaming_(streaming) {}
+
+ordered_json MessageBuilder::usage_json() const {
+  return {{"input_tokens", usage_.input_tokens},
+          {"cache_creation_input_tokens", usage_.cache_creation_input_tokens},
+          {"cache_read_input_tokens", usage_.cache_read_input_tokens},
+          {"output_tokens", usage_.output_tokens}};
+}
+
+void MessageBuilder::start(std::string& out) {
+  if (!streaming_) return;
+  ordered_json message{{"id", id_},
+                       {"type", "message"},
+                       {"role", "assistant"},
+                       {"model", model_},
+                       {"content", ordered_json::array()},
+                       {"stop_reason", nullptr},
+                       {"stop_sequence", nullptr},
+                       {"usage", usage_json()}};
+  out += sse_frame("message_start", {{"type", "message_start"}, {"message", std::move(message)}});
+}
+
+ordered_json MessageBuilder::block_json(const Block& b, bool at_start) const {
+  switch (b.type) {
+    case BlockType::kText:
+      return {{"type", "text"}, {"text", at_start ? "" : b.content}};
+    case BlockType::kThinking:
+      return {{"type", "thinking"},
+              {"thinking", at_start ? "" : b.content},
+              {"signature", at_start ? "" : thinking_signature(b.content)}};
+    case BlockType::kToolUse: {
+      ordered_json input = ordered_json::object();
+      if (!at_start && !b.content.empty()) {
+        auto parsed = ordered_json::parse(b.content, nullptr, false);
+        if (!parsed.is_discarded() && parsed.is_object()) input = std::move(parsed);
+      }
+      return {{"type", "tool_use"}, {"id", b.id}, {"name", b.name}, {"input", std::move(input)}};
+    }
+  }
+  return {};
+}
+
+void MessageBuilder::close_open_block(std::string& out) {
+  if (!block_open_) return;
+  block_open_ = false;
+  if (!streaming_) return;
+  const std::size_t index = blocks_.size() - 1;
+  if (blocks_.back().type == BlockType::kThinking) {
+    out += sse_frame("content_block_delta",
+                     {{"type", "content_block_delta"},
+                      {"index", index},
+                      {"delta", {{"type", "signature_delta"}, {"signature", thinking_signature(blocks_.back().content)}}}});
+  }
+  out += sse_frame("content_block_stop", {{"type", "content_block_stop"}, {"index", index}});
+}
+
+void MessageBuilder::open(BlockType type, std::string& out) {
+  close_open_block(out);
+  blocks_.push_back({type, {}, {}, {}});
+  block_open_ = true;
+}
+
+void MessageBuilder::text(std::string_view text, std::string& out) {
+  if (text.empty()) return;
+  if (!block_open_ || blocks_.back().type != BlockType::kText) {
+    open(BlockType::kText, out);
+    if (streaming_) {
+      out += sse_frame("content_block_start", {{"type", "content_block_start"},
+                                               {"index", blocks_.size() - 1},
+                                               {"content_block", block_json(blocks_.back(), true)}});
+    }
+  }
+  blocks_.back().content.append(text);
+  if (streaming_) {
+    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", blocks_.size() - 1},
+                                             {"delta", {{"type", "text_delta"}, {"text", text}}}});
+  }
+}
+
+void MessageBuilder::thinking(std::string_view text, std::string& out) {
+  if (text.empty()) return;
+  if (!block_open_ || blocks_.back().type != BlockType::kThinking) {
+    open(BlockType::kThinking, out);
+    if (streaming_) {
+      out += sse_frame("content_block_start", {{"type", "content_block_start"},
+                                               {"index", blocks_.size() - 1},
+                                               {"content_block", block_json(blocks_.back(), true)}});
+    }
+  }
+  blocks_.back().content.append(text);
+  if (streaming_) {
+    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", blocks_.size() - 1},
+                                             {"delta", {{"type", "thinking_delta"}, {"thinking", text}}}});
+  }
+}
+
+void MessageBuilder::tool_use_start(std::string id, std::string name, std::string& out) {
+  open(BlockType::kToolUse, out);
+  blocks_.back().id = std::move(id);
+  blocks_.back().name = std::move(name);
+  if (streaming_) {
+    out += sse_frame("content_block_start", {{"type", "content_block_start"},
+                                             {"index", blocks_.size() - 1},
+                                             {"content_block", block_json(blocks_.back(), true)}});
+  }
+}
+
+void MessageBuilder::tool_use_input(std::string_view partial_json, std::string& out) {
+  if (partial_json.empty() || !block_open_ || blocks_.back().type != BlockType::kToolUse) return;
+  blocks_.back().content.append(partial_json);
+  if (streaming_) {
+    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", blocks_.size() - 1},
+                                             {"delta", {{"type", "input_json_delta"}, {"partial_json", partial_json}}}});
+  }
+}
+
+void MessageBuilder::finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
+                            std::string& out) {
+  close_open_block(out);
+  stop_reason_ = reason;
+  stop_sequence_ = std::move(stop_sequence);
+  usage_.output_tokens = output_tokens;
+  if (!streaming_) return;
+  ordered_json delta{{"stop_reason", to_string(reason)}, {"stop_sequence", nullptr}};
+  if (stop_sequence_) delta["stop_sequence"] = *stop_sequence_;
+  out += sse_frame("message_delta", {{"type", "message_delta"}, {"delta", std::move(delta)}, {"usage", usage_json()}});
+  out += sse_frame("message_stop", {{"type", "message_stop"}});
+}
+
+ordered_json MessageBuilder::message() const {
+  ordered_json content = ordered_json::array();
+  for (const auto& b : blocks_) content.push_back(block_json(b, false));
+  ordered_json m{{"id", id_},
+                 {"type", "message"},
+                 {"role", "assistant"},
+                 {"model", model_},
+                 {"content", std::move(content)},
+                 {"stop_reason", nullptr},
+                 {"stop_sequence", nullptr},
+                 {"usage", usage_json()}};
+  if (stop_reason_) m["stop_reason"] = to_string(*stop_reason_);
+  if (stop_sequence_) m["stop_sequence"] = *stop_sequence_;
+  return m;
+}
+
+}  // namespace pensieve::api

@@ -1,0 +1,50 @@
+// api/messages_request: a POST /v1/messages (or count_tokens) body, checked the way the
+// Anthropic API checks it, with the same error messages. Fields we do not use are accepted and
+// ignored, so every client that talks to the real API can talk to us.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/error.hpp"
+
+namespace pensieve::api {
+
+enum class ToolChoiceType { kAuto, kAny, kTool, kNone };
+
+struct ToolChoice {
+  ToolChoiceType type = ToolChoiceType::kAuto;
+  std::string name;  // for kTool
+  bool disable_parallel_tool_use = false;
+};
+
+struct MessagesRequest {
+  std::string model;
+  std::int64_t max_tokens = 0;  // 0 for count_tokens, which has none
+  bool stream = false;
+  std::vector<std::string> stop_sequences;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> top_k;
+  bool thinking = false;  // thinking.type "enabled" or "adaptive"
+  std::optional<std::int64_t> thinking_budget_tokens;
+  ToolChoice tool_choice;
+  nlohmann::json body;  // the whole request, for the chat-template mapping
+};
+
+enum class RequestKind { kCreate, kCountTokens };
+
+// Either the request or the 400 the real API would give for it.
+struct ParsedRequest {
+  std::optional<MessagesRequest> request;
+  std::optional<ApiError> error;
+};
+
+ParsedRequest parse_messages_request(std::string_view body, RequestKind kind);
+ParsedRequest parse_messages_request(nlohmann::json body, RequestKind kind);
+
+}  // namespace pensieve::api

@@ -1,0 +1,74 @@
+#include "api/messages_service.hpp"
+
+namespace pensieve::api {
+
+std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length) {
+  // One position must stay free for the first generated token.
+  if (prompt_tokens >= context_length) {
+    return invalid_request("prompt is too long: " + std::to_string(prompt_tokens) + " tokens > " +
+                           std::to_string(context_length - 1) + " maximum");
+  }
+  if (prompt_tokens + max_tokens > context_length) {
+    return invalid_request("input length and `max_tokens` exceed context limit: " + std::to_string(prompt_tokens) +
+                           " + " + std::to_string(max_tokens) + " > " + std::to_string(context_length) +
+                           ", decrease input length or `max_tokens` and try again");
+  }
+  return std::nullopt;
+}
+
+MessagesService::MessagesService(Frontend& frontend, engine::Scheduler& scheduler, ModelInfo model)
+    : frontend_(frontend), scheduler_(scheduler), model_(std::move(model)) {}
+
+Reply MessagesService::error_reply(const ApiError& error, const std::string& request_id) const {
+  return {error.http_status, error_body(error, request_id)};
+}
+
+MessagesService::Started MessagesService::create(std::string_view body, const std::string& request_id) {
+  auto parsed = parse_messages_request(body, RequestKind::kCreate);
+  if (parsed.error) return {error_reply(*parsed.error, request_id), nullptr};
+  const MessagesRequest& request = *parsed.request;
+
+  auto prompt = frontend_.prompt_tokens(request);
+  if (!prompt) return {error_reply(from_error(prompt.error()), request_id), nullptr};
+  const auto n_prompt = static_cast<std::int64_t>(prompt->size());
+  if (auto e = check_context(n_prompt, request.max_tokens, static_cast<std::int64_t>(scheduler_.context_length()))) {
+    return {error_reply(*e, request_id), nullptr};
+  }
+  if (admission_) {
+    if (auto e = admission_(n_prompt, request.max_tokens)) return {error_reply(*e, request_id), nullptr};
+  }
+
+  engine::GenerationRequest gen;
+  gen.prompt = std::move(*prompt);
+  gen.max_tokens = request.max_tokens;
+  gen.end_tokens = frontend_.end_tokens();
+  gen.sampling.temperature = static_cast<float>(request.temperature.value_or(1.0));
+  if (request.top_p) gen.sampling.top_p = static_cast<float>(*request.top_p);
+  if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);
+  if (gen.sampling.top_p <= 0.0f) gen.sampling.temperature = 0.0f;  // top_p 0 keeps only the best token
+
+  auto stream = std::make_shared<ResponseStream>(request, frontend_, n_prompt, request_id);
+  auto job = scheduler_.submit(std::move(gen), stream);
+  if (!job) {
+    if (job.error().code == ErrorCode::kResourceExhausted) {
+      return {error_reply(overloaded("Overloaded: " + job.error().message), request_id), nullptr};
+    }
+    return {error_reply(from_error(job.error()), request_id), nullptr};
+  }
+  stream->attach(std::move(*job));
+  return {std::nullopt, std::move(stream)};
+}
+
+Reply MessagesService::count_tokens(std::string_view body, const std::string& request_id) {
+  auto parsed = parse_messages_request(body, RequestKind::kCountTokens);
+  if (parsed.error) return error_reply(*parsed.error, request_id);
+  auto prompt = frontend_.prompt_tokens(*parsed.request);
+  if (!prompt) return error_reply(from_error(prompt.error()), request_id);
+  return {200, nlohmann::ordered_json{{"input_tokens", prompt->size()}}.dump()};
+}
+
+Reply MessagesService::list_models() const { return {200, model_list(model_).dump()}; }
+
+Reply MessagesService::get_model(std::string_view id) const { return {200, model_object(model_, id).dump()}; }
+
+}  // namespace pensieve::api

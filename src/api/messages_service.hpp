@@ -1,0 +1,57 @@
+// api/messages_service: the Messages API endpoints without the HTTP — validation, prompt,
+// context checks, admission, submission to the scheduler. The server module only moves bytes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/error.hpp"
+#include "api/frontend.hpp"
+#include "api/models.hpp"
+#include "api/response_stream.hpp"
+#include "engine/scheduler.hpp"
+
+namespace pensieve::api {
+
+struct Reply {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+// Decides whether a request with this many prompt tokens and this max_tokens may start now
+// (the memory guard plugs in here); nullopt admits it.
+using AdmissionCheck = std::function<std::optional<ApiError>(std::int64_t prompt_tokens, std::int64_t max_tokens)>;
+
+class MessagesService {
+ public:
+  MessagesService(Frontend& frontend, engine::Scheduler& scheduler, ModelInfo model);
+
+  void set_admission_check(AdmissionCheck check) { admission_ = std::move(check); }
+
+  struct Started {
+    std::optional<Reply> reply;               // an immediate answer (an error), or
+    std::shared_ptr<ResponseStream> stream;   // a generation under way
+  };
+  Started create(std::string_view body, const std::string& request_id);
+  Reply count_tokens(std::string_view body, const std::string& request_id);
+  Reply list_models() const;
+  Reply get_model(std::string_view id) const;
+
+  const ModelInfo& model() const { return model_; }
+
+ private:
+  Reply error_reply(const ApiError& error, const std::string& request_id) const;
+
+  Frontend& frontend_;
+  engine::Scheduler& scheduler_;
+  ModelInfo model_;
+  AdmissionCheck admission_;
+};
+
+// The two context-overflow messages of the real API.
+std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length);
+
+}  // namespace pensieve::api

@@ -1,0 +1,194 @@
+#include "chat/marker_parser.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace pensieve::chat {
+
+namespace {
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t trailing_space(std::string_view text) {
+  size_t n = 0;
+  while (n < text.size() && is_space(text[text.size() - 1 - n])) ++n;
+  return n;
+}
+}  // namespace
+
+size_t partial_marker_tail(std::string_view text, std::string_view marker) {
+  const size_t longest = std::min(text.size(), marker.size() - 1);
+  for (size_t k = longest; k > 0; --k) {
+    if (text.substr(text.size() - k) == marker.substr(0, k)) return k;
+  }
+  return 0;
+}
+
+size_t partial_marker_tail(std::string_view text, std::span<const Marker> markers) {
+  size_t tail = 0;
+  for (const Marker& marker : markers) tail = std::max(tail, partial_marker_tail(text, marker.text));
+  return tail;
+}
+
+Expect expect_literal(std::string_view input, size_t& at, std::string_view literal, bool skip_blanks) {
+  size_t i = at;
+  if (skip_blanks) {
+    while (i < input.size() && is_space(input[i])) ++i;
+  }
+  const std::string_view rest = input.substr(std::min(i, input.size()));
+  if (rest.starts_with(literal)) {
+    at = i + literal.size();
+    return Expect::kFound;
+  }
+  if (literal.starts_with(rest)) return Expect::kPartial;
+  return Expect::kAbsent;
+}
+
+size_t find_marker(std::string_view input, size_t from, std::string_view marker, size_t& safe_end) {
+  const size_t at = input.find(marker, from);
+  if (at != std::string_view::npos) {
+    safe_end = at;
+    return at;
+  }
+  safe_end = input.size() - partial_marker_tail(input.substr(from), marker);
+  return std::string_view::npos;
+}
+
+MarkerParser::MarkerParser(ParserOptions options)
+    : writer_(sink_, options.make_tool_call_id), options_(std::move(options)) {}
+
+void MarkerParser::feed(std::string_view chunk, std::vector<ChatEvent>& out) {
+  sink_.bind(&out);
+  buf_.append(chunk);
+  run(/*at_end=*/false);
+}
+
+void MarkerParser::finish(std::vector<ChatEvent>& out) {
+  sink_.bind(&out);
+  run(/*at_end=*/true);
+  if (writer_.open()) writer_.end(false);
+}
+
+void MarkerParser::run(bool at_end) {
+  for (;;) {
+    bool progressed = false;
+    switch (mode_) {
+      case Mode::kText: progressed = step_text(at_end); break;
+      case Mode::kBody: progressed = step_body(at_end); break;
+      case Mode::kAfterCall: progressed = step_after_call(at_end); break;
+    }
+    if (!progressed) break;
+  }
+  buf_.erase(0, pos_);
+  pos_ = 0;
+}
+
+void MarkerParser::enter_body(int opener, std::string_view marker) {
+  pending_.assign(marker);
+  pending_marker_size_ = marker.size();
+  calls_before_body_ = writer_.started_count();
+  begin_body(opener);
+  mode_ = Mode::kBody;
+}
+
+bool MarkerParser::step_text(bool at_end) {
+  const std::string_view view = std::string_view(buf_).substr(pos_);
+  if (view.empty()) return false;
+  if (at_start_) {
+    const size_t first = view.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos && !at_end) return false;
+    at_start_ = false;
+    if (first != std::string_view::npos && implicit_body_at(view[first])) {
+      // Leading blanks belong to the body, so a failed body gives them back with its text.
+      enter_body(kImplicitOpener, {});
+      return true;
+    }
+  }
+  const auto all_markers = markers();
+  size_t best = std::string_view::npos;
+  const Marker* found = nullptr;
+  for (const Marker& marker : all_markers) {
+    const size_t at = view.find(marker.text);
+    if (at == std::string_view::npos) continue;
+    if (at < best || (at == best && marker.text.size() > found->text.size())) {
+      best = at;
+      found = &marker;
+    }
+  }
+  if (found != nullptr) {
+    std::string_view before = view.substr(0, best);
+    // Blanks between text and a tool call carry nothing; they come back if the call fails.
+    const size_t blanks = found->opener != kDropMarker ? trailing_space(before) : 0;
+    sink_.text(before.substr(0, before.size() - blanks));
+    pos_ += best + found->text.size();
+    if (found->opener != kDropMarker) {
+      enter_body(found->opener, view.substr(best - blanks, blanks + found->text.size()));
+    }
+    return true;
+  }
+  size_t release = view.size();
+  if (!at_end) {
+    release -= partial_marker_tail(view, all_markers);
+    // Trailing blanks wait to see whether a tool call follows them.
+    release -= trailing_space(view.substr(0, release));
+  }
+  if (release == 0) return false;
+  sink_.text(view.substr(0, release));
+  pos_ += release;
+  return true;
+}
+
+bool MarkerParser::step_body(bool at_end) {
+  const std::string_view input = std::string_view(buf_).substr(pos_);
+  if (input.empty() && !at_end) return false;
+  size_t consumed = 0;
+  BodyStatus status = parse_body(input, consumed, at_end);
+  if (status == BodyStatus::kMore && at_end) status = BodyStatus::kFailed;
+  const bool committed = writer_.started_count() > calls_before_body_;
+  if (!committed) pending_.append(input.substr(0, consumed));
+  pos_ += consumed;
+  switch (status) {
+    case BodyStatus::kMore: return consumed > 0;
+    case BodyStatus::kDone:
+      if (writer_.open()) writer_.end(true);
+      pending_.clear();
+      mode_ = Mode::kAfterCall;
+      return true;
+    case BodyStatus::kFailed:
+      if (committed) {
+        if (writer_.open()) writer_.end(false);
+      } else {
+        // Nothing was emitted for this body: its marker (and the blanks before it) are text, and
+        // the rest is scanned again.
+        sink_.text(std::string_view(pending_).substr(0, pending_marker_size_));
+        buf_.insert(pos_, pending_, pending_marker_size_);
+      }
+      pending_.clear();
+      mode_ = Mode::kText;
+      return true;
+  }
+  return false;
+}
+
+bool MarkerParser::step_after_call(bool at_end) {
+  const std::string_view view = std::string_view(buf_).substr(pos_);
+  const size_t first = view.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    if (!at_end) return false;
+    pos_ += view.size();  // blanks after the last call
+    mode_ = Mode::kText;
+    return false;
+  }
+  const std::string_view rest = view.substr(first);
+  bool marker_follows = false;
+  bool could_be_marker = false;
+  for (const Marker& marker : markers()) {
+    if (rest.starts_with(marker.text)) marker_follows = true;
+    if (marker.text.starts_with(rest)) could_be_marker = true;
+  }
+  if (!marker_follows && could_be_marker && !at_end) return false;
+  if (marker_follows) pos_ += first;  // blanks between calls
+  mode_ = Mode::kText;
+  return true;
+}
+
+}  // namespace pensieve::chat

@@ -1,0 +1,78 @@
+// chat/marker_parser: the machinery shared by the parsers whose tool calls open with a marker
+// ("<tool_call>", "[TOOL_CALLS]", ...). It scans text for the family's markers, holds back a tail
+// that could still become one, hands the text after an opener to the family's body parser, and
+// puts that text back as plain text if the body fails before any call was committed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "chat/stream_parser.hpp"
+#include "chat/tool_call_writer.hpp"
+
+namespace pensieve::chat {
+
+struct Marker {
+  std::string_view text;
+  int opener;  // >= 0: opens a tool call body; kDropMarker: consumed silently
+};
+inline constexpr int kDropMarker = -1;
+inline constexpr int kImplicitOpener = -2;  // a body that begins without a marker (Llama 3 JSON)
+
+// Longest tail of `text` that is a proper prefix of one of the markers.
+size_t partial_marker_tail(std::string_view text, std::span<const Marker> markers);
+size_t partial_marker_tail(std::string_view text, std::string_view marker);
+
+// For body parsers: skips blanks from `at`, then looks for `literal` there.
+enum class Expect : std::uint8_t { kFound, kPartial, kAbsent };
+Expect expect_literal(std::string_view input, size_t& at, std::string_view literal, bool skip_blanks = true);
+
+// For body parsers: finds `marker` in input[from, …). When absent, `safe_end` is where a partial
+// marker could begin (text before it surely belongs to the field being read).
+size_t find_marker(std::string_view input, size_t from, std::string_view marker, size_t& safe_end);
+
+class MarkerParser : public StreamParser {
+ public:
+  explicit MarkerParser(ParserOptions options);
+  void feed(std::string_view chunk, std::vector<ChatEvent>& out) final;
+  void finish(std::vector<ChatEvent>& out) final;
+
+ protected:
+  enum class BodyStatus : std::uint8_t { kMore, kDone, kFailed };
+
+  virtual std::span<const Marker> markers() const = 0;
+  virtual void begin_body(int opener) = 0;
+  // Consumes a prefix of `input` (setting `consumed`); kMore asks for more input, kDone ends the
+  // body after `consumed` characters, kFailed rejects input[consumed]. With `at_end` nothing more
+  // will come and kMore counts as kFailed. Calls are written through writer_; an open call is
+  // ended by the machinery on kDone (complete) or kFailed (incomplete).
+  virtual BodyStatus parse_body(std::string_view input, size_t& consumed, bool at_end) = 0;
+  // Whether the answer may open with a body that has no marker; asked once, at its first
+  // non-blank character.
+  virtual bool implicit_body_at(char /*first_char*/) { return false; }
+
+  const ParserOptions& options() const { return options_; }
+  EventSink sink_;
+  ToolCallWriter writer_;
+
+ private:
+  enum class Mode : std::uint8_t { kText, kBody, kAfterCall };
+  void run(bool at_end);
+  bool step_text(bool at_end);
+  bool step_body(bool at_end);
+  bool step_after_call(bool at_end);
+  void enter_body(int opener, std::string_view marker);
+
+  ParserOptions options_;
+  std::string buf_;
+  size_t pos_ = 0;
+  std::string pending_;  // marker + body text consumed while no call was committed
+  size_t pending_marker_size_ = 0;
+  size_t calls_before_body_ = 0;
+  Mode mode_ = Mode::kText;
+  bool at_start_ = true;
+};
+
+}  // namespace pensieve::chat

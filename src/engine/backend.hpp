@@ -1,0 +1,37 @@
+// engine/backend: what the scheduler needs from a model — per-sequence state (KV cache and
+// scratch) and a forward pass that appends tokens and yields the last position's logits.
+// The model module implements it; tests implement it with small deterministic models.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "core/result.hpp"
+
+namespace pensieve::engine {
+
+class Sequence {
+ public:
+  virtual ~Sequence() = default;
+  virtual std::size_t size() const = 0;  // tokens held in the cache
+  virtual void clear() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::int32_t vocab_size() const = 0;
+  virtual std::size_t context_length() const = 0;  // the most tokens one sequence can hold
+
+  // A sequence with room for context_length() tokens; created once per slot at start-up.
+  virtual Result<std::unique_ptr<Sequence>> create_sequence() = 0;
+
+  // Appends `tokens` to `sequence`. When `last_logits` is non-empty (vocab_size floats) it
+  // receives the logits of the last token; only that row is computed.
+  virtual Status forward(Sequence& sequence, std::span<const std::int32_t> tokens,
+                         std::span<float> last_logits) = 0;
+};
+
+}  // namespace pensieve::engine

@@ -1,0 +1,68 @@
+// engine/generation: one generation job as the scheduler sees it — token ids in, token ids out
+// through an observer. Text, stop strings and tool calls are the API layer's business.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/result.hpp"
+#include "sampling/sampler.hpp"
+
+namespace pensieve::engine {
+
+struct GenerationRequest {
+  std::vector<std::int32_t> prompt;
+  sampling::SamplingParams sampling;
+  std::int64_t max_tokens = 1;
+  std::vector<std::int32_t> end_tokens;  // end the generation; never passed to the observer
+};
+
+enum class FinishReason {
+  kEndOfGeneration,  // the model produced an end token
+  kMaxTokens,        // max_tokens reached
+  kStopped,          // the observer asked to stop (stop sequence, tool call complete, …)
+  kContextFull,      // the sequence reached the context length
+  kCancelled,        // cancel() or shutdown
+  kError,            // the forward pass failed
+};
+const char* to_string(FinishReason reason);
+
+struct GenerationResult {
+  FinishReason reason = FinishReason::kCancelled;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t output_tokens = 0;  // tokens passed to on_token
+  std::optional<Error> error;      // for kError
+};
+
+// Called on the scheduler's thread: implementations must be quick and must not block.
+class GenerationObserver {
+ public:
+  virtual ~GenerationObserver() = default;
+  // A prompt chunk was processed; `done` of `total` prompt tokens are in the cache.
+  virtual void on_prompt_progress(std::size_t /*done*/, std::size_t /*total*/) {}
+  // A generated token; return false to stop the generation after it.
+  virtual bool on_token(std::int32_t token) = 0;
+  // Exactly once, last.
+  virtual void on_finished(const GenerationResult& result) = 0;
+};
+
+// The caller's handle: cancel from any thread; the scheduler notices before its next step.
+class Job {
+ public:
+  void cancel();
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  std::uint64_t id() const { return id_; }
+
+ private:
+  friend class Scheduler;
+  std::uint64_t id_ = 0;
+  std::atomic<bool> cancelled_{false};
+  std::mutex wake_mutex_;
+  std::function<void()> wake_;  // set by the scheduler; cleared when the job finishes
+};
+
+}  // namespace pensieve::engine

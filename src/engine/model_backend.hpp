@@ -1,0 +1,28 @@
+// engine/model_backend: the scheduler's Backend over a loaded model::Model — each slot's
+// Sequence is a model::Sequence (KV cache + scratch, allocated once), and prompt chunks ask
+// the model for the last row's logits only, so long prompts skip the output projection.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/backend.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::engine {
+
+class ModelBackend : public Backend {
+ public:
+  // `n_ctx` tokens per sequence; 0 means the model's trained context length.
+  ModelBackend(const model::Model& model, std::uint32_t n_ctx);
+
+  std::int32_t vocab_size() const override;
+  std::size_t context_length() const override { return n_ctx_; }
+  Result<std::unique_ptr<Sequence>> create_sequence() override;
+  Status forward(Sequence& sequence, std::span<const std::int32_t> tokens, std::span<float> last_logits) override;
+
+ private:
+  const model::Model& model_;
+  std::uint32_t n_ctx_;
+};
+
+}  // namespace pensieve::engine

@@ -1,0 +1,265 @@
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace pensieve::engine {
+
+const char* to_string(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kEndOfGeneration: return "end_of_generation";
+    case FinishReason::kMaxTokens: return "max_tokens";
+    case FinishReason::kStopped: return "stopped";
+    case FinishReason::kContextFull: return "context_full";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+  }
+  return "unknown";
+}
+
+void Job::cancel() {
+  cancelled_.store(true, std::memory_order_relaxed);
+  std::lock_guard lock(wake_mutex_);
+  if (wake_) wake_();
+}
+
+struct Scheduler::Work {
+  GenerationRequest request;
+  std::shared_ptr<GenerationObserver> observer;
+  std::shared_ptr<Job> job;
+};
+
+struct Scheduler::Slot {
+  std::unique_ptr<Sequence> sequence;
+  std::vector<float> logits;  // (vocab_size)
+  std::unique_ptr<Work> work;  // null when free
+  std::optional<sampling::Sampler> sampler;
+  std::size_t prompt_done = 0;
+  std::int32_t last_token = -1;  // sampled, not yet in the cache
+  std::int64_t output_tokens = 0;
+};
+
+Scheduler::Scheduler(Backend& backend, SchedulerOptions options) : backend_(backend), options_(options) {}
+
+Result<std::unique_ptr<Scheduler>> Scheduler::create(Backend& backend, SchedulerOptions options) {
+  if (options.parallel == 0) return make_error(ErrorCode::kInvalidArgument, "parallel must be at least 1");
+  if (options.prompt_chunk == 0) options.prompt_chunk = 256;
+  std::unique_ptr<Scheduler> s(new Scheduler(backend, options));
+  for (std::size_t i = 0; i < options.parallel; ++i) {
+    auto seq = backend.create_sequence();
+    if (!seq) return seq.error().with_context("creating slot " + std::to_string(i));
+    auto slot = std::make_unique<Slot>();
+    slot->sequence = std::move(*seq);
+    slot->logits.resize(static_cast<std::size_t>(backend.vocab_size()));
+    s->slots_.push_back(std::move(slot));
+  }
+  s->thread_ = std::thread([p = s.get()] { p->run(); });
+  return s;
+}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+void Scheduler::wake() { cv_.notify_all(); }
+
+Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
+                                               std::shared_ptr<GenerationObserver> observer) {
+  if (request.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  if (request.prompt.size() >= backend_.context_length()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "prompt is too long: " + std::to_string(request.prompt.size()) + " tokens > " +
+                          std::to_string(backend_.context_length() - 1) + " maximum");
+  }
+  if (request.max_tokens < 1) request.max_tokens = 1;
+  auto job = std::make_shared<Job>();
+  {
+    std::lock_guard lock(job->wake_mutex_);
+    job->wake_ = [this] { wake(); };
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return make_error(ErrorCode::kCancelled, "the server is shutting down");
+    const std::size_t free_slots = slots_.size() - active_;
+    if (queue_.size() >= free_slots + options_.max_queued) {
+      return make_error(ErrorCode::kResourceExhausted,
+                        "all " + std::to_string(slots_.size()) + " slots are busy and " +
+                            std::to_string(options_.max_queued) + " requests are already waiting");
+    }
+    job->id_ = next_id_++;
+    queue_.push_back(std::make_unique<Work>(Work{std::move(request), std::move(observer), job}));
+  }
+  cv_.notify_all();
+  return job;
+}
+
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard lock(mutex_);
+  return {active_, queue_.size(), slots_.size()};
+}
+
+std::vector<RunningJob> Scheduler::running() const {
+  std::lock_guard lock(mutex_);
+  std::vector<RunningJob> out;
+  out.reserve(running_.size());
+  for (const auto& [id, r] : running_) out.push_back(r.info);
+  return out;
+}
+
+bool Scheduler::cancel(std::uint64_t id) {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = running_.find(id); it != running_.end()) job = it->second.job.lock();
+    for (const auto& w : queue_) {
+      if (!job && w->job->id() == id) job = w->job;
+    }
+  }
+  if (!job) return false;
+  job->cancel();
+  return true;
+}
+
+void Scheduler::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+// Moves queued jobs into free slots; jobs cancelled while waiting finish right away.
+// Called with mutex_ held.
+void Scheduler::admit_queued() {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if ((*it)->job->cancelled()) {
+      auto work = std::move(*it);
+      it = queue_.erase(it);
+      finish_unstarted(*work);
+      continue;
+    }
+    ++it;
+  }
+  for (auto& slot : slots_) {
+    if (queue_.empty()) break;
+    if (slot->work) continue;
+    slot->work = std::move(queue_.front());
+    queue_.pop_front();
+    ++active_;
+    {
+      const auto& w = *slot->work;
+      RunningJob info{w.job->id(), std::chrono::steady_clock::now(),
+                      static_cast<std::int64_t>(w.request.prompt.size()) + w.request.max_tokens};
+      running_[info.id] = Running{info, w.job};
+    }
+    slot->sequence->clear();
+    slot->prompt_done = 0;
+    slot->last_token = -1;
+    slot->output_tokens = 0;
+    const auto& req = slot->work->request;
+    slot->sampler.emplace(req.sampling, backend_.vocab_size());
+    const std::size_t window = static_cast<std::size_t>(std::max(req.sampling.penalty_window, 0));
+    const std::size_t from = req.prompt.size() > window ? req.prompt.size() - window : 0;
+    for (std::size_t i = from; i < req.prompt.size(); ++i) slot->sampler->accept(req.prompt[i]);
+  }
+}
+
+void Scheduler::finish_unstarted(Work& work) {
+  {
+    std::lock_guard lock(work.job->wake_mutex_);
+    work.job->wake_ = nullptr;
+  }
+  GenerationResult r;
+  r.reason = FinishReason::kCancelled;
+  r.prompt_tokens = static_cast<std::int64_t>(work.request.prompt.size());
+  work.observer->on_finished(r);
+}
+
+void Scheduler::run() {
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      if (active_ == 0) {
+        // Idle: sleep until work arrives. The timeout lets cancelled queued jobs finish promptly.
+        cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_ || !queue_.empty(); });
+      }
+      if (stopping_) break;
+      admit_queued();
+    }
+    for (auto& slot : slots_) {
+      if (slot->work) step(*slot);
+    }
+  }
+
+  // Shutdown: everything still running or waiting ends as cancelled.
+  for (auto& slot : slots_) {
+    if (slot->work) finish(*slot, FinishReason::kCancelled);
+  }
+  std::deque<std::unique_ptr<Work>> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(queue_);
+  }
+  for (auto& work : left) finish_unstarted(*work);
+}
+
+void Scheduler::step(Slot& slot) {
+  Work& work = *slot.work;
+  if (work.job->cancelled()) return finish(slot, FinishReason::kCancelled);
+  const auto& prompt = work.request.prompt;
+  const std::span<float> logits(slot.logits);
+
+  if (slot.prompt_done < prompt.size()) {
+    const std::size_t n = std::min(options_.prompt_chunk, prompt.size() - slot.prompt_done);
+    const bool last = slot.prompt_done + n == prompt.size();
+    auto status = backend_.forward(*slot.sequence, std::span(prompt).subspan(slot.prompt_done, n),
+                                   last ? logits : std::span<float>{});
+    if (!status) return finish(slot, FinishReason::kError, status.error());
+    slot.prompt_done += n;
+    work.observer->on_prompt_progress(slot.prompt_done, prompt.size());
+    if (!last) return;
+  } else {
+    const std::int32_t token = slot.last_token;
+    auto status = backend_.forward(*slot.sequence, std::span(&token, 1), logits);
+    if (!status) return finish(slot, FinishReason::kError, status.error());
+  }
+  accept_token(slot, slot.sampler->sample(logits));
+}
+
+void Scheduler::accept_token(Slot& slot, std::int32_t token) {
+  Work& work = *slot.work;
+  const auto& ends = work.request.end_tokens;
+  if (std::find(ends.begin(), ends.end(), token) != ends.end()) {
+    return finish(slot, FinishReason::kEndOfGeneration);
+  }
+  ++slot.output_tokens;
+  slot.sampler->accept(token);
+  if (!work.observer->on_token(token)) return finish(slot, FinishReason::kStopped);
+  if (slot.output_tokens >= work.request.max_tokens) return finish(slot, FinishReason::kMaxTokens);
+  // The sampled token still has to enter the cache before the next one can be computed.
+  if (slot.sequence->size() + 1 > backend_.context_length()) return finish(slot, FinishReason::kContextFull);
+  slot.last_token = token;
+}
+
+void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> error) {
+  std::unique_ptr<Work> work = std::move(slot.work);
+  {
+    std::lock_guard lock(work->job->wake_mutex_);
+    work->job->wake_ = nullptr;
+  }
+  GenerationResult r;
+  r.reason = reason;
+  r.prompt_tokens = static_cast<std::int64_t>(work->request.prompt.size());
+  r.output_tokens = slot.output_tokens;
+  r.error = std::move(error);
+  slot.sequence->clear();
+  slot.sampler.reset();
+  {
+    std::lock_guard lock(mutex_);
+    --active_;
+    running_.erase(work->job->id());
+  }
+  work->observer->on_finished(r);
+}
+
+}  // namespace pensieve::engine

@@ -1,0 +1,97 @@
+// engine/scheduler: runs every generation on its own thread, so HTTP threads never wait on
+// compute. `parallel` slots each own a sequence (KV cache) created once; jobs beyond the slots
+// wait in a bounded queue, and beyond that submit() refuses (the API turns that into a 529).
+//
+// Each loop iteration gives every active slot one step — a prompt chunk or one decoded token —
+// in turn, checking cancellation before each step. Continuous batching will replace step() with
+// one batched forward over all slots; the slot and job bookkeeping stay as they are.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "engine/generation.hpp"
+
+namespace pensieve::engine {
+
+struct SchedulerOptions {
+  std::size_t parallel = 4;       // slots: generations computed at once
+  std::size_t max_queued = 32;    // jobs waiting for a slot before submit() refuses
+  std::size_t prompt_chunk = 256; // prompt tokens per step, so long prompts do not starve others
+};
+
+// A generation holding a slot, as the memory guard's emergency policy sees it.
+struct RunningJob {
+  std::uint64_t id = 0;
+  std::chrono::steady_clock::time_point started_at{};
+  std::int64_t tokens = 0;  // prompt + max_tokens: what its cache may grow to
+};
+
+struct SchedulerStats {
+  std::size_t active = 0;
+  std::size_t queued = 0;
+  std::size_t slots = 0;
+};
+
+class Scheduler {
+ public:
+  // Creates the slots' sequences and starts the thread.
+  static Result<std::unique_ptr<Scheduler>> create(Backend& backend, SchedulerOptions options);
+  ~Scheduler();  // shutdown()
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Queues a generation. kResourceExhausted when the queue is full; kInvalidArgument when the
+  // prompt is empty or does not fit the context; kCancelled after shutdown().
+  Result<std::shared_ptr<Job>> submit(GenerationRequest request, std::shared_ptr<GenerationObserver> observer);
+
+  // Stops the thread; running and queued jobs finish as kCancelled. Idempotent.
+  void shutdown();
+
+  SchedulerStats stats() const;
+  std::vector<RunningJob> running() const;
+  // Cancels a running or queued job by id (emergency shedding); false when it is not known.
+  bool cancel(std::uint64_t id);
+  std::size_t context_length() const { return backend_.context_length(); }
+
+ private:
+  struct Work;
+  struct Slot;
+
+  Scheduler(Backend& backend, SchedulerOptions options);
+  void run();
+  void admit_queued();
+  void step(Slot& slot);
+  void accept_token(Slot& slot, std::int32_t token);
+  void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
+  void finish_unstarted(Work& work);
+  void wake();
+
+  Backend& backend_;
+  SchedulerOptions options_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Work>> queue_;
+  std::size_t active_ = 0;
+  std::uint64_t next_id_ = 1;
+  struct Running {
+    RunningJob info;
+    std::weak_ptr<Job> job;
+  };
+  std::map<std::uint64_t, Running> running_;  // admitted jobs by id
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace pensieve::engine

@@ -1,0 +1,51 @@
+// model/model: a loaded GGUF model. Immutable after load, so one Model serves many threads, each
+// computing its own Sequence.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/result.hpp"
+#include "gguf/reader.hpp"
+#include "model/hyperparams.hpp"
+#include "model/sequence.hpp"
+#include "model/weights.hpp"
+
+namespace pensieve::model {
+
+class Model {
+ public:
+  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor.
+  static Result<std::unique_ptr<Model>> load(const std::string& gguf_path);
+
+  const Hyperparams& hparams() const { return hparams_; }
+  const gguf::Contents& metadata() const { return file_.contents(); }
+  const Weights& weights() const { return weights_; }
+  std::uint64_t weights_bytes() const { return weights_.bytes; }
+  std::size_t file_size() const { return file_.file_size(); }
+
+  // Far beyond any model's context; larger requests are mistakes, refused before allocating.
+  static constexpr std::uint32_t kMaxContext = 1u << 24;
+
+  // A new, empty sequence holding up to n_ctx tokens, computing max_batch tokens at a time.
+  Result<Sequence> create_sequence(std::uint32_t n_ctx,
+                                   std::uint32_t max_batch = Sequence::kDefaultMaxBatch) const;
+
+  // Appends `tokens` to `seq` at positions seq.size() … seq.size() + n - 1 and writes, for each
+  // entry r of `logit_rows` (an index into `tokens`), n_vocab logits of the token tokens[r] into
+  // logits[i·n_vocab …] where i is r's index in logit_rows. Only requested rows pay for the output
+  // projection. On error nothing is appended.
+  Status forward(Sequence& seq, std::span<const std::int32_t> tokens,
+                 std::span<const std::uint32_t> logit_rows, std::span<float> logits) const;
+
+ private:
+  Model(gguf::File file, Hyperparams hparams, Weights weights);
+
+  gguf::File file_;
+  Hyperparams hparams_;
+  Weights weights_;
+};
+
+}  // namespace pensieve::model

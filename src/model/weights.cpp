@@ -1,0 +1,178 @@
+#include "model/weights.hpp"
+
+#include <cstdint>
+#include <string>
+
+#include "tensor/dequantize.hpp"
+
+namespace pensieve::model {
+namespace {
+
+std::string shape_string(const gguf::TensorInfo& t) {
+  std::string s = "[";
+  for (std::uint32_t d = 0; d < t.n_dims; ++d) s += (d ? ", " : "") + std::to_string(t.dims[d]);
+  return s + "]";
+}
+
+std::string shape_string(std::initializer_list<std::uint64_t> dims) {
+  std::string s = "[";
+  const char* sep = "";
+  for (auto d : dims) {
+    s += sep + std::to_string(d);
+    sep = ", ";
+  }
+  return s + "]";
+}
+
+class Binder {
+ public:
+  Binder(const gguf::Contents& contents, std::uint64_t& bytes) : contents_(contents), bytes_(bytes) {}
+
+  bool has(const std::string& name) const { return contents_.find_tensor(name) != nullptr; }
+
+  // A matrix stored as dims [cols, rows] (ggml order), or [cols, rows, stack] for expert stacks.
+  Result<WeightMatrix> matrix(const std::string& name, std::initializer_list<std::uint64_t> dims) const {
+    const gguf::TensorInfo* t = contents_.find_tensor(name);
+    if (t == nullptr) return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " is missing");
+    PENSIEVE_TRY(check_shape(*t, dims));
+    if (!tensor::can_dequantize(t->type)) {
+      return make_error(ErrorCode::kUnsupported, "tensor " + name + " has type " +
+                                                     std::string(tensor::name_of(t->type)) +
+                                                     ", which this engine cannot compute with yet");
+    }
+    const std::uint64_t cols = t->dims[0];
+    const auto row_bytes = tensor::bytes_for(t->type, cols);
+    if (!row_bytes) {
+      return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " has rows of " + std::to_string(cols) +
+                                                       " values, not a whole number of " +
+                                                       std::string(tensor::name_of(t->type)) + " blocks");
+    }
+    bytes_ += t->data.size();
+    return WeightMatrix{t->type, t->data.data(), static_cast<std::size_t>(t->row_count()),
+                        static_cast<std::size_t>(cols), static_cast<std::size_t>(*row_bytes)};
+  }
+
+  // A 1-D float32 tensor of n values (norm weights, biases, rope factors).
+  Result<const float*> vector(const std::string& name, std::uint64_t n) const {
+    const gguf::TensorInfo* t = contents_.find_tensor(name);
+    if (t == nullptr) return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " is missing");
+    PENSIEVE_TRY(check_shape(*t, {n}));
+    if (t->type != tensor::TensorType::kF32) {
+      return make_error(ErrorCode::kUnsupported, "tensor " + name + " has type " +
+                                                     std::string(tensor::name_of(t->type)) +
+                                                     "; 1-D tensors must be F32");
+    }
+    if (reinterpret_cast<std::uintptr_t>(t->data.data()) % alignof(float) != 0) {
+      return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " data is not 4-byte aligned");
+    }
+    bytes_ += t->data.size();
+    return reinterpret_cast<const float*>(t->data.data());
+  }
+
+  Result<const float*> optional_vector(const std::string& name, std::uint64_t n) const {
+    if (!has(name)) return static_cast<const float*>(nullptr);
+    return vector(name, n);
+  }
+
+ private:
+  static Status check_shape(const gguf::TensorInfo& t, std::initializer_list<std::uint64_t> dims) {
+    bool ok = t.n_dims == dims.size();
+    std::uint32_t d = 0;
+    for (auto expected : dims) ok = ok && t.dims[d++] == expected;
+    if (ok) return {};
+    return make_error(ErrorCode::kInvalidFormat, "tensor " + std::string(t.name) + " has shape " +
+                                                     shape_string(t) + "; the hyperparameters expect " +
+                                                     shape_string(dims));
+  }
+
+  const gguf::Contents& contents_;
+  std::uint64_t& bytes_;
+};
+
+#define PENSIEVE_BIND(lhs, expr)                          \
+  do {                                                    \
+    auto pensieve_bound_ = (expr);                        \
+    if (!pensieve_bound_) return pensieve_bound_.error(); \
+    lhs = *pensieve_bound_;                               \
+  } while (0)
+
+Status bind_attention(const Binder& b, const Hyperparams& hp, const std::string& p, LayerWeights& l) {
+  const std::uint64_t e = hp.n_embd;
+  PENSIEVE_BIND(l.attn_norm, b.vector(p + "attn_norm.weight", e));
+  if (b.has(p + "attn_qkv.weight")) {
+    WeightMatrix qkv;
+    PENSIEVE_BIND(qkv, b.matrix(p + "attn_qkv.weight", {e, hp.q_dim() + hp.k_dim() + hp.v_dim()}));
+    l.wq = qkv.slice_rows(0, hp.q_dim());
+    l.wk = qkv.slice_rows(hp.q_dim(), hp.k_dim());
+    l.wv = qkv.slice_rows(hp.q_dim() + hp.k_dim(), hp.v_dim());
+  } else {
+    PENSIEVE_BIND(l.wq, b.matrix(p + "attn_q.weight", {e, hp.q_dim()}));
+    PENSIEVE_BIND(l.wk, b.matrix(p + "attn_k.weight", {e, hp.k_dim()}));
+    PENSIEVE_BIND(l.wv, b.matrix(p + "attn_v.weight", {e, hp.v_dim()}));
+  }
+  PENSIEVE_BIND(l.bq, b.optional_vector(p + "attn_q.bias", hp.q_dim()));
+  PENSIEVE_BIND(l.bk, b.optional_vector(p + "attn_k.bias", hp.k_dim()));
+  PENSIEVE_BIND(l.bv, b.optional_vector(p + "attn_v.bias", hp.v_dim()));
+  if (hp.architecture == Architecture::kQwen3 || hp.architecture == Architecture::kQwen3Moe) {
+    PENSIEVE_BIND(l.q_norm, b.vector(p + "attn_q_norm.weight", hp.head_dim_k));
+    PENSIEVE_BIND(l.k_norm, b.vector(p + "attn_k_norm.weight", hp.head_dim_k));
+  }
+  PENSIEVE_BIND(l.wo, b.matrix(p + "attn_output.weight", {hp.attn_out_dim(), e}));
+  return {};
+}
+
+Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::string& p, LayerWeights& l) {
+  const std::uint64_t e = hp.n_embd;
+  PENSIEVE_BIND(l.ffn_norm, b.vector(p + "ffn_norm.weight", e));
+  if (hp.is_moe()) {
+    const std::uint64_t n = hp.n_expert;
+    PENSIEVE_BIND(l.router, b.matrix(p + "ffn_gate_inp.weight", {e, n}));
+    PENSIEVE_BIND(l.gate_exps, b.matrix(p + "ffn_gate_exps.weight", {e, hp.n_ff_expert, n}));
+    PENSIEVE_BIND(l.up_exps, b.matrix(p + "ffn_up_exps.weight", {e, hp.n_ff_expert, n}));
+    PENSIEVE_BIND(l.down_exps, b.matrix(p + "ffn_down_exps.weight", {hp.n_ff_expert, e, n}));
+    return {};
+  }
+  if (hp.architecture == Architecture::kPhi3) {
+    // gate and up share one tensor: gate rows first, then up rows.
+    WeightMatrix gate_up;
+    PENSIEVE_BIND(gate_up, b.matrix(p + "ffn_up.weight", {e, 2ull * hp.n_ff}));
+    l.ffn_gate = gate_up.slice_rows(0, hp.n_ff);
+    l.ffn_up = gate_up.slice_rows(hp.n_ff, hp.n_ff);
+  } else {
+    PENSIEVE_BIND(l.ffn_gate, b.matrix(p + "ffn_gate.weight", {e, hp.n_ff}));
+    PENSIEVE_BIND(l.ffn_up, b.matrix(p + "ffn_up.weight", {e, hp.n_ff}));
+  }
+  PENSIEVE_BIND(l.ffn_down, b.matrix(p + "ffn_down.weight", {hp.n_ff, e}));
+  return {};
+}
+
+}  // namespace
+
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp) {
+  Weights w;
+  const Binder b(contents, w.bytes);
+  PENSIEVE_BIND(w.token_embd, b.matrix("token_embd.weight", {hp.n_embd, hp.n_vocab}));
+  PENSIEVE_BIND(w.output_norm, b.vector("output_norm.weight", hp.n_embd));
+  if (b.has("output.weight")) {
+    PENSIEVE_BIND(w.output, b.matrix("output.weight", {hp.n_embd, hp.n_vocab}));
+  } else {
+    w.output = w.token_embd;  // tied embeddings
+  }
+  PENSIEVE_BIND(w.rope_freqs, b.optional_vector("rope_freqs.weight", hp.n_rot / 2));
+  if (hp.architecture == Architecture::kPhi3 &&
+      (b.has("rope_factors_long.weight") || b.has("rope_factors_short.weight"))) {
+    return make_error(ErrorCode::kUnsupported,
+                      "phi3 LongRoPE (rope_factors_long/short) is not supported yet");
+  }
+  w.layers.resize(hp.n_layer);
+  for (std::uint32_t i = 0; i < hp.n_layer; ++i) {
+    const std::string prefix = "blk." + std::to_string(i) + ".";
+    PENSIEVE_TRY(bind_attention(b, hp, prefix, w.layers[i]));
+    PENSIEVE_TRY(bind_feed_forward(b, hp, prefix, w.layers[i]));
+  }
+  return w;
+}
+
+#undef PENSIEVE_BIND
+
+}  // namespace pensieve::model

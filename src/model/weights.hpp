@@ -1,0 +1,54 @@
+// model/weights: every tensor a forward pass reads, bound to its bytes in the mapped file after
+// its name, shape and type were checked against the hyperparameters. Fused tensors (phi3's
+// attn_qkv and gate+up) and stacked experts become row slices here, so the forward code sees
+// one layout for every family.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/result.hpp"
+#include "gguf/reader.hpp"
+#include "kernels/matmul.hpp"
+#include "model/hyperparams.hpp"
+
+namespace pensieve::model {
+
+using kernels::WeightMatrix;
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;  // (n_embd)
+  WeightMatrix wq;                   // (q_dim rows, n_embd)
+  WeightMatrix wk;                   // (k_dim rows, n_embd)
+  WeightMatrix wv;                   // (v_dim rows, n_embd)
+  const float* bq = nullptr;         // (q_dim), qwen2 only
+  const float* bk = nullptr;         // (k_dim)
+  const float* bv = nullptr;         // (v_dim)
+  const float* q_norm = nullptr;     // (head_dim_k), per-head RMSNorm weights, qwen3 family
+  const float* k_norm = nullptr;     // (head_dim_k)
+  WeightMatrix wo;                   // (n_embd rows, attn_out_dim)
+
+  const float* ffn_norm = nullptr;  // (n_embd)
+  // Dense feed-forward.
+  WeightMatrix ffn_gate;  // (n_ff rows, n_embd)
+  WeightMatrix ffn_up;    // (n_ff rows, n_embd)
+  WeightMatrix ffn_down;  // (n_embd rows, n_ff)
+  // Mixture of experts: expert e owns rows [e·R, (e+1)·R) of each stack.
+  WeightMatrix router;     // (n_expert rows, n_embd)
+  WeightMatrix gate_exps;  // (n_expert · n_ff_expert rows, n_embd)
+  WeightMatrix up_exps;    // (n_expert · n_ff_expert rows, n_embd)
+  WeightMatrix down_exps;  // (n_expert · n_embd rows, n_ff_expert)
+};
+
+struct Weights {
+  WeightMatrix token_embd;             // (n_vocab rows, n_embd)
+  const float* output_norm = nullptr;  // (n_embd)
+  WeightMatrix output;                 // (n_vocab rows, n_embd); token_embd when tied
+  const float* rope_freqs = nullptr;   // (n_rot / 2) frequency divisors, Llama 3 style; optional
+  std::vector<LayerWeights> layers;
+  std::uint64_t bytes = 0;  // sum of the bound tensors' stored sizes
+};
+
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp);
+
+}  // namespace pensieve::model

@@ -1,0 +1,296 @@
+#include "server/http_server.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "api/message_builder.hpp"
+#include "server/auth.hpp"
+#include "server/connection_probe.hpp"
+
+namespace pensieve::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPollWait = std::chrono::milliseconds(50);
+constexpr const char* kJson = "application/json";
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, kJson);
+}
+
+std::string error_message_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
+      j["error"]["message"].is_string()) {
+    return j["error"]["message"].get<std::string>();
+  }
+  return {};
+}
+
+// Counts a generation whose response is being written, for graceful shutdown.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<std::size_t>& n) : n_(n) { n_.fetch_add(1); }
+  ~InFlight() { n_.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<std::size_t>& n_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  api::MessagesService& service;
+  ServerHooks hooks;
+  httplib::Server http;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> in_flight{0};
+  bool bound = false;
+  int port = -1;
+
+  Impl(ServerOptions o, api::MessagesService& s, ServerHooks h)
+      : options(std::move(o)), service(s), hooks(std::move(h)) {}
+
+  void log(const std::string& line) {
+    if (hooks.log) {
+      hooks.log(line);
+    } else {
+      std::cerr << line << "\n";
+    }
+  }
+
+  static std::string request_id(const httplib::Response& res) { return res.get_header_value("request-id"); }
+
+  void install();
+  void handle_messages(const httplib::Request& req, httplib::Response& res);
+  void stream_response(const httplib::Request& req, httplib::Response& res,
+                       std::shared_ptr<api::ResponseStream> stream);
+};
+
+void HttpServer::Impl::install() {
+  const std::size_t threads = options.http_threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(options.max_body_bytes);
+  http.set_read_timeout(options.read_timeout);
+  http.set_write_timeout(options.write_timeout);
+  http.set_keep_alive_timeout(options.keep_alive_timeout.count());
+  http.set_keep_alive_max_count(100000);
+  http.set_tcp_nodelay(true);
+
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = api::random_id("req_");
+    res.set_header("request-id", id);
+    // Liveness probes answer without a key so supervisors need no secret.
+    const bool open_route = req.path == "/" || req.path == "/api/hello" || req.path == "/health";
+    if (!open_route) {
+      const auto key = presented_key(req.get_header_value("x-api-key"), req.get_header_value("authorization"));
+      if (!authorized(options.api_keys, key)) {
+        const auto e = api::authentication_failed("invalid x-api-key");
+        send_json(res, e.http_status, api::error_body(e, id));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    if (!res.has_header("request-id")) res.set_header("request-id", api::random_id("req_"));
+    if (hooks.response_headers) {
+      for (auto& [k, v] : hooks.response_headers()) res.set_header(k, v);
+    }
+  });
+
+  // Statuses httplib sets itself (no route, body too large, bad request) get the envelope.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty() || res.is_chunked_content_provider_) return httplib::Server::HandlerResponse::Unhandled;
+    api::ApiError e;
+    if (res.status == 404) {
+      e = api::not_found();
+    } else if (res.status == 413) {
+      e = api::request_too_large();
+    } else if (res.status < 500) {
+      e = api::invalid_request("the HTTP request could not be read");
+      e.http_status = res.status;
+    } else {
+      e = api::internal_error("internal server error");
+      e.http_status = res.status;
+    }
+    res.set_content(api::error_body(e, res.get_header_value("request-id")), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal server error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    const auto e = api::internal_error(what);
+    send_json(res, 500, api::error_body(e, res.get_header_value("request-id")));
+  });
+
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    std::string line = "request " + res.get_header_value("request-id") + " " + req.method + " " + req.path + " " +
+                       std::to_string(res.status);
+    if (res.status >= 400) line += " rejected: " + error_message_of(res.body);
+    log(line);
+  });
+
+  auto hello = [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, R"({"status":"ok"})"); };
+  http.Get("/", hello);
+  http.Get("/api/hello", hello);
+
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    if (hooks.health) {
+      const auto r = hooks.health();
+      send_json(res, r.status, r.body);
+      return;
+    }
+    nlohmann::ordered_json body{{"status", "ok"}, {"model", {{"id", service.model().id}}}};
+    send_json(res, 200, body.dump());
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(hooks.metrics ? hooks.metrics() : std::string(), "text/plain; version=0.0.4");
+  });
+
+  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    const auto r = service.list_models();
+    send_json(res, r.status, r.body);
+  });
+  http.Get(R"(/v1/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto r = service.get_model(req.matches[1].str());
+    send_json(res, r.status, r.body);
+  });
+  http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto r = service.count_tokens(req.body, request_id(res));
+    send_json(res, r.status, r.body);
+  });
+  http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) { handle_messages(req, res); });
+}
+
+void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Response& res) {
+  const std::string id = request_id(res);
+  if (draining) {
+    const auto e = api::overloaded("the server is shutting down", 503);
+    res.set_header("retry-after", "5");
+    send_json(res, e.http_status, api::error_body(e, id));
+    return;
+  }
+  auto started = service.create(req.body, id);
+  if (started.reply) {
+    if (started.reply->status == 529 || started.reply->status == 503) res.set_header("retry-after", "5");
+    send_json(res, started.reply->status, started.reply->body);
+    return;
+  }
+  auto stream = std::move(started.stream);
+  if (stream->streaming()) return stream_response(req, res, std::move(stream));
+
+  InFlight counted(in_flight);
+  ConnectionProbe probe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+  std::string body;
+  bool cancelled = false;
+  while (stream->poll(body, kPollWait) != api::ResponseStream::Poll::kDone) {
+    if (!cancelled && probe.peer_closed()) {
+      stream->cancel();
+      cancelled = true;
+    }
+  }
+  send_json(res, stream->http_status(), body);
+}
+
+void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Response& res,
+                                       std::shared_ptr<api::ResponseStream> stream) {
+  struct State {
+    std::shared_ptr<api::ResponseStream> stream;
+    ConnectionProbe probe;
+    Clock::time_point last_write = Clock::now();
+    std::string out;
+    std::unique_ptr<InFlight> counted;
+  };
+  auto state = std::make_shared<State>();
+  state->stream = std::move(stream);
+  state->probe = ConnectionProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+  state->counted = std::make_unique<InFlight>(in_flight);
+  const auto ping_interval = options.ping_interval;
+
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [state, ping_interval](std::size_t, httplib::DataSink& sink) {
+        state->out.clear();
+        const auto poll = state->stream->poll(state->out, kPollWait);
+        if (state->probe.peer_closed()) {
+          state->stream->cancel();
+          return false;
+        }
+        const auto now = Clock::now();
+        if (state->out.empty() && poll != api::ResponseStream::Poll::kDone && now - state->last_write >= ping_interval) {
+          state->out = api::ping_frame();  // keeps proxies and clients patient during long prompts
+        }
+        if (!state->out.empty()) {
+          if (!sink.write(state->out.data(), state->out.size())) {
+            state->stream->cancel();
+            return false;
+          }
+          state->last_write = now;
+        }
+        if (poll == api::ResponseStream::Poll::kDone) sink.done();
+        return true;
+      },
+      [state](bool success) {
+        if (!success) state->stream->cancel();
+        state->counted.reset();
+      });
+}
+
+HttpServer::HttpServer(ServerOptions options, api::MessagesService& service, ServerHooks hooks)
+    : impl_(std::make_unique<Impl>(std::move(options), service, std::move(hooks))) {
+  impl_->install();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::bind() {
+  auto& o = impl_->options;
+  PENSIEVE_TRY(check_bind_policy(o.host, o.api_keys, o.insecure));
+  if (o.port == 0) {
+    impl_->port = impl_->http.bind_to_any_port(o.host);
+  } else {
+    impl_->port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+  }
+  if (impl_->port < 0) {
+    return make_error(ErrorCode::kIo, "cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                                          " (address in use, or not an address of this machine?)");
+  }
+  impl_->bound = true;
+  return {};
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::serve() {
+  // httplib writes with send() flags of 0: a client that hangs up must not kill us with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (impl_->bound) impl_->http.listen_after_bind();
+}
+
+void HttpServer::begin_drain() { impl_->draining = true; }
+
+std::size_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+
+void HttpServer::stop() {
+  if (impl_->http.is_running()) impl_->http.stop();
+}
+
+}  // namespace pensieve::server

@@ -1,0 +1,99 @@
+// `pensieve logits` run as a real process.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "fixture_manifest.hpp"
+
+namespace pensieve::model {
+namespace {
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CommandRun run_command(const std::string& args) {
+  const std::string command = std::string(PENSIEVE_CLI_BINARY) + " logits " + args + " 2>&1";
+  CommandRun run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string join(const std::vector<std::int32_t>& ids) {
+  std::string s;
+  for (auto id : ids) {
+    if (!s.empty()) s.push_back(' ');
+    s.append(std::to_string(id));
+  }
+  return s;
+}
+
+const testing::FixtureFile& llama_f32() {
+  for (const auto& f : testing::fixture_files()) {
+    if (f.file == "llama-f32.gguf") return f;
+  }
+  throw std::runtime_error("llama-f32.gguf is not in the manifest");
+}
+
+class LogitsCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    out_ = std::filesystem::temp_directory_path() /
+           ("pensieve-logits-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".f32");
+  }
+  void TearDown() override { std::filesystem::remove(out_); }
+  std::filesystem::path out_;
+};
+
+TEST_F(LogitsCommandTest, WritesAllPositionLogitsMatchingReference) {
+  const auto& f = llama_f32();
+  const CommandRun run = run_command(f.path + " --tokens \"" + join(f.tokens) + "\" --out " + out_.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::vector<float> got = testing::read_floats(out_.string());
+  const std::vector<float> expected = testing::read_floats(f.expected_logits_path);
+  ASSERT_EQ(got.size(), f.tokens.size() * f.vocab);
+  ASSERT_EQ(got.size(), expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 2e-3) << "logit " << i;
+}
+
+TEST_F(LogitsCommandTest, TokenOutsideVocabularyFailsWithMessage) {
+  const auto& f = llama_f32();
+  const CommandRun run = run_command(f.path + " --tokens \"1 2 99999\" --out " + out_.string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("99999"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("vocabulary"), std::string::npos) << run.output;
+}
+
+TEST_F(LogitsCommandTest, ContextSmallerThanTokensFails) {
+  const auto& f = llama_f32();
+  const CommandRun run = run_command(f.path + " --tokens \"1 2 3\" --ctx-size 2 --out " + out_.string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("context"), std::string::npos) << run.output;
+}
+
+TEST_F(LogitsCommandTest, MalformedTokensAndMissingModelFail) {
+  const auto& f = llama_f32();
+  CommandRun run = run_command(f.path + " --tokens \"1 two 3\" --out " + out_.string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("two"), std::string::npos) << run.output;
+  run = run_command("/nonexistent/model.gguf --tokens \"1\" --out " + out_.string());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("/nonexistent/model.gguf"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace pensieve::model

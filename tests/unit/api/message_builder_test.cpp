@@ -1,0 +1,134 @@
+#include "api/message_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace pensieve::api {
+namespace {
+
+using nlohmann::json;
+
+struct Frame {
+  std::string event;
+  json data;
+};
+
+// Splits an SSE byte stream the way a client does; every frame must have an event line.
+std::vector<Frame> parse_sse(const std::string& stream) {
+  std::vector<Frame> frames;
+  std::size_t pos = 0;
+  while (pos < stream.size()) {
+    const std::size_t end = stream.find("\n\n", pos);
+    EXPECT_NE(end, std::string::npos);
+    if (end == std::string::npos) break;
+    std::istringstream lines(stream.substr(pos, end - pos));
+    Frame f;
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("event: ", 0) == 0) f.event = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) f.data = json::parse(line.substr(6));
+    }
+    EXPECT_FALSE(f.event.empty());
+    EXPECT_EQ(f.event, f.data["type"]);
+    frames.push_back(std::move(f));
+    pos = end + 2;
+  }
+  return frames;
+}
+
+TEST(MessageBuilder, StreamingEventOrderAndIndexes) {
+  MessageBuilder b("msg_1", "m", Usage{12, 0, 0, 0}, true);
+  std::string out;
+  b.start(out);
+  b.thinking("let me ", out);
+  b.thinking("think", out);
+  b.text("Hello", out);
+  b.text(", world", out);
+  b.tool_use_start("toolu_1", "get", out);
+  b.tool_use_input("{\"a\":", out);
+  b.tool_use_input("1}", out);
+  b.finish(StopReason::kToolUse, std::nullopt, 9, out);
+
+  auto frames = parse_sse(out);
+  std::vector<std::string> events;
+  for (auto& f : frames) {
+    std::ostringstream e;
+    e << f.event;
+    if (f.data.contains("delta") && f.data["delta"].contains("type")) e << ':' << f.data["delta"]["type"].get<std::string>();
+    events.push_back(e.str());
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        "message_start",
+                        "content_block_start", "content_block_delta:thinking_delta", "content_block_delta:thinking_delta",
+                        "content_block_delta:signature_delta", "content_block_stop",
+                        "content_block_start", "content_block_delta:text_delta", "content_block_delta:text_delta",
+                        "content_block_stop",
+                        "content_block_start", "content_block_delta:input_json_delta",
+                        "content_block_delta:input_json_delta", "content_block_stop",
+                        "message_delta", "message_stop"}));
+  EXPECT_EQ(frames[0].data["message"]["usage"]["input_tokens"], 12);
+  EXPECT_EQ(frames[0].data["message"]["content"], json::array());
+  EXPECT_EQ(frames[1].data["index"], 0);
+  EXPECT_EQ(frames[6].data["index"], 1);
+  EXPECT_EQ(frames[10].data["index"], 2);
+  EXPECT_EQ(frames[10].data["content_block"]["name"], "get");
+  EXPECT_EQ(frames[14].data["delta"]["stop_reason"], "tool_use");
+  EXPECT_EQ(frames[14].data["usage"]["output_tokens"], 9);
+
+  // The streamed pieces reassemble to the same message the non-streaming path returns.
+  auto m = b.message();
+  EXPECT_EQ(m["content"][0]["thinking"], "let me think");
+  EXPECT_EQ(m["content"][0]["signature"], frames[4].data["delta"]["signature"]);
+  EXPECT_EQ(m["content"][1]["text"], "Hello, world");
+  EXPECT_EQ(m["content"][2]["input"], json::parse(R"({"a":1})"));
+  EXPECT_EQ(m["stop_reason"], "tool_use");
+  EXPECT_EQ(m["usage"]["input_tokens"], 12);
+  EXPECT_EQ(m["usage"]["output_tokens"], 9);
+}
+
+TEST(MessageBuilder, NonStreamingWritesNothingAndKeepsStopSequence) {
+  MessageBuilder b("msg_2", "m", Usage{3, 0, 0, 0}, false);
+  std::string out;
+  b.start(out);
+  b.text("abc", out);
+  b.finish(StopReason::kStopSequence, "###", 2, out);
+  EXPECT_TRUE(out.empty());
+  auto m = b.message();
+  EXPECT_EQ(m["stop_reason"], "stop_sequence");
+  EXPECT_EQ(m["stop_sequence"], "###");
+  EXPECT_EQ(m["content"].size(), 1u);
+}
+
+TEST(MessageBuilder, EmptyPiecesOpenNoBlock) {
+  MessageBuilder b("msg_3", "m", Usage{}, true);
+  std::string out;
+  b.text("", out);
+  b.thinking("", out);
+  EXPECT_EQ(b.block_count(), 0u);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(MessageBuilder, BrokenUtf8IsReplacedNotThrown) {
+  MessageBuilder b("msg_4", "m", Usage{}, true);
+  std::string out;
+  b.text("a\xff", out);
+  EXPECT_NE(out.find("a\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Sse, PingAndError) {
+  EXPECT_EQ(ping_frame(), "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+  auto frames = parse_sse(error_frame(overloaded("busy")));
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].data["error"]["type"], "overloaded_error");
+}
+
+TEST(Ids, PrefixAndLength) {
+  auto a = random_id("msg_"), b = random_id("msg_");
+  EXPECT_EQ(a.rfind("msg_", 0), 0u);
+  EXPECT_EQ(a.size(), 28u);
+  EXPECT_NE(a, b);
+}
+
+}  // namespace
+}  // namespace pensieve::api

@@ -1,0 +1,286 @@
+#include "engine/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+namespace pensieve::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A deterministic model: the next token is always (last token + 1) mod vocab. It can be slowed
+// down or made to fail, to exercise the scheduler's cancellation and error paths.
+class CountingBackend : public Backend {
+ public:
+  static constexpr std::int32_t kVocab = 16;
+
+  class Seq : public Sequence {
+   public:
+    std::size_t size() const override { return tokens.size(); }
+    void clear() override { tokens.clear(); }
+    std::vector<std::int32_t> tokens;
+  };
+
+  std::int32_t vocab_size() const override { return kVocab; }
+  std::size_t context_length() const override { return context; }
+  Result<std::unique_ptr<Sequence>> create_sequence() override { return std::unique_ptr<Sequence>(new Seq); }
+
+  Status forward(Sequence& s, std::span<const std::int32_t> tokens, std::span<float> logits) override {
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    ++forward_calls;
+    if (fail_next.exchange(false)) return make_error(ErrorCode::kInternal, "injected failure");
+    auto& seq = static_cast<Seq&>(s);
+    if (seq.tokens.size() + tokens.size() > context) return make_error(ErrorCode::kOutOfRange, "context overflow");
+    seq.tokens.insert(seq.tokens.end(), tokens.begin(), tokens.end());
+    if (!logits.empty()) {
+      std::fill(logits.begin(), logits.end(), 0.0f);
+      logits[static_cast<std::size_t>((tokens.back() + 1) % kVocab)] = 10.0f;
+    }
+    return {};
+  }
+
+  std::size_t context = 4096;
+  std::chrono::microseconds delay{0};
+  std::atomic<bool> fail_next{false};
+  std::atomic<int> forward_calls{0};
+};
+
+class Recorder : public GenerationObserver {
+ public:
+  explicit Recorder(int stop_after = -1) : stop_after_(stop_after) {}
+  void on_prompt_progress(std::size_t done, std::size_t) override { progress.push_back(done); }
+  bool on_token(std::int32_t token) override {
+    tokens.push_back(token);
+    return stop_after_ < 0 || static_cast<int>(tokens.size()) < stop_after_;
+  }
+  void on_finished(const GenerationResult& r) override { done.set_value(r); }
+
+  GenerationResult wait() {
+    auto f = done.get_future();
+    EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+    return f.get();
+  }
+
+  std::vector<std::int32_t> tokens;
+  std::vector<std::size_t> progress;
+  std::promise<GenerationResult> done;
+
+ private:
+  int stop_after_;
+};
+
+GenerationRequest greedy(std::vector<std::int32_t> prompt, std::int64_t max_tokens) {
+  GenerationRequest r;
+  r.prompt = std::move(prompt);
+  r.max_tokens = max_tokens;
+  r.sampling.temperature = 0.0f;
+  return r;
+}
+
+TEST(Scheduler, GeneratesUntilMaxTokens) {
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  ASSERT_TRUE(s.ok());
+  auto rec = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 5), rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kMaxTokens);
+  EXPECT_EQ(r.prompt_tokens, 3);
+  EXPECT_EQ(r.output_tokens, 5);
+  EXPECT_EQ(rec->tokens, (std::vector<std::int32_t>{4, 5, 6, 7, 8}));
+}
+
+TEST(Scheduler, EndTokenIsNotEmitted) {
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  auto req = greedy({3}, 100);
+  req.end_tokens = {7};
+  ASSERT_TRUE((*s)->submit(req, rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kEndOfGeneration);
+  EXPECT_EQ(rec->tokens, (std::vector<std::int32_t>{4, 5, 6}));
+  EXPECT_EQ(r.output_tokens, 3);
+}
+
+TEST(Scheduler, ObserverCanStop) {
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>(2);
+  ASSERT_TRUE((*s)->submit(greedy({0}, 100), rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kStopped);
+  EXPECT_EQ(r.output_tokens, 2);
+}
+
+TEST(Scheduler, LongPromptIsChunked) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.prompt_chunk = 256;
+  auto s = Scheduler::create(backend, o);
+  auto rec = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy(std::vector<std::int32_t>(1000, 1), 1), rec).ok());
+  rec->wait();
+  EXPECT_EQ(rec->progress, (std::vector<std::size_t>{256, 512, 768, 1000}));
+  EXPECT_EQ(rec->tokens, std::vector<std::int32_t>{2});
+}
+
+TEST(Scheduler, RejectsPromptThatDoesNotFit) {
+  CountingBackend backend;
+  backend.context = 8;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  auto job = (*s)->submit(greedy(std::vector<std::int32_t>(8, 1), 1), rec);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE((*s)->submit(greedy({}, 1), rec).ok());
+}
+
+TEST(Scheduler, StopsWhenContextIsFull) {
+  CountingBackend backend;
+  backend.context = 6;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 100), rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kContextFull);
+  // 3 prompt tokens + 3 generated ones fed back = 6 in the cache, plus the last one sampled.
+  EXPECT_EQ(r.output_tokens, 4);
+}
+
+TEST(Scheduler, QueueDepthIsBounded) {
+  CountingBackend backend;
+  backend.delay = 2ms;
+  SchedulerOptions o;
+  o.parallel = 1;
+  o.max_queued = 1;
+  auto s = Scheduler::create(backend, o);
+  auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(), c = std::make_shared<Recorder>();
+  auto ja = (*s)->submit(greedy({1}, 50), a);
+  auto jb = (*s)->submit(greedy({1}, 1), b);
+  auto jc = (*s)->submit(greedy({1}, 1), c);
+  ASSERT_TRUE(ja.ok());
+  ASSERT_TRUE(jb.ok());
+  ASSERT_FALSE(jc.ok());
+  EXPECT_EQ(jc.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(a->wait().reason, FinishReason::kMaxTokens);
+  EXPECT_EQ(b->wait().reason, FinishReason::kMaxTokens);
+}
+
+TEST(Scheduler, CancelStopsWithinAStepAndFreesTheSlot) {
+  CountingBackend backend;
+  backend.delay = 1ms;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  auto rec = std::make_shared<Recorder>();
+  auto job = (*s)->submit(greedy({1}, 100000), rec);
+  ASSERT_TRUE(job.ok());
+  while ((*s)->stats().active == 0 || backend.forward_calls < 5) std::this_thread::sleep_for(1ms);
+  (*job)->cancel();
+  const int calls_at_cancel = backend.forward_calls;
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kCancelled);
+  EXPECT_LE(backend.forward_calls - calls_at_cancel, 1);  // at most the step already under way
+  EXPECT_EQ((*s)->stats().active, 0u);
+
+  auto next = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 3), next).ok());
+  EXPECT_EQ(next->wait().reason, FinishReason::kMaxTokens);
+  EXPECT_EQ(next->tokens, (std::vector<std::int32_t>{2, 3, 4}));
+}
+
+TEST(Scheduler, CancelWhileQueued) {
+  CountingBackend backend;
+  backend.delay = 1ms;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
+  auto ja = (*s)->submit(greedy({1}, 30), a);
+  auto jb = (*s)->submit(greedy({1}, 30), b);
+  (*jb)->cancel();
+  EXPECT_EQ(b->wait().reason, FinishReason::kCancelled);
+  EXPECT_TRUE(b->tokens.empty());
+  EXPECT_EQ(a->wait().reason, FinishReason::kMaxTokens);
+}
+
+TEST(Scheduler, ManyConcurrentJobsAllComplete) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 4;
+  auto s = Scheduler::create(backend, o);
+  std::vector<std::shared_ptr<Recorder>> recs;
+  for (int i = 0; i < 12; ++i) {
+    recs.push_back(std::make_shared<Recorder>());
+    ASSERT_TRUE((*s)->submit(greedy({i % 16}, 10 + i), recs.back()).ok());
+  }
+  for (int i = 0; i < 12; ++i) {
+    auto r = recs[static_cast<std::size_t>(i)]->wait();
+    EXPECT_EQ(r.reason, FinishReason::kMaxTokens);
+    EXPECT_EQ(r.output_tokens, 10 + i);
+    EXPECT_EQ(recs[static_cast<std::size_t>(i)]->tokens.front(), (i + 1) % 16);
+  }
+}
+
+TEST(Scheduler, ForwardErrorEndsOnlyThatJob) {
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  backend.fail_next = true;
+  auto a = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 5), a).ok());
+  auto r = a->wait();
+  EXPECT_EQ(r.reason, FinishReason::kError);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->message, "injected failure");
+  auto b = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 2), b).ok());
+  EXPECT_EQ(b->wait().reason, FinishReason::kMaxTokens);
+}
+
+TEST(Scheduler, ShutdownCancelsRunningAndQueued) {
+  CountingBackend backend;
+  backend.delay = 1ms;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 100000), a).ok());
+  ASSERT_TRUE((*s)->submit(greedy({1}, 100000), b).ok());
+  std::this_thread::sleep_for(10ms);
+  (*s)->shutdown();
+  EXPECT_EQ(a->wait().reason, FinishReason::kCancelled);
+  EXPECT_EQ(b->wait().reason, FinishReason::kCancelled);
+  EXPECT_FALSE((*s)->submit(greedy({1}, 1), std::make_shared<Recorder>()).ok());
+}
+
+}  // namespace
+}  // namespace pensieve::engine
+
+namespace pensieve::engine {
+namespace {
+
+TEST(Scheduler, RunningListAndCancelById) {
+  CountingBackend backend;
+  backend.delay = std::chrono::milliseconds(1);
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  auto job = (*s)->submit(greedy({1, 2}, 100000), rec);
+  ASSERT_TRUE(job.ok());
+  while ((*s)->running().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto running = (*s)->running();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].id, (*job)->id());
+  EXPECT_EQ(running[0].tokens, 2 + 100000);
+  EXPECT_FALSE((*s)->cancel(running[0].id + 1000));
+  EXPECT_TRUE((*s)->cancel(running[0].id));
+  EXPECT_EQ(rec->wait().reason, FinishReason::kCancelled);
+  EXPECT_TRUE((*s)->running().empty());
+}
+
+}  // namespace
+}  // namespace pensieve::engine

@@ -1,0 +1,204 @@
+#include "server/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "../api/fake_model.hpp"
+
+namespace pensieve::server {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> keys = {}, std::string script = "Hello!", std::size_t max_body = 32u << 20) {
+    backend = std::make_unique<api::testing::ScriptBackend>(script, 1 << 20);
+    scheduler = std::move(engine::Scheduler::create(*backend, {}).value());
+    service = std::make_unique<api::MessagesService>(frontend, *scheduler, api::ModelInfo{"tiny", "Tiny", "2026-01-01T00:00:00Z"});
+    ServerOptions o;
+    o.port = 0;
+    o.api_keys = std::move(keys);
+    o.max_body_bytes = max_body;
+    o.ping_interval = 200ms;
+    ServerHooks hooks;
+    hooks.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mutex);
+      log_lines.push_back(line);
+    };
+    server = std::make_unique<HttpServer>(o, *service, hooks);
+    ASSERT_TRUE(server->bind().ok());
+    thread = std::thread([this] { server->serve(); });
+    client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+    client->set_read_timeout(10, 0);
+  }
+
+  void TearDown() override {
+    if (server) server->stop();
+    if (thread.joinable()) thread.join();
+    if (scheduler) scheduler->shutdown();
+  }
+
+  static std::string body(std::string text, bool stream = false, int max_tokens = 64) {
+    return json{{"model", "claude-x"}, {"max_tokens", max_tokens}, {"stream", stream},
+                {"messages", {{{"role", "user"}, {"content", text}}}}}
+        .dump();
+  }
+
+  api::testing::ByteFrontend frontend;
+  std::unique_ptr<api::testing::ScriptBackend> backend;
+  std::unique_ptr<engine::Scheduler> scheduler;
+  std::unique_ptr<api::MessagesService> service;
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<httplib::Client> client;
+  std::thread thread;
+  std::mutex log_mutex;
+  std::vector<std::string> log_lines;
+};
+
+TEST_F(ServerTest, MessagesWithQueryStringAndRequestId) {
+  start();
+  auto res = client->Post("/v1/messages?beta=true", body("hi"), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("request-id").rfind("req_", 0), 0u);
+  auto m = json::parse(res->body);
+  EXPECT_EQ(m["content"][0]["text"], "Hello!");
+  EXPECT_EQ(m["usage"]["input_tokens"], 2);
+}
+
+TEST_F(ServerTest, HeadAndHello) {
+  start({"k"});
+  auto head = client->Head("/");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  auto hello = client->Head("/api/hello");
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->status, 200);
+}
+
+TEST_F(ServerTest, AuthenticationEnvelope) {
+  start({"sekret"});
+  auto res = client->Get("/v1/models");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  auto e = json::parse(res->body);
+  EXPECT_EQ(e["type"], "error");
+  EXPECT_EQ(e["error"]["type"], "authentication_error");
+  EXPECT_EQ(e["request_id"], res->get_header_value("request-id"));
+
+  auto ok = client->Get("/v1/models", httplib::Headers{{"x-api-key", "sekret"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  auto bearer = client->Get("/v1/models", httplib::Headers{{"Authorization", "Bearer sekret"}});
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200);
+  auto wrong = client->Get("/v1/models", httplib::Headers{{"x-api-key", "nope"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+}
+
+TEST_F(ServerTest, NotFoundEnvelope) {
+  start();
+  auto res = client->Get("/v2/nothing");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  auto e = json::parse(res->body);
+  EXPECT_EQ(e["error"]["type"], "not_found_error");
+  EXPECT_FALSE(res->get_header_value("request-id").empty());
+}
+
+TEST_F(ServerTest, BodyTooLarge) {
+  start({}, "x", 1024);
+  auto res = client->Post("/v1/messages", body(std::string(4096, 'a')), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "request_too_large");
+}
+
+TEST_F(ServerTest, ValidationErrorIsLogged) {
+  start();
+  auto res = client->Post("/v1/messages", R"({"model":"m","messages":[]})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["error"]["message"], "max_tokens: Field required");
+  // httplib logs after the response is written, so the line may trail the client a little.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool logged = false;
+  while (!logged && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(log_mutex);
+      for (const auto& line : log_lines) logged = logged || line.find("400 rejected: max_tokens: Field required") != std::string::npos;
+    }
+    if (!logged) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(ServerTest, StreamingIsServerSentEvents) {
+  start();
+  std::string received;
+  auto res = client->Post("/v1/messages", httplib::Headers{}, body("hi", true), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/event-stream");
+  EXPECT_EQ(res->body.rfind("event: message_start\n", 0), 0u);
+  EXPECT_NE(res->body.find("event: message_stop\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, CountTokensAndModel) {
+  start();
+  auto res = client->Post("/v1/messages/count_tokens", R"({"model":"m","messages":[{"role":"user","content":"abc"}]})",
+                          "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["input_tokens"], 3);
+  auto model = client->Get("/v1/models/claude-sonnet-4-5");
+  ASSERT_TRUE(model);
+  EXPECT_EQ(json::parse(model->body)["id"], "claude-sonnet-4-5");
+}
+
+// A client that hangs up mid-stream frees its slot promptly, and the server stays healthy.
+TEST_F(ServerTest, DisconnectCancelsGeneration) {
+  start({}, std::string(1 << 19, 'z'));
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string payload = body("hi", true, 1 << 19);
+  const std::string request = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  char buf[4096];
+  ASSERT_GT(read(fd, buf, sizeof buf), 0);
+  while (scheduler->stats().active == 0) std::this_thread::sleep_for(1ms);
+  close(fd);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (scheduler->stats().active != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(scheduler->stats().active, 0u);
+
+  auto res = client->Post("/v1/messages", body("hi", false, 3), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(ServerTest, DrainRefusesNewWork) {
+  start();
+  server->begin_drain();
+  auto res = client->Post("/v1/messages", body("hi"), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "overloaded_error");
+  EXPECT_EQ(res->get_header_value("retry-after"), "5");
+}
+
+}  // namespace
+}  // namespace pensieve::server

@@ -1,0 +1,106 @@
+#include "server/memory_wiring.hpp"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "../api/fake_model.hpp"
+
+namespace pensieve::server {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The real guard reading a meminfo-format file (the --memory-source file: rehearsal path).
+class MemoryWiringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    meminfo = std::filesystem::temp_directory_path() / ("pensieve-meminfo-" + std::to_string(::getpid()));
+    set_available_mib(8192);
+    memory::MemoryGuardConfig config;
+    config.reader.source = memory::MemorySource(memory::MemorySource::Kind::kMeminfoFile, meminfo.string());
+    config.start_sampler = false;
+    guard = std::move(memory::MemoryGuard::create(config).value());
+    guard->refresh_now();
+
+    backend = std::make_unique<api::testing::ScriptBackend>("Hi", 4096);
+    scheduler = std::move(engine::Scheduler::create(*backend, {}).value());
+    service = std::make_unique<api::MessagesService>(frontend, *scheduler, api::ModelInfo{"tiny", "Tiny", "2026-01-01T00:00:00Z"});
+    memory::ModelFigures figures{2, 4, 2, 32, 32, 64, 128, 257, 4096, 4, 1 << 20};
+    MemoryWiring wiring{*guard, *scheduler, figures, 4096, true, json{{"id", "tiny"}}};
+    auto hooks = wire_memory(wiring, *service, [](const std::string&) {});
+    ServerOptions o;
+    o.port = 0;
+    server = std::make_unique<HttpServer>(o, *service, hooks);
+    ASSERT_TRUE(server->bind().ok());
+    thread = std::thread([this] { server->serve(); });
+    client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+  }
+
+  void TearDown() override {
+    server->stop();
+    thread.join();
+    scheduler->shutdown();
+    guard->stop();
+    std::filesystem::remove(meminfo);
+  }
+
+  void set_available_mib(std::uint64_t mib) {
+    std::ofstream(meminfo) << "MemTotal:       16777216 kB\nMemFree:        " << mib * 1024
+                           << " kB\nMemAvailable:   " << mib * 1024 << " kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n";
+  }
+
+  httplib::Result post() {
+    return client->Post("/v1/messages",
+                        R"({"model":"m","max_tokens":4,"messages":[{"role":"user","content":"hey"}]})",
+                        "application/json");
+  }
+
+  std::filesystem::path meminfo;
+  std::unique_ptr<memory::MemoryGuard> guard;
+  api::testing::ByteFrontend frontend;
+  std::unique_ptr<api::testing::ScriptBackend> backend;
+  std::unique_ptr<engine::Scheduler> scheduler;
+  std::unique_ptr<api::MessagesService> service;
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<httplib::Client> client;
+  std::thread thread;
+};
+
+TEST_F(MemoryWiringTest, CriticalRefusesWith503AndHeadersThenRecovers) {
+  auto ok = post();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->get_header_value("x-memory-status"), "safe");
+  EXPECT_FALSE(ok->get_header_value("x-available-memory-gb").empty());
+
+  set_available_mib(700);  // below the 1 GiB critical threshold
+  guard->refresh_now();
+  auto refused = post();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->get_header_value("x-memory-status"), "critical");
+  EXPECT_EQ(refused->get_header_value("retry-after"), "5");
+  EXPECT_EQ(json::parse(refused->body)["error"]["type"], "overloaded_error");
+  auto health = client->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+  EXPECT_EQ(json::parse(health->body)["memory"]["status"], "critical");
+
+  set_available_mib(8192);
+  guard->refresh_now();
+  guard->refresh_now();  // hysteresis: recovery may take a clear reading
+  auto again = post();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  auto metrics = client->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("pensieve_memory_"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pensieve::server
