@@ -2,16 +2,16 @@
 
 namespace pensieve::api {
 
-ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, std::int64_t input_tokens,
+ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                                std::string request_id)
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
       thinking_enabled_(request.thinking),
       single_tool_call_(request.tool_choice.disable_parallel_tool_use),
       decoder_(frontend.decoder()),
-      parser_(frontend.parser(request)),
+      parser_(frontend.parser(request, prompt)),
       stops_(request.stop_sequences),
-      builder_(random_id("msg_"), request.model, Usage{input_tokens, 0, 0, 0}, request.stream) {
+      builder_(random_id("msg_"), request.model, Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream) {
   std::string start;
   builder_.start(start);
   pending_ = std::move(start);
@@ -58,9 +58,9 @@ void ResponseStream::thinking(std::string_view text) {
   if (thinking_enabled_) builder_.thinking(text, frames_);
 }
 
-void ResponseStream::tool_call_start(std::string_view name) {
+void ResponseStream::tool_call_start(std::string_view id, std::string_view name) {
   in_tool_call_ = true;
-  builder_.tool_use_start(random_id("toolu_"), std::string(name), frames_);
+  builder_.tool_use_start(id.empty() ? random_id("toolu_") : std::string(id), std::string(name), frames_);
 }
 
 void ResponseStream::tool_call_arguments(std::string_view json_fragment) { builder_.tool_use_input(json_fragment, frames_); }

@@ -21,8 +21,7 @@ namespace pensieve::api {
 
 class ResponseStream : public engine::GenerationObserver, private OutputSink {
  public:
-  ResponseStream(const MessagesRequest& request, Frontend& frontend, std::int64_t input_tokens,
-                 std::string request_id);
+  ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt, std::string request_id);
 
   void attach(std::shared_ptr<engine::Job> job) { job_ = std::move(job); }
   bool streaming() const { return streaming_; }
@@ -48,7 +47,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   // OutputSink (scheduler thread)
   void text(std::string_view text) override;
   void thinking(std::string_view text) override;
-  void tool_call_start(std::string_view name) override;
+  void tool_call_start(std::string_view id, std::string_view name) override;
   void tool_call_arguments(std::string_view json_fragment) override;
   void tool_call_end() override;
 
