@@ -60,19 +60,24 @@ class GlmParser final : public MarkerParser {
           if (end == std::string_view::npos) return BodyStatus::kMore;
           name_ = std::string(trim(field_));
           if (name_.empty() || name_.find_first_of(" \t") != std::string::npos) return BodyStatus::kFailed;
-          writer_.start(name_);
           state_ = State::kKeyOrEnd;
           break;
         }
         case State::kKeyOrEnd: {
-          const Expect key = expect_literal(input, consumed, "<arg_key>");
+          size_t after_key = consumed;
+          size_t after_end = consumed;
+          const Expect key = expect_literal(input, after_key, "<arg_key>");
+          const Expect end = expect_literal(input, after_end, "</tool_call>");
+          // Committed only once the name is followed by what a call holds.
+          if ((key == Expect::kFound || end == Expect::kFound) && !writer_.open()) writer_.start(name_);
           if (key == Expect::kFound) {
+            consumed = after_key;
             field_.clear();
             state_ = State::kKey;
             break;
           }
-          const Expect end = expect_literal(input, consumed, "</tool_call>");
           if (end == Expect::kFound) {
+            consumed = after_end;
             arguments_.close(writer_);
             return BodyStatus::kDone;
           }

@@ -69,18 +69,26 @@ class Qwen3CoderParser final : public MarkerParser {
           }
           if (field_.empty() || field_.find_first_of("<\n") != std::string::npos) return BodyStatus::kFailed;
           name_ = field_;
-          writer_.start(name_);
           state_ = State::kParameterOrEnd;
           break;
         case State::kParameterOrEnd: {
-          const Expect parameter = expect_literal(input, consumed, "<parameter=");
+          size_t after_parameter = consumed;
+          size_t after_end = consumed;
+          const Expect parameter = expect_literal(input, after_parameter, "<parameter=");
+          const Expect end = expect_literal(input, after_end, "</function>");
+          // The call is committed only once the name is followed by what a call holds, so prose
+          // that merely mentions "<function=x>" stays text.
+          if (parameter == Expect::kFound || end == Expect::kFound) {
+            if (!writer_.open()) writer_.start(name_);
+          }
           if (parameter == Expect::kFound) {
+            consumed = after_parameter;
             field_.clear();
             state_ = State::kParameterName;
             break;
           }
-          const Expect end = expect_literal(input, consumed, "</function>");
           if (end == Expect::kFound) {
+            consumed = after_end;
             arguments_.close(writer_);
             state_ = State::kClose;
             break;

@@ -1,28 +1,89 @@
+#include <cstdint>
+#include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <sstream>
 #include <string>
 
 #include "cli/commands.hpp"
 #include "gguf/reader.hpp"
+#include "model/hyperparams.hpp"
+#include "model/memory_estimate.hpp"
 
 namespace pensieve::cli {
 namespace {
 
-int run_inspect(const std::string& path) {
-  auto file = gguf::File::open(path);
+struct InspectOptions {
+  std::string model_path;
+  std::uint32_t ctx_size = 0;  // 0: the training context, at most kDefaultContext
+  std::uint32_t parallel = 1;
+};
+
+constexpr std::uint32_t kDefaultContext = 4096;
+
+std::string human_bytes(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(unit == 0 ? 0 : 1) << value << " " << kUnits[unit];
+  return s.str();
+}
+
+void print_row(std::string_view label, const std::string& value) {
+  std::cout << "  " << std::left << std::setw(22) << label << value << "\n";
+}
+
+void print_hyperparams(const model::Hyperparams& hp) {
+  std::cout << "hyperparameters:\n";
+  print_row("vocabulary", std::to_string(hp.n_vocab));
+  print_row("embedding", std::to_string(hp.n_embd));
+  print_row("layers", std::to_string(hp.n_layer));
+  print_row("heads (q / kv)", std::to_string(hp.n_head) + " / " + std::to_string(hp.n_head_kv));
+  print_row("head dim (k / v)", std::to_string(hp.head_dim_k) + " / " + std::to_string(hp.head_dim_v));
+  if (hp.is_moe()) {
+    print_row("experts (used / all)", std::to_string(hp.n_expert_used) + " / " + std::to_string(hp.n_expert));
+    print_row("expert feed-forward", std::to_string(hp.n_ff_expert));
+  } else {
+    print_row("feed-forward", std::to_string(hp.n_ff));
+  }
+  print_row("training context", hp.n_ctx_train ? std::to_string(hp.n_ctx_train) : "(not stated)");
+  std::ostringstream rope;
+  rope << hp.n_rot << " dims, base " << hp.rope_freq_base << ", "
+       << (hp.rope_style == kernels::RopeStyle::kNormal ? "normal" : "neox") << " layout";
+  if (hp.rope_scaling == model::RopeScaling::kLinear) rope << ", linear scaling x" << hp.rope_scaling_factor;
+  print_row("rope", rope.str());
+  std::ostringstream eps;
+  eps << hp.rms_norm_eps;
+  print_row("rms norm epsilon", eps.str());
+  if (hp.sliding_window) print_row("sliding window", std::to_string(hp.sliding_window));
+}
+
+int run_inspect(const InspectOptions& options) {
+  auto file = gguf::File::open(options.model_path);
   if (!file) {
     std::cerr << "pensieve inspect: " << file.error().message << "\n";
     return 1;
   }
   const auto& c = file->contents();
   auto arch = c.get_string("general.architecture");
-  std::cout << "file:          " << path << "\n";
-  std::cout << "file size:     " << file->file_size() << " bytes\n";
+  std::cout << "file:          " << options.model_path << "\n";
+  std::cout << "file size:     " << file->file_size() << " bytes (" << human_bytes(file->file_size())
+            << ")\n";
   std::cout << "gguf version:  " << c.version << "\n";
   std::cout << "architecture:  " << (arch.ok() && *arch ? std::string(**arch) : "(unknown)") << "\n";
   std::cout << "metadata keys: " << c.metadata.size() << "\n";
   std::map<std::string_view, std::size_t> by_type;
-  for (const auto& t : c.tensors) ++by_type[tensor::name_of(t.type)];
+  std::uint64_t tensor_bytes = 0;
+  for (const auto& t : c.tensors) {
+    ++by_type[tensor::name_of(t.type)];
+    tensor_bytes += t.data.size();
+  }
   std::cout << "tensors:       " << c.tensors.size() << " (";
   const char* sep = "";
   for (const auto& [name, n] : by_type) {
@@ -30,6 +91,23 @@ int run_inspect(const std::string& path) {
     sep = ", ";
   }
   std::cout << ")\n";
+
+  auto hp = model::read_hyperparams(c);
+  if (!hp) {
+    // The file is readable but not runnable; say why, and fail so scripts notice.
+    std::cerr << "pensieve inspect: cannot run this model: " << hp.error().message << "\n";
+    return 1;
+  }
+  print_hyperparams(*hp);
+
+  std::uint32_t n_ctx = options.ctx_size;
+  if (n_ctx == 0) n_ctx = hp->n_ctx_train != 0 ? std::min(hp->n_ctx_train, kDefaultContext) : kDefaultContext;
+  const model::MemoryEstimate e = model::estimate_memory(*hp, tensor_bytes, n_ctx, options.parallel);
+  std::cout << "memory for " << options.parallel << " sequence(s) of " << n_ctx << " tokens:\n";
+  print_row("weights", human_bytes(e.weights_bytes));
+  print_row("kv cache", human_bytes(e.kv_cache_bytes));
+  print_row("scratch", human_bytes(e.scratch_bytes));
+  print_row("total", human_bytes(e.total()) + " (" + std::to_string(e.total()) + " bytes)");
   return 0;
 }
 
@@ -37,9 +115,14 @@ int run_inspect(const std::string& path) {
 
 void add_inspect_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("inspect", "Print a model's metadata, tensors and memory needs");
-  auto path = std::make_shared<std::string>();
-  cmd->add_option("model", *path, "GGUF model file")->required();
-  cmd->callback([path, &exit_code] { exit_code = run_inspect(*path); });
+  auto options = std::make_shared<InspectOptions>();
+  cmd->add_option("model", options->model_path, "GGUF model file")->required();
+  cmd->add_option("--ctx-size", options->ctx_size,
+                  "context size for the memory estimate (default: the training context, at most 4096)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--parallel", options->parallel, "sequences held at once (default 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([options, &exit_code] { exit_code = run_inspect(*options); });
 }
 
 }  // namespace pensieve::cli

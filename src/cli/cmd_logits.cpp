@@ -2,10 +2,12 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <numeric>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,24 @@ struct LogitsOptions {
   std::string tokens;
   std::string out_path;
   std::uint32_t ctx_size = 0;  // 0: exactly the number of tokens
+  std::string dump_dir;        // when set, every named intermediate tensor is written there
 };
+
+// Writes each intermediate tensor the forward pass offers to DIR/[blk.L.]NAME.f32 (raw float32,
+// rows appended in order across chunks), for comparing the reference with other paths.
+Result<model::TensorObserver> tensor_dumper(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, "--dump-dir: cannot create " + dir + ": " + ec.message());
+  auto started = std::make_shared<std::set<std::string>>();
+  return model::TensorObserver([dir, started](const model::TensorView& t) {
+    const std::string file = (t.layer >= 0 ? "blk." + std::to_string(t.layer) + "." : std::string()) +
+                             std::string(t.name) + ".f32";
+    const bool first = started->insert(file).second;
+    std::ofstream out(dir + "/" + file, std::ios::binary | (first ? std::ios::trunc : std::ios::app));
+    out.write(reinterpret_cast<const char*>(t.data), static_cast<std::streamsize>(t.rows * t.cols * sizeof(float)));
+  });
+}
 
 // "1 2 3" or "1,2,3" into ids.
 Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
@@ -34,10 +53,11 @@ Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
     }
     std::int32_t id = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), id);
-    if (ec != std::errc() || (end != text.data() + text.size() && *end != ' ' && *end != ',' && *end != '\t' &&
-                              *end != '\n')) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "--tokens: '" + text.substr(i, 20) + "' is not a token id (expected integers like \"1 2 3\")");
+    if (ec != std::errc() ||
+        (end != text.data() + text.size() && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n')) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "--tokens: '" + text.substr(i, 20) + "' is not a token id (expected integers like \"1 2 3\")");
     }
     ids.push_back(id);
     i = static_cast<std::size_t>(end - text.data());
@@ -55,6 +75,11 @@ Status run_logits(const LogitsOptions& options) {
       options.ctx_size != 0 ? options.ctx_size : static_cast<std::uint32_t>(tokens->size());
   auto seq = (*model)->create_sequence(n_ctx);
   if (!seq) return seq.error();
+  if (!options.dump_dir.empty()) {
+    auto dumper = tensor_dumper(options.dump_dir);
+    if (!dumper) return dumper.error();
+    seq->set_observer(std::move(*dumper));
+  }
 
   std::vector<std::uint32_t> rows(tokens->size());
   std::iota(rows.begin(), rows.end(), 0u);
@@ -64,7 +89,8 @@ Status run_logits(const LogitsOptions& options) {
   // Raw little-endian float32; every platform we build for is little-endian.
   static_assert(std::endian::native == std::endian::little);
   std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * sizeof(float)));
+  out.write(reinterpret_cast<const char*>(logits.data()),
+            static_cast<std::streamsize>(logits.size() * sizeof(float)));
   out.close();
   if (!out) return make_error(ErrorCode::kIo, "cannot write " + options.out_path);
   return {};
@@ -73,12 +99,15 @@ Status run_logits(const LogitsOptions& options) {
 }  // namespace
 
 void add_logits_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
+  auto* cmd =
+      app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
   auto options = std::make_shared<LogitsOptions>();
   cmd->add_option("model", options->model_path, "GGUF model file")->required();
   cmd->add_option("--tokens", options->tokens, "token ids, e.g. \"1 2 3\"")->required();
   cmd->add_option("--out", options->out_path, "output file")->required();
   cmd->add_option("--ctx-size", options->ctx_size, "context size in tokens (default: the number of tokens)");
+  cmd->add_option("--dump-dir", options->dump_dir,
+                  "also write every named intermediate tensor to DIR/[blk.L.]NAME.f32 (raw float32)");
   cmd->callback([options, &exit_code] {
     const Status status = run_logits(*options);
     if (!status) {

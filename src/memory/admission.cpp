@@ -16,7 +16,9 @@ std::string gb_text(bool known, std::uint64_t bytes) {
 
 }  // namespace
 
-std::string AdmissionDecision::available_gb_header() const { return gb_text(available_known, available_bytes); }
+std::string AdmissionDecision::available_gb_header() const {
+  return gb_text(available_known, available_bytes);
+}
 
 std::string available_gb_header(const MemorySnapshot& snapshot) {
   return gb_text(snapshot.reading.available_known, snapshot.reading.available_bytes);
@@ -38,8 +40,10 @@ AdmissionDecision decide_admission(const MemorySnapshot& snapshot, std::uint64_t
     d.reason = RefusalReason::kUnknownMemory;
     d.http_status = 503;
     d.retry_after_seconds = policy.retry_after_seconds;
-    d.message = "memory status is unknown (the memory readings failed), so the server is not accepting requests; "
-                "this request needs about " + format_bytes(needed_bytes) + ". Retry later.";
+    d.message =
+        "memory status is unknown (the memory readings failed), so the server is not accepting requests; "
+        "this request needs about " +
+        format_bytes(needed_bytes) + ". Retry later.";
     return d;
   }
 
@@ -50,9 +54,10 @@ AdmissionDecision decide_admission(const MemorySnapshot& snapshot, std::uint64_t
     d.reason = RefusalReason::kNeverFits;
     d.http_status = 400;
     d.message = "this request can never fit in memory: it needs about " + format_bytes(needed_bytes) +
-                ", but even an idle server has at most " + format_bytes(d.max_request_bytes) + " for one request (" +
-                format_bytes(r.total_bytes) + " total − " + format_bytes(policy.process_baseline_bytes) +
-                " for the server and model − " + format_bytes(d.critical_reserve_bytes) +
+                ", but even an idle server has at most " + format_bytes(d.max_request_bytes) +
+                " for one request (" + format_bytes(r.total_bytes) + " total − " +
+                format_bytes(policy.process_baseline_bytes) + " for the server and model − " +
+                format_bytes(d.critical_reserve_bytes) +
                 " kept free). Lower max_tokens or shorten the prompt.";
     return d;
   }
@@ -68,8 +73,8 @@ AdmissionDecision decide_admission(const MemorySnapshot& snapshot, std::uint64_t
   const std::string figures = format_bytes(r.available_bytes) + " available, this request needs about " +
                               format_bytes(needed_bytes) + " and the server keeps " +
                               format_bytes(d.critical_reserve_bytes) + " free";
-  const std::string retry = ". Retry in " + std::to_string(policy.retry_after_seconds) +
-                            " s, or lower max_tokens.";
+  const std::string retry =
+      ". Retry in " + std::to_string(policy.retry_after_seconds) + " s, or lower max_tokens.";
   if (tier_refuses) {
     d.reason = RefusalReason::kTierCritical;
     d.message = std::string("memory is ") + to_string(snapshot.tier) + ": " + figures + retry;

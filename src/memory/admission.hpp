@@ -21,7 +21,11 @@ struct AdmissionPolicy {
   std::uint64_t process_baseline_bytes = 0;
 };
 
-enum class AdmissionVerdict : std::uint8_t { kAdmit, kRefuseOverloaded /* 503 */, kRefuseNeverFits /* 400 */ };
+enum class AdmissionVerdict : std::uint8_t {
+  kAdmit,
+  kRefuseOverloaded /* 503 */,
+  kRefuseNeverFits /* 400 */
+};
 
 struct AdmissionDecision {
   AdmissionVerdict verdict = AdmissionVerdict::kAdmit;

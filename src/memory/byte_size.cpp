@@ -29,9 +29,9 @@ Result<std::uint64_t> unit_multiplier(std::string_view unit) {
     std::uint64_t factor;
   };
   static constexpr Unit kUnits[] = {
-      {"", 1},           {"b", 1},         {"k", kKiB},   {"kb", kKiB}, {"kib", kKiB},
-      {"m", kMiB},       {"mb", kMiB},     {"mib", kMiB}, {"g", kGiB},  {"gb", kGiB},
-      {"gib", kGiB},     {"t", kGiB * 1024}, {"tb", kGiB * 1024}, {"tib", kGiB * 1024},
+      {"", 1},       {"b", 1},           {"k", kKiB},         {"kb", kKiB},         {"kib", kKiB},
+      {"m", kMiB},   {"mb", kMiB},       {"mib", kMiB},       {"g", kGiB},          {"gb", kGiB},
+      {"gib", kGiB}, {"t", kGiB * 1024}, {"tb", kGiB * 1024}, {"tib", kGiB * 1024},
   };
   for (const Unit& u : kUnits) {
     if (equals_ignore_case(unit, u.name)) return u.factor;
@@ -43,7 +43,8 @@ Result<std::uint64_t> unit_multiplier(std::string_view unit) {
 // Splits "1.5GiB" into 1.5 and "GiB".
 Result<std::pair<double, std::string_view>> split_number(std::string_view text) {
   std::size_t end = 0;
-  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) ++end;
+  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.'))
+    ++end;
   if (end == 0) {
     return make_error(ErrorCode::kInvalidArgument,
                       "size '" + std::string(text) + "' must start with a number, e.g. 2GiB, 512MiB or 10%");
@@ -76,8 +77,8 @@ Result<SizeSpec> parse_size_spec(std::string_view text) {
     auto number = split_number(trim(text.substr(0, text.size() - 1)));
     if (!number) return number.error();
     if (!number->second.empty() || number->first > 100.0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "percentage '" + std::string(text) + "' must be a number from 0 to 100 followed by %");
+      return make_error(ErrorCode::kInvalidArgument, "percentage '" + std::string(text) +
+                                                         "' must be a number from 0 to 100 followed by %");
     }
     return SizeSpec::percent_of_total(number->first);
   }

@@ -4,8 +4,6 @@
 
 #include <charconv>
 
-#include "memory/text_file.hpp"
-
 namespace pensieve::memory {
 namespace {
 
@@ -62,7 +60,15 @@ Result<std::uint64_t> parse_usage(std::string_view text, const std::string& path
 
 }  // namespace
 
-const char* to_string(CgroupVersion version) { return version == CgroupVersion::kV1 ? "v1" : "v2"; }
+const char* to_string(CgroupVersion version) {
+  return version == CgroupVersion::kV1 ? "v1" : "v2";
+}
+
+CgroupLevel::CgroupLevel(CgroupVersion v, std::string d)
+    : version(v),
+      dir(std::move(d)),
+      limit(dir + (v == CgroupVersion::kV2 ? "/memory.max" : "/memory.limit_in_bytes")),
+      usage(dir + (v == CgroupVersion::kV2 ? "/memory.current" : "/memory.usage_in_bytes")) {}
 
 std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo) {
   std::vector<CgroupMount> mounts;
@@ -162,7 +168,7 @@ std::vector<CgroupLevel> resolve_cgroup_levels(const std::vector<CgroupMount>& m
                          " does not exist; its memory limit cannot be read");
       continue;
     }
-    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) levels.push_back({member.version, *it});
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) levels.emplace_back(member.version, *it);
   }
   return levels;
 }
@@ -182,16 +188,15 @@ Result<std::optional<std::uint64_t>> parse_cgroup_limit(std::string_view text) {
   return std::optional<std::uint64_t>{value};
 }
 
-Result<CgroupReading> read_cgroup_levels(const std::vector<CgroupLevel>& levels, std::string& scratch) {
+Result<CgroupReading> read_cgroup_levels(std::vector<CgroupLevel>& levels, std::string& scratch) {
   CgroupReading reading;
   reading.levels.reserve(levels.size());
-  for (const CgroupLevel& level : levels) {
-    const bool v2 = level.version == CgroupVersion::kV2;
-    const std::string limit_path = level.dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes");
-    const std::string usage_path = level.dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes");
+  for (CgroupLevel& level : levels) {
+    const std::string& limit_path = level.limit.path();
+    const std::string& usage_path = level.usage.path();
     CgroupLevelReading entry{level.version, level.dir, std::nullopt, 0};
 
-    Status read_limit = read_text_file(limit_path, scratch);
+    Status read_limit = level.limit.read(scratch);
     if (!read_limit.ok()) {
       if (read_limit.error().code == ErrorCode::kNotFound) {
         reading.levels.push_back(std::move(entry));  // no memory controller at this level: no limit
@@ -204,9 +209,10 @@ Result<CgroupReading> read_cgroup_levels(const std::vector<CgroupLevel>& levels,
     entry.limit_bytes = *limit;
 
     if (entry.limit_bytes) {
-      Status read_usage = read_text_file(usage_path, scratch);
+      Status read_usage = level.usage.read(scratch);
       if (!read_usage.ok()) {
-        return read_usage.error().with_context("cgroup limit " + limit_path + " is set but usage is unreadable");
+        return read_usage.error().with_context("cgroup limit " + limit_path +
+                                               " is set but usage is unreadable");
       }
       auto usage = parse_usage(scratch, usage_path);
       if (!usage) return usage.error();

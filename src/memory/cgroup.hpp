@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "memory/text_file.hpp"
 
 namespace pensieve::memory {
 
@@ -21,7 +22,7 @@ const char* to_string(CgroupVersion version);
 struct CgroupMount {
   CgroupVersion version = CgroupVersion::kV2;
   std::string mount_point;  // where it is mounted, e.g. /sys/fs/cgroup/memory
-  std::string root;         // which cgroup of the hierarchy is mounted there ("/" unless namespaced or bind-mounted)
+  std::string root;  // which cgroup of the hierarchy is mounted there ("/" unless namespaced or bind-mounted)
 };
 
 // One line of /proc/self/cgroup that matters to memory: the v1 memory line or the v2 "0::" line.
@@ -35,8 +36,12 @@ std::vector<CgroupMembership> parse_cgroup_memberships(std::string_view proc_sel
 
 // A cgroup directory whose memory files bound the process, innermost first.
 struct CgroupLevel {
+  CgroupLevel(CgroupVersion v, std::string d);
+
   CgroupVersion version = CgroupVersion::kV2;
-  std::string dir;  // filesystem path, with the root prefix applied
+  std::string dir;   // filesystem path, with the root prefix applied
+  KernelFile limit;  // memory.max (v2) or memory.limit_in_bytes (v1)
+  KernelFile usage;  // memory.current (v2) or memory.usage_in_bytes (v1)
 };
 
 // Maps memberships onto mounts and lists every directory from the process's own cgroup up to
@@ -71,6 +76,6 @@ struct CgroupReading {
 // level. A level without the limit file has no limit (v2 root, controller not enabled there); a
 // limit without a readable usage, or a file that does not parse, is an error: the caller must
 // report "unknown" rather than assume there is room.
-Result<CgroupReading> read_cgroup_levels(const std::vector<CgroupLevel>& levels, std::string& scratch);
+Result<CgroupReading> read_cgroup_levels(std::vector<CgroupLevel>& levels, std::string& scratch);
 
 }  // namespace pensieve::memory

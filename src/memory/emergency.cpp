@@ -11,7 +11,8 @@ std::vector<std::uint64_t> EmergencyPolicy::decide(const MemorySnapshot& snapsho
   std::lock_guard lock(mutex_);
   // Forget cancelled generations the engine no longer reports.
   std::erase_if(pending_, [&](std::uint64_t id) {
-    return std::none_of(running.begin(), running.end(), [id](const RunningGeneration& g) { return g.id == id; });
+    return std::none_of(running.begin(), running.end(),
+                        [id](const RunningGeneration& g) { return g.id == id; });
   });
   if (snapshot.tier != Tier::kEmergency || running.empty()) return {};
 
@@ -61,7 +62,8 @@ std::vector<std::uint64_t> EmergencyPolicy::decide(const MemorySnapshot& snapsho
   record.message = "memory emergency: " + format_bytes(available) + " available (emergency below " +
                    format_bytes(snapshot.thresholds.emergency_below) + "); cancelled " +
                    std::to_string(cancel.size()) + " of " + std::to_string(running.size()) +
-                   " running generations, newest first (ids " + ids + "), expected to free " + format_bytes(freed);
+                   " running generations, newest first (ids " + ids + "), expected to free " +
+                   format_bytes(freed);
   log_.push_back(std::move(record));
   while (log_.size() > log_capacity_) log_.pop_front();
   cancelled_total_ += cancel.size();

@@ -43,7 +43,8 @@ class EmergencyPolicy {
   // cancelled by an earlier call that are still listed count as already freeing their bytes
   // and are not returned again. When a cancelled generation's size is unknown the policy stops
   // after it and waits for the next snapshot to show the effect.
-  std::vector<std::uint64_t> decide(const MemorySnapshot& snapshot, std::span<const RunningGeneration> running);
+  std::vector<std::uint64_t> decide(const MemorySnapshot& snapshot,
+                                    std::span<const RunningGeneration> running);
 
   std::vector<EmergencyRecord> records() const;  // oldest first, at most log_capacity
   std::uint64_t cancelled_total() const;

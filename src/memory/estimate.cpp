@@ -12,8 +12,8 @@ constexpr std::uint64_t kF32 = 4;
 std::string load_figures(const LoadEstimate& e, const ModelFigures& model) {
   return format_bytes(e.total_bytes) + " = weights " + format_bytes(e.weights_bytes) + " + KV cache " +
          format_bytes(e.kv_bytes) + " (context " + std::to_string(e.plan.ctx_size) + " × parallel " +
-         std::to_string(e.plan.parallel) + " × " + format_bytes(kv_bytes_per_token(model)) + " per token) + scratch " +
-         format_bytes(e.scratch_bytes);
+         std::to_string(e.plan.parallel) + " × " + format_bytes(kv_bytes_per_token(model)) +
+         " per token) + scratch " + format_bytes(e.scratch_bytes);
 }
 
 }  // namespace
@@ -23,9 +23,15 @@ Status validate(const ModelFigures& m) {
     const char* name;
     std::uint32_t value;
   };
-  const Field fields[] = {{"n_layers", m.n_layers},     {"n_heads", m.n_heads},       {"n_kv_heads", m.n_kv_heads},
-                          {"head_dim_k", m.head_dim_k}, {"head_dim_v", m.head_dim_v}, {"n_embd", m.n_embd},
-                          {"n_ff", m.n_ff},             {"n_vocab", m.n_vocab},       {"kv_element_bytes", m.kv_element_bytes}};
+  const Field fields[] = {{"n_layers", m.n_layers},
+                          {"n_heads", m.n_heads},
+                          {"n_kv_heads", m.n_kv_heads},
+                          {"head_dim_k", m.head_dim_k},
+                          {"head_dim_v", m.head_dim_v},
+                          {"n_embd", m.n_embd},
+                          {"n_ff", m.n_ff},
+                          {"n_vocab", m.n_vocab},
+                          {"kv_element_bytes", m.kv_element_bytes}};
   for (const Field& f : fields) {
     if (f.value == 0) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -33,14 +39,16 @@ Status validate(const ModelFigures& m) {
     }
   }
   if (m.n_kv_heads > m.n_heads) {
-    return make_error(ErrorCode::kInvalidArgument, "model has more KV heads (" + std::to_string(m.n_kv_heads) +
-                                                       ") than query heads (" + std::to_string(m.n_heads) + ")");
+    return make_error(ErrorCode::kInvalidArgument, "model has more KV heads (" +
+                                                       std::to_string(m.n_kv_heads) + ") than query heads (" +
+                                                       std::to_string(m.n_heads) + ")");
   }
   return {};
 }
 
 std::uint64_t kv_bytes_per_token(const ModelFigures& m) {
-  return std::uint64_t{m.n_layers} * m.n_kv_heads * (std::uint64_t{m.head_dim_k} + m.head_dim_v) * m.kv_element_bytes;
+  return std::uint64_t{m.n_layers} * m.n_kv_heads * (std::uint64_t{m.head_dim_k} + m.head_dim_v) *
+         m.kv_element_bytes;
 }
 
 std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens) {
@@ -51,10 +59,10 @@ std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens
 }
 
 std::uint64_t batch_scratch_bytes(const ModelFigures& m, std::uint64_t batch_tokens, std::uint64_t ctx) {
-  const std::uint64_t per_token_floats = 3 * std::uint64_t{m.n_embd} + std::uint64_t{m.n_heads} * m.head_dim_k +
-                                         std::uint64_t{m.n_kv_heads} * (m.head_dim_k + m.head_dim_v) +
-                                         std::uint64_t{m.n_heads} * m.head_dim_v + 2 * std::uint64_t{m.n_ff} +
-                                         std::uint64_t{m.n_heads} * ctx;
+  const std::uint64_t per_token_floats =
+      3 * std::uint64_t{m.n_embd} + std::uint64_t{m.n_heads} * m.head_dim_k +
+      std::uint64_t{m.n_kv_heads} * (m.head_dim_k + m.head_dim_v) + std::uint64_t{m.n_heads} * m.head_dim_v +
+      2 * std::uint64_t{m.n_ff} + std::uint64_t{m.n_heads} * ctx;
   return batch_tokens * per_token_floats * kF32 + std::uint64_t{m.n_vocab} * kF32;
 }
 
@@ -62,7 +70,8 @@ RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tok
                                  std::uint64_t ctx_size, bool kv_preallocated) {
   RequestEstimate e;
   // Saturating: a client may send max_tokens near 2^64.
-  const std::uint64_t wanted = prompt_tokens > UINT64_MAX - max_tokens ? UINT64_MAX : prompt_tokens + max_tokens;
+  const std::uint64_t wanted =
+      prompt_tokens > UINT64_MAX - max_tokens ? UINT64_MAX : prompt_tokens + max_tokens;
   e.tokens = std::min(wanted, ctx_size);
   e.kv_bytes = kv_preallocated ? 0 : kv_bytes_per_token(m) * e.tokens;
   e.scratch_bytes = sequence_scratch_bytes(m, e.tokens);
@@ -89,15 +98,18 @@ FitCheck check_load_fit(const ModelFigures& m, const LoadPlan& plan, std::uint64
   fit.reserve_bytes = reserve_bytes;
   fit.budget_bytes = available_bytes > reserve_bytes ? available_bytes - reserve_bytes : 0;
   fit.fits = fit.estimate.total_bytes <= fit.budget_bytes;
-  const std::string budget = format_bytes(fit.budget_bytes) + " can be used (" + format_bytes(available_bytes) +
-                             " available − " + format_bytes(reserve_bytes) + " kept free)";
+  const std::string budget = format_bytes(fit.budget_bytes) + " can be used (" +
+                             format_bytes(available_bytes) + " available − " + format_bytes(reserve_bytes) +
+                             " kept free)";
   if (fit.fits) {
     fit.message = "model needs " + load_figures(fit.estimate, m) + "; " + budget;
     return fit;
   }
-  fit.message = "model does not fit in memory: it needs " + load_figures(fit.estimate, m) + ", but only " + budget + ".";
+  fit.message = "model does not fit in memory: it needs " + load_figures(fit.estimate, m) + ", but only " +
+                budget + ".";
   std::string advice;
-  if (auto ctx = auto_context_size(m, plan, available_bytes, reserve_bytes); ctx.ok() && *ctx < plan.ctx_size) {
+  if (auto ctx = auto_context_size(m, plan, available_bytes, reserve_bytes);
+      ctx.ok() && *ctx < plan.ctx_size) {
     advice += " use --ctx-size " + std::to_string(*ctx) + " or less (or --ctx-size auto);";
   }
   if (plan.parallel > 1) advice += " lower --parallel;";
@@ -115,7 +127,8 @@ Result<std::uint64_t> auto_context_size(const ModelFigures& m, LoadPlan plan, st
   if (granularity == 0) granularity = 1;
   std::uint64_t upper = max_ctx ? max_ctx : m.n_ctx_train;
   if (upper == 0) {
-    return make_error(ErrorCode::kInvalidArgument, "--ctx-size auto needs the model's training context length");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--ctx-size auto needs the model's training context length");
   }
   const std::uint64_t budget = available_bytes > reserve_bytes ? available_bytes - reserve_bytes : 0;
   auto fits = [&](std::uint64_t ctx) {
@@ -131,13 +144,17 @@ Result<std::uint64_t> auto_context_size(const ModelFigures& m, LoadPlan plan, st
                       "no context size fits: even " + std::to_string(plan.ctx_size) + " tokens need " +
                           load_figures(estimate_load(m, plan), m) + ", but only " + format_bytes(budget) +
                           " can be used (" + format_bytes(available_bytes) + " available − " +
-                          format_bytes(reserve_bytes) + " kept free). Choose a smaller model or quantization, "
+                          format_bytes(reserve_bytes) +
+                          " kept free). Choose a smaller model or quantization, "
                           "lower --parallel, or free memory.");
   }
   lo = 1;
   while (lo < hi) {
     const std::uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid * granularity)) lo = mid; else hi = mid - 1;
+    if (fits(mid * granularity))
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo * granularity;
 }

@@ -22,15 +22,16 @@ struct ModelFigures {
   std::uint32_t n_embd = 0;
   std::uint32_t n_ff = 0;  // feed-forward width (for MoE: active experts × expert width)
   std::uint32_t n_vocab = 0;
-  std::uint32_t n_ctx_train = 0;         // upper bound for an automatic context size
-  std::uint32_t kv_element_bytes = 2;    // f16 KV cache
-  std::uint64_t weights_bytes = 0;       // sum of tensor data sizes in the file
+  std::uint32_t n_ctx_train = 0;       // upper bound for an automatic context size
+  std::uint32_t kv_element_bytes = 2;  // f16 KV cache
+  std::uint64_t weights_bytes = 0;     // sum of tensor data sizes in the file
 };
 
 // Names the first figure that is zero (or inconsistent) so a caller can fail clearly.
 Status validate(const ModelFigures& model);
 
-// KV cache for one token across all layers: n_layers × n_kv_heads × (head_dim_k + head_dim_v) × element bytes.
+// KV cache for one token across all layers: n_layers × n_kv_heads × (head_dim_k + head_dim_v) × element
+// bytes.
 std::uint64_t kv_bytes_per_token(const ModelFigures& model);
 
 // Buffers one running sequence keeps besides its KV cache, all f32: logits (n_vocab), sampler
@@ -54,8 +55,9 @@ struct RequestEstimate {
 // What one request adds on top of an idle server: KV cache for its tokens plus its
 // per-sequence scratch. `kv_preallocated` (an engine that reserves every slot's cache at load)
 // leaves only the scratch.
-RequestEstimate estimate_request(const ModelFigures& model, std::uint64_t prompt_tokens, std::uint64_t max_tokens,
-                                 std::uint64_t ctx_size, bool kv_preallocated = false);
+RequestEstimate estimate_request(const ModelFigures& model, std::uint64_t prompt_tokens,
+                                 std::uint64_t max_tokens, std::uint64_t ctx_size,
+                                 bool kv_preallocated = false);
 
 struct LoadPlan {
   std::uint64_t ctx_size = 4096;
@@ -89,8 +91,8 @@ FitCheck check_load_fit(const ModelFigures& model, const LoadPlan& plan, std::ui
 // `--ctx-size auto`: the largest multiple of `granularity` up to n_ctx_train (or `max_ctx` when
 // non-zero) whose load estimate fits; an error listing the figures when not even `granularity`
 // tokens fit.
-Result<std::uint64_t> auto_context_size(const ModelFigures& model, LoadPlan plan, std::uint64_t available_bytes,
-                                        std::uint64_t reserve_bytes, std::uint64_t granularity = 256,
-                                        std::uint64_t max_ctx = 0);
+Result<std::uint64_t> auto_context_size(const ModelFigures& model, LoadPlan plan,
+                                        std::uint64_t available_bytes, std::uint64_t reserve_bytes,
+                                        std::uint64_t granularity = 256, std::uint64_t max_ctx = 0);
 
 }  // namespace pensieve::memory

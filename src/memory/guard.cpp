@@ -19,7 +19,9 @@ MemoryGuard::MemoryGuard(MemoryGuardConfig config)
       sampler_(MemoryReader(config_.reader), config_.thresholds, config_.interval, &metrics_),
       baseline_(config_.admission.process_baseline_bytes) {}
 
-MemoryGuard::~MemoryGuard() { sampler_.stop(); }
+MemoryGuard::~MemoryGuard() {
+  sampler_.stop();
+}
 
 AdmissionDecision MemoryGuard::admit(std::uint64_t needed_bytes) {
   const auto snapshot = sampler_.latest();
@@ -36,7 +38,8 @@ AdmissionDecision MemoryGuard::admit(std::uint64_t needed_bytes) {
 
 void MemoryGuard::mark_baseline() {
   const auto snapshot = sampler_.refresh_now();
-  if (snapshot->reading.process) baseline_.store(snapshot->reading.process->rss_bytes, std::memory_order_relaxed);
+  if (snapshot->reading.process)
+    baseline_.store(snapshot->reading.process->rss_bytes, std::memory_order_relaxed);
 }
 
 std::vector<std::uint64_t> MemoryGuard::emergency_cancellations(std::span<const RunningGeneration> running) {
@@ -48,15 +51,20 @@ std::vector<std::uint64_t> MemoryGuard::emergency_cancellations(std::span<const 
 bool MemoryGuard::accepting(const MemorySnapshot& s) const {
   switch (s.tier) {
     case Tier::kSafe:
-    case Tier::kWarning: return true;
+    case Tier::kWarning:
+      return true;
     case Tier::kCritical:
-    case Tier::kEmergency: return false;
-    case Tier::kUnknown: return !config_.admission.refuse_when_unknown;
+    case Tier::kEmergency:
+      return false;
+    case Tier::kUnknown:
+      return !config_.admission.refuse_when_unknown;
   }
   return false;
 }
 
-bool MemoryGuard::accepting_requests() const { return accepting(*sampler_.latest()); }
+bool MemoryGuard::accepting_requests() const {
+  return accepting(*sampler_.latest());
+}
 
 nlohmann::json MemoryGuard::health_json() const {
   const auto s = sampler_.latest();

@@ -4,7 +4,8 @@
 
 namespace pensieve::memory {
 
-nlohmann::json health_memory_json(const MemorySnapshot& s, std::uint64_t kv_cache_bytes, bool accepting_requests) {
+nlohmann::json health_memory_json(const MemorySnapshot& s, std::uint64_t kv_cache_bytes,
+                                  bool accepting_requests) {
   const MemoryReading& r = s.reading;
   nlohmann::json j;
   j["status"] = to_string(s.tier);
@@ -17,7 +18,8 @@ nlohmann::json health_memory_json(const MemorySnapshot& s, std::uint64_t kv_cach
     j["available_gb"] = nullptr;
     j["total_bytes"] = nullptr;
   }
-  j["cgroup_limit_bytes"] = r.cgroup_limit_bytes ? nlohmann::json(*r.cgroup_limit_bytes) : nlohmann::json(nullptr);
+  j["cgroup_limit_bytes"] =
+      r.cgroup_limit_bytes ? nlohmann::json(*r.cgroup_limit_bytes) : nlohmann::json(nullptr);
   j["process_rss_bytes"] = r.process ? nlohmann::json(r.process->rss_bytes) : nlohmann::json(nullptr);
   j["kv_cache_bytes"] = kv_cache_bytes;
   j["pressure_avg10"] = r.pressure ? nlohmann::json(r.pressure->some_avg10) : nlohmann::json(nullptr);

@@ -49,16 +49,22 @@ void gauge(Exposition& e, const char* name, const char* help, std::uint64_t valu
 
 const char* to_string(RefusalReason reason) {
   switch (reason) {
-    case RefusalReason::kNone: return "none";
-    case RefusalReason::kTierCritical: return "tier_critical";
-    case RefusalReason::kWouldExceed: return "would_exceed";
-    case RefusalReason::kUnknownMemory: return "unknown_memory";
-    case RefusalReason::kNeverFits: return "never_fits";
+    case RefusalReason::kNone:
+      return "none";
+    case RefusalReason::kTierCritical:
+      return "tier_critical";
+    case RefusalReason::kWouldExceed:
+      return "would_exceed";
+    case RefusalReason::kUnknownMemory:
+      return "unknown_memory";
+    case RefusalReason::kNeverFits:
+      return "never_fits";
   }
   return "none";
 }
 
-std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m, const ExpositionExtras& extras) {
+std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m,
+                              const ExpositionExtras& extras) {
   Exposition e;
   const MemoryReading& r = s.reading;
   if (r.available_known) {
@@ -66,9 +72,11 @@ std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m, c
           r.available_bytes);
     gauge(e, "total_bytes", "Effective total memory: min of host MemTotal and cgroup limits.", r.total_bytes);
   }
-  if (r.cgroup_limit_bytes) gauge(e, "cgroup_limit_bytes", "Tightest cgroup memory limit above the process.", *r.cgroup_limit_bytes);
+  if (r.cgroup_limit_bytes)
+    gauge(e, "cgroup_limit_bytes", "Tightest cgroup memory limit above the process.", *r.cgroup_limit_bytes);
   if (r.process) {
-    e.header("process_rss_bytes", "gauge", "Resident memory of the pensieve process by kind (file: mapped weights).");
+    e.header("process_rss_bytes", "gauge",
+             "Resident memory of the pensieve process by kind (file: mapped weights).");
     e.sample("process_rss_bytes", "kind=\"anon\"", r.process->rss_anon_bytes);
     e.sample("process_rss_bytes", "kind=\"file\"", r.process->rss_file_bytes);
     e.sample("process_rss_bytes", "kind=\"shmem\"", r.process->rss_shmem_bytes);
@@ -107,12 +115,14 @@ std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m, c
     const auto rr = static_cast<RefusalReason>(reason);
     e.sample("refusals_total", std::string("reason=\"") + to_string(rr) + '"', m.refusal_count(rr));
   }
-  e.header("emergency_cancellations_total", "counter", "Running generations cancelled in a memory emergency.");
+  e.header("emergency_cancellations_total", "counter",
+           "Running generations cancelled in a memory emergency.");
   e.sample("emergency_cancellations_total", "", m.emergency_cancellations.load(std::memory_order_relaxed));
   e.header("tier_transitions_total", "counter", "Tier changes, by the tier entered.");
   for (int t = 0; t < kTierCount; ++t) {
     const auto tier = static_cast<Tier>(t);
-    e.sample("tier_transitions_total", std::string("to=\"") + to_string(tier) + '"', m.transitions_into_count(tier));
+    e.sample("tier_transitions_total", std::string("to=\"") + to_string(tier) + '"',
+             m.transitions_into_count(tier));
   }
   return e.take();
 }

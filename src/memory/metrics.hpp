@@ -14,10 +14,10 @@ namespace pensieve::memory {
 
 enum class RefusalReason : std::uint8_t {
   kNone = 0,
-  kTierCritical,     // tier is critical or emergency: 503
-  kWouldExceed,      // admitting would take available memory below the critical threshold: 503
-  kUnknownMemory,    // readings failed and the policy refuses in that case: 503
-  kNeverFits,        // more than an idle server could ever provide: 400
+  kTierCritical,   // tier is critical or emergency: 503
+  kWouldExceed,    // admitting would take available memory below the critical threshold: 503
+  kUnknownMemory,  // readings failed and the policy refuses in that case: 503
+  kNeverFits,      // more than an idle server could ever provide: 400
 };
 inline constexpr int kRefusalReasonCount = 5;
 const char* to_string(RefusalReason reason);  // "tier_critical", "would_exceed", ...

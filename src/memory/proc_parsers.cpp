@@ -42,7 +42,8 @@ Error missing(std::string_view file, std::string_view key) {
 std::optional<std::uint64_t> find_kb_field(std::string_view text, std::string_view key) {
   std::optional<std::uint64_t> found;
   for_each_line(text, [&](std::string_view line) {
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':') return true;
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':')
+      return true;
     std::string_view rest;
     auto value = leading_u64(skip_spaces(line.substr(key.size() + 1)), &rest);
     if (!value) return false;

@@ -12,8 +12,9 @@
 namespace pensieve::memory {
 
 struct HostMemInfo {
-  std::uint64_t total_bytes = 0;      // MemTotal
-  std::uint64_t available_bytes = 0;  // MemAvailable: the kernel's own estimate of what can be had without swapping
+  std::uint64_t total_bytes = 0;  // MemTotal
+  std::uint64_t available_bytes =
+      0;  // MemAvailable: the kernel's own estimate of what can be had without swapping
   std::uint64_t swap_total_bytes = 0;
   std::uint64_t swap_free_bytes = 0;
 };

@@ -15,7 +15,8 @@ Result<MemorySource> parse_memory_source(std::string_view text) {
   if (text.starts_with("file:")) {
     MemorySource source{MemorySource::Kind::kMeminfoFile, std::string(text.substr(5))};
     if (source.path.empty()) {
-      return make_error(ErrorCode::kInvalidArgument, "--memory-source file: needs a path, e.g. file:/tmp/meminfo");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--memory-source file: needs a path, e.g. file:/tmp/meminfo");
     }
     return source;
   }
@@ -25,11 +26,11 @@ Result<MemorySource> parse_memory_source(std::string_view text) {
 }
 
 MemoryReader::MemoryReader(ReaderConfig config) : config_(std::move(config)) {
-  meminfo_path_ = config_.source.kind == MemorySource::Kind::kMeminfoFile ? config_.source.path
-                                                                           : proc_path("meminfo");
-  status_path_ = proc_path(config_.pid + "/status");
-  vmstat_path_ = proc_path("vmstat");
-  pressure_path_ = proc_path("pressure/memory");
+  meminfo_ = KernelFile(config_.source.kind == MemorySource::Kind::kMeminfoFile ? config_.source.path
+                                                                                : proc_path("meminfo"));
+  status_ = KernelFile(proc_path(config_.pid + "/status"));
+  vmstat_ = KernelFile(proc_path("vmstat"));
+  pressure_ = KernelFile(proc_path("pressure/memory"));
   rediscover_cgroups();
 }
 
@@ -46,7 +47,8 @@ void MemoryReader::rediscover_cgroups() {
   Status got_members = read_text_file(proc_path(config_.pid + "/cgroup"), memberships);
   if (!got_members.ok()) {
     // No /proc/<pid>/cgroup: a kernel without cgroups, where there is no limit to find.
-    if (got_members.error().code != ErrorCode::kNotFound) discovery_warnings_.push_back(got_members.error().message);
+    if (got_members.error().code != ErrorCode::kNotFound)
+      discovery_warnings_.push_back(got_members.error().message);
     return;
   }
   std::vector<CgroupMount> mounts;
@@ -54,10 +56,11 @@ void MemoryReader::rediscover_cgroups() {
     mounts = parse_cgroup_mounts(mountinfo);
   } else {
     discovery_warnings_.push_back(got_mounts.error().message + "; assuming cgroups at /sys/fs/cgroup");
-    mounts = {{CgroupVersion::kV2, "/sys/fs/cgroup", "/"}, {CgroupVersion::kV1, "/sys/fs/cgroup/memory", "/"}};
+    mounts = {{CgroupVersion::kV2, "/sys/fs/cgroup", "/"},
+              {CgroupVersion::kV1, "/sys/fs/cgroup/memory", "/"}};
   }
-  cgroup_levels_ = resolve_cgroup_levels(mounts, parse_cgroup_memberships(memberships), config_.root,
-                                         discovery_warnings_);
+  cgroup_levels_ =
+      resolve_cgroup_levels(mounts, parse_cgroup_memberships(memberships), config_.root, discovery_warnings_);
 }
 
 MemoryReading MemoryReader::read() {
@@ -66,10 +69,10 @@ MemoryReading MemoryReader::read() {
   r.warnings = discovery_warnings_;
 
   bool host_ok = false;
-  if (Status s = read_text_file(meminfo_path_, buffer_); !s.ok()) {
+  if (Status s = meminfo_.read(buffer_); !s.ok()) {
     r.warnings.push_back("host memory unknown: " + s.error().message);
   } else if (auto info = parse_meminfo(buffer_); !info) {
-    r.warnings.push_back("host memory unknown: " + meminfo_path_ + ": " + info.error().message);
+    r.warnings.push_back("host memory unknown: " + meminfo_.path() + ": " + info.error().message);
   } else {
     host_ok = true;
     r.host_total_bytes = info->total_bytes;
@@ -97,7 +100,7 @@ MemoryReading MemoryReader::read() {
     if (r.cgroup_limit_bytes) r.total_bytes = std::min(r.total_bytes, *r.cgroup_limit_bytes);
   }
 
-  if (Status s = read_text_file(status_path_, buffer_); !s.ok()) {
+  if (Status s = status_.read(buffer_); !s.ok()) {
     r.warnings.push_back("process RSS unknown: " + s.error().message);
   } else if (auto mem = parse_process_status(buffer_); !mem) {
     r.warnings.push_back("process RSS unknown: " + mem.error().message);
@@ -105,7 +108,7 @@ MemoryReading MemoryReader::read() {
     r.process = *mem;
   }
 
-  if (Status s = read_text_file(vmstat_path_, buffer_); !s.ok()) {
+  if (Status s = vmstat_.read(buffer_); !s.ok()) {
     r.warnings.push_back("swap activity unknown: " + s.error().message);
   } else if (auto swap = parse_vmstat_swap(buffer_); !swap) {
     r.warnings.push_back("swap activity unknown: " + swap.error().message);
@@ -126,7 +129,7 @@ MemoryReading MemoryReader::read() {
   }
 
   if (!pressure_absent_) {
-    if (Status s = read_text_file(pressure_path_, buffer_); !s.ok()) {
+    if (Status s = pressure_.read(buffer_); !s.ok()) {
       if (s.error().code == ErrorCode::kNotFound || s.error().code == ErrorCode::kUnsupported) {
         pressure_absent_ = true;
       } else {

@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "memory/cgroup.hpp"
 #include "memory/proc_parsers.hpp"
+#include "memory/text_file.hpp"
 
 namespace pensieve::memory {
 
@@ -44,8 +45,8 @@ struct MemoryReading {
   std::chrono::steady_clock::time_point taken_at{};
   // False when available memory could not be established: the tier must be "unknown".
   bool available_known = false;
-  std::uint64_t available_bytes = 0;      // min(host MemAvailable, tightest cgroup headroom)
-  std::uint64_t total_bytes = 0;          // min(host MemTotal, tightest cgroup limit)
+  std::uint64_t available_bytes = 0;  // min(host MemAvailable, tightest cgroup headroom)
+  std::uint64_t total_bytes = 0;      // min(host MemTotal, tightest cgroup limit)
   std::uint64_t host_total_bytes = 0;
   std::uint64_t host_available_bytes = 0;
   std::optional<std::uint64_t> cgroup_limit_bytes;
@@ -59,7 +60,8 @@ struct MemoryReading {
 };
 
 // Not thread-safe: one sampler thread owns it. Cgroup directories are discovered at
-// construction (and on rediscover_cgroups()); limits and usage are re-read every time.
+// construction (and on rediscover_cgroups()); limits and usage are re-read every time, through
+// descriptors kept open on procfs and cgroupfs (see KernelFile). Movable, not copyable.
 class MemoryReader {
  public:
   explicit MemoryReader(ReaderConfig config);
@@ -74,10 +76,10 @@ class MemoryReader {
   std::string proc_path(std::string_view relative) const;
 
   ReaderConfig config_;
-  std::string meminfo_path_;
-  std::string status_path_;
-  std::string vmstat_path_;
-  std::string pressure_path_;
+  KernelFile meminfo_;
+  KernelFile status_;
+  KernelFile vmstat_;
+  KernelFile pressure_;
   std::vector<CgroupLevel> cgroup_levels_;
   std::vector<std::string> discovery_warnings_;
   std::optional<SwapCounters> last_swap_;

@@ -2,8 +2,8 @@
 
 namespace pensieve::memory {
 
-MemorySampler::MemorySampler(MemoryReader reader, ThresholdConfig thresholds, std::chrono::milliseconds interval,
-                             MemoryMetrics* metrics)
+MemorySampler::MemorySampler(MemoryReader reader, ThresholdConfig thresholds,
+                             std::chrono::milliseconds interval, MemoryMetrics* metrics)
     : reader_(std::move(reader)),
       threshold_config_(thresholds),
       interval_(interval.count() > 0 ? interval : std::chrono::milliseconds(1)),
@@ -11,7 +11,9 @@ MemorySampler::MemorySampler(MemoryReader reader, ThresholdConfig thresholds, st
   refresh_now();
 }
 
-MemorySampler::~MemorySampler() { stop(); }
+MemorySampler::~MemorySampler() {
+  stop();
+}
 
 void MemorySampler::set_listener(Listener listener) {
   std::lock_guard lock(refresh_mutex_);

@@ -32,6 +32,8 @@ const ArchitectureInfo& info_of(Architecture architecture) {
   std::abort();  // every enumerator has a row above
 }
 
-std::string_view supported_architecture_names() { return "llama, qwen2, qwen3, qwen3moe, phi3"; }
+std::string_view supported_architecture_names() {
+  return "llama, qwen2, qwen3, qwen3moe, phi3";
+}
 
 }  // namespace pensieve::model

@@ -40,7 +40,8 @@ void ForwardPass::run_chunk(std::span<const std::int32_t> tokens, std::uint32_t 
       continue;
     }
     std::size_t run = 1;
-    while (i + run < logit_rows.size() && logit_rows[i + run] == row + run && row + run < first_row + n) ++run;
+    while (i + run < logit_rows.size() && logit_rows[i + run] == row + run && row + run < first_row + n)
+      ++run;
     output_logits(row - first_row, run, logits.data() + i * vocab);
     i += run;
   }
@@ -71,7 +72,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   float* v = v_layer + pos0_ * v_dim;                            // (n, v_dim)
   const std::span<float> row = seq_.row_;
 
-  for (std::size_t t = 0; t < n; ++t) kernels::rms_norm(x + t * e, lw.attn_norm, e, hp_.rms_norm_eps, xb + t * e);
+  for (std::size_t t = 0; t < n; ++t)
+    kernels::rms_norm(x + t * e, lw.attn_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("attn_norm", layer, xb, n, e);
 
   kernels::matmul(lw.wq, xb, e, n, q, q_dim, row);
@@ -103,7 +105,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
     const double scale = hp_.rope_scaling == RopeScaling::kLinear ? 1.0 / hp_.rope_scaling_factor : 1.0;
     for (std::size_t t = 0; t < n; ++t) {
       const double position = static_cast<double>(pos0_ + t) * scale;
-      kernels::rope_angles(position, hp_.rope_freq_base, hp_.n_rot, w_.rope_freqs, cos + t * half, sin + t * half);
+      kernels::rope_angles(position, hp_.rope_freq_base, hp_.n_rot, w_.rope_freqs, cos + t * half,
+                           sin + t * half);
     }
   }
   for (std::size_t t = 0; t < n; ++t) {
@@ -123,7 +126,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   for (std::size_t t = 0; t < n; ++t) {
     const std::size_t position = pos0_ + t;
     std::size_t first_key = 0;
-    if (hp_.sliding_window > 0 && position >= hp_.sliding_window) first_key = position - hp_.sliding_window + 1;
+    if (hp_.sliding_window > 0 && position >= hp_.sliding_window)
+      first_key = position - hp_.sliding_window + 1;
     kernels::attention(q + t * q_dim, k_layer, v_layer, first_key, position + 1 - first_key, shape, scale,
                        attn + t * attn_dim, seq_.scores_.data());
   }
@@ -140,7 +144,8 @@ void ForwardPass::feed_forward_block(int layer, std::size_t n) {
   const std::size_t e = hp_.n_embd;
   float* x = seq_.x_.data();    // (n, n_embd)
   float* xb = seq_.xb_.data();  // (n, n_embd)
-  for (std::size_t t = 0; t < n; ++t) kernels::rms_norm(x + t * e, lw.ffn_norm, e, hp_.rms_norm_eps, xb + t * e);
+  for (std::size_t t = 0; t < n; ++t)
+    kernels::rms_norm(x + t * e, lw.ffn_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("ffn_norm", layer, xb, n, e);
   if (hp_.is_moe()) {
     expert_feed_forward(lw, n);
@@ -195,9 +200,9 @@ void ForwardPass::expert_feed_forward(const LayerWeights& lw, std::size_t n) {
   route_to_experts(lw, n);
   float* out = seq_.proj_.data();  // (n, n_embd) weighted sum of the chosen experts' outputs
   std::fill(out, out + n * e, 0.0f);
-  float* in = seq_.expert_in_.data();  // (m, n_embd) rows routed to expert `ex`
-  float* gate = seq_.ffn_gate_.data();  // (m, n_ff_expert)
-  float* up = seq_.ffn_up_.data();      // (m, n_ff_expert)
+  float* in = seq_.expert_in_.data();           // (m, n_embd) rows routed to expert `ex`
+  float* gate = seq_.ffn_gate_.data();          // (m, n_ff_expert)
+  float* up = seq_.ffn_up_.data();              // (m, n_ff_expert)
   float* expert_out = seq_.expert_out_.data();  // (m, n_embd)
   // Expert by expert, so each expert's weights are read once for all the tokens that chose it.
   for (std::uint32_t ex = 0; ex < hp_.n_expert; ++ex) {
@@ -217,7 +222,8 @@ void ForwardPass::expert_feed_forward(const LayerWeights& lw, std::size_t n) {
     kernels::swiglu(gate, up, m * f, gate);
     kernels::matmul(lw.down_exps.slice_rows(ex * e, e), gate, f, m, expert_out, e, seq_.row_);
     for (std::size_t i = 0; i < m; ++i) {
-      kernels::add_scaled_in_place(out + seq_.expert_row_[i] * e, expert_out + i * e, seq_.expert_row_weight_[i], e);
+      kernels::add_scaled_in_place(out + seq_.expert_row_[i] * e, expert_out + i * e,
+                                   seq_.expert_row_weight_[i], e);
     }
   }
 }
@@ -226,7 +232,8 @@ void ForwardPass::output_logits(std::size_t first_token, std::size_t count, floa
   const std::size_t e = hp_.n_embd;
   float* x = seq_.x_.data() + first_token * e;    // (count, n_embd)
   float* xb = seq_.xb_.data() + first_token * e;  // (count, n_embd)
-  for (std::size_t t = 0; t < count; ++t) kernels::rms_norm(x + t * e, w_.output_norm, e, hp_.rms_norm_eps, xb + t * e);
+  for (std::size_t t = 0; t < count; ++t)
+    kernels::rms_norm(x + t * e, w_.output_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("result_norm", -1, xb, count, e);
   kernels::matmul(w_.output, xb, e, count, out, hp_.n_vocab, seq_.row_);
   observe("result_output", -1, out, count, hp_.n_vocab);

@@ -58,7 +58,9 @@ class MetadataReader {
   std::string prefix_;
 };
 
-Error inconsistent(const std::string& what) { return make_error(ErrorCode::kInvalidFormat, what); }
+Error inconsistent(const std::string& what) {
+  return make_error(ErrorCode::kInvalidFormat, what);
+}
 
 }  // namespace
 
@@ -81,11 +83,11 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   hp.rope_style = arch->rope_style;
   const MetadataReader md(contents, hp.architecture_name);
 
-#define PENSIEVE_ASSIGN(lhs, expr)         \
-  do {                                     \
-    auto pensieve_value_ = (expr);         \
+#define PENSIEVE_ASSIGN(lhs, expr)                        \
+  do {                                                    \
+    auto pensieve_value_ = (expr);                        \
     if (!pensieve_value_) return pensieve_value_.error(); \
-    lhs = *pensieve_value_;                \
+    lhs = *pensieve_value_;                               \
   } while (0)
 
   PENSIEVE_ASSIGN(hp.n_embd, md.required_uint("embedding_length", kMaxDimension));
@@ -161,7 +163,8 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   hp.rms_norm_eps = static_cast<float>(*f);
 
   if (hp.architecture == Architecture::kPhi3) {
-    PENSIEVE_ASSIGN(u, md.optional_uint("attention.sliding_window", std::numeric_limits<std::uint32_t>::max()));
+    PENSIEVE_ASSIGN(u,
+                    md.optional_uint("attention.sliding_window", std::numeric_limits<std::uint32_t>::max()));
     hp.sliding_window = u.value_or(0);
   }
 
@@ -174,6 +177,8 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
                           " must lie in [1, " + md.key("expert_count") + " = " + std::to_string(hp.n_expert) +
                           "], and " + md.key("expert_feed_forward_length") + " must be positive");
     }
+    // Every block's feed-forward is the experts; a dense width in the metadata describes nothing.
+    hp.n_ff = 0;
   } else if (hp.n_ff == 0) {
     return md.missing("feed_forward_length");
   }
@@ -186,8 +191,8 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   if (embd->n_dims != 2 || embd->dims[0] != hp.n_embd || embd->dims[1] == 0 ||
       embd->dims[1] > std::numeric_limits<std::int32_t>::max()) {
     return inconsistent("tensor token_embd.weight has shape [" + std::to_string(embd->dims[0]) + ", " +
-                        std::to_string(embd->dims[1]) + "]; expected [" + std::to_string(hp.n_embd) +
-                        " (" + md.key("embedding_length") + "), n_vocab]");
+                        std::to_string(embd->dims[1]) + "]; expected [" + std::to_string(hp.n_embd) + " (" +
+                        md.key("embedding_length") + "), n_vocab]");
   }
   hp.n_vocab = static_cast<std::uint32_t>(embd->dims[1]);
   return hp;

@@ -21,8 +21,8 @@ struct Hyperparams {
   Architecture architecture = Architecture::kLlama;
   std::string architecture_name;
 
-  std::uint32_t n_vocab = 0;      // rows of token_embd.weight
-  std::uint32_t n_embd = 0;       // width of the residual stream
+  std::uint32_t n_vocab = 0;  // rows of token_embd.weight
+  std::uint32_t n_embd = 0;   // width of the residual stream
   std::uint32_t n_layer = 0;
   std::uint32_t n_head = 0;
   std::uint32_t n_head_kv = 0;    // divides n_head (grouped-query attention)
@@ -31,7 +31,7 @@ struct Hyperparams {
   std::uint32_t n_ff = 0;         // dense feed-forward width (0 for mixture-of-experts models)
   std::uint32_t n_ctx_train = 0;  // context_length; 0 when the file does not say
 
-  std::uint32_t n_rot = 0;        // rotated dims per head (rope.dimension_count), even, ≤ head_dim_k
+  std::uint32_t n_rot = 0;  // rotated dims per head (rope.dimension_count), even, ≤ head_dim_k
   double rope_freq_base = 10000.0;
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNormal;
   RopeScaling rope_scaling = RopeScaling::kNone;
@@ -40,7 +40,7 @@ struct Hyperparams {
   float rms_norm_eps = 1e-5f;
   std::uint32_t sliding_window = 0;  // 0: every earlier position is visible
 
-  std::uint32_t n_expert = 0;        // 0 for dense models
+  std::uint32_t n_expert = 0;  // 0 for dense models
   std::uint32_t n_expert_used = 0;
   std::uint32_t n_ff_expert = 0;
 

@@ -1,6 +1,6 @@
 #include "model/model.hpp"
 
-#include <new>
+#include <stdexcept>
 
 #include "model/forward_pass.hpp"
 
@@ -22,11 +22,16 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path) {
 
 Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, std::uint32_t max_batch) const {
   if (n_ctx == 0) return make_error(ErrorCode::kInvalidArgument, "context size must be at least 1 token");
+  if (n_ctx > kMaxContext) {
+    return make_error(ErrorCode::kInvalidArgument, "context size " + std::to_string(n_ctx) +
+                                                       " exceeds the limit of " +
+                                                       std::to_string(kMaxContext) + " tokens");
+  }
   if (max_batch == 0) return make_error(ErrorCode::kInvalidArgument, "batch size must be at least 1 token");
   const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, max_batch);
   try {
     return Sequence(*this, hparams_, layout);
-  } catch (const std::bad_alloc&) {
+  } catch (const std::exception&) {  // bad_alloc, or length_error beyond the address space
     return make_error(ErrorCode::kResourceExhausted,
                       "not enough memory for a sequence of " + std::to_string(n_ctx) + " tokens (" +
                           std::to_string((layout.kv_cache_bytes() + layout.scratch_bytes()) >> 20) + " MiB)");
@@ -54,7 +59,8 @@ Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
   }
   for (std::uint32_t row : logit_rows) {
     if (row >= tokens.size()) {
-      return make_error(ErrorCode::kOutOfRange, "logit row " + std::to_string(row) + " is not an index into the " +
+      return make_error(ErrorCode::kOutOfRange, "logit row " + std::to_string(row) +
+                                                    " is not an index into the " +
                                                     std::to_string(tokens.size()) + " tokens given");
     }
   }

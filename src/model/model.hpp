@@ -26,6 +26,9 @@ class Model {
   std::uint64_t weights_bytes() const { return weights_.bytes; }
   std::size_t file_size() const { return file_.file_size(); }
 
+  // Far beyond any model's context; larger requests are mistakes, refused before allocating.
+  static constexpr std::uint32_t kMaxContext = 1u << 24;
+
   // A new, empty sequence holding up to n_ctx tokens, computing max_batch tokens at a time.
   Result<Sequence> create_sequence(std::uint32_t n_ctx,
                                    std::uint32_t max_batch = Sequence::kDefaultMaxBatch) const;

@@ -69,6 +69,8 @@ Sequence::Sequence(const Model& model, const Hyperparams& hp, const SequenceLayo
   row_.resize(s.row);
 }
 
-void Sequence::truncate(std::uint32_t n) { size_ = std::min(size_, n); }
+void Sequence::truncate(std::uint32_t n) {
+  size_ = std::min(size_, n);
+}
 
 }  // namespace pensieve::model

@@ -47,8 +47,8 @@ class Sequence {
   Sequence(Sequence&&) noexcept = default;
   Sequence& operator=(Sequence&&) noexcept = default;
 
-  std::uint32_t size() const { return size_; }          // tokens in the cache
-  std::uint32_t capacity() const { return n_ctx_; }     // n_ctx
+  std::uint32_t size() const { return size_; }       // tokens in the cache
+  std::uint32_t capacity() const { return n_ctx_; }  // n_ctx
   std::uint32_t max_batch() const { return max_batch_; }
 
   // Forgets every token from position n on (keeps a prefix for reuse). No-op if n >= size().
@@ -70,26 +70,26 @@ class Sequence {
   std::uint32_t size_ = 0;
   TensorObserver observer_;
 
-  std::vector<float> k_cache_;         // (n_layer, n_ctx, k_dim)
-  std::vector<float> v_cache_;         // (n_layer, n_ctx, v_dim)
-  std::vector<float> x_;               // (max_batch, n_embd) residual stream
-  std::vector<float> xb_;              // (max_batch, n_embd) normalised input of the current block
-  std::vector<float> q_;               // (max_batch, q_dim)
-  std::vector<float> attn_;            // (max_batch, attn_out_dim) attention output per head
-  std::vector<float> proj_;            // (max_batch, n_embd) block output before the residual add
-  std::vector<float> ffn_gate_;        // (max_batch, max(n_ff, n_ff_expert)); holds the SwiGLU product
-  std::vector<float> ffn_up_;          // (max_batch, max(n_ff, n_ff_expert))
-  std::vector<float> router_;          // (max_batch, n_expert) router probabilities
-  std::vector<std::uint32_t> chosen_;  // (max_batch, n_expert_used) experts chosen per token
-  std::vector<float> chosen_weight_;   // (max_batch, n_expert_used) their renormalised weights
-  std::vector<float> expert_in_;       // (max_batch, n_embd) the rows routed to one expert
-  std::vector<float> expert_out_;      // (max_batch, n_embd)
-  std::vector<std::uint32_t> expert_row_;   // (max_batch) batch row of each expert_in row
-  std::vector<float> expert_row_weight_;    // (max_batch) router weight of each expert_in row
-  std::vector<float> rope_cos_;        // (max_batch, n_rot / 2)
-  std::vector<float> rope_sin_;        // (max_batch, n_rot / 2)
-  std::vector<float> scores_;          // (n_ctx) attention scores of one head
-  std::vector<float> row_;             // (longest weight row) one dequantized weight row
+  std::vector<float> k_cache_;             // (n_layer, n_ctx, k_dim)
+  std::vector<float> v_cache_;             // (n_layer, n_ctx, v_dim)
+  std::vector<float> x_;                   // (max_batch, n_embd) residual stream
+  std::vector<float> xb_;                  // (max_batch, n_embd) normalised input of the current block
+  std::vector<float> q_;                   // (max_batch, q_dim)
+  std::vector<float> attn_;                // (max_batch, attn_out_dim) attention output per head
+  std::vector<float> proj_;                // (max_batch, n_embd) block output before the residual add
+  std::vector<float> ffn_gate_;            // (max_batch, max(n_ff, n_ff_expert)); holds the SwiGLU product
+  std::vector<float> ffn_up_;              // (max_batch, max(n_ff, n_ff_expert))
+  std::vector<float> router_;              // (max_batch, n_expert) router probabilities
+  std::vector<std::uint32_t> chosen_;      // (max_batch, n_expert_used) experts chosen per token
+  std::vector<float> chosen_weight_;       // (max_batch, n_expert_used) their renormalised weights
+  std::vector<float> expert_in_;           // (max_batch, n_embd) the rows routed to one expert
+  std::vector<float> expert_out_;          // (max_batch, n_embd)
+  std::vector<std::uint32_t> expert_row_;  // (max_batch) batch row of each expert_in row
+  std::vector<float> expert_row_weight_;   // (max_batch) router weight of each expert_in row
+  std::vector<float> rope_cos_;            // (max_batch, n_rot / 2)
+  std::vector<float> rope_sin_;            // (max_batch, n_rot / 2)
+  std::vector<float> scores_;              // (n_ctx) attention scores of one head
+  std::vector<float> row_;                 // (longest weight row) one dequantized weight row
 };
 
 }  // namespace pensieve::model

@@ -89,11 +89,11 @@ class Binder {
   std::uint64_t& bytes_;
 };
 
-#define PENSIEVE_BIND(lhs, expr)                           \
-  do {                                                     \
-    auto pensieve_bound_ = (expr);                         \
-    if (!pensieve_bound_) return pensieve_bound_.error();  \
-    lhs = *pensieve_bound_;                                \
+#define PENSIEVE_BIND(lhs, expr)                          \
+  do {                                                    \
+    auto pensieve_bound_ = (expr);                        \
+    if (!pensieve_bound_) return pensieve_bound_.error(); \
+    lhs = *pensieve_bound_;                               \
   } while (0)
 
 Status bind_attention(const Binder& b, const Hyperparams& hp, const std::string& p, LayerWeights& l) {
@@ -161,7 +161,8 @@ Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& 
   PENSIEVE_BIND(w.rope_freqs, b.optional_vector("rope_freqs.weight", hp.n_rot / 2));
   if (hp.architecture == Architecture::kPhi3 &&
       (b.has("rope_factors_long.weight") || b.has("rope_factors_short.weight"))) {
-    return make_error(ErrorCode::kUnsupported, "phi3 LongRoPE (rope_factors_long/short) is not supported yet");
+    return make_error(ErrorCode::kUnsupported,
+                      "phi3 LongRoPE (rope_factors_long/short) is not supported yet");
   }
   w.layers.resize(hp.n_layer);
   for (std::uint32_t i = 0; i < hp.n_layer; ++i) {

@@ -28,16 +28,16 @@ struct LayerWeights {
   const float* k_norm = nullptr;     // (head_dim_k)
   WeightMatrix wo;                   // (n_embd rows, attn_out_dim)
 
-  const float* ffn_norm = nullptr;   // (n_embd)
+  const float* ffn_norm = nullptr;  // (n_embd)
   // Dense feed-forward.
-  WeightMatrix ffn_gate;             // (n_ff rows, n_embd)
-  WeightMatrix ffn_up;               // (n_ff rows, n_embd)
-  WeightMatrix ffn_down;             // (n_embd rows, n_ff)
+  WeightMatrix ffn_gate;  // (n_ff rows, n_embd)
+  WeightMatrix ffn_up;    // (n_ff rows, n_embd)
+  WeightMatrix ffn_down;  // (n_embd rows, n_ff)
   // Mixture of experts: expert e owns rows [e·R, (e+1)·R) of each stack.
-  WeightMatrix router;               // (n_expert rows, n_embd)
-  WeightMatrix gate_exps;            // (n_expert · n_ff_expert rows, n_embd)
-  WeightMatrix up_exps;              // (n_expert · n_ff_expert rows, n_embd)
-  WeightMatrix down_exps;            // (n_expert · n_embd rows, n_ff_expert)
+  WeightMatrix router;     // (n_expert rows, n_embd)
+  WeightMatrix gate_exps;  // (n_expert · n_ff_expert rows, n_embd)
+  WeightMatrix up_exps;    // (n_expert · n_ff_expert rows, n_embd)
+  WeightMatrix down_exps;  // (n_expert · n_embd rows, n_ff_expert)
 };
 
 struct Weights {
@@ -46,7 +46,7 @@ struct Weights {
   WeightMatrix output;                 // (n_vocab rows, n_embd); token_embd when tied
   const float* rope_freqs = nullptr;   // (n_rot / 2) frequency divisors, Llama 3 style; optional
   std::vector<LayerWeights> layers;
-  std::uint64_t bytes = 0;             // sum of the bound tensors' stored sizes
+  std::uint64_t bytes = 0;  // sum of the bound tensors' stored sizes
 };
 
 Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp);

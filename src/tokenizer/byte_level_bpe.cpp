@@ -15,6 +15,8 @@ constexpr std::int32_t kDead = -2;
 // Words up to this many bytes are merged by rescanning a small array; longer ones (long CJK
 // runs, base64, rows of '=') use a heap so the work stays O(n log n).
 constexpr std::size_t kShortWord = 32;
+// Longer words are rare and unlikely to repeat; they are not worth the cache's memory.
+constexpr std::size_t kMaxCachedWord = 64;
 
 // GPT-2's table: printable Latin-1 bytes stand for themselves, the other 68 bytes are given
 // the code points 256, 257, ... in byte order.
@@ -164,6 +166,10 @@ void ByteLevelBpe::encode_word(std::string_view word, std::vector<std::int32_t>&
     }
   }
   const std::size_t n = word.size();
+  const bool cacheable = n >= 2 && n <= kMaxCachedWord;
+  const std::uint64_t hash = cacheable ? hash_bytes(word) : 0;
+  if (cacheable && s.cache.find(word, hash, out)) return;
+  const std::size_t first_out = out.size();
   s.ids.resize(n);
   s.starts.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -181,6 +187,7 @@ void ByteLevelBpe::encode_word(std::string_view word, std::vector<std::int32_t>&
   for (std::size_t k = 0; k < m; ++k) {
     emit(word, s.starts[k], k + 1 < m ? s.starts[k + 1] : n, s.ids[k], out);
   }
+  if (cacheable) s.cache.insert(word, hash, std::span<const std::int32_t>(out).subspan(first_out));
 }
 
 void ByteLevelBpe::emit(std::string_view word, std::size_t begin, std::size_t end, std::int32_t id,

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/result.hpp"
 #include "gguf/reader.hpp"
 #include "tokenizer/hash_index.hpp"
+#include "tokenizer/word_cache.hpp"
 #include "tokenizer/vocabulary.hpp"
 
 namespace pensieve::tokenizer {
@@ -26,6 +28,7 @@ void append_token_bytes(std::string_view token_text, std::string& out);
 
 // Working memory for encoding words; reused across words and calls to avoid allocations.
 struct BpeScratch {
+  WordCache cache;
   std::vector<std::int32_t> ids;
   std::vector<std::uint32_t> starts;  // byte offset of each symbol in the word
   std::vector<std::int32_t> ranks;    // rank of merging symbol i with i+1 (short words)

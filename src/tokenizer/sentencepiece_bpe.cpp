@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "tokenizer/hash_index.hpp"
 #include "tokenizer/unicode.hpp"
 
 namespace pensieve::tokenizer {
@@ -10,6 +11,16 @@ namespace {
 
 bool bigram_after(const SpmScratch::Bigram& a, const SpmScratch::Bigram& b) {
   return a.score < b.score || (a.score == b.score && a.left > b.left);
+}
+
+constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581
+
+// Where the word starting at `from` ends: at the next U+2581 that follows another character.
+std::size_t word_end(std::string_view text, std::size_t from) {
+  std::size_t pos = from;
+  while (pos < text.size() && text.compare(pos, kSpaceMark.size(), kSpaceMark) == 0) pos += kSpaceMark.size();
+  const std::size_t next = text.find(kSpaceMark, pos);
+  return next == std::string_view::npos ? text.size() : next;
 }
 
 int hex_value(char c) {
@@ -38,10 +49,39 @@ SentencePieceBpe::SentencePieceBpe(const Vocabulary& vocab) {
     }
     byte_token_[b] = id;
   }
+  words_are_independent_ = true;
+  for (std::int32_t id = 0; id < vocab.size() && words_are_independent_; ++id) {
+    const std::string_view text = vocab.text(id);
+    for (std::size_t at = text.find(kSpaceMark, 1); at != std::string_view::npos; at = text.find(kSpaceMark, at + 1)) {
+      if (at < kSpaceMark.size() || text.compare(at - kSpaceMark.size(), kSpaceMark.size(), kSpaceMark) != 0) {
+        words_are_independent_ = false;
+        break;
+      }
+    }
+  }
 }
 
 void SentencePieceBpe::encode(const Vocabulary& vocab, std::string_view text, std::vector<std::int32_t>& out,
                               SpmScratch& s) const {
+  if (!words_are_independent_) {
+    encode_word(vocab, text, out, s);
+    return;
+  }
+  for (std::size_t begin = 0; begin < text.size();) {
+    const std::size_t end = word_end(text, begin);
+    const std::string_view word = text.substr(begin, end - begin);
+    const std::uint64_t hash = hash_bytes(word);
+    if (!s.cache.find(word, hash, out)) {
+      const std::size_t first = out.size();
+      encode_word(vocab, word, out, s);
+      if (word.size() <= 64) s.cache.insert(word, hash, std::span<const std::int32_t>(out).subspan(first));
+    }
+    begin = end;
+  }
+}
+
+void SentencePieceBpe::encode_word(const Vocabulary& vocab, std::string_view text, std::vector<std::int32_t>& out,
+                                   SpmScratch& s) const {
   if (text.empty()) return;
   s.symbols.clear();
   s.heap.clear();

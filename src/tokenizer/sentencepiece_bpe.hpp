@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tokenizer/vocabulary.hpp"
+#include "tokenizer/word_cache.hpp"
 
 namespace pensieve::tokenizer {
 
@@ -27,6 +28,7 @@ struct SpmScratch {
   };
   std::vector<Symbol> symbols;
   std::vector<Bigram> heap;
+  WordCache cache;
 };
 
 class SentencePieceBpe {
@@ -41,7 +43,13 @@ class SentencePieceBpe {
   std::int32_t byte_token(std::uint8_t b) const { return byte_token_[b]; }
 
  private:
+  void encode_word(const Vocabulary& vocab, std::string_view word, std::vector<std::int32_t>& out,
+                   SpmScratch& scratch) const;
+
   std::array<std::int32_t, 256> byte_token_{};
+  // True when no token has U+2581 right after another character: then no merge can cross the
+  // start of a word, and words are encoded (and cached) one at a time with the same result.
+  bool words_are_independent_ = false;
 };
 
 // The text a byte-fallback token such as "<0x0A>" stands for, or -1 when it is not one.

@@ -452,6 +452,7 @@ bool has_filter(std::string_view name) {
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   auto it = filters().find(name);
   if (it == filters().end()) fail(FailureKind::kValue, "no filter named '" + std::string(name) + "'");
+  in.count_steps(1 + work_units(input));
   return it->second(in, input, args);
 }
 

@@ -1,9 +1,12 @@
 #include "chat/jinja/interpreter.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "chat/jinja/builtins.hpp"
 #include "chat/jinja/error.hpp"
+#include "chat/jinja/strings.hpp"
 
 namespace pensieve::chat::jinja {
 namespace {
@@ -42,13 +45,29 @@ std::vector<std::size_t> slice_positions(std::int64_t n, const Value& start_v, c
 // Byte offset of each code point of `s`, plus s.size() at the end.
 std::vector<std::size_t> char_offsets(const std::string& s) {
   std::vector<std::size_t> offsets;
-  std::size_t pos = 0;
-  for (std::string_view c : utf8_chars(s)) {
+  offsets.reserve(s.size() + 1);
+  for (std::size_t pos = 0; pos < s.size();) {
     offsets.push_back(pos);
-    pos += c.size();
+    std::size_t len = 1;
+    decode_at(s, pos, len);
+    pos += len;
   }
-  offsets.push_back(pos);
+  offsets.push_back(s.size());
   return offsets;
+}
+
+// The bytes of code point `index` (negative counts from the end), without building tables.
+std::optional<std::pair<std::size_t, std::size_t>> char_at(const std::string& s, std::int64_t index) {
+  if (index < 0) index += static_cast<std::int64_t>(utf8_length(s));
+  if (index < 0) return std::nullopt;
+  std::size_t pos = 0;
+  for (std::int64_t i = 0; pos < s.size(); ++i) {
+    std::size_t len = 1;
+    decode_at(s, pos, len);
+    if (i == index) return std::make_pair(pos, len);
+    pos += len;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -379,7 +398,8 @@ Value Interpreter::get_attribute(const Value& object, std::string_view name) con
   }
 }
 
-Value Interpreter::get_item(const Value& object, const Value& key) const {
+Value Interpreter::get_item(const Value& object, const Value& key) {
+  if (object.is_string()) count_steps(work_units(object));  // indexing walks the UTF-8
   switch (object.kind()) {
     case Kind::kUndefined:
       fail(FailureKind::kUndefined, object.undefined_reason());
@@ -395,13 +415,9 @@ Value Interpreter::get_item(const Value& object, const Value& key) const {
                                   std::to_string(key.as_int()));
         return object.list().items[static_cast<std::size_t>(i)];
       }
-      const auto offsets = char_offsets(object.text().str());
-      const auto n = static_cast<std::int64_t>(offsets.size()) - 1;
-      if (i < 0) i += n;
-      if (i < 0 || i >= n)
-        return Value::undefined("str object has no element " + std::to_string(key.as_int()));
-      const auto at = static_cast<std::size_t>(i);
-      return Value::string(object.text().substr(offsets[at], offsets[at + 1] - offsets[at]));
+      const auto at = char_at(object.text().str(), i);
+      if (!at) return Value::undefined("str object has no element " + std::to_string(key.as_int()));
+      return Value::string(object.text().substr(at->first, at->second));
     }
     case Kind::kDict:
       if (key.is_string()) {
@@ -430,6 +446,7 @@ Value Interpreter::eval_slice(const Value& object, const Expr& slice, Scope& sco
   const Value stop = part(1);
   const Value step = part(2);
   if (object.is_undefined()) fail(FailureKind::kUndefined, object.undefined_reason());
+  count_steps(work_units(object));
   if (object.is_list()) {
     const auto& items = object.list().items;
     std::vector<Value> out;

@@ -49,7 +49,7 @@ class Interpreter {
 
   Value call(const Value& callee, CallArgs& args);
   Value get_attribute(const Value& object, std::string_view name) const;
-  Value get_item(const Value& object, const Value& key) const;
+  Value get_item(const Value& object, const Value& key);
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };

@@ -236,18 +236,21 @@ std::optional<Value> find_method(const Value& object, std::string_view name) {
     case Kind::kString:
       if (!listed(kStringMethods, name)) return std::nullopt;
       return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
+        in.count_steps(work_units(object));
         return string_method(object, method, in, args);
       });
     case Kind::kDict:
       if (listed(kDictMutators, name)) return unsafe(name, "dict");
       if (!listed(kDictMethods, name)) return std::nullopt;
-      return Value::callable(method, [object, method](Interpreter&, CallArgs& args) {
+      return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
+        in.count_steps(work_units(object));
         return dict_method(object, method, args);
       });
     case Kind::kList:
       if (listed(kListMutators, name)) return unsafe(name, object.list().is_tuple ? "tuple" : "list");
       if (!listed(kListMethods, name)) return std::nullopt;
-      return Value::callable(method, [object, method](Interpreter&, CallArgs& args) {
+      return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
+        in.count_steps(work_units(object));
         return list_method(object, method, args);
       });
     default:

@@ -122,6 +122,7 @@ bool contains(const Value& container, const Value& item) {
 }
 
 Value binary_operator(Interpreter& in, std::string_view op, const Value& a, const Value& b) {
+  in.count_steps(work_units(a) + work_units(b));  // comparing, searching and copying walk both
   if (op == "==") return Value::boolean(equals(a, b));
   if (op == "!=") return Value::boolean(!equals(a, b));
   if (op == "in") return Value::boolean(contains(b, a));

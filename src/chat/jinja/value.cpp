@@ -284,6 +284,19 @@ const void* Value::identity() const {
   }
 }
 
+std::size_t work_units(const Value& v) {
+  switch (v.kind()) {
+    case Kind::kString:
+      return v.text().size() / 64;
+    case Kind::kList:
+      return v.list().items.size();
+    case Kind::kDict:
+      return v.dict().entries.size();
+    default:
+      return 0;
+  }
+}
+
 std::string type_name(const Value& v) {
   switch (v.kind()) {
     case Kind::kUndefined:
@@ -432,6 +445,7 @@ Text repr_text(const Value& v) {
 
 std::vector<std::string_view> utf8_chars(std::string_view s) {
   std::vector<std::string_view> out;
+  out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     std::size_t len = 1;
     decode_at(s, i, len);
@@ -443,11 +457,10 @@ std::vector<std::string_view> utf8_chars(std::string_view s) {
 
 std::size_t utf8_length(std::string_view s) {
   std::size_t n = 0;
-  for (std::size_t i = 0; i < s.size();) {
+  for (std::size_t i = 0; i < s.size(); ++n) {
     std::size_t len = 1;
-    decode_at(s, i, len);
+    decode_at(s, i, len);  // same rule as indexing, also for invalid UTF-8
     i += len;
-    ++n;
   }
   return n;
 }

@@ -122,6 +122,10 @@ int nesting_depth(const Value& v);
 // Fails (kLimit) when a recursive walk over values reaches `depth` > kMaxNesting.
 void check_depth(int depth);
 
+// Work proportional to the size of `v` (a string's bytes / 64, a container's length), which
+// operations that walk a whole value pay in steps.
+std::size_t work_units(const Value& v);
+
 // Python's type name, as it appears in error messages: 'str', 'NoneType', 'dict', ...
 std::string type_name(const Value& v);
 bool truthy(const Value& v);

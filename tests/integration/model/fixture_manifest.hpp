@@ -32,7 +32,9 @@ const std::vector<FixtureFile>& fixture_files();
 std::vector<float> read_floats(const std::string& path);
 
 // gtest prints parameters with this instead of a byte dump.
-inline void PrintTo(const FixtureFile& f, std::ostream* os) { *os << f.file; }
+inline void PrintTo(const FixtureFile& f, std::ostream* os) {
+  *os << f.file;
+}
 
 // A gtest-safe name for a file ("llama_q4_k_m").
 std::string test_name_of(const FixtureFile& f);

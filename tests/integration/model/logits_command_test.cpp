@@ -1,14 +1,13 @@
 // `pensieve logits` run as a real process.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <string>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <stdexcept>
+#include <string>
 
 #include "fixture_manifest.hpp"
 
@@ -69,6 +68,22 @@ TEST_F(LogitsCommandTest, WritesAllPositionLogitsMatchingReference) {
   ASSERT_EQ(got.size(), f.tokens.size() * f.vocab);
   ASSERT_EQ(got.size(), expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 2e-3) << "logit " << i;
+}
+
+TEST_F(LogitsCommandTest, DumpDirHoldsEveryNamedIntermediateTensor) {
+  const auto& f = llama_f32();
+  const std::filesystem::path dir = out_.string() + ".dump";
+  const CommandRun run =
+      run_command(f.path + " --tokens \"1 2 3 4 5\" --out " + out_.string() + " --dump-dir " + dir.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto size_of = [&](const std::string& name) { return std::filesystem::file_size(dir / name); };
+  EXPECT_EQ(size_of("token_embd.f32"), 5u * 256u * 4u);
+  EXPECT_EQ(size_of("blk.0.q.f32"), 5u * 256u * 4u);
+  EXPECT_EQ(size_of("blk.1.k.f32"), 5u * 128u * 4u);
+  EXPECT_EQ(size_of("blk.1.layer_out.f32"), 5u * 256u * 4u);
+  // The last intermediate is the logits themselves.
+  EXPECT_EQ(testing::read_floats((dir / "result_output.f32").string()), testing::read_floats(out_.string()));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(LogitsCommandTest, TokenOutsideVocabularyFailsWithMessage) {

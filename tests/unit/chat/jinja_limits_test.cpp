@@ -47,6 +47,22 @@ TEST(JinjaLimits, QuadraticStringBuildingPaysForItsBytes) {
   EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
 }
 
+TEST(JinjaLimits, WalkingLargeValuesPaysForTheirSize) {
+  // A thousand operations, each on a megabyte string or a 100k-item list: counted as single
+  // steps they would pass a 200k-step limit easily; paying for their size they cannot.
+  RenderOptions options;
+  options.max_steps = 200'000;
+  const std::string setup = "{% set s = 'x' * 1000000 %}{% set l = range(100000) %}";
+  auto baseline = try_render(setup + "{% for i in range(1000) %}{% set c = i %}{% endfor %}ok", "{}", options);
+  ASSERT_TRUE(baseline.ok()) << baseline.error().message;
+  for (const char* body : {"{% set c = s[i] %}", "{% set c = 'y' in s %}", "{% set c = s|length %}",
+                           "{% set c = s.startswith('x') %}", "{% set c = 5 in l %}", "{% set c = l[1:] %}"}) {
+    auto out = try_render(setup + "{% for i in range(1000) %}" + body + "{% endfor %}", "{}", options);
+    ASSERT_FALSE(out.ok()) << body;
+    EXPECT_NE(out.error().message.find("steps"), std::string::npos) << body << ": " << out.error().message;
+  }
+}
+
 TEST(JinjaLimits, UnboundedRecursionHitsTheCallDepthLimit) {
   auto out = try_render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
   ASSERT_FALSE(out.ok());

@@ -160,6 +160,8 @@ TEST(Qwen3CoderParser, MultilineValuesObjectsAndBareFunction) {
 TEST(Qwen3CoderParser, LookalikeAndCutOff) {
   EXPECT_EQ(parse_every_way(traits(TemplateFamily::kQwen3Coder), make_options(), "The <function> tag <tool_call>x"),
             (Lines{"text:The <function> tag <tool_call>x"}));
+  EXPECT_EQ(parse_every_way(traits(TemplateFamily::kQwen3Coder), make_options(), "Write <function=name> then more."),
+            (Lines{"text:Write <function=name> then more."}));
   EXPECT_EQ(parse_every_way(traits(TemplateFamily::kQwen3Coder), make_options(),
                             "<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>\n<parameter=b>\nhal"),
             (Lines{R"(call:f {"a": 1 (incomplete))"}));

@@ -18,7 +18,8 @@ AdmissionPolicy policy_with_baseline(std::uint64_t baseline) {
 }
 
 TEST(Admission, AdmitsWhenSafeAndRoomy) {
-  const auto d = decide_admission(snapshot_with(6 * kGiB, 16 * kGiB), 512 * kMiB, policy_with_baseline(5 * kGiB));
+  const auto d =
+      decide_admission(snapshot_with(6 * kGiB, 16 * kGiB), 512 * kMiB, policy_with_baseline(5 * kGiB));
   EXPECT_TRUE(d.admitted());
   EXPECT_EQ(d.http_status, 200);
   EXPECT_EQ(d.reason, RefusalReason::kNone);
@@ -62,7 +63,8 @@ TEST(Admission, RefusesWhenAdmittingWouldCrossTheCriticalThreshold) {
   EXPECT_NE(d.message.find("1.50 GiB available"), std::string::npos) << d.message;
   EXPECT_NE(d.message.find("keeps 1.00 GiB free"), std::string::npos) << d.message;
   // Also from safe: 2.5 GiB available cannot take a 2 GiB request.
-  const auto from_safe = decide_admission(snapshot_with(2560 * kMiB, 16 * kGiB), 2 * kGiB, policy_with_baseline(0));
+  const auto from_safe =
+      decide_admission(snapshot_with(2560 * kMiB, 16 * kGiB), 2 * kGiB, policy_with_baseline(0));
   EXPECT_EQ(from_safe.reason, RefusalReason::kWouldExceed);
   EXPECT_STREQ(from_safe.memory_status(), "safe");
 }

@@ -2,9 +2,8 @@
 // The outer test re-executes this binary through the script; the inner run (recognised by
 // PENSIEVE_CGROUP_DIR) checks what the reader sees. Skipped, saying why, only when this machine
 // cannot create such a cgroup (the script's exit status 77).
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <cstring>

@@ -76,11 +76,13 @@ class CgroupV2Tree : public ::testing::Test {
     tree.write("sys/fs/cgroup/user.slice/app.scope/memory.max", "max\n");
     tree.write("sys/fs/cgroup/user.slice/app.scope/memory.current", std::to_string(1 * kGiB) + "\n");
     tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.max", std::to_string(2 * kGiB) + "\n");
-    tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current", std::to_string(1536 * kMiB) + "\n");
+    tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current",
+               std::to_string(1536 * kMiB) + "\n");
   }
   std::vector<CgroupLevel> levels(std::vector<std::string>& warnings) {
     return resolve_cgroup_levels({{CgroupVersion::kV2, "/sys/fs/cgroup", "/"}},
-                                 {{CgroupVersion::kV2, "/user.slice/app.scope/pensieve"}}, tree.root(), warnings);
+                                 {{CgroupVersion::kV2, "/user.slice/app.scope/pensieve"}}, tree.root(),
+                                 warnings);
   }
   FakeTree tree;
   std::string scratch;
@@ -97,7 +99,8 @@ TEST_F(CgroupV2Tree, WalksFromTheProcessUpToTheRoot) {
 
 TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok()) << reading.error().message;
   EXPECT_EQ(reading->tightest_limit_bytes, 2 * kGiB);
   EXPECT_EQ(reading->tightest_headroom_bytes, 512 * kMiB);  // 2 GiB − 1.5 GiB at the innermost
@@ -108,7 +111,7 @@ TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
 
   // The slice fills up: its 8 GiB limit now leaves 256 MiB, less than the inner cgroup's room.
   tree.write("sys/fs/cgroup/user.slice/memory.current", std::to_string(8 * kGiB - 256 * kMiB) + "\n");
-  reading = read_cgroup_levels(levels(warnings), scratch);
+  reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_headroom_bytes, 256 * kMiB);
   EXPECT_EQ(reading->tightest_limit_bytes, 2 * kGiB);
@@ -118,7 +121,8 @@ TEST_F(CgroupV2Tree, TightestHeadroomWinsAtAnyLevel) {
 TEST_F(CgroupV2Tree, UsageAboveLimitMeansNoHeadroom) {
   tree.write("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current", std::to_string(3 * kGiB) + "\n");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_headroom_bytes, 0u);
 }
@@ -126,7 +130,8 @@ TEST_F(CgroupV2Tree, UsageAboveLimitMeansNoHeadroom) {
 TEST_F(CgroupV2Tree, LimitWithoutUsageIsAnError) {
   tree.remove("sys/fs/cgroup/user.slice/memory.current");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_FALSE(reading.ok());
   EXPECT_NE(reading.error().message.find("user.slice/memory.max"), std::string::npos);
 }
@@ -134,14 +139,16 @@ TEST_F(CgroupV2Tree, LimitWithoutUsageIsAnError) {
 TEST_F(CgroupV2Tree, GarbledLimitIsAnError) {
   tree.write("sys/fs/cgroup/user.slice/app.scope/memory.max", "lots\n");
   std::vector<std::string> warnings;
-  EXPECT_FALSE(read_cgroup_levels(levels(warnings), scratch).ok());
+  auto lv = levels(warnings);
+  EXPECT_FALSE(read_cgroup_levels(lv, scratch).ok());
 }
 
 TEST_F(CgroupV2Tree, MissingControllerFilesMeanNoLimitThere) {
   tree.remove("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.max");
   tree.remove("sys/fs/cgroup/user.slice/app.scope/pensieve/memory.current");
   std::vector<std::string> warnings;
-  auto reading = read_cgroup_levels(levels(warnings), scratch);
+  auto lv = levels(warnings);
+  auto reading = read_cgroup_levels(lv, scratch);
   ASSERT_TRUE(reading.ok());
   EXPECT_EQ(reading->tightest_limit_bytes, 8 * kGiB);
   EXPECT_EQ(reading->tightest_headroom_bytes, 5 * kGiB);
@@ -187,8 +194,8 @@ TEST(CgroupV1, ReadsLimitAndUsageUpTheHierarchy) {
   tree.write(base + "/process_api/89b0/memory.limit_in_bytes", "9223372036854771712\n");
   tree.write(base + "/process_api/89b0/memory.usage_in_bytes", std::to_string(kGiB) + "\n");
   std::vector<std::string> warnings;
-  auto lv = resolve_cgroup_levels(parse_cgroup_mounts(kHybridMountinfo), parse_cgroup_memberships(kHybridCgroup),
-                                  tree.root(), warnings);
+  auto lv = resolve_cgroup_levels(parse_cgroup_mounts(kHybridMountinfo),
+                                  parse_cgroup_memberships(kHybridCgroup), tree.root(), warnings);
   // v1 memory: 3 levels. The unified mount directory does not exist in this tree: one warning.
   ASSERT_EQ(lv.size(), 3u);
   EXPECT_EQ(lv[0].version, CgroupVersion::kV1);

@@ -7,8 +7,8 @@
 namespace pensieve::memory {
 namespace {
 
-using testing::snapshot_with;
 using std::chrono::seconds;
+using testing::snapshot_with;
 
 const auto kT0 = std::chrono::steady_clock::time_point{} + seconds(1000);
 

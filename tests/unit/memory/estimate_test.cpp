@@ -82,9 +82,9 @@ TEST(Estimate, LoadFitListsEveryFigureAndWhatToChange) {
   const auto fit = check_load_fit(llama3_8b(), {8192, 2, 512}, 8 * kGiB, 2 * kGiB);
   EXPECT_FALSE(fit.fits);
   EXPECT_EQ(fit.budget_bytes, 6 * kGiB);
-  for (const char* needle : {"7.19 GiB", "weights 4.58 GiB", "KV cache 2.00 GiB", "context 8192", "parallel 2",
-                             "scratch 617.4 MiB", "6.00 GiB can be used", "8.00 GiB available", "2.00 GiB kept free",
-                             "--ctx-size 4096", "--parallel"}) {
+  for (const char* needle : {"7.19 GiB", "weights 4.58 GiB", "KV cache 2.00 GiB", "context 8192",
+                             "parallel 2", "scratch 617.4 MiB", "6.00 GiB can be used", "8.00 GiB available",
+                             "2.00 GiB kept free", "--ctx-size 4096", "--parallel"}) {
     EXPECT_NE(fit.message.find(needle), std::string::npos) << needle << " missing from: " << fit.message;
   }
   const auto ok = check_load_fit(llama3_8b(), {4096, 2, 512}, 8 * kGiB, 2 * kGiB);

@@ -39,8 +39,9 @@ class FakeTree {
     write("proc/meminfo", meminfo_text(total_kib, available_kib));
   }
   static std::string meminfo_text(std::uint64_t total_kib, std::uint64_t available_kib) {
-    return "MemTotal:       " + std::to_string(total_kib) + " kB\nMemFree:        " +
-           std::to_string(available_kib / 2) + " kB\nMemAvailable:   " + std::to_string(available_kib) +
+    return "MemTotal:       " + std::to_string(total_kib) +
+           " kB\nMemFree:        " + std::to_string(available_kib / 2) +
+           " kB\nMemAvailable:   " + std::to_string(available_kib) +
            " kB\nBuffers:           1024 kB\nCached:          204800 kB\nSwapTotal:             0 kB\n"
            "SwapFree:              0 kB\n";
   }
@@ -52,7 +53,8 @@ class FakeTree {
           "RssFile:\t   19000 kB\nRssShmem:\t    1000 kB\nThreads:\t4\n");
     write("proc/vmstat", "nr_free_pages 100\npswpin 10\npswpout 20\npgfault 5\n");
     write("proc/pressure/memory",
-          "some avg10=1.50 avg60=0.75 avg300=0.10 total=12345\nfull avg10=0.50 avg60=0.25 avg300=0.00 total=99\n");
+          "some avg10=1.50 avg60=0.75 avg300=0.10 total=12345\nfull avg10=0.50 avg60=0.25 avg300=0.00 "
+          "total=99\n");
   }
 
  private:

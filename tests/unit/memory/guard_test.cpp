@@ -93,7 +93,8 @@ TEST_F(GuardTree, EmergencyCancellationsAreCounted) {
   EXPECT_EQ(g->emergency_cancellations(running), (std::vector<std::uint64_t>{2}));
   EXPECT_EQ(g->metrics().emergency_cancellations.load(), 1u);
   EXPECT_EQ(g->emergency_records().size(), 1u);
-  EXPECT_NE(g->prometheus_text().find("pensieve_memory_emergency_cancellations_total 1\n"), std::string::npos);
+  EXPECT_NE(g->prometheus_text().find("pensieve_memory_emergency_cancellations_total 1\n"),
+            std::string::npos);
 }
 
 TEST_F(GuardTree, RehearsalFileDrivesTheRealLogic) {

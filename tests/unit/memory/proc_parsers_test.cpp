@@ -46,7 +46,8 @@ TEST(Meminfo, KeysMustMatchWholeNames) {
 
 TEST(ProcessStatus, SplitsFileBackedFromAnonymous) {
   auto mem = parse_process_status(
-      "Name:\tpensieve\nVmRSS:\t 4300000 kB\nRssAnon:\t  300000 kB\nRssFile:\t 3999000 kB\nRssShmem:\t 1000 kB\n");
+      "Name:\tpensieve\nVmRSS:\t 4300000 kB\nRssAnon:\t  300000 kB\nRssFile:\t 3999000 kB\nRssShmem:\t 1000 "
+      "kB\n");
   ASSERT_TRUE(mem.ok()) << mem.error().message;
   EXPECT_EQ(mem->rss_bytes, 4300000ull * 1024);
   EXPECT_EQ(mem->rss_anon_bytes, 300000ull * 1024);
@@ -66,7 +67,8 @@ TEST(Vmstat, FindsSwapCounters) {
 
 TEST(Pressure, ReadsSomeAndFullAverages) {
   auto psi = parse_pressure(
-      "some avg10=12.34 avg60=5.00 avg300=1.00 total=123456\nfull avg10=3.21 avg60=1.00 avg300=0.10 total=456\n");
+      "some avg10=12.34 avg60=5.00 avg300=1.00 total=123456\nfull avg10=3.21 avg60=1.00 avg300=0.10 "
+      "total=456\n");
   ASSERT_TRUE(psi.ok());
   EXPECT_DOUBLE_EQ(psi->some_avg10, 12.34);
   EXPECT_DOUBLE_EQ(psi->some_avg60, 5.0);

@@ -29,7 +29,9 @@ class ReaderTree : public ::testing::Test {
     tree.write("sys/fs/cgroup/box/memory.max", std::to_string(4 * kGiB) + "\n");
     tree.write("sys/fs/cgroup/box/memory.current", std::to_string(3 * kGiB) + "\n");
   }
-  MemoryReader reader(MemorySource source = {}) { return MemoryReader(ReaderConfig{tree.root(), source, "self"}); }
+  MemoryReader reader(MemorySource source = {}) {
+    return MemoryReader(ReaderConfig{tree.root(), source, "self"});
+  }
   FakeTree tree;
 };
 
@@ -156,7 +158,8 @@ TEST(RealReader, ReadsThisMachine) {
   EXPECT_LE(r.available_bytes, r.total_bytes);
   ASSERT_TRUE(r.process.has_value());
   EXPECT_GT(r.process->rss_bytes, 0u);
-  EXPECT_EQ(r.process->rss_bytes, r.process->rss_anon_bytes + r.process->rss_file_bytes + r.process->rss_shmem_bytes);
+  EXPECT_EQ(r.process->rss_bytes,
+            r.process->rss_anon_bytes + r.process->rss_file_bytes + r.process->rss_shmem_bytes);
   auto second = rd.read();
   EXPECT_TRUE(second.swap_in_pages_per_second.has_value());
 }

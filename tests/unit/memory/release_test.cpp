@@ -11,7 +11,7 @@
 namespace pensieve::memory {
 namespace {
 
-std::uint64_t anon_rss() {
+[[maybe_unused]] std::uint64_t anon_rss() {
   std::string text;
   EXPECT_TRUE(read_text_file("/proc/self/status", text).ok());
   auto mem = parse_process_status(text);

@@ -84,7 +84,7 @@ TEST_F(SamplerTree, BackgroundThreadPublishesAndStopsCleanly) {
   const auto last = sampler.latest()->sequence;
   std::this_thread::sleep_for(30ms);
   EXPECT_EQ(sampler.latest()->sequence, last);
-  sampler.stop();  // idempotent
+  sampler.stop();   // idempotent
   sampler.start();  // and restartable
   EXPECT_TRUE(eventually([&] { return sampler.latest()->sequence > last; }));
 }
@@ -102,7 +102,8 @@ TEST_F(SamplerTree, ReadersSeeWholeSnapshotsWhileItRefreshes) {
         auto s = sampler.latest();
         // Tier and figures come from one reading; sequences never go backwards.
         if (s->sequence < last_sequence) torn.fetch_add(1);
-        if (s->reading.available_known && classify(s->reading.available_bytes, s->thresholds) == Tier::kSafe &&
+        if (s->reading.available_known &&
+            classify(s->reading.available_bytes, s->thresholds) == Tier::kSafe &&
             s->tier == Tier::kEmergency) {
           torn.fetch_add(1);
         }

@@ -5,7 +5,8 @@
 
 namespace pensieve::memory::testing {
 
-inline MemorySnapshot snapshot_with(std::uint64_t available, std::uint64_t total, ThresholdConfig config = {}) {
+inline MemorySnapshot snapshot_with(std::uint64_t available, std::uint64_t total,
+                                    ThresholdConfig config = {}) {
   MemorySnapshot s;
   s.sequence = 7;
   s.reading.available_known = true;

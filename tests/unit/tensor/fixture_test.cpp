@@ -137,10 +137,12 @@ double relative_rms(const std::vector<float>& got, const std::vector<float>& wan
 }
 
 // Our reference quantizers, fed the same f16 weights, must come close to the established engine's
-// error on every tensor (they use plainer scale choices, so a little worse is expected).
+// error on every tensor (they use plainer scale choices, so a little worse is expected). The qwen3
+// files hold every quantized type of the fixtures; the other families would only add run time.
 TEST(FixtureQuantize, ErrorComparableToTheEstablishedQuantizer) {
   std::map<TensorType, int> checked;
   for (const auto& pair : quantized_fixtures()) {
+    if (std::filesystem::path(pair.quantized).filename().string().rfind("qwen3", 0) != 0) continue;
     auto quant = gguf::File::open(pair.quantized);
     auto base = gguf::File::open(pair.base);
     ASSERT_TRUE(quant.ok() && base.ok()) << pair.quantized;

@@ -132,6 +132,15 @@ TEST(SentencePieceBpe, SpacePrefixFollowsTheFlag) {
   EXPECT_EQ(texts(tok, tok.encode("a a", false)), (Texts{"a", kSpace, "a"}));
 }
 
+TEST(SentencePieceBpe, MergesAcrossWordsWhenTheVocabularyHasSuchTokens) {
+  // Words are encoded one by one only when no token could join them; "a▁b" can, so here the
+  // text must be merged as a whole.
+  auto tok = make(spm_vocab({{kSpace, -1}, {"a", -1}, {"b", -1}, {"a" + kSpace, -0.7}, {"a" + kSpace + "b", -0.5}, {kSpace + "a", -2}}));
+  EXPECT_EQ(texts(tok, tok.encode("a b", false)), (Texts{kSpace, "a" + kSpace + "b"}));
+  auto split = make(spm_vocab({{kSpace, -1}, {"a", -1}, {"b", -1}, {kSpace + "a", -2}, {kSpace + "b", -2}}));
+  EXPECT_EQ(texts(split, split.encode("a b", false)), (Texts{kSpace + "a", kSpace + "b"}));
+}
+
 TEST(Vocabulary, ReportsMalformedMetadataClearly) {
   auto expect_error = [](const SyntheticVocab& v, ErrorCode code, std::string_view words) {
     auto tok = Tokenizer::from_gguf(v.contents());

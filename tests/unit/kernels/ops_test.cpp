@@ -1,0 +1,70 @@
+#include "kernels/ops.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace pensieve::kernels {
+namespace {
+
+TEST(RmsNorm, ScalesByInverseRootMeanSquareAndWeight) {
+  const std::vector<float> x = {3.0f, 4.0f};
+  const std::vector<float> w = {1.0f, 2.0f};
+  std::vector<float> out(2);
+  rms_norm(x.data(), w.data(), 2, 0.0f, out.data());
+  const double inv = 1.0 / std::sqrt(12.5);
+  EXPECT_NEAR(out[0], 3.0 * inv, 1e-6);
+  EXPECT_NEAR(out[1], 8.0 * inv, 1e-6);
+}
+
+TEST(RmsNorm, EpsilonKeepsZeroInputFiniteAndOutputMayAliasInput) {
+  std::vector<float> x = {0.0f, 0.0f, 0.0f};
+  const std::vector<float> w = {1.0f, 1.0f, 1.0f};
+  rms_norm(x.data(), w.data(), 3, 1e-6f, x.data());
+  for (float v : x) EXPECT_EQ(v, 0.0f);
+  std::vector<float> y = {1.0f, -1.0f};
+  rms_norm(y.data(), w.data(), 2, 0.0f, y.data());
+  EXPECT_NEAR(y[0], 1.0f, 1e-6);
+  EXPECT_NEAR(y[1], -1.0f, 1e-6);
+}
+
+TEST(Softmax, KnownValuesSumToOne) {
+  std::vector<float> x = {1.0f, 2.0f, 3.0f};
+  softmax_in_place(x.data(), x.size());
+  const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  EXPECT_NEAR(x[0], std::exp(1.0) / z, 1e-6);
+  EXPECT_NEAR(x[1], std::exp(2.0) / z, 1e-6);
+  EXPECT_NEAR(x[2], std::exp(3.0) / z, 1e-6);
+}
+
+TEST(Softmax, LargeInputsDoNotOverflow) {
+  std::vector<float> x = {1000.0f, 1001.0f, -1e30f};
+  softmax_in_place(x.data(), x.size());
+  EXPECT_NEAR(x[0], 1.0 / (1.0 + std::exp(1.0)), 1e-6);
+  EXPECT_NEAR(x[1], std::exp(1.0) / (1.0 + std::exp(1.0)), 1e-6);
+  EXPECT_EQ(x[2], 0.0f);
+}
+
+TEST(Swiglu, IsSiluOfGateTimesUp) {
+  const std::vector<float> gate = {0.0f, 1.0f, -2.0f, 20.0f};
+  const std::vector<float> up = {5.0f, 2.0f, 3.0f, 0.5f};
+  std::vector<float> out(4);
+  swiglu(gate.data(), up.data(), 4, out.data());
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_NEAR(out[1], 2.0 / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_NEAR(out[2], 3.0 * -2.0 / (1.0 + std::exp(2.0)), 1e-6);
+  EXPECT_NEAR(out[3], 0.5 * 20.0, 1e-5);
+}
+
+TEST(AddInPlace, AddsPlainAndScaled) {
+  std::vector<float> y = {1.0f, 2.0f};
+  const std::vector<float> x = {10.0f, 20.0f};
+  add_in_place(y.data(), x.data(), 2);
+  EXPECT_EQ(y, (std::vector<float>{11.0f, 22.0f}));
+  add_scaled_in_place(y.data(), x.data(), 0.5f, 2);
+  EXPECT_EQ(y, (std::vector<float>{16.0f, 32.0f}));
+}
+
+}  // namespace
+}  // namespace pensieve::kernels

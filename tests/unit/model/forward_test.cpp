@@ -1,0 +1,221 @@
+// Model::forward's contract on a real fixture: chunking, row selection, prefix truncation,
+// errors, and the debugging observer.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "contents_editing.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::model {
+namespace {
+
+using testing::kModels;
+
+const std::vector<std::int32_t> kTokens = {476, 316, 345, 452, 292, 391, 420, 115, 30,  153, 145, 440,
+                                           460, 5,   253, 414, 68,  402, 62,  237, 412, 154, 174, 142};
+
+class ForwardTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto m = Model::load(kModels + "llama-f32.gguf");
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    model_ = std::move(*m).release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+
+  std::size_t vocab() const { return model_->hparams().n_vocab; }
+
+  // Logits of every position of `tokens` computed in one call on a fresh sequence.
+  std::vector<float> all_logits(const std::vector<std::int32_t>& tokens, std::uint32_t max_batch = 64) const {
+    auto seq = model_->create_sequence(static_cast<std::uint32_t>(tokens.size()), max_batch);
+    EXPECT_TRUE(seq.ok());
+    std::vector<std::uint32_t> rows(tokens.size());
+    std::iota(rows.begin(), rows.end(), 0u);
+    std::vector<float> logits(rows.size() * vocab());
+    const Status s = model_->forward(*seq, tokens, rows, logits);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return logits;
+  }
+
+  static void expect_rows_equal(const float* a, const float* b, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << "index " << i;
+  }
+
+  static Model* model_;
+};
+
+Model* ForwardTest::model_ = nullptr;
+
+TEST_F(ForwardTest, ChunkedBatchesGiveTheSameLogitsAsOneBatch) {
+  const auto whole = all_logits(kTokens);
+  const auto chunked = all_logits(kTokens, 5);  // 24 tokens in chunks of 5: the last one partial
+  expect_rows_equal(whole.data(), chunked.data(), whole.size());
+}
+
+TEST_F(ForwardTest, RequestedRowsInAnyOrderMatchTheFullOutput) {
+  const auto whole = all_logits(kTokens);
+  auto seq = model_->create_sequence(64, 5);
+  ASSERT_TRUE(seq.ok());
+  const std::vector<std::uint32_t> rows = {23, 2, 3, 4, 17, 17};
+  std::vector<float> logits(rows.size() * vocab());
+  ASSERT_TRUE(model_->forward(*seq, kTokens, rows, logits).ok());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    expect_rows_equal(logits.data() + i * vocab(), whole.data() + rows[i] * vocab(), vocab());
+  }
+}
+
+TEST_F(ForwardTest, NoRowsRequestedStillFillsTheCache) {
+  const auto whole = all_logits(kTokens);
+  auto seq = model_->create_sequence(64);
+  ASSERT_TRUE(seq.ok());
+  const std::span<const std::int32_t> all(kTokens);
+  ASSERT_TRUE(model_->forward(*seq, all.first(20), {}, {}).ok());
+  EXPECT_EQ(seq->size(), 20u);
+  const std::uint32_t last = 3;
+  std::vector<float> logits(vocab());
+  ASSERT_TRUE(model_->forward(*seq, all.subspan(20), std::span(&last, 1), logits).ok());
+  expect_rows_equal(logits.data(), whole.data() + 23 * vocab(), vocab());
+}
+
+TEST_F(ForwardTest, TruncateKeepsThePrefixAndClearStartsOver) {
+  const auto whole = all_logits(kTokens);
+  auto seq = model_->create_sequence(64);
+  ASSERT_TRUE(seq.ok());
+  const std::span<const std::int32_t> all(kTokens);
+  // Fill with a different continuation after position 10, then drop it and compute the real one.
+  std::vector<std::int32_t> detour(kTokens.begin(), kTokens.begin() + 10);
+  detour.insert(detour.end(), {1, 2, 3, 4, 5, 6, 7});
+  ASSERT_TRUE(model_->forward(*seq, detour, {}, {}).ok());
+  seq->truncate(10);
+  EXPECT_EQ(seq->size(), 10u);
+  seq->truncate(50);  // longer than the sequence: no-op
+  EXPECT_EQ(seq->size(), 10u);
+  std::vector<std::uint32_t> rows(14);
+  std::iota(rows.begin(), rows.end(), 0u);
+  std::vector<float> logits(rows.size() * vocab());
+  ASSERT_TRUE(model_->forward(*seq, all.subspan(10), rows, logits).ok());
+  expect_rows_equal(logits.data(), whole.data() + 10 * vocab(), logits.size());
+
+  seq->clear();
+  EXPECT_EQ(seq->size(), 0u);
+  std::vector<float> first(vocab());
+  const std::uint32_t row0 = 0;
+  ASSERT_TRUE(model_->forward(*seq, all.first(1), std::span(&row0, 1), first).ok());
+  expect_rows_equal(first.data(), whole.data(), vocab());
+}
+
+TEST_F(ForwardTest, BadInputsAreErrorsAndAppendNothing) {
+  auto seq = model_->create_sequence(8);
+  ASSERT_TRUE(seq.ok());
+  std::vector<float> logits(vocab());
+  const std::uint32_t row0 = 0;
+  const std::vector<std::int32_t> negative = {5, -1};
+  const std::vector<std::int32_t> too_big = {static_cast<std::int32_t>(vocab())};
+  const std::vector<std::int32_t> nine(9, 5);
+  const std::vector<std::int32_t> two = {5, 6};
+
+  auto err = model_->forward(*seq, negative, std::span(&row0, 1), logits);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code, ErrorCode::kOutOfRange);
+  EXPECT_NE(err.error().message.find("-1"), std::string::npos);
+  err = model_->forward(*seq, too_big, std::span(&row0, 1), logits);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code, ErrorCode::kOutOfRange);
+  err = model_->forward(*seq, nine, std::span(&row0, 1), logits);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(err.error().message.find("context"), std::string::npos);
+  const std::uint32_t row2 = 2;
+  err = model_->forward(*seq, two, std::span(&row2, 1), logits);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code, ErrorCode::kOutOfRange);
+  std::vector<float> short_logits(vocab() - 1);
+  err = model_->forward(*seq, two, std::span(&row0, 1), short_logits);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(seq->size(), 0u);
+
+  // Filling to capacity works; one more token overflows.
+  const std::vector<std::int32_t> eight(8, 5);
+  ASSERT_TRUE(model_->forward(*seq, eight, {}, {}).ok());
+  err = model_->forward(*seq, std::span(eight).first(1), {}, {});
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(seq->size(), 8u);
+}
+
+TEST_F(ForwardTest, SequenceOfAnotherModelAndEmptySizesAreRefused) {
+  auto other = Model::load(kModels + "llama-f32.gguf");
+  ASSERT_TRUE(other.ok());
+  auto seq = (*other)->create_sequence(8);
+  ASSERT_TRUE(seq.ok());
+  const std::vector<std::int32_t> one = {5};
+  EXPECT_FALSE(model_->forward(*seq, one, {}, {}).ok());
+  EXPECT_FALSE(model_->create_sequence(0).ok());
+  EXPECT_FALSE(model_->create_sequence(8, 0).ok());
+  auto huge = model_->create_sequence(Model::kMaxContext + 1);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("context size"), std::string::npos);
+}
+
+TEST_F(ForwardTest, ObserverSeesNamedIntermediateTensors) {
+  auto seq = model_->create_sequence(8);
+  ASSERT_TRUE(seq.ok());
+  std::map<std::string, int> seen;
+  std::size_t q_cols = 0;
+  seq->set_observer([&](const TensorView& t) {
+    seen[std::string(t.name)]++;
+    if (t.name == "q") q_cols = t.cols;
+    EXPECT_EQ(t.rows, t.name.starts_with("result") ? 1u : 3u) << t.name;
+  });
+  const std::vector<std::int32_t> three = {5, 6, 7};
+  const std::uint32_t last = 2;
+  std::vector<float> logits(vocab());
+  ASSERT_TRUE(model_->forward(*seq, three, std::span(&last, 1), logits).ok());
+  EXPECT_EQ(seen["token_embd"], 1);
+  EXPECT_EQ(seen["attn_norm"], 2);
+  EXPECT_EQ(seen["layer_out"], 2);
+  EXPECT_EQ(seen["result_output"], 1);
+  EXPECT_EQ(q_cols, model_->hparams().q_dim());
+}
+
+// One Model, several threads, each with its own Sequence: identical results, no interference.
+TEST_F(ForwardTest, SequencesOnSeveralThreadsShareOneModel) {
+  const auto expected = all_logits(kTokens);
+  constexpr int kThreads = 3;
+  std::vector<std::vector<float>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto seq = model_->create_sequence(64, static_cast<std::uint32_t>(4 + i));
+      if (!seq) return;
+      std::vector<std::uint32_t> rows(kTokens.size());
+      std::iota(rows.begin(), rows.end(), 0u);
+      results[i].resize(rows.size() * vocab());
+      if (!model_->forward(*seq, kTokens, rows, results[i]).ok()) results[i].clear();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_EQ(r.size(), expected.size());
+    expect_rows_equal(r.data(), expected.data(), r.size());
+  }
+}
+
+TEST(ModelLoad, ErrorsNameTheFile) {
+  auto missing = Model::load(kModels + "no-such-model.gguf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("no-such-model.gguf"), std::string::npos);
+  auto manifest = Model::load(kModels + "manifest.json");
+  EXPECT_FALSE(manifest.ok());
+}
+
+}  // namespace
+}  // namespace pensieve::model

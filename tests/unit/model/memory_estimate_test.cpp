@@ -1,0 +1,41 @@
+#include "model/memory_estimate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "contents_editing.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::model {
+namespace {
+
+TEST(MemoryEstimate, KvCacheIsLayersTimesContextTimesKeyAndValueWidth) {
+  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const Hyperparams& hp = (*model)->hparams();
+  const MemoryEstimate one = estimate_memory(hp, (*model)->weights_bytes(), 1000, 1);
+  EXPECT_EQ(one.weights_bytes, (*model)->weights_bytes());
+  // 2 layers · 1000 tokens · (128 key + 128 value floats) · 4 bytes.
+  EXPECT_EQ(one.kv_cache_bytes, 2u * 1000u * 256u * 4u);
+  EXPECT_GT(one.scratch_bytes, 0u);
+  EXPECT_EQ(one.total(), one.weights_bytes + one.kv_cache_bytes + one.scratch_bytes);
+
+  const MemoryEstimate three = estimate_memory(hp, (*model)->weights_bytes(), 1000, 3);
+  EXPECT_EQ(three.kv_cache_bytes, 3 * one.kv_cache_bytes);
+  EXPECT_EQ(three.scratch_bytes, 3 * one.scratch_bytes);
+  EXPECT_EQ(three.weights_bytes, one.weights_bytes);
+
+  const MemoryEstimate longer = estimate_memory(hp, (*model)->weights_bytes(), 2000, 1);
+  EXPECT_EQ(longer.kv_cache_bytes, 2 * one.kv_cache_bytes);
+}
+
+TEST(MemoryEstimate, MixtureOfExpertsScratchCoversExpertBuffers) {
+  auto moe = Model::load(testing::kModels + "qwen3moe-f16.gguf");
+  ASSERT_TRUE(moe.ok()) << moe.error().message;
+  const Hyperparams& hp = (*moe)->hparams();
+  Hyperparams dense = hp;
+  dense.n_expert = dense.n_expert_used = 0;
+  EXPECT_GT(estimate_memory(hp, 0, 512, 1).scratch_bytes, estimate_memory(dense, 0, 512, 1).scratch_bytes);
+}
+
+}  // namespace
+}  // namespace pensieve::model
