@@ -235,7 +235,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ctx-size,-c", args->ctx_size,
                   "Context size per slot in tokens; 0 = the model's, auto = the largest that fits in memory")
       ->capture_default_str();
-  cmd->add_option("--parallel,-np", args->parallel, "Generations computed at once (slots)")->capture_default_str();
+  cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")->capture_default_str();
   cmd->add_option("--max-queue", args->max_queue, "Requests waiting for a slot before 529 overloaded_error")
       ->capture_default_str();
   cmd->add_option("--api-key", args->api_keys, "Accepted API key (x-api-key or Bearer); repeatable");
