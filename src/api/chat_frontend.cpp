@@ -36,11 +36,21 @@ class Parser : public OutputParser {
   void deliver(OutputSink& sink) {
     for (const auto& e : events_) {
       switch (e.kind) {
-        case chat::ChatEventKind::kText: sink.text(e.text); break;
-        case chat::ChatEventKind::kReasoning: sink.thinking(e.text); break;
-        case chat::ChatEventKind::kToolCallStart: sink.tool_call_start(e.id, e.name); break;
-        case chat::ChatEventKind::kToolCallArguments: sink.tool_call_arguments(e.text); break;
-        case chat::ChatEventKind::kToolCallEnd: sink.tool_call_end(); break;
+        case chat::ChatEventKind::kText:
+          sink.text(e.text);
+          break;
+        case chat::ChatEventKind::kReasoning:
+          sink.thinking(e.text);
+          break;
+        case chat::ChatEventKind::kToolCallStart:
+          sink.tool_call_start(e.id, e.name);
+          break;
+        case chat::ChatEventKind::kToolCallArguments:
+          sink.tool_call_arguments(e.text);
+          break;
+        case chat::ChatEventKind::kToolCallEnd:
+          sink.tool_call_end();
+          break;
       }
     }
   }
@@ -95,7 +105,8 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
 
   Prompt p;
   p.tokens = tokenizer_.encode(segments);
-  if (tokenizer_.add_bos() && tokenizer_.bos_id() && (p.tokens.empty() || p.tokens.front() != *tokenizer_.bos_id())) {
+  if (tokenizer_.add_bos() && tokenizer_.bos_id() &&
+      (p.tokens.empty() || p.tokens.front() != *tokenizer_.bos_id())) {
     p.tokens.insert(p.tokens.begin(), *tokenizer_.bos_id());
   }
   p.opens_reasoning = traits_.think_tags && chat::prompt_opens_reasoning(text);
@@ -103,7 +114,9 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   return p;
 }
 
-std::unique_ptr<TokenDecoder> ChatFrontend::decoder() { return std::make_unique<Decoder>(tokenizer_); }
+std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {
+  return std::make_unique<Decoder>(tokenizer_);
+}
 
 std::unique_ptr<OutputParser> ChatFrontend::parser(const MessagesRequest&, const Prompt& prompt) {
   chat::ParserOptions options;

@@ -30,7 +30,8 @@ class ChatFrontend : public Frontend {
   chat::TemplateTraits traits() const { return traits_; }
 
  private:
-  ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info, chat::TemplateTraits traits);
+  ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
+               chat::TemplateTraits traits);
 
   tokenizer::Tokenizer tokenizer_;
   chat::Template template_;

@@ -1,8 +1,8 @@
 // `pensieve serve`: loads a model and serves the Anthropic Messages API until SIGINT/SIGTERM.
 // This file only parses flags and wires modules together; the behaviour lives in them.
 #include <pthread.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +38,7 @@ struct ServeArgs {
   std::string memory_source = "proc";
   std::string model_name;
   int shutdown_grace_seconds = 10;
+  double ping_interval_seconds = 2.0;
 };
 
 std::mutex log_mutex;
@@ -116,7 +117,8 @@ int run_serve(const ServeArgs& args) {
   std::uint64_t ctx = 0;
   if (args.ctx_size == "auto") {
     if (!snapshot->reading.available_known) {
-      log_line("pensieve serve: --ctx-size auto needs a memory reading, and none is available; give a number");
+      log_line(
+          "pensieve serve: --ctx-size auto needs a memory reading, and none is available; give a number");
       return 2;
     }
     auto fit = memory::auto_context_size(figures, plan, snapshot->reading.available_bytes,
@@ -159,13 +161,17 @@ int run_serve(const ServeArgs& args) {
   const auto name = (*model)->metadata().get_string("general.name");
   api::ModelInfo info;
   info.id = !args.model_name.empty() ? args.model_name
-            : (name.ok() && *name)    ? std::string(**name)
-                                      : std::filesystem::path(args.model).stem().string();
+            : (name.ok() && *name)   ? std::string(**name)
+                                     : std::filesystem::path(args.model).stem().string();
   info.display_name = info.id;
   info.created_at = rfc3339_mtime(args.model);
   api::MessagesService service(**frontend, **scheduler, info);
 
-  server::MemoryWiring wiring{**guard, **scheduler, figures, ctx, true,
+  server::MemoryWiring wiring{**guard,
+                              **scheduler,
+                              figures,
+                              ctx,
+                              true,
                               nlohmann::json{{"id", info.id},
                                              {"path", args.model},
                                              {"architecture", (*model)->hparams().architecture_name},
@@ -178,13 +184,15 @@ int run_serve(const ServeArgs& args) {
   options.port = args.port;
   options.api_keys = args.api_keys;
   options.insecure = args.insecure;
+  options.ping_interval =
+      std::chrono::milliseconds(static_cast<std::int64_t>(args.ping_interval_seconds * 1000.0));
   server::HttpServer http(options, service, hooks);
   if (auto bound = http.bind(); !bound) {
     log_line("pensieve serve: " + bound.error().message);
     return 1;
   }
-  log_line("serving " + info.id + " on http://" + args.host + ":" + std::to_string(http.port()) + " (context " +
-           std::to_string(ctx) + ", " + std::to_string(args.parallel) + " slots)");
+  log_line("serving " + info.id + " on http://" + args.host + ":" + std::to_string(http.port()) +
+           " (context " + std::to_string(ctx) + ", " + std::to_string(args.parallel) + " slots)");
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
@@ -198,9 +206,11 @@ int run_serve(const ServeArgs& args) {
     };
     while (!finished) {
       if (!wait_signal(std::chrono::hours(24 * 365))) continue;
-      log_line("shutting down: finishing " + std::to_string(http.in_flight()) + " request(s) (signal again to cancel them)");
+      log_line("shutting down: finishing " + std::to_string(http.in_flight()) +
+               " request(s) (signal again to cancel them)");
       http.begin_drain();
-      const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(args.shutdown_grace_seconds);
+      const auto grace_end =
+          std::chrono::steady_clock::now() + std::chrono::seconds(args.shutdown_grace_seconds);
       bool hurry = false;
       while (!hurry && http.in_flight() > 0 && std::chrono::steady_clock::now() < grace_end) {
         hurry = wait_signal(std::chrono::milliseconds(100));
@@ -235,16 +245,22 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ctx-size,-c", args->ctx_size,
                   "Context size per slot in tokens; 0 = the model's, auto = the largest that fits in memory")
       ->capture_default_str();
-  cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")->capture_default_str();
+  cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")
+      ->capture_default_str();
   cmd->add_option("--max-queue", args->max_queue, "Requests waiting for a slot before 529 overloaded_error")
       ->capture_default_str();
   cmd->add_option("--api-key", args->api_keys, "Accepted API key (x-api-key or Bearer); repeatable");
   cmd->add_flag("--insecure", args->insecure, "Allow a non-loopback address without an API key");
   cmd->add_option("--memory-source", args->memory_source, "proc, or file:PATH (a meminfo-format file)")
       ->capture_default_str();
-  cmd->add_option("--model-name", args->model_name, "Model id reported by /v1/models (default: general.name)");
+  cmd->add_option("--model-name", args->model_name,
+                  "Model id reported by /v1/models (default: general.name)");
   cmd->add_option("--shutdown-grace", args->shutdown_grace_seconds,
                   "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--ping-interval", args->ping_interval_seconds,
+                  "Seconds between SSE ping events while a stream has nothing else to send")
+      ->check(CLI::Range(0.05, 5.0))
       ->capture_default_str();
   cmd->callback([args, &exit_code] {
     if (args->api_keys.empty()) {

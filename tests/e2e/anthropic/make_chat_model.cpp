@@ -19,7 +19,7 @@ using namespace pensieve;
 
 namespace {
 
-constexpr std::uint32_t kEmbd = 32, kHeads = 2, kKvHeads = 1, kHeadDim = 16, kFf = 64;
+constexpr std::uint32_t kEmbd = 32, kHeads = 1, kKvHeads = 1, kHeadDim = 16, kFf = 64;
 
 int fail(const std::string& what) {
   std::cerr << "make_chat_model: " << what << "\n";
@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   const auto& c = vocab->contents();
   auto tokens_array = c.get_array("tokenizer.ggml.tokens");
   auto merges_array = c.get_array("tokenizer.ggml.merges");
-  if (!tokens_array.ok() || !*tokens_array || !merges_array.ok() || !*merges_array) return fail("vocabulary lacks tokens or merges");
+  if (!tokens_array.ok() || !*tokens_array || !merges_array.ok() || !*merges_array)
+    return fail("vocabulary lacks tokens or merges");
   std::vector<std::string> tokens, merges;
   std::vector<std::int32_t> types;
   for (const auto& v : (*tokens_array)->items) tokens.emplace_back(*v.as_string());
@@ -58,8 +59,8 @@ int main(int argc, char** argv) {
   // Qwen3's added tokens: control tokens (type 3) the template writes, user-defined (type 4) ones
   // the model writes as text.
   const std::vector<std::pair<std::string, std::int32_t>> added = {
-      {"<|im_start|>", 3}, {"<|im_end|>", 3},       {"<think>", 4},          {"</think>", 4},
-      {"<tool_call>", 4},  {"</tool_call>", 4},     {"<tool_response>", 4},  {"</tool_response>", 4}};
+      {"<|im_start|>", 3}, {"<|im_end|>", 3},   {"<think>", 4},         {"</think>", 4},
+      {"<tool_call>", 4},  {"</tool_call>", 4}, {"<tool_response>", 4}, {"</tool_response>", 4}};
   std::int32_t im_end = -1, endoftext = -1;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] == "<|endoftext|>") endoftext = static_cast<std::int32_t>(i), types[i] = 3;
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
   check(w.add_array("tokenizer.ggml.token_type", types));
   check(w.add_string_array("tokenizer.ggml.merges", merges));
   check(w.add_uint32("tokenizer.ggml.eos_token_id", static_cast<std::uint32_t>(im_end)));
-  if (endoftext >= 0) check(w.add_uint32("tokenizer.ggml.padding_token_id", static_cast<std::uint32_t>(endoftext)));
+  if (endoftext >= 0)
+    check(w.add_uint32("tokenizer.ggml.padding_token_id", static_cast<std::uint32_t>(endoftext)));
   check(w.add_bool("tokenizer.ggml.add_bos_token", false));
   check(w.add_string("tokenizer.chat_template", chat_template));
 
@@ -119,7 +121,8 @@ int main(int argc, char** argv) {
   add("token_embd.weight", {kEmbd, n_vocab}, embd, tensor::TensorType::kF16);
   auto out = random(std::size_t(kEmbd) * n_vocab);
   for (std::size_t i = 0; i < kEmbd; ++i) out[std::size_t(im_end) * kEmbd + i] = 0.0f;
-  out[std::size_t(im_end) * kEmbd] = 1.4f;  // logit ≈ 1.4 × 5.6 ≈ 7.9: p ≈ 0.05 a step against ~50k near-zero logits
+  out[std::size_t(im_end) * kEmbd] =
+      1.4f;  // logit ≈ 1.4 × 5.6 ≈ 7.9: p ≈ 0.05 a step against ~50k near-zero logits
   add("output.weight", {kEmbd, n_vocab}, out, tensor::TensorType::kF16);
   add("output_norm.weight", {kEmbd}, ones(kEmbd));
   const std::string p = "blk.0.";
