@@ -42,7 +42,7 @@ export function buildChatModel(out) {
   renameSync(tmp, out);
 }
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {

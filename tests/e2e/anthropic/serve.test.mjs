@@ -1,9 +1,11 @@
 // `pensieve serve` as an operator meets it: keys, the bind policy, the queue limit, signals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  startServer, serveExpectingExit, smallModel, sseEvents, postMessages, logLine, rejectedLines, MODEL, user,
+  startServer, serveExpectingExit, freePort, smallModel, sseEvents, postMessages, logLine, rejectedLines, MODEL, user,
 } from './harness.mjs';
 
 // Greedy decoding of this prompt on the fixture model runs to max_tokens: seconds of work.
@@ -131,4 +133,34 @@ test('SIGINT past the grace period: the stream ends with an error event, never c
   const { code } = await server.exited;
   assert.equal(code, 0, server.log());
   assert.deepEqual(rejectedLines(server.log()), []);
+});
+
+test("README's first command, scripts/serve.sh, serves the bundled default model", { timeout: 300_000 }, async () => {
+  const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+  const port = await freePort();
+  // The script installs dependencies and builds (both no-ops here: ctest runs after a build), then
+  // execs `pensieve serve`, which is the process signalled below.
+  const child = spawn(path.join(repo, 'scripts', 'serve.sh'), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const baseURL = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      assert.equal(child.exitCode, null, `serve.sh exited:\n${log}`);
+      const up = await fetch(`${baseURL}/api/hello`, { method: 'HEAD' }).then((r) => r.status === 200, () => false);
+      if (up) break;
+      assert.ok(Date.now() < deadline, `serve.sh did not come up:\n${log}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const sdk = new Anthropic({ baseURL, apiKey: 'x', maxRetries: 0 });
+    const msg = await sdk.messages.create({ model: MODEL, max_tokens: 4, messages: user('hello') });
+    assert.equal(msg.type, 'message');
+    assert.match(log, /qwen3-q8_0\.gguf/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, log);
 });
