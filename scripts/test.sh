@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The end-to-end tests' npm packages (official Anthropic SDK, Claude Code), pinned by the lock file.
+(cd tests/e2e/anthropic && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
 
 cmake --preset release

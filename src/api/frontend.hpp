@@ -21,7 +21,7 @@ class OutputSink {
   virtual ~OutputSink() = default;
   virtual void text(std::string_view text) = 0;
   virtual void thinking(std::string_view text) = 0;
-  virtual void tool_call_start(std::string_view name) = 0;
+  virtual void tool_call_start(std::string_view id, std::string_view name) = 0;  // id may be empty
   virtual void tool_call_arguments(std::string_view json_fragment) = 0;  // pieces of one JSON object
   virtual void tool_call_end() = 0;
 };
@@ -42,14 +42,20 @@ class TokenDecoder {
   virtual void finish(std::string& out) = 0;
 };
 
+struct Prompt {
+  std::vector<std::int32_t> tokens;
+  bool opens_reasoning = false;  // the prompt leaves a <think> open: output starts as reasoning
+  nlohmann::ordered_json tools;  // the function schemas offered to the model, or null
+};
+
 class Frontend {
  public:
   virtual ~Frontend() = default;
   // The prompt for a request: rendered with the model's chat template, tokenized with control
   // tokens recognised only in the template's own text.
-  virtual Result<std::vector<std::int32_t>> prompt_tokens(const MessagesRequest& request) = 0;
+  virtual Result<Prompt> prompt(const MessagesRequest& request) = 0;
   virtual std::unique_ptr<TokenDecoder> decoder() = 0;
-  virtual std::unique_ptr<OutputParser> parser(const MessagesRequest& request) = 0;
+  virtual std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) = 0;
   virtual std::vector<std::int32_t> end_tokens() const = 0;
 };
 

@@ -5,7 +5,7 @@
 namespace pensieve::api {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string path(std::string_view base, std::size_t i) { return std::string(base) + "." + std::to_string(i); }
 
@@ -250,7 +250,7 @@ std::optional<ApiError> parse_fields(const json& body, RequestKind kind, Message
 
 }  // namespace
 
-ParsedRequest parse_messages_request(nlohmann::json body, RequestKind kind) {
+ParsedRequest parse_messages_request(nlohmann::ordered_json body, RequestKind kind) {
   MessagesRequest r;
   if (auto e = parse_fields(body, kind, r)) return {std::nullopt, std::move(e)};
   r.body = std::move(body);
@@ -258,7 +258,7 @@ ParsedRequest parse_messages_request(nlohmann::json body, RequestKind kind) {
 }
 
 ParsedRequest parse_messages_request(std::string_view text, RequestKind kind) {
-  auto body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto body = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     return {std::nullopt, invalid_request("There was an error parsing the body of your request: the body is not valid JSON")};
   }

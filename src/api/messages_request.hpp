@@ -33,7 +33,7 @@ struct MessagesRequest {
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
   ToolChoice tool_choice;
-  nlohmann::json body;  // the whole request, for the chat-template mapping
+  nlohmann::ordered_json body;  // the whole request in the client's key order, for the chat mapping
 };
 
 enum class RequestKind { kCreate, kCountTokens };
@@ -45,6 +45,6 @@ struct ParsedRequest {
 };
 
 ParsedRequest parse_messages_request(std::string_view body, RequestKind kind);
-ParsedRequest parse_messages_request(nlohmann::json body, RequestKind kind);
+ParsedRequest parse_messages_request(nlohmann::ordered_json body, RequestKind kind);
 
 }  // namespace pensieve::api

@@ -28,9 +28,9 @@ MessagesService::Started MessagesService::create(std::string_view body, const st
   if (parsed.error) return {error_reply(*parsed.error, request_id), nullptr};
   const MessagesRequest& request = *parsed.request;
 
-  auto prompt = frontend_.prompt_tokens(request);
+  auto prompt = frontend_.prompt(request);
   if (!prompt) return {error_reply(from_error(prompt.error()), request_id), nullptr};
-  const auto n_prompt = static_cast<std::int64_t>(prompt->size());
+  const auto n_prompt = static_cast<std::int64_t>(prompt->tokens.size());
   if (auto e = check_context(n_prompt, request.max_tokens, static_cast<std::int64_t>(scheduler_.context_length()))) {
     return {error_reply(*e, request_id), nullptr};
   }
@@ -39,7 +39,7 @@ MessagesService::Started MessagesService::create(std::string_view body, const st
   }
 
   engine::GenerationRequest gen;
-  gen.prompt = std::move(*prompt);
+  gen.prompt = prompt->tokens;
   gen.max_tokens = request.max_tokens;
   gen.end_tokens = frontend_.end_tokens();
   gen.sampling.temperature = static_cast<float>(request.temperature.value_or(1.0));
@@ -47,7 +47,7 @@ MessagesService::Started MessagesService::create(std::string_view body, const st
   if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);
   if (gen.sampling.top_p <= 0.0f) gen.sampling.temperature = 0.0f;  // top_p 0 keeps only the best token
 
-  auto stream = std::make_shared<ResponseStream>(request, frontend_, n_prompt, request_id);
+  auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id);
   auto job = scheduler_.submit(std::move(gen), stream);
   if (!job) {
     if (job.error().code == ErrorCode::kResourceExhausted) {
@@ -62,9 +62,9 @@ MessagesService::Started MessagesService::create(std::string_view body, const st
 Reply MessagesService::count_tokens(std::string_view body, const std::string& request_id) {
   auto parsed = parse_messages_request(body, RequestKind::kCountTokens);
   if (parsed.error) return error_reply(*parsed.error, request_id);
-  auto prompt = frontend_.prompt_tokens(*parsed.request);
+  auto prompt = frontend_.prompt(*parsed.request);
   if (!prompt) return error_reply(from_error(prompt.error()), request_id);
-  return {200, nlohmann::ordered_json{{"input_tokens", prompt->size()}}.dump()};
+  return {200, nlohmann::ordered_json{{"input_tokens", prompt->tokens.size()}}.dump()};
 }
 
 Reply MessagesService::list_models() const { return {200, model_list(model_).dump()}; }

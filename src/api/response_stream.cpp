@@ -2,16 +2,17 @@
 
 namespace pensieve::api {
 
-ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, std::int64_t input_tokens,
+ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                                std::string request_id)
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
       thinking_enabled_(request.thinking),
       single_tool_call_(request.tool_choice.disable_parallel_tool_use),
       decoder_(frontend.decoder()),
-      parser_(frontend.parser(request)),
+      parser_(frontend.parser(request, prompt)),
       stops_(request.stop_sequences),
-      builder_(random_id("msg_"), request.model, Usage{input_tokens, 0, 0, 0}, request.stream) {
+      builder_(random_id("msg_"), request.model,
+               Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream) {
   std::string start;
   builder_.start(start);
   pending_ = std::move(start);
@@ -51,19 +52,33 @@ void ResponseStream::cancel() {
   if (job_) job_->cancel();
 }
 
-void ResponseStream::text(std::string_view text) { builder_.text(text, frames_); }
+void ResponseStream::set_liveness_check(std::function<bool()> alive) {
+  std::lock_guard lock(mutex_);
+  alive_ = std::move(alive);
+}
+
+bool ResponseStream::wanted() {
+  std::lock_guard lock(mutex_);
+  return !alive_ || alive_();
+}
+
+void ResponseStream::text(std::string_view text) {
+  builder_.text(text, frames_);
+}
 
 void ResponseStream::thinking(std::string_view text) {
   // Reasoning is returned only to clients that asked for thinking blocks.
   if (thinking_enabled_) builder_.thinking(text, frames_);
 }
 
-void ResponseStream::tool_call_start(std::string_view name) {
+void ResponseStream::tool_call_start(std::string_view id, std::string_view name) {
   in_tool_call_ = true;
-  builder_.tool_use_start(random_id("toolu_"), std::string(name), frames_);
+  builder_.tool_use_start(id.empty() ? random_id("toolu_") : std::string(id), std::string(name), frames_);
 }
 
-void ResponseStream::tool_call_arguments(std::string_view json_fragment) { builder_.tool_use_input(json_fragment, frames_); }
+void ResponseStream::tool_call_arguments(std::string_view json_fragment) {
+  builder_.tool_use_input(json_fragment, frames_);
+}
 
 void ResponseStream::tool_call_end() {
   in_tool_call_ = false;
@@ -124,16 +139,19 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
       matched = matched_stop_;
     } else if (tool_calls_ > 0) {
       reason = StopReason::kToolUse;
-    } else if (result.reason == engine::FinishReason::kMaxTokens || result.reason == engine::FinishReason::kContextFull) {
+    } else if (result.reason == engine::FinishReason::kMaxTokens ||
+               result.reason == engine::FinishReason::kContextFull) {
       reason = StopReason::kMaxTokens;
     }
     builder_.finish(reason, matched, result.output_tokens, final_bytes);
-    if (!streaming_) final_bytes = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!streaming_)
+      final_bytes = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   {
     std::lock_guard lock(mutex_);
     http_status_ = status;
-    outcome_ = std::string(engine::to_string(result.reason)) + ", " + std::to_string(result.output_tokens) + " tokens";
+    outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
+               " prompt tokens, " + std::to_string(result.output_tokens) + " output tokens";
   }
   publish(std::move(final_bytes), true);
 }

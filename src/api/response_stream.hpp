@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,7 +22,7 @@ namespace pensieve::api {
 
 class ResponseStream : public engine::GenerationObserver, private OutputSink {
  public:
-  ResponseStream(const MessagesRequest& request, Frontend& frontend, std::int64_t input_tokens,
+  ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                  std::string request_id);
 
   void attach(std::shared_ptr<engine::Job> job) { job_ = std::move(job); }
@@ -39,8 +40,13 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
 
   // The client went away: stop generating, free the slot.
   void cancel();
+  // A check the scheduler makes before each step (false: the client is gone). Set by the HTTP
+  // layer; cleared before the connection it probes can close, so it never sees a reused socket.
+  void set_liveness_check(std::function<bool()> alive);
+  void clear_liveness_check() { set_liveness_check(nullptr); }
 
   // engine::GenerationObserver (scheduler thread)
+  bool wanted() override;
   bool on_token(std::int32_t token) override;
   void on_finished(const engine::GenerationResult& result) override;
 
@@ -48,7 +54,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   // OutputSink (scheduler thread)
   void text(std::string_view text) override;
   void thinking(std::string_view text) override;
-  void tool_call_start(std::string_view name) override;
+  void tool_call_start(std::string_view id, std::string_view name) override;
   void tool_call_arguments(std::string_view json_fragment) override;
   void tool_call_end() override;
 
@@ -65,9 +71,9 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   std::shared_ptr<engine::Job> job_;
 
   // Scheduler-thread state.
-  std::string scratch_;       // decoded text of one token
-  std::string released_;      // text past the stop matcher
-  std::string frames_;        // SSE frames produced by one token
+  std::string scratch_;   // decoded text of one token
+  std::string released_;  // text past the stop matcher
+  std::string frames_;    // SSE frames produced by one token
   std::string matched_stop_;
   int tool_calls_ = 0;
   bool in_tool_call_ = false;
@@ -79,6 +85,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   bool done_ = false;
   int http_status_ = 200;
   std::string outcome_;
+  std::function<bool()> alive_;  // guarded by mutex_
 };
 
 }  // namespace pensieve::api

@@ -1,16 +1,272 @@
-#include <iostream>
+// `pensieve serve`: loads a model and serves the Anthropic Messages API until SIGINT/SIGTERM.
+// This file only parses flags and wires modules together; the behaviour lives in them.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "api/chat_frontend.hpp"
+#include "api/messages_service.hpp"
 #include "cli/commands.hpp"
+#include "engine/model_backend.hpp"
+#include "engine/scheduler.hpp"
+#include "memory/estimate.hpp"
+#include "memory/guard.hpp"
+#include "model/model.hpp"
+#include "server/http_server.hpp"
+#include "server/memory_wiring.hpp"
 
 namespace pensieve::cli {
+namespace {
 
-// Placeholder until the module behind it lands; it fails loudly rather than pretend.
+struct ServeArgs {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int port = 7777;
+  std::string ctx_size = "0";  // 0: the model's trained context; "auto": the largest that fits
+  std::size_t parallel = 4;
+  std::size_t max_queue = 32;
+  std::vector<std::string> api_keys;
+  bool insecure = false;
+  std::string memory_source = "proc";
+  std::string model_name;
+  int shutdown_grace_seconds = 10;
+  double ping_interval_seconds = 2.0;
+};
+
+std::mutex log_mutex;
+
+void log_line(const std::string& line) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::lock_guard lock(log_mutex);
+  std::cerr << stamp << " " << line << "\n" << std::flush;
+}
+
+std::string rfc3339_mtime(const std::string& path) {
+  struct stat st {};
+  std::time_t t = ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+memory::ModelFigures figures_of(const model::Model& m) {
+  const auto& hp = m.hparams();
+  memory::ModelFigures f;
+  f.n_layers = hp.n_layer;
+  f.n_heads = hp.n_head;
+  f.n_kv_heads = hp.n_head_kv;
+  f.head_dim_k = hp.head_dim_k;
+  f.head_dim_v = hp.head_dim_v;
+  f.n_embd = hp.n_embd;
+  f.n_ff = hp.is_moe() ? hp.n_expert_used * hp.n_ff_expert : hp.n_ff;
+  f.n_vocab = hp.n_vocab;
+  f.n_ctx_train = hp.n_ctx_train;
+  f.kv_element_bytes = 4;  // the reference engine keeps its KV cache in f32
+  f.weights_bytes = m.weights_bytes();
+  return f;
+}
+
+int run_serve(const ServeArgs& args) {
+  // Signals are taken by one thread with sigwait; every other thread must have them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto source = memory::parse_memory_source(args.memory_source);
+  if (!source) {
+    log_line("pensieve serve: --memory-source: " + source.error().message);
+    return 2;
+  }
+  memory::MemoryGuardConfig guard_config;
+  guard_config.reader.source = *source;
+  auto guard = memory::MemoryGuard::create(guard_config);
+  if (!guard) {
+    log_line("pensieve serve: memory guard: " + guard.error().message);
+    return 2;
+  }
+
+  log_line("loading " + args.model);
+  auto model = model::Model::load(args.model);
+  if (!model) {
+    log_line("pensieve serve: " + model.error().message);
+    return 1;
+  }
+  auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
+  if (!frontend) {
+    log_line("pensieve serve: " + frontend.error().message);
+    return 1;
+  }
+
+  const auto figures = figures_of(**model);
+  const auto snapshot = (*guard)->refresh_now();
+  memory::LoadPlan plan;
+  plan.parallel = args.parallel;
+  plan.batch_tokens = model::Sequence::kDefaultMaxBatch;
+  std::uint64_t ctx = 0;
+  if (args.ctx_size == "auto") {
+    if (!snapshot->reading.available_known) {
+      log_line(
+          "pensieve serve: --ctx-size auto needs a memory reading, and none is available; give a number");
+      return 2;
+    }
+    auto fit = memory::auto_context_size(figures, plan, snapshot->reading.available_bytes,
+                                         snapshot->thresholds.warning_below);
+    if (!fit) {
+      log_line("pensieve serve: " + fit.error().message);
+      return 1;
+    }
+    ctx = *fit;
+  } else {
+    try {
+      ctx = std::stoull(args.ctx_size);
+    } catch (...) {
+      log_line("pensieve serve: --ctx-size must be a number of tokens or \"auto\"");
+      return 2;
+    }
+    if (ctx == 0) ctx = figures.n_ctx_train != 0 ? figures.n_ctx_train : 4096;
+  }
+  plan.ctx_size = ctx;
+  if (snapshot->reading.available_known) {
+    auto fit = memory::check_load_fit(figures, plan, snapshot->reading.available_bytes,
+                                      snapshot->thresholds.warning_below);
+    if (!fit.fits) {
+      log_line("pensieve serve: " + fit.message);
+      return 1;
+    }
+  }
+
+  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx));
+  engine::SchedulerOptions scheduler_options;
+  scheduler_options.parallel = args.parallel;
+  scheduler_options.max_queued = args.max_queue;
+  auto scheduler = engine::Scheduler::create(backend, scheduler_options);
+  if (!scheduler) {
+    log_line("pensieve serve: " + scheduler.error().message);
+    return 1;
+  }
+  (*guard)->mark_baseline();
+
+  const auto name = (*model)->metadata().get_string("general.name");
+  api::ModelInfo info;
+  info.id = !args.model_name.empty() ? args.model_name
+            : (name.ok() && *name)   ? std::string(**name)
+                                     : std::filesystem::path(args.model).stem().string();
+  info.display_name = info.id;
+  info.created_at = rfc3339_mtime(args.model);
+  api::MessagesService service(**frontend, **scheduler, info);
+
+  server::MemoryWiring wiring{**guard,
+                              **scheduler,
+                              figures,
+                              ctx,
+                              true,
+                              nlohmann::json{{"id", info.id},
+                                             {"path", args.model},
+                                             {"architecture", (*model)->hparams().architecture_name},
+                                             {"context_size", ctx},
+                                             {"parallel", args.parallel}}};
+  auto hooks = server::wire_memory(wiring, service, log_line);
+
+  server::ServerOptions options;
+  options.host = args.host;
+  options.port = args.port;
+  options.api_keys = args.api_keys;
+  options.insecure = args.insecure;
+  options.ping_interval =
+      std::chrono::milliseconds(static_cast<std::int64_t>(args.ping_interval_seconds * 1000.0));
+  server::HttpServer http(options, service, hooks);
+  if (auto bound = http.bind(); !bound) {
+    log_line("pensieve serve: " + bound.error().message);
+    return 1;
+  }
+  log_line("serving " + info.id + " on http://" + args.host + ":" + std::to_string(http.port()) +
+           " (context " + std::to_string(ctx) + ", " + std::to_string(args.parallel) + " slots)");
+
+  std::atomic<bool> finished{false};
+  std::thread signal_thread([&] {
+    const timespec tick{0, 200'000'000};
+    auto wait_signal = [&](std::chrono::steady_clock::duration budget) {
+      const auto until = std::chrono::steady_clock::now() + budget;
+      while (!finished && std::chrono::steady_clock::now() < until) {
+        if (sigtimedwait(&signals, nullptr, &tick) > 0) return true;
+      }
+      return false;
+    };
+    while (!finished) {
+      if (!wait_signal(std::chrono::hours(24 * 365))) continue;
+      log_line("shutting down: finishing " + std::to_string(http.in_flight()) +
+               " request(s) (signal again to cancel them)");
+      http.begin_drain();
+      const auto grace_end =
+          std::chrono::steady_clock::now() + std::chrono::seconds(args.shutdown_grace_seconds);
+      bool hurry = false;
+      while (!hurry && http.in_flight() > 0 && std::chrono::steady_clock::now() < grace_end) {
+        hurry = wait_signal(std::chrono::milliseconds(100));
+      }
+      // Whatever is still running ends with an error event rather than a cut-off stream.
+      (*scheduler)->shutdown();
+      const auto flush_end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (http.in_flight() > 0 && std::chrono::steady_clock::now() < flush_end) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      http.stop();
+      return;
+    }
+  });
+  http.serve();
+  finished = true;
+  signal_thread.join();
+  (*scheduler)->shutdown();
+  (*guard)->stop();
+  log_line("stopped");
+  return 0;
+}
+
+}  // namespace
+
 void add_serve_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("serve", "(not available yet)");
-  cmd->allow_extras();
-  cmd->callback([&exit_code] {
-    std::cerr << "pensieve serve: not available in this build yet\n";
-    exit_code = 2;
+  auto* cmd = app.add_subcommand("serve", "Serve the Anthropic Messages API on a model");
+  auto args = std::make_shared<ServeArgs>();
+  cmd->add_option("--model,-m", args->model, "GGUF model file")->required();
+  cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", args->port, "Port to listen on")->capture_default_str();
+  cmd->add_option("--ctx-size,-c", args->ctx_size,
+                  "Context size per slot in tokens; 0 = the model's, auto = the largest that fits in memory")
+      ->capture_default_str();
+  cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")
+      ->capture_default_str();
+  cmd->add_option("--max-queue", args->max_queue, "Requests waiting for a slot before 529 overloaded_error")
+      ->capture_default_str();
+  cmd->add_option("--api-key", args->api_keys, "Accepted API key (x-api-key or Bearer); repeatable");
+  cmd->add_flag("--insecure", args->insecure, "Allow a non-loopback address without an API key");
+  cmd->add_option("--memory-source", args->memory_source, "proc, or file:PATH (a meminfo-format file)")
+      ->capture_default_str();
+  cmd->add_option("--model-name", args->model_name,
+                  "Model id reported by /v1/models (default: general.name)");
+  cmd->add_option("--shutdown-grace", args->shutdown_grace_seconds,
+                  "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--ping-interval", args->ping_interval_seconds,
+                  "Seconds between SSE ping events while a stream has nothing else to send")
+      ->check(CLI::Range(0.05, 5.0))
+      ->capture_default_str();
+  cmd->callback([args, &exit_code] {
+    if (args->api_keys.empty()) {
+      if (const char* key = std::getenv("PENSIEVE_API_KEY"); key && *key) args->api_keys.emplace_back(key);
+    }
+    exit_code = run_serve(*args);
   });
 }
 

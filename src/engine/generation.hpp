@@ -44,6 +44,9 @@ class GenerationObserver {
   virtual ~GenerationObserver() = default;
   // A prompt chunk was processed; `done` of `total` prompt tokens are in the cache.
   virtual void on_prompt_progress(std::size_t /*done*/, std::size_t /*total*/) {}
+  // Asked before each step (prompt chunk or decoded token): false ends the generation as
+  // cancelled at once — a client that hung up costs no further step.
+  virtual bool wanted() { return true; }
   // A generated token; return false to stop the generation after it.
   virtual bool on_token(std::int32_t token) = 0;
   // Exactly once, last.

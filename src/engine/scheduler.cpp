@@ -205,7 +205,7 @@ void Scheduler::run() {
 
 void Scheduler::step(Slot& slot) {
   Work& work = *slot.work;
-  if (work.job->cancelled()) return finish(slot, FinishReason::kCancelled);
+  if (work.job->cancelled() || !work.observer->wanted()) return finish(slot, FinishReason::kCancelled);
   const auto& prompt = work.request.prompt;
   const std::span<float> logits(slot.logits);
 

@@ -53,10 +53,11 @@ bool is_loopback_host(std::string_view host) {
 
 Status check_bind_policy(std::string_view host, const std::vector<std::string>& keys, bool insecure) {
   if (is_loopback_host(host) || !keys.empty() || insecure) return {};
-  return make_error(ErrorCode::kInvalidArgument,
-                    "refusing to listen on " + std::string(host) +
-                        " without an API key: anyone who can reach this address could use the server. "
-                        "Pass --api-key KEY (clients send it as x-api-key), or --insecure to accept that risk");
+  return make_error(
+      ErrorCode::kInvalidArgument,
+      "refusing to listen on " + std::string(host) +
+          " without an API key: anyone who can reach this address could use the server. "
+          "Pass --api-key KEY (clients send it as x-api-key), or --insecure to accept that risk");
 }
 
 }  // namespace pensieve::server

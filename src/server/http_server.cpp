@@ -17,9 +17,17 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kPollWait = std::chrono::milliseconds(50);
 constexpr const char* kJson = "application/json";
 
+// The error message of the response being written on this thread, for the request log:
+// httplib compresses the body (gzip, brotli) before its logger sees it. A worker thread
+// handles one request at a time, from routing to logging.
+thread_local std::string rejection_message;
+
+std::string error_message_of(const std::string& body);
+
 void send_json(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
   res.set_content(body, kJson);
+  if (status >= 400) rejection_message = error_message_of(body);
 }
 
 std::string error_message_of(const std::string& body) {
@@ -72,6 +80,7 @@ struct HttpServer::Impl {
   void handle_messages(const httplib::Request& req, httplib::Response& res);
   void stream_response(const httplib::Request& req, httplib::Response& res,
                        std::shared_ptr<api::ResponseStream> stream);
+  void log_generation(const std::string& id, const api::ResponseStream& stream, bool client_left);
 };
 
 void HttpServer::Impl::install() {
@@ -87,10 +96,12 @@ void HttpServer::Impl::install() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const std::string id = api::random_id("req_");
     res.set_header("request-id", id);
+    rejection_message.clear();
     // Liveness probes answer without a key so supervisors need no secret.
     const bool open_route = req.path == "/" || req.path == "/api/hello" || req.path == "/health";
     if (!open_route) {
-      const auto key = presented_key(req.get_header_value("x-api-key"), req.get_header_value("authorization"));
+      const auto key =
+          presented_key(req.get_header_value("x-api-key"), req.get_header_value("authorization"));
       if (!authorized(options.api_keys, key)) {
         const auto e = api::authentication_failed("invalid x-api-key");
         send_json(res, e.http_status, api::error_body(e, id));
@@ -108,23 +119,25 @@ void HttpServer::Impl::install() {
   });
 
   // Statuses httplib sets itself (no route, body too large, bad request) get the envelope.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty() || res.is_chunked_content_provider_) return httplib::Server::HandlerResponse::Unhandled;
-    api::ApiError e;
-    if (res.status == 404) {
-      e = api::not_found();
-    } else if (res.status == 413) {
-      e = api::request_too_large();
-    } else if (res.status < 500) {
-      e = api::invalid_request("the HTTP request could not be read");
-      e.http_status = res.status;
-    } else {
-      e = api::internal_error("internal server error");
-      e.http_status = res.status;
-    }
-    res.set_content(api::error_body(e, res.get_header_value("request-id")), kJson);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty() || res.is_chunked_content_provider_)
+          return httplib::Server::HandlerResponse::Unhandled;
+        api::ApiError e;
+        if (res.status == 404) {
+          e = api::not_found();
+        } else if (res.status == 413) {
+          e = api::request_too_large();
+        } else if (res.status < 500) {
+          e = api::invalid_request("the HTTP request could not be read");
+          e.http_status = res.status;
+        } else {
+          e = api::internal_error("internal server error");
+          e.http_status = res.status;
+        }
+        send_json(res, res.status, api::error_body(e, res.get_header_value("request-id")));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal server error";
@@ -139,13 +152,16 @@ void HttpServer::Impl::install() {
   });
 
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    std::string line = "request " + res.get_header_value("request-id") + " " + req.method + " " + req.path + " " +
-                       std::to_string(res.status);
-    if (res.status >= 400) line += " rejected: " + error_message_of(res.body);
+    std::string line = "request " + res.get_header_value("request-id") + " " + req.method + " " + req.path +
+                       " " + std::to_string(res.status);
+    if (res.status >= 400) line += " rejected: " + rejection_message;
+    rejection_message.clear();
     log(line);
   });
 
-  auto hello = [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, R"({"status":"ok"})"); };
+  auto hello = [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, R"({"status":"ok"})");
+  };
   http.Get("/", hello);
   http.Get("/api/hello", hello);
 
@@ -175,7 +191,8 @@ void HttpServer::Impl::install() {
     const auto r = service.count_tokens(req.body, request_id(res));
     send_json(res, r.status, r.body);
   });
-  http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) { handle_messages(req, res); });
+  http.Post("/v1/messages",
+            [this](const httplib::Request& req, httplib::Response& res) { handle_messages(req, res); });
 }
 
 void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Response& res) {
@@ -197,6 +214,7 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
 
   InFlight counted(in_flight);
   ConnectionProbe probe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+  stream->set_liveness_check([&probe] { return !probe.peer_closed(); });
   std::string body;
   bool cancelled = false;
   while (stream->poll(body, kPollWait) != api::ResponseStream::Poll::kDone) {
@@ -205,7 +223,14 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
       cancelled = true;
     }
   }
+  stream->clear_liveness_check();
+  log_generation(id, *stream, cancelled || probe.peer_closed());
   send_json(res, stream->http_status(), body);
+}
+
+void HttpServer::Impl::log_generation(const std::string& id, const api::ResponseStream& stream,
+                                      bool client_left) {
+  log("generation " + id + " " + stream.outcome() + (client_left ? " (client disconnected)" : ""));
 }
 
 void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Response& res,
@@ -216,11 +241,15 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
     Clock::time_point last_write = Clock::now();
     std::string out;
     std::unique_ptr<InFlight> counted;
+    std::string id;
+    bool client_left = false;
   };
   auto state = std::make_shared<State>();
   state->stream = std::move(stream);
   state->probe = ConnectionProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   state->counted = std::make_unique<InFlight>(in_flight);
+  state->id = request_id(res);
+  state->stream->set_liveness_check([probe = &state->probe] { return !probe->peer_closed(); });
   const auto ping_interval = options.ping_interval;
 
   res.status = 200;
@@ -231,15 +260,18 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
         state->out.clear();
         const auto poll = state->stream->poll(state->out, kPollWait);
         if (state->probe.peer_closed()) {
+          state->client_left = true;
           state->stream->cancel();
           return false;
         }
         const auto now = Clock::now();
-        if (state->out.empty() && poll != api::ResponseStream::Poll::kDone && now - state->last_write >= ping_interval) {
+        if (state->out.empty() && poll != api::ResponseStream::Poll::kDone &&
+            now - state->last_write >= ping_interval) {
           state->out = api::ping_frame();  // keeps proxies and clients patient during long prompts
         }
         if (!state->out.empty()) {
           if (!sink.write(state->out.data(), state->out.size())) {
+            state->client_left = true;
             state->stream->cancel();
             return false;
           }
@@ -248,8 +280,21 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
         if (poll == api::ResponseStream::Poll::kDone) sink.done();
         return true;
       },
-      [state](bool success) {
-        if (!success) state->stream->cancel();
+      [this, state](bool success) {
+        state->stream->clear_liveness_check();
+        if (!success) {
+          state->stream->cancel();
+          // The generation ends (cancelled) on the scheduler thread; wait briefly so the log
+          // line says how it ended, never for longer than one slow step.
+          std::string ignored;
+          const auto until = Clock::now() + std::chrono::seconds(5);
+          while (state->stream->poll(ignored, kPollWait) != api::ResponseStream::Poll::kDone &&
+                 Clock::now() < until) {
+            ignored.clear();
+          }
+        }
+        log_generation(state->id, *state->stream,
+                       state->client_left || !success || state->probe.peer_closed());
         state->counted.reset();
       });
 }
@@ -259,7 +304,9 @@ HttpServer::HttpServer(ServerOptions options, api::MessagesService& service, Ser
   impl_->install();
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Status HttpServer::bind() {
   auto& o = impl_->options;
@@ -277,7 +324,9 @@ Status HttpServer::bind() {
   return {};
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const {
+  return impl_->port;
+}
 
 void HttpServer::serve() {
   // httplib writes with send() flags of 0: a client that hangs up must not kill us with SIGPIPE.
@@ -285,12 +334,20 @@ void HttpServer::serve() {
   if (impl_->bound) impl_->http.listen_after_bind();
 }
 
-void HttpServer::begin_drain() { impl_->draining = true; }
+void HttpServer::begin_drain() {
+  impl_->draining = true;
+}
 
-std::size_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+std::size_t HttpServer::in_flight() const {
+  return impl_->in_flight.load();
+}
 
 void HttpServer::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
+  if (!impl_->http.is_running()) return;
+  impl_->http.stop();
+  // Idle keep-alive connections would otherwise hold their threads, and so this shutdown, for
+  // up to the keep-alive timeout.
+  if (impl_->port > 0) shut_down_reading_of_connections(impl_->port);
 }
 
 }  // namespace pensieve::server

@@ -12,13 +12,15 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   const std::uint64_t ctx = w.ctx_size;
   const bool preallocated = w.kv_preallocated;
 
-  service.set_admission_check([guard, figures, ctx, preallocated](std::int64_t prompt_tokens,
-                                                                  std::int64_t max_tokens) -> std::optional<api::ApiError> {
+  service.set_admission_check([guard, figures, ctx, preallocated](
+                                  std::int64_t prompt_tokens,
+                                  std::int64_t max_tokens) -> std::optional<api::ApiError> {
     const auto estimate = memory::estimate_request(figures, static_cast<std::uint64_t>(prompt_tokens),
                                                    static_cast<std::uint64_t>(max_tokens), ctx, preallocated);
     const auto decision = guard->admit(estimate.total_bytes);
     if (decision.admitted()) return std::nullopt;
-    if (decision.verdict == memory::AdmissionVerdict::kRefuseNeverFits) return api::invalid_request(decision.message);
+    if (decision.verdict == memory::AdmissionVerdict::kRefuseNeverFits)
+      return api::invalid_request(decision.message);
     return api::overloaded(decision.message, 503);
   });
 
@@ -41,7 +43,8 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   };
   hooks.health = [guard, model = w.model_json] {
     const bool accepting = guard->accepting_requests();
-    nlohmann::ordered_json body{{"status", accepting ? "ok" : "degraded"}, {"model", model}, {"memory", guard->health_json()}};
+    nlohmann::ordered_json body{
+        {"status", accepting ? "ok" : "degraded"}, {"model", model}, {"memory", guard->health_json()}};
     return api::Reply{accepting ? 200 : 503, body.dump()};
   };
   hooks.metrics = [guard] { return guard->prometheus_text(); };

@@ -58,17 +58,18 @@ class PassThroughParser : public OutputParser {
 
 class ByteFrontend : public Frontend {
  public:
-  Result<std::vector<std::int32_t>> prompt_tokens(const MessagesRequest& request) override {
-    std::vector<std::int32_t> ids;
+  Result<Prompt> prompt(const MessagesRequest& request) override {
+    Prompt p;
+    auto& ids = p.tokens;
     for (const auto& m : request.body["messages"]) {
       if (m["content"].is_string()) {
         for (unsigned char c : m["content"].get<std::string>()) ids.push_back(c);
       }
     }
-    return ids;
+    return p;
   }
   std::unique_ptr<TokenDecoder> decoder() override { return std::make_unique<ByteDecoder>(); }
-  std::unique_ptr<OutputParser> parser(const MessagesRequest&) override { return std::make_unique<PassThroughParser>(); }
+  std::unique_ptr<OutputParser> parser(const MessagesRequest&, const Prompt&) override { return std::make_unique<PassThroughParser>(); }
   std::vector<std::int32_t> end_tokens() const override { return {kEos}; }
 };
 

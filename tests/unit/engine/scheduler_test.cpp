@@ -194,6 +194,27 @@ TEST(Scheduler, CancelStopsWithinAStepAndFreesTheSlot) {
   EXPECT_EQ(next->tokens, (std::vector<std::int32_t>{2, 3, 4}));
 }
 
+// An observer whose client has gone (wanted() false) costs no further forward step.
+TEST(Scheduler, UnwantedGenerationStopsBeforeTheNextStep) {
+  class Unwanted : public Recorder {
+   public:
+    bool wanted() override { return !gone; }
+    bool on_token(std::int32_t token) override {
+      gone = true;  // as if the client hung up while this token was on its way
+      return Recorder::on_token(token);
+    }
+    bool gone = false;
+  };
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Unwanted>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2}, 1000), rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kCancelled);
+  EXPECT_EQ(r.output_tokens, 1);
+  EXPECT_EQ(backend.forward_calls, 1);  // the prompt's step only
+}
+
 TEST(Scheduler, CancelWhileQueued) {
   CountingBackend backend;
   backend.delay = 1ms;

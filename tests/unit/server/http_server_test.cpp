@@ -19,10 +19,12 @@ using namespace std::chrono_literals;
 
 class ServerTest : public ::testing::Test {
  protected:
-  void start(std::vector<std::string> keys = {}, std::string script = "Hello!", std::size_t max_body = 32u << 20) {
+  void start(std::vector<std::string> keys = {}, std::string script = "Hello!",
+             std::size_t max_body = 32u << 20) {
     backend = std::make_unique<api::testing::ScriptBackend>(script, 1 << 20);
     scheduler = std::move(engine::Scheduler::create(*backend, {}).value());
-    service = std::make_unique<api::MessagesService>(frontend, *scheduler, api::ModelInfo{"tiny", "Tiny", "2026-01-01T00:00:00Z"});
+    service = std::make_unique<api::MessagesService>(frontend, *scheduler,
+                                                     api::ModelInfo{"tiny", "Tiny", "2026-01-01T00:00:00Z"});
     ServerOptions o;
     o.port = 0;
     o.api_keys = std::move(keys);
@@ -46,8 +48,25 @@ class ServerTest : public ::testing::Test {
     if (scheduler) scheduler->shutdown();
   }
 
+  bool logged(const std::string& needle) {
+    // httplib logs after the response is written, so a line may trail the client a little.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(log_mutex);
+        for (const auto& line : log_lines) {
+          if (line.find(needle) != std::string::npos) return true;
+        }
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
   static std::string body(std::string text, bool stream = false, int max_tokens = 64) {
-    return json{{"model", "claude-x"}, {"max_tokens", max_tokens}, {"stream", stream},
+    return json{{"model", "claude-x"},
+                {"max_tokens", max_tokens},
+                {"stream", stream},
                 {"messages", {{{"role", "user"}, {"content", text}}}}}
         .dump();
   }
@@ -129,17 +148,7 @@ TEST_F(ServerTest, ValidationErrorIsLogged) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_EQ(json::parse(res->body)["error"]["message"], "max_tokens: Field required");
-  // httplib logs after the response is written, so the line may trail the client a little.
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool logged = false;
-  while (!logged && std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lock(log_mutex);
-      for (const auto& line : log_lines) logged = logged || line.find("400 rejected: max_tokens: Field required") != std::string::npos;
-    }
-    if (!logged) std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_TRUE(logged);
+  EXPECT_TRUE(logged("400 rejected: max_tokens: Field required"));
 }
 
 TEST_F(ServerTest, StreamingIsServerSentEvents) {
@@ -155,8 +164,9 @@ TEST_F(ServerTest, StreamingIsServerSentEvents) {
 
 TEST_F(ServerTest, CountTokensAndModel) {
   start();
-  auto res = client->Post("/v1/messages/count_tokens", R"({"model":"m","messages":[{"role":"user","content":"abc"}]})",
-                          "application/json");
+  auto res =
+      client->Post("/v1/messages/count_tokens",
+                   R"({"model":"m","messages":[{"role":"user","content":"abc"}]})", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body)["input_tokens"], 3);
   auto model = client->Get("/v1/models/claude-sonnet-4-5");
@@ -174,20 +184,38 @@ TEST_F(ServerTest, DisconnectCancelsGeneration) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const std::string payload = body("hi", true, 1 << 19);
-  const std::string request = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  const std::string request =
+      "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(payload.size()) + "\r\n\r\n" + payload;
   ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   char buf[4096];
   ASSERT_GT(read(fd, buf, sizeof buf), 0);
   while (scheduler->stats().active == 0) std::this_thread::sleep_for(1ms);
   close(fd);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (scheduler->stats().active != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  while (scheduler->stats().active != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
   EXPECT_EQ(scheduler->stats().active, 0u);
+  EXPECT_TRUE(logged("cancelled: 2 prompt tokens"));
+  EXPECT_TRUE(logged("(client disconnected)"));
 
   auto res = client->Post("/v1/messages", body("hi", false, 3), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(logged("max_tokens: 2 prompt tokens, 3 output tokens"));
+}
+
+// An idle keep-alive connection does not hold up stop() until its keep-alive timeout (60 s).
+TEST_F(ServerTest, StopDoesNotWaitForIdleKeepAliveConnections) {
+  start();
+  client->set_keep_alive(true);
+  auto res = client->Get("/v1/models");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  server->stop();
+  thread.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
 }
 
 TEST_F(ServerTest, DrainRefusesNewWork) {

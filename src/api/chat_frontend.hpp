@@ -1,0 +1,42 @@
+// api/chat_frontend: the Frontend of a real model — the Anthropic request mapped to the
+// model's chat-template context (chat/anthropic_mapping), rendered with its Jinja template,
+// tokenized so that only the template's own text can produce control tokens (the rendered
+// text's untrusted ranges become Segments with allow_special=false), streamed back through
+// the tokenizer's UTF-8-safe decoder and the family's tool-call/reasoning parser.
+#pragma once
+
+#include <memory>
+
+#include "api/frontend.hpp"
+#include "chat/jinja/template.hpp"
+#include "chat/model_template.hpp"
+#include "chat/template_family.hpp"
+#include "gguf/reader.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace pensieve::api {
+
+class ChatFrontend : public Frontend {
+ public:
+  // Reads the tokenizer and chat template from the model's metadata (ChatML when it has none).
+  static Result<std::unique_ptr<ChatFrontend>> from_gguf(const gguf::Contents& metadata);
+
+  Result<Prompt> prompt(const MessagesRequest& request) override;
+  std::unique_ptr<TokenDecoder> decoder() override;
+  std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) override;
+  std::vector<std::int32_t> end_tokens() const override;
+
+  const tokenizer::Tokenizer& tokenizer() const { return tokenizer_; }
+  chat::TemplateTraits traits() const { return traits_; }
+
+ private:
+  ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
+               chat::TemplateTraits traits);
+
+  tokenizer::Tokenizer tokenizer_;
+  chat::Template template_;
+  chat::ModelChatTemplate info_;
+  chat::TemplateTraits traits_;
+};
+
+}  // namespace pensieve::api

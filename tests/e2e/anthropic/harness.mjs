@@ -1,0 +1,148 @@
+// Starts the real `pensieve serve` for a test and stops it afterwards. Paths come from CTest's
+// environment (PENSIEVE_BIN, PENSIEVE_FIXTURES, MAKE_CHAT_MODEL, E2E_WORK_DIR).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, existsSync, renameSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export const fixtures = process.env.PENSIEVE_FIXTURES ?? path.resolve('../../../../shared/fixtures');
+export const workDir = process.env.E2E_WORK_DIR ?? '/tmp/pensieve-e2e';
+// The model name clients send; `claude-*` names are served by whatever model is loaded.
+export const MODEL = 'claude-opus-5-5';
+export const user = (text) => [{ role: 'user', content: text }];
+
+export function smallModel() {
+  return path.join(fixtures, 'models', 'qwen3-q8_0.gguf');
+}
+
+// The long-context chat model: the GPT-2 vocabulary (qwen2 pre-tokenizer) with Qwen3's special
+// tokens and template, one small random layer. Built by CTest's e2e.anthropic.chat_model fixture;
+// built here when missing (a test run by hand), into a temporary name first so that a
+// concurrent reader never sees half a file.
+export const CHAT_MODEL_CONTEXT = 262144;
+let chatModelPath;
+export function chatModel() {
+  if (chatModelPath) return chatModelPath;
+  mkdirSync(workDir, { recursive: true });
+  const out = path.join(workDir, 'e2e-qwen3-chat.gguf');
+  if (!existsSync(out)) buildChatModel(out);
+  chatModelPath = out;
+  return out;
+}
+
+export function buildChatModel(out) {
+  if (!process.env.MAKE_CHAT_MODEL) throw new Error('MAKE_CHAT_MODEL is not set (run through ctest)');
+  const tmp = `${out}.${process.pid}.tmp`;
+  execFileSync(process.env.MAKE_CHAT_MODEL, [
+    path.join(fixtures, 'vocab', 'ggml-vocab-gpt-2-pre-qwen2.gguf'),
+    path.join(fixtures, 'chat', 'templates', 'Qwen-Qwen3-0.6B.jinja'),
+    tmp,
+    String(CHAT_MODEL_CONTEXT),
+  ]);
+  renameSync(tmp, out);
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function spawnServe(model, port, extraArgs) {
+  if (!process.env.PENSIEVE_BIN) throw new Error('PENSIEVE_BIN is not set (run through ctest)');
+  const child = spawn(process.env.PENSIEVE_BIN, ['serve', '--model', model, '--port', String(port), ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const state = { log: '' };
+  child.stdout.on('data', (d) => (state.log += d));
+  child.stderr.on('data', (d) => (state.log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, state, exited };
+}
+
+export async function startServer(model, extraArgs = []) {
+  const port = await freePort();
+  const { child, state, exited } = spawnServe(model, port, extraArgs);
+  const baseURL = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pensieve serve exited early:\n${state.log}`);
+    try {
+      const r = await fetch(`${baseURL}/api/hello`, { method: 'HEAD' });
+      if (r.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`pensieve serve did not come up:\n${state.log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    baseURL,
+    port,
+    exited,
+    log: () => state.log,
+    signal(name) {
+      child.kill(name);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+// Runs `pensieve serve` expecting it to refuse to start; resolves with its exit code and log.
+export async function serveExpectingExit(model, extraArgs, timeoutMs = 30_000) {
+  const port = await freePort();
+  const { child, state, exited } = spawnServe(model, port, extraArgs);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  return { code, signal, log: state.log };
+}
+
+// Requests the server logged as rejected (status >= 400).
+export function rejectedLines(log) {
+  return log.split('\n').filter((l) => l.includes(' rejected:'));
+}
+
+// Waits until the server's log has a line matching `re` (log lines may trail the response).
+export async function logLine(server, re, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = server.log().split('\n').find((l) => re.test(l));
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`no log line matching ${re}:\n${server.log()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// The events of a raw SSE response, each with the time (ms since `t0`) it arrived.
+export async function* sseEvents(response, t0 = Date.now()) {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const lines = frame.split('\n');
+      const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+      const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+      yield { event, data: data === undefined ? undefined : JSON.parse(data), at: Date.now() - t0 };
+    }
+  }
+  if (buffer.trim() !== '') throw new Error(`stream ended inside a frame: ${JSON.stringify(buffer)}`);
+}
+
+export function postMessages(baseURL, body, headers = {}) {
+  return fetch(`${baseURL}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
