@@ -7,20 +7,22 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/memory_options.hpp"
+#include "engine/serving_memory.hpp"
 #include "gguf/reader.hpp"
 #include "model/hyperparams.hpp"
-#include "model/memory_estimate.hpp"
 
 namespace pensieve::cli {
 namespace {
 
+// The context and slot defaults are serve's, so a bare `inspect MODEL` shows what a bare
+// `serve --model MODEL` will check and allocate.
 struct InspectOptions {
   std::string model_path;
-  std::uint32_t ctx_size = 0;  // 0: the training context, at most kDefaultContext
-  std::uint32_t parallel = 1;
+  std::string ctx_size = "0";  // 0: the training context; auto: the largest that fits
+  std::uint64_t parallel = 4;
+  MemoryOptions memory;
 };
-
-constexpr std::uint32_t kDefaultContext = 4096;
 
 std::string human_bytes(std::uint64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -64,6 +66,49 @@ void print_hyperparams(const model::Hyperparams& hp) {
   if (hp.sliding_window) print_row("sliding window", std::to_string(hp.sliding_window));
 }
 
+// The same plan `pensieve serve` makes before it allocates: engine::plan_serving against the
+// memory guard's reading, with the warning threshold kept free.
+int print_memory_plan(const InspectOptions& options, const model::Hyperparams& hp,
+                      std::uint64_t weights_bytes) {
+  auto context = engine::parse_context_request(options.ctx_size);
+  auto config = memory_guard_config(options.memory);
+  if (!context || !config) {
+    std::cerr << "pensieve inspect: " << (!context ? context.error() : config.error()).message << "\n";
+    return 2;
+  }
+  config->start_sampler = false;
+  auto guard = memory::MemoryGuard::create(*config);
+  if (!guard) {
+    std::cerr << "pensieve inspect: memory guard: " << guard.error().message << "\n";
+    return 2;
+  }
+  const auto snapshot = (*guard)->snapshot();
+  const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
+                                    snapshot->thresholds.warning_below};
+  auto plan = engine::plan_serving(hp, weights_bytes, *context, options.parallel, budget);
+  if (!plan) {
+    std::cerr << "pensieve inspect: " << plan.error().message << "\n";
+    return 1;
+  }
+  const memory::LoadEstimate& e = plan->estimate;
+  std::cout << "memory for " << e.plan.parallel << " sequence(s) of " << e.plan.ctx_size << " tokens:\n";
+  print_row("weights", human_bytes(e.weights_bytes));
+  print_row("kv cache", human_bytes(e.kv_bytes) + " (" + human_bytes(e.kv_bytes_per_token) + " per token)");
+  print_row("scratch", human_bytes(e.scratch_bytes));
+  print_row("total", human_bytes(e.total_bytes) + " (" + std::to_string(e.total_bytes) + " bytes)");
+  if (!plan->checked) {
+    print_row("fits", "unknown: no memory reading" + (snapshot->reading.warnings.empty()
+                                                          ? ""
+                                                          : " (" + snapshot->reading.warnings.front() + ")"));
+    return 0;
+  }
+  print_row("available", human_bytes(plan->fit.available_bytes) + ", of which " +
+                             human_bytes(plan->fit.reserve_bytes) + " kept free");
+  print_row("fits", plan->fit.fits ? "yes" : "no");
+  if (!plan->fit.fits) std::cout << plan->fit.message << "\n";
+  return 0;
+}
+
 int run_inspect(const InspectOptions& options) {
   auto file = gguf::File::open(options.model_path);
   if (!file) {
@@ -100,14 +145,7 @@ int run_inspect(const InspectOptions& options) {
   }
   print_hyperparams(*hp);
 
-  std::uint32_t n_ctx = options.ctx_size;
-  if (n_ctx == 0) n_ctx = hp->n_ctx_train != 0 ? std::min(hp->n_ctx_train, kDefaultContext) : kDefaultContext;
-  const model::MemoryEstimate e = model::estimate_memory(*hp, tensor_bytes, n_ctx, options.parallel);
-  std::cout << "memory for " << options.parallel << " sequence(s) of " << n_ctx << " tokens:\n";
-  print_row("weights", human_bytes(e.weights_bytes));
-  print_row("kv cache", human_bytes(e.kv_cache_bytes));
-  print_row("scratch", human_bytes(e.scratch_bytes));
-  print_row("total", human_bytes(e.total()) + " (" + std::to_string(e.total()) + " bytes)");
+  return print_memory_plan(options, *hp, engine::tensor_data_bytes(c));
   return 0;
 }
 
@@ -118,10 +156,13 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<InspectOptions>();
   cmd->add_option("model", options->model_path, "GGUF model file")->required();
   cmd->add_option("--ctx-size", options->ctx_size,
-                  "context size for the memory estimate (default: the training context, at most 4096)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--parallel", options->parallel, "sequences held at once (default 1)")
-      ->check(CLI::PositiveNumber);
+                  "Context size per slot for the memory estimate, as for serve: 0 = the model's, auto = the "
+                  "largest that fits")
+      ->capture_default_str();
+  cmd->add_option("--parallel", options->parallel, "Slots, as for serve")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_memory_options(*cmd, options->memory, false);
   cmd->callback([options, &exit_code] { exit_code = run_inspect(*options); });
 }
 

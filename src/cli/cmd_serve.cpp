@@ -15,8 +15,10 @@
 #include "api/chat_frontend.hpp"
 #include "api/messages_service.hpp"
 #include "cli/commands.hpp"
+#include "cli/memory_options.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/scheduler.hpp"
+#include "engine/serving_memory.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
 #include "model/model.hpp"
@@ -35,7 +37,7 @@ struct ServeArgs {
   std::size_t max_queue = 32;
   std::vector<std::string> api_keys;
   bool insecure = false;
-  std::string memory_source = "proc";
+  MemoryOptions memory;
   std::string model_name;
   int shutdown_grace_seconds = 10;
   double ping_interval_seconds = 2.0;
@@ -59,23 +61,6 @@ std::string rfc3339_mtime(const std::string& path) {
   return buf;
 }
 
-memory::ModelFigures figures_of(const model::Model& m) {
-  const auto& hp = m.hparams();
-  memory::ModelFigures f;
-  f.n_layers = hp.n_layer;
-  f.n_heads = hp.n_head;
-  f.n_kv_heads = hp.n_head_kv;
-  f.head_dim_k = hp.head_dim_k;
-  f.head_dim_v = hp.head_dim_v;
-  f.n_embd = hp.n_embd;
-  f.n_ff = hp.is_moe() ? hp.n_expert_used * hp.n_ff_expert : hp.n_ff;
-  f.n_vocab = hp.n_vocab;
-  f.n_ctx_train = hp.n_ctx_train;
-  f.kv_element_bytes = 4;  // the reference engine keeps its KV cache in f32
-  f.weights_bytes = m.weights_bytes();
-  return f;
-}
-
 int run_serve(const ServeArgs& args) {
   // Signals are taken by one thread with sigwait; every other thread must have them blocked.
   sigset_t signals;
@@ -84,14 +69,17 @@ int run_serve(const ServeArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto source = memory::parse_memory_source(args.memory_source);
-  if (!source) {
-    log_line("pensieve serve: --memory-source: " + source.error().message);
+  auto guard_config = memory_guard_config(args.memory);
+  if (!guard_config) {
+    log_line("pensieve serve: " + guard_config.error().message);
     return 2;
   }
-  memory::MemoryGuardConfig guard_config;
-  guard_config.reader.source = *source;
-  auto guard = memory::MemoryGuard::create(guard_config);
+  auto context = engine::parse_context_request(args.ctx_size);
+  if (!context) {
+    log_line("pensieve serve: " + context.error().message);
+    return 2;
+  }
+  auto guard = memory::MemoryGuard::create(*guard_config);
   if (!guard) {
     log_line("pensieve serve: memory guard: " + guard.error().message);
     return 2;
@@ -109,43 +97,30 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
 
-  const auto figures = figures_of(**model);
+  // Nothing big is allocated yet (the weights are only mapped): check that the whole
+  // configuration fits before the slots reserve their KV caches.
+  const auto weights_bytes = engine::tensor_data_bytes((*model)->metadata());
+  const auto figures = engine::request_figures((*model)->hparams(), weights_bytes);
   const auto snapshot = (*guard)->refresh_now();
-  memory::LoadPlan plan;
-  plan.parallel = args.parallel;
-  plan.batch_tokens = model::Sequence::kDefaultMaxBatch;
-  std::uint64_t ctx = 0;
-  if (args.ctx_size == "auto") {
-    if (!snapshot->reading.available_known) {
-      log_line(
-          "pensieve serve: --ctx-size auto needs a memory reading, and none is available; give a number");
-      return 2;
-    }
-    auto fit = memory::auto_context_size(figures, plan, snapshot->reading.available_bytes,
-                                         snapshot->thresholds.warning_below);
-    if (!fit) {
-      log_line("pensieve serve: " + fit.error().message);
-      return 1;
-    }
-    ctx = *fit;
+  const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
+                                    snapshot->thresholds.warning_below};
+  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget);
+  if (!plan) {
+    log_line("pensieve serve: " + plan.error().message);
+    return 1;
+  }
+  if (!plan->checked) {
+    std::string why =
+        snapshot->reading.warnings.empty() ? "" : " (" + snapshot->reading.warnings.front() + ")";
+    log_line("warning: available memory is unknown" + why + "; the model needs " +
+             memory::describe(plan->estimate) + ", and that cannot be checked");
+  } else if (!plan->fit.fits) {
+    log_line("pensieve serve: " + plan->fit.message);
+    return 1;
   } else {
-    try {
-      ctx = std::stoull(args.ctx_size);
-    } catch (...) {
-      log_line("pensieve serve: --ctx-size must be a number of tokens or \"auto\"");
-      return 2;
-    }
-    if (ctx == 0) ctx = figures.n_ctx_train != 0 ? figures.n_ctx_train : 4096;
+    log_line(plan->fit.message);
   }
-  plan.ctx_size = ctx;
-  if (snapshot->reading.available_known) {
-    auto fit = memory::check_load_fit(figures, plan, snapshot->reading.available_bytes,
-                                      snapshot->thresholds.warning_below);
-    if (!fit.fits) {
-      log_line("pensieve serve: " + fit.message);
-      return 1;
-    }
-  }
+  const std::uint64_t ctx = plan->ctx_size;
 
   engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx));
   engine::SchedulerOptions scheduler_options;
@@ -156,6 +131,7 @@ int run_serve(const ServeArgs& args) {
     log_line("pensieve serve: " + scheduler.error().message);
     return 1;
   }
+  (*guard)->set_kv_cache_bytes(plan->estimate.kv_bytes);  // every slot reserved its cache at creation
   (*guard)->mark_baseline();
 
   const auto name = (*model)->metadata().get_string("general.name");
@@ -251,8 +227,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--api-key", args->api_keys, "Accepted API key (x-api-key or Bearer); repeatable");
   cmd->add_flag("--insecure", args->insecure, "Allow a non-loopback address without an API key");
-  cmd->add_option("--memory-source", args->memory_source, "proc, or file:PATH (a meminfo-format file)")
-      ->capture_default_str();
+  add_memory_options(*cmd, args->memory, true);
   cmd->add_option("--model-name", args->model_name,
                   "Model id reported by /v1/models (default: general.name)");
   cmd->add_option("--shutdown-grace", args->shutdown_grace_seconds,

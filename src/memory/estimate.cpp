@@ -8,13 +8,7 @@ namespace pensieve::memory {
 namespace {
 
 constexpr std::uint64_t kF32 = 4;
-
-std::string load_figures(const LoadEstimate& e, const ModelFigures& model) {
-  return format_bytes(e.total_bytes) + " = weights " + format_bytes(e.weights_bytes) + " + KV cache " +
-         format_bytes(e.kv_bytes) + " (context " + std::to_string(e.plan.ctx_size) + " × parallel " +
-         std::to_string(e.plan.parallel) + " × " + format_bytes(kv_bytes_per_token(model)) +
-         " per token) + scratch " + format_bytes(e.scratch_bytes);
-}
+constexpr std::uint64_t kSamplerBytesPerToken = 20;
 
 }  // namespace
 
@@ -53,17 +47,9 @@ std::uint64_t kv_bytes_per_token(const ModelFigures& m) {
 
 std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens) {
   const std::uint64_t logits = std::uint64_t{m.n_vocab} * kF32;
-  const std::uint64_t candidates = std::uint64_t{m.n_vocab} * 8;
+  const std::uint64_t candidates = std::uint64_t{m.n_vocab} * kSamplerBytesPerToken;
   const std::uint64_t scores = std::uint64_t{m.n_heads} * tokens * kF32;
   return logits + candidates + scores;
-}
-
-std::uint64_t batch_scratch_bytes(const ModelFigures& m, std::uint64_t batch_tokens, std::uint64_t ctx) {
-  const std::uint64_t per_token_floats =
-      3 * std::uint64_t{m.n_embd} + std::uint64_t{m.n_heads} * m.head_dim_k +
-      std::uint64_t{m.n_kv_heads} * (m.head_dim_k + m.head_dim_v) + std::uint64_t{m.n_heads} * m.head_dim_v +
-      2 * std::uint64_t{m.n_ff} + std::uint64_t{m.n_heads} * ctx;
-  return batch_tokens * per_token_floats * kF32 + std::uint64_t{m.n_vocab} * kF32;
 }
 
 RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tokens, std::uint64_t max_tokens,
@@ -79,21 +65,17 @@ RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tok
   return e;
 }
 
-LoadEstimate estimate_load(const ModelFigures& m, const LoadPlan& plan) {
-  LoadEstimate e;
-  e.plan = plan;
-  e.weights_bytes = m.weights_bytes;
-  e.kv_bytes = kv_bytes_per_token(m) * plan.ctx_size * plan.parallel;
-  e.scratch_bytes = batch_scratch_bytes(m, std::min(plan.batch_tokens, plan.ctx_size), plan.ctx_size) +
-                    plan.parallel * sequence_scratch_bytes(m, plan.ctx_size);
-  e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
-  return e;
+std::string describe(const LoadEstimate& e) {
+  return format_bytes(e.total_bytes) + " (" + std::to_string(e.total_bytes) + " bytes) = weights " +
+         format_bytes(e.weights_bytes) + " + KV cache " + format_bytes(e.kv_bytes) + " (context " +
+         std::to_string(e.plan.ctx_size) + " × parallel " + std::to_string(e.plan.parallel) + " × " +
+         format_bytes(e.kv_bytes_per_token) + " per token) + scratch " + format_bytes(e.scratch_bytes);
 }
 
-FitCheck check_load_fit(const ModelFigures& m, const LoadPlan& plan, std::uint64_t available_bytes,
-                        std::uint64_t reserve_bytes) {
+FitCheck check_load_fit(const LoadEstimator& estimator, const LoadPlan& plan, std::uint64_t available_bytes,
+                        std::uint64_t reserve_bytes, std::uint64_t max_ctx) {
   FitCheck fit;
-  fit.estimate = estimate_load(m, plan);
+  fit.estimate = estimator(plan);
   fit.available_bytes = available_bytes;
   fit.reserve_bytes = reserve_bytes;
   fit.budget_bytes = available_bytes > reserve_bytes ? available_bytes - reserve_bytes : 0;
@@ -102,13 +84,14 @@ FitCheck check_load_fit(const ModelFigures& m, const LoadPlan& plan, std::uint64
                              format_bytes(available_bytes) + " available − " + format_bytes(reserve_bytes) +
                              " kept free)";
   if (fit.fits) {
-    fit.message = "model needs " + load_figures(fit.estimate, m) + "; " + budget;
+    fit.message = "model needs " + describe(fit.estimate) + "; " + budget;
     return fit;
   }
-  fit.message = "model does not fit in memory: it needs " + load_figures(fit.estimate, m) + ", but only " +
-                budget + ".";
+  fit.message =
+      "model does not fit in memory: it needs " + describe(fit.estimate) + ", but only " + budget + ".";
   std::string advice;
-  if (auto ctx = auto_context_size(m, plan, available_bytes, reserve_bytes);
+  if (auto ctx = auto_context_size(estimator, plan, available_bytes, reserve_bytes,
+                                   max_ctx != 0 ? std::min(max_ctx, plan.ctx_size) : plan.ctx_size);
       ctx.ok() && *ctx < plan.ctx_size) {
     advice += " use --ctx-size " + std::to_string(*ctx) + " or less (or --ctx-size auto);";
   }
@@ -121,34 +104,32 @@ FitCheck check_load_fit(const ModelFigures& m, const LoadPlan& plan, std::uint64
   return fit;
 }
 
-Result<std::uint64_t> auto_context_size(const ModelFigures& m, LoadPlan plan, std::uint64_t available_bytes,
-                                        std::uint64_t reserve_bytes, std::uint64_t granularity,
-                                        std::uint64_t max_ctx) {
+Result<std::uint64_t> auto_context_size(const LoadEstimator& estimator, LoadPlan plan,
+                                        std::uint64_t available_bytes, std::uint64_t reserve_bytes,
+                                        std::uint64_t max_ctx, std::uint64_t granularity) {
   if (granularity == 0) granularity = 1;
-  std::uint64_t upper = max_ctx ? max_ctx : m.n_ctx_train;
-  if (upper == 0) {
+  if (max_ctx == 0) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "--ctx-size auto needs the model's training context length");
+                      "--ctx-size auto needs the model's training context length; give a number");
   }
   const std::uint64_t budget = available_bytes > reserve_bytes ? available_bytes - reserve_bytes : 0;
   auto fits = [&](std::uint64_t ctx) {
     plan.ctx_size = ctx;
-    return estimate_load(m, plan).total_bytes <= budget;
+    return estimator(plan).total_bytes <= budget;
   };
   // The estimate grows with ctx, so binary search over multiples of the granularity.
-  std::uint64_t lo = 0, hi = upper / granularity;
-  if (hi == 0 && fits(upper)) return upper;  // a training context shorter than one step
+  std::uint64_t hi = max_ctx / granularity;
+  if (hi == 0 && fits(max_ctx)) return max_ctx;  // a training context shorter than one step
   if (hi == 0 || !fits(granularity)) {
-    plan.ctx_size = std::min(granularity, upper);
-    return make_error(ErrorCode::kResourceExhausted,
-                      "no context size fits: even " + std::to_string(plan.ctx_size) + " tokens need " +
-                          load_figures(estimate_load(m, plan), m) + ", but only " + format_bytes(budget) +
-                          " can be used (" + format_bytes(available_bytes) + " available − " +
-                          format_bytes(reserve_bytes) +
-                          " kept free). Choose a smaller model or quantization, "
-                          "lower --parallel, or free memory.");
+    plan.ctx_size = std::min(granularity, max_ctx);
+    return make_error(
+        ErrorCode::kResourceExhausted,
+        "no context size fits: even " + std::to_string(plan.ctx_size) + " tokens need " +
+            describe(estimator(plan)) + ", but only " + format_bytes(budget) + " can be used (" +
+            format_bytes(available_bytes) + " available − " + format_bytes(reserve_bytes) +
+            " kept free). Choose a smaller model or quantization, lower --parallel, or free memory.");
   }
-  lo = 1;
+  std::uint64_t lo = 1;
   while (lo < hi) {
     const std::uint64_t mid = lo + (hi - lo + 1) / 2;
     if (fits(mid * granularity))

@@ -1,12 +1,14 @@
-// memory/estimate: how many bytes a model, a server configuration and one request need —
-// KV cache, scratch buffers and weights — from a handful of model figures, so admission and
-// the load-time fit check can decide before any allocation happens.
+// memory/estimate: how many bytes one request and a whole server configuration need, so
+// admission and the load-time fit check can decide before any allocation happens.
 //
-// The figures are a plain struct filled by whoever knows the model (model/ at load, a test
-// by hand), so memory/ depends on nothing but core/.
+// A request's estimate comes from a handful of model figures, a plain struct filled by whoever
+// knows the model (the engine at load, a test by hand). A configuration's estimate comes from
+// an estimator the engine supplies (it knows every buffer it allocates); here it is only
+// checked against available memory. So memory/ depends on nothing but core/.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/result.hpp"
@@ -34,16 +36,10 @@ Status validate(const ModelFigures& model);
 // bytes.
 std::uint64_t kv_bytes_per_token(const ModelFigures& model);
 
-// Buffers one running sequence keeps besides its KV cache, all f32: logits (n_vocab), sampler
-// candidates (n_vocab id+probability pairs, 8 bytes each) and attention scores (n_heads × tokens).
+// Buffers one running sequence keeps besides its KV cache: logits (n_vocab f32), the sampler's
+// per-token state (n_vocab × 20 bytes: a candidate of id, logit and probability, a penalty count
+// and a stamp) and attention scores (n_heads × tokens f32).
 std::uint64_t sequence_scratch_bytes(const ModelFigures& model, std::uint64_t tokens);
-
-// Activation buffers of one forward pass over `batch_tokens` tokens attending to up to `ctx`
-// positions, all f32: per token the residual and two norm/output buffers (3 × n_embd), q
-// (n_heads × head_dim_k), k and v (n_kv_heads × (head_dim_k + head_dim_v)), attention output
-// (n_heads × head_dim_v), two feed-forward buffers (2 × n_ff) and scores (n_heads × ctx); plus
-// one row of logits (n_vocab).
-std::uint64_t batch_scratch_bytes(const ModelFigures& model, std::uint64_t batch_tokens, std::uint64_t ctx);
 
 struct RequestEstimate {
   std::uint64_t tokens = 0;  // prompt + max_tokens, capped by the context size
@@ -61,19 +57,23 @@ RequestEstimate estimate_request(const ModelFigures& model, std::uint64_t prompt
 
 struct LoadPlan {
   std::uint64_t ctx_size = 4096;
-  std::uint64_t parallel = 1;        // concurrent sequences
-  std::uint64_t batch_tokens = 512;  // prefill batch
+  std::uint64_t parallel = 1;       // concurrent sequences (slots)
+  std::uint64_t batch_tokens = 64;  // tokens computed per forward pass
 };
 
 struct LoadEstimate {
   LoadPlan plan;
   std::uint64_t weights_bytes = 0;
-  std::uint64_t kv_bytes = 0;       // kv_bytes_per_token × ctx × parallel
-  std::uint64_t scratch_bytes = 0;  // one batch's activations + each sequence's scratch
+  std::uint64_t kv_bytes = 0;            // every slot's KV cache
+  std::uint64_t kv_bytes_per_token = 0;  // of one sequence, for messages
+  std::uint64_t scratch_bytes = 0;       // every buffer besides weights and KV cache
   std::uint64_t total_bytes = 0;
 };
 
-LoadEstimate estimate_load(const ModelFigures& model, const LoadPlan& plan);
+// Turns a plan into an estimate. Only the code that allocates knows the exact figures
+// (engine::serving_memory for pensieve); memory/ decides what they mean. One estimator serves
+// the load-time check, `--ctx-size auto` and `pensieve inspect`, so they always agree.
+using LoadEstimator = std::function<LoadEstimate(const LoadPlan&)>;
 
 struct FitCheck {
   bool fits = false;
@@ -84,15 +84,20 @@ struct FitCheck {
   std::string message;              // every figure, and what to change when it does not fit
 };
 
-// Weights + KV + scratch against available − reserve.
-FitCheck check_load_fit(const ModelFigures& model, const LoadPlan& plan, std::uint64_t available_bytes,
-                        std::uint64_t reserve_bytes);
+// Weights + KV + scratch against available − reserve. `max_ctx` (the model's training
+// context; 0 when unknown) bounds the context size the advice may suggest.
+FitCheck check_load_fit(const LoadEstimator& estimator, const LoadPlan& plan, std::uint64_t available_bytes,
+                        std::uint64_t reserve_bytes, std::uint64_t max_ctx = 0);
 
-// `--ctx-size auto`: the largest multiple of `granularity` up to n_ctx_train (or `max_ctx` when
-// non-zero) whose load estimate fits; an error listing the figures when not even `granularity`
-// tokens fit.
-Result<std::uint64_t> auto_context_size(const ModelFigures& model, LoadPlan plan,
+// `--ctx-size auto`: the largest multiple of `granularity` up to `max_ctx` (the model's
+// training context) whose estimate fits in available − reserve; an error listing the figures
+// when not even `granularity` tokens fit. The estimate must grow with the context size.
+Result<std::uint64_t> auto_context_size(const LoadEstimator& estimator, LoadPlan plan,
                                         std::uint64_t available_bytes, std::uint64_t reserve_bytes,
-                                        std::uint64_t granularity = 256, std::uint64_t max_ctx = 0);
+                                        std::uint64_t max_ctx, std::uint64_t granularity = 256);
+
+// "1.20 GiB (1288490189 bytes) = weights 1.00 GiB + KV cache … (context C × parallel P × B per
+// token) + scratch …"
+std::string describe(const LoadEstimate& estimate);
 
 }  // namespace pensieve::memory

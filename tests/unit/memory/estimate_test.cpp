@@ -46,9 +46,9 @@ TEST(Estimate, RequestAddsKvForPromptPlusMaxTokensAndScratch) {
   const auto e = estimate_request(llama3_8b(), 1000, 3096, 8192);
   EXPECT_EQ(e.tokens, 4096u);
   EXPECT_EQ(e.kv_bytes, 536870912u);  // 4096 × 128 KiB = 512 MiB
-  // logits 128256 × 4 + candidates 128256 × 8 + scores 32 heads × 4096 × 4
-  EXPECT_EQ(e.scratch_bytes, 513024u + 1026048u + 524288u);
-  EXPECT_EQ(e.total_bytes, 536870912u + 2063360u);
+  // logits 128256 × 4 + sampler 128256 × 20 + scores 32 heads × 4096 × 4
+  EXPECT_EQ(e.scratch_bytes, 513024u + 2565120u + 524288u);
+  EXPECT_EQ(e.total_bytes, 536870912u + 3602432u);
 }
 
 TEST(Estimate, RequestIsCappedByTheContext) {
@@ -62,55 +62,71 @@ TEST(Estimate, RequestIsCappedByTheContext) {
 TEST(Estimate, PreallocatedKvLeavesOnlyScratch) {
   const auto e = estimate_request(llama3_8b(), 1000, 3096, 8192, /*kv_preallocated=*/true);
   EXPECT_EQ(e.kv_bytes, 0u);
-  EXPECT_EQ(e.total_bytes, 2063360u);
+  EXPECT_EQ(e.total_bytes, 3602432u);
 }
 
-TEST(Estimate, BatchScratch) {
-  // Per token: 3×4096 + 32×128 + 8×256 + 32×128 + 2×14336 + 32×8192 = 313344 floats.
-  EXPECT_EQ(batch_scratch_bytes(llama3_8b(), 512, 8192), 512u * 313344 * 4 + 128256 * 4);
+// A hand-made estimator for Llama-3-8B at Q4_K_M: its weights, an f16 KV cache of 128 KiB a
+// token, 512 MiB of activations and 4 MiB per slot.
+LoadEstimate llama3_8b_load(const LoadPlan& plan) {
+  LoadEstimate e;
+  e.plan = plan;
+  e.weights_bytes = 4920734720;
+  e.kv_bytes_per_token = 131072;
+  e.kv_bytes = e.kv_bytes_per_token * plan.ctx_size * plan.parallel;
+  e.scratch_bytes = 512 * kMiB + plan.parallel * 4 * kMiB;
+  e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
+  return e;
 }
 
-TEST(Estimate, LoadEstimateAddsWeightsKvAndScratch) {
-  const auto e = estimate_load(llama3_8b(), {8192, 2, 512});
-  EXPECT_EQ(e.weights_bytes, 4920734720u);
-  EXPECT_EQ(e.kv_bytes, 2 * kGiB);  // 8192 × 2 × 128 KiB
-  EXPECT_EQ(e.scratch_bytes, 642241536u + 2u * (513024 + 1026048 + 1048576));
-  EXPECT_EQ(e.total_bytes, 7715635200u);
+TEST(Estimate, DescribeNamesEveryFigure) {
+  const std::string text = describe(llama3_8b_load({8192, 2, 64}));
+  EXPECT_EQ(text,
+            "7.09 GiB (7613477888 bytes) = weights 4.58 GiB + KV cache 2.00 GiB (context 8192 × parallel 2 × "
+            "128.0 KiB per token) + "
+            "scratch 520.0 MiB");
 }
 
 TEST(Estimate, LoadFitListsEveryFigureAndWhatToChange) {
-  const auto fit = check_load_fit(llama3_8b(), {8192, 2, 512}, 8 * kGiB, 2 * kGiB);
+  // Budget 6 GiB; weights 4.58 GiB and scratch 520 MiB leave 931 MiB of KV cache: 3724 tokens
+  // at parallel 2, so 3584 in steps of 256.
+  const auto fit = check_load_fit(llama3_8b_load, {8192, 2, 64}, 8 * kGiB, 2 * kGiB, 8192);
   EXPECT_FALSE(fit.fits);
   EXPECT_EQ(fit.budget_bytes, 6 * kGiB);
-  for (const char* needle : {"7.19 GiB", "weights 4.58 GiB", "KV cache 2.00 GiB", "context 8192",
-                             "parallel 2", "scratch 617.4 MiB", "6.00 GiB can be used", "8.00 GiB available",
-                             "2.00 GiB kept free", "--ctx-size 4096", "--parallel"}) {
+  EXPECT_EQ(fit.estimate.total_bytes, 7613477888u);
+  for (const char* needle : {"7.09 GiB", "weights 4.58 GiB", "KV cache 2.00 GiB", "context 8192",
+                             "parallel 2", "scratch 520.0 MiB", "6.00 GiB can be used", "8.00 GiB available",
+                             "2.00 GiB kept free", "--ctx-size 3584", "--parallel"}) {
     EXPECT_NE(fit.message.find(needle), std::string::npos) << needle << " missing from: " << fit.message;
   }
-  const auto ok = check_load_fit(llama3_8b(), {4096, 2, 512}, 8 * kGiB, 2 * kGiB);
+  const auto ok = check_load_fit(llama3_8b_load, {3584, 2, 64}, 8 * kGiB, 2 * kGiB, 8192);
   EXPECT_TRUE(ok.fits) << ok.message;
-  EXPECT_EQ(ok.estimate.total_bytes, 6372409344u);
+  EXPECT_EQ(ok.estimate.total_bytes, 6405518336u);
+  EXPECT_FALSE(check_load_fit(llama3_8b_load, {3840, 2, 64}, 8 * kGiB, 2 * kGiB, 8192).fits);
 }
 
 TEST(Estimate, WeightsAloneTooBigSaysSo) {
-  const auto fit = check_load_fit(llama3_8b(), {512, 1, 512}, 5 * kGiB, 2 * kGiB);
+  const auto fit = check_load_fit(llama3_8b_load, {512, 1, 64}, 5 * kGiB, 2 * kGiB, 8192);
   EXPECT_FALSE(fit.fits);
   EXPECT_NE(fit.message.find("smaller quantization"), std::string::npos) << fit.message;
+  EXPECT_EQ(fit.message.find("--parallel"), std::string::npos) << "parallel is already 1: " << fit.message;
 }
 
 TEST(Estimate, AutoContextIsTheLargestThatFits) {
-  // Budget 6 GiB − weights leaves room for 4315 tokens at parallel 2: 4096 in steps of 256.
-  auto ctx = auto_context_size(llama3_8b(), {0, 2, 512}, 8 * kGiB, 2 * kGiB);
+  auto ctx = auto_context_size(llama3_8b_load, {0, 2, 64}, 8 * kGiB, 2 * kGiB, 8192);
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
-  EXPECT_EQ(*ctx, 4096u);
-  EXPECT_FALSE(check_load_fit(llama3_8b(), {4352, 2, 512}, 8 * kGiB, 2 * kGiB).fits);
-  // Plenty of memory: capped by the training context.
-  EXPECT_EQ(*auto_context_size(llama3_8b(), {0, 1, 512}, 64 * kGiB, 2 * kGiB), 8192u);
-  EXPECT_EQ(*auto_context_size(llama3_8b(), {0, 1, 512}, 64 * kGiB, 2 * kGiB, 256, 2000), 1792u);
-  auto none = auto_context_size(llama3_8b(), {0, 1, 512}, 6 * kGiB, 2 * kGiB);
+  EXPECT_EQ(*ctx, 3584u);
+  // Plenty of memory: capped by the training context, in whole steps.
+  EXPECT_EQ(*auto_context_size(llama3_8b_load, {0, 1, 64}, 64 * kGiB, 2 * kGiB, 8192), 8192u);
+  EXPECT_EQ(*auto_context_size(llama3_8b_load, {0, 1, 64}, 64 * kGiB, 2 * kGiB, 2000), 1792u);
+  // A training context shorter than one step is taken whole when it fits.
+  EXPECT_EQ(*auto_context_size(llama3_8b_load, {0, 1, 64}, 64 * kGiB, 2 * kGiB, 100), 100u);
+  auto none = auto_context_size(llama3_8b_load, {0, 1, 64}, 6 * kGiB, 2 * kGiB, 8192);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, ErrorCode::kResourceExhausted);
   EXPECT_NE(none.error().message.find("weights 4.58 GiB"), std::string::npos) << none.error().message;
+  auto unknown = auto_context_size(llama3_8b_load, {0, 1, 64}, 64 * kGiB, 2 * kGiB, 0);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(Estimate, ValidateNamesTheMissingFigure) {

@@ -1,0 +1,120 @@
+#include "engine/serving_memory.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "model/memory_estimate.hpp"
+#include "model/model.hpp"
+#include "model/sequence.hpp"
+
+namespace pensieve::engine {
+namespace {
+
+constexpr std::uint64_t kContextWhenUnstated = 4096;
+
+}  // namespace
+
+memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                    const memory::LoadPlan& plan) {
+  const auto ctx =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(plan.ctx_size, model::Model::kMaxContext));
+  const auto batch = static_cast<std::uint32_t>(plan.batch_tokens != 0 ? plan.batch_tokens : 1);
+  const model::MemoryEstimate model = model::estimate_memory(hp, weights_bytes, ctx, 1, batch);
+  // Besides its sequence, each slot keeps one row of logits (Scheduler::Slot::logits).
+  const std::uint64_t slot_logits = std::uint64_t{hp.n_vocab} * sizeof(float);
+
+  memory::LoadEstimate e;
+  e.plan = plan;
+  e.weights_bytes = model.weights_bytes;
+  e.kv_bytes = model.kv_cache_bytes * plan.parallel;
+  e.kv_bytes_per_token = ctx != 0 ? model.kv_cache_bytes / ctx : 0;
+  e.scratch_bytes = (model.scratch_bytes + slot_logits) * plan.parallel;
+  e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
+  return e;
+}
+
+std::uint64_t tensor_data_bytes(const gguf::Contents& contents) {
+  std::uint64_t bytes = 0;
+  for (const auto& t : contents.tensors) bytes += t.data.size();
+  return bytes;
+}
+
+memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes) {
+  return
+      [hp, weights_bytes](const memory::LoadPlan& plan) { return serving_memory(hp, weights_bytes, plan); };
+}
+
+memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes) {
+  memory::ModelFigures f;
+  f.n_layers = hp.n_layer;
+  f.n_heads = hp.n_head;
+  f.n_kv_heads = hp.n_head_kv;
+  f.head_dim_k = hp.head_dim_k;
+  f.head_dim_v = hp.head_dim_v;
+  f.n_embd = hp.n_embd;
+  f.n_ff = hp.is_moe() ? hp.n_expert_used * hp.n_ff_expert : hp.n_ff;
+  f.n_vocab = hp.n_vocab;
+  f.n_ctx_train = hp.n_ctx_train;
+  f.kv_element_bytes = sizeof(float);  // the engine keeps its KV cache in f32
+  f.weights_bytes = weights_bytes;
+  return f;
+}
+
+Result<ContextRequest> parse_context_request(std::string_view text) {
+  if (text == "auto") return ContextRequest{ContextRequest::Kind::kAuto, 0};
+  std::uint64_t tokens = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), tokens);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--ctx-size must be a number of tokens, 0 (the model's) or \"auto\"; got '" +
+                          std::string(text) + "'");
+  }
+  if (tokens == 0) return ContextRequest{ContextRequest::Kind::kTrained, 0};
+  return ContextRequest{ContextRequest::Kind::kTokens, tokens};
+}
+
+Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                 const ContextRequest& ctx, std::uint64_t parallel,
+                                 const MemoryBudget& budget) {
+  if (parallel == 0) return make_error(ErrorCode::kInvalidArgument, "--parallel must be at least 1");
+  const auto estimator = serving_memory_estimator(hp, weights_bytes);
+  memory::LoadPlan plan;
+  plan.parallel = parallel;
+  plan.batch_tokens = model::Sequence::kDefaultMaxBatch;
+  const std::uint64_t trained = hp.n_ctx_train != 0 ? hp.n_ctx_train : kContextWhenUnstated;
+  switch (ctx.kind) {
+    case ContextRequest::Kind::kTrained:
+      plan.ctx_size = trained;
+      break;
+    case ContextRequest::Kind::kTokens:
+      plan.ctx_size = ctx.tokens;
+      break;
+    case ContextRequest::Kind::kAuto: {
+      if (!budget.known) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--ctx-size auto needs a memory reading, and none is available; give a number");
+      }
+      auto fit =
+          memory::auto_context_size(estimator, plan, budget.available_bytes, budget.reserve_bytes, trained);
+      if (!fit) return fit.error();
+      plan.ctx_size = *fit;
+      break;
+    }
+  }
+  if (plan.ctx_size > model::Model::kMaxContext) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx-size " + std::to_string(plan.ctx_size) +
+                                                       " is beyond the engine's limit of " +
+                                                       std::to_string(model::Model::kMaxContext) + " tokens");
+  }
+  ServingPlan out;
+  out.ctx_size = plan.ctx_size;
+  out.estimate = estimator(plan);
+  if (budget.known) {
+    out.checked = true;
+    out.fit = memory::check_load_fit(estimator, plan, budget.available_bytes, budget.reserve_bytes, trained);
+  }
+  return out;
+}
+
+}  // namespace pensieve::engine

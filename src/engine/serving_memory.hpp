@@ -1,0 +1,62 @@
+// engine/serving_memory: what serving a model costs in memory — weights, every slot's KV cache
+// and forward-pass scratch (model::SequenceLayout, the very figures the slots allocate) and the
+// scheduler's own per-slot buffers — and the choice of context size that `pensieve serve`
+// checks against available memory before allocating anything. `pensieve inspect` prints the
+// same plan, so what it says and what serve decides cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "gguf/reader.hpp"
+#include "memory/estimate.hpp"
+#include "model/hyperparams.hpp"
+
+namespace pensieve::engine {
+
+// Every tensor's stored bytes: the weights figure of the estimate (the file is mapped, and what
+// the forward pass reads becomes resident).
+std::uint64_t tensor_data_bytes(const gguf::Contents& contents);
+
+// The estimate for `plan.parallel` slots of `plan.ctx_size` tokens, each computing up to
+// `plan.batch_tokens` tokens at a time.
+memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                    const memory::LoadPlan& plan);
+memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes);
+
+// The figures a request's admission estimate needs (memory::estimate_request).
+memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes);
+
+// What the user asked for with --ctx-size.
+struct ContextRequest {
+  enum class Kind { kTrained, kAuto, kTokens };
+  Kind kind = Kind::kTrained;
+  std::uint64_t tokens = 0;  // for kTokens
+};
+// "0" (the model's training context, 4096 when the file does not say), "auto" or a token count.
+Result<ContextRequest> parse_context_request(std::string_view text);
+
+// Available memory as the guard sees it; `known` false when the readings failed.
+struct MemoryBudget {
+  bool known = false;
+  std::uint64_t available_bytes = 0;
+  std::uint64_t reserve_bytes = 0;  // kept free: the warning threshold
+};
+
+struct ServingPlan {
+  std::uint64_t ctx_size = 0;
+  memory::LoadEstimate estimate;
+  bool checked = false;  // false when available memory is not known: nothing to check against
+  memory::FitCheck fit;  // when checked
+};
+
+// Resolves the context size (auto: the largest that fits the budget) and checks the whole
+// configuration against the budget. An error only when no context size can be chosen (auto
+// without a reading, nothing fits, beyond the engine's limit); a plan that does not fit comes
+// back with fit.fits false and fit.message saying every figure and what to change.
+Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                 const ContextRequest& ctx, std::uint64_t parallel,
+                                 const MemoryBudget& budget);
+
+}  // namespace pensieve::engine

@@ -1,0 +1,136 @@
+#include "engine/serving_memory.hpp"
+
+#include <gtest/gtest.h>
+
+#include "memory/byte_size.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::engine {
+namespace {
+
+using memory::kGiB;
+using memory::kMiB;
+
+// The qwen3 fixture: 2 layers, 4 query and 2 KV heads of 128, embedding 256, feed-forward 512,
+// vocabulary 512, RoPE over 128 dimensions, trained context 4096.
+class ServingMemory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto file = gguf::File::open(std::string(PENSIEVE_FIXTURES) + "/models/qwen3-q8_0.gguf");
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    auto read = model::read_hyperparams(file->contents());
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    hp = *read;
+    weights = tensor_data_bytes(file->contents());
+    file_size = file->file_size();
+  }
+  model::Hyperparams hp;
+  std::uint64_t weights = 0;
+  std::uint64_t file_size = 0;
+};
+
+TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
+  ASSERT_EQ(hp.n_layer, 2u);
+  ASSERT_EQ(hp.n_head_kv, 2u);
+  EXPECT_GT(weights, file_size * 9 / 10) << "tensor data is nearly all of the file";
+  EXPECT_LT(weights, file_size);
+
+  const auto e = serving_memory(hp, weights, {1000, 3, 64});
+  // KV: 2 layers × 2 heads × (128 + 128) × 4 bytes = 4 KiB a token.
+  EXPECT_EQ(e.kv_bytes_per_token, 4096u);
+  EXPECT_EQ(e.kv_bytes, 3u * 1000 * 4096);
+  // Per slot, in floats, for a batch of 64: residual, norm and block output 3 × 64 × 256; q and
+  // attention output 2 × 64 × 512; feed-forward 2 × 64 × 512; RoPE cos/sin 2 × 64 × 64; scores
+  // 1000; one weight row 512 — and the scheduler's row of 512 logits.
+  const std::uint64_t per_slot =
+      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 512 + 2 * 64 * 64 + 1000 + 512) * 4 + 512 * 4;
+  EXPECT_EQ(e.scratch_bytes, 3 * per_slot);
+  EXPECT_EQ(e.weights_bytes, weights);
+  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 4096 + 3 * per_slot);
+  EXPECT_EQ(e.plan.ctx_size, 1000u);
+}
+
+TEST_F(ServingMemory, ParseContextRequest) {
+  EXPECT_EQ(parse_context_request("0")->kind, ContextRequest::Kind::kTrained);
+  EXPECT_EQ(parse_context_request("auto")->kind, ContextRequest::Kind::kAuto);
+  auto n = parse_context_request("8192");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->kind, ContextRequest::Kind::kTokens);
+  EXPECT_EQ(n->tokens, 8192u);
+  for (const char* bad : {"", "-1", "4k", "auto ", "1e3"}) {
+    auto r = parse_context_request(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("--ctx-size"), std::string::npos);
+  }
+}
+
+TEST_F(ServingMemory, PlanUsesTheTrainedContextAndChecksTheFit) {
+  const MemoryBudget plenty{true, 16 * kGiB, 2 * kGiB};
+  auto plan = plan_serving(hp, weights, {}, 4, plenty);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->ctx_size, 4096u);
+  ASSERT_TRUE(plan->checked);
+  EXPECT_TRUE(plan->fit.fits) << plan->fit.message;
+  EXPECT_EQ(plan->estimate.total_bytes, serving_memory(hp, weights, {4096, 4, 64}).total_bytes);
+  EXPECT_EQ(plan->fit.estimate.total_bytes, plan->estimate.total_bytes);
+
+  // 64 MiB of KV cache cannot fit in 48 MiB.
+  const MemoryBudget tight{true, 2 * kGiB + 48 * kMiB, 2 * kGiB};
+  auto refused = plan_serving(hp, weights, {}, 4, tight);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->fit.fits);
+  for (const char* needle : {"does not fit", "KV cache 64.0 MiB", "context 4096", "parallel 4",
+                             "48.0 MiB can be used", "2.00 GiB kept free", "--ctx-size", "--parallel"}) {
+    EXPECT_NE(refused->fit.message.find(needle), std::string::npos) << needle << ": " << refused->fit.message;
+  }
+
+  // Without a reading the plan stands unchecked.
+  auto unknown = plan_serving(hp, weights, {ContextRequest::Kind::kTokens, 512}, 1, MemoryBudget{});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->checked);
+  EXPECT_EQ(unknown->ctx_size, 512u);
+}
+
+TEST_F(ServingMemory, AutoPicksTheLargestContextThatFits) {
+  const MemoryBudget budget{true, 2 * kGiB + 20 * kMiB, 2 * kGiB};
+  auto plan = plan_serving(hp, weights, {ContextRequest::Kind::kAuto, 0}, 2, budget);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->ctx_size % 256, 0u);
+  EXPECT_TRUE(plan->fit.fits);
+  EXPECT_LE(plan->estimate.total_bytes, 20 * kMiB);
+  EXPECT_GT(serving_memory(hp, weights, {plan->ctx_size + 256, 2, 64}).total_bytes, 20 * kMiB);
+
+  auto capped = plan_serving(hp, weights, {ContextRequest::Kind::kAuto, 0}, 2, {true, 64 * kGiB, 2 * kGiB});
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(capped->ctx_size, 4096u) << "never beyond the trained context";
+
+  auto nothing =
+      plan_serving(hp, weights, {ContextRequest::Kind::kAuto, 0}, 2, {true, 2 * kGiB + kMiB, 2 * kGiB});
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_EQ(nothing.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(nothing.error().message.find("no context size fits"), std::string::npos)
+      << nothing.error().message;
+
+  auto blind = plan_serving(hp, weights, {ContextRequest::Kind::kAuto, 0}, 2, MemoryBudget{});
+  ASSERT_FALSE(blind.ok());
+  EXPECT_NE(blind.error().message.find("needs a memory reading"), std::string::npos);
+}
+
+TEST_F(ServingMemory, RefusesContextsBeyondTheEngine) {
+  auto r =
+      plan_serving(hp, weights, {ContextRequest::Kind::kTokens, std::uint64_t{1} << 40}, 1, MemoryBudget{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("beyond the engine's limit"), std::string::npos);
+  EXPECT_FALSE(plan_serving(hp, weights, {}, 0, MemoryBudget{}).ok());
+}
+
+TEST_F(ServingMemory, RequestFiguresMatchTheModel) {
+  const auto f = request_figures(hp, weights);
+  EXPECT_TRUE(memory::validate(f).ok());
+  EXPECT_EQ(memory::kv_bytes_per_token(f), serving_memory(hp, weights, {100, 1, 64}).kv_bytes_per_token);
+  EXPECT_EQ(f.n_vocab, 512u);
+  EXPECT_EQ(f.weights_bytes, weights);
+}
+
+}  // namespace
+}  // namespace pensieve::engine
