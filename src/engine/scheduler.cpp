@@ -93,7 +93,7 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
-  return {active_, queue_.size(), slots_.size()};
+  return {active_, queue_.size(), slots_.size(), finished_};
 }
 
 std::vector<RunningJob> Scheduler::running() const {
@@ -135,6 +135,7 @@ void Scheduler::admit_queued() {
     if ((*it)->job->cancelled()) {
       auto work = std::move(*it);
       it = queue_.erase(it);
+      ++finished_;
       finish_unstarted(*work);
       continue;
     }
@@ -199,6 +200,7 @@ void Scheduler::run() {
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
+    finished_ += left.size();
   }
   for (auto& work : left) finish_unstarted(*work);
 }
@@ -257,6 +259,7 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   {
     std::lock_guard lock(mutex_);
     --active_;
+    ++finished_;
     running_.erase(work->job->id());
   }
   work->observer->on_finished(r);

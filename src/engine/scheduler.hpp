@@ -39,6 +39,7 @@ struct SchedulerStats {
   std::size_t active = 0;
   std::size_t queued = 0;
   std::size_t slots = 0;
+  std::uint64_t finished = 0;  // jobs ended (any reason) since start
 };
 
 class Scheduler {
@@ -85,6 +86,7 @@ class Scheduler {
   std::deque<std::unique_ptr<Work>> queue_;
   std::size_t active_ = 0;
   std::uint64_t next_id_ = 1;
+  std::uint64_t finished_ = 0;
   struct Running {
     RunningJob info;
     std::weak_ptr<Job> job;

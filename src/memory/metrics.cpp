@@ -118,6 +118,9 @@ std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m,
   e.header("emergency_cancellations_total", "counter",
            "Running generations cancelled in a memory emergency.");
   e.sample("emergency_cancellations_total", "", m.emergency_cancellations.load(std::memory_order_relaxed));
+  e.header("heap_releases_total", "counter",
+           "Times free heap pages were returned to the OS after requests ended.");
+  e.sample("heap_releases_total", "", m.heap_releases.load(std::memory_order_relaxed));
   e.header("tier_transitions_total", "counter", "Tier changes, by the tier entered.");
   for (int t = 0; t < kTierCount; ++t) {
     const auto tier = static_cast<Tier>(t);

@@ -28,6 +28,7 @@ struct MemoryMetrics {
   std::atomic<std::uint64_t> admitted{0};
   std::array<std::atomic<std::uint64_t>, kRefusalReasonCount> refusals{};
   std::atomic<std::uint64_t> emergency_cancellations{0};
+  std::atomic<std::uint64_t> heap_releases{0};  // free heap pages handed back after requests ended
   std::array<std::atomic<std::uint64_t>, kTierCount> transitions_into{};  // by the tier entered
 
   void count_refusal(RefusalReason reason) {

@@ -1,8 +1,54 @@
 #include "server/memory_wiring.hpp"
 
 #include "memory/admission.hpp"
+#include "memory/byte_size.hpp"
+#include "memory/release.hpp"
 
 namespace pensieve::server {
+namespace {
+
+// What the sampler listener remembers between readings.
+struct SnapshotWatch {
+  bool first = true;
+  memory::Tier tier = memory::Tier::kUnknown;
+  std::string warning;
+  std::uint64_t finished = 0;  // generations ended, as of the last release
+
+  // One log line per tier change, and per new reason a reading fails: never a silent "unknown".
+  void log_changes(const memory::MemorySnapshot& s, const std::function<void(const std::string&)>& log) {
+    if (!log) return;
+    const std::string now_warning = s.reading.warnings.empty() ? std::string() : s.reading.warnings.front();
+    if (first || s.tier != tier) {
+      std::string line =
+          "memory: " + std::string(first ? "" : std::string(memory::to_string(tier)) + " -> ") +
+          memory::to_string(s.tier);
+      if (s.reading.available_known) {
+        line += ", " + memory::format_bytes(s.reading.available_bytes) + " available of " +
+                memory::format_bytes(s.reading.total_bytes);
+      }
+      if (!now_warning.empty()) line += " (" + now_warning + ")";
+      log(line);
+    } else if (!now_warning.empty() && now_warning != warning) {
+      log("memory: " + now_warning);
+    }
+    first = false;
+    tier = s.tier;
+    warning = now_warning;
+  }
+
+  // A request that ended (finished, failed or cancelled) leaves freed heap pages that glibc keeps
+  // mapped; hand them back so RSS returns to the idle baseline. Done here, off the request path,
+  // once per reading that follows the end of one or more generations.
+  void release_after_requests(memory::MemoryGuard& guard, const engine::Scheduler& scheduler) {
+    const std::uint64_t now_finished = scheduler.stats().finished;
+    if (now_finished == finished) return;
+    finished = now_finished;
+    memory::release_free_heap();
+    guard.metrics().heap_releases.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace
 
 ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
                         std::function<void(const std::string&)> log) {
@@ -24,15 +70,20 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
     return api::overloaded(decision.message, 503);
   });
 
-  guard->set_listener([guard, scheduler, log](const memory::MemorySnapshot& snapshot) {
-    if (snapshot.tier != memory::Tier::kEmergency) return;
-    std::vector<memory::RunningGeneration> running;
-    for (const auto& job : scheduler->running()) running.push_back({job.id, job.started_at, 0});
-    if (running.empty()) return;
-    for (auto id : guard->emergency_cancellations(running)) {
-      scheduler->cancel(id);
-      if (log) log("memory emergency: cancelled generation " + std::to_string(id));
+  // Runs on the sampler thread after every reading (serialized by the sampler).
+  auto watch = std::make_shared<SnapshotWatch>();
+  guard->set_listener([guard, scheduler, log, watch](const memory::MemorySnapshot& snapshot) {
+    watch->log_changes(snapshot, log);
+    if (snapshot.tier == memory::Tier::kEmergency) {
+      std::vector<memory::RunningGeneration> running;
+      for (const auto& job : scheduler->running()) running.push_back({job.id, job.started_at, 0});
+      if (!running.empty()) {
+        const auto ids = guard->emergency_cancellations(running);
+        for (auto id : ids) scheduler->cancel(id);
+        if (!ids.empty() && log) log(guard->emergency_records().back().message);
+      }
     }
+    watch->release_after_requests(*guard, *scheduler);
   });
 
   ServerHooks hooks;

@@ -303,5 +303,36 @@ TEST(Scheduler, RunningListAndCancelById) {
   EXPECT_TRUE((*s)->running().empty());
 }
 
+TEST(Scheduler, StatsCountEveryJobThatEnded) {
+  CountingBackend backend;
+  backend.delay = std::chrono::milliseconds(1);
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  EXPECT_EQ((*s)->stats().finished, 0u);
+  auto done = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 3), done).ok());
+  EXPECT_EQ(done->wait().reason, FinishReason::kMaxTokens);
+  EXPECT_EQ((*s)->stats().finished, 1u);
+
+  auto running = std::make_shared<Recorder>(), queued = std::make_shared<Recorder>();
+  auto a = (*s)->submit(greedy({1}, 100000), running);
+  auto b = (*s)->submit(greedy({1}, 100000), queued);
+  ASSERT_TRUE(a.ok() && b.ok());
+  (*b)->cancel();
+  EXPECT_EQ(queued->wait().reason, FinishReason::kCancelled);
+  EXPECT_EQ((*s)->stats().finished, 2u);
+  (*a)->cancel();
+  EXPECT_EQ(running->wait().reason, FinishReason::kCancelled);
+  EXPECT_EQ((*s)->stats().finished, 3u);
+
+  backend.fail_next = true;
+  auto failed = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1}, 3), failed).ok());
+  EXPECT_EQ(failed->wait().reason, FinishReason::kError);
+  EXPECT_EQ((*s)->stats().finished, 4u);
+  EXPECT_EQ((*s)->stats().active, 0u);
+}
+
 }  // namespace
 }  // namespace pensieve::engine

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "../api/fake_model.hpp"
@@ -100,6 +101,47 @@ TEST_F(MemoryWiringTest, CriticalRefusesWith503AndHeadersThenRecovers) {
   auto metrics = client->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("pensieve_memory_"), std::string::npos);
+}
+
+TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterAGenerationEnds) {
+  const auto& releases = guard->metrics().heap_releases;
+  guard->refresh_now();
+  EXPECT_EQ(releases.load(), 0u) << "nothing ended yet";
+  auto ok = post();
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200);
+  guard->refresh_now();
+  EXPECT_EQ(releases.load(), 1u);
+  guard->refresh_now();
+  EXPECT_EQ(releases.load(), 1u) << "one release per batch of ended generations";
+  ASSERT_TRUE(post());
+  ASSERT_TRUE(post());
+  guard->refresh_now();
+  EXPECT_EQ(releases.load(), 2u);
+  auto metrics = client->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("pensieve_memory_heap_releases_total 2"), std::string::npos);
+}
+
+TEST_F(MemoryWiringTest, TierChangesAreLogged) {
+  std::vector<std::string> lines;
+  std::mutex mutex;
+  auto hooks = wire_memory(MemoryWiring{*guard, *scheduler, memory::ModelFigures{2, 4, 2, 32, 32, 64, 128, 257, 4096, 4, 1 << 20},
+                                        4096, true, json{{"id", "tiny"}}},
+                           *service, [&](const std::string& line) {
+                             std::lock_guard lock(mutex);
+                             lines.push_back(line);
+                           });
+  guard->refresh_now();
+  set_available_mib(700);
+  guard->refresh_now();
+  set_available_mib(300);
+  guard->refresh_now();
+  std::lock_guard lock(mutex);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "memory: safe, 8.00 GiB available of 16.00 GiB");
+  EXPECT_EQ(lines[1], "memory: safe -> critical, 700.0 MiB available of 16.00 GiB");
+  EXPECT_EQ(lines[2], "memory: critical -> emergency, 300.0 MiB available of 16.00 GiB");
 }
 
 }  // namespace
