@@ -10,6 +10,7 @@
 #include "cli/memory_options.hpp"
 #include "engine/serving_memory.hpp"
 #include "gguf/reader.hpp"
+#include "memory/byte_size.hpp"
 #include "model/hyperparams.hpp"
 
 namespace pensieve::cli {
@@ -92,18 +93,19 @@ int print_memory_plan(const InspectOptions& options, const model::Hyperparams& h
   }
   const memory::LoadEstimate& e = plan->estimate;
   std::cout << "memory for " << e.plan.parallel << " sequence(s) of " << e.plan.ctx_size << " tokens:\n";
-  print_row("weights", human_bytes(e.weights_bytes));
-  print_row("kv cache", human_bytes(e.kv_bytes) + " (" + human_bytes(e.kv_bytes_per_token) + " per token)");
-  print_row("scratch", human_bytes(e.scratch_bytes));
-  print_row("total", human_bytes(e.total_bytes) + " (" + std::to_string(e.total_bytes) + " bytes)");
+  print_row("weights", memory::format_bytes(e.weights_bytes));
+  print_row("kv cache", memory::format_bytes(e.kv_bytes) + " (" + memory::format_bytes(e.kv_bytes_per_token) +
+                            " per token)");
+  print_row("scratch", memory::format_bytes(e.scratch_bytes));
+  print_row("total", memory::format_bytes(e.total_bytes) + " (" + std::to_string(e.total_bytes) + " bytes)");
   if (!plan->checked) {
     print_row("fits", "unknown: no memory reading" + (snapshot->reading.warnings.empty()
                                                           ? ""
                                                           : " (" + snapshot->reading.warnings.front() + ")"));
     return 0;
   }
-  print_row("available", human_bytes(plan->fit.available_bytes) + ", of which " +
-                             human_bytes(plan->fit.reserve_bytes) + " kept free");
+  print_row("available", memory::format_bytes(plan->fit.available_bytes) + ", of which " +
+                             memory::format_bytes(plan->fit.reserve_bytes) + " kept free");
   print_row("fits", plan->fit.fits ? "yes" : "no");
   if (!plan->fit.fits) std::cout << plan->fit.message << "\n";
   return 0;

@@ -52,6 +52,11 @@ std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens
   return logits + candidates + scores;
 }
 
+std::uint64_t request_handling_bytes(std::uint64_t prompt_tokens, std::uint64_t output_tokens) {
+  return kRequestFixedBytes + prompt_tokens * kRequestBytesPerPromptToken +
+         output_tokens * kRequestBytesPerOutputToken;
+}
+
 RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tokens, std::uint64_t max_tokens,
                                  std::uint64_t ctx_size, bool kv_preallocated) {
   RequestEstimate e;
@@ -61,7 +66,9 @@ RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tok
   e.tokens = std::min(wanted, ctx_size);
   e.kv_bytes = kv_preallocated ? 0 : kv_bytes_per_token(m) * e.tokens;
   e.scratch_bytes = sequence_scratch_bytes(m, e.tokens);
-  e.total_bytes = e.kv_bytes + e.scratch_bytes;
+  const std::uint64_t prompt = std::min(prompt_tokens, e.tokens);
+  e.handling_bytes = request_handling_bytes(prompt, e.tokens - prompt);
+  e.total_bytes = e.kv_bytes + e.scratch_bytes + e.handling_bytes;
   return e;
 }
 

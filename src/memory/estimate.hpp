@@ -41,16 +41,25 @@ std::uint64_t kv_bytes_per_token(const ModelFigures& model);
 // and a stamp) and attention scores (n_heads × tokens f32).
 std::uint64_t sequence_scratch_bytes(const ModelFigures& model, std::uint64_t tokens);
 
+// The request itself, apart from the model: the HTTP worker's stack and buffers, the body and
+// its JSON tree, the rendered prompt and its token ids (per prompt token), and the response
+// text held until it is sent (per output token). Measured on the e2e leak test, with margin.
+inline constexpr std::uint64_t kRequestFixedBytes = 256 * 1024;
+inline constexpr std::uint64_t kRequestBytesPerPromptToken = 64;
+inline constexpr std::uint64_t kRequestBytesPerOutputToken = 32;
+std::uint64_t request_handling_bytes(std::uint64_t prompt_tokens, std::uint64_t output_tokens);
+
 struct RequestEstimate {
   std::uint64_t tokens = 0;  // prompt + max_tokens, capped by the context size
   std::uint64_t kv_bytes = 0;
   std::uint64_t scratch_bytes = 0;
+  std::uint64_t handling_bytes = 0;  // request_handling_bytes
   std::uint64_t total_bytes = 0;
 };
 
-// What one request adds on top of an idle server: KV cache for its tokens plus its
-// per-sequence scratch. `kv_preallocated` (an engine that reserves every slot's cache at load)
-// leaves only the scratch.
+// What one request adds on top of an idle server: KV cache for its tokens, its per-sequence
+// scratch and its handling. `kv_preallocated` (an engine that reserves every slot's cache at
+// load) leaves out the KV cache.
 RequestEstimate estimate_request(const ModelFigures& model, std::uint64_t prompt_tokens,
                                  std::uint64_t max_tokens, std::uint64_t ctx_size,
                                  bool kv_preallocated = false);

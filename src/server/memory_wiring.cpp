@@ -1,5 +1,7 @@
 #include "server/memory_wiring.hpp"
 
+#include <atomic>
+
 #include "memory/admission.hpp"
 #include "memory/byte_size.hpp"
 #include "memory/release.hpp"
@@ -12,7 +14,8 @@ struct SnapshotWatch {
   bool first = true;
   memory::Tier tier = memory::Tier::kUnknown;
   std::string warning;
-  std::uint64_t finished = 0;  // generations ended, as of the last release
+  std::uint64_t finished = 0;   // generations ended, as of the last release
+  std::uint64_t responses = 0;  // HTTP responses sent, as of the last release
 
   // One log line per tier change, and per new reason a reading fails: never a silent "unknown".
   void log_changes(const memory::MemorySnapshot& s, const std::function<void(const std::string&)>& log) {
@@ -36,13 +39,15 @@ struct SnapshotWatch {
     warning = now_warning;
   }
 
-  // A request that ended (finished, failed or cancelled) leaves freed heap pages that glibc keeps
-  // mapped; hand them back so RSS returns to the idle baseline. Done here, off the request path,
-  // once per reading that follows the end of one or more generations.
-  void release_after_requests(memory::MemoryGuard& guard, const engine::Scheduler& scheduler) {
+  // A request that ended — finished, failed, cancelled or refused — leaves freed heap pages that
+  // glibc keeps mapped; hand them back so RSS returns to the idle baseline. Done here, off the
+  // request path, once per reading that follows the end of generations or other responses.
+  void release_after_requests(memory::MemoryGuard& guard, const engine::Scheduler& scheduler,
+                              std::uint64_t now_responses) {
     const std::uint64_t now_finished = scheduler.stats().finished;
-    if (now_finished == finished) return;
+    if (now_finished == finished && now_responses == responses) return;
     finished = now_finished;
+    responses = now_responses;
     memory::release_free_heap();
     guard.metrics().heap_releases.fetch_add(1, std::memory_order_relaxed);
   }
@@ -72,7 +77,8 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
 
   // Runs on the sampler thread after every reading (serialized by the sampler).
   auto watch = std::make_shared<SnapshotWatch>();
-  guard->set_listener([guard, scheduler, log, watch](const memory::MemorySnapshot& snapshot) {
+  auto responses = std::make_shared<std::atomic<std::uint64_t>>(0);
+  guard->set_listener([guard, scheduler, log, watch, responses](const memory::MemorySnapshot& snapshot) {
     watch->log_changes(snapshot, log);
     if (snapshot.tier == memory::Tier::kEmergency) {
       std::vector<memory::RunningGeneration> running;
@@ -83,11 +89,12 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
         if (!ids.empty() && log) log(guard->emergency_records().back().message);
       }
     }
-    watch->release_after_requests(*guard, *scheduler);
+    watch->release_after_requests(*guard, *scheduler, responses->load(std::memory_order_relaxed));
   });
 
   ServerHooks hooks;
-  hooks.response_headers = [guard] {
+  hooks.response_headers = [guard, responses] {
+    responses->fetch_add(1, std::memory_order_relaxed);
     const auto snapshot = guard->snapshot();
     return HeaderList{{"x-memory-status", memory::to_string(snapshot->tier)},
                       {"x-available-memory-gb", memory::available_gb_header(*snapshot)}};

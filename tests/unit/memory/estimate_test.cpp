@@ -48,21 +48,24 @@ TEST(Estimate, RequestAddsKvForPromptPlusMaxTokensAndScratch) {
   EXPECT_EQ(e.kv_bytes, 536870912u);  // 4096 × 128 KiB = 512 MiB
   // logits 128256 × 4 + sampler 128256 × 20 + scores 32 heads × 4096 × 4
   EXPECT_EQ(e.scratch_bytes, 513024u + 2565120u + 524288u);
-  EXPECT_EQ(e.total_bytes, 536870912u + 3602432u);
+  // 256 KiB + 1000 prompt tokens × 64 + 3096 output tokens × 32
+  EXPECT_EQ(e.handling_bytes, 262144u + 64000u + 99072u);
+  EXPECT_EQ(e.total_bytes, 536870912u + 3602432u + 425216u);
 }
 
 TEST(Estimate, RequestIsCappedByTheContext) {
   const auto e = estimate_request(llama3_8b(), 6000, 4096, 8192);
   EXPECT_EQ(e.tokens, 8192u);
   EXPECT_EQ(e.kv_bytes, kGiB);
+  EXPECT_EQ(e.handling_bytes, 262144u + 6000u * 64 + 2192u * 32) << "output capped by the context too";
   const auto huge = estimate_request(llama3_8b(), 10, UINT64_MAX, 8192);
   EXPECT_EQ(huge.tokens, 8192u);
 }
 
-TEST(Estimate, PreallocatedKvLeavesOnlyScratch) {
+TEST(Estimate, PreallocatedKvLeavesScratchAndHandling) {
   const auto e = estimate_request(llama3_8b(), 1000, 3096, 8192, /*kv_preallocated=*/true);
   EXPECT_EQ(e.kv_bytes, 0u);
-  EXPECT_EQ(e.total_bytes, 3602432u);
+  EXPECT_EQ(e.total_bytes, 3602432u + 425216u);
 }
 
 // A hand-made estimator for Llama-3-8B at Q4_K_M: its weights, an f16 KV cache of 128 KiB a

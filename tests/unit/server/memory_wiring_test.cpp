@@ -103,7 +103,7 @@ TEST_F(MemoryWiringTest, CriticalRefusesWith503AndHeadersThenRecovers) {
   EXPECT_NE(metrics->body.find("pensieve_memory_"), std::string::npos);
 }
 
-TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterAGenerationEnds) {
+TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterARequestEnds) {
   const auto& releases = guard->metrics().heap_releases;
   guard->refresh_now();
   EXPECT_EQ(releases.load(), 0u) << "nothing ended yet";
@@ -121,6 +121,19 @@ TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterAGenerationEnds) {
   auto metrics = client->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("pensieve_memory_heap_releases_total 2"), std::string::npos);
+
+  // A request refused before it reached the engine freed its body and JSON too.
+  guard->refresh_now();
+  ASSERT_EQ(releases.load(), 3u) << "the /metrics response";
+  set_available_mib(700);
+  guard->refresh_now();
+  guard->refresh_now();
+  ASSERT_EQ(releases.load(), 3u);
+  auto refused = post();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  guard->refresh_now();
+  EXPECT_EQ(releases.load(), 4u);
 }
 
 TEST_F(MemoryWiringTest, TierChangesAreLogged) {
