@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "memory/admission.hpp"
+#include "memory/estimate.hpp"
 #include "memory/guard.hpp"
 #include "memory/sampler.hpp"
 
@@ -70,6 +71,29 @@ void BM_GuardAdmit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GuardAdmit)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// The server's whole admission check (server/memory_wiring): the request's estimate from the
+// model's figures, then the guard's decision. Qwen3-8B-like figures, 2000 prompt tokens.
+void BM_RequestAdmission(benchmark::State& state) {
+  MemoryGuard& guard = *shared_guard();
+  ModelFigures figures;
+  figures.n_layers = 36;
+  figures.n_heads = 32;
+  figures.n_kv_heads = 8;
+  figures.head_dim_k = figures.head_dim_v = 128;
+  figures.n_embd = 4096;
+  figures.n_ff = 12288;
+  figures.n_vocab = 151936;
+  figures.n_ctx_train = 40960;
+  std::uint64_t prompt = 2000;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(prompt);
+    const auto estimate = estimate_request(figures, prompt, 4096, 32768, /*kv_preallocated=*/true);
+    auto d = guard.admit(estimate.total_bytes);
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_RequestAdmission)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_SnapshotLoad_AtomicSharedPtr(benchmark::State& state) {
   MemoryGuard& guard = *shared_guard();
