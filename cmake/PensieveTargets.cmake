@@ -7,6 +7,29 @@ function(pensieve_module name)
   target_link_libraries(pensieve_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
+# Test code is compiled without optimisation: the code under test lives in the module libraries,
+# which keep the build's flags, and test files compile twice as fast this way.
+set(PENSIEVE_TEST_COMPILE_OPTIONS -O0)
+set(PENSIEVE_TEST_DEFINITIONS
+  PENSIEVE_FIXTURES="${PENSIEVE_FIXTURES_DIR}"
+  PENSIEVE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  PENSIEVE_BINARY_DIR="${CMAKE_BINARY_DIR}")
+
+# GoogleTest and nlohmann/json cost ~5 s of parsing in every test file; one precompiled header,
+# shared by all test executables, pays that once per build.
+function(pensieve_test_precompiled_headers)
+  if(TARGET pensieve_test_pch)
+    return()
+  endif()
+  add_library(pensieve_test_pch OBJECT "${CMAKE_SOURCE_DIR}/cmake/test_pch.cpp")
+  target_link_libraries(pensieve_test_pch PRIVATE GTest::gtest GTest::gmock nlohmann_json::nlohmann_json)
+  target_compile_definitions(pensieve_test_pch PRIVATE ${PENSIEVE_TEST_DEFINITIONS})
+  target_compile_options(pensieve_test_pch PRIVATE ${PENSIEVE_TEST_COMPILE_OPTIONS})
+  target_precompile_headers(pensieve_test_pch PRIVATE
+    <gtest/gtest.h> <gmock/gmock.h> <nlohmann/json.hpp>
+    <string> <string_view> <vector> <map> <memory> <optional> <filesystem> <fstream>)
+endfunction()
+
 # pensieve_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest executable whose tests are
 # registered one by one with CTest. PENSIEVE_FIXTURES is compiled in so tests find ../shared.
 function(pensieve_test name)
@@ -15,11 +38,12 @@ function(pensieve_test name)
     set(ARG_LABELS unit)
   endif()
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
-  target_compile_definitions(${name} PRIVATE
-    PENSIEVE_FIXTURES="${PENSIEVE_FIXTURES_DIR}"
-    PENSIEVE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
-    PENSIEVE_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock
+    nlohmann_json::nlohmann_json)
+  target_compile_definitions(${name} PRIVATE ${PENSIEVE_TEST_DEFINITIONS})
+  target_compile_options(${name} PRIVATE ${PENSIEVE_TEST_COMPILE_OPTIONS})
+  pensieve_test_precompiled_headers()
+  target_precompile_headers(${name} REUSE_FROM pensieve_test_pch)
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
     PROPERTIES LABELS "${ARG_LABELS}"

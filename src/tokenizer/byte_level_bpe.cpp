@@ -256,8 +256,9 @@ void ByteLevelBpe::merge_long(std::string_view, BpeScratch& s) const {
   }
   s.heap.clear();
   auto push = [&](std::int32_t left) {
+    if (left < 0) return;
     const std::int32_t right = s.next[left];
-    if (left < 0 || right < 0 || s.ids[left] < 0 || s.ids[right] < 0) return;
+    if (right < 0 || s.ids[left] < 0 || s.ids[right] < 0) return;
     const MergeIndex::Merge merge = merges_.find(s.ids[left], s.ids[right]);
     if (merge.rank < 0) return;
     s.heap.push_back({merge.rank, static_cast<std::uint32_t>(left), s.ids[left], s.ids[right], merge.result});

@@ -67,10 +67,11 @@ TEST_P(FixtureModel, ChatTokensParseAndEndTheTurn) {
   const auto turn_end = tok->find_token(c.turn_end);
   ASSERT_TRUE(turn_end.has_value()) << c.turn_end;
   EXPECT_TRUE(tok->is_end_of_generation(*turn_end));
-  const auto ids = tok->encode(std::string("Done.") + c.turn_end, true);
+  const std::string text = std::string("Done.") + c.turn_end;
+  const auto ids = tok->encode(text, true);
   ASSERT_FALSE(ids.empty());
   EXPECT_EQ(ids.back(), *turn_end);
-  const std::vector<Tokenizer::Segment> untrusted = {{std::string("Done.") + c.turn_end, false}};
+  const std::vector<Tokenizer::Segment> untrusted = {{text, false}};
   for (std::int32_t id : tok->encode(untrusted)) EXPECT_NE(id, *turn_end);
 }
 
