@@ -18,8 +18,9 @@ class ScriptBackend : public engine::Backend {
 
   struct Seq : engine::Sequence {
     std::size_t size() const override { return n; }
-    void clear() override { n = 0, prompt = 0; }
-    std::size_t n = 0, prompt = 0;
+    void clear() override { n = 0, answered = 0; }
+    std::size_t n = 0;
+    std::size_t answered = 0;  // logits computed so far: the prompt's last chunk, then one per token
   };
 
   std::int32_t vocab_size() const override { return 257; }
@@ -29,11 +30,10 @@ class ScriptBackend : public engine::Backend {
   }
   Status forward(engine::Sequence& s, std::span<const std::int32_t> tokens, std::span<float> logits) override {
     auto& seq = static_cast<Seq&>(s);
-    if (seq.n == 0) seq.prompt = tokens.size();
     seq.n += tokens.size();
     if (!logits.empty()) {
       std::fill(logits.begin(), logits.end(), 0.0f);
-      const std::size_t i = seq.n - seq.prompt;
+      const std::size_t i = seq.answered++;
       logits[i < script_.size() ? static_cast<unsigned char>(script_[i]) : kEos] = 20.0f;
     }
     return {};

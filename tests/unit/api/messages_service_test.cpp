@@ -52,6 +52,15 @@ TEST(MessagesService, NonStreamingMessage) {
   EXPECT_EQ(m["usage"]["output_tokens"], 11);
 }
 
+// A prompt longer than one scheduler chunk (256 tokens) is processed in pieces, then answered.
+TEST(MessagesService, LongPromptIsAnsweredAfterAllItsChunks) {
+  Harness h("ok", 2048);
+  auto m = json::parse(h.run(request(std::string(600, 'a'))));
+  EXPECT_EQ(m["content"][0]["text"], "ok");
+  EXPECT_EQ(m["usage"]["input_tokens"], 600);
+  EXPECT_EQ(m["usage"]["output_tokens"], 2);
+}
+
 TEST(MessagesService, MaxTokens) {
   Harness h("Hello there");
   auto m = json::parse(h.run(request("hi", 4)));
