@@ -6,13 +6,13 @@ find_package(spdlog REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 
-# Debian ships cpp-httplib as a header plus a shared library, without a CMake package.
-find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
-find_library(HTTPLIB_LIBRARY cpp-httplib REQUIRED)
-add_library(httplib::httplib UNKNOWN IMPORTED)
-set_target_properties(httplib::httplib PROPERTIES
-  IMPORTED_LOCATION "${HTTPLIB_LIBRARY}"
-  INTERFACE_INCLUDE_DIRECTORIES "${HTTPLIB_INCLUDE_DIR}")
+# Debian ships cpp-httplib as a header of declarations plus a shared library built with OpenSSL,
+# zlib and Brotli support, without a CMake package. Its pkg-config file carries the matching
+# -DCPPHTTPLIB_*_SUPPORT flags: without them our view of httplib's classes is smaller than the
+# library's (httplib::Client lacks is_ssl_), and the library writes past objects we allocate.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+add_library(httplib::httplib INTERFACE IMPORTED)
+set_target_properties(httplib::httplib PROPERTIES INTERFACE_LINK_LIBRARIES PkgConfig::HTTPLIB)
 
 if(PENSIEVE_BUILD_TESTS)
   find_package(GTest REQUIRED)
