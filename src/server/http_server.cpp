@@ -225,6 +225,8 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
   }
   stream->clear_liveness_check();
   log_generation(id, *stream, cancelled || probe.peer_closed());
+  // Shed in a memory emergency (or at shutdown): like any 503, say when to come back.
+  if (stream->http_status() == 503) res.set_header("retry-after", "5");
   send_json(res, stream->http_status(), body);
 }
 

@@ -77,6 +77,7 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
 
   // Runs on the sampler thread after every reading (serialized by the sampler).
   auto watch = std::make_shared<SnapshotWatch>();
+  watch->log_changes(*guard->snapshot(), log);  // the state at start-up, before any listener runs
   auto responses = std::make_shared<std::atomic<std::uint64_t>>(0);
   guard->set_listener([guard, scheduler, log, watch, responses](const memory::MemorySnapshot& snapshot) {
     watch->log_changes(snapshot, log);

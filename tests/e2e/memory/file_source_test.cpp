@@ -275,6 +275,8 @@ TEST_F(FileSource, EmergencyDuringANonStreamedRequestAnswers503) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503) << r->body;
   EXPECT_EQ(json::parse(r->body, nullptr, false)["error"]["type"], "overloaded_error") << r->body;
+  EXPECT_EQ(r->get_header_value("retry-after"), "5");
+  EXPECT_EQ(r->get_header_value("x-memory-status"), "emergency");
   EXPECT_TRUE(server->running());
   EXPECT_EQ(metric("pensieve_memory_emergency_cancellations_total"), "1");
 }
