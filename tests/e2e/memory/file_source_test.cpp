@@ -3,6 +3,7 @@
 // an emergency and report it all on /health, /metrics and the memory headers.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 
 #include "server_process.hpp"
@@ -205,6 +206,34 @@ TEST_F(FileSource, RequestThatCouldNeverFitGets400WithTheNumbers) {
   meminfo.set(kTotal, kSafe);
   ASSERT_NO_FATAL_FAILURE(expect_tier("safe"));
   auto ok = post_message(c, 64);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
+TEST_F(FileSource, AFailedReadingIsUnknownAndLoggedNeverSilentlySafe) {
+  ASSERT_NO_FATAL_FAILURE(start({"--memory-refuse-unknown"}));
+  std::filesystem::remove(dir.path() / "meminfo");
+  ASSERT_NO_FATAL_FAILURE(expect_tier("unknown"));
+  int status = 0;
+  const json h = health(&status);
+  EXPECT_EQ(status, 503);
+  EXPECT_TRUE(h["memory"]["available_bytes"].is_null());
+  auto c = server->client();
+  auto r = post_message(c, 8);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("x-memory-status"), "unknown");
+  EXPECT_EQ(r->get_header_value("x-available-memory-gb"), "unknown");
+  EXPECT_NE(json::parse(r->body)["error"]["message"].get<std::string>().find("memory status is unknown"),
+            std::string::npos)
+      << r->body;
+  const std::string log = server->log();
+  EXPECT_NE(log.find("memory: safe -> unknown (host memory unknown: "), std::string::npos) << log;
+  EXPECT_NE(metric("pensieve_memory_failed_samples_total"), "0");
+
+  meminfo.set(kTotal, kSafe);
+  ASSERT_NO_FATAL_FAILURE(expect_tier("safe"));
+  auto ok = post_message(c, 8);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200) << ok->body;
 }
