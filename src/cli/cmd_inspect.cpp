@@ -148,7 +148,6 @@ int run_inspect(const InspectOptions& options) {
   print_hyperparams(*hp);
 
   return print_memory_plan(options, *hp, engine::tensor_data_bytes(c));
-  return 0;
 }
 
 }  // namespace
