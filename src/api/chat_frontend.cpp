@@ -1,5 +1,7 @@
 #include "api/chat_frontend.hpp"
 
+#include <cstdio>
+
 #include "chat/anthropic_mapping.hpp"
 #include "chat/stream_parser.hpp"
 
@@ -18,18 +20,35 @@ class Decoder : public TokenDecoder {
   tokenizer::StreamDecoder decoder_;
 };
 
+chat::ToolChoiceMode to_chat(ToolChoiceType type) {
+  switch (type) {
+    case ToolChoiceType::kAuto: return chat::ToolChoiceMode::kAuto;
+    case ToolChoiceType::kAny: return chat::ToolChoiceMode::kAny;
+    case ToolChoiceType::kTool: return chat::ToolChoiceMode::kTool;
+    case ToolChoiceType::kNone: return chat::ToolChoiceMode::kNone;
+  }
+  return chat::ToolChoiceMode::kAuto;
+}
+
+bool forces_a_call(const ToolChoice& choice) {
+  return choice.type == ToolChoiceType::kAny || choice.type == ToolChoiceType::kTool;
+}
+
 class Parser : public OutputParser {
  public:
-  explicit Parser(std::unique_ptr<chat::StreamParser> parser) : parser_(std::move(parser)) {}
+  // The prefill's events (a tool call's start) go out with the first output.
+  Parser(std::unique_ptr<chat::StreamParser> parser, std::string_view prefill) : parser_(std::move(parser)) {
+    if (!prefill.empty()) parser_->feed(prefill, events_);
+  }
   void feed(std::string_view text, OutputSink& sink) override {
-    events_.clear();
     parser_->feed(text, events_);
     deliver(sink);
+    events_.clear();
   }
   void finish(OutputSink& sink) override {
-    events_.clear();
     parser_->finish(events_);
     deliver(sink);
+    events_.clear();
   }
 
  private:
@@ -62,8 +81,12 @@ class Parser : public OutputParser {
 }  // namespace
 
 ChatFrontend::ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
-                           chat::TemplateTraits traits)
-    : tokenizer_(std::move(tok)), template_(std::move(tmpl)), info_(std::move(info)), traits_(traits) {}
+                           chat::TemplateTraits traits, std::string_view template_source)
+    : tokenizer_(std::move(tok)),
+      template_(std::move(tmpl)),
+      info_(std::move(info)),
+      traits_(traits),
+      prefiller_(traits, template_source) {}
 
 Result<std::unique_ptr<ChatFrontend>> ChatFrontend::from_gguf(const gguf::Contents& metadata) {
   auto tok = tokenizer::Tokenizer::from_gguf(metadata);
@@ -75,7 +98,7 @@ Result<std::unique_ptr<ChatFrontend>> ChatFrontend::from_gguf(const gguf::Conten
   if (!tmpl) return tmpl.error().with_context("chat template");
   const auto traits = chat::detect_template_traits(source);
   return std::unique_ptr<ChatFrontend>(
-      new ChatFrontend(std::move(*tok), std::move(*tmpl), std::move(*info), traits));
+      new ChatFrontend(std::move(*tok), std::move(*tmpl), std::move(*info), traits, source));
 }
 
 Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
@@ -84,19 +107,41 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   (*context)["bos_token"] = info_.bos_token;
   (*context)["eos_token"] = info_.eos_token;
   (*context)["add_generation_prompt"] = true;
+  // A forced tool call comes first, so reasoning is switched off: the templates that know
+  // enable_thinking then close an empty <think></think> before the call (Qwen3, SmolLM3, GLM).
+  const bool forcing = forces_a_call(request.tool_choice) && prefiller_.supported();
+  if (forces_a_call(request.tool_choice) && !prefiller_.supported() &&
+      !told_forcing_unsupported_.exchange(true)) {
+    std::fprintf(stderr,
+                 "pensieve: tool_choice \"any\"/\"tool\" cannot be enforced for the %s template family "
+                 "(no tool-call syntax to prefill); such requests are treated as \"auto\"\n",
+                 chat::to_string(traits_.family));
+  }
   // Qwen3-style templates switch reasoning on and off with this variable.
-  (*context)["enable_thinking"] = request.thinking;
+  (*context)["enable_thinking"] = request.thinking && !forcing;
 
   chat::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
   auto rendered = chat::render(template_, *context, options);
   if (!rendered) return rendered.error().with_context("rendering the chat template");
 
+  auto prefill = prefiller_.prefill(to_chat(request.tool_choice.type), request.tool_choice.name, *context,
+                                    rendered->text);
+  if (!prefill) return prefill.error();
+
   // Trusted template text may hold control tokens; untrusted spans (user and tool text) never.
+  const std::size_t rendered_size = rendered->text.size();
+  auto untrusted = rendered->untrusted;
+  if (prefill->has_value()) {
+    const chat::ToolCallPrefill& call = **prefill;
+    rendered->text += call.text;
+    // The prefill's markers are ours; the tool name in it is the client's.
+    if (call.name_end > call.name_begin) untrusted.push_back({rendered_size + call.name_begin, rendered_size + call.name_end});
+  }
   const std::string& text = rendered->text;
   std::vector<tokenizer::Tokenizer::Segment> segments;
   std::size_t at = 0;
-  for (const auto& [begin, end] : rendered->untrusted) {
+  for (const auto& [begin, end] : untrusted) {
     if (begin > at) segments.push_back({std::string_view(text).substr(at, begin - at), true});
     if (end > begin) segments.push_back({std::string_view(text).substr(begin, end - begin), false});
     at = end;
@@ -109,8 +154,10 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
       (p.tokens.empty() || p.tokens.front() != *tokenizer_.bos_id())) {
     p.tokens.insert(p.tokens.begin(), *tokenizer_.bos_id());
   }
-  p.opens_reasoning = traits_.think_tags && chat::prompt_opens_reasoning(text);
+  // Judged before the prefill: the parser reads the prefill as the model's first output.
+  p.opens_reasoning = traits_.think_tags && chat::prompt_opens_reasoning(std::string_view(text).substr(0, rendered_size));
   if (context->contains("tools")) p.tools = (*context)["tools"];
+  if (prefill->has_value()) p.prefill = std::move((*prefill)->text);
   return p;
 }
 
@@ -118,11 +165,12 @@ std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {
   return std::make_unique<Decoder>(tokenizer_);
 }
 
-std::unique_ptr<OutputParser> ChatFrontend::parser(const MessagesRequest&, const Prompt& prompt) {
+std::unique_ptr<OutputParser> ChatFrontend::parser(const MessagesRequest& request, const Prompt& prompt) {
   chat::ParserOptions options;
   options.tools = nlohmann::json(prompt.tools);
   options.starts_in_reasoning = prompt.opens_reasoning;
-  return std::make_unique<Parser>(chat::make_stream_parser(traits_, std::move(options)));
+  options.parse_tool_calls = request.tool_choice.type != ToolChoiceType::kNone;
+  return std::make_unique<Parser>(chat::make_stream_parser(traits_, std::move(options)), prompt.prefill);
 }
 
 std::vector<std::int32_t> ChatFrontend::end_tokens() const {

@@ -5,12 +5,14 @@
 // the tokenizer's UTF-8-safe decoder and the family's tool-call/reasoning parser.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "api/frontend.hpp"
 #include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "chat/template_family.hpp"
+#include "chat/tool_choice.hpp"
 #include "gguf/reader.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -31,12 +33,14 @@ class ChatFrontend : public Frontend {
 
  private:
   ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
-               chat::TemplateTraits traits);
+               chat::TemplateTraits traits, std::string_view template_source);
 
   tokenizer::Tokenizer tokenizer_;
   chat::Template template_;
   chat::ModelChatTemplate info_;
   chat::TemplateTraits traits_;
+  chat::ToolCallPrefiller prefiller_;
+  std::atomic<bool> told_forcing_unsupported_{false};
 };
 
 }  // namespace pensieve::api

@@ -46,6 +46,10 @@ struct Prompt {
   std::vector<std::int32_t> tokens;
   bool opens_reasoning = false;  // the prompt leaves a <think> open: output starts as reasoning
   nlohmann::ordered_json tools;  // the function schemas offered to the model, or null
+  // The start of a tool call written after the rendered prompt to honour a forced tool_choice
+  // (its tokens are at the end of `tokens` and count as input); the output parser reads it
+  // first, so the model's continuation completes that call.
+  std::string prefill;
 };
 
 class Frontend {

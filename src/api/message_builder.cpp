@@ -114,38 +114,31 @@ void MessageBuilder::open(BlockType type, std::string& out) {
 }
 
 void MessageBuilder::text(std::string_view text, std::string& out) {
-  if (text.empty()) return;
-  if (!block_open_ || blocks_.back().type != BlockType::kText) {
-    open(BlockType::kText, out);
-    if (streaming_) {
-      out += sse_frame("content_block_start", {{"type", "content_block_start"},
-                                               {"index", blocks_.size() - 1},
-                                               {"content_block", block_json(blocks_.back(), true)}});
-    }
-  }
-  blocks_.back().content.append(text);
-  if (streaming_) {
-    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
-                                             {"index", blocks_.size() - 1},
-                                             {"delta", {{"type", "text_delta"}, {"text", text}}}});
-  }
+  append_to_block(BlockType::kText, "text_delta", "text", text, out);
 }
 
 void MessageBuilder::thinking(std::string_view text, std::string& out) {
-  if (text.empty()) return;
-  if (!block_open_ || blocks_.back().type != BlockType::kThinking) {
-    open(BlockType::kThinking, out);
+  append_to_block(BlockType::kThinking, "thinking_delta", "thinking", text, out);
+}
+
+// Text and thinking arrive in pieces: each piece extends the open block of its type (opening one
+// when another type is open) and streams as one delta.
+void MessageBuilder::append_to_block(BlockType type, const char* delta_type, const char* field,
+                                     std::string_view piece, std::string& out) {
+  if (piece.empty()) return;
+  if (!block_open_ || blocks_.back().type != type) {
+    open(type, out);
     if (streaming_) {
       out += sse_frame("content_block_start", {{"type", "content_block_start"},
                                                {"index", blocks_.size() - 1},
                                                {"content_block", block_json(blocks_.back(), true)}});
     }
   }
-  blocks_.back().content.append(text);
+  blocks_.back().content.append(piece);
   if (streaming_) {
     out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
                                              {"index", blocks_.size() - 1},
-                                             {"delta", {{"type", "thinking_delta"}, {"thinking", text}}}});
+                                             {"delta", {{"type", delta_type}, {field, piece}}}});
   }
 }
 

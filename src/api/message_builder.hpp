@@ -57,6 +57,8 @@ class MessageBuilder {
   };
 
   void open(BlockType type, std::string& out);
+  void append_to_block(BlockType type, const char* delta_type, const char* field, std::string_view piece,
+                       std::string& out);
   void close_open_block(std::string& out);
   nlohmann::ordered_json block_json(const Block& block, bool at_start) const;
   nlohmann::ordered_json usage_json() const;

@@ -48,7 +48,8 @@ std::string_view word_after(std::string_view text, std::string_view key) {
 
 class GptOssParser final : public StreamParser {
  public:
-  explicit GptOssParser(ParserOptions options) : writer_(sink_, std::move(options.make_tool_call_id)) {}
+  explicit GptOssParser(ParserOptions options)
+      : writer_(sink_, std::move(options.make_tool_call_id)), parse_tool_calls_(options.parse_tool_calls) {}
 
   void feed(std::string_view chunk, std::vector<ChatEvent>& out) override {
     sink_.bind(&out);
@@ -94,7 +95,9 @@ class GptOssParser final : public StreamParser {
   void open_body(std::string_view header) {
     const std::string_view channel = word_after(header, kChannel);
     std::string_view recipient = word_after(header, "to=");
-    if (!recipient.empty()) {
+    if (!recipient.empty() && !parse_tool_calls_) {
+      body_ = Body::kText;  // tool_choice "none": the call's arguments are only text
+    } else if (!recipient.empty()) {
       if (recipient.starts_with("functions.")) recipient.remove_prefix(10);
       writer_.start(std::string(recipient));
       scanner_ = JsonScanner(/*objects_only=*/true);
@@ -164,6 +167,7 @@ class GptOssParser final : public StreamParser {
   EventSink sink_;
   ToolCallWriter writer_;
   JsonScanner scanner_;
+  bool parse_tool_calls_;
   std::string buf_;
   State state_ = State::kHeader;
   Body body_ = Body::kText;

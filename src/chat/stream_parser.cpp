@@ -28,7 +28,10 @@ std::unique_ptr<StreamParser> make_family_parser(TemplateFamily family, ParserOp
 
 std::unique_ptr<StreamParser> make_stream_parser(const TemplateTraits& traits, ParserOptions options) {
   const bool starts_in_reasoning = options.starts_in_reasoning;
-  auto parser = make_family_parser(traits.family, std::move(options));
+  const TemplateFamily family = options.parse_tool_calls || traits.family == TemplateFamily::kGptOss
+                                    ? traits.family
+                                    : TemplateFamily::kGeneric;
+  auto parser = make_family_parser(family, std::move(options));
   if (traits.think_tags || starts_in_reasoning) {
     parser = make_reasoning_splitter(std::move(parser), starts_in_reasoning);
   }

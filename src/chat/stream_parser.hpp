@@ -31,6 +31,9 @@ struct ParserOptions {
   nlohmann::json tools;
   // Generation starts inside <think> (see prompt_opens_reasoning).
   bool starts_in_reasoning = false;
+  // False for tool_choice "none": tool-call markup the model writes anyway stays text (gpt-oss
+  // keeps its channels and returns a call's arguments as text).
+  bool parse_tool_calls = true;
   // Makes the id of each tool call; the default gives "toolu_" and 24 random letters and digits.
   std::function<std::string()> make_tool_call_id;
 };

@@ -32,6 +32,7 @@ export function chatModel() {
 
 export function buildChatModel(out) {
   if (!process.env.MAKE_CHAT_MODEL) throw new Error('MAKE_CHAT_MODEL is not set (run through ctest)');
+  mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   execFileSync(process.env.MAKE_CHAT_MODEL, [
     path.join(fixtures, 'vocab', 'ggml-vocab-gpt-2-pre-qwen2.gguf'),

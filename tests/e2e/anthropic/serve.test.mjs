@@ -99,7 +99,7 @@ test('a non-loopback address needs an API key or --insecure', async () => {
 
 test('SIGTERM: the stream under way finishes, new work gets 503, then a clean exit', async () => {
   const server = await startServer(smallModel(), ['--parallel', '2', '--ctx-size', '4096']);
-  const r = await postMessages(server.baseURL, longGeneration(600));
+  const r = await postMessages(server.baseURL, longGeneration(2000));
   const events = sseEvents(r);
   await firstDelta(events);
   server.signal('SIGTERM');
@@ -112,7 +112,7 @@ test('SIGTERM: the stream under way finishes, new work gets 503, then a clean ex
   assert.equal(rest.at(-1).event, 'message_stop');
   const delta = rest.find((e) => e.event === 'message_delta');
   assert.equal(delta.data.delta.stop_reason, 'max_tokens');
-  assert.equal(delta.data.usage.output_tokens, 600);
+  assert.equal(delta.data.usage.output_tokens, 2000);
   const { code } = await server.exited;
   assert.equal(code, 0, server.log());
   assert.match(server.log(), /stopped/);

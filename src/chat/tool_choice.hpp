@@ -1,0 +1,77 @@
+// chat/tool_choice: honours a client's tool_choice without constrained decoding. A forced choice
+// ("any", or "tool" with a name) is made by prefilling the start of a tool call, in the family's
+// own syntax, after the rendered prompt: the model can only go on writing that call. The same
+// prefill is fed to the family's stream parser first, so the call comes back as a tool call.
+//
+// - kTool: the call is written up to where its arguments begin (`<tool_call>\n{"name": "X",
+//   "arguments": ` for Hermes), so the model writes only the arguments.
+// - kAny: only the opener, up to where the name goes; the model picks the tool.
+// - Reasoning families: a forced call comes first, so the prompt is rendered with thinking off
+//   (the templates then close an empty <think></think> themselves), and a prompt that still
+//   leaves <think> open gets "</think>\n\n" in front of the call.
+// - kNone and kAuto need no prefill (kNone is handled by the mapping, which offers no tools, and
+//   by parsing tool-call markup as text).
+// Families with no tool-call syntax (generic) have nothing to prefill: the caller falls back to
+// auto and says so.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "chat/template_family.hpp"
+#include "core/result.hpp"
+
+namespace pensieve::chat {
+
+enum class ToolChoiceMode : std::uint8_t { kAuto, kAny, kTool, kNone };
+
+struct ToolCallPrefill {
+  std::string text;  // goes after the rendered prompt, and first into the stream parser
+  // [name_begin, name_end) is the client's tool name inside `text` (empty for kAny): it came from
+  // the request, so it is tokenized as untrusted text, never as control tokens.
+  std::size_t name_begin = 0;
+  std::size_t name_end = 0;
+};
+
+class ToolCallPrefiller {
+ public:
+  // The template source tells the Mistral call forms apart (Nemo's JSON array, Small 3.2's
+  // [CALL_ID], Devstral's [ARGS]).
+  ToolCallPrefiller(const TemplateTraits& traits, std::string_view template_source);
+
+  // False for families whose calls have no syntax to prefill.
+  bool supported() const { return syntax_ != Syntax::kNone; }
+
+  // The prefill for a forced choice, or nullopt for kAuto / kNone / unsupported families.
+  // `context` is the rendered template context (its "tools" must offer `name` for kTool, and
+  // Kimi-K2 numbers calls across its "messages"); `rendered_prompt` is the text it rendered to.
+  Result<std::optional<ToolCallPrefill>> prefill(ToolChoiceMode mode, std::string_view name,
+                                                 const nlohmann::ordered_json& context,
+                                                 std::string_view rendered_prompt) const;
+
+ private:
+  enum class Syntax : std::uint8_t {
+    kNone,
+    kHermes,
+    kQwen3Coder,
+    kLlama3,
+    kMistralArray,
+    kMistralCallId,
+    kMistralArgs,
+    kGptOss,
+    kDeepSeekR1,
+    kGlm,
+    kKimiK2,
+    kGranite,
+  };
+
+  Syntax syntax_ = Syntax::kNone;
+  bool think_tags_ = false;
+};
+
+}  // namespace pensieve::chat

@@ -1,0 +1,278 @@
+// Forced tool_choice on the real fixture templates: the prefill for "tool" must be the start of
+// the call exactly as the family's own template writes that call in a later turn, and the
+// family's parser fed prefill + the rest of that rendered call must give the call back.
+#include "chat/tool_choice.hpp"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "chat/anthropic_mapping.hpp"
+#include "chat/jinja/template.hpp"
+#include "parser_test_support.hpp"
+
+namespace pensieve::chat {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "missing " << path;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+const std::string kFixtures = std::string(PENSIEVE_FIXTURES) + "/chat/";
+
+const ojson kRequest = ojson::parse(R"({
+  "tools": [
+    {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object",
+      "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}, "required": ["location"]}},
+    {"name": "read_file", "description": "Read a file.", "input_schema": {"type": "object",
+      "properties": {"path": {"type": "string"}}, "required": ["path"]}}],
+  "messages": [
+    {"role": "user", "content": "Weather in Paris for 3 days?"},
+    {"role": "assistant", "content": [
+      {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "Paris", "days": 3}}]}]})");
+
+// Where a rendered assistant turn ends: the end-of-turn marks of the fixture families.
+constexpr std::string_view kTurnEnds[] = {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "</s>", "<|call|>", "<|end|>",
+                                          "<｜end▁of▁sentence｜>", "<|observation|>", "<|user|>"};
+
+struct Family {
+  const char* model;
+  const char* turn_start;  // what the template writes before the assistant's own text
+};
+
+struct Loaded {
+  std::string source;
+  TemplateTraits traits;
+  Template tmpl;
+  ojson base;  // the fixture's render context, with the request's tools
+};
+
+Loaded load(const char* model, const ojson& tools) {
+  std::string source = read_text(kFixtures + "templates/" + model + ".jinja");
+  if (std::string_view(model) == "Kimi-K2-Instruct") {
+    // list.append is refused by the sandbox; it only queues ids for later tool results.
+    const std::string append = "tool_response_queue.ids.append(formatted_id)";
+    source.replace(source.find(append), append.size(), "none");
+  }
+  auto tmpl = Template::parse(source);
+  EXPECT_TRUE(tmpl.ok()) << tmpl.error().message;
+  ojson base = ojson::parse(read_text(kFixtures + "expected.json"))["renders"][model]["context"];
+  base["tools"] = tools;
+  const TemplateTraits traits = detect_template_traits(source);
+  return {std::move(source), traits, std::move(tmpl.value()), std::move(base)};
+}
+
+std::string render_with(const Loaded& t, const ojson& messages, bool generation_prompt) {
+  ojson context = t.base;
+  context["messages"] = messages;
+  context["add_generation_prompt"] = generation_prompt;
+  context["enable_thinking"] = false;  // as the frontend renders a forced call
+  RenderOptions options;
+  options.trusted_variables = {"bos_token", "eos_token"};
+  options.clock = [] { return std::time_t{1795343400}; };
+  options.utc = true;
+  auto rendered = render(t.tmpl, context, options);
+  EXPECT_TRUE(rendered.ok()) << rendered.error().message;
+  return rendered.ok() ? rendered->text : std::string();
+}
+
+// Blanks and an empty think block: what may stand between a turn's start and its call.
+bool only_blank_or_empty_think(std::string_view text) {
+  std::string rest(text);
+  for (const char* think : {"<think></think>", "<think>\n\n</think>"}) {
+    if (const size_t at = rest.find(think); at != std::string::npos) rest.erase(at, std::string_view(think).size());
+  }
+  return rest.find_first_not_of(" \n") == std::string::npos;
+}
+
+const Family kFamilies[] = {
+    {"Qwen-Qwen2.5-7B-Instruct", "<|im_start|>assistant\n"},
+    {"Qwen-Qwen3-0.6B", "<|im_start|>assistant\n"},
+    {"NousResearch-Hermes-3-Llama-3.1-8B-tool_use", "<|im_start|>assistant\n"},
+    {"Qwen3-Coder", "<|im_start|>assistant\n"},
+    {"meta-llama-Llama-3.1-8B-Instruct", "<|start_header_id|>assistant<|end_header_id|>\n\n"},
+    {"meta-llama-Llama-3.2-3B-Instruct", "<|start_header_id|>assistant<|end_header_id|>\n\n"},
+    {"mistralai-Mistral-Nemo-Instruct-2407", ""},
+    {"Mistral-Small-3.2-24B-Instruct-2506", ""},
+    {"unsloth-mistral-Devstral-Small-2507", ""},
+    {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", "<｜Assistant｜>"},
+    {"openai-gpt-oss-120b", "<|start|>assistant"},
+    {"GLM-4.6", "<|assistant|>"},
+    {"Kimi-K2-Instruct", "<|im_assistant|>assistant<|im_middle|>"},
+};
+
+TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBack) {
+  for (const Family& f : kFamilies) {
+    SCOPED_TRACE(f.model);
+    auto context = anthropic_to_template_context(kRequest);
+    ASSERT_TRUE(context.ok());
+    const Loaded t = load(f.model, (*context)["tools"]);
+    auto mapped = anthropic_to_template_context(kRequest, {t.traits.family});
+    ASSERT_TRUE(mapped.ok());
+    const ojson& messages = (*mapped)["messages"];
+    const ToolCallPrefiller prefiller(t.traits, t.source);
+    ASSERT_TRUE(prefiller.supported());
+
+    // The prompt a request would get: the question, the generation prompt, then the prefill.
+    const std::string prompt = render_with(t, ojson::array({messages[0]}), true);
+    ojson request_context = t.base;
+    request_context["messages"] = ojson::array({messages[0]});
+    auto tool = prefiller.prefill(ToolChoiceMode::kTool, "get_weather", request_context, prompt);
+    ASSERT_TRUE(tool.ok()) << tool.error().message;
+    ASSERT_TRUE(tool->has_value());
+    const ToolCallPrefill& prefill = **tool;
+    EXPECT_EQ(prefill.text.substr(prefill.name_begin, prefill.name_end - prefill.name_begin), "get_weather");
+    const bool reasoning_open = t.traits.think_tags && prompt_opens_reasoning(prompt);
+
+    // The same call as the template renders it in the history.
+    const std::string history = render_with(t, messages, false);
+    const std::string question = render_with(t, ojson::array({messages[0]}), false);
+    ASSERT_TRUE(history.starts_with(question));
+    std::string turn = history.substr(question.size());
+    const size_t start = turn.find(f.turn_start);
+    ASSERT_NE(start, std::string::npos) << turn;
+    turn.erase(0, start + std::string_view(f.turn_start).size());
+    size_t end = turn.size();
+    for (std::string_view mark : kTurnEnds) end = std::min(end, turn.find(mark));
+    turn.resize(end);
+    std::string call_prefix = prefill.text;
+    if (call_prefix.starts_with("</think>\n\n")) call_prefix.erase(0, 10);
+    if (t.traits.family == TemplateFamily::kMistral && turn.find("[CALL_ID]") != std::string::npos) {
+      // The history's call id is the client's; ours is made up. Compare the rest.
+      const size_t id = turn.find("[CALL_ID]") + 9;
+      turn.replace(id, 9, call_prefix.substr(call_prefix.find("[CALL_ID]") + 9, 9));
+    }
+    const size_t at = turn.find(call_prefix);
+    ASSERT_NE(at, std::string::npos) << "prefill [" << call_prefix << "] not in turn [" << turn << "]";
+    EXPECT_TRUE(only_blank_or_empty_think(turn.substr(0, at))) << turn;
+    const std::string continuation = turn.substr(at + call_prefix.size());
+
+    ParserOptions options = testing::make_options(nlohmann::json((*mapped)["tools"]), reasoning_open);
+    const std::vector<std::string> want = {"call:get_weather {\"days\":3,\"location\":\"Paris\"}"};
+    EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {prefill.text, continuation})), want)
+        << prefill.text << continuation;
+    // Byte by byte after the prefill, as tokens arrive.
+    std::vector<std::string> chunks = {prefill.text};
+    for (char c : continuation) chunks.emplace_back(1, c);
+    EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, chunks)), want);
+
+    // "any" writes only the opener: the model's continuation names the tool.
+    auto any = prefiller.prefill(ToolChoiceMode::kAny, "", request_context, prompt);
+    ASSERT_TRUE(any.ok() && any->has_value());
+    const std::string& opener = (*any)->text;
+    EXPECT_EQ((*any)->name_begin, (*any)->name_end);
+    ASSERT_TRUE(prefill.text.starts_with(opener)) << opener;
+    EXPECT_EQ(opener.size(), prefill.name_begin);
+    const std::string model_writes = prefill.text.substr(opener.size()) + continuation;
+    EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {opener, model_writes})), want);
+  }
+}
+
+TEST(ToolChoice, ReasoningLeftOpenIsClosedEmptyBeforeTheCall) {
+  // The R1 distill template opens <think> in the generation prompt when thinking is on.
+  auto context = anthropic_to_template_context(kRequest);
+  ASSERT_TRUE(context.ok());
+  const Loaded t = load("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", (*context)["tools"]);
+  ojson request_context = t.base;
+  request_context["messages"] = ojson::array({(*context)["messages"][0]});
+  request_context["add_generation_prompt"] = true;
+  request_context["enable_thinking"] = true;
+  auto rendered = render(t.tmpl, request_context, {});
+  ASSERT_TRUE(rendered.ok()) << rendered.error().message;
+  ASSERT_TRUE(prompt_opens_reasoning(rendered->text));
+  const ToolCallPrefiller prefiller(t.traits, t.source);
+  auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "read_file", request_context, rendered->text);
+  ASSERT_TRUE(prefill.ok() && prefill->has_value());
+  EXPECT_TRUE((*prefill)->text.starts_with("</think>\n\n"));
+  const auto options = testing::make_options(nlohmann::json((*context)["tools"]), /*starts_in_reasoning=*/true);
+  const std::string continuation = "{\"path\": \"/tmp/x\"}\n```" + std::string("<｜tool▁call▁end｜><｜tool▁calls▁end｜>");
+  EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {(*prefill)->text, continuation})),
+            (std::vector<std::string>{"call:read_file {\"path\":\"/tmp/x\"}"}));
+}
+
+TEST(ToolChoice, GraniteCallsAreAJsonList) {
+  // Granite's fixture template does not render calls, only asks for <|tool_call|>[...].
+  const std::string source = read_text(kFixtures + "templates/ibm-granite-granite-3.3-2B-Instruct.jinja");
+  const TemplateTraits traits = detect_template_traits(source);
+  ASSERT_EQ(traits.family, TemplateFamily::kGranite);
+  auto context = anthropic_to_template_context(kRequest);
+  ASSERT_TRUE(context.ok());
+  const ToolCallPrefiller prefiller(traits, source);
+  auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "read_file", *context, "<|start_of_role|>assistant<|end_of_role|>");
+  ASSERT_TRUE(prefill.ok() && prefill->has_value());
+  EXPECT_EQ((*prefill)->text, "<|tool_call|>[{\"name\": \"read_file\", \"arguments\": ");
+  const auto options = testing::make_options(nlohmann::json((*context)["tools"]));
+  EXPECT_EQ(testing::describe(testing::run_parser(traits, options, {(*prefill)->text, "{\"path\": \"a\"}}]"})),
+            (std::vector<std::string>{"call:read_file {\"path\":\"a\"}"}));
+}
+
+TEST(ToolChoice, FamiliesWithoutCallSyntaxHaveNoPrefill) {
+  for (const char* model : {"google-gemma-2-2b-it", "microsoft-Phi-3.5-mini-instruct"}) {
+    SCOPED_TRACE(model);
+    const std::string source = read_text(kFixtures + "templates/" + model + ".jinja");
+    const ToolCallPrefiller prefiller(detect_template_traits(source), source);
+    EXPECT_FALSE(prefiller.supported());
+    auto context = anthropic_to_template_context(kRequest);
+    ASSERT_TRUE(context.ok());
+    auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "get_weather", *context, "");
+    ASSERT_TRUE(prefill.ok());
+    EXPECT_FALSE(prefill->has_value());
+  }
+}
+
+TEST(ToolChoice, AutoAndNoneNeverPrefillAndUnknownToolsAreRefused) {
+  const std::string source = read_text(kFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
+  const ToolCallPrefiller prefiller(detect_template_traits(source), source);
+  auto context = anthropic_to_template_context(kRequest);
+  ASSERT_TRUE(context.ok());
+  for (ToolChoiceMode mode : {ToolChoiceMode::kAuto, ToolChoiceMode::kNone}) {
+    auto prefill = prefiller.prefill(mode, "", *context, "");
+    ASSERT_TRUE(prefill.ok());
+    EXPECT_FALSE(prefill->has_value());
+  }
+  auto unknown = prefiller.prefill(ToolChoiceMode::kTool, "delete_everything", *context, "");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("delete_everything"), std::string::npos);
+  ojson no_tools = *context;
+  no_tools["tools"] = nullptr;
+  EXPECT_FALSE(prefiller.prefill(ToolChoiceMode::kAny, "", no_tools, "").ok());
+}
+
+TEST(ToolChoice, NoneRendersNoToolsAndLeavesCallMarkupAsText) {
+  ojson request = kRequest;
+  request["tool_choice"] = {{"type", "none"}};
+  request["messages"] = ojson::array({request["messages"][0]});
+  auto context = anthropic_to_template_context(request, {TemplateFamily::kHermes});
+  ASSERT_TRUE(context.ok());
+  EXPECT_TRUE((*context)["tools"].is_null());
+  const Loaded t = load("Qwen-Qwen3-0.6B", nullptr);
+  const std::string prompt = render_with(t, (*context)["messages"], true);
+  EXPECT_EQ(prompt.find("<tools>"), std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find("get_weather"), std::string::npos) << prompt;
+
+  const std::string written = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>";
+  ParserOptions options;
+  options.parse_tool_calls = false;
+  EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {written})),
+            (std::vector<std::string>{"text:" + written}));
+  options.parse_tool_calls = true;  // the same text is a call otherwise
+  EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {written})),
+            (std::vector<std::string>{"call:get_weather {}"}));
+
+  // gpt-oss keeps its channels; a call's arguments come back as text.
+  const TemplateTraits harmony{TemplateFamily::kGptOss, false};
+  options.parse_tool_calls = false;
+  EXPECT_EQ(testing::describe(testing::run_parser(
+                harmony, options,
+                {"<|channel|>analysis<|message|>Hmm.<|end|><|start|>assistant to=functions.f<|channel|>commentary "
+                 "json<|message|>{\"a\": 1}<|call|>"})),
+            (std::vector<std::string>{"reasoning:Hmm.", "text:{\"a\": 1}"}));
+}
+
+}  // namespace
+}  // namespace pensieve::chat
