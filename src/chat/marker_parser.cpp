@@ -53,6 +53,16 @@ size_t find_marker(std::string_view input, size_t from, std::string_view marker,
   return std::string_view::npos;
 }
 
+MarkerParser::BodyStatus MarkerParser::close_with_optional_marker(std::string_view input, size_t& consumed,
+                                                                 std::string_view marker, bool at_end) {
+  switch (expect_literal(input, consumed, marker)) {
+    case Expect::kFound: return BodyStatus::kDone;
+    case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
+    case Expect::kAbsent: return BodyStatus::kDone;
+  }
+  return BodyStatus::kFailed;
+}
+
 MarkerParser::MarkerParser(ParserOptions options)
     : writer_(sink_, options.make_tool_call_id), options_(std::move(options)) {}
 

@@ -52,6 +52,10 @@ class MarkerParser : public StreamParser {
   // Whether the answer may open with a body that has no marker; asked once, at its first
   // non-blank character.
   virtual bool implicit_body_at(char /*first_char*/) { return false; }
+  // Ends a complete call whose closing marker is optional: the marker is consumed when it is
+  // there, and its absence only means the text goes on.
+  static BodyStatus close_with_optional_marker(std::string_view input, size_t& consumed,
+                                               std::string_view marker, bool at_end);
 
   const ParserOptions& options() const { return options_; }
   EventSink sink_;

@@ -123,13 +123,7 @@ class DeepSeekR1Parser final : public MarkerParser {
           }
           break;
         case State::kClose:
-          // The call is complete; a missing end marker only means the text goes on.
-          switch (expect_literal(input, consumed, kCallEnd)) {
-            case Expect::kFound: return BodyStatus::kDone;
-            case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
-            case Expect::kAbsent: return BodyStatus::kDone;
-          }
-          return BodyStatus::kFailed;
+          return close_with_optional_marker(input, consumed, kCallEnd, at_end);
       }
     }
   }

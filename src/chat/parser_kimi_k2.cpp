@@ -72,12 +72,7 @@ class KimiK2Parser final : public MarkerParser {
           state_ = State::kClose;
           break;
         case State::kClose:
-          switch (expect_literal(input, consumed, kCallEnd)) {
-            case Expect::kFound: return BodyStatus::kDone;
-            case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
-            case Expect::kAbsent: return BodyStatus::kDone;
-          }
-          return BodyStatus::kFailed;
+          return close_with_optional_marker(input, consumed, kCallEnd, at_end);
       }
     }
   }

@@ -112,12 +112,7 @@ class Qwen3CoderParser final : public MarkerParser {
           break;
         case State::kClose:
           if (!wrapped_) return BodyStatus::kDone;
-          switch (expect_literal(input, consumed, "</tool_call>")) {
-            case Expect::kFound: return BodyStatus::kDone;
-            case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
-            case Expect::kAbsent: return BodyStatus::kDone;
-          }
-          return BodyStatus::kFailed;
+          return close_with_optional_marker(input, consumed, "</tool_call>", at_end);
       }
     }
   }
