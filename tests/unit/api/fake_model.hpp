@@ -2,7 +2,9 @@
 // user's text is a token, and the "model" answers with a fixed script, one byte per token.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/frontend.hpp"
@@ -12,9 +14,12 @@ namespace pensieve::api::testing {
 
 inline constexpr std::int32_t kEos = 256;
 
-class ScriptBackend : public engine::Backend {
+// "Generates" `script`, one token per logits request after the prompt (its last chunk asks for the
+// first), then `end` for ever: what the API layer sees of a model that writes exactly this.
+class TokenScriptBackend : public engine::Backend {
  public:
-  explicit ScriptBackend(std::string script, std::size_t context = 512) : script_(std::move(script)), context_(context) {}
+  TokenScriptBackend(std::vector<std::int32_t> script, std::int32_t end, std::int32_t vocab, std::size_t context = 4096)
+      : script_(std::move(script)), end_(end), vocab_(vocab), context_(context) {}
 
   struct Seq : engine::Sequence {
     std::size_t size() const override { return n; }
@@ -23,7 +28,7 @@ class ScriptBackend : public engine::Backend {
     std::size_t answered = 0;  // logits computed so far: the prompt's last chunk, then one per token
   };
 
-  std::int32_t vocab_size() const override { return 257; }
+  std::int32_t vocab_size() const override { return vocab_; }
   std::size_t context_length() const override { return context_; }
   Result<std::unique_ptr<engine::Sequence>> create_sequence() override {
     return std::unique_ptr<engine::Sequence>(new Seq);
@@ -34,14 +39,29 @@ class ScriptBackend : public engine::Backend {
     if (!logits.empty()) {
       std::fill(logits.begin(), logits.end(), 0.0f);
       const std::size_t i = seq.answered++;
-      logits[i < script_.size() ? static_cast<unsigned char>(script_[i]) : kEos] = 20.0f;
+      logits[static_cast<std::size_t>(i < script_.size() ? script_[i] : end_)] = 50.0f;
     }
     return {};
   }
 
  private:
-  std::string script_;
+  std::vector<std::int32_t> script_;
+  std::int32_t end_;
+  std::int32_t vocab_;
   std::size_t context_;
+};
+
+inline std::vector<std::int32_t> byte_tokens(std::string_view text) {
+  std::vector<std::int32_t> ids;
+  for (unsigned char c : text) ids.push_back(c);
+  return ids;
+}
+
+// The byte-level model: answers `script`, one byte per token, then kEos.
+class ScriptBackend : public TokenScriptBackend {
+ public:
+  explicit ScriptBackend(std::string_view script, std::size_t context = 512)
+      : TokenScriptBackend(byte_tokens(script), kEos, 257, context) {}
 };
 
 class ByteDecoder : public TokenDecoder {

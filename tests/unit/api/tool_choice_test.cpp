@@ -8,6 +8,7 @@
 
 #include "api/chat_frontend.hpp"
 #include "api/messages_service.hpp"
+#include "fake_model.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -15,40 +16,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// Emits `script` token by token after any prompt, then the end token.
-class TokenScriptBackend : public engine::Backend {
- public:
-  TokenScriptBackend(std::vector<std::int32_t> script, std::int32_t end, std::int32_t vocab)
-      : script_(std::move(script)), end_(end), vocab_(vocab) {}
-
-  struct Seq : engine::Sequence {
-    std::size_t size() const override { return n; }
-    void clear() override { n = 0, answered = 0; }
-    std::size_t n = 0;
-    std::size_t answered = 0;
-  };
-
-  std::int32_t vocab_size() const override { return vocab_; }
-  std::size_t context_length() const override { return 4096; }
-  Result<std::unique_ptr<engine::Sequence>> create_sequence() override {
-    return std::unique_ptr<engine::Sequence>(new Seq);
-  }
-  Status forward(engine::Sequence& s, std::span<const std::int32_t> tokens, std::span<float> logits) override {
-    auto& seq = static_cast<Seq&>(s);
-    seq.n += tokens.size();
-    if (!logits.empty()) {
-      std::fill(logits.begin(), logits.end(), 0.0f);
-      const std::size_t i = seq.answered++;
-      logits[static_cast<std::size_t>(i < script_.size() ? script_[i] : end_)] = 50.0f;
-    }
-    return {};
-  }
-
- private:
-  std::vector<std::int32_t> script_;
-  std::int32_t end_;
-  std::int32_t vocab_;
-};
+using testing::TokenScriptBackend;
 
 std::unique_ptr<ChatFrontend> load_frontend(const char* model) {
   auto file = gguf::File::open(std::string(PENSIEVE_FIXTURES) + "/models/" + model);
