@@ -2,12 +2,12 @@
 // rendered for each template (expected.json, conversation "tool_roundtrip") is fed to that
 // family's parser as if the model had written it, and must give back the calls it was rendered
 // from.
-#include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "chat/template_family.hpp"
+#include "chat_fixtures.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -23,16 +23,11 @@ struct Turn {
   size_t calls;        // how many of the conversation's calls the template renders
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "missing " << path;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using testing::read_text;
 
 TEST(RoundTripFixtures, RenderedToolCallsParseBack) {
-  const std::string fixtures = std::string(PENSIEVE_FIXTURES) + "/chat/";
-  const json expected = json::parse(read_text(fixtures + "expected.json"))["renders"];
-  const json conversation = json::parse(read_text(fixtures + "conversations.json"))["conversations"]["tool_roundtrip"];
+  const json expected = json::parse(read_text(testing::kChatFixtures + "expected.json"))["renders"];
+  const json conversation = json::parse(read_text(testing::kChatFixtures + "conversations.json"))["conversations"]["tool_roundtrip"];
   const json& calls = conversation["messages"][1]["tool_calls"];
   const std::string question = conversation["messages"][0]["content"];
 
@@ -58,7 +53,7 @@ TEST(RoundTripFixtures, RenderedToolCallsParseBack) {
     ASSERT_NE(end, std::string::npos);
     const std::string assistant = text.substr(begin, end - begin);
 
-    const TemplateTraits traits = detect_template_traits(read_text(fixtures + "templates/" + turn.model + ".jinja"));
+    const TemplateTraits traits = detect_template_traits(read_text(testing::kChatFixtures + "templates/" + turn.model + ".jinja"));
     Lines want;
     for (size_t i = 0; i < turn.calls; ++i) {
       want.push_back("call:" + calls[i]["function"]["name"].get<std::string>() + " " +

@@ -5,7 +5,6 @@
 // Granite's and SmolLM3's fixture templates do not render tool calls at all, so their syntax is
 // covered by the hand-written cases in stream_parser_test.cpp only.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 
 #include <gtest/gtest.h>
@@ -14,6 +13,7 @@
 #include "chat/anthropic_mapping.hpp"
 #include "chat/jinja/template.hpp"
 #include "chat/template_family.hpp"
+#include "chat_fixtures.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -22,11 +22,8 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using Lines = std::vector<std::string>;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "missing " << path;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using testing::read_text;
+using testing::kTurnEnds;
 
 const ojson kRequest = ojson::parse(R"({
   "tools": [
@@ -39,10 +36,6 @@ const ojson kRequest = ojson::parse(R"({
     {"role": "assistant", "content": [
       {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "東京", "days": 3}},
       {"type": "tool_use", "id": "toolu_02GhIjKl", "name": "read_file", "input": {"path": "/tmp/a b.txt"}}]}]})");
-
-// Where a rendered assistant turn ends: the end-of-turn marks of the fixture families.
-constexpr std::string_view kTurnEnds[] = {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "</s>", "<|call|>", "<|end|>",
-                                          "<｜end▁of▁sentence｜>", "<|observation|>", "<|user|>"};
 
 struct Case {
   const char* model;
@@ -65,8 +58,7 @@ Result<std::string> render_messages(const Template& tmpl, const ojson& base, con
 }
 
 TEST(RoundTripRender, EveryFamilyGetsItsCallsBack) {
-  const std::string fixtures = std::string(PENSIEVE_FIXTURES) + "/chat/";
-  const ojson expected = ojson::parse(read_text(fixtures + "expected.json"))["renders"];
+  const ojson expected = ojson::parse(read_text(testing::kChatFixtures + "expected.json"))["renders"];
   const Case cases[] = {
       {"Qwen-Qwen2.5-7B-Instruct", "<|im_start|>assistant\n", 2},
       {"Qwen-Qwen2.5-7B-Instruct", "<|im_start|>assistant\n", 2, true},
@@ -88,7 +80,7 @@ TEST(RoundTripRender, EveryFamilyGetsItsCallsBack) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.model) + (c.text ? " with text" : "") + (c.reasoning ? " and reasoning" : ""));
-    std::string source = read_text(fixtures + "templates/" + c.model + ".jinja");
+    std::string source = read_text(testing::kChatFixtures + "templates/" + c.model + ".jinja");
     if (std::string_view(c.model) == "Kimi-K2-Instruct") {
       // Its template queues call ids with list.append, which the sandbox (like Hugging Face's)
       // refuses. The queue only names later tool results, which this turn does not reach.

@@ -3,13 +3,12 @@
 // family's parser fed prefill + the rest of that rendered call must give the call back.
 #include "chat/tool_choice.hpp"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "chat/anthropic_mapping.hpp"
 #include "chat/jinja/template.hpp"
+#include "chat_fixtures.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -17,13 +16,9 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "missing " << path;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-const std::string kFixtures = std::string(PENSIEVE_FIXTURES) + "/chat/";
+using testing::kChatFixtures;
+using testing::kTurnEnds;
+using testing::read_text;
 
 const ojson kRequest = ojson::parse(R"({
   "tools": [
@@ -35,10 +30,6 @@ const ojson kRequest = ojson::parse(R"({
     {"role": "user", "content": "Weather in Paris for 3 days?"},
     {"role": "assistant", "content": [
       {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "Paris", "days": 3}}]}]})");
-
-// Where a rendered assistant turn ends: the end-of-turn marks of the fixture families.
-constexpr std::string_view kTurnEnds[] = {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "</s>", "<|call|>", "<|end|>",
-                                          "<｜end▁of▁sentence｜>", "<|observation|>", "<|user|>"};
 
 struct Family {
   const char* model;
@@ -53,7 +44,7 @@ struct Loaded {
 };
 
 Loaded load(const char* model, const ojson& tools) {
-  std::string source = read_text(kFixtures + "templates/" + model + ".jinja");
+  std::string source = read_text(kChatFixtures + "templates/" + model + ".jinja");
   if (std::string_view(model) == "Kimi-K2-Instruct") {
     // list.append is refused by the sandbox; it only queues ids for later tool results.
     const std::string append = "tool_response_queue.ids.append(formatted_id)";
@@ -61,7 +52,7 @@ Loaded load(const char* model, const ojson& tools) {
   }
   auto tmpl = Template::parse(source);
   EXPECT_TRUE(tmpl.ok()) << tmpl.error().message;
-  ojson base = ojson::parse(read_text(kFixtures + "expected.json"))["renders"][model]["context"];
+  ojson base = ojson::parse(read_text(kChatFixtures + "expected.json"))["renders"][model]["context"];
   base["tools"] = tools;
   const TemplateTraits traits = detect_template_traits(source);
   return {std::move(source), traits, std::move(tmpl.value()), std::move(base)};
@@ -197,7 +188,7 @@ TEST(ToolChoice, ReasoningLeftOpenIsClosedEmptyBeforeTheCall) {
 
 TEST(ToolChoice, GraniteCallsAreAJsonList) {
   // Granite's fixture template does not render calls, only asks for <|tool_call|>[...].
-  const std::string source = read_text(kFixtures + "templates/ibm-granite-granite-3.3-2B-Instruct.jinja");
+  const std::string source = read_text(kChatFixtures + "templates/ibm-granite-granite-3.3-2B-Instruct.jinja");
   const TemplateTraits traits = detect_template_traits(source);
   ASSERT_EQ(traits.family, TemplateFamily::kGranite);
   auto context = anthropic_to_template_context(kRequest);
@@ -214,7 +205,7 @@ TEST(ToolChoice, GraniteCallsAreAJsonList) {
 TEST(ToolChoice, FamiliesWithoutCallSyntaxHaveNoPrefill) {
   for (const char* model : {"google-gemma-2-2b-it", "microsoft-Phi-3.5-mini-instruct"}) {
     SCOPED_TRACE(model);
-    const std::string source = read_text(kFixtures + "templates/" + model + ".jinja");
+    const std::string source = read_text(kChatFixtures + "templates/" + model + ".jinja");
     const ToolCallPrefiller prefiller(detect_template_traits(source), source);
     EXPECT_FALSE(prefiller.supported());
     auto context = anthropic_to_template_context(kRequest);
@@ -226,7 +217,7 @@ TEST(ToolChoice, FamiliesWithoutCallSyntaxHaveNoPrefill) {
 }
 
 TEST(ToolChoice, AutoAndNoneNeverPrefillAndUnknownToolsAreRefused) {
-  const std::string source = read_text(kFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
+  const std::string source = read_text(kChatFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
   const ToolCallPrefiller prefiller(detect_template_traits(source), source);
   auto context = anthropic_to_template_context(kRequest);
   ASSERT_TRUE(context.ok());

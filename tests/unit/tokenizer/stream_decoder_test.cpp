@@ -6,19 +6,14 @@
 #include <random>
 #include <string>
 
+#include "fixture_tokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/unicode.hpp"
 
 namespace pensieve::tokenizer {
 namespace {
 
-const std::string kFixtures = PENSIEVE_FIXTURES;
-
-Tokenizer load(const std::string& relative) {
-  auto tok = Tokenizer::from_file(kFixtures + "/" + relative);
-  EXPECT_TRUE(tok.ok()) << relative << ": " << (tok.ok() ? "" : tok.error().message);
-  return std::move(*tok);
-}
+using testing::load_fixture;
 
 // Feeds every id, checking that each chunk is valid UTF-8; returns the concatenation.
 std::string stream(const Tokenizer& tok, const std::vector<std::int32_t>& ids, DecodeOptions options = {}) {
@@ -36,7 +31,7 @@ std::string stream(const Tokenizer& tok, const std::vector<std::int32_t>& ids, D
 }
 
 TEST(StreamDecoder, HoldsBackByteTokensUntilTheCharacterIsComplete) {
-  auto tok = load("vocab/ggml-vocab-llama-spm.gguf");
+  auto tok = load_fixture("vocab/ggml-vocab-llama-spm.gguf");
   const auto ids = tok.encode("\xF0\x9F\xA6\x99", false);  // 🦙: not in the vocabulary
   std::vector<std::int32_t> byte_ids;
   for (std::int32_t id : ids) {
@@ -54,7 +49,7 @@ TEST(StreamDecoder, HoldsBackByteTokensUntilTheCharacterIsComplete) {
 }
 
 TEST(StreamDecoder, CharactersCutAcrossByteLevelTokensComeOutWhole) {
-  auto tok = load("vocab/ggml-vocab-gpt-2.gguf");
+  auto tok = load_fixture("vocab/ggml-vocab-gpt-2.gguf");
   const std::string text = "こんにちは世界 你好，世界！ 안녕하세요 🧑‍💻👍🏽 Cửa Việt";
   const auto ids = tok.encode(text, false);
   int held = 0;
@@ -72,7 +67,7 @@ TEST(StreamDecoder, RandomTextsStreamToTheirDecode) {
                                              "\u200d", "👍🏽", "क्", "ि", "€", "½", "\t", "'s"};
   for (const char* vocab : {"vocab/ggml-vocab-gpt-2-pre-qwen2.gguf", "vocab/ggml-vocab-llama-spm.gguf",
                             "vocab/ggml-vocab-deepseek-coder.gguf", "models/qwen3-f16.gguf"}) {
-    auto tok = load(vocab);
+    auto tok = load_fixture(vocab);
     std::mt19937 rng(11);
     for (int trial = 0; trial < 200; ++trial) {
       std::string text;
@@ -88,7 +83,7 @@ TEST(StreamDecoder, RandomTextsStreamToTheirDecode) {
 }
 
 TEST(StreamDecoder, RandomIdsStreamToTheSanitisedDecode) {
-  auto tok = load("vocab/ggml-vocab-gpt-2.gguf");
+  auto tok = load_fixture("vocab/ggml-vocab-gpt-2.gguf");
   std::mt19937 rng(5);
   for (int trial = 0; trial < 300; ++trial) {
     std::vector<std::int32_t> ids;
@@ -100,7 +95,7 @@ TEST(StreamDecoder, RandomIdsStreamToTheSanitisedDecode) {
 }
 
 TEST(StreamDecoder, FlushReplacesAnUnfinishedCharacter) {
-  auto tok = load("vocab/ggml-vocab-llama-spm.gguf");
+  auto tok = load_fixture("vocab/ggml-vocab-llama-spm.gguf");
   StreamDecoder decoder(tok);
   EXPECT_EQ(decoder.feed(*tok.find_token("<0xE4>")), "");
   EXPECT_EQ(decoder.feed(*tok.find_token("<0xBD>")), "");
@@ -112,7 +107,7 @@ TEST(StreamDecoder, FlushReplacesAnUnfinishedCharacter) {
 }
 
 TEST(StreamDecoder, ControlTokensAreSilentUnlessRendered) {
-  auto tok = load("models/qwen2-f16.gguf");
+  auto tok = load_fixture("models/qwen2-f16.gguf");
   const auto ids = tok.encode("<|im_start|>assistant\nHi<|im_end|>", true);
   EXPECT_EQ(stream(tok, ids), "assistant\nHi");
   EXPECT_EQ(stream(tok, ids, {.render_special = true}), "<|im_start|>assistant\nHi<|im_end|>");
