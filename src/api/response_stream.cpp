@@ -118,7 +118,9 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
     error = internal_error(result.error ? result.error->message : "generation failed");
   } else if (result.reason == engine::FinishReason::kCancelled) {
     // A client that went away reads nothing; anyone still listening learns why it stopped.
-    error = overloaded("the request was cancelled: the server is shutting down or shedding load", 503);
+    error = overloaded("the request was cancelled: " +
+                           (result.error ? result.error->message : std::string("the server stopped it")),
+                       503);
   }
 
   std::string final_bytes = std::move(frames_);

@@ -26,7 +26,7 @@ enum class FinishReason {
   kMaxTokens,        // max_tokens reached
   kStopped,          // the observer asked to stop (stop sequence, tool call complete, …)
   kContextFull,      // the sequence reached the context length
-  kCancelled,        // cancel() or shutdown
+  kCancelled,        // cancel() or shutdown; `error` says why when the canceller did
   kError,            // the forward pass failed
 };
 const char* to_string(FinishReason reason);
@@ -35,7 +35,7 @@ struct GenerationResult {
   FinishReason reason = FinishReason::kCancelled;
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens = 0;  // tokens passed to on_token
-  std::optional<Error> error;      // for kError
+  std::optional<Error> error;      // for kError; for kCancelled, why (absent when the client left)
 };
 
 // Called on the scheduler's thread: implementations must be quick and must not block.
@@ -56,16 +56,19 @@ class GenerationObserver {
 // The caller's handle: cancel from any thread; the scheduler notices before its next step.
 class Job {
  public:
-  void cancel();
+  // `why` reaches whoever still listens (GenerationResult::error); the first reason given stays.
+  void cancel(std::string why = {});
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  std::string why() const;
   std::uint64_t id() const { return id_; }
 
  private:
   friend class Scheduler;
   std::uint64_t id_ = 0;
   std::atomic<bool> cancelled_{false};
-  std::mutex wake_mutex_;
+  mutable std::mutex wake_mutex_;
   std::function<void()> wake_;  // set by the scheduler; cleared when the job finishes
+  std::string why_;             // guarded by wake_mutex_
 };
 
 }  // namespace pensieve::engine

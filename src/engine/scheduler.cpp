@@ -17,11 +17,28 @@ const char* to_string(FinishReason reason) {
   return "unknown";
 }
 
-void Job::cancel() {
-  cancelled_.store(true, std::memory_order_relaxed);
+void Job::cancel(std::string why) {
   std::lock_guard lock(wake_mutex_);
+  if (why_.empty()) why_ = std::move(why);
+  cancelled_.store(true, std::memory_order_relaxed);
   if (wake_) wake_();
 }
+
+std::string Job::why() const {
+  std::lock_guard lock(wake_mutex_);
+  return why_;
+}
+
+namespace {
+
+// Why a cancelled job ended, when whoever cancelled it said.
+std::optional<Error> cancellation_error(const Job& job) {
+  std::string why = job.why();
+  if (why.empty()) return std::nullopt;
+  return make_error(ErrorCode::kCancelled, std::move(why));
+}
+
+}  // namespace
 
 struct Scheduler::Work {
   GenerationRequest request;
@@ -104,7 +121,7 @@ std::vector<RunningJob> Scheduler::running() const {
   return out;
 }
 
-bool Scheduler::cancel(std::uint64_t id) {
+bool Scheduler::cancel(std::uint64_t id, std::string why) {
   std::shared_ptr<Job> job;
   {
     std::lock_guard lock(mutex_);
@@ -114,7 +131,7 @@ bool Scheduler::cancel(std::uint64_t id) {
     }
   }
   if (!job) return false;
-  job->cancel();
+  job->cancel(std::move(why));
   return true;
 }
 
@@ -173,6 +190,7 @@ void Scheduler::finish_unstarted(Work& work) {
   GenerationResult r;
   r.reason = FinishReason::kCancelled;
   r.prompt_tokens = static_cast<std::int64_t>(work.request.prompt.size());
+  r.error = cancellation_error(*work.job);
   work.observer->on_finished(r);
 }
 
@@ -193,8 +211,11 @@ void Scheduler::run() {
   }
 
   // Shutdown: everything still running or waiting ends as cancelled.
+  constexpr const char* kShuttingDown = "the server is shutting down";
   for (auto& slot : slots_) {
-    if (slot->work) finish(*slot, FinishReason::kCancelled);
+    if (!slot->work) continue;
+    slot->work->job->cancel(kShuttingDown);
+    finish(*slot, FinishReason::kCancelled);
   }
   std::deque<std::unique_ptr<Work>> left;
   {
@@ -202,7 +223,10 @@ void Scheduler::run() {
     left.swap(queue_);
     finished_ += left.size();
   }
-  for (auto& work : left) finish_unstarted(*work);
+  for (auto& work : left) {
+    work->job->cancel(kShuttingDown);
+    finish_unstarted(*work);
+  }
 }
 
 void Scheduler::step(Slot& slot) {
@@ -254,6 +278,7 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   r.prompt_tokens = static_cast<std::int64_t>(work->request.prompt.size());
   r.output_tokens = slot.output_tokens;
   r.error = std::move(error);
+  if (reason == FinishReason::kCancelled && !r.error) r.error = cancellation_error(*work->job);
   slot.sequence->clear();
   slot.sampler.reset();
   {

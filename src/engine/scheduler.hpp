@@ -60,8 +60,9 @@ class Scheduler {
 
   SchedulerStats stats() const;
   std::vector<RunningJob> running() const;
-  // Cancels a running or queued job by id (emergency shedding); false when it is not known.
-  bool cancel(std::uint64_t id);
+  // Cancels a running or queued job by id (emergency shedding), telling its listener `why`;
+  // false when it is not known.
+  bool cancel(std::uint64_t id, std::string why);
   std::size_t context_length() const { return backend_.context_length(); }
 
  private:

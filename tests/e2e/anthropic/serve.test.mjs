@@ -130,6 +130,7 @@ test('SIGINT past the grace period: the stream ends with an error event, never c
   assert.equal(last.event, 'error');
   assert.equal(last.data.type, 'error');
   assert.equal(last.data.error.type, 'overloaded_error');
+  assert.equal(last.data.error.message, 'the request was cancelled: the server is shutting down');
   const { code } = await server.exited;
   assert.equal(code, 0, server.log());
   assert.deepEqual(rejectedLines(server.log()), []);

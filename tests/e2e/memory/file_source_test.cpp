@@ -261,6 +261,12 @@ TEST_F(FileSource, EmergencyDuringAStreamEndsItWithAnErrorEventAndTheServerStays
   ASSERT_NE(error, events.end());
   EXPECT_EQ(error->data["type"], "error");
   EXPECT_EQ(error->data["error"]["type"], "overloaded_error") << error->data.dump();
+  EXPECT_EQ(error->data["error"]["message"].get<std::string>().rfind(
+                "the request was cancelled: memory emergency: 256.0 MiB available, below the emergency threshold "
+                "of 512.0 MiB",
+                0),
+            0u)
+      << error->data.dump();
   EXPECT_EQ(error + 1, events.end()) << "events after the error: " << (error + 1)->event;
   EXPECT_TRUE(std::none_of(events.begin(), events.end(),
                            [](const SseEvent& e) { return e.event == "message_stop"; }));
@@ -303,7 +309,11 @@ TEST_F(FileSource, EmergencyDuringANonStreamedRequestAnswers503) {
   auto r = pending.get();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503) << r->body;
-  EXPECT_EQ(json::parse(r->body, nullptr, false)["error"]["type"], "overloaded_error") << r->body;
+  const json body = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(body["error"]["type"], "overloaded_error") << r->body;
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("memory emergency: 256.0 MiB available"),
+            std::string::npos)
+      << r->body;
   EXPECT_EQ(r->get_header_value("retry-after"), "5");
   EXPECT_EQ(r->get_header_value("x-memory-status"), "emergency");
   EXPECT_TRUE(server->running());

@@ -185,6 +185,7 @@ TEST(Scheduler, CancelStopsWithinAStepAndFreesTheSlot) {
   const int calls_at_cancel = backend.forward_calls;
   auto r = rec->wait();
   EXPECT_EQ(r.reason, FinishReason::kCancelled);
+  EXPECT_FALSE(r.error.has_value());  // nobody said why: the client itself went away
   EXPECT_LE(backend.forward_calls - calls_at_cancel, 1);  // at most the step already under way
   EXPECT_EQ((*s)->stats().active, 0u);
 
@@ -224,8 +225,12 @@ TEST(Scheduler, CancelWhileQueued) {
   auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
   auto ja = (*s)->submit(greedy({1}, 30), a);
   auto jb = (*s)->submit(greedy({1}, 30), b);
-  (*jb)->cancel();
-  EXPECT_EQ(b->wait().reason, FinishReason::kCancelled);
+  (*jb)->cancel("first reason");
+  (*jb)->cancel("second reason");
+  const auto rb = b->wait();
+  EXPECT_EQ(rb.reason, FinishReason::kCancelled);
+  ASSERT_TRUE(rb.error.has_value());
+  EXPECT_EQ(rb.error->message, "first reason");
   EXPECT_TRUE(b->tokens.empty());
   EXPECT_EQ(a->wait().reason, FinishReason::kMaxTokens);
 }
@@ -274,8 +279,12 @@ TEST(Scheduler, ShutdownCancelsRunningAndQueued) {
   ASSERT_TRUE((*s)->submit(greedy({1}, 100000), b).ok());
   std::this_thread::sleep_for(10ms);
   (*s)->shutdown();
-  EXPECT_EQ(a->wait().reason, FinishReason::kCancelled);
-  EXPECT_EQ(b->wait().reason, FinishReason::kCancelled);
+  for (const auto& rec : {a, b}) {
+    const auto r = rec->wait();
+    EXPECT_EQ(r.reason, FinishReason::kCancelled);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->message, "the server is shutting down");
+  }
   EXPECT_FALSE((*s)->submit(greedy({1}, 1), std::make_shared<Recorder>()).ok());
 }
 
@@ -297,9 +306,12 @@ TEST(Scheduler, RunningListAndCancelById) {
   ASSERT_EQ(running.size(), 1u);
   EXPECT_EQ(running[0].id, (*job)->id());
   EXPECT_EQ(running[0].tokens, 2 + 100000);
-  EXPECT_FALSE((*s)->cancel(running[0].id + 1000));
-  EXPECT_TRUE((*s)->cancel(running[0].id));
-  EXPECT_EQ(rec->wait().reason, FinishReason::kCancelled);
+  EXPECT_FALSE((*s)->cancel(running[0].id + 1000, "unknown"));
+  EXPECT_TRUE((*s)->cancel(running[0].id, "memory emergency"));
+  const auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kCancelled);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->message, "memory emergency");
   EXPECT_TRUE((*s)->running().empty());
 }
 
