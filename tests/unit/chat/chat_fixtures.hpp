@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <iterator>
@@ -22,5 +23,17 @@ inline std::string read_text(const std::string& path) {
 inline constexpr std::string_view kTurnEnds[] = {"<|im_end|>", "<|eot_id|>",        "<|eom_id|>",
                                                  "</s>",       "<|call|>",          "<|end|>",
                                                  "<｜end▁of▁sentence｜>", "<|observation|>", "<|user|>"};
+
+// An Anthropic request offering get_weather and read_file, with the given `messages` (JSON).
+inline nlohmann::ordered_json request_with_two_tools(std::string_view messages) {
+  nlohmann::ordered_json request;
+  request["tools"] = nlohmann::ordered_json::parse(R"([
+    {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object",
+      "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}, "required": ["location"]}},
+    {"name": "read_file", "description": "Read a file.", "input_schema": {"type": "object",
+      "properties": {"path": {"type": "string"}}, "required": ["path"]}}])");
+  request["messages"] = nlohmann::ordered_json::parse(messages);
+  return request;
+}
 
 }  // namespace pensieve::chat::testing

@@ -25,17 +25,11 @@ using Lines = std::vector<std::string>;
 using testing::read_text;
 using testing::kTurnEnds;
 
-const ojson kRequest = ojson::parse(R"({
-  "tools": [
-    {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object",
-      "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}, "required": ["location"]}},
-    {"name": "read_file", "description": "Read a file.", "input_schema": {"type": "object",
-      "properties": {"path": {"type": "string"}}, "required": ["path"]}}],
-  "messages": [
+const ojson kRequest = testing::request_with_two_tools(R"([
     {"role": "user", "content": "Weather in Tokyo for 3 days, and show me /tmp/a b.txt"},
     {"role": "assistant", "content": [
       {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "東京", "days": 3}},
-      {"type": "tool_use", "id": "toolu_02GhIjKl", "name": "read_file", "input": {"path": "/tmp/a b.txt"}}]}]})");
+      {"type": "tool_use", "id": "toolu_02GhIjKl", "name": "read_file", "input": {"path": "/tmp/a b.txt"}}]}])");
 
 struct Case {
   const char* model;

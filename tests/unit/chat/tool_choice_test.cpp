@@ -20,16 +20,10 @@ using testing::kChatFixtures;
 using testing::kTurnEnds;
 using testing::read_text;
 
-const ojson kRequest = ojson::parse(R"({
-  "tools": [
-    {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object",
-      "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}, "required": ["location"]}},
-    {"name": "read_file", "description": "Read a file.", "input_schema": {"type": "object",
-      "properties": {"path": {"type": "string"}}, "required": ["path"]}}],
-  "messages": [
+const ojson kRequest = testing::request_with_two_tools(R"([
     {"role": "user", "content": "Weather in Paris for 3 days?"},
     {"role": "assistant", "content": [
-      {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "Paris", "days": 3}}]}]})");
+      {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "Paris", "days": 3}}]}])");
 
 struct Family {
   const char* model;
