@@ -94,7 +94,7 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
   }
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return make_error(ErrorCode::kCancelled, "the server is shutting down");
+    if (stopping_) return make_error(ErrorCode::kCancelled, kShuttingDown);
     const std::size_t free_slots = slots_.size() - active_;
     if (queue_.size() >= free_slots + options_.max_queued) {
       return make_error(ErrorCode::kResourceExhausted,
@@ -211,7 +211,6 @@ void Scheduler::run() {
   }
 
   // Shutdown: everything still running or waiting ends as cancelled.
-  constexpr const char* kShuttingDown = "the server is shutting down";
   for (auto& slot : slots_) {
     if (!slot->work) continue;
     slot->work->job->cancel(kShuttingDown);

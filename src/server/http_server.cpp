@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/message_builder.hpp"
+#include "engine/scheduler.hpp"
 #include "server/auth.hpp"
 #include "server/connection_probe.hpp"
 
@@ -198,7 +199,7 @@ void HttpServer::Impl::install() {
 void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Response& res) {
   const std::string id = request_id(res);
   if (draining) {
-    const auto e = api::overloaded("the server is shutting down", 503);
+    const auto e = api::overloaded(engine::kShuttingDown, 503);
     res.set_header("retry-after", "5");
     send_json(res, e.http_status, api::error_body(e, id));
     return;

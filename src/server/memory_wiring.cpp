@@ -86,13 +86,15 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
       for (const auto& job : scheduler->running()) running.push_back({job.id, job.started_at, 0});
       if (!running.empty()) {
         const auto ids = guard->emergency_cancellations(running);
-        const std::string why = "memory emergency: " + memory::format_bytes(snapshot.reading.available_bytes) +
-                                " available, below the emergency threshold of " +
-                                memory::format_bytes(snapshot.thresholds.emergency_below) +
-                                "; the newest generations were stopped to keep the machine up. Retry when memory "
-                                "recovers";
-        for (auto id : ids) scheduler->cancel(id, why);
-        if (!ids.empty() && log) log(guard->emergency_records().back().message);
+        if (!ids.empty()) {
+          const std::string why =
+              "memory emergency: " + memory::format_bytes(snapshot.reading.available_bytes) +
+              " available, below the emergency threshold of " +
+              memory::format_bytes(snapshot.thresholds.emergency_below) +
+              "; the newest generations were stopped to keep the machine up. Retry when memory recovers";
+          for (auto id : ids) scheduler->cancel(id, why);
+          if (log) log(guard->emergency_records().back().message);
+        }
       }
     }
     watch->release_after_requests(*guard, *scheduler, responses->load(std::memory_order_relaxed));

@@ -73,6 +73,14 @@ class Recorder : public GenerationObserver {
   int stop_after_;
 };
 
+// One slot and a 1 ms step: a second job waits, and a long one runs long enough to be caught.
+Result<std::unique_ptr<Scheduler>> one_slot_scheduler(CountingBackend& backend) {
+  backend.delay = std::chrono::milliseconds(1);
+  SchedulerOptions o;
+  o.parallel = 1;
+  return Scheduler::create(backend, o);
+}
+
 GenerationRequest greedy(std::vector<std::int32_t> prompt, std::int64_t max_tokens) {
   GenerationRequest r;
   r.prompt = std::move(prompt);
@@ -173,10 +181,7 @@ TEST(Scheduler, QueueDepthIsBounded) {
 
 TEST(Scheduler, CancelStopsWithinAStepAndFreesTheSlot) {
   CountingBackend backend;
-  backend.delay = 1ms;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = one_slot_scheduler(backend);
   auto rec = std::make_shared<Recorder>();
   auto job = (*s)->submit(greedy({1}, 100000), rec);
   ASSERT_TRUE(job.ok());
@@ -218,10 +223,7 @@ TEST(Scheduler, UnwantedGenerationStopsBeforeTheNextStep) {
 
 TEST(Scheduler, CancelWhileQueued) {
   CountingBackend backend;
-  backend.delay = 1ms;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = one_slot_scheduler(backend);
   auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
   auto ja = (*s)->submit(greedy({1}, 30), a);
   auto jb = (*s)->submit(greedy({1}, 30), b);
@@ -270,10 +272,7 @@ TEST(Scheduler, ForwardErrorEndsOnlyThatJob) {
 
 TEST(Scheduler, ShutdownCancelsRunningAndQueued) {
   CountingBackend backend;
-  backend.delay = 1ms;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = one_slot_scheduler(backend);
   auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1}, 100000), a).ok());
   ASSERT_TRUE((*s)->submit(greedy({1}, 100000), b).ok());
@@ -317,10 +316,7 @@ TEST(Scheduler, RunningListAndCancelById) {
 
 TEST(Scheduler, StatsCountEveryJobThatEnded) {
   CountingBackend backend;
-  backend.delay = std::chrono::milliseconds(1);
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = one_slot_scheduler(backend);
   EXPECT_EQ((*s)->stats().finished, 0u);
   auto done = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1}, 3), done).ok());
