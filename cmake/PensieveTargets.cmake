@@ -46,6 +46,7 @@ function(pensieve_test name)
   target_precompile_headers(${name} REUSE_FROM pensieve_test_pch)
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}"
+    # The slowest test takes ~7 s under ASan: a hang fails in minutes, not CTest's default 25.
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -3,8 +3,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "api/message_builder.hpp"
 #include "engine/scheduler.hpp"
@@ -63,6 +65,9 @@ struct HttpServer::Impl {
   std::atomic<std::size_t> in_flight{0};
   bool bound = false;
   int port = -1;
+  // serve() and stop() tell each other they have begun (see stop()).
+  std::atomic<bool> serving{false};
+  std::atomic<bool> stop_requested{false};
 
   Impl(ServerOptions o, api::MessagesService& s, ServerHooks h)
       : options(std::move(o)), service(s), hooks(std::move(h)) {}
@@ -334,7 +339,9 @@ int HttpServer::port() const {
 void HttpServer::serve() {
   // httplib writes with send() flags of 0: a client that hangs up must not kill us with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
-  if (impl_->bound) impl_->http.listen_after_bind();
+  impl_->serving = true;
+  if (impl_->bound && !impl_->stop_requested) impl_->http.listen_after_bind();
+  impl_->serving = false;
 }
 
 void HttpServer::begin_drain() {
@@ -346,6 +353,11 @@ std::size_t HttpServer::in_flight() const {
 }
 
 void HttpServer::stop() {
+  impl_->stop_requested = true;
+  // httplib's stop() does nothing until its accept loop runs, so a stop() that lands while serve()
+  // is starting would be lost and serve() would never return: wait for the loop, or for serve() to
+  // see the request and return.
+  while (impl_->serving && !impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (!impl_->http.is_running()) return;
   impl_->http.stop();
   // Idle keep-alive connections would otherwise hold their threads, and so this shutdown, for

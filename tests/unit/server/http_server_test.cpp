@@ -228,5 +228,16 @@ TEST_F(ServerTest, DrainRefusesNewWork) {
   EXPECT_EQ(res->get_header_value("retry-after"), "5");
 }
 
+// A stop() that lands while serve() is still starting (as a SIGTERM right at start-up, or a
+// short test's TearDown, can) must still end serve(); a lost stop hangs the join below.
+TEST_F(ServerTest, StopRightAfterServeBeginsAlwaysReturns) {
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    server->stop();
+    thread.join();
+    scheduler->shutdown();
+  }
+}
+
 }  // namespace
 }  // namespace pensieve::server
