@@ -1,0 +1,51 @@
+// kernels/activations: the forms a matmul's input rows take. Quantized weights are multiplied with
+// activations quantized once per input row to 8-bit integers, so the inner loops are integer dot
+// products; float weights take float activations. Which form a weight type pairs with is fixed
+// per type (activation_format_of), the same for every instruction-set variant.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/type.hpp"
+
+namespace pensieve::kernels {
+
+enum class ActivationFormat {
+  kF32,     // the float row itself
+  kQ8x32,   // ActBlock32 per 32 values: the legacy block types and IQ4_NL
+  kQ8x256,  // ActBlock256 per 256 values: the K-quants
+};
+inline constexpr std::size_t kActivationFormats = 3;
+
+// 32 values as q·d, with d·Σq cached for weight types that carry an offset.
+struct ActBlock32 {
+  std::int8_t q[32];
+  float d;
+  float d_sum;  // d · Σ q
+};
+static_assert(sizeof(ActBlock32) == 40);
+
+// 256 values as q·d, with the sum of each 16 codes cached for the K-quants' offsets and minimums.
+struct ActBlock256 {
+  std::int8_t q[256];
+  std::int16_t sums[16];  // Σ q[16i .. 16i+15]
+  float d;
+};
+static_assert(sizeof(ActBlock256) == 292);
+
+ActivationFormat activation_format_of(tensor::TensorType weight_type);
+// Values per block of the format (1 for F32) and bytes of a row of `cols` values.
+std::size_t activation_block_values(ActivationFormat format);
+std::size_t activation_row_bytes(ActivationFormat format, std::size_t cols);
+
+// Input rows in some format: row t starts at data + t·stride bytes.
+struct Activations {
+  ActivationFormat format = ActivationFormat::kF32;
+  const std::uint8_t* data = nullptr;
+  std::size_t stride = 0;  // bytes between rows
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+};
+
+}  // namespace pensieve::kernels

@@ -1,0 +1,35 @@
+#include "kernels/kernel_table.hpp"
+
+namespace pensieve::kernels {
+namespace {
+
+KernelTable merged_over_scalar(KernelTable table, const KernelTable& scalar) {
+  for (std::size_t i = 0; i < kTypeSlots; ++i) {
+    if (table.matmul_rows[i] == nullptr) table.matmul_rows[i] = scalar.matmul_rows[i];
+  }
+  for (std::size_t i = 0; i < kActivationFormats; ++i) {
+    if (table.quantize_row[i] == nullptr) table.quantize_row[i] = scalar.quantize_row[i];
+  }
+  return table;
+}
+
+}  // namespace
+
+const KernelTable& kernel_table(Isa isa) {
+  static const KernelTable scalar = scalar_kernels();
+  static const KernelTable avx2 = merged_over_scalar(avx2_kernels(), scalar);
+  static const KernelTable avx512 = merged_over_scalar(avx512_kernels(), scalar);
+  switch (isa) {
+    case Isa::kScalar: return scalar;
+    case Isa::kAvx2: return avx2;
+    case Isa::kAvx512: return avx512;
+  }
+  return scalar;
+}
+
+const KernelTable& active_kernels() {
+  static const KernelTable& table = kernel_table(active_isa());
+  return table;
+}
+
+}  // namespace pensieve::kernels

@@ -1,0 +1,77 @@
+#include "kernels/prepared_input.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace pensieve::kernels {
+namespace {
+
+constexpr std::size_t kRowAlign = 64;  // rows per task come in multiples of this (SIMD tiles)
+
+std::size_t quantized_bytes(ActivationFormat format, std::size_t rows, std::size_t cols) {
+  // Round cols down to the format's blocks: a wider input of another format never needs more.
+  return rows * activation_row_bytes(format, cols / activation_block_values(format) *
+                                                 activation_block_values(format));
+}
+
+}  // namespace
+
+PreparedInput::PreparedInput(std::size_t max_rows, std::size_t max_cols) : max_rows_(max_rows), max_cols_(max_cols) {
+  buffers_[static_cast<std::size_t>(ActivationFormat::kQ8x32)].resize(
+      quantized_bytes(ActivationFormat::kQ8x32, max_rows, max_cols));
+  buffers_[static_cast<std::size_t>(ActivationFormat::kQ8x256)].resize(
+      quantized_bytes(ActivationFormat::kQ8x256, max_rows, max_cols));
+}
+
+std::size_t PreparedInput::bytes_needed(std::size_t max_rows, std::size_t max_cols) {
+  return quantized_bytes(ActivationFormat::kQ8x32, max_rows, max_cols) +
+         quantized_bytes(ActivationFormat::kQ8x256, max_rows, max_cols);
+}
+
+void PreparedInput::set(const float* x, std::size_t x_stride, std::size_t rows, std::size_t cols) {
+  assert(rows <= max_rows_ && cols <= max_cols_);
+  x_ = x;
+  x_stride_ = x_stride;
+  ready_.fill(false);
+  auto& f32 = prepared_[static_cast<std::size_t>(ActivationFormat::kF32)];
+  f32 = {ActivationFormat::kF32, reinterpret_cast<const std::uint8_t*>(x), x_stride * sizeof(float), rows, cols};
+  ready_[static_cast<std::size_t>(ActivationFormat::kF32)] = true;
+  for (ActivationFormat format : {ActivationFormat::kQ8x32, ActivationFormat::kQ8x256}) {
+    auto& a = prepared_[static_cast<std::size_t>(format)];
+    a = {format, buffers_[static_cast<std::size_t>(format)].data(), activation_row_bytes(format, cols), rows, cols};
+  }
+}
+
+const Activations& PreparedInput::in(ActivationFormat format, const KernelTable& kernels, core::ThreadPool& pool) {
+  const auto slot = static_cast<std::size_t>(format);
+  Activations& a = prepared_[slot];
+  if (ready_[slot]) return a;
+  const QuantizeRowFn quantize = kernels.quantize_row[slot];
+  assert(quantize != nullptr && a.cols % activation_block_values(format) == 0);
+  pool.parallel_for(a.rows, [&](std::size_t t) {
+    quantize(x_ + t * x_stride_, a.cols, const_cast<std::uint8_t*>(a.data) + t * a.stride);
+  });
+  ready_[slot] = true;
+  return a;
+}
+
+void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, const Activations& x,
+            float* out, std::size_t out_stride) {
+  assert(x.format == activation_format_of(w.type) && x.cols == w.cols);
+  const MatmulRowsFn fn = kernels.matmul_for(w.type);
+  // A few tasks per thread, so a thread that was preempted or started late is caught up by others.
+  const std::size_t per_task =
+      std::max(kRowAlign, (w.rows / (4 * pool.size()) + kRowAlign - 1) / kRowAlign * kRowAlign);
+  const std::size_t tasks = (w.rows + per_task - 1) / per_task;
+  pool.parallel_for(tasks, [&](std::size_t task) {
+    const std::size_t begin = task * per_task;
+    fn(w, begin, std::min(w.rows, begin + per_task), x, out, out_stride);
+  });
+}
+
+void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
+            float* out, std::size_t out_stride) {
+  matmul(kernels, pool, w, x.in(activation_format_of(w.type), kernels, pool), out, out_stride);
+}
+
+}  // namespace pensieve::kernels

@@ -1,0 +1,48 @@
+#include "kernels/scalar/quantize_scalar.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/activations.hpp"
+
+namespace pensieve::kernels::scalar {
+namespace {
+
+// Symmetric 8-bit codes: d = max|x| / 127, q = round-to-nearest-even(x / d). The same rounding in every
+// variant (SIMD rounds with the same rule), so all produce identical codes.
+float quantize_codes(const float* x, std::size_t n, std::int8_t* q) {
+  float amax = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float inverse = d != 0.0f ? 127.0f / amax : 0.0f;
+  for (std::size_t i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(std::nearbyint(x[i] * inverse));
+  return d;
+}
+
+}  // namespace
+
+void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out) {
+  for (std::size_t b = 0; b < cols / 32; ++b, x += 32) {
+    ActBlock32 block;
+    block.d = quantize_codes(x, 32, block.q);
+    int sum = 0;
+    for (std::int8_t v : block.q) sum += v;
+    block.d_sum = block.d * static_cast<float>(sum);
+    std::memcpy(out + b * sizeof(ActBlock32), &block, sizeof(block));
+  }
+}
+
+void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out) {
+  for (std::size_t b = 0; b < cols / 256; ++b, x += 256) {
+    ActBlock256 block;
+    block.d = quantize_codes(x, 256, block.q);
+    for (std::size_t g = 0; g < 16; ++g) {
+      int sum = 0;
+      for (std::size_t i = 0; i < 16; ++i) sum += block.q[16 * g + i];
+      block.sums[g] = static_cast<std::int16_t>(sum);
+    }
+    std::memcpy(out + b * sizeof(ActBlock256), &block, sizeof(block));
+  }
+}
+
+}  // namespace pensieve::kernels::scalar

@@ -1,0 +1,199 @@
+// Every instruction-set variant's kernels against the scalar variant, and the scalar integer
+// kernels against float arithmetic on the same (dequantized) numbers, for every weight type on
+// random, ragged shapes. Also the table contract: a row's result does not depend on the batch.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+#include "kernels/kernel_table.hpp"
+#include "kernels/prepared_input.hpp"
+#include "tensor/dequantize.hpp"
+#include "tensor/quantize.hpp"
+
+namespace pensieve::kernels {
+namespace {
+
+using tensor::TensorType;
+
+const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
+                             TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
+                             TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
+
+struct Weights {
+  std::vector<std::uint8_t> bytes;
+  WeightMatrix w;
+};
+
+Weights random_weights(TensorType type, std::size_t rows, std::size_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> values(rows * cols);
+  for (auto& v : values) v = dist(rng);
+  Weights out;
+  const std::size_t row_bytes = *tensor::bytes_for(type, cols);
+  out.bytes.resize(rows * row_bytes);
+  if (type == TensorType::kF32) {
+    std::memcpy(out.bytes.data(), values.data(), out.bytes.size());
+  } else {
+    tensor::quantize(type, values.data(), out.bytes.data(), values.size());
+  }
+  out.w = {type, out.bytes.data(), rows, cols, row_bytes};
+  return out;
+}
+
+std::vector<float> random_inputs(std::size_t n, std::size_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(n * cols);
+  for (auto& v : x) v = dist(rng);
+  // Some rows with a large outlier, as real activations have.
+  if (n > 1) x[cols + cols / 3] = 40.0f;
+  return x;
+}
+
+std::size_t block_of(TensorType type) { return tensor::traits_of(type).block_size == 256 ? 256 : 32; }
+
+// Runs one variant's matmul over all rows and inputs through PreparedInput (quantizing with that
+// variant's quantizer).
+std::vector<float> run(Isa isa, const WeightMatrix& w, const std::vector<float>& x, std::size_t n,
+                       core::ThreadPool& pool) {
+  const KernelTable& table = kernel_table(isa);
+  PreparedInput input(n, w.cols);
+  input.set(x.data(), w.cols, n, w.cols);
+  std::vector<float> out(n * w.rows, NAN);
+  matmul(table, pool, w, input, out.data(), w.rows);
+  return out;
+}
+
+// Float reference on the numbers the integer kernel sees: dequantized weights times the
+// dequantized 8-bit activations (or the floats themselves for float-activation types), in double.
+std::vector<double> reference(const WeightMatrix& w, const std::vector<float>& x, std::size_t n) {
+  const ActivationFormat format = activation_format_of(w.type);
+  std::vector<float> xs(x);
+  if (format != ActivationFormat::kF32) {
+    std::vector<std::uint8_t> q(activation_row_bytes(format, w.cols));
+    for (std::size_t t = 0; t < n; ++t) {
+      kernel_table(Isa::kScalar).quantize_row[static_cast<std::size_t>(format)](x.data() + t * w.cols, w.cols, q.data());
+      for (std::size_t c = 0; c < w.cols; ++c) {
+        if (format == ActivationFormat::kQ8x32) {
+          const auto* b = reinterpret_cast<const ActBlock32*>(q.data()) + c / 32;
+          xs[t * w.cols + c] = b->d * static_cast<float>(b->q[c % 32]);
+        } else {
+          const auto* b = reinterpret_cast<const ActBlock256*>(q.data()) + c / 256;
+          xs[t * w.cols + c] = b->d * static_cast<float>(b->q[c % 256]);
+        }
+      }
+    }
+  }
+  std::vector<float> row(w.cols);
+  std::vector<double> out(n * w.rows);
+  for (std::size_t r = 0; r < w.rows; ++r) {
+    tensor::dequantize(w.type, w.row(r), row.data(), w.cols);
+    for (std::size_t t = 0; t < n; ++t) {
+      double s = 0.0;
+      for (std::size_t c = 0; c < w.cols; ++c) s += static_cast<double>(row[c]) * xs[t * w.cols + c];
+      out[t * w.rows + r] = s;
+    }
+  }
+  return out;
+}
+
+// Tolerance: float rounding of a sum of `cols` products, relative to the sum of their magnitudes.
+double magnitude(const WeightMatrix& w, const std::vector<float>& x, std::size_t t, std::size_t r) {
+  std::vector<float> row(w.cols);
+  tensor::dequantize(w.type, w.row(r), row.data(), w.cols);
+  double m = 0.0;
+  for (std::size_t c = 0; c < w.cols; ++c) m += std::abs(static_cast<double>(row[c]) * x[t * w.cols + c]);
+  return m;
+}
+
+struct Shape {
+  std::size_t rows, blocks, n;
+};
+const Shape kShapes[] = {{1, 1, 1}, {67, 3, 1}, {130, 2, 5}, {64, 8, 17}, {200, 4, 33}};
+
+class KernelVariantTest : public ::testing::TestWithParam<std::tuple<Isa, TensorType>> {};
+
+TEST_P(KernelVariantTest, MatchesFloatArithmeticOnTheSameNumbers) {
+  const auto [isa, type] = GetParam();
+  std::mt19937 rng(static_cast<unsigned>(type) * 31 + 7);
+  core::ThreadPool pool(2);
+  for (const Shape& s : kShapes) {
+    const std::size_t cols = s.blocks * block_of(type);
+    const Weights w = random_weights(type, s.rows, cols, rng);
+    const std::vector<float> x = random_inputs(s.n, cols, rng);
+    const std::vector<float> got = run(isa, w.w, x, s.n, pool);
+    const std::vector<double> want = reference(w.w, x, s.n);
+    for (std::size_t t = 0; t < s.n; ++t) {
+      for (std::size_t r = 0; r < s.rows; ++r) {
+        const double tolerance = 2e-6 * magnitude(w.w, x, t, r) + 1e-6;
+        ASSERT_NEAR(got[t * s.rows + r], want[t * s.rows + r], tolerance)
+            << name_of(isa) << " " << tensor::name_of(type) << " rows " << s.rows << " cols " << cols
+            << " n " << s.n << " at input " << t << ", row " << r;
+      }
+    }
+  }
+}
+
+TEST_P(KernelVariantTest, ResultOfARowDoesNotDependOnTheBatchOrRowRange) {
+  const auto [isa, type] = GetParam();
+  std::mt19937 rng(static_cast<unsigned>(type) * 17 + 3);
+  core::ThreadPool pool(2);
+  const std::size_t rows = 150, n = 19, cols = 4 * block_of(type);
+  const Weights w = random_weights(type, rows, cols, rng);
+  const std::vector<float> x = random_inputs(n, cols, rng);
+  const std::vector<float> batched = run(isa, w.w, x, n, pool);
+  const KernelTable& table = kernel_table(isa);
+  for (std::size_t t = 0; t < n; ++t) {
+    const std::vector<float> one(x.begin() + static_cast<long>(t * cols), x.begin() + static_cast<long>((t + 1) * cols));
+    PreparedInput input(1, cols);
+    input.set(one.data(), cols, 1, cols);
+    const Activations& a = input.in(activation_format_of(type), table, pool);
+    // Rows one at a time, in an odd order, with no thread pool: the same bits as the batched call.
+    for (std::size_t r : {std::size_t{149}, std::size_t{0}, std::size_t{77}, std::size_t{64}, std::size_t{63}}) {
+      float out = NAN;
+      table.matmul_for(type)(w.w, r, r + 1, a, &out - r, 0);
+      ASSERT_EQ(std::memcmp(&out, &batched[t * rows + r], sizeof(float)), 0)
+          << name_of(isa) << " " << tensor::name_of(type) << " input " << t << " row " << r << ": " << out
+          << " alone vs " << batched[t * rows + r] << " in the batch";
+    }
+  }
+}
+
+TEST_P(KernelVariantTest, QuantizedActivationsEqualScalar) {
+  const auto [isa, type] = GetParam();
+  const ActivationFormat format = activation_format_of(type);
+  if (format == ActivationFormat::kF32) GTEST_SKIP() << "float activations";
+  std::mt19937 rng(5);
+  const std::size_t cols = 1024;
+  std::vector<float> x = random_inputs(3, cols, rng);
+  x[5] = 0.0f;
+  std::fill(x.begin() + 256, x.begin() + 512, 0.0f);  // an all-zero block
+  const std::size_t bytes = activation_row_bytes(format, cols);
+  for (std::size_t t = 0; t < 3; ++t) {
+    std::vector<std::uint8_t> want(bytes), got(bytes);
+    const auto slot = static_cast<std::size_t>(format);
+    kernel_table(Isa::kScalar).quantize_row[slot](x.data() + t * cols, cols, want.data());
+    kernel_table(isa).quantize_row[slot](x.data() + t * cols, cols, got.data());
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), bytes), 0) << name_of(isa) << " row " << t;
+  }
+}
+
+std::vector<std::tuple<Isa, TensorType>> cases() {
+  std::vector<std::tuple<Isa, TensorType>> v;
+  for (Isa isa : supported_isas()) {
+    for (TensorType t : kTypes) v.emplace_back(isa, t);
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, KernelVariantTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) {
+                           return std::string(name_of(std::get<0>(info.param))) + "_" +
+                                  std::string(tensor::name_of(std::get<1>(info.param)));
+                         });
+
+}  // namespace
+}  // namespace pensieve::kernels
