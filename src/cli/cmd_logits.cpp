@@ -24,6 +24,8 @@ struct LogitsOptions {
   std::string out_path;
   std::uint32_t ctx_size = 0;  // 0: exactly the number of tokens
   std::string dump_dir;        // when set, every named intermediate tensor is written there
+  unsigned threads = 0;        // 0: one per physical core
+  bool exact = false;          // float oracle kernels (no activation quantization)
 };
 
 // Writes each intermediate tensor the forward pass offers to DIR/[blk.L.]NAME.f32 (raw float32,
@@ -69,7 +71,7 @@ Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
 Status run_logits(const LogitsOptions& options) {
   auto tokens = parse_tokens(options.tokens);
   if (!tokens) return tokens.error();
-  auto model = model::Model::load(options.model_path);
+  auto model = model::Model::load(options.model_path, {.threads = options.threads, .exact = options.exact});
   if (!model) return model.error();
   const std::uint32_t n_ctx =
       options.ctx_size != 0 ? options.ctx_size : static_cast<std::uint32_t>(tokens->size());
@@ -106,6 +108,9 @@ void add_logits_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--tokens", options->tokens, "token ids, e.g. \"1 2 3\"")->required();
   cmd->add_option("--out", options->out_path, "output file")->required();
   cmd->add_option("--ctx-size", options->ctx_size, "context size in tokens (default: the number of tokens)");
+  cmd->add_option("--threads,-t", options->threads, "compute threads (default: one per physical core)");
+  cmd->add_flag("--exact", options->exact,
+                "float oracle kernels: weights dequantized, activations not quantized (slow)");
   cmd->add_option("--dump-dir", options->dump_dir,
                   "also write every named intermediate tensor to DIR/[blk.L.]NAME.f32 (raw float32)");
   cmd->callback([options, &exit_code] {

@@ -34,6 +34,7 @@ struct ServeArgs {
   int port = 7777;
   std::string ctx_size = "0";  // 0: the model's trained context; "auto": the largest that fits
   std::size_t parallel = 4;
+  unsigned threads = 0;  // 0: one per physical core
   std::size_t max_queue = 32;
   std::vector<std::string> api_keys;
   bool insecure = false;
@@ -86,11 +87,13 @@ int run_serve(const ServeArgs& args) {
   }
 
   log_line("loading " + args.model);
-  auto model = model::Model::load(args.model);
+  auto model = model::Model::load(args.model, {.threads = args.threads});
   if (!model) {
     log_line("pensieve serve: " + model.error().message);
     return 1;
   }
+  log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
+           std::string(kernels::name_of((*model)->kernels().isa)) + " kernels");
   auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
   if (!frontend) {
     log_line("pensieve serve: " + frontend.error().message);
@@ -221,6 +224,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ctx-size,-c", args->ctx_size,
                   "Context size per slot in tokens; 0 = the model's, auto = the largest that fits in memory")
       ->capture_default_str();
+  cmd->add_option("--threads,-t", args->threads, "Compute threads (default: one per physical core)");
   cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")
       ->capture_default_str();
   cmd->add_option("--max-queue", args->max_queue, "Requests waiting for a slot before 529 overloaded_error")

@@ -26,13 +26,16 @@ struct ActBlock32 {
 };
 static_assert(sizeof(ActBlock32) == 40);
 
-// 256 values as q·d, with the sum of each 16 codes cached for the K-quants' offsets and minimums.
+// 256 values (one K-quant super-block) as eight runs of 32 codes, run j scaled by d[j], with the sum
+// of each 16 codes cached for the K-quants' offsets and minimums. A scale per 32 rather than per 256
+// values keeps activation error at the legacy types' level; the K-quants' weight groups (16 or 32
+// values) each take one float multiply either way, so it costs nothing.
 struct ActBlock256 {
   std::int8_t q[256];
   std::int16_t sums[16];  // Σ q[16i .. 16i+15]
-  float d;
+  float d[8];             // scale of q[32j .. 32j+31]
 };
-static_assert(sizeof(ActBlock256) == 292);
+static_assert(sizeof(ActBlock256) == 320);
 
 ActivationFormat activation_format_of(tensor::TensorType weight_type);
 // Values per block of the format (1 for F32) and bytes of a row of `cols` values.

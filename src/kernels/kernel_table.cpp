@@ -27,6 +27,15 @@ const KernelTable& kernel_table(Isa isa) {
   return scalar;
 }
 
+const KernelTable& exact_kernels() {
+  static const KernelTable exact = [] {
+    KernelTable table = scalar_float_kernels();
+    table.exact = true;
+    return table;
+  }();
+  return exact;
+}
+
 const KernelTable& active_kernels() {
   static const KernelTable& table = kernel_table(active_isa());
   return table;

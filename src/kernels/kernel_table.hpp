@@ -20,7 +20,7 @@
 namespace pensieve::kernels {
 
 // out[t·out_stride + r] = Σ_c W[r][c] · x_t[c] for r in [row_begin, row_end), t < x.rows.
-// x is in activation_format_of(w.type).
+// x is in the table's activation_for(w.type).
 using MatmulRowsFn = void (*)(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end,
                               const Activations& x, float* out, std::size_t out_stride);
 
@@ -31,11 +31,15 @@ inline constexpr std::size_t kTypeSlots = 40;  // TensorType ids are below this
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
+  bool exact = false;  // the float oracle: every type with float activations
   std::array<MatmulRowsFn, kTypeSlots> matmul_rows{};  // by TensorType id; empty: not provided
   std::array<QuantizeRowFn, kActivationFormats> quantize_row{};  // by ActivationFormat; F32 empty
 
   MatmulRowsFn matmul_for(tensor::TensorType type) const {
     return matmul_rows[static_cast<std::size_t>(type)];
+  }
+  ActivationFormat activation_for(tensor::TensorType type) const {
+    return exact ? ActivationFormat::kF32 : activation_format_of(type);
   }
 };
 
@@ -44,9 +48,13 @@ struct KernelTable {
 const KernelTable& kernel_table(Isa isa);
 // The table of active_isa().
 const KernelTable& active_kernels();
+// The float oracle: each weight row dequantized and dotted with the float input, no activation
+// quantization — what the fast tables are an approximation of (pensieve logits --exact).
+const KernelTable& exact_kernels();
 
 // Each variant's own entries (defined in its directory; entries it lacks stay empty).
 KernelTable scalar_kernels();
+KernelTable scalar_float_kernels();  // every dequantizable type through float dot products
 KernelTable avx2_kernels();
 KernelTable avx512_kernels();
 

@@ -57,7 +57,7 @@ const Activations& PreparedInput::in(ActivationFormat format, const KernelTable&
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, const Activations& x,
             float* out, std::size_t out_stride) {
-  assert(x.format == activation_format_of(w.type) && x.cols == w.cols);
+  assert(x.format == kernels.activation_for(w.type) && x.cols == w.cols);
   const MatmulRowsFn fn = kernels.matmul_for(w.type);
   // A few tasks per thread, so a thread that was preempted or started late is caught up by others.
   const std::size_t per_task =
@@ -71,7 +71,7 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
             float* out, std::size_t out_stride) {
-  matmul(kernels, pool, w, x.in(activation_format_of(w.type), kernels, pool), out, out_stride);
+  matmul(kernels, pool, w, x.in(kernels.activation_for(w.type), kernels, pool), out, out_stride);
 }
 
 }  // namespace pensieve::kernels

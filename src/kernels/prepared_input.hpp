@@ -41,7 +41,7 @@ class PreparedInput {
 };
 
 // out[t·out_stride + r] = Σ_c W[r][c]·x_t[c] for every row of w and every input row of x, rows
-// split over the pool. x must be in activation_format_of(w.type).
+// split over the pool. x must be in kernels.activation_for(w.type).
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, const Activations& x,
             float* out, std::size_t out_stride);
 

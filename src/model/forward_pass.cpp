@@ -5,13 +5,22 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/prepared_input.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/rope.hpp"
 
 namespace pensieve::model {
 
 ForwardPass::ForwardPass(const Model& model, Sequence& seq)
-    : hp_(model.hparams()), w_(model.weights()), seq_(seq) {}
+    : hp_(model.hparams()),
+      kernels_(model.kernels()),
+      pool_(model.thread_pool()),
+      w_(model.weights()),
+      seq_(seq) {}
+
+void ForwardPass::project(const WeightMatrix& w, kernels::PreparedInput& in, float* out, std::size_t out_stride) {
+  kernels::matmul(kernels_, pool_, w, in, out, out_stride);
+}
 
 void ForwardPass::observe(std::string_view name, int layer, const float* data, std::size_t rows,
                           std::size_t cols) const {
@@ -70,15 +79,15 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   float* v_layer = seq_.v_cache_.data() + layer_offset * v_dim;  // (n_ctx, v_dim)
   float* k = k_layer + pos0_ * k_dim;                            // (n, k_dim)
   float* v = v_layer + pos0_ * v_dim;                            // (n, v_dim)
-  const std::span<float> row = seq_.row_;
 
   for (std::size_t t = 0; t < n; ++t)
     kernels::rms_norm(x + t * e, lw.attn_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("attn_norm", layer, xb, n, e);
 
-  kernels::matmul(lw.wq, xb, e, n, q, q_dim, row);
-  kernels::matmul(lw.wk, xb, e, n, k, k_dim, row);
-  kernels::matmul(lw.wv, xb, e, n, v, v_dim, row);
+  seq_.embd_in_.set(xb, e, n, e);
+  project(lw.wq, seq_.embd_in_, q, q_dim);
+  project(lw.wk, seq_.embd_in_, k, k_dim);
+  project(lw.wv, seq_.embd_in_, v, v_dim);
   for (std::size_t t = 0; t < n; ++t) {
     if (lw.bq != nullptr) kernels::add_in_place(q + t * q_dim, lw.bq, q_dim);
     if (lw.bk != nullptr) kernels::add_in_place(k + t * k_dim, lw.bk, k_dim);
@@ -134,7 +143,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   observe("attn", layer, attn, n, attn_dim);
 
   float* proj = seq_.proj_.data();  // (n, n_embd)
-  kernels::matmul(lw.wo, attn, attn_dim, n, proj, e, row);
+  seq_.attn_in_.set(attn, attn_dim, n, attn_dim);
+  project(lw.wo, seq_.attn_in_, proj, e);
   observe("attn_out", layer, proj, n, e);
   kernels::add_in_place(x, proj, n * e);
 }
@@ -148,7 +158,7 @@ void ForwardPass::feed_forward_block(int layer, std::size_t n) {
     kernels::rms_norm(x + t * e, lw.ffn_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("ffn_norm", layer, xb, n, e);
   if (hp_.is_moe()) {
-    expert_feed_forward(lw, n);
+    expert_feed_forward(layer, lw, n);
   } else {
     dense_feed_forward(lw, n);
   }
@@ -161,17 +171,20 @@ void ForwardPass::dense_feed_forward(const LayerWeights& lw, std::size_t n) {
   const std::size_t f = hp_.n_ff;
   float* gate = seq_.ffn_gate_.data();  // (n, n_ff)
   float* up = seq_.ffn_up_.data();      // (n, n_ff)
-  kernels::matmul(lw.ffn_gate, seq_.xb_.data(), e, n, gate, f, seq_.row_);
-  kernels::matmul(lw.ffn_up, seq_.xb_.data(), e, n, up, f, seq_.row_);
+  seq_.embd_in_.set(seq_.xb_.data(), e, n, e);
+  project(lw.ffn_gate, seq_.embd_in_, gate, f);
+  project(lw.ffn_up, seq_.embd_in_, up, f);
   kernels::swiglu(gate, up, n * f, gate);
-  kernels::matmul(lw.ffn_down, gate, f, n, seq_.proj_.data(), e, seq_.row_);
+  seq_.ffn_in_.set(gate, f, n, f);
+  project(lw.ffn_down, seq_.ffn_in_, seq_.proj_.data(), e);
 }
 
-void ForwardPass::route_to_experts(const LayerWeights& lw, std::size_t n) {
+void ForwardPass::route_to_experts(int layer, const LayerWeights& lw, std::size_t n) {
   const std::size_t n_expert = hp_.n_expert;
   const std::size_t k = hp_.n_expert_used;
   float* probs = seq_.router_.data();  // (n, n_expert)
-  kernels::matmul(lw.router, seq_.xb_.data(), hp_.n_embd, n, probs, n_expert, seq_.row_);
+  seq_.embd_in_.set(seq_.xb_.data(), hp_.n_embd, n, hp_.n_embd);
+  project(lw.router, seq_.embd_in_, probs, n_expert);
   for (std::size_t t = 0; t < n; ++t) {
     float* p = probs + t * n_expert;
     kernels::softmax_in_place(p, n_expert);
@@ -191,13 +204,14 @@ void ForwardPass::route_to_experts(const LayerWeights& lw, std::size_t n) {
     }
     for (std::size_t j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
   }
+  observe("ffn_moe_probs", layer, probs, n, n_expert);
 }
 
-void ForwardPass::expert_feed_forward(const LayerWeights& lw, std::size_t n) {
+void ForwardPass::expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n) {
   const std::size_t e = hp_.n_embd;
   const std::size_t f = hp_.n_ff_expert;
   const std::size_t k = hp_.n_expert_used;
-  route_to_experts(lw, n);
+  route_to_experts(layer, lw, n);
   float* out = seq_.proj_.data();  // (n, n_embd) weighted sum of the chosen experts' outputs
   std::fill(out, out + n * e, 0.0f);
   float* in = seq_.expert_in_.data();           // (m, n_embd) rows routed to expert `ex`
@@ -217,10 +231,12 @@ void ForwardPass::expert_feed_forward(const LayerWeights& lw, std::size_t n) {
       }
     }
     if (m == 0) continue;
-    kernels::matmul(lw.gate_exps.slice_rows(ex * f, f), in, e, m, gate, f, seq_.row_);
-    kernels::matmul(lw.up_exps.slice_rows(ex * f, f), in, e, m, up, f, seq_.row_);
+    seq_.embd_in_.set(in, e, m, e);
+    project(lw.gate_exps.slice_rows(ex * f, f), seq_.embd_in_, gate, f);
+    project(lw.up_exps.slice_rows(ex * f, f), seq_.embd_in_, up, f);
     kernels::swiglu(gate, up, m * f, gate);
-    kernels::matmul(lw.down_exps.slice_rows(ex * e, e), gate, f, m, expert_out, e, seq_.row_);
+    seq_.ffn_in_.set(gate, f, m, f);
+    project(lw.down_exps.slice_rows(ex * e, e), seq_.ffn_in_, expert_out, e);
     for (std::size_t i = 0; i < m; ++i) {
       kernels::add_scaled_in_place(out + seq_.expert_row_[i] * e, expert_out + i * e,
                                    seq_.expert_row_weight_[i], e);
@@ -235,7 +251,8 @@ void ForwardPass::output_logits(std::size_t first_token, std::size_t count, floa
   for (std::size_t t = 0; t < count; ++t)
     kernels::rms_norm(x + t * e, w_.output_norm, e, hp_.rms_norm_eps, xb + t * e);
   observe("result_norm", -1, xb, count, e);
-  kernels::matmul(w_.output, xb, e, count, out, hp_.n_vocab, seq_.row_);
+  seq_.embd_in_.set(xb, e, count, e);
+  project(w_.output, seq_.embd_in_, out, hp_.n_vocab);
   observe("result_output", -1, out, count, hp_.n_vocab);
 }
 

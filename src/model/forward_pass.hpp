@@ -26,12 +26,16 @@ class ForwardPass {
   void attention_block(int layer, std::size_t n);
   void feed_forward_block(int layer, std::size_t n);
   void dense_feed_forward(const LayerWeights& lw, std::size_t n);
-  void expert_feed_forward(const LayerWeights& lw, std::size_t n);
-  void route_to_experts(const LayerWeights& lw, std::size_t n);
+  void expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n);
+  void route_to_experts(int layer, const LayerWeights& lw, std::size_t n);
   void output_logits(std::size_t first_token, std::size_t count, float* out);
   void observe(std::string_view name, int layer, const float* data, std::size_t rows, std::size_t cols) const;
+  // out (rows of out_stride floats) = w · each row of `in`, on the model's threads.
+  void project(const WeightMatrix& w, kernels::PreparedInput& in, float* out, std::size_t out_stride);
 
   const Hyperparams& hp_;
+  const kernels::KernelTable& kernels_;
+  core::ThreadPool& pool_;
   const Weights& w_;
   Sequence& seq_;
   std::size_t pos0_ = 0;  // position of the chunk's first token

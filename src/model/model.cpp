@@ -6,10 +6,15 @@
 
 namespace pensieve::model {
 
-Model::Model(gguf::File file, Hyperparams hparams, Weights weights)
-    : file_(std::move(file)), hparams_(std::move(hparams)), weights_(std::move(weights)) {}
+Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const ComputeOptions& options)
+    : file_(std::move(file)),
+      hparams_(std::move(hparams)),
+      weights_(std::move(weights)),
+      kernels_(options.exact ? &kernels::exact_kernels() : &kernels::active_kernels()),
+      pool_(std::make_unique<core::ThreadPool>(options.threads != 0 ? options.threads
+                                                                     : core::default_thread_count())) {}
 
-Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path) {
+Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const ComputeOptions& options) {
   auto file = gguf::File::open(gguf_path);
   if (!file) return file.error();
   auto hparams = read_hyperparams(file->contents());
@@ -17,7 +22,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path) {
   // The weights point into the mapping, which stays put when the File moves into the Model.
   auto weights = bind_weights(file->contents(), *hparams);
   if (!weights) return weights.error().with_context(gguf_path);
-  return std::unique_ptr<Model>(new Model(std::move(*file), std::move(*hparams), std::move(*weights)));
+  return std::unique_ptr<Model>(new Model(std::move(*file), std::move(*hparams), std::move(*weights), options));
 }
 
 Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, std::uint32_t max_batch) const {

@@ -8,23 +8,35 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "core/thread_pool.hpp"
 #include "gguf/reader.hpp"
+#include "kernels/kernel_table.hpp"
 #include "model/hyperparams.hpp"
 #include "model/sequence.hpp"
 #include "model/weights.hpp"
 
 namespace pensieve::model {
 
+struct ComputeOptions {
+  unsigned threads = 0;  // 0: one per physical core (core::default_thread_count)
+  bool exact = false;    // the float oracle kernels instead of the active instruction set's
+};
+
 class Model {
  public:
-  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor.
-  static Result<std::unique_ptr<Model>> load(const std::string& gguf_path);
+  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor. Forward passes
+  // run on `options.threads` threads with the kernels of the active instruction set.
+  static Result<std::unique_ptr<Model>> load(const std::string& gguf_path, const ComputeOptions& options = {});
 
   const Hyperparams& hparams() const { return hparams_; }
   const gguf::Contents& metadata() const { return file_.contents(); }
   const Weights& weights() const { return weights_; }
   std::uint64_t weights_bytes() const { return weights_.bytes; }
   std::size_t file_size() const { return file_.file_size(); }
+  unsigned threads() const { return pool_->size(); }
+  const kernels::KernelTable& kernels() const { return *kernels_; }
+  // Forward passes of this model take turns on these threads (one pass at a time uses them all).
+  core::ThreadPool& thread_pool() const { return *pool_; }
 
   // Far beyond any model's context; larger requests are mistakes, refused before allocating.
   static constexpr std::uint32_t kMaxContext = 1u << 24;
@@ -41,11 +53,13 @@ class Model {
                  std::span<const std::uint32_t> logit_rows, std::span<float> logits) const;
 
  private:
-  Model(gguf::File file, Hyperparams hparams, Weights weights);
+  Model(gguf::File file, Hyperparams hparams, Weights weights, const ComputeOptions& options);
 
   gguf::File file_;
   Hyperparams hparams_;
   Weights weights_;
+  const kernels::KernelTable* kernels_;
+  std::unique_ptr<core::ThreadPool> pool_;
 };
 
 }  // namespace pensieve::model

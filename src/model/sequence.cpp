@@ -6,7 +6,7 @@ namespace pensieve::model {
 namespace {
 
 struct Sizes {
-  std::size_t k_cache, v_cache, x, q, attn, ffn, router, chosen, rope, scores, row;
+  std::size_t k_cache, v_cache, x, q, attn, ffn, ffn_width, router, chosen, rope, scores;
 };
 
 Sizes sizes_of(const Hyperparams& hp, std::uint32_t n_ctx, std::uint32_t max_batch) {
@@ -19,11 +19,11 @@ Sizes sizes_of(const Hyperparams& hp, std::uint32_t n_ctx, std::uint32_t max_bat
   s.q = b * hp.q_dim();
   s.attn = b * hp.attn_out_dim();
   s.ffn = b * ffn_width;
+  s.ffn_width = ffn_width;
   s.router = b * hp.n_expert;
   s.chosen = b * hp.n_expert_used;
   s.rope = b * (hp.n_rot / 2);
   s.scores = n_ctx;
-  s.row = std::max<std::size_t>({hp.n_embd, ffn_width, hp.attn_out_dim()});
   return s;
 }
 
@@ -36,9 +36,12 @@ SequenceLayout SequenceLayout::plan(const Hyperparams& hp, std::uint32_t n_ctx, 
   layout.max_batch = max_batch;
   layout.kv_floats = s.k_cache + s.v_cache;
   const std::size_t expert_rows = hp.is_moe() ? 2 * s.x + 2 * std::size_t{max_batch} : 0;
-  // x, xb, proj; q; attn; gate, up; router; chosen ids + weights; expert buffers; cos, sin; scores; row.
+  // x, xb, proj; q; attn; gate, up; router; chosen ids + weights; expert buffers; cos, sin; scores.
   layout.scratch_floats = 3 * s.x + s.q + s.attn + 2 * s.ffn + s.router + 2 * s.chosen + expert_rows +
-                          2 * s.rope + s.scores + s.row;
+                          2 * s.rope + s.scores;
+  layout.prepared_bytes = kernels::PreparedInput::bytes_needed(max_batch, hp.n_embd) +
+                          kernels::PreparedInput::bytes_needed(max_batch, hp.attn_out_dim()) +
+                          kernels::PreparedInput::bytes_needed(max_batch, s.ffn_width);
   return layout;
 }
 
@@ -66,7 +69,9 @@ Sequence::Sequence(const Model& model, const Hyperparams& hp, const SequenceLayo
   rope_cos_.resize(s.rope);
   rope_sin_.resize(s.rope);
   scores_.resize(s.scores);
-  row_.resize(s.row);
+  embd_in_ = kernels::PreparedInput(layout.max_batch, hp.n_embd);
+  attn_in_ = kernels::PreparedInput(layout.max_batch, hp.attn_out_dim());
+  ffn_in_ = kernels::PreparedInput(layout.max_batch, s.ffn_width);
 }
 
 void Sequence::truncate(std::uint32_t n) {

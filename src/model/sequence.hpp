@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/prepared_input.hpp"
 #include "model/hyperparams.hpp"
 
 namespace pensieve::model {
@@ -23,10 +24,11 @@ struct SequenceLayout {
   std::uint32_t max_batch = 0;
   std::size_t kv_floats = 0;       // K and V caches of all layers together
   std::size_t scratch_floats = 0;  // everything else (float and 32-bit index buffers)
+  std::size_t prepared_bytes = 0;  // matmul inputs in their quantized forms
 
   static SequenceLayout plan(const Hyperparams& hp, std::uint32_t n_ctx, std::uint32_t max_batch);
   std::uint64_t kv_cache_bytes() const { return kv_floats * sizeof(float); }
-  std::uint64_t scratch_bytes() const { return scratch_floats * sizeof(float); }
+  std::uint64_t scratch_bytes() const { return scratch_floats * sizeof(float) + prepared_bytes; }
 };
 
 // An intermediate tensor of a forward pass, offered to a debugging observer: `rows` tokens of
@@ -89,7 +91,10 @@ class Sequence {
   std::vector<float> rope_cos_;            // (max_batch, n_rot / 2)
   std::vector<float> rope_sin_;            // (max_batch, n_rot / 2)
   std::vector<float> scores_;              // (n_ctx) attention scores of one head
-  std::vector<float> row_;                 // (longest weight row) one dequantized weight row
+  // Matmul inputs, quantized once for every weight that reads them.
+  kernels::PreparedInput embd_in_;  // (max_batch, n_embd): the normed block input, or an expert's rows
+  kernels::PreparedInput attn_in_;  // (max_batch, attn_out_dim): the attention output
+  kernels::PreparedInput ffn_in_;   // (max_batch, max(n_ff, n_ff_expert)): the SwiGLU product
 };
 
 }  // namespace pensieve::model

@@ -35,7 +35,8 @@ float block_dot(const IntBlock& w, const IntFormat& f, const std::uint8_t* act) 
     int a_sum = 0;
     for (std::size_t s = 0; s < per_group; ++s) a_sum += a->sums[g * per_group + s];
     const int dot = group_dot(w.q + g * f.group_size, a->q + g * f.group_size, f.group_size);
-    acc += w.scale[g] * a->d * static_cast<float>(dot) + w.min[g] * a->d * static_cast<float>(a_sum);
+    const float d = a->d[g * f.group_size / 32];
+    acc += w.scale[g] * d * static_cast<float>(dot) + w.min[g] * d * static_cast<float>(a_sum);
   }
   return acc;
 }
@@ -90,8 +91,7 @@ void add_int(KernelTable& table) {
 
 }  // namespace
 
-KernelTable scalar_kernels() {
-  using tensor::TensorType;
+KernelTable scalar_float_kernels() {
   KernelTable table;
   table.isa = Isa::kScalar;
   for (const auto& traits : tensor::all_types()) {
@@ -99,6 +99,12 @@ KernelTable scalar_kernels() {
       table.matmul_rows[static_cast<std::size_t>(traits.type)] = matmul_float;
     }
   }
+  return table;
+}
+
+KernelTable scalar_kernels() {
+  using tensor::TensorType;
+  KernelTable table = scalar_float_kernels();
   add_int<TensorType::kQ4_0>(table);
   add_int<TensorType::kQ4_1>(table);
   add_int<TensorType::kQ5_0>(table);

@@ -35,7 +35,7 @@ void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out) {
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out) {
   for (std::size_t b = 0; b < cols / 256; ++b, x += 256) {
     ActBlock256 block;
-    block.d = quantize_codes(x, 256, block.q);
+    for (std::size_t j = 0; j < 8; ++j) block.d[j] = quantize_codes(x + 32 * j, 32, block.q + 32 * j);
     for (std::size_t g = 0; g < 16; ++g) {
       int sum = 0;
       for (std::size_t i = 0; i < 16; ++i) sum += block.q[16 * g + i];

@@ -41,9 +41,12 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   EXPECT_EQ(e.kv_bytes, 3u * 1000 * 4096);
   // Per slot, in floats, for a batch of 64: residual, norm and block output 3 × 64 × 256; q and
   // attention output 2 × 64 × 512; feed-forward 2 × 64 × 512; RoPE cos/sin 2 × 64 × 64; scores
-  // 1000; one weight row 512 — and the scheduler's row of 512 logits.
+  // 1000 — and the scheduler's row of 512 logits. Plus the quantized matmul inputs: for each of the
+  // block input (256 wide), attention output and SwiGLU product (512 wide), 64 rows in both 8-bit
+  // forms, 40 bytes per 32 values and 320 per 256.
+  const std::uint64_t quantized = 64 * (256 / 32 * 40 + 256 / 256 * 320) + 2 * 64 * (512 / 32 * 40 + 512 / 256 * 320);
   const std::uint64_t per_slot =
-      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 512 + 2 * 64 * 64 + 1000 + 512) * 4 + 512 * 4;
+      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 512 + 2 * 64 * 64 + 1000) * 4 + quantized + 512 * 4;
   EXPECT_EQ(e.scratch_bytes, 3 * per_slot);
   EXPECT_EQ(e.weights_bytes, weights);
   EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 4096 + 3 * per_slot);

@@ -82,7 +82,7 @@ std::vector<double> reference(const WeightMatrix& w, const std::vector<float>& x
           xs[t * w.cols + c] = b->d * static_cast<float>(b->q[c % 32]);
         } else {
           const auto* b = reinterpret_cast<const ActBlock256*>(q.data()) + c / 256;
-          xs[t * w.cols + c] = b->d * static_cast<float>(b->q[c % 256]);
+          xs[t * w.cols + c] = b->d[c % 256 / 32] * static_cast<float>(b->q[c % 256]);
         }
       }
     }
@@ -162,24 +162,30 @@ TEST_P(KernelVariantTest, ResultOfARowDoesNotDependOnTheBatchOrRowRange) {
   }
 }
 
-TEST_P(KernelVariantTest, QuantizedActivationsEqualScalar) {
-  const auto [isa, type] = GetParam();
-  const ActivationFormat format = activation_format_of(type);
-  if (format == ActivationFormat::kF32) GTEST_SKIP() << "float activations";
+class ActivationVariantTest : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(ActivationVariantTest, QuantizedActivationsEqualScalar) {
+  const Isa isa = GetParam();
   std::mt19937 rng(5);
   const std::size_t cols = 1024;
   std::vector<float> x = random_inputs(3, cols, rng);
   x[5] = 0.0f;
   std::fill(x.begin() + 256, x.begin() + 512, 0.0f);  // an all-zero block
-  const std::size_t bytes = activation_row_bytes(format, cols);
-  for (std::size_t t = 0; t < 3; ++t) {
-    std::vector<std::uint8_t> want(bytes), got(bytes);
-    const auto slot = static_cast<std::size_t>(format);
-    kernel_table(Isa::kScalar).quantize_row[slot](x.data() + t * cols, cols, want.data());
-    kernel_table(isa).quantize_row[slot](x.data() + t * cols, cols, got.data());
-    EXPECT_EQ(std::memcmp(want.data(), got.data(), bytes), 0) << name_of(isa) << " row " << t;
+  for (ActivationFormat format : {ActivationFormat::kQ8x32, ActivationFormat::kQ8x256}) {
+    const std::size_t bytes = activation_row_bytes(format, cols);
+    for (std::size_t t = 0; t < 3; ++t) {
+      std::vector<std::uint8_t> want(bytes), got(bytes);
+      const auto slot = static_cast<std::size_t>(format);
+      kernel_table(Isa::kScalar).quantize_row[slot](x.data() + t * cols, cols, want.data());
+      kernel_table(isa).quantize_row[slot](x.data() + t * cols, cols, got.data());
+      EXPECT_EQ(std::memcmp(want.data(), got.data(), bytes), 0)
+          << name_of(isa) << " format " << static_cast<int>(format) << " row " << t;
+    }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Supported, ActivationVariantTest, ::testing::ValuesIn(supported_isas()),
+                         [](const auto& info) { return std::string(name_of(info.param)); });
 
 std::vector<std::tuple<Isa, TensorType>> cases() {
   std::vector<std::tuple<Isa, TensorType>> v;

@@ -6,9 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gguf/reader.hpp"
 #include "tensor/dequantize.hpp"
@@ -77,11 +81,25 @@ struct FilePair {
 };
 
 // Every quantized fixture with its float16 sibling (same family prefix).
+// Files of architectures the engine does not load yet (the manifest's pending_models) may use types
+// that have no codec yet either; they join this test when they move into 'models'.
+std::set<std::string> pending_files() {
+  std::ifstream in(kModels + "/manifest.json");
+  const auto manifest = nlohmann::json::parse(in);
+  std::set<std::string> files;
+  const nlohmann::json pending = manifest.value("pending_models", nlohmann::json::object());
+  for (const auto& entry : pending) {
+    for (const auto& file : entry.at("files").items()) files.insert(file.key());
+  }
+  return files;
+}
+
 std::vector<FilePair> quantized_fixtures() {
   std::vector<FilePair> pairs;
+  const std::set<std::string> pending = pending_files();
   for (const auto& entry : std::filesystem::directory_iterator(kModels)) {
     const std::string name = entry.path().filename().string();
-    if (entry.path().extension() != ".gguf") continue;
+    if (entry.path().extension() != ".gguf" || pending.count(name) != 0) continue;
     const std::string family = name.substr(0, name.rfind('-'));
     const std::string suffix = name.substr(family.size());
     if (suffix == "-f16.gguf" || suffix == "-f32.gguf") continue;
