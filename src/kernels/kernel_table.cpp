@@ -10,6 +10,13 @@ KernelTable merged_over_scalar(KernelTable table, const KernelTable& scalar) {
   for (std::size_t i = 0; i < kActivationFormats; ++i) {
     if (table.quantize_row[i] == nullptr) table.quantize_row[i] = scalar.quantize_row[i];
   }
+  if (table.swiglu == nullptr) table.swiglu = scalar.swiglu;
+  return table;
+}
+
+template <typename AddFn>
+KernelTable with(KernelTable table, AddFn add) {
+  add(table);
   return table;
 }
 
@@ -17,8 +24,8 @@ KernelTable merged_over_scalar(KernelTable table, const KernelTable& scalar) {
 
 const KernelTable& kernel_table(Isa isa) {
   static const KernelTable scalar = scalar_kernels();
-  static const KernelTable avx2 = merged_over_scalar(avx2_kernels(), scalar);
-  static const KernelTable avx512 = merged_over_scalar(avx512_kernels(), scalar);
+  static const KernelTable avx2 = merged_over_scalar(with(avx2_kernels(), add_avx2_elementwise), scalar);
+  static const KernelTable avx512 = merged_over_scalar(with(avx512_kernels(), add_avx512_elementwise), scalar);
   switch (isa) {
     case Isa::kScalar: return scalar;
     case Isa::kAvx2: return avx2;

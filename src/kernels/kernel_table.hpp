@@ -29,11 +29,15 @@ using QuantizeRowFn = void (*)(const float* x, std::size_t cols, std::uint8_t* o
 
 inline constexpr std::size_t kTypeSlots = 40;  // TensorType ids are below this
 
+// out[i] = silu(gate[i]) · up[i] for i < n; out may alias gate or up.
+using SwigluFn = void (*)(const float* gate, const float* up, std::size_t n, float* out);
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   bool exact = false;  // the float oracle: every type with float activations
   std::array<MatmulRowsFn, kTypeSlots> matmul_rows{};  // by TensorType id; empty: not provided
   std::array<QuantizeRowFn, kActivationFormats> quantize_row{};  // by ActivationFormat; F32 empty
+  SwigluFn swiglu = nullptr;
 
   MatmulRowsFn matmul_for(tensor::TensorType type) const {
     return matmul_rows[static_cast<std::size_t>(type)];
@@ -52,8 +56,11 @@ const KernelTable& active_kernels();
 // quantization — what the fast tables are an approximation of (pensieve logits --exact).
 const KernelTable& exact_kernels();
 
-// Each variant's own entries (defined in its directory; entries it lacks stay empty).
+// Each variant's own entries (defined in its directory; entries it lacks stay empty). The
+// element-wise ops of a variant are added by their own file, apart from its matmuls.
 KernelTable scalar_kernels();
+void add_avx2_elementwise(KernelTable& table);
+void add_avx512_elementwise(KernelTable& table);
 KernelTable scalar_float_kernels();  // every dequantizable type through float dot products
 KernelTable avx2_kernels();
 KernelTable avx512_kernels();

@@ -5,6 +5,7 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/parallel_ops.hpp"
 #include "kernels/prepared_input.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/rope.hpp"
@@ -174,7 +175,7 @@ void ForwardPass::dense_feed_forward(const LayerWeights& lw, std::size_t n) {
   seq_.embd_in_.set(seq_.xb_.data(), e, n, e);
   project(lw.ffn_gate, seq_.embd_in_, gate, f);
   project(lw.ffn_up, seq_.embd_in_, up, f);
-  kernels::swiglu(gate, up, n * f, gate);
+  kernels::swiglu(kernels_, pool_, gate, up, n * f, gate);
   seq_.ffn_in_.set(gate, f, n, f);
   project(lw.ffn_down, seq_.ffn_in_, seq_.proj_.data(), e);
 }
@@ -234,7 +235,7 @@ void ForwardPass::expert_feed_forward(int layer, const LayerWeights& lw, std::si
     seq_.embd_in_.set(in, e, m, e);
     project(lw.gate_exps.slice_rows(ex * f, f), seq_.embd_in_, gate, f);
     project(lw.up_exps.slice_rows(ex * f, f), seq_.embd_in_, up, f);
-    kernels::swiglu(gate, up, m * f, gate);
+    kernels::swiglu(kernels_, pool_, gate, up, m * f, gate);
     seq_.ffn_in_.set(gate, f, m, f);
     project(lw.down_exps.slice_rows(ex * e, e), seq_.ffn_in_, expert_out, e);
     for (std::size_t i = 0; i < m; ++i) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels/kernel_table.hpp"
+#include "kernels/ops.hpp"
 #include "kernels/scalar/int_blocks.hpp"
 #include "kernels/scalar/quantize_scalar.hpp"
 #include "tensor/dequantize.hpp"
@@ -94,6 +95,7 @@ void add_int(KernelTable& table) {
 KernelTable scalar_float_kernels() {
   KernelTable table;
   table.isa = Isa::kScalar;
+  table.swiglu = swiglu;
   for (const auto& traits : tensor::all_types()) {
     if (traits.dequantize != nullptr && static_cast<std::size_t>(traits.type) < kTypeSlots) {
       table.matmul_rows[static_cast<std::size_t>(traits.type)] = matmul_float;
