@@ -1,0 +1,58 @@
+// kernels/avx512/common: small helpers shared by the AVX-512 translation units, and only by them.
+// Everything here has internal linkage (an unnamed namespace), so no function compiled with AVX-512
+// enabled can be merged by the linker into code that runs on other CPUs. The same goes for what
+// these files may call: intrinsics, plain structs and memcpy, never inline functions of other
+// modules (WeightMatrix::row, tensor/half.hpp) nor std templates with out-of-line instances.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace pensieve::kernels::avx512 {
+
+// Per-thread scratch memory, 64-byte aligned, kept between calls and grown when a larger shape
+// comes (so steady-state calls allocate nothing). `slot` separates buffers used at the same time.
+std::uint8_t* scratch(unsigned slot, std::size_t bytes);
+
+namespace {
+
+inline float load_f16(const std::uint8_t* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+}
+
+inline float load_f32(const std::uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline std::uint32_t load_u32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// [lo | hi] as one vector. (_mm512_inserti64x4 would do, but GCC 12 warns on the undefined
+// source its header passes it.)
+inline __m512i combine(__m256i lo, __m256i hi) {
+  return _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(lo), 0xf0, hi);
+}
+
+inline std::size_t min_size(std::size_t a, std::size_t b) { return a < b ? a : b; }
+inline std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+// Σ of the 16 lanes in a fixed order (halving), so every caller reduces the same way.
+inline float sum_lanes(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+}
+
+}  // namespace
+}  // namespace pensieve::kernels::avx512

@@ -1,0 +1,350 @@
+// kernels/avx512/int_panels: the integer matmul of the AVX-512 variant, shared by every weight type
+// with 8-bit activations.
+//
+// The vector lanes run over 16 weight rows. A block of 16 rows is first unpacked into a "panel":
+// per 4 columns, the 16 rows' codes side by side (64 bytes), and per weight group the 16 rows'
+// scales. vpdpbusd then meets a panel vector with one token's 4 activation bytes broadcast from
+// the activation row itself, so a lane ends a group holding one (row, token) pair's whole integer
+// dot product, and the group's float work (scale, offset) is done for 16 pairs at once. The panel
+// is built once per call and reused by every token; the activations need no copy. Decode (one
+// token) and prefill (many) run the same arithmetic, prefill just keeps several tokens in flight
+// per panel vector so each unpacked weight is loaded once per few tokens.
+//
+// vpdpbusd multiplies unsigned by signed bytes: the weights are unsigned (code + bias), the
+// activations signed, and the bias is taken off exactly, in integers, with the activations' sums
+// (Σ (w + B)·a − B·Σa = Σ w·a), which are computed once per call per token.
+//
+// Each (row, token) pair follows one fixed sequence of float operations, whatever else shares the
+// call (the kernel table's contract). Per 32 columns j (one activation scale d_j) and each weight
+// group g in them (one or two):
+//   I = Σ w·a (exact)     s = float(I)·ws[g] for the first group, else fma(float(I), ws[g], s)
+//   [types with a group offset: s = fma(wm[g], float(Σa over g), s)]
+//   f = fma(s, d_j, f)    [Q4_1/Q5_1: f = fma(wm, d·Σa of the block, f)]
+// Panels of fewer than 16 real rows are padded with zero rows, whose lanes are not stored.
+#pragma once
+
+#include "kernels/activations.hpp"
+#include "kernels/avx512/common.hpp"
+#include "kernels/matmul.hpp"
+
+namespace pensieve::kernels::avx512 {
+namespace {
+
+// How a weight type's blocks meet the activations.
+struct IntScheme {
+  std::size_t block_values;  // values per stored block: 32 or 256
+  std::size_t block_bytes;
+  std::size_t group_values;  // values sharing one weight scale: 32 or 16
+  int bias;                  // unpacked code = signed code + bias, so that it is 0..255
+  bool group_min;            // K-quants: an offset wm per group, times the group's Σa
+  bool block_min;            // Q4_1/Q5_1: an offset wm per block, times the block's d·Σa
+  bool act256;               // ActBlock256 activations (else ActBlock32)
+};
+
+// Unpacks one stored block: block_values codes (code + bias) to q, and each group's scale (and
+// offset) to ws[g·scale_stride] (wm[g·scale_stride]).
+using UnpackFn = void (*)(const std::uint8_t* block, std::uint8_t* q, float* ws, float* wm, std::size_t scale_stride);
+
+constexpr std::size_t kPanelRows = 16;
+constexpr std::size_t kBlockPanels = 4;  // panels built together (64 rows, the driver's task unit)
+constexpr std::size_t kPrefillPanels = 2;
+constexpr std::size_t kPrefillTokens = 4;
+constexpr std::size_t kDecodePanels = 4;
+
+template <const IntScheme& kS>
+constexpr std::size_t kQuads = kS.group_values / 4;
+template <const IntScheme& kS>
+constexpr bool kHasMin = kS.group_min || kS.block_min;
+// Bytes of one group in a panel: codes, then 16 scales, then 16 offsets.
+template <const IntScheme& kS>
+constexpr std::size_t kGroupStride = kQuads<kS> * 64 + 64 + (kHasMin<kS> ? 64 : 0);
+
+// Where the codes and the scale of the 32 activation values from column c (a multiple of 32) are
+// in an activation row.
+template <const IntScheme& kS>
+inline std::size_t act_codes(std::size_t c) {
+  if constexpr (kS.act256) return c / 256 * sizeof(ActBlock256) + c % 256;
+  return c / 32 * sizeof(ActBlock32);
+}
+template <const IntScheme& kS>
+inline std::size_t act_scale(std::size_t c) {
+  if constexpr (kS.act256) return c / 256 * sizeof(ActBlock256) + offsetof(ActBlock256, d) + c % 256 / 32 * 4;
+  return c / 32 * sizeof(ActBlock32) + offsetof(ActBlock32, d);
+}
+
+// Per token and group, what the kernel broadcasts besides codes and scales: the bias correction
+// −B·Σa (int32), or the group's Σa (float) for group offsets.
+template <const IntScheme& kS>
+constexpr bool kHasAux = kS.bias != 0 || kS.group_min;
+
+// Transposes 8 vectors of 8 dwords in each 256-bit half: afterwards r[e] holds, in half h, lane k,
+// what r[k] held in half h, element e.
+inline void transpose_8x8_halves(__m512i r[8]) {
+  __m512i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[0..3]: rows 0-3 of elements (0, 4), (1, 5), (2, 6), (3, 7); u[4..7]: rows 4-7 of the same.
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  // 128-bit lanes of u[i]: (low half, element e), (low, e + 4), (high, e), (high, e + 4).
+  const __m512i first = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+  const __m512i second = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+  for (int e = 0; e < 4; ++e) {
+    r[e] = _mm512_permutex2var_epi64(u[e], first, u[e + 4]);
+    r[e + 4] = _mm512_permutex2var_epi64(u[e], second, u[e + 4]);
+  }
+}
+
+// Builds the panel of rows [row0, row0 + n) (n ≤ 16; the others zero).
+template <const IntScheme& kS, UnpackFn kUnpack>
+void build_panel(const WeightMatrix& w, std::size_t row0, std::size_t n, std::uint8_t* panel) {
+  constexpr std::size_t kBV = kS.block_values, kGV = kS.group_values, kGS = kGroupStride<kS>;
+  alignas(64) std::uint8_t codes[kPanelRows][kBV];
+  const std::size_t blocks = w.cols / kBV;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    std::uint8_t* groups = panel + b * (kBV / kGV) * kGS;
+    for (std::size_t r = 0; r < kPanelRows; ++r) {
+      float* ws = reinterpret_cast<float*>(groups + kQuads<kS> * 64) + r;
+      if (r < n) {
+        kUnpack(w.data + (row0 + r) * w.row_bytes + b * kS.block_bytes, codes[r], ws, ws + 16, kGS / 4);
+      } else {
+        std::memset(codes[r], 0, kBV);
+        for (std::size_t g = 0; g < kBV / kGV; ++g) {
+          ws[g * kGS / 4] = 0.0f;
+          if constexpr (kHasMin<kS>) ws[g * kGS / 4 + 16] = 0.0f;
+        }
+      }
+    }
+    // 32 columns at a time: rows k and k + 8 share a vector, then a transpose gives per quad the
+    // 16 rows' codes in row order.
+    for (std::size_t c = 0; c < kBV; c += 32) {
+      __m512i v[8];
+      for (std::size_t k = 0; k < 8; ++k) {
+        const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(&codes[k][c]));
+        const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(&codes[k + 8][c]));
+        v[k] = combine(lo, hi);
+      }
+      transpose_8x8_halves(v);
+      for (std::size_t e = 0; e < 8; ++e) {
+        const std::size_t col = c + 4 * e;
+        _mm512_store_si512(groups + col / kGV * kGS + col % kGV / 4 * 64, v[e]);
+      }
+    }
+  }
+}
+
+// Σ q of each 32-value block of an ActBlock32 row, 16 blocks at a time: a vector of two blocks'
+// codes is summed by fours (vpdpbusd with ones), then pairs of lanes are added until each lane
+// holds one block.
+inline __m512i pair_sums(__m512i x, __m512i y) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  return _mm512_add_epi32(_mm512_permutex2var_epi32(x, even, y), _mm512_permutex2var_epi32(x, odd, y));
+}
+
+inline __m512i block_sums_16(const std::uint8_t* blocks) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i v[8];
+  for (std::size_t k = 0; k < 8; ++k) {
+    const std::uint8_t* p = blocks + 2 * k * sizeof(ActBlock32);
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + sizeof(ActBlock32)));
+    v[k] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, combine(lo, hi));
+  }
+  for (std::size_t k = 0; k < 4; ++k) v[k] = pair_sums(v[2 * k], v[2 * k + 1]);
+  for (std::size_t k = 0; k < 2; ++k) v[k] = pair_sums(v[2 * k], v[2 * k + 1]);
+  return pair_sums(v[0], v[1]);
+}
+
+// The per-group values of one token (see kHasAux): `groups` int32 or float.
+template <const IntScheme& kS>
+void token_aux(const std::uint8_t* row, std::size_t cols, std::uint8_t* aux) {
+  const std::size_t groups = cols / kS.group_values;
+  if constexpr (kS.act256) {
+    for (std::size_t b = 0; b < cols / 256; ++b) {
+      const auto* sums = reinterpret_cast<const __m256i*>(row + b * sizeof(ActBlock256) + offsetof(ActBlock256, sums));
+      const __m512i s16 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(sums));
+      if constexpr (kS.group_values == 16) {  // Q6_K: −bias · Σa per 16 values
+        _mm512_storeu_si512(aux + b * 64, _mm512_mullo_epi32(s16, _mm512_set1_epi32(-kS.bias)));
+      } else {  // Q4_K, Q5_K: Σa per 32 values, as float
+        const __m256i s32 = _mm256_madd_epi16(_mm256_loadu_si256(sums), _mm256_set1_epi16(1));
+        _mm256_storeu_ps(reinterpret_cast<float*>(aux) + b * 8, _mm256_cvtepi32_ps(s32));
+      }
+    }
+  } else {
+    // −bias · Σq per block.
+    const __m512i neg_bias = _mm512_set1_epi32(-kS.bias);
+    std::size_t b = 0;
+    for (; b + 16 <= groups; b += 16) {
+      _mm512_storeu_si512(aux + b * 4, _mm512_mullo_epi32(block_sums_16(row + b * sizeof(ActBlock32)), neg_bias));
+    }
+    for (; b < groups; ++b) {
+      const auto* q = reinterpret_cast<const std::int8_t*>(row + b * sizeof(ActBlock32));
+      int sum = 0;
+      for (std::size_t i = 0; i < 32; ++i) sum += q[i];
+      const std::int32_t corr = -kS.bias * sum;
+      std::memcpy(aux + b * 4, &corr, sizeof corr);
+    }
+  }
+}
+
+// kP panels (stride panel_bytes) against the kT tokens from t0 of x; results of panel p, token t
+// to out + t·out_stride + 16p under masks[p].
+template <const IntScheme& kS, std::size_t kP, std::size_t kT>
+void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Activations& x, std::size_t t0,
+                   const std::uint8_t* aux, std::size_t aux_stride, float* out, std::size_t out_stride,
+                   const __mmask16* masks) {
+  constexpr std::size_t kGV = kS.group_values, kGS = kGroupStride<kS>, kQ = kQuads<kS>;
+  constexpr std::size_t kGroupsPerRun = 32 / kGV;
+  const std::uint8_t* act[kT];
+  const std::uint8_t* tok_aux[kT] = {};
+  for (std::size_t t = 0; t < kT; ++t) {
+    act[t] = x.data + (t0 + t) * x.stride;
+    if constexpr (kHasAux<kS>) tok_aux[t] = aux + (t0 + t) * aux_stride;
+  }
+  __m512 f[kP][kT];
+#pragma GCC unroll 8
+  for (std::size_t p = 0; p < kP; ++p) {
+#pragma GCC unroll 8
+    for (std::size_t t = 0; t < kT; ++t) f[p][t] = _mm512_setzero_ps();
+  }
+  for (std::size_t c = 0; c < x.cols; c += 32) {
+    const std::size_t codes_at = act_codes<kS>(c);
+    __m512 s[kP][kT];
+#pragma GCC unroll 2
+    for (std::size_t h = 0; h < kGroupsPerRun; ++h) {
+      const std::size_t g = c / kGV + h;
+      const std::uint8_t* pg = panels + g * kGS;
+      __m512i acc[kP][kT];
+#pragma GCC unroll 8
+      for (std::size_t t = 0; t < kT; ++t) {
+        __m512i init = _mm512_setzero_si512();
+        if constexpr (kS.bias != 0) init = _mm512_set1_epi32(static_cast<int>(load_u32(tok_aux[t] + 4 * g)));
+#pragma GCC unroll 8
+        for (std::size_t p = 0; p < kP; ++p) acc[p][t] = init;
+      }
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < kQ; ++j) {
+        __m512i wv[kP];
+#pragma GCC unroll 8
+        for (std::size_t p = 0; p < kP; ++p) wv[p] = _mm512_load_si512(pg + p * panel_bytes + 64 * j);
+#pragma GCC unroll 8
+        for (std::size_t t = 0; t < kT; ++t) {
+          const __m512i a = _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + codes_at + h * kGV + 4 * j)));
+#pragma GCC unroll 8
+          for (std::size_t p = 0; p < kP; ++p) acc[p][t] = _mm512_dpbusd_epi32(acc[p][t], wv[p], a);
+        }
+      }
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < kP; ++p) {
+        const __m512 ws = _mm512_load_ps(pg + p * panel_bytes + kQ * 64);
+#pragma GCC unroll 8
+        for (std::size_t t = 0; t < kT; ++t) {
+          const __m512 dot = _mm512_cvtepi32_ps(acc[p][t]);
+          s[p][t] = h == 0 ? _mm512_mul_ps(dot, ws) : _mm512_fmadd_ps(dot, ws, s[p][t]);
+        }
+      }
+      if constexpr (kS.group_min) {
+#pragma GCC unroll 8
+        for (std::size_t p = 0; p < kP; ++p) {
+          const __m512 wm = _mm512_load_ps(pg + p * panel_bytes + kQ * 64 + 64);
+#pragma GCC unroll 8
+          for (std::size_t t = 0; t < kT; ++t) {
+            s[p][t] = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(tok_aux[t] + 4 * g)), s[p][t]);
+          }
+        }
+      }
+    }
+    const std::size_t scale_at = act_scale<kS>(c);
+#pragma GCC unroll 8
+    for (std::size_t t = 0; t < kT; ++t) {
+      const __m512 d = _mm512_set1_ps(load_f32(act[t] + scale_at));
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < kP; ++p) f[p][t] = _mm512_fmadd_ps(s[p][t], d, f[p][t]);
+    }
+    if constexpr (kS.block_min) {
+      const std::uint8_t* pg = panels + c / kGV * kGS;
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < kP; ++p) {
+        const __m512 wm = _mm512_load_ps(pg + p * panel_bytes + kQ * 64 + 64);
+#pragma GCC unroll 8
+        for (std::size_t t = 0; t < kT; ++t) {
+          const __m512 d_sum = _mm512_set1_ps(load_f32(act[t] + scale_at + offsetof(ActBlock32, d_sum) -
+                                                       offsetof(ActBlock32, d)));
+          f[p][t] = _mm512_fmadd_ps(wm, d_sum, f[p][t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (std::size_t p = 0; p < kP; ++p) {
+#pragma GCC unroll 8
+    for (std::size_t t = 0; t < kT; ++t) _mm512_mask_storeu_ps(out + t * out_stride + 16 * p, masks[p], f[p][t]);
+  }
+}
+
+// Runs panel_product with kP panels over `tokens` (1..kPrefillTokens) tokens from t0.
+template <const IntScheme& kS, std::size_t kP>
+void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t panel_bytes, const Activations& x,
+                     std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, float* out,
+                     std::size_t out_stride, const __mmask16* masks) {
+  static_assert(kPrefillTokens == 4);
+  switch (tokens) {
+    case 1: return panel_product<kS, kP, 1>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 2: return panel_product<kS, kP, 2>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 3: return panel_product<kS, kP, 3>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    default: return panel_product<kS, kP, 4>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+  }
+}
+
+// The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
+template <const IntScheme& kS, UnpackFn kUnpack>
+void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
+                std::size_t out_stride) {
+  if (row_end <= row_begin || x.rows == 0) return;
+  const std::size_t groups = w.cols / kS.group_values;
+  const std::size_t aux_stride = round_up(groups * 4, 64);
+  std::uint8_t* aux = nullptr;
+  if constexpr (kHasAux<kS>) {
+    aux = scratch(0, x.rows * aux_stride);
+    for (std::size_t t = 0; t < x.rows; ++t) token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
+  }
+  const std::size_t panel_bytes = groups * kGroupStride<kS>;
+  std::uint8_t* panels = scratch(1, kBlockPanels * panel_bytes);
+  for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockPanels * kPanelRows) {
+    const std::size_t rows = min_size(kBlockPanels * kPanelRows, row_end - r0);
+    const std::size_t n_panels = (rows + kPanelRows - 1) / kPanelRows;
+    __mmask16 masks[kBlockPanels];
+    for (std::size_t p = 0; p < n_panels; ++p) {
+      const std::size_t n = min_size(kPanelRows, rows - p * kPanelRows);
+      build_panel<kS, kUnpack>(w, r0 + p * kPanelRows, n, panels + p * panel_bytes);
+      masks[p] = static_cast<__mmask16>((1u << n) - 1);
+    }
+    float* o = out + r0;
+    if (x.rows == 1 && n_panels == kDecodePanels) {
+      panel_product<kS, kDecodePanels, 1>(panels, panel_bytes, x, 0, aux, aux_stride, o, out_stride, masks);
+      continue;
+    }
+    for (std::size_t t0 = 0; t0 < x.rows; t0 += kPrefillTokens) {
+      const std::size_t tokens = min_size(kPrefillTokens, x.rows - t0);
+      std::size_t p = 0;
+      for (; p + kPrefillPanels <= n_panels; p += kPrefillPanels) {
+        panel_product_n<kS, kPrefillPanels>(tokens, panels + p * panel_bytes, panel_bytes, x, t0, aux, aux_stride,
+                                            o + p * kPanelRows + t0 * out_stride, out_stride, masks + p);
+      }
+      for (; p < n_panels; ++p) {
+        panel_product_n<kS, 1>(tokens, panels + p * panel_bytes, panel_bytes, x, t0, aux, aux_stride,
+                               o + p * kPanelRows + t0 * out_stride, out_stride, masks + p);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pensieve::kernels::avx512
