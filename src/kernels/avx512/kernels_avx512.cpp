@@ -17,6 +17,7 @@ KernelTable avx512_kernels() {
   table.quantize_row[static_cast<std::size_t>(ActivationFormat::kQ8x256)] = avx512::quantize_row_q8x256;
   avx512::add_legacy_kernels(table);
   avx512::add_kquant_kernels(table);
+  avx512::add_float_kernels(table);
   return table;
 }
 
