@@ -41,9 +41,17 @@ struct IntScheme {
   bool act256;               // ActBlock256 activations (else ActBlock32)
 };
 
-// Unpacks one stored block: block_values codes (code + bias) to q, and each group's scale (and
-// offset) to ws[g·scale_stride] (wm[g·scale_stride]).
-using UnpackFn = void (*)(const std::uint8_t* block, std::uint8_t* q, float* ws, float* wm, std::size_t scale_stride);
+// The 16 weight rows of a panel: row r at base + r·row_bytes (r < n; the others read as zero).
+struct RowBlock {
+  const std::uint8_t* base;
+  std::size_t row_bytes;
+  std::size_t n;
+  __m512i gather_index;  // r·row_bytes in lane r
+  __mmask16 valid;       // lanes of real rows
+};
+
+// Builds the panel of the 16 rows (all columns).
+using BuildPanelFn = void (*)(const RowBlock& rows, std::size_t cols, std::uint8_t* panel);
 
 constexpr std::size_t kPanelRows = 16;
 constexpr std::size_t kBlockPanels = 4;  // panels built together (64 rows, the driver's task unit)
@@ -101,43 +109,75 @@ inline void transpose_8x8_halves(__m512i r[8]) {
   }
 }
 
-// Builds the panel of rows [row0, row0 + n) (n ≤ 16; the others zero).
-template <const IntScheme& kS, UnpackFn kUnpack>
-void build_panel(const WeightMatrix& w, std::size_t row0, std::size_t n, std::uint8_t* panel) {
-  constexpr std::size_t kBV = kS.block_values, kGV = kS.group_values, kGS = kGroupStride<kS>;
-  alignas(64) std::uint8_t codes[kPanelRows][kBV];
-  const std::size_t blocks = w.cols / kBV;
-  for (std::size_t b = 0; b < blocks; ++b) {
-    std::uint8_t* groups = panel + b * (kBV / kGV) * kGS;
-    for (std::size_t r = 0; r < kPanelRows; ++r) {
-      float* ws = reinterpret_cast<float*>(groups + kQuads<kS> * 64) + r;
-      if (r < n) {
-        kUnpack(w.data + (row0 + r) * w.row_bytes + b * kS.block_bytes, codes[r], ws, ws + 16, kGS / 4);
-      } else {
-        std::memset(codes[r], 0, kBV);
-        for (std::size_t g = 0; g < kBV / kGV; ++g) {
-          ws[g * kGS / 4] = 0.0f;
-          if constexpr (kHasMin<kS>) ws[g * kGS / 4 + 16] = 0.0f;
-        }
-      }
-    }
-    // 32 columns at a time: rows k and k + 8 share a vector, then a transpose gives per quad the
-    // 16 rows' codes in row order.
-    for (std::size_t c = 0; c < kBV; c += 32) {
-      __m512i v[8];
-      for (std::size_t k = 0; k < 8; ++k) {
-        const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(&codes[k][c]));
-        const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(&codes[k + 8][c]));
-        v[k] = combine(lo, hi);
-      }
-      transpose_8x8_halves(v);
-      for (std::size_t e = 0; e < 8; ++e) {
-        const std::size_t col = c + 4 * e;
-        _mm512_store_si512(groups + col / kGV * kGS + col % kGV / 4 * 64, v[e]);
-      }
-    }
-  }
+inline RowBlock row_block(const WeightMatrix& w, std::size_t row0, std::size_t n) {
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return {w.data + row0 * w.row_bytes, w.row_bytes, n,
+          _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<int>(w.row_bytes))),
+          static_cast<__mmask16>((1u << n) - 1)};
 }
+
+// 16 bytes of row r from `offset`, or zero for a padding row.
+inline __m128i row_bytes16(const RowBlock& rb, std::size_t r, std::size_t offset) {
+  if (r >= rb.n) return _mm_setzero_si128();
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rb.base + r * rb.row_bytes + offset));
+}
+
+// Eight dwords of every row, lanes = rows: z[e] lane r = dword e of row r's 32 bytes at
+// `offset`, where bytes past `limit` read as zero (so nothing past a row's last block is touched).
+inline void load_dwords8(const RowBlock& rb, std::size_t offset, std::size_t limit, __m512i z[8]) {
+  const std::size_t valid = limit - offset;
+  const __mmask32 mask = valid >= 32 ? ~__mmask32(0) : static_cast<__mmask32>((1u << valid) - 1);
+  for (std::size_t k = 0; k < 8; ++k) {
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+    if (k < rb.n) lo = _mm256_maskz_loadu_epi8(mask, rb.base + k * rb.row_bytes + offset);
+    if (k + 8 < rb.n) hi = _mm256_maskz_loadu_epi8(mask, rb.base + (k + 8) * rb.row_bytes + offset);
+    z[k] = combine(lo, hi);
+  }
+  transpose_8x8_halves(z);
+}
+
+// The same from two separate 16-byte runs: z[0..3] from `first`, z[4..7] from `second` (two
+// blocks' codes of the 32-value types). has_second false: z[4..7] zero.
+inline void load_dwords4x2(const RowBlock& rb, std::size_t first, std::size_t second, bool has_second, __m512i z[8]) {
+  for (std::size_t k = 0; k < 8; ++k) {
+    __m256i half[2];
+    for (std::size_t h = 0; h < 2; ++h) {
+      const std::size_t r = k + 8 * h;
+      const __m128i a = row_bytes16(rb, r, first);
+      const __m128i b = has_second ? row_bytes16(rb, r, second) : _mm_setzero_si128();
+      half[h] = _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+    }
+    z[k] = combine(half[0], half[1]);
+  }
+  transpose_8x8_halves(z);
+}
+
+// One dword of every row at `offset` (any alignment), lanes = rows; zero for padding rows.
+inline __m512i gather_dword(const RowBlock& rb, std::size_t offset) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rb.valid, rb.gather_index, rb.base + offset, 1);
+}
+
+// fp16 in the low (high) half of each dword, as float.
+inline __m512 f16_low(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
+inline __m512 f16_high(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))); }
+
+// Storing a group's parts in a panel.
+template <const IntScheme& kS>
+inline void store_quad(std::uint8_t* panel, std::size_t g, std::size_t quad, __m512i codes) {
+  _mm512_store_si512(panel + g * kGroupStride<kS> + quad * 64, codes);
+}
+template <const IntScheme& kS>
+inline void store_scale(std::uint8_t* panel, std::size_t g, __m512 ws) {
+  _mm512_store_ps(panel + g * kGroupStride<kS> + kQuads<kS> * 64, ws);
+}
+template <const IntScheme& kS>
+inline void store_offset(std::uint8_t* panel, std::size_t g, __m512 wm) {
+  _mm512_store_ps(panel + g * kGroupStride<kS> + kQuads<kS> * 64 + 64, wm);
+}
+
+// Low and high nibbles of each byte.
+inline __m512i low_nibbles(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0f)); }
+inline __m512i high_nibbles(__m512i v) { return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0f)); }
 
 // Σ q of each 32-value block of an ActBlock32 row, 16 blocks at a time: a vector of two blocks'
 // codes is summed by fours (vpdpbusd with ones), then pairs of lanes are added until each lane
@@ -304,7 +344,7 @@ void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t
 }
 
 // The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
-template <const IntScheme& kS, UnpackFn kUnpack>
+template <const IntScheme& kS, BuildPanelFn kBuild>
 void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
                 std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
@@ -323,7 +363,7 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
     __mmask16 masks[kBlockPanels];
     for (std::size_t p = 0; p < n_panels; ++p) {
       const std::size_t n = min_size(kPanelRows, rows - p * kPanelRows);
-      build_panel<kS, kUnpack>(w, r0 + p * kPanelRows, n, panels + p * panel_bytes);
+      kBuild(row_block(w, r0 + p * kPanelRows, n), w.cols, panels + p * panel_bytes);
       masks[p] = static_cast<__mmask16>((1u << n) - 1);
     }
     float* o = out + r0;

@@ -1,7 +1,7 @@
 // kernels/avx512/legacy: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) against
-// ActBlock32 activations. Each type only says how a block becomes 32 unsigned codes (its signed
-// code plus a bias, corrected exactly by the activations' sums), a scale and, for the _1 types,
-// an offset; int_panels does the rest.
+// ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
+// (the signed code plus a bias, corrected exactly by the activations' sums), a scale and, for the
+// _1 types, an offset, for 16 rows at once (rows in the lanes).
 #include "kernels/avx512/entries.hpp"
 #include "kernels/avx512/int_panels.hpp"
 
@@ -9,69 +9,6 @@ namespace pensieve::kernels::avx512 {
 namespace {
 
 using tensor::TensorType;
-
-// Value j of a 32-value block sits in byte j % 16 of qs: low nibble for j < 16, else high.
-inline __m256i nibbles(const std::uint8_t* qs) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i lo = _mm_and_si128(packed, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-}
-
-// Bit j of qh as 16 in byte j: the fifth bit of the _5 types.
-inline __m256i fifth_bits(const std::uint8_t* qh) {
-  return _mm256_maskz_mov_epi8(load_u32(qh), _mm256_set1_epi8(0x10));
-}
-
-inline void store32(std::uint8_t* q, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v); }
-
-// Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
-void unpack_q8_0(const std::uint8_t* b, std::uint8_t* q, float* ws, float*, std::size_t) {
-  *ws = load_f16(b);
-  const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
-  store32(q, _mm256_xor_si256(codes, _mm256_set1_epi8(static_cast<char>(0x80))));
-}
-
-// Q4_0: { fp16 d; u8 qs[16]; } value d·(nibble − 8): the nibble is the code + 8.
-void unpack_q4_0(const std::uint8_t* b, std::uint8_t* q, float* ws, float*, std::size_t) {
-  *ws = load_f16(b);
-  store32(q, nibbles(b + 2));
-}
-
-// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value d·nibble + m.
-void unpack_q4_1(const std::uint8_t* b, std::uint8_t* q, float* ws, float* wm, std::size_t) {
-  *ws = load_f16(b);
-  *wm = load_f16(b + 2);
-  store32(q, nibbles(b + 4));
-}
-
-// Q5_0: { fp16 d; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4 − 16).
-void unpack_q5_0(const std::uint8_t* b, std::uint8_t* q, float* ws, float*, std::size_t) {
-  *ws = load_f16(b);
-  store32(q, _mm256_or_si256(nibbles(b + 6), fifth_bits(b + 2)));
-}
-
-// Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
-void unpack_q5_1(const std::uint8_t* b, std::uint8_t* q, float* ws, float* wm, std::size_t) {
-  *ws = load_f16(b);
-  *wm = load_f16(b + 2);
-  store32(q, _mm256_or_si256(nibbles(b + 8), fifth_bits(b + 4)));
-}
-
-// IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
-void unpack_iq4_nl(const std::uint8_t* b, std::uint8_t* q, float* ws, float*, std::size_t) {
-  *ws = load_f16(b);
-  // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
-  // plus 128, in both 128-bit lanes for vpshufb.
-  const __m256i grid = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
-                                        static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
-                                        static_cast<char>(197), static_cast<char>(217), static_cast<char>(241), 1, 24,
-                                        45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
-                                        static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
-                                        static_cast<char>(197), static_cast<char>(217), static_cast<char>(241));
-  store32(q, _mm256_shuffle_epi8(grid, nibbles(b + 2)));
-}
 
 // {block values, block bytes, group values, bias, group offset, block offset, ActBlock256}
 constexpr IntScheme kQ8_0{32, 34, 32, 128, false, false, false};
@@ -81,17 +18,104 @@ constexpr IntScheme kQ5_0{32, 22, 32, 16, false, false, false};
 constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
 
+// Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
+void build_q8_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  for (std::size_t b = 0; b < cols / 32; ++b) {
+    const std::size_t at = b * kQ8_0.block_bytes;
+    __m512i z[8];
+    load_dwords8(rows, at + 2, at + kQ8_0.block_bytes, z);
+    for (std::size_t j = 0; j < 8; ++j) store_quad<kQ8_0>(panel, b, j, _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
+    store_scale<kQ8_0>(panel, b, f16_low(gather_dword(rows, at)));
+  }
+}
+
+// The nibble types: value j of a block sits in byte j % 16 of qs, low nibble for j < 16, else high.
+// Two blocks are read at a time (16 bytes of codes each); `codes` is where qs starts in a block.
+// With kFifth, qh (a u32 at `fifth`) holds each value's fifth bit; with kOffset, the block starts
+// with d and m, else with d.
+template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt>
+void build_nibble_type(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  constexpr std::size_t kBB = kS.block_bytes;
+  // Bits 0..3 of an index to bit 4 of bytes 0..3.
+  const __m512i spread = _mm512_setr_epi32(0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010,
+                                           0x00101000, 0x00101010, 0x10000000, 0x10000010, 0x10001000, 0x10001010,
+                                           0x10100000, 0x10100010, 0x10101000, 0x10101010);
+  const std::size_t blocks = cols / 32;
+  for (std::size_t b = 0; b < blocks; b += 2) {
+    const bool second = b + 1 < blocks;
+    __m512i z[8];
+    load_dwords4x2(rows, b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
+    for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+      const std::size_t block = b + k, at = block * kBB;
+      const __m512i head = gather_dword(rows, at);
+      __m512i fifth = _mm512_setzero_si512();
+      if constexpr (kFifth) fifth = gather_dword(rows, at + kFifthAt);
+      for (std::size_t j = 0; j < 8; ++j) {
+        const __m512i packed = z[4 * k + j % 4];
+        __m512i codes = j < 4 ? low_nibbles(packed) : high_nibbles(packed);
+        if constexpr (kFifth) {
+          const __m512i four = _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)), _mm512_set1_epi32(15));
+          codes = _mm512_or_si512(codes, _mm512_permutexvar_epi32(four, spread));
+        }
+        store_quad<kS>(panel, block, j, codes);
+      }
+      store_scale<kS>(panel, block, f16_low(head));
+      if constexpr (kS.block_min) store_offset<kS>(panel, block, f16_high(head));
+    }
+  }
+}
+
+// Q4_0: { fp16 d; u8 qs[16]; } value d·(nibble − 8): the nibble is the code + 8.
+void build_q4_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  build_nibble_type<kQ4_0, 2, false, 0>(rows, cols, panel);
+}
+// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value d·nibble + m.
+void build_q4_1(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  build_nibble_type<kQ4_1, 4, false, 0>(rows, cols, panel);
+}
+// Q5_0: { fp16 d; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4 − 16).
+void build_q5_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  build_nibble_type<kQ5_0, 6, true, 2>(rows, cols, panel);
+}
+// Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
+void build_q5_1(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  build_nibble_type<kQ5_1, 8, true, 4>(rows, cols, panel);
+}
+
+// IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
+void build_iq4_nl(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+  // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+  // plus 128, in every 128-bit lane for vpshufb.
+  const __m512i grid = _mm512_broadcast_i32x4(_mm_setr_epi8(
+      1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141), static_cast<char>(153),
+      static_cast<char>(166), static_cast<char>(181), static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
+  const std::size_t blocks = cols / 32;
+  for (std::size_t b = 0; b < blocks; b += 2) {
+    const bool second = b + 1 < blocks;
+    __m512i z[8];
+    load_dwords4x2(rows, b * 18 + 2, (b + 1) * 18 + 2, second, z);
+    for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+      const std::size_t block = b + k;
+      for (std::size_t j = 0; j < 8; ++j) {
+        const __m512i packed = z[4 * k + j % 4];
+        store_quad<kIQ4_NL>(panel, block, j, _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+      }
+      store_scale<kIQ4_NL>(panel, block, f16_low(gather_dword(rows, block * 18)));
+    }
+  }
+}
+
 void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_rows[static_cast<std::size_t>(type)] = fn; }
 
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
-  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, unpack_q8_0>);
-  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, unpack_q4_0>);
-  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, unpack_q4_1>);
-  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, unpack_q5_0>);
-  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, unpack_q5_1>);
-  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, unpack_iq4_nl>);
+  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, build_q8_0>);
+  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, build_q4_0>);
+  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, build_q4_1>);
+  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, build_q5_0>);
+  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, build_q5_1>);
+  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, build_iq4_nl>);
 }
 
 }  // namespace pensieve::kernels::avx512
