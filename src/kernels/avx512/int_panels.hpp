@@ -50,8 +50,9 @@ struct RowBlock {
   __mmask16 valid;       // lanes of real rows
 };
 
-// Builds the panel of the 16 rows (all columns).
-using BuildPanelFn = void (*)(const RowBlock& rows, std::size_t cols, std::uint8_t* panel);
+// Builds the part of the 16 rows' panel for stored blocks [begin, end), to `groups` (where the
+// first group of block `begin` goes).
+using BuildPanelFn = void (*)(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* groups);
 
 constexpr std::size_t kPanelRows = 16;
 constexpr std::size_t kBlockPanels = 4;  // panels built together (64 rows, the driver's task unit)
@@ -116,35 +117,44 @@ inline RowBlock row_block(const WeightMatrix& w, std::size_t row0, std::size_t n
           static_cast<__mmask16>((1u << n) - 1)};
 }
 
-// 16 bytes of row r from `offset`, or zero for a padding row.
+// 16 (32) bytes of row r from `offset`, or zero for a padding row. kFull: all 16 rows are real.
+template <bool kFull>
 inline __m128i row_bytes16(const RowBlock& rb, std::size_t r, std::size_t offset) {
-  if (r >= rb.n) return _mm_setzero_si128();
+  if (!kFull && r >= rb.n) return _mm_setzero_si128();
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rb.base + r * rb.row_bytes + offset));
+}
+template <bool kFull>
+inline __m256i row_bytes32(const RowBlock& rb, std::size_t r, std::size_t offset, __mmask32 mask) {
+  if (!kFull && r >= rb.n) return _mm256_setzero_si256();
+  const std::uint8_t* p = rb.base + r * rb.row_bytes + offset;
+  if (mask == ~__mmask32(0)) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm256_maskz_loadu_epi8(mask, p);
 }
 
 // Eight dwords of every row, lanes = rows: z[e] lane r = dword e of row r's 32 bytes at
-// `offset`, where bytes past `limit` read as zero (so nothing past a row's last block is touched).
-inline void load_dwords8(const RowBlock& rb, std::size_t offset, std::size_t limit, __m512i z[8]) {
-  const std::size_t valid = limit - offset;
-  const __mmask32 mask = valid >= 32 ? ~__mmask32(0) : static_cast<__mmask32>((1u << valid) - 1);
+// `offset`, of which only the bytes in `mask` are read (the rest are zero), so nothing past a
+// row's last block is touched.
+template <bool kFull>
+inline void load_dwords8(const RowBlock& rb, std::size_t offset, __mmask32 mask, __m512i z[8]) {
+#pragma GCC unroll 8
   for (std::size_t k = 0; k < 8; ++k) {
-    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-    if (k < rb.n) lo = _mm256_maskz_loadu_epi8(mask, rb.base + k * rb.row_bytes + offset);
-    if (k + 8 < rb.n) hi = _mm256_maskz_loadu_epi8(mask, rb.base + (k + 8) * rb.row_bytes + offset);
-    z[k] = combine(lo, hi);
+    z[k] = combine(row_bytes32<kFull>(rb, k, offset, mask), row_bytes32<kFull>(rb, k + 8, offset, mask));
   }
   transpose_8x8_halves(z);
 }
 
 // The same from two separate 16-byte runs: z[0..3] from `first`, z[4..7] from `second` (two
 // blocks' codes of the 32-value types). has_second false: z[4..7] zero.
+template <bool kFull>
 inline void load_dwords4x2(const RowBlock& rb, std::size_t first, std::size_t second, bool has_second, __m512i z[8]) {
+#pragma GCC unroll 8
   for (std::size_t k = 0; k < 8; ++k) {
     __m256i half[2];
+#pragma GCC unroll 2
     for (std::size_t h = 0; h < 2; ++h) {
       const std::size_t r = k + 8 * h;
-      const __m128i a = row_bytes16(rb, r, first);
-      const __m128i b = has_second ? row_bytes16(rb, r, second) : _mm_setzero_si128();
+      const __m128i a = row_bytes16<kFull>(rb, r, first);
+      const __m128i b = has_second ? row_bytes16<kFull>(rb, r, second) : _mm_setzero_si128();
       half[h] = _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
     }
     z[k] = combine(half[0], half[1]);
@@ -161,18 +171,29 @@ inline __m512i gather_dword(const RowBlock& rb, std::size_t offset) {
 inline __m512 f16_low(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
 inline __m512 f16_high(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))); }
 
-// Storing a group's parts in a panel.
+// Storing the parts of group g (counted from `groups`) in a panel.
 template <const IntScheme& kS>
-inline void store_quad(std::uint8_t* panel, std::size_t g, std::size_t quad, __m512i codes) {
-  _mm512_store_si512(panel + g * kGroupStride<kS> + quad * 64, codes);
+inline void store_quad(std::uint8_t* groups, std::size_t g, std::size_t quad, __m512i codes) {
+  _mm512_store_si512(groups + g * kGroupStride<kS> + quad * 64, codes);
 }
 template <const IntScheme& kS>
-inline void store_scale(std::uint8_t* panel, std::size_t g, __m512 ws) {
-  _mm512_store_ps(panel + g * kGroupStride<kS> + kQuads<kS> * 64, ws);
+inline void store_scale(std::uint8_t* groups, std::size_t g, __m512 ws) {
+  _mm512_store_ps(groups + g * kGroupStride<kS> + kQuads<kS> * 64, ws);
 }
 template <const IntScheme& kS>
-inline void store_offset(std::uint8_t* panel, std::size_t g, __m512 wm) {
-  _mm512_store_ps(panel + g * kGroupStride<kS> + kQuads<kS> * 64 + 64, wm);
+inline void store_offset(std::uint8_t* groups, std::size_t g, __m512 wm) {
+  _mm512_store_ps(groups + g * kGroupStride<kS> + kQuads<kS> * 64 + 64, wm);
+}
+
+// A type's panel builder for full (16 real rows) and partial panels, kFull known at compile
+// time so the common case has no per-row test.
+template <BuildPanelFn kFullFn, BuildPanelFn kPartialFn>
+void build_panel(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* groups) {
+  if (rows.n == kPanelRows) {
+    kFullFn(rows, begin, end, groups);
+  } else {
+    kPartialFn(rows, begin, end, groups);
+  }
 }
 
 // Low and high nibbles of each byte.
@@ -234,40 +255,42 @@ void token_aux(const std::uint8_t* row, std::size_t cols, std::uint8_t* aux) {
   }
 }
 
-// kP panels (stride panel_bytes) against the kT tokens from t0 of x; results of panel p, token t
-// to out + t·out_stride + 16p under masks[p].
+// Adds columns [c_begin, c_end) (whole groups) of kP panels (stride panel_bytes; `groups` is where
+// the group of column c_begin is) against the kT tokens from t0 of x to f[panel][token].
 template <const IntScheme& kS, std::size_t kP, std::size_t kT>
-void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Activations& x, std::size_t t0,
-                   const std::uint8_t* aux, std::size_t aux_stride, float* out, std::size_t out_stride,
-                   const __mmask16* masks) {
+inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, const Activations& x, std::size_t t0,
+                       const std::uint8_t* aux, std::size_t aux_stride, std::size_t c_begin, std::size_t c_end,
+                       __m512 (&f)[kP][kT]) {
   constexpr std::size_t kGV = kS.group_values, kGS = kGroupStride<kS>, kQ = kQuads<kS>;
   constexpr std::size_t kGroupsPerRun = 32 / kGV;
   const std::uint8_t* act[kT];
   const std::uint8_t* tok_aux[kT] = {};
+#pragma GCC unroll 8
   for (std::size_t t = 0; t < kT; ++t) {
     act[t] = x.data + (t0 + t) * x.stride;
     if constexpr (kHasAux<kS>) tok_aux[t] = aux + (t0 + t) * aux_stride;
   }
-  __m512 f[kP][kT];
-#pragma GCC unroll 8
-  for (std::size_t p = 0; p < kP; ++p) {
-#pragma GCC unroll 8
-    for (std::size_t t = 0; t < kT; ++t) f[p][t] = _mm512_setzero_ps();
-  }
-  for (std::size_t c = 0; c < x.cols; c += 32) {
+  const std::size_t g_begin = c_begin / kGV;
+  for (std::size_t c = c_begin; c < c_end; c += 32) {
     const std::size_t codes_at = act_codes<kS>(c);
     __m512 s[kP][kT];
 #pragma GCC unroll 2
     for (std::size_t h = 0; h < kGroupsPerRun; ++h) {
       const std::size_t g = c / kGV + h;
-      const std::uint8_t* pg = panels + g * kGS;
-      __m512i acc[kP][kT];
+      const std::uint8_t* pg = groups + (g - g_begin) * kGS;
+      // With few tokens the sums are split over two accumulators (even and odd quads, added
+      // exactly at the end), so that enough independent vpdpbusd chains hide its latency.
+      constexpr std::size_t kSplit = kP * kT < 8 ? 2 : 1;
+      __m512i acc[kSplit][kP][kT];
 #pragma GCC unroll 8
       for (std::size_t t = 0; t < kT; ++t) {
         __m512i init = _mm512_setzero_si512();
         if constexpr (kS.bias != 0) init = _mm512_set1_epi32(static_cast<int>(load_u32(tok_aux[t] + 4 * g)));
 #pragma GCC unroll 8
-        for (std::size_t p = 0; p < kP; ++p) acc[p][t] = init;
+        for (std::size_t p = 0; p < kP; ++p) {
+          acc[0][p][t] = init;
+          if constexpr (kSplit == 2) acc[kSplit - 1][p][t] = _mm512_setzero_si512();
+        }
       }
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < kQ; ++j) {
@@ -278,7 +301,14 @@ void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Ac
         for (std::size_t t = 0; t < kT; ++t) {
           const __m512i a = _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + codes_at + h * kGV + 4 * j)));
 #pragma GCC unroll 8
-          for (std::size_t p = 0; p < kP; ++p) acc[p][t] = _mm512_dpbusd_epi32(acc[p][t], wv[p], a);
+          for (std::size_t p = 0; p < kP; ++p) acc[j % kSplit][p][t] = _mm512_dpbusd_epi32(acc[j % kSplit][p][t], wv[p], a);
+        }
+      }
+      if constexpr (kSplit == 2) {
+#pragma GCC unroll 8
+        for (std::size_t p = 0; p < kP; ++p) {
+#pragma GCC unroll 8
+          for (std::size_t t = 0; t < kT; ++t) acc[0][p][t] = _mm512_add_epi32(acc[0][p][t], acc[1][p][t]);
         }
       }
 #pragma GCC unroll 8
@@ -286,7 +316,7 @@ void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Ac
         const __m512 ws = _mm512_load_ps(pg + p * panel_bytes + kQ * 64);
 #pragma GCC unroll 8
         for (std::size_t t = 0; t < kT; ++t) {
-          const __m512 dot = _mm512_cvtepi32_ps(acc[p][t]);
+          const __m512 dot = _mm512_cvtepi32_ps(acc[0][p][t]);
           s[p][t] = h == 0 ? _mm512_mul_ps(dot, ws) : _mm512_fmadd_ps(dot, ws, s[p][t]);
         }
       }
@@ -309,7 +339,7 @@ void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Ac
       for (std::size_t p = 0; p < kP; ++p) f[p][t] = _mm512_fmadd_ps(s[p][t], d, f[p][t]);
     }
     if constexpr (kS.block_min) {
-      const std::uint8_t* pg = panels + c / kGV * kGS;
+      const std::uint8_t* pg = groups + (c / kGV - g_begin) * kGS;
 #pragma GCC unroll 8
       for (std::size_t p = 0; p < kP; ++p) {
         const __m512 wm = _mm512_load_ps(pg + p * panel_bytes + kQ * 64 + 64);
@@ -322,11 +352,31 @@ void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Ac
       }
     }
   }
+}
+
+template <std::size_t kP, std::size_t kT>
+inline void store_results(const __m512 (&f)[kP][kT], float* out, std::size_t out_stride, const __mmask16* masks) {
 #pragma GCC unroll 8
   for (std::size_t p = 0; p < kP; ++p) {
 #pragma GCC unroll 8
     for (std::size_t t = 0; t < kT; ++t) _mm512_mask_storeu_ps(out + t * out_stride + 16 * p, masks[p], f[p][t]);
   }
+}
+
+// kP whole panels (stride panel_bytes) against the kT tokens from t0 of x; results of panel p,
+// token t to out + t·out_stride + 16p under masks[p].
+template <const IntScheme& kS, std::size_t kP, std::size_t kT>
+void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Activations& x, std::size_t t0,
+                   const std::uint8_t* aux, std::size_t aux_stride, float* out, std::size_t out_stride,
+                   const __mmask16* masks) {
+  __m512 f[kP][kT];
+#pragma GCC unroll 8
+  for (std::size_t p = 0; p < kP; ++p) {
+#pragma GCC unroll 8
+    for (std::size_t t = 0; t < kT; ++t) f[p][t] = _mm512_setzero_ps();
+  }
+  accumulate<kS, kP, kT>(panels, panel_bytes, x, t0, aux, aux_stride, 0, x.cols, f);
+  store_results(f, out, out_stride, masks);
 }
 
 // Runs panel_product with kP panels over `tokens` (1..kPrefillTokens) tokens from t0.
@@ -343,6 +393,31 @@ void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t
   }
 }
 
+// One token against all panels of 16 rows from r0 (up to kDecodePanels), building each panel a
+// few blocks at a time just before use, so the panel never leaves the L1 cache.
+template <const IntScheme& kS, BuildPanelFn kBuild>
+void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const Activations& x, const std::uint8_t* aux,
+                 std::uint8_t* chunk, float* out) {
+  constexpr std::size_t kChunkBlocks = 256 / kS.block_values;  // 256 columns per chunk
+  constexpr std::size_t kChunkBytes = 256 / kS.group_values * kGroupStride<kS>;
+  __m512 f[kDecodePanels][1];
+  __mmask16 masks[kDecodePanels];
+  RowBlock blocks[kDecodePanels];
+  for (std::size_t p = 0; p < kDecodePanels; ++p) {
+    f[p][0] = _mm512_setzero_ps();
+    const std::size_t n = p * kPanelRows < rows ? min_size(kPanelRows, rows - p * kPanelRows) : 0;
+    masks[p] = static_cast<__mmask16>((1u << n) - 1);
+    blocks[p] = row_block(w, r0 + p * kPanelRows, n);
+  }
+  const std::size_t n_blocks = w.cols / kS.block_values;
+  for (std::size_t b = 0; b < n_blocks; b += kChunkBlocks) {
+    const std::size_t end = min_size(n_blocks, b + kChunkBlocks);
+    for (std::size_t p = 0; p < kDecodePanels; ++p) kBuild(blocks[p], b, end, chunk + p * kChunkBytes);
+    accumulate<kS, kDecodePanels, 1>(chunk, kChunkBytes, x, 0, aux, 0, b * kS.block_values, end * kS.block_values, f);
+  }
+  store_results(f, out + r0, 0, masks);
+}
+
 // The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
 template <const IntScheme& kS, BuildPanelFn kBuild>
 void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
@@ -355,22 +430,26 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
     aux = scratch(0, x.rows * aux_stride);
     for (std::size_t t = 0; t < x.rows; ++t) token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
   }
+  constexpr std::size_t kBlockRows = kBlockPanels * kPanelRows;
+  if (x.rows == 1) {
+    std::uint8_t* chunk = scratch(1, kDecodePanels * 256 / kS.group_values * kGroupStride<kS>);
+    for (std::size_t r0 = row_begin; r0 < row_end; r0 += kDecodePanels * kPanelRows) {
+      decode_rows<kS, kBuild>(w, r0, min_size(kDecodePanels * kPanelRows, row_end - r0), x, aux, chunk, out);
+    }
+    return;
+  }
   const std::size_t panel_bytes = groups * kGroupStride<kS>;
   std::uint8_t* panels = scratch(1, kBlockPanels * panel_bytes);
-  for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockPanels * kPanelRows) {
-    const std::size_t rows = min_size(kBlockPanels * kPanelRows, row_end - r0);
+  for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
+    const std::size_t rows = min_size(kBlockRows, row_end - r0);
     const std::size_t n_panels = (rows + kPanelRows - 1) / kPanelRows;
     __mmask16 masks[kBlockPanels];
     for (std::size_t p = 0; p < n_panels; ++p) {
       const std::size_t n = min_size(kPanelRows, rows - p * kPanelRows);
-      kBuild(row_block(w, r0 + p * kPanelRows, n), w.cols, panels + p * panel_bytes);
+      kBuild(row_block(w, r0 + p * kPanelRows, n), 0, w.cols / kS.block_values, panels + p * panel_bytes);
       masks[p] = static_cast<__mmask16>((1u << n) - 1);
     }
     float* o = out + r0;
-    if (x.rows == 1 && n_panels == kDecodePanels) {
-      panel_product<kS, kDecodePanels, 1>(panels, panel_bytes, x, 0, aux, aux_stride, o, out_stride, masks);
-      continue;
-    }
     for (std::size_t t0 = 0; t0 < x.rows; t0 += kPrefillTokens) {
       const std::size_t tokens = min_size(kPrefillTokens, x.rows - t0);
       std::size_t p = 0;

@@ -24,8 +24,9 @@ inline __m512i bits(__m512i v, unsigned shift, int mask) {
 // (scale low, minimum high) and their top 2 bits in the top bits of bytes 0..3 (scales) and 4..7
 // (minimums). value = d·scale·q − dmin·min.
 template <const IntScheme& kS>
-void kquant_scales(const __m512i z[4], std::size_t block, std::uint8_t* panel) {
-  const __m512 d = f16_low(z[0]), dmin = f16_high(z[0]);
+inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
+  const __m512 d = f16_low(z[0]), neg_dmin = _mm512_sub_ps(_mm512_setzero_ps(), f16_high(z[0]));
+#pragma GCC unroll 8
   for (unsigned g = 0; g < 8; ++g) {
     __m512i scale, min;
     if (g < 4) {
@@ -36,31 +37,32 @@ void kquant_scales(const __m512i z[4], std::size_t block, std::uint8_t* panel) {
       scale = _mm512_or_si512(bits(z[3], 8 * k, 15), _mm512_slli_epi32(bits(z[1], 8 * k + 6, 3), 4));
       min = _mm512_or_si512(bits(z[3], 8 * k + 4, 15), _mm512_slli_epi32(bits(z[2], 8 * k + 6, 3), 4));
     }
-    store_scale<kS>(panel, 8 * block + g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
-    store_offset<kS>(panel, 8 * block + g, _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin), _mm512_cvtepi32_ps(min)));
+    store_scale<kS>(groups, g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
+    store_offset<kS>(groups, g, _mm512_mul_ps(neg_dmin, _mm512_cvtepi32_ps(min)));
   }
 }
 
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 64 values take 32 bytes of qs: the
 // low nibbles are the first 32 values (group 2p), the high nibbles the next 32 (group 2p + 1).
 // Dword q of qs (pair q / 8, position q % 8) holds quad q % 8 of both groups.
-void build_q4_k(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  for (std::size_t b = 0; b < cols / 256; ++b) {
-    const std::size_t at = b * kQ4_K.block_bytes, end = at + kQ4_K.block_bytes;
-    __m512i z[8];
+template <bool kFull>
+void build_q4_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  constexpr std::size_t kBB = kQ4_K.block_bytes;
+  for (std::size_t b = begin; b < end; ++b) {
+    const std::size_t at = b * kBB;
+    std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ4_K>;
+#pragma GCC unroll 5
     for (std::size_t chunk = 0; chunk < 5; ++chunk) {
-      load_dwords8(rows, at + 32 * chunk, end, z);
-      std::size_t first = 0;
-      if (chunk == 0) {
-        kquant_scales<kQ4_K>(z, b, panel);
-        first = 4;
-      }
-      for (std::size_t e = first; e < 8; ++e) {
+      __m512i z[8];
+      // Bytes 128..143 of the block in the last chunk, all 32 in the others.
+      load_dwords8<kFull>(rows, at + 32 * chunk, chunk == 4 ? 0xffffu : ~0u, z);
+      if (chunk == 0) kquant_scales<kQ4_K>(z, groups);
+#pragma GCC unroll 8
+      for (std::size_t e = 0; e < 8; ++e) {
+        if ((chunk == 0 && e < 4) || (chunk == 4 && e >= 4)) continue;  // not qs
         const std::size_t q = 8 * chunk + e - 4;  // dword of qs
-        if (q >= 32) break;
-        const std::size_t g = 8 * b + 2 * (q / 8);
-        store_quad<kQ4_K>(panel, g, q % 8, low_nibbles(z[e]));
-        store_quad<kQ4_K>(panel, g + 1, q % 8, high_nibbles(z[e]));
+        store_quad<kQ4_K>(groups, 2 * (q / 8), q % 8, low_nibbles(z[e]));
+        store_quad<kQ4_K>(groups, 2 * (q / 8) + 1, q % 8, high_nibbles(z[e]));
       }
     }
   }
@@ -68,31 +70,35 @@ void build_q4_k(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
 
 // Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K plus a fifth bit:
 // value l of group g has it at bit g of qh[l], so quad i of group g takes bit g of each byte of
-// qh's dword i, moved to bit 4.
-void build_q5_k(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+// qh's dword i, moved to bit 4 (a rotation keeps each byte's bits in their byte).
+template <bool kFull>
+void build_q5_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  constexpr std::size_t kBB = kQ5_K.block_bytes;
   const __m512i bit4 = _mm512_set1_epi8(0x10);
-  for (std::size_t b = 0; b < cols / 256; ++b) {
-    const std::size_t at = b * kQ5_K.block_bytes, end = at + kQ5_K.block_bytes;
+  for (std::size_t b = begin; b < end; ++b) {
+    const std::size_t at = b * kBB;
+    std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ5_K>;
     __m512i z[8], qh[8];
-    load_dwords8(rows, at, end, z);
-    kquant_scales<kQ5_K>(z, b, panel);
+    load_dwords8<kFull>(rows, at, ~0u, z);
+    kquant_scales<kQ5_K>(z, groups);
+#pragma GCC unroll 4
     for (std::size_t i = 0; i < 4; ++i) qh[i] = z[4 + i];
+#pragma GCC unroll 5
     for (std::size_t chunk = 1; chunk < 6; ++chunk) {
-      load_dwords8(rows, at + 32 * chunk, end, z);
-      std::size_t first = 0;
+      load_dwords8<kFull>(rows, at + 32 * chunk, chunk == 5 ? 0xffffu : ~0u, z);
       if (chunk == 1) {
+#pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) qh[4 + i] = z[i];
-        first = 4;
       }
-      for (std::size_t e = first; e < 8; ++e) {
+#pragma GCC unroll 8
+      for (std::size_t e = 0; e < 8; ++e) {
+        if ((chunk == 1 && e < 4) || (chunk == 5 && e >= 4)) continue;  // not qs
         const std::size_t q = 8 * chunk + e - 12;  // dword of qs
-        if (q >= 32) break;
-        const std::size_t pair = q / 8, i = q % 8, g = 8 * b + 2 * pair;
-        // bit 2·pair (2·pair + 1) of each byte, at bit 4.
-        const __m512i lo_bit = _mm512_and_si512(_mm512_rolv_epi32(qh[i], _mm512_set1_epi32(static_cast<int>(4 - 2 * pair + 32) % 32)), bit4);
-        const __m512i hi_bit = _mm512_and_si512(_mm512_rolv_epi32(qh[i], _mm512_set1_epi32(static_cast<int>(3 - 2 * pair + 32) % 32)), bit4);
-        store_quad<kQ5_K>(panel, g, i, _mm512_or_si512(low_nibbles(z[e]), lo_bit));
-        store_quad<kQ5_K>(panel, g + 1, i, _mm512_or_si512(high_nibbles(z[e]), hi_bit));
+        const std::size_t pair = q / 8, i = q % 8;
+        const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * pair + 32) % 32), bit4);
+        const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (3 - 2 * pair + 32) % 32), bit4);
+        store_quad<kQ5_K>(groups, 2 * pair, i, _mm512_or_si512(low_nibbles(z[e]), lo_bit));
+        store_quad<kQ5_K>(groups, 2 * pair + 1, i, _mm512_or_si512(high_nibbles(z[e]), hi_bit));
       }
     }
   }
@@ -102,31 +108,38 @@ void build_q5_k(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
 // takes its low 4 bits from ql[64h + 32(k & 1) + l] (low nibble for k < 2, high for k ≥ 2) and its
 // top 2 bits from bits 2k of qh[32h + l]; the code is those 6 bits (the signed value + 32), in 16
 // groups of 16 with signed 8-bit scales.
-void build_q6_k(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+template <bool kFull>
+void build_q6_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  constexpr std::size_t kBB = kQ6_K.block_bytes;
   const __m512i top2 = _mm512_set1_epi8(0x30);
-  for (std::size_t b = 0; b < cols / 256; ++b) {
-    const std::size_t at = b * kQ6_K.block_bytes, end = at + kQ6_K.block_bytes;
+  for (std::size_t b = begin; b < end; ++b) {
+    const std::size_t at = b * kBB;
+    std::uint8_t* groups = panel + 16 * (b - begin) * kGroupStride<kQ6_K>;
     __m512i z[8];
-    load_dwords8(rows, at + 192, end, z);  // z[0..3] scales, z[4] d
+    load_dwords8<kFull>(rows, at + 192, 0x3ffffu, z);  // z[0..3] the scales, z[4] d
     const __m512 d = f16_low(z[4]);
+#pragma GCC unroll 16
     for (unsigned g = 0; g < 16; ++g) {
       // Byte g % 4 of dword g / 4, sign-extended.
       const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(z[g / 4], 24 - 8 * (g % 4)), 24);
-      store_scale<kQ6_K>(panel, 16 * b + g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
+      store_scale<kQ6_K>(groups, g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
     }
+#pragma GCC unroll 2
     for (std::size_t half = 0; half < 2; ++half) {
       __m512i ql[16], qh[8];
-      load_dwords8(rows, at + 64 * half, end, ql);
-      load_dwords8(rows, at + 64 * half + 32, end, ql + 8);
-      load_dwords8(rows, at + 128 + 32 * half, end, qh);
+      load_dwords8<kFull>(rows, at + 64 * half, ~0u, ql);
+      load_dwords8<kFull>(rows, at + 64 * half + 32, ~0u, ql + 8);
+      load_dwords8<kFull>(rows, at + 128 + 32 * half, ~0u, qh);
+#pragma GCC unroll 4
       for (unsigned k = 0; k < 4; ++k) {
+#pragma GCC unroll 8
         for (std::size_t i = 0; i < 8; ++i) {
           const __m512i src = ql[8 * (k & 1) + i];
           const __m512i low = k < 2 ? low_nibbles(src) : high_nibbles(src);
           // bits 2k, 2k + 1 of each byte, at bits 4, 5.
-          const __m512i high = _mm512_and_si512(_mm512_rolv_epi32(qh[i], _mm512_set1_epi32(static_cast<int>(4 - 2 * k + 32) % 32)), top2);
+          const __m512i high = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * k + 32) % 32), top2);
           const std::size_t value = 128 * half + 32 * k + 4 * i;
-          store_quad<kQ6_K>(panel, 16 * b + value / 16, value % 16 / 4, _mm512_or_si512(low, high));
+          store_quad<kQ6_K>(groups, value / 16, value % 16 / 4, _mm512_or_si512(low, high));
         }
       }
     }
@@ -138,9 +151,9 @@ void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_ro
 }  // namespace
 
 void add_kquant_kernels(KernelTable& table) {
-  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, build_q4_k>);
-  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, build_q5_k>);
-  set(table, TensorType::kQ6_K, matmul_int<kQ6_K, build_q6_k>);
+  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, build_panel<build_q4_k<true>, build_q4_k<false>>>);
+  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, build_panel<build_q5_k<true>, build_q5_k<false>>>);
+  set(table, TensorType::kQ6_K, matmul_int<kQ6_K, build_panel<build_q6_k<true>, build_q6_k<false>>>);
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -19,13 +19,15 @@ constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
 
 // Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
-void build_q8_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  for (std::size_t b = 0; b < cols / 32; ++b) {
+template <bool kFull>
+void build_q8_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  for (std::size_t b = begin; b < end; ++b) {
     const std::size_t at = b * kQ8_0.block_bytes;
     __m512i z[8];
-    load_dwords8(rows, at + 2, at + kQ8_0.block_bytes, z);
-    for (std::size_t j = 0; j < 8; ++j) store_quad<kQ8_0>(panel, b, j, _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
-    store_scale<kQ8_0>(panel, b, f16_low(gather_dword(rows, at)));
+    load_dwords8<kFull>(rows, at + 2, ~0u, z);
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < 8; ++j) store_quad<kQ8_0>(panel, b - begin, j, _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
+    store_scale<kQ8_0>(panel, b - begin, f16_low(gather_dword(rows, at)));
   }
 }
 
@@ -33,23 +35,23 @@ void build_q8_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
 // Two blocks are read at a time (16 bytes of codes each); `codes` is where qs starts in a block.
 // With kFifth, qh (a u32 at `fifth`) holds each value's fifth bit; with kOffset, the block starts
 // with d and m, else with d.
-template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt>
-void build_nibble_type(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt, bool kFull>
+void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kS.block_bytes;
   // Bits 0..3 of an index to bit 4 of bytes 0..3.
   const __m512i spread = _mm512_setr_epi32(0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010,
                                            0x00101000, 0x00101010, 0x10000000, 0x10000010, 0x10001000, 0x10001010,
                                            0x10100000, 0x10100010, 0x10101000, 0x10101010);
-  const std::size_t blocks = cols / 32;
-  for (std::size_t b = 0; b < blocks; b += 2) {
-    const bool second = b + 1 < blocks;
+  for (std::size_t b = begin; b < end; b += 2) {
+    const bool second = b + 1 < end;
     __m512i z[8];
-    load_dwords4x2(rows, b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
+    load_dwords4x2<kFull>(rows, b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
     for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
       const std::size_t block = b + k, at = block * kBB;
       const __m512i head = gather_dword(rows, at);
       __m512i fifth = _mm512_setzero_si512();
       if constexpr (kFifth) fifth = gather_dword(rows, at + kFifthAt);
+#pragma GCC unroll 8
       for (std::size_t j = 0; j < 8; ++j) {
         const __m512i packed = z[4 * k + j % 4];
         __m512i codes = j < 4 ? low_nibbles(packed) : high_nibbles(packed);
@@ -57,50 +59,55 @@ void build_nibble_type(const RowBlock& rows, std::size_t cols, std::uint8_t* pan
           const __m512i four = _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)), _mm512_set1_epi32(15));
           codes = _mm512_or_si512(codes, _mm512_permutexvar_epi32(four, spread));
         }
-        store_quad<kS>(panel, block, j, codes);
+        store_quad<kS>(panel, block - begin, j, codes);
       }
-      store_scale<kS>(panel, block, f16_low(head));
-      if constexpr (kS.block_min) store_offset<kS>(panel, block, f16_high(head));
+      store_scale<kS>(panel, block - begin, f16_low(head));
+      if constexpr (kS.block_min) store_offset<kS>(panel, block - begin, f16_high(head));
     }
   }
 }
 
 // Q4_0: { fp16 d; u8 qs[16]; } value d·(nibble − 8): the nibble is the code + 8.
-void build_q4_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  build_nibble_type<kQ4_0, 2, false, 0>(rows, cols, panel);
+template <bool kFull>
+void build_q4_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ4_0, 2, false, 0, kFull>(rows, begin, end, panel);
 }
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value d·nibble + m.
-void build_q4_1(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  build_nibble_type<kQ4_1, 4, false, 0>(rows, cols, panel);
+template <bool kFull>
+void build_q4_1(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ4_1, 4, false, 0, kFull>(rows, begin, end, panel);
 }
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4 − 16).
-void build_q5_0(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  build_nibble_type<kQ5_0, 6, true, 2>(rows, cols, panel);
+template <bool kFull>
+void build_q5_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ5_0, 6, true, 2, kFull>(rows, begin, end, panel);
 }
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
-void build_q5_1(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
-  build_nibble_type<kQ5_1, 8, true, 4>(rows, cols, panel);
+template <bool kFull>
+void build_q5_1(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ5_1, 8, true, 4, kFull>(rows, begin, end, panel);
 }
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
-void build_iq4_nl(const RowBlock& rows, std::size_t cols, std::uint8_t* panel) {
+template <bool kFull>
+void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
   // plus 128, in every 128-bit lane for vpshufb.
   const __m512i grid = _mm512_broadcast_i32x4(_mm_setr_epi8(
       1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141), static_cast<char>(153),
       static_cast<char>(166), static_cast<char>(181), static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
-  const std::size_t blocks = cols / 32;
-  for (std::size_t b = 0; b < blocks; b += 2) {
-    const bool second = b + 1 < blocks;
+  for (std::size_t b = begin; b < end; b += 2) {
+    const bool second = b + 1 < end;
     __m512i z[8];
-    load_dwords4x2(rows, b * 18 + 2, (b + 1) * 18 + 2, second, z);
+    load_dwords4x2<kFull>(rows, b * 18 + 2, (b + 1) * 18 + 2, second, z);
     for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
       const std::size_t block = b + k;
+#pragma GCC unroll 8
       for (std::size_t j = 0; j < 8; ++j) {
         const __m512i packed = z[4 * k + j % 4];
-        store_quad<kIQ4_NL>(panel, block, j, _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        store_quad<kIQ4_NL>(panel, block - begin, j, _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
       }
-      store_scale<kIQ4_NL>(panel, block, f16_low(gather_dword(rows, block * 18)));
+      store_scale<kIQ4_NL>(panel, block - begin, f16_low(gather_dword(rows, block * 18)));
     }
   }
 }
@@ -110,12 +117,12 @@ void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_ro
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
-  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, build_q8_0>);
-  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, build_q4_0>);
-  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, build_q4_1>);
-  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, build_q5_0>);
-  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, build_q5_1>);
-  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, build_iq4_nl>);
+  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, build_panel<build_q8_0<true>, build_q8_0<false>>>);
+  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, build_panel<build_q4_0<true>, build_q4_0<false>>>);
+  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, build_panel<build_q4_1<true>, build_q4_1<false>>>);
+  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, build_panel<build_q5_0<true>, build_q5_0<false>>>);
+  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, build_panel<build_q5_1<true>, build_q5_1<false>>>);
+  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, build_panel<build_iq4_nl<true>, build_iq4_nl<false>>>);
 }
 
 }  // namespace pensieve::kernels::avx512
