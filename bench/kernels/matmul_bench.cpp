@@ -3,7 +3,11 @@
 //
 //   decode/...      one token: weight bytes read per second (GB/s), to hold against memory bandwidth.
 //                   "cache" shapes fit the L3 cache; "dram" cycles over enough copies of an
-//                   8192×2048 matrix (≥ 2 GB) that each call reads from memory.
+//                   8192×2048 matrix (≥ 2 GB) that each call reads from memory. After each call
+//                   the pool also just reads as many bytes from the same place (the same matrix,
+//                   or a copy not touched for a while): "of_read" is the median of read time /
+//                   call time, the kernel's fraction of read bandwidth measured side by side, so
+//                   that both see the same load from whatever else runs on the machine.
 //   prefill/...     many tokens: 2·rows·cols·tokens operations per second (GOP/s), quantizing the
 //                   input each time as a forward pass does.
 //   bandwidth/...   the machine's read bandwidth with the same pool, over the same sizes.
@@ -42,6 +46,7 @@ class CallTimes {
  public:
   void start() { start_ = std::chrono::steady_clock::now(); }
   void stop() { times_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()); }
+  double last() const { return times_.back(); }
   // The 10th percentile of the call times, in seconds.
   double fast() {
     if (times_.empty()) return 1e30;
@@ -54,12 +59,43 @@ class CallTimes {
   std::chrono::steady_clock::time_point start_;
   std::vector<double> times_;
 };
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  auto mid = v.begin() + static_cast<long>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 // Several times the L3 cache (which adapts its replacement to keep part of a cyclic set).
 constexpr std::size_t kDramBytes = std::size_t{2048} << 20;
 
 core::ThreadPool& pool() {
   static core::ThreadPool p(kThreads);
   return p;
+}
+
+// Reads `bytes` from `data` with the pool, each thread its half as 8 interleaved streams (as the
+// kernels read 8 or more rows side by side; one stream per core gets less from the cache), with
+// 64-bit loads the compiler vectorizes. Returns a sum so the reads cannot be left out.
+std::uint64_t pool_read(const std::uint8_t* data, std::size_t bytes) {
+  std::uint64_t sums[kThreads] = {};
+  pool().run_on_all([&](unsigned thread, unsigned n_threads) {
+    constexpr std::size_t kStreams = 8;
+    const std::size_t words = bytes / sizeof(std::uint64_t) / n_threads / kStreams / 2 * 2;
+    const auto* part = reinterpret_cast<const std::uint64_t*>(data) + words * kStreams * thread;
+    std::uint64_t s[kStreams] = {};
+    for (std::size_t k = 0; k < words; k += 2) {
+      for (std::size_t j = 0; j < kStreams; ++j) {
+        std::uint64_t a, b;
+        std::memcpy(&a, part + j * words + k, sizeof a);
+        std::memcpy(&b, part + j * words + k + 1, sizeof b);
+        s[j] += a + b;
+      }
+    }
+    for (std::size_t j = 0; j < kStreams; ++j) sums[thread] += s[j];
+  });
+  return sums[0] + sums[1];
 }
 
 // `copies` back-to-back copies of one random rows × cols matrix of `type`.
@@ -128,15 +164,31 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   PreparedInput input(tokens, cols);
   std::size_t i = 0;
   CallTimes times;
+  std::vector<double> read_ratios, read_rates;
   for (auto _ : state) {
     times.start();
     input.set(x.data(), cols, tokens, cols);
     matmul(table, pool(), w.matrix(i, type, rows, cols), input, out.data(), rows);
     benchmark::DoNotOptimize(out.data());
     times.stop();
+    if (tokens == 1) {
+      // The same bytes again (in cache), or a copy half the set away (from memory).
+      state.PauseTiming();
+      const auto call = times.last();
+      const auto start = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(pool_read(w.matrix((i + w.copies / 2) % w.copies, type, rows, cols).data, w.matrix_bytes));
+      const double read = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      read_ratios.push_back(read / call);
+      read_rates.push_back(static_cast<double>(w.matrix_bytes) / read / 1e9);
+      state.ResumeTiming();
+    }
     i = (i + 1) % w.copies;
   }
   const double best = times.fast();
+  if (tokens == 1) {
+    state.counters["of_read"] = median(read_ratios);
+    state.counters["read_GB/s"] = median(read_rates);
+  }
   const auto iterations = static_cast<double>(state.iterations());
   const double bytes = static_cast<double>(w.matrix_bytes), ops = 2.0 * static_cast<double>(rows * cols * tokens);
   state.counters["GB/s"] = benchmark::Counter(iterations * bytes / 1e9, benchmark::Counter::kIsRate);
@@ -145,37 +197,22 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   state.counters["best_GOP/s"] = ops / best / 1e9;
 }
 
-// Each call reads `chunk` bytes (the next part of a `total`-byte buffer, cycling), each thread
-// summing its half as 8 interleaved streams (as the kernels read 8 or more rows side by side; one
-// stream per core gets less from the cache), with 64-bit loads the compiler vectorizes: the read
-// bandwidth the decode figures are measured against, with the same pool and bytes per call.
+// Each call reads `chunk` bytes (the next part of a `total`-byte buffer, cycling) with pool_read:
+// the machine's read bandwidth, with the same pool and bytes per call as the decode cases.
 void run_bandwidth(benchmark::State& state, std::size_t total, std::size_t chunk) {
-  const std::size_t words = total / sizeof(std::uint64_t), chunk_words = chunk / sizeof(std::uint64_t);
-  std::unique_ptr<std::uint64_t[]> data(new std::uint64_t[words]);
-  for (std::size_t k = 0; k < words; ++k) data[k] = k;
-  std::uint64_t sums[kThreads] = {};
+  std::vector<std::uint8_t> data(total);
+  for (std::size_t k = 0; k < total; ++k) data[k] = static_cast<std::uint8_t>(k * 131 + k / 4096);
   std::size_t first = 0;
   CallTimes times;
   for (auto _ : state) {
     times.start();
-    pool().run_on_all([&](unsigned thread, unsigned n_threads) {
-      constexpr std::size_t kStreams = 8;
-      const std::size_t stream_words = chunk_words / n_threads / kStreams;
-      const std::uint64_t* part = data.get() + first + chunk_words / n_threads * thread;
-      std::uint64_t s[kStreams] = {};
-      for (std::size_t k = 0; k < stream_words; k += 2) {
-        for (std::size_t j = 0; j < kStreams; ++j) s[j] += part[j * stream_words + k] + part[j * stream_words + k + 1];
-      }
-      for (std::size_t j = 0; j < kStreams; ++j) sums[thread] += s[j];
-    });
-    benchmark::DoNotOptimize(sums);
+    benchmark::DoNotOptimize(pool_read(data.data() + first, chunk));
     times.stop();
-    first = (first + chunk_words) % words;
+    first = (first + chunk) % total;
   }
-  const double best = times.fast();
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(chunk) / 1e9,
                                               benchmark::Counter::kIsRate);
-  state.counters["best_GB/s"] = static_cast<double>(chunk) / best / 1e9;
+  state.counters["best_GB/s"] = static_cast<double>(chunk) / times.fast() / 1e9;
 }
 
 const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,   TensorType::kQ8_0,
