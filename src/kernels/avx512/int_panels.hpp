@@ -5,10 +5,14 @@
 // per 4 columns, the 16 rows' codes side by side (64 bytes), and per weight group the 16 rows'
 // scales. vpdpbusd then meets a panel vector with one token's 4 activation bytes broadcast from
 // the activation row itself, so a lane ends a group holding one (row, token) pair's whole integer
-// dot product, and the group's float work (scale, offset) is done for 16 pairs at once. The panel
-// is built once per call and reused by every token; the activations need no copy. Decode (one
-// token) and prefill (many) run the same arithmetic, prefill just keeps several tokens in flight
-// per panel vector so each unpacked weight is loaded once per few tokens.
+// dot product, and the group's float work (scale, offset) is done for 16 pairs at once. With many
+// tokens a panel is built once per 16 rows and reused by every token, a few tokens in flight per
+// panel vector; with one token it is built a few blocks at a time just before use, so it never
+// leaves the L1 cache. The activations need no copy. Both run the same arithmetic.
+//
+// Building a panel reads 16 rows' blocks as dwords and transposes them (rows into the lanes), then
+// unpacks codes and scales for the 16 rows at once; that, not the products, is most of the cost of
+// a one-token call (see the types' builders in legacy_avx512.cpp and kquants_avx512.cpp).
 //
 // vpdpbusd multiplies unsigned by signed bytes: the weights are unsigned (code + bias), the
 // activations signed, and the bias is taken off exactly, in integers, with the activations' sums
@@ -407,7 +411,7 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
     f[p][0] = _mm512_setzero_ps();
     const std::size_t n = p * kPanelRows < rows ? min_size(kPanelRows, rows - p * kPanelRows) : 0;
     masks[p] = static_cast<__mmask16>((1u << n) - 1);
-    blocks[p] = row_block(w, r0 + p * kPanelRows, n);
+    blocks[p] = row_block(w, n > 0 ? r0 + p * kPanelRows : 0, n);  // an empty panel reads nothing
   }
   const std::size_t n_blocks = w.cols / kS.block_values;
   for (std::size_t b = 0; b < n_blocks; b += kChunkBlocks) {
