@@ -13,15 +13,18 @@
 //   bandwidth/...   the machine's read bandwidth with the same pool, over the same sizes.
 //
 // Besides the mean rate, each case reports the rate of its faster calls ("best": the 10th
-// percentile of call times): on a machine shared with other work the mean mostly measures the
-// other work, the faster calls what the kernel does when it has both cores.
+// percentile of call times), and per core ("core_*": work over the thread CPU time spent in the
+// matmul entry): on a machine shared with other work the mean mostly measures the other work;
+// for compute-bound cases twice core_* is what the two cores give when nothing else runs.
 //
 // Names are variant/type/shape, e.g. `--benchmark_filter='avx512/Q4_K/(decode|prefill)'`;
 // `--benchmark_filter=-scalar` leaves out the slow reference (about a minute for the rest).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -155,9 +158,29 @@ const Weights& weights_for(TensorType type, std::size_t rows, std::size_t cols, 
   return cached;
 }
 
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// The entry under measurement, and the thread CPU time spent in it (all threads, summed).
+MatmulRowsFn timed_entry = nullptr;
+std::atomic<double> entry_seconds{0.0};
+
+void timed_matmul_rows(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                       float* out, std::size_t out_stride) {
+  const double start = thread_cpu_seconds();
+  timed_entry(w, row_begin, row_end, x, out, out_stride);
+  entry_seconds += thread_cpu_seconds() - start;
+}
+
 void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t rows, std::size_t cols,
                 std::size_t tokens, std::size_t min_total) {
-  const KernelTable& table = kernel_table(isa);
+  KernelTable table = kernel_table(isa);
+  timed_entry = table.matmul_for(type);
+  table.matmul_rows[static_cast<std::size_t>(type)] = timed_matmul_rows;
+  entry_seconds = 0.0;
   const Weights& w = weights_for(type, rows, cols, min_total);
   const std::vector<float> x = random_input(tokens, cols);
   std::vector<float> out(tokens * rows);
@@ -185,6 +208,7 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
     i = (i + 1) % w.copies;
   }
   const double best = times.fast();
+  const double core_seconds = entry_seconds / static_cast<double>(state.iterations());
   if (tokens == 1) {
     state.counters["of_read"] = median(read_ratios);
     state.counters["read_GB/s"] = median(read_rates);
@@ -195,6 +219,8 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   state.counters["GOP/s"] = benchmark::Counter(iterations * ops / 1e9, benchmark::Counter::kIsRate);
   state.counters["best_GB/s"] = bytes / best / 1e9;
   state.counters["best_GOP/s"] = ops / best / 1e9;
+  state.counters["core_GB/s"] = bytes / core_seconds / 1e9;
+  state.counters["core_GOP/s"] = ops / core_seconds / 1e9;
 }
 
 // Each call reads `chunk` bytes (the next part of a `total`-byte buffer, cycling) with pool_read:
