@@ -17,8 +17,9 @@
 // matmul entry): on a machine shared with other work the mean mostly measures the other work;
 // for compute-bound cases twice core_* is what the two cores give when nothing else runs.
 //
-// Names are variant/type/shape, e.g. `--benchmark_filter='avx512/Q4_K/(decode|prefill)'`;
-// `--benchmark_filter=-scalar` leaves out the slow reference (about a minute for the rest).
+// Names are variant/type/shape/..., e.g. `--benchmark_filter='avx512/(Q4_K|Q6_K)/|bandwidth'`
+// (about 40 s; every avx512 case about 3 minutes; the scalar variant's prefill cases take seconds
+// per call, so leave it out or pick shapes: `--benchmark_filter='scalar/Q4_K/(decode|prefill/2048x2048/64)'`).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
