@@ -19,14 +19,15 @@
 //
 // Names are variant/type/shape/..., e.g. `--benchmark_filter='avx512/(Q4_K|Q6_K)/|bandwidth'`
 // (about 40 s; every avx512 case about 3 minutes; the scalar variant's prefill cases take seconds
-// per call, so leave it out or pick shapes: `--benchmark_filter='scalar/Q4_K/(decode|prefill/2048x2048/64)'`).
+// per call, so leave it out or pick shapes:
+// `--benchmark_filter='scalar/Q4_K/(decode|prefill/2048x2048/64)'`).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <random>
 #include <string>
@@ -49,7 +50,9 @@ constexpr unsigned kThreads = 2;
 class CallTimes {
  public:
   void start() { start_ = std::chrono::steady_clock::now(); }
-  void stop() { times_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()); }
+  void stop() {
+    times_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
   double last() const { return times_.back(); }
   // The 10th percentile of the call times, in seconds.
   double fast() {
@@ -169,8 +172,8 @@ double thread_cpu_seconds() {
 MatmulRowsFn timed_entry = nullptr;
 std::atomic<double> entry_seconds{0.0};
 
-void timed_matmul_rows(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
-                       float* out, std::size_t out_stride) {
+void timed_matmul_rows(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end,
+                       const Activations& x, float* out, std::size_t out_stride) {
   const double start = thread_cpu_seconds();
   timed_entry(w, row_begin, row_end, x, out, out_stride);
   entry_seconds += thread_cpu_seconds() - start;
@@ -200,7 +203,8 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
       state.PauseTiming();
       const auto call = times.last();
       const auto start = std::chrono::steady_clock::now();
-      benchmark::DoNotOptimize(pool_read(w.matrix((i + w.copies / 2) % w.copies, type, rows, cols).data, w.matrix_bytes));
+      benchmark::DoNotOptimize(
+          pool_read(w.matrix((i + w.copies / 2) % w.copies, type, rows, cols).data, w.matrix_bytes));
       const double read = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       read_ratios.push_back(read / call);
       read_rates.push_back(static_cast<double>(w.matrix_bytes) / read / 1e9);
@@ -215,7 +219,8 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
     state.counters["read_GB/s"] = median(read_rates);
   }
   const auto iterations = static_cast<double>(state.iterations());
-  const double bytes = static_cast<double>(w.matrix_bytes), ops = 2.0 * static_cast<double>(rows * cols * tokens);
+  const double bytes = static_cast<double>(w.matrix_bytes),
+               ops = 2.0 * static_cast<double>(rows * cols * tokens);
   state.counters["GB/s"] = benchmark::Counter(iterations * bytes / 1e9, benchmark::Counter::kIsRate);
   state.counters["GOP/s"] = benchmark::Counter(iterations * ops / 1e9, benchmark::Counter::kIsRate);
   state.counters["best_GB/s"] = bytes / best / 1e9;
@@ -237,13 +242,14 @@ void run_bandwidth(benchmark::State& state, std::size_t total, std::size_t chunk
     times.stop();
     first = (first + chunk) % total;
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(chunk) / 1e9,
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(chunk) / 1e9,
+                         benchmark::Counter::kIsRate);
   state.counters["best_GB/s"] = static_cast<double>(chunk) / times.fast() / 1e9;
 }
 
-const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,   TensorType::kQ8_0,
-                             TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0,   TensorType::kQ5_1,
+const TensorType kTypes[] = {TensorType::kF32,    TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
+                             TensorType::kQ4_0,   TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
                              TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
 
 struct Shape {
@@ -251,12 +257,9 @@ struct Shape {
   std::size_t rows, cols, tokens, min_total;
 };
 const Shape kShapes[] = {
-    {"decode/2048x2048/cache", 2048, 2048, 1, 0},
-    {"decode/8192x2048/cache", 8192, 2048, 1, 0},
-    {"decode/8192x2048/dram", 8192, 2048, 1, kDramBytes},
-    {"prefill/2048x2048/64", 2048, 2048, 64, 0},
-    {"prefill/2048x2048/512", 2048, 2048, 512, 0},
-    {"prefill/8192x2048/512", 8192, 2048, 512, 0},
+    {"decode/2048x2048/cache", 2048, 2048, 1, 0},         {"decode/8192x2048/cache", 8192, 2048, 1, 0},
+    {"decode/8192x2048/dram", 8192, 2048, 1, kDramBytes}, {"prefill/2048x2048/64", 2048, 2048, 64, 0},
+    {"prefill/2048x2048/512", 2048, 2048, 512, 0},        {"prefill/8192x2048/512", 8192, 2048, 512, 0},
     {"prefill/2048x8192/512", 2048, 8192, 512, 0},
 };
 
@@ -264,23 +267,30 @@ void register_all() {
   for (TensorType type : kTypes) {
     for (const Shape& s : kShapes) {
       for (Isa isa : supported_isas()) {
-        const std::string name = std::string(name_of(isa)) + "/" + std::string(tensor::name_of(type)) + "/" + s.name;
-        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-          run_matmul(state, isa, type, s.rows, s.cols, s.tokens, s.min_total);
-        })->Unit(benchmark::kMillisecond)->UseRealTime();
+        const std::string name =
+            std::string(name_of(isa)) + "/" + std::string(tensor::name_of(type)) + "/" + s.name;
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [=](benchmark::State& state) {
+                                       run_matmul(state, isa, type, s.rows, s.cols, s.tokens, s.min_total);
+                                     })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
       }
     }
   }
   // The sizes of the decode cases: an 8192×2048 matrix of Q4_K (9.4 MB), Q8_0 (17.8 MB), F16
   // (33.6 MB), read again and again from the cache, and 16 MB at a time from the DRAM set.
   for (std::size_t mb : {std::size_t{9}, std::size_t{18}, std::size_t{34}}) {
-    benchmark::RegisterBenchmark(("bandwidth/cache/" + std::to_string(mb) + "MB").c_str(), [=](benchmark::State& state) {
-      run_bandwidth(state, mb << 20, mb << 20);
-    })->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("bandwidth/cache/" + std::to_string(mb) + "MB").c_str(),
+                                 [=](benchmark::State& state) { run_bandwidth(state, mb << 20, mb << 20); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
-  benchmark::RegisterBenchmark("bandwidth/dram/16MB", [](benchmark::State& state) {
-    run_bandwidth(state, kDramBytes, std::size_t{16} << 20);
-  })->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark(
+      "bandwidth/dram/16MB",
+      [](benchmark::State& state) { run_bandwidth(state, kDramBytes, std::size_t{16} << 20); })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
 }
 
 }  // namespace

@@ -26,8 +26,9 @@ const KernelTable& kernel_table(Isa isa) {
   static const KernelTable scalar = scalar_kernels();
   // A variant's own code (even filling its table) may use its instructions: never run it on a CPU
   // without them.
-  static const KernelTable avx2 =
-      cpu_supports(Isa::kAvx2) ? merged_over_scalar(with(avx2_kernels(), add_avx2_elementwise), scalar) : scalar;
+  static const KernelTable avx2 = cpu_supports(Isa::kAvx2)
+                                      ? merged_over_scalar(with(avx2_kernels(), add_avx2_elementwise), scalar)
+                                      : scalar;
   static const KernelTable avx512 =
       cpu_supports(Isa::kAvx512) ? merged_over_scalar(with(avx512_kernels(), add_avx512_elementwise), scalar)
                                  : scalar;

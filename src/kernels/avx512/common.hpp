@@ -43,8 +43,12 @@ inline __m512i combine(__m256i lo, __m256i hi) {
   return _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(lo), 0xf0, hi);
 }
 
-inline std::size_t min_size(std::size_t a, std::size_t b) { return a < b ? a : b; }
-inline std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+inline std::size_t min_size(std::size_t a, std::size_t b) {
+  return a < b ? a : b;
+}
+inline std::size_t round_up(std::size_t n, std::size_t to) {
+  return (n + to - 1) / to * to;
+}
 
 // Σ of the 16 lanes in a fixed order (halving), so every caller reduces the same way. (Full-width
 // shuffles only: GCC 12 warns on the undefined sources its headers give the extracts.)

@@ -47,7 +47,8 @@ void float_tile(const WeightMatrix& w, std::size_t r0, const Activations& x, std
     for (std::size_t t = 0; t < kT; ++t) acc[r][t] = _mm512_setzero_ps();
   }
   for (std::size_t c = 0; c < w.cols; c += 16) {
-    const __mmask16 mask = w.cols - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (w.cols - c)) - 1);
+    const __mmask16 mask =
+        w.cols - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (w.cols - c)) - 1);
     __m512 wv[kR];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < kR; ++r) wv[r] = load_weights<kType>(rows[r], c, mask);
@@ -72,21 +73,28 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
                   float* out, std::size_t out_stride) {
   static_assert(kTileTokens == 6);
   switch (n) {
-    case 1: return float_tile<kType, kR, 1>(w, r0, x, t0, out, out_stride);
-    case 2: return float_tile<kType, kR, 2>(w, r0, x, t0, out, out_stride);
-    case 3: return float_tile<kType, kR, 3>(w, r0, x, t0, out, out_stride);
-    case 4: return float_tile<kType, kR, 4>(w, r0, x, t0, out, out_stride);
-    case 5: return float_tile<kType, kR, 5>(w, r0, x, t0, out, out_stride);
-    default: return float_tile<kType, kR, 6>(w, r0, x, t0, out, out_stride);
+    case 1:
+      return float_tile<kType, kR, 1>(w, r0, x, t0, out, out_stride);
+    case 2:
+      return float_tile<kType, kR, 2>(w, r0, x, t0, out, out_stride);
+    case 3:
+      return float_tile<kType, kR, 3>(w, r0, x, t0, out, out_stride);
+    case 4:
+      return float_tile<kType, kR, 4>(w, r0, x, t0, out, out_stride);
+    case 5:
+      return float_tile<kType, kR, 5>(w, r0, x, t0, out, out_stride);
+    default:
+      return float_tile<kType, kR, 6>(w, r0, x, t0, out, out_stride);
   }
 }
 
 template <TensorType kType>
-void matmul_float(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
-                  std::size_t out_stride) {
+void matmul_float(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                  float* out, std::size_t out_stride) {
   if (x.rows == 1) {
     std::size_t r = row_begin;
-    for (; r + kDecodeRows <= row_end; r += kDecodeRows) float_tile<kType, kDecodeRows, 1>(w, r, x, 0, out, out_stride);
+    for (; r + kDecodeRows <= row_end; r += kDecodeRows)
+      float_tile<kType, kDecodeRows, 1>(w, r, x, 0, out, out_stride);
     for (; r < row_end; ++r) float_tile<kType, 1, 1>(w, r, x, 0, out, out_stride);
     return;
   }
@@ -107,7 +115,9 @@ void matmul_float(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
   }
 }
 
-void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_rows[static_cast<std::size_t>(type)] = fn; }
+void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
+  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+}
 
 }  // namespace
 

@@ -150,7 +150,8 @@ inline void load_dwords8(const RowBlock& rb, std::size_t offset, __mmask32 mask,
 // The same from two separate 16-byte runs: z[0..3] from `first`, z[4..7] from `second` (two
 // blocks' codes of the 32-value types). has_second false: z[4..7] zero.
 template <bool kFull>
-inline void load_dwords4x2(const RowBlock& rb, std::size_t first, std::size_t second, bool has_second, __m512i z[8]) {
+inline void load_dwords4x2(const RowBlock& rb, std::size_t first, std::size_t second, bool has_second,
+                           __m512i z[8]) {
 #pragma GCC unroll 8
   for (std::size_t k = 0; k < 8; ++k) {
     __m256i half[2];
@@ -172,8 +173,12 @@ inline __m512i gather_dword(const RowBlock& rb, std::size_t offset) {
 }
 
 // fp16 in the low (high) half of each dword, as float.
-inline __m512 f16_low(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
-inline __m512 f16_high(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))); }
+inline __m512 f16_low(__m512i v) {
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+inline __m512 f16_high(__m512i v) {
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+}
 
 // Storing the parts of group g (counted from `groups`) in a panel.
 template <const IntScheme& kS>
@@ -201,8 +206,12 @@ void build_panel(const RowBlock& rows, std::size_t begin, std::size_t end, std::
 }
 
 // Low and high nibbles of each byte.
-inline __m512i low_nibbles(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0f)); }
-inline __m512i high_nibbles(__m512i v) { return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0f)); }
+inline __m512i low_nibbles(__m512i v) {
+  return _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
+}
+inline __m512i high_nibbles(__m512i v) {
+  return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0f));
+}
 
 // Σ q of each 32-value block of an ActBlock32 row, 16 blocks at a time: a vector of two blocks'
 // codes is summed by fours (vpdpbusd with ones), then pairs of lanes are added until each lane
@@ -233,7 +242,8 @@ void token_aux(const std::uint8_t* row, std::size_t cols, std::uint8_t* aux) {
   const std::size_t groups = cols / kS.group_values;
   if constexpr (kS.act256) {
     for (std::size_t b = 0; b < cols / 256; ++b) {
-      const auto* sums = reinterpret_cast<const __m256i*>(row + b * sizeof(ActBlock256) + offsetof(ActBlock256, sums));
+      const auto* sums =
+          reinterpret_cast<const __m256i*>(row + b * sizeof(ActBlock256) + offsetof(ActBlock256, sums));
       const __m512i s16 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(sums));
       if constexpr (kS.group_values == 16) {  // Q6_K: −bias · Σa per 16 values
         _mm512_storeu_si512(aux + b * 64, _mm512_mullo_epi32(s16, _mm512_set1_epi32(-kS.bias)));
@@ -247,7 +257,8 @@ void token_aux(const std::uint8_t* row, std::size_t cols, std::uint8_t* aux) {
     const __m512i neg_bias = _mm512_set1_epi32(-kS.bias);
     std::size_t b = 0;
     for (; b + 16 <= groups; b += 16) {
-      _mm512_storeu_si512(aux + b * 4, _mm512_mullo_epi32(block_sums_16(row + b * sizeof(ActBlock32)), neg_bias));
+      _mm512_storeu_si512(aux + b * 4,
+                          _mm512_mullo_epi32(block_sums_16(row + b * sizeof(ActBlock32)), neg_bias));
     }
     for (; b < groups; ++b) {
       const auto* q = reinterpret_cast<const std::int8_t*>(row + b * sizeof(ActBlock32));
@@ -262,9 +273,9 @@ void token_aux(const std::uint8_t* row, std::size_t cols, std::uint8_t* aux) {
 // Adds columns [c_begin, c_end) (whole groups) of kP panels (stride panel_bytes; `groups` is where
 // the group of column c_begin is) against the kT tokens from t0 of x to f[panel][token].
 template <const IntScheme& kS, std::size_t kP, std::size_t kT>
-inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, const Activations& x, std::size_t t0,
-                       const std::uint8_t* aux, std::size_t aux_stride, std::size_t c_begin, std::size_t c_end,
-                       __m512 (&f)[kP][kT]) {
+inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, const Activations& x,
+                       std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, std::size_t c_begin,
+                       std::size_t c_end, __m512 (&f)[kP][kT]) {
   constexpr std::size_t kGV = kS.group_values, kGS = kGroupStride<kS>, kQ = kQuads<kS>;
   constexpr std::size_t kGroupsPerRun = 32 / kGV;
   const std::uint8_t* act[kT];
@@ -303,9 +314,11 @@ inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, cons
         for (std::size_t p = 0; p < kP; ++p) wv[p] = _mm512_load_si512(pg + p * panel_bytes + 64 * j);
 #pragma GCC unroll 8
         for (std::size_t t = 0; t < kT; ++t) {
-          const __m512i a = _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + codes_at + h * kGV + 4 * j)));
+          const __m512i a =
+              _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + codes_at + h * kGV + 4 * j)));
 #pragma GCC unroll 8
-          for (std::size_t p = 0; p < kP; ++p) acc[j % kSplit][p][t] = _mm512_dpbusd_epi32(acc[j % kSplit][p][t], wv[p], a);
+          for (std::size_t p = 0; p < kP; ++p)
+            acc[j % kSplit][p][t] = _mm512_dpbusd_epi32(acc[j % kSplit][p][t], wv[p], a);
         }
       }
       if constexpr (kSplit == 2) {
@@ -349,8 +362,8 @@ inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, cons
         const __m512 wm = _mm512_load_ps(pg + p * panel_bytes + kQ * 64 + 64);
 #pragma GCC unroll 8
         for (std::size_t t = 0; t < kT; ++t) {
-          const __m512 d_sum = _mm512_set1_ps(load_f32(act[t] + scale_at + offsetof(ActBlock32, d_sum) -
-                                                       offsetof(ActBlock32, d)));
+          const __m512 d_sum = _mm512_set1_ps(
+              load_f32(act[t] + scale_at + offsetof(ActBlock32, d_sum) - offsetof(ActBlock32, d)));
           f[p][t] = _mm512_fmadd_ps(wm, d_sum, f[p][t]);
         }
       }
@@ -359,11 +372,13 @@ inline void accumulate(const std::uint8_t* groups, std::size_t panel_bytes, cons
 }
 
 template <std::size_t kP, std::size_t kT>
-inline void store_results(const __m512 (&f)[kP][kT], float* out, std::size_t out_stride, const __mmask16* masks) {
+inline void store_results(const __m512 (&f)[kP][kT], float* out, std::size_t out_stride,
+                          const __mmask16* masks) {
 #pragma GCC unroll 8
   for (std::size_t p = 0; p < kP; ++p) {
 #pragma GCC unroll 8
-    for (std::size_t t = 0; t < kT; ++t) _mm512_mask_storeu_ps(out + t * out_stride + 16 * p, masks[p], f[p][t]);
+    for (std::size_t t = 0; t < kT; ++t)
+      _mm512_mask_storeu_ps(out + t * out_stride + 16 * p, masks[p], f[p][t]);
   }
 }
 
@@ -385,23 +400,27 @@ void panel_product(const std::uint8_t* panels, std::size_t panel_bytes, const Ac
 
 // Runs panel_product with kP panels over `tokens` (1..kPrefillTokens) tokens from t0.
 template <const IntScheme& kS, std::size_t kP>
-void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t panel_bytes, const Activations& x,
-                     std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, float* out,
-                     std::size_t out_stride, const __mmask16* masks) {
+void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t panel_bytes,
+                     const Activations& x, std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride,
+                     float* out, std::size_t out_stride, const __mmask16* masks) {
   static_assert(kPrefillTokens == 4);
   switch (tokens) {
-    case 1: return panel_product<kS, kP, 1>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
-    case 2: return panel_product<kS, kP, 2>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
-    case 3: return panel_product<kS, kP, 3>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
-    default: return panel_product<kS, kP, 4>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 1:
+      return panel_product<kS, kP, 1>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 2:
+      return panel_product<kS, kP, 2>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 3:
+      return panel_product<kS, kP, 3>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    default:
+      return panel_product<kS, kP, 4>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
   }
 }
 
 // One token against all panels of 16 rows from r0 (up to kDecodePanels), building each panel a
 // few blocks at a time just before use, so the panel never leaves the L1 cache.
 template <const IntScheme& kS, BuildPanelFn kBuild>
-void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const Activations& x, const std::uint8_t* aux,
-                 std::uint8_t* chunk, float* out) {
+void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const Activations& x,
+                 const std::uint8_t* aux, std::uint8_t* chunk, float* out) {
   constexpr std::size_t kChunkBlocks = 256 / kS.block_values;  // 256 columns per chunk
   constexpr std::size_t kChunkBytes = 256 / kS.group_values * kGroupStride<kS>;
   __m512 f[kDecodePanels][1];
@@ -417,22 +436,24 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
   for (std::size_t b = 0; b < n_blocks; b += kChunkBlocks) {
     const std::size_t end = min_size(n_blocks, b + kChunkBlocks);
     for (std::size_t p = 0; p < kDecodePanels; ++p) kBuild(blocks[p], b, end, chunk + p * kChunkBytes);
-    accumulate<kS, kDecodePanels, 1>(chunk, kChunkBytes, x, 0, aux, 0, b * kS.block_values, end * kS.block_values, f);
+    accumulate<kS, kDecodePanels, 1>(chunk, kChunkBytes, x, 0, aux, 0, b * kS.block_values,
+                                     end * kS.block_values, f);
   }
   store_results(f, out + r0, 0, masks);
 }
 
 // The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
 template <const IntScheme& kS, BuildPanelFn kBuild>
-void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
-                std::size_t out_stride) {
+void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
   const std::size_t groups = w.cols / kS.group_values;
   const std::size_t aux_stride = round_up(groups * 4, 64);
   std::uint8_t* aux = nullptr;
   if constexpr (kHasAux<kS>) {
     aux = scratch(0, x.rows * aux_stride);
-    for (std::size_t t = 0; t < x.rows; ++t) token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
+    for (std::size_t t = 0; t < x.rows; ++t)
+      token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
   }
   constexpr std::size_t kBlockRows = kBlockPanels * kPanelRows;
   if (x.rows == 1) {
@@ -458,8 +479,9 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
       const std::size_t tokens = min_size(kPrefillTokens, x.rows - t0);
       std::size_t p = 0;
       for (; p + kPrefillPanels <= n_panels; p += kPrefillPanels) {
-        panel_product_n<kS, kPrefillPanels>(tokens, panels + p * panel_bytes, panel_bytes, x, t0, aux, aux_stride,
-                                            o + p * kPanelRows + t0 * out_stride, out_stride, masks + p);
+        panel_product_n<kS, kPrefillPanels>(tokens, panels + p * panel_bytes, panel_bytes, x, t0, aux,
+                                            aux_stride, o + p * kPanelRows + t0 * out_stride, out_stride,
+                                            masks + p);
       }
       for (; p < n_panels; ++p) {
         panel_product_n<kS, 1>(tokens, panels + p * panel_bytes, panel_bytes, x, t0, aux, aux_stride,

@@ -60,7 +60,7 @@ void build_q4_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
 #pragma GCC unroll 8
       for (std::size_t e = 0; e < 8; ++e) {
         if ((chunk == 0 && e < 4) || (chunk == 4 && e >= 4)) continue;  // not qs
-        const std::size_t q = 8 * chunk + e - 4;  // dword of qs
+        const std::size_t q = 8 * chunk + e - 4;                        // dword of qs
         store_quad<kQ4_K>(groups, 2 * (q / 8), q % 8, low_nibbles(z[e]));
         store_quad<kQ4_K>(groups, 2 * (q / 8) + 1, q % 8, high_nibbles(z[e]));
       }
@@ -93,7 +93,7 @@ void build_q5_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
 #pragma GCC unroll 8
       for (std::size_t e = 0; e < 8; ++e) {
         if ((chunk == 1 && e < 4) || (chunk == 5 && e >= 4)) continue;  // not qs
-        const std::size_t q = 8 * chunk + e - 12;  // dword of qs
+        const std::size_t q = 8 * chunk + e - 12;                       // dword of qs
         const std::size_t pair = q / 8, i = q % 8;
         const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * pair + 32) % 32), bit4);
         const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (3 - 2 * pair + 32) % 32), bit4);
@@ -146,7 +146,9 @@ void build_q6_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
   }
 }
 
-void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_rows[static_cast<std::size_t>(type)] = fn; }
+void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
+  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+}
 
 }  // namespace
 

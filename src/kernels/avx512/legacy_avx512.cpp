@@ -26,7 +26,9 @@ void build_q8_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
     __m512i z[8];
     load_dwords8<kFull>(rows, at + 2, ~0u, z);
 #pragma GCC unroll 8
-    for (std::size_t j = 0; j < 8; ++j) store_quad<kQ8_0>(panel, b - begin, j, _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
+    for (std::size_t j = 0; j < 8; ++j)
+      store_quad<kQ8_0>(panel, b - begin, j,
+                        _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
     store_scale<kQ8_0>(panel, b - begin, f16_low(gather_dword(rows, at)));
   }
 }
@@ -39,9 +41,9 @@ template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFif
 void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kS.block_bytes;
   // Bits 0..3 of an index to bit 4 of bytes 0..3.
-  const __m512i spread = _mm512_setr_epi32(0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010,
-                                           0x00101000, 0x00101010, 0x10000000, 0x10000010, 0x10001000, 0x10001010,
-                                           0x10100000, 0x10100010, 0x10101000, 0x10101010);
+  const __m512i spread = _mm512_setr_epi32(
+      0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010, 0x00101000, 0x00101010,
+      0x10000000, 0x10000010, 0x10001000, 0x10001010, 0x10100000, 0x10100010, 0x10101000, 0x10101010);
   for (std::size_t b = begin; b < end; b += 2) {
     const bool second = b + 1 < end;
     __m512i z[8];
@@ -56,7 +58,8 @@ void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end,
         const __m512i packed = z[4 * k + j % 4];
         __m512i codes = j < 4 ? low_nibbles(packed) : high_nibbles(packed);
         if constexpr (kFifth) {
-          const __m512i four = _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)), _mm512_set1_epi32(15));
+          const __m512i four =
+              _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)), _mm512_set1_epi32(15));
           codes = _mm512_or_si512(codes, _mm512_permutexvar_epi32(four, spread));
         }
         store_quad<kS>(panel, block - begin, j, codes);
@@ -93,9 +96,10 @@ template <bool kFull>
 void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
   // plus 128, in every 128-bit lane for vpshufb.
-  const __m512i grid = _mm512_broadcast_i32x4(_mm_setr_epi8(
-      1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141), static_cast<char>(153),
-      static_cast<char>(166), static_cast<char>(181), static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
+  const __m512i grid = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
+                    static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
+                    static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
   for (std::size_t b = begin; b < end; b += 2) {
     const bool second = b + 1 < end;
     __m512i z[8];
@@ -105,14 +109,17 @@ void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std:
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < 8; ++j) {
         const __m512i packed = z[4 * k + j % 4];
-        store_quad<kIQ4_NL>(panel, block - begin, j, _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        store_quad<kIQ4_NL>(panel, block - begin, j,
+                            _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
       }
       store_scale<kIQ4_NL>(panel, block - begin, f16_low(gather_dword(rows, block * 18)));
     }
   }
 }
 
-void set(KernelTable& table, TensorType type, MatmulRowsFn fn) { table.matmul_rows[static_cast<std::size_t>(type)] = fn; }
+void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
+  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+}
 
 }  // namespace
 

@@ -11,7 +11,9 @@ namespace {
 
 // max(|v|, acc); a NaN lane of v leaves acc, as std::fmax ignores NaN. (No vector constants at
 // namespace scope: their initialisers would run AVX-512 code at start-up on any CPU.)
-inline __m512 max_abs(__m512 v, __m512 acc) { return _mm512_max_ps(_mm512_abs_ps(v), acc); }
+inline __m512 max_abs(__m512 v, __m512 acc) {
+  return _mm512_max_ps(_mm512_abs_ps(v), acc);
+}
 
 // The scale and the multiplier of scalar quantize_codes for a block whose max|x| is amax.
 inline float scale_of(float amax, float& inverse) {
@@ -28,7 +30,8 @@ inline __m512i codes_of(const float* x, __m512 inverse) {
 
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out) {
   for (std::size_t b = 0; b < cols / 32; ++b, x += 32) {
-    const float amax = _mm512_reduce_max_ps(max_abs(_mm512_loadu_ps(x + 16), max_abs(_mm512_loadu_ps(x), _mm512_setzero_ps())));
+    const float amax = _mm512_reduce_max_ps(
+        max_abs(_mm512_loadu_ps(x + 16), max_abs(_mm512_loadu_ps(x), _mm512_setzero_ps())));
     ActBlock32 block;
     float inverse;
     block.d = scale_of(amax, inverse);
