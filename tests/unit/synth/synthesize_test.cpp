@@ -82,10 +82,11 @@ class SynthesizeTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(SynthesizeTest, TinyLlamaLoadsAndRunsInEveryTestedType) {
-  for (const char* type : {"F32", "Q8_0", "Q4_K_M"}) {
+TEST_F(SynthesizeTest, TinyLlamaLoadsAndRunsInEveryType) {
+  for (const WeightScheme& scheme : all_schemes()) {
+    const std::string type(scheme.name);
     SCOPED_TRACE(type);
-    const auto m = load(write(options("tiny-llama", type), std::string(type) + ".gguf"));
+    const auto m = load(write(options("tiny-llama", type), type + ".gguf"));
     ASSERT_NE(m, nullptr);
     const auto& hp = m->hparams();
     EXPECT_EQ(hp.architecture, model::Architecture::kLlama);
@@ -102,11 +103,11 @@ TEST_F(SynthesizeTest, TinyLlamaLoadsAndRunsInEveryTestedType) {
     EXPECT_NE(m->weights().rope_freqs, nullptr);
     EXPECT_EQ(m->weights().rope_freqs[0], 1.0f);
     EXPECT_EQ(m->weights().layers[0].attn_norm[5], 1.0f);
-    const TensorType base = find_scheme(type)->base;
+    const TensorType base = scheme.base;
     EXPECT_EQ(type_of(*m, "blk.0.attn_q.weight"), base);
     EXPECT_EQ(type_of(*m, "blk.1.ffn_gate.weight"), base);
     EXPECT_EQ(type_of(*m, "blk.0.attn_norm.weight"), TensorType::kF32);
-    EXPECT_EQ(*m->metadata().get_uint("general.file_type"), find_scheme(type)->file_type);
+    EXPECT_EQ(*m->metadata().get_uint("general.file_type"), scheme.file_type);
     expect_finite_logits(*m);
   }
 }
@@ -165,6 +166,24 @@ TEST_F(SynthesizeTest, MixtureOfExpertsLoadsAndRuns) {
   EXPECT_EQ(type_of(*m, "blk.1.ffn_down_exps.weight"), TensorType::kQ6_K);
   EXPECT_NE(m->weights().layers[1].q_norm, nullptr);
   expect_finite_logits(*m);
+}
+
+TEST_F(SynthesizeTest, DenseQwenFamiliesLoadAndRun) {
+  for (model::Architecture arch : {model::Architecture::kQwen2, model::Architecture::kQwen3}) {
+    SynthOptions o = options("tiny-llama", "Q4_K_M");
+    o.shape.architecture = arch;
+    o.shape.llama3_rope.reset();
+    o.shape.tied_embeddings = true;
+    const auto m = load(write(o, std::string(model::info_of(arch).name) + ".gguf"));
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->hparams().architecture, arch);
+    const auto& layer = m->weights().layers[1];
+    EXPECT_EQ(layer.bq != nullptr, arch == model::Architecture::kQwen2);
+    EXPECT_EQ(layer.q_norm != nullptr, arch == model::Architecture::kQwen3);
+    EXPECT_EQ(m->metadata().find_tensor("output.weight"), nullptr);
+    EXPECT_EQ(type_of(*m, "token_embd.weight"), TensorType::kQ6_K);  // tied: quantized as the output
+    expect_finite_logits(*m);
+  }
 }
 
 TEST_F(SynthesizeTest, SameSeedSameBytesOtherSeedOtherWeights) {
