@@ -1,0 +1,147 @@
+// kernels/avx2/avx2_common: helpers shared by the AVX2 translation units, and by nothing else.
+// Everything here is compiled with AVX2 enabled, so no file outside kernels/avx2/ may include it:
+// an inline function compiled once with and once without AVX2 could have either copy picked by
+// the linker. For the same reason the AVX2 files call no inline helper of the rest of the code
+// base (not even WeightMatrix::row) and instantiate no std container.
+//
+// The tile driver here is the heart of the contract "a row's result does not depend on the
+// batch": each (row, input) pair owns one float accumulator and every kernel's `step` performs
+// the same float operations on it whichever tile it is part of. Integer partial sums are exact,
+// so their order is free; only the float operations after them are fixed.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/activations.hpp"
+#include "kernels/kernel_table.hpp"
+
+namespace pensieve::kernels::avx2 {
+
+// Sum of the eight lanes in one fixed order.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline std::uint32_t load_u32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline float load_fp16(const std::uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+
+// The 16 bytes at p as values 0..31 of a block: low nibbles first, then high nibbles (the layout
+// of every 32-value block type).
+inline __m256i nibbles_32(const std::uint8_t* p) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+// Bit j of `bits` as 0x10 in byte j (the fifth bit of Q5_0 and Q5_1 codes).
+inline __m256i fifth_bits_32(std::uint32_t bits) {
+  // Byte j takes byte j / 8 of the mask, then keeps bit j % 8 of it.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Σ of unsigned bytes u times signed bytes s over groups of four bytes, as eight int32 lanes.
+// Exact while every u·s pair sum stays within int16 (|u| ≤ 128 with |s| ≤ 127).
+inline __m256i dot_u8_s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// A tile's sums into out[t·out_stride + r].
+template <int R, int T>
+void store_tile(const __m256 (&acc)[R][T], std::size_t r0, std::size_t t0, float* out, std::size_t out_stride) {
+  for (int t = 0; t < T; ++t) {
+    float* o = out + (t0 + static_cast<std::size_t>(t)) * out_stride + r0;
+    for (int r = 0; r < R; ++r) o[r] = hsum(acc[r][t]);
+  }
+}
+
+// Rows [r0, r0 + R) times inputs [t0, t0 + T) for a kernel K with 32- or 256-value blocks:
+//   K::kValues, K::kBytes, K::kActBytes: values, weight bytes and activation bytes per block;
+//   K::Weights: one block of one row unpacked; K::unpack(block bytes, Weights&);
+//   K::Input: one block of one input ready for use; K::load(activation bytes, Input&);
+//   K::step(acc, const Weights&, const Input&): adds the block's contribution to one pair's sum.
+// Each block of each row is unpacked once per tile and used for all T inputs.
+template <class K>
+struct BlockTile {
+  template <int R, int T>
+  static void run(const WeightMatrix& w, std::size_t r0, const Activations& x, std::size_t t0, float* out,
+                  std::size_t out_stride) {
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    }
+    const std::uint8_t* rows[R];
+    for (int r = 0; r < R; ++r) rows[r] = w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes;
+    const std::uint8_t* inputs[T];
+    for (int t = 0; t < T; ++t) inputs[t] = x.data + (t0 + static_cast<std::size_t>(t)) * x.stride;
+    const std::size_t blocks = w.cols / K::kValues;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      typename K::Weights wb[R];
+      for (int r = 0; r < R; ++r) K::unpack(rows[r] + b * K::kBytes, wb[r]);
+      for (int t = 0; t < T; ++t) {
+        typename K::Input in;
+        K::load(inputs[t] + b * K::kActBytes, in);
+        for (int r = 0; r < R; ++r) K::step(acc[r][t], wb[r], in);
+      }
+    }
+    store_tile(acc, r0, t0, out, out_stride);
+  }
+};
+
+// Covers rows [row_begin, row_end) × every input with Tile::run<R, T> tiles: kRows × kTokens
+// while kTokens inputs remain, then kSingleRows × 1 per remaining input (decode is all this),
+// single rows at the bottom edge. Every pair computes exactly as in any other tile. Rows outer: a
+// strip of weight rows stays in cache while every input passes over it.
+template <class Tile, int kRows, int kTokens, int kSingleRows>
+void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                  float* out, std::size_t out_stride) {
+  const std::size_t full = x.rows / kTokens * kTokens;
+  std::size_t r = row_begin;
+  if (full > 0) {
+    for (; r + kRows <= row_end; r += kRows) {
+      for (std::size_t t = 0; t < full; t += kTokens) Tile::template run<kRows, kTokens>(w, r, x, t, out, out_stride);
+    }
+    for (; r < row_end; ++r) {
+      for (std::size_t t = 0; t < full; t += kTokens) Tile::template run<1, kTokens>(w, r, x, t, out, out_stride);
+    }
+  }
+  if (full == x.rows) return;
+  r = row_begin;
+  for (; r + kSingleRows <= row_end; r += kSingleRows) {
+    for (std::size_t t = full; t < x.rows; ++t) Tile::template run<kSingleRows, 1>(w, r, x, t, out, out_stride);
+  }
+  for (; r < row_end; ++r) {
+    for (std::size_t t = full; t < x.rows; ++t) Tile::template run<1, 1>(w, r, x, t, out, out_stride);
+  }
+}
+
+// Table entries, one function per file (kernels_avx2.cpp gathers them).
+void add_legacy_kernels(KernelTable& table);
+void add_kquant_kernels(KernelTable& table);
+void add_float_kernels(KernelTable& table);
+void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
+void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
+
+}  // namespace pensieve::kernels::avx2
