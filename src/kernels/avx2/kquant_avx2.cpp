@@ -3,8 +3,8 @@
 // A super-block's whole integer sum is exact in int32, scales included: maddubs of the unsigned
 // codes (≤ 63) with the activation codes gives int16 pair sums (≤ 2·63·127), and madd with the
 // group's integer scale both weights and widens them. So per pair and super-block the float work
-// is one or two conversions and fused multiply-adds:
-//   Q4_K, Q5_K: acc += float(Σ_g s_g·Σ q·a) · (d·d_a) + float(Σ_g m_g·Σ a) · (-dmin·d_a)
+// is one conversion and one fused multiply-add:
+//   Q4_K, Q5_K: acc += float(Σ_g s_g·Σ q·a) · (d·d_a) and float(Σ_g m_g·Σ a) · (-dmin·d_a)
 //   Q6_K:       acc += float(Σ_g s_g·Σ (q − 32)·a) · (d·d_a), the −32 through the cached sums.
 #include "kernels/avx2/avx2_common.hpp"
 
@@ -15,176 +15,189 @@ constexpr std::size_t kQ4KBytes = 2 + 2 + 12 + 128;
 constexpr std::size_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;
 constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;
 
-// One super-block of one row: the codes of each 32 values, each 32's scales in every int16 lane,
-// the offsets' integer factors (paired with the activation's sixteen 16-value sums), float scales.
-struct WeightsK {
-  __m256i q[8];
-  __m256i scale[8];
-  __m256i offset;  // Q4_K/Q5_K: m_g in lanes 2g, 2g+1; Q6_K: s_g in lane g
-  __m256 d;
-  __m256 dmin;  // Q4_K/Q5_K: -dmin
-};
+__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-struct InputK {
-  __m256i q[8];
-  __m256i sums;
-  __m256 d;
-};
-
-struct BaseK {
-  static constexpr std::size_t kValues = 256;
-  static constexpr std::size_t kActBytes = sizeof(ActBlock256);
-  using Weights = WeightsK;
-  using Input = InputK;
-
-  static void load(const std::uint8_t* p, InputK& in) {
-    const auto* a = reinterpret_cast<const ActBlock256*>(p);
-    for (int j = 0; j < 8; ++j) in.q[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->q + 32 * j));
-    in.sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->sums));
-    in.d = _mm256_set1_ps(a->d);
-  }
-
-  // Σ_j scale_j · (q_j · a_j), as eight int32 lanes.
-  static __m256i scaled_dot(const WeightsK& w, const InputK& in) {
-    __m256i sum = _mm256_madd_epi16(_mm256_maddubs_epi16(w.q[0], in.q[0]), w.scale[0]);
-    for (int j = 1; j < 8; ++j) {
-      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(w.q[j], in.q[j]), w.scale[j]));
+// Σ_j scale_j · (q_j · a_j) for T inputs at once: each 32 codes of the weight block are made once
+// and met with every input's codes while in a register.
+template <class B, int T>
+void scaled_dots(const B& w, const ActBlock256* const (&a)[T], __m256i (&dot)[T]) {
+  for (int t = 0; t < T; ++t) dot[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    const __m256i q = w.codes(j);
+    const __m256i scale = w.scale(j);
+    for (int t = 0; t < T; ++t) {
+      dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a[t]->q + 32 * j)), scale));
     }
-    return sum;
   }
-};
+}
 
 // Q4_K/Q5_K pack eight 6-bit scales and eight 6-bit minimums into 12 bytes (see
 // tensor/kquant_layout.hpp): groups 0..3 in the low 6 bits of bytes 0..3 (scales) and 4..7
 // (minimums); groups 4..7 in the nibbles of bytes 8..11, with their top 2 bits in the top bits of
-// bytes 0..3 and 4..7. Taken four bytes at a time, then spread to the int16 layouts the dot needs.
-void kquant_scales(const std::uint8_t* packed, WeightsK& out) {
+// bytes 0..3 and 4..7. Taken four bytes at a time; the scales end as bytes 0..7 of each 128-bit
+// lane (for byte shuffles), the minimums as int16 lanes 2g and 2g + 1 (paired with the
+// activation's 16-value sums).
+struct ScalesMins {
+  __m256i scales;
+  __m256i mins;
+};
+
+ScalesMins kquant_scales(const std::uint8_t* packed) {
   const std::uint32_t a0 = load_u32(packed), a1 = load_u32(packed + 4), a2 = load_u32(packed + 8);
   const std::uint32_t scales_lo = a0 & 0x3f3f3f3fu;
   const std::uint32_t mins_lo = a1 & 0x3f3f3f3fu;
   const std::uint32_t scales_hi = (a2 & 0x0f0f0f0fu) | (((a0 >> 6) & 0x03030303u) << 4);
   const std::uint32_t mins_hi = ((a2 >> 4) & 0x0f0f0f0fu) | (((a1 >> 6) & 0x03030303u) << 4);
-  // int16 lanes 0..7: s0..s7, lanes 8..15: m0..m7.
-  const __m256i sm = _mm256_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
-                                                         static_cast<int>(mins_lo), static_cast<int>(mins_hi)));
-  // Each int16 doubled into an int32: lo holds s0..s3 | m0..m3, hi holds s4..s7 | m4..m7.
-  const __m256i lo = _mm256_unpacklo_epi16(sm, sm);
-  const __m256i hi = _mm256_unpackhi_epi16(sm, sm);
-  for (int j = 0; j < 4; ++j) {
-    out.scale[j] = _mm256_permutevar8x32_epi32(lo, _mm256_set1_epi32(j));
-    out.scale[4 + j] = _mm256_permutevar8x32_epi32(hi, _mm256_set1_epi32(j));
-  }
-  out.offset = _mm256_permute2x128_si256(lo, hi, 0x31);
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
+                                                                  static_cast<int>(mins_lo), static_cast<int>(mins_hi)));
+  // Minimum g (byte 8 + g) into int16 lanes 2g, 2g + 1; 0x80 zeroes the high bytes.
+  const __m256i pick_mins = _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128,
+                                             12, -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
+  return {both, _mm256_shuffle_epi8(both, pick_mins)};
 }
 
-void kquant_step(__m256& acc, const WeightsK& w, const InputK& in) {
-  const __m256i dot = BaseK::scaled_dot(w, in);
-  const __m256i mins = _mm256_madd_epi16(w.offset, in.sums);
-  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w.d, in.d), acc);
-  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(w.dmin, in.d), acc);
+// Scale byte g of each 128-bit lane of `scales` in every int16 lane.
+__m256i broadcast_scale(__m256i scales, int g) {
+  return _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(0x8000 | g)));
+}
+
+// d and -dmin of a Q4_K/Q5_K block (its first four bytes) as [d, d, -dmin, -dmin] in each
+// 128-bit lane: the scales of the lanes of pack_dot_mins.
+__m256 kquant_d(const std::uint8_t* b) {
+  const __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(b))));
+  const __m128 spread = _mm_xor_ps(_mm_unpacklo_ps(d_dmin, d_dmin), _mm_setr_ps(0.0f, 0.0f, -0.0f, -0.0f));
+  return _mm256_set_m128(spread, spread);
+}
+
+// The float work of one pair and one Q4_K/Q5_K super-block: the scale dot and the minimums' dot
+// folded to four lanes each and packed into one vector [dot dot min min | dot dot min min], so
+// one conversion and one fused multiply-add serve both.
+void kquant_finish(__m256& acc, __m256i dot, __m256i mins, __m256 d, const ActBlock256& a) {
+  const __m256i min_dot = _mm256_madd_epi16(mins, load256(a.sums));
+  const __m256 both = _mm256_cvtepi32_ps(_mm256_hadd_epi32(dot, min_dot));
+  acc = _mm256_fmadd_ps(both, _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc);
 }
 
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 32 bytes of qs hold two groups:
 // the low nibbles, then the high nibbles.
-struct Q4K : BaseK {
+struct Q4K {
   static constexpr std::size_t kBytes = kQ4KBytes;
-  static void unpack(const std::uint8_t* b, WeightsK& out) {
-    out.d = _mm256_set1_ps(load_fp16(b));
-    out.dmin = _mm256_set1_ps(-load_fp16(b + 2));
-    kquant_scales(b + 4, out);
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    for (int p = 0; p < 4; ++p) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * p));
-      out.q[2 * p] = _mm256_and_si256(v, low4);
-      out.q[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-    }
-  }
-  static void step(__m256& acc, const WeightsK& w, const InputK& in) { kquant_step(acc, w, in); }
-};
+  const std::uint8_t* b;
+  ScalesMins sm;
 
-// Bit g of each byte of qh moved to bit 4 (0x10), the others cleared. The 16-bit shifts carry
-// bits across bytes, but never into bit 4 of a byte from the wrong one.
-template <int kG>
-__m256i fifth_bit(__m256i qh) {
-  const __m256i shifted = kG < 4 ? _mm256_slli_epi16(qh, 4 - kG) : _mm256_srli_epi16(qh, kG - 4);
-  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x10));
-}
+  __m256 d;
+
+  explicit Q4K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)), d(kquant_d(block)) {}
+  __m256i codes(int j) const {
+    const __m256i v = load256(b + 16 + 32 * (j / 2));
+    return _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+  }
+  __m256i scale(int j) const { return broadcast_scale(sm.scales, j); }
+  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
+    kquant_finish(acc, dot, sm.mins, d, a);
+  }
+};
 
 // Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K, plus a fifth bit:
 // value l of group g has it at bit g of qh[l].
-struct Q5K : BaseK {
+struct Q5K {
   static constexpr std::size_t kBytes = kQ5KBytes;
-  static void unpack(const std::uint8_t* b, WeightsK& out) {
-    out.d = _mm256_set1_ps(load_fp16(b));
-    out.dmin = _mm256_set1_ps(-load_fp16(b + 2));
-    kquant_scales(b + 4, out);
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 48));
-    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 80));
-    const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 112));
-    const __m256i v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 144));
-    out.q[0] = _mm256_or_si256(_mm256_and_si256(v0, low4), fifth_bit<0>(qh));
-    out.q[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 4), low4), fifth_bit<1>(qh));
-    out.q[2] = _mm256_or_si256(_mm256_and_si256(v1, low4), fifth_bit<2>(qh));
-    out.q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v1, 4), low4), fifth_bit<3>(qh));
-    out.q[4] = _mm256_or_si256(_mm256_and_si256(v2, low4), fifth_bit<4>(qh));
-    out.q[5] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v2, 4), low4), fifth_bit<5>(qh));
-    out.q[6] = _mm256_or_si256(_mm256_and_si256(v3, low4), fifth_bit<6>(qh));
-    out.q[7] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v3, 4), low4), fifth_bit<7>(qh));
+  const std::uint8_t* b;
+  ScalesMins sm;
+  __m256i qh;
+  __m256 d;
+
+  explicit Q5K(const std::uint8_t* block)
+      : b(block), sm(kquant_scales(block + 4)), qh(load256(block + 16)), d(kquant_d(block)) {}
+  __m256i codes(int j) const {
+    const __m256i v = load256(b + 48 + 32 * (j / 2));
+    const __m256i low = _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+    // Bit j of each qh byte to bit 4; 16-bit shifts carry bits across bytes, never into bit 4.
+    const __m256i high = j < 4 ? _mm256_slli_epi16(qh, 4 - j) : _mm256_srli_epi16(qh, j - 4);
+    return _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(0x10)));
   }
-  static void step(__m256& acc, const WeightsK& w, const InputK& in) { kquant_step(acc, w, in); }
+  __m256i scale(int j) const { return broadcast_scale(sm.scales, j); }
+  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
+    kquant_finish(acc, dot, sm.mins, d, a);
+  }
 };
 
 // Q6_K: { u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d; } each half of 128 values takes 64 bytes
 // of ql and 32 of qh: value l + 32k (k = 0..3) has its low 4 bits in ql[l + 32(k & 1)] (low
 // nibble for k < 2, high for k >= 2), its top 2 bits at bits 2k..2k+1 of qh[l], and scale
-// 8·half + 2k + l / 16. Codes are kept as 0..63 (unsigned); the −32 goes through the sums.
-struct Q6K : BaseK {
+// 8·half + 2k + l / 16. Codes are kept as 0..63 (unsigned); the −32 goes through the sums:
+// Σ_g s_g·Σ (q − 32)·a = Σ_g s_g·Σ q·a − 32·Σ_g s_g·(Σ a)_g.
+struct Q6K {
   static constexpr std::size_t kBytes = kQ6KBytes;
-  static void unpack(const std::uint8_t* b, WeightsK& out) {
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const __m256i top2 = _mm256_set1_epi8(0x30);
-    for (int half = 0; half < 2; ++half) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * half));
-      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * half + 32));
-      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * half));
-      __m256i* q = out.q + 4 * half;
-      q[0] = _mm256_or_si256(_mm256_and_si256(a, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), top2));
-      q[1] = _mm256_or_si256(_mm256_and_si256(c, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), top2));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low4), _mm256_and_si256(h, top2));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(c, 4), low4),
-                             _mm256_and_si256(_mm256_srli_epi16(h, 2), top2));
-    }
-    // Scales s0..s15 as int16; vector j (values 32j..32j+31) takes s_2j in its low eight lanes and
-    // s_2j+1 in its high eight.
-    const __m256i s = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)));
-    out.offset = s;
-    // Each int16 doubled into an int32: lo holds s0..s3 | s8..s11, hi holds s4..s7 | s12..s15.
-    const __m256i lo = _mm256_unpacklo_epi16(s, s);
-    const __m256i hi = _mm256_unpackhi_epi16(s, s);
-    for (int j = 0; j < 2; ++j) {
-      const __m256i pick = _mm256_setr_epi32(2 * j, 2 * j, 2 * j, 2 * j, 2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j + 1);
-      const __m256i pick_upper = _mm256_add_epi32(pick, _mm256_set1_epi32(4));
-      out.scale[j] = _mm256_permutevar8x32_epi32(lo, pick);
-      out.scale[2 + j] = _mm256_permutevar8x32_epi32(hi, pick);
-      out.scale[4 + j] = _mm256_permutevar8x32_epi32(lo, pick_upper);
-      out.scale[6 + j] = _mm256_permutevar8x32_epi32(hi, pick_upper);
-    }
-    out.d = _mm256_set1_ps(load_fp16(b + 208));
+  const std::uint8_t* b;
+  __m256i scales16;  // s_g as int16 lane g
+  __m256i low8;      // s0..s7 as int16 in both 128-bit lanes
+  __m256i high8;     // s8..s15 likewise
+
+  explicit Q6K(const std::uint8_t* block) : b(block) {
+    scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 192)));
+    low8 = _mm256_permute2x128_si256(scales16, scales16, 0x00);
+    high8 = _mm256_permute2x128_si256(scales16, scales16, 0x11);
   }
-  static void step(__m256& acc, const WeightsK& w, const InputK& in) {
-    // Σ_g s_g·Σ (q − 32)·a = Σ_g s_g·Σ q·a − 32·Σ_g s_g·(Σ a)_g
-    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(w.offset, in.sums), 5);
-    const __m256i dot = _mm256_sub_epi32(scaled_dot(w, in), offset);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w.d, in.d), acc);
+  __m256i codes(int j) const {
+    const int half = j / 4, k = j % 4;
+    const __m256i l4 = load256(b + 64 * half + 32 * (k & 1));
+    const __m256i h = load256(b + 128 + 32 * half);
+    const __m256i low = _mm256_and_si256(k < 2 ? l4 : _mm256_srli_epi16(l4, 4), _mm256_set1_epi8(0x0f));
+    // Bits 2k..2k+1 of each qh byte to bits 4..5.
+    const __m256i top = k < 2 ? _mm256_slli_epi16(h, 4 - 2 * k) : _mm256_srli_epi16(h, 2 * k - 4);
+    return _mm256_or_si256(low, _mm256_and_si256(top, _mm256_set1_epi8(0x30)));
+  }
+  // Codes 32j..32j+31: scale 2j in the low eight int16 lanes, 2j + 1 in the high eight.
+  __m256i scale(int j) const {
+    const int g = 2 * (j % 4);
+    const __m256i pick = _mm256_setr_epi8(2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g,
+                                          2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g + 2,
+                                          2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
+                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3);
+    return _mm256_shuffle_epi8(j < 4 ? low8 : high8, pick);
+  }
+  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
+    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales16, load256(a.sums)), 5);
+    const __m256 da = _mm256_set1_ps(a.d);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(dot, offset)),
+                          _mm256_mul_ps(_mm256_set1_ps(load_fp16(b + 208)), da), acc);
+  }
+};
+
+// R rows × T inputs; rows one after the other within each super-block, so only one row's
+// unpacked block is live at a time.
+template <class K>
+struct KTile {
+  template <int R, int T>
+  static void run(const WeightMatrix& w, std::size_t r0, const Activations& x, std::size_t t0, float* out,
+                  std::size_t out_stride) {
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    }
+    const std::size_t blocks = w.cols / 256;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const ActBlock256* a[T];
+      for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride) + b;
+      }
+      for (int r = 0; r < R; ++r) {
+        const K block(w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes);
+        __m256i dot[T];
+        scaled_dots(block, a, dot);
+        for (int t = 0; t < T; ++t) block.finish(acc[r][t], dot[t], *a[t]);
+      }
+    }
+    store_tile(acc, r0, t0, out, out_stride);
   }
 };
 
 template <class K>
 void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
             std::size_t out_stride) {
-  matmul_tiled<BlockTile<K>, 4, 4, 4>(w, row_begin, row_end, x, out, out_stride);
+  matmul_tiled<KTile<K>, 1, 4, 1>(w, row_begin, row_end, x, out, out_stride);
 }
 
 }  // namespace
