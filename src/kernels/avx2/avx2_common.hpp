@@ -44,11 +44,12 @@ inline std::uint32_t load_u32(const std::uint8_t* p) {
 inline float load_fp16(const std::uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
 
 // The 16 bytes at p as values 0..31 of a block: low nibbles first, then high nibbles (the layout
-// of every 32-value block type).
+// of every 32-value block type). The bytes are loaded into both halves (a plain load, where an
+// insert would take the shuffle port) and the high half shifted by 4.
 inline __m256i nibbles_32(const std::uint8_t* p) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  const __m256i shifted = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f));
 }
 
 // Bit j of `bits` as 0x10 in byte j (the fifth bit of Q5_0 and Q5_1 codes).
@@ -110,30 +111,29 @@ struct BlockTile {
   }
 };
 
+// Rows per block of the loop nest below: a block's weights stay in L2 while every input passes
+// over it, and one tile of inputs stays in L1 while it meets every row of the block.
+inline constexpr std::size_t kBlockRows = 32;
+
 // Covers rows [row_begin, row_end) × every input with Tile::run<R, T> tiles: kRows × kTokens
 // while kTokens inputs remain, then kSingleRows × 1 per remaining input (decode is all this),
-// single rows at the bottom edge. Every pair computes exactly as in any other tile. Rows outer: a
-// strip of weight rows stays in cache while every input passes over it.
+// single rows at the bottom edge. Every pair computes exactly as in any other tile.
 template <class Tile, int kRows, int kTokens, int kSingleRows>
 void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                   float* out, std::size_t out_stride) {
   const std::size_t full = x.rows / kTokens * kTokens;
-  std::size_t r = row_begin;
-  if (full > 0) {
-    for (; r + kRows <= row_end; r += kRows) {
-      for (std::size_t t = 0; t < full; t += kTokens) Tile::template run<kRows, kTokens>(w, r, x, t, out, out_stride);
+  for (std::size_t block = row_begin; block < row_end; block += kBlockRows) {
+    const std::size_t block_end = block + kBlockRows < row_end ? block + kBlockRows : row_end;
+    for (std::size_t t = 0; t < full; t += kTokens) {
+      std::size_t r = block;
+      for (; r + kRows <= block_end; r += kRows) Tile::template run<kRows, kTokens>(w, r, x, t, out, out_stride);
+      for (; r < block_end; ++r) Tile::template run<1, kTokens>(w, r, x, t, out, out_stride);
     }
-    for (; r < row_end; ++r) {
-      for (std::size_t t = 0; t < full; t += kTokens) Tile::template run<1, kTokens>(w, r, x, t, out, out_stride);
+    for (std::size_t t = full; t < x.rows; ++t) {
+      std::size_t r = block;
+      for (; r + kSingleRows <= block_end; r += kSingleRows) Tile::template run<kSingleRows, 1>(w, r, x, t, out, out_stride);
+      for (; r < block_end; ++r) Tile::template run<1, 1>(w, r, x, t, out, out_stride);
     }
-  }
-  if (full == x.rows) return;
-  r = row_begin;
-  for (; r + kSingleRows <= row_end; r += kSingleRows) {
-    for (std::size_t t = full; t < x.rows; ++t) Tile::template run<kSingleRows, 1>(w, r, x, t, out, out_stride);
-  }
-  for (; r < row_end; ++r) {
-    for (std::size_t t = full; t < x.rows; ++t) Tile::template run<1, 1>(w, r, x, t, out, out_stride);
   }
 }
 
