@@ -1,6 +1,8 @@
 // kernels/avx2/quantize_avx2: float rows to 8-bit activation blocks, bit for bit as the scalar
 // quantizer: the same max (max is exact in any order), d = amax / 127, codes x · (127 / amax)
 // rounded to nearest-even (the MXCSR default that _mm256_cvtps_epi32 uses), sums as integers.
+#include <cmath>
+
 #include "kernels/avx2/avx2_common.hpp"
 
 namespace pensieve::kernels::avx2 {
@@ -18,9 +20,14 @@ float abs_max(const float* x, std::size_t n) {
   return _mm_cvtss_f32(s);
 }
 
-// 32 codes round(x · inverse) as bytes in order; `c` receives them as four vectors of int32.
+// 32 codes round(x · inverse) as bytes in order; `c` receives them as four vectors of int32. A NaN
+// product (a NaN or infinite input) becomes code 0, as the scalar quantizer's conversion gives on
+// x86, not the 0x80000000 that cvtps_epi32 makes of it.
 __m256i codes_32(const float* x, __m256 inverse, __m256i c[4]) {
-  for (int i = 0; i < 4; ++i) c[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), inverse));
+  for (int i = 0; i < 4; ++i) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), inverse);
+    c[i] = _mm256_cvtps_epi32(_mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+  }
   // The packs work per 128-bit lane, leaving groups of four codes in the dword order
   // c0[0..3] c1[0..3] c2[0..3] c3[0..3] c0[4..7] c1[4..7] c2[4..7] c3[4..7].
   const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
@@ -34,10 +41,13 @@ int hsum_epi32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-// d and the multiplier exactly as the scalar quantizer computes them.
+// d and the multiplier as the scalar quantizer computes them. Below amax ≈ 3.7e-37 the multiplier
+// overflows to infinity and every product is infinite or NaN, which the scalar conversion turns
+// into code 0 on x86; a zero multiplier gives those codes here without infinities.
 float scale_of(float amax, float& inverse) {
   const float d = amax / 127.0f;
   inverse = d != 0.0f ? 127.0f / amax : 0.0f;
+  if (std::isinf(inverse)) inverse = 0.0f;
   return d;
 }
 
