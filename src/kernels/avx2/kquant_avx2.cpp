@@ -1,11 +1,13 @@
-// kernels/avx2/kquant_avx2: the K-quants (Q4_K, Q5_K, Q6_K) against ActBlock256 activations.
+// kernels/avx2/kquant_avx2: the K-quants (Q4_K, Q5_K, Q6_K) against ActBlock256 activations,
+// whose scale d_a[j] covers 32 values — one Q4_K/Q5_K group, or two Q6_K groups.
 //
-// A super-block's whole integer sum is exact in int32, scales included: maddubs of the unsigned
-// codes (≤ 63) with the activation codes gives int16 pair sums (≤ 2·63·127), and madd with the
-// group's integer scale both weights and widens them. So per pair and super-block the float work
-// is one conversion and one fused multiply-add:
-//   Q4_K, Q5_K: acc += float(Σ_g s_g·Σ q·a) · (d·d_a) and float(Σ_g m_g·Σ a) · (-dmin·d_a)
-//   Q6_K:       acc += float(Σ_g s_g·Σ (q − 32)·a) · (d·d_a), the −32 through the cached sums.
+// Each 32 values' integer sum is exact, the group's integer scale included: maddubs of the
+// unsigned codes (≤ 63) with the activation codes gives int16 pair sums (≤ 2·63·127), and madd
+// with the scale both weights and widens them. Per pair and super-block the float work is fixed:
+//   f = Σ_j float(sum_j)·d_a[j] (eight fused multiply-adds in j order), acc = fma(f, d, acc)
+//   Q4_K, Q5_K also: acc = fma(float(m_g·Σa_g)·d_a[g], -dmin, acc), lanes g = 0..7
+//   Q6_K keeps its codes as 0..63 (unsigned): f −= float(32·s_g·Σa_g)·d_a before acc takes it.
+// (Folding four groups' sums with hadd before one conversion measured no faster, and is longer.)
 #include "kernels/avx2/avx2_common.hpp"
 
 namespace pensieve::kernels::avx2 {
@@ -17,17 +19,19 @@ constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;
 
 __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Σ_j scale_j · (q_j · a_j) for T inputs at once: each 32 codes of the weight block are made once
-// and met with every input's codes while in a register.
+// f = Σ_j float(Σ scale_j·(q_j · a_j))·d_a[j] for T inputs at once, eight lanes of partial sums.
+// Each 32 codes of the weight block are made once and met with every input's codes while in a
+// register.
 template <class B, int T>
-void scaled_dots(const B& w, const ActBlock256* const (&a)[T], __m256i (&dot)[T]) {
-  for (int t = 0; t < T; ++t) dot[t] = _mm256_setzero_si256();
+void scaled_dots(const B& w, const ActBlock256* const (&a)[T], __m256 (&f)[T]) {
+  for (int t = 0; t < T; ++t) f[t] = _mm256_setzero_ps();
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) {
     const __m256i q = w.codes(j);
     const __m256i scale = w.scale(j);
     for (int t = 0; t < T; ++t) {
-      dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a[t]->q + 32 * j)), scale));
+      const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a[t]->q + 32 * j)), scale);
+      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(a[t]->d[j]), f[t]);
     }
   }
 }
@@ -62,21 +66,13 @@ __m256i broadcast_scale(__m256i scales, int g) {
   return _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(0x8000 | g)));
 }
 
-// d and -dmin of a Q4_K/Q5_K block (its first four bytes) as [d, d, -dmin, -dmin] in each
-// 128-bit lane: the scales of the lanes of pack_dot_mins.
-__m256 kquant_d(const std::uint8_t* b) {
-  const __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(b))));
-  const __m128 spread = _mm_xor_ps(_mm_unpacklo_ps(d_dmin, d_dmin), _mm_setr_ps(0.0f, 0.0f, -0.0f, -0.0f));
-  return _mm256_set_m128(spread, spread);
-}
-
-// The float work of one pair and one Q4_K/Q5_K super-block: the scale dot and the minimums' dot
-// folded to four lanes each and packed into one vector [dot dot min min | dot dot min min], so
-// one conversion and one fused multiply-add serve both.
-void kquant_finish(__m256& acc, __m256i dot, __m256i mins, __m256 d, const ActBlock256& a) {
+// The rest of the float work of one pair and one Q4_K/Q5_K super-block.
+void kquant_finish(__m256& acc, __m256 f, __m256i mins, const std::uint8_t* b, const ActBlock256& a) {
+  // m_g·Σa_g in lane g, each group with its own activation scale.
   const __m256i min_dot = _mm256_madd_epi16(mins, load256(a.sums));
-  const __m256 both = _mm256_cvtepi32_ps(_mm256_hadd_epi32(dot, min_dot));
-  acc = _mm256_fmadd_ps(both, _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc);
+  const __m256 mins_scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(min_dot), _mm256_loadu_ps(a.d));
+  acc = _mm256_fmadd_ps(f, _mm256_set1_ps(load_fp16(b)), acc);
+  acc = _mm256_fmadd_ps(mins_scaled, _mm256_set1_ps(-load_fp16(b + 2)), acc);
 }
 
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 32 bytes of qs hold two groups:
@@ -86,17 +82,14 @@ struct Q4K {
   const std::uint8_t* b;
   ScalesMins sm;
 
-  __m256 d;
 
-  explicit Q4K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)), d(kquant_d(block)) {}
+  explicit Q4K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)) {}
   __m256i codes(int j) const {
     const __m256i v = load256(b + 16 + 32 * (j / 2));
     return _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
   }
   __m256i scale(int j) const { return broadcast_scale(sm.scales, j); }
-  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
-    kquant_finish(acc, dot, sm.mins, d, a);
-  }
+  void finish(__m256& acc, __m256 f, const ActBlock256& a) const { kquant_finish(acc, f, sm.mins, b, a); }
 };
 
 // Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K, plus a fifth bit:
@@ -106,10 +99,8 @@ struct Q5K {
   const std::uint8_t* b;
   ScalesMins sm;
   __m256i qh;
-  __m256 d;
 
-  explicit Q5K(const std::uint8_t* block)
-      : b(block), sm(kquant_scales(block + 4)), qh(load256(block + 16)), d(kquant_d(block)) {}
+  explicit Q5K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)), qh(load256(block + 16)) {}
   __m256i codes(int j) const {
     const __m256i v = load256(b + 48 + 32 * (j / 2));
     const __m256i low = _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
@@ -118,9 +109,7 @@ struct Q5K {
     return _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(0x10)));
   }
   __m256i scale(int j) const { return broadcast_scale(sm.scales, j); }
-  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
-    kquant_finish(acc, dot, sm.mins, d, a);
-  }
+  void finish(__m256& acc, __m256 f, const ActBlock256& a) const { kquant_finish(acc, f, sm.mins, b, a); }
 };
 
 // Q6_K: { u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d; } each half of 128 values takes 64 bytes
@@ -158,11 +147,12 @@ struct Q6K {
                                           2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3);
     return _mm256_shuffle_epi8(j < 4 ? low8 : high8, pick);
   }
-  void finish(__m256& acc, __m256i dot, const ActBlock256& a) const {
+  void finish(__m256& acc, __m256 f, const ActBlock256& a) const {
+    // Σ_g s_g·Σ (q − 32)·a = Σ_g s_g·Σ q·a − 32·Σ_g s_g·(Σ a)_g; lane j of the madd holds the last
+    // sum's two groups of 32 values j, which share d_a[j].
     const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales16, load256(a.sums)), 5);
-    const __m256 da = _mm256_set1_ps(a.d);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(dot, offset)),
-                          _mm256_mul_ps(_mm256_set1_ps(load_fp16(b + 208)), da), acc);
+    f = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(offset), _mm256_loadu_ps(a.d), f);
+    acc = _mm256_fmadd_ps(f, _mm256_set1_ps(load_fp16(b + 208)), acc);
   }
 };
 
@@ -185,9 +175,9 @@ struct KTile {
       }
       for (int r = 0; r < R; ++r) {
         const K block(w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes);
-        __m256i dot[T];
-        scaled_dots(block, a, dot);
-        for (int t = 0; t < T; ++t) block.finish(acc[r][t], dot[t], *a[t]);
+        __m256 f[T];
+        scaled_dots(block, a, f);
+        for (int t = 0; t < T; ++t) block.finish(acc[r][t], f[t], *a[t]);
       }
     }
     store_tile(acc, r0, t0, out, out_stride);

@@ -69,12 +69,12 @@ void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out) {
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out) {
   for (std::size_t b = 0; b < cols / 256; ++b, x += 256) {
     ActBlock256 block;
-    float inverse = 0.0f;
-    block.d = scale_of(abs_max(x, 256), inverse);
-    const __m256 inv = _mm256_set1_ps(inverse);
     for (std::size_t i = 0; i < 8; ++i) {
+      float inverse = 0.0f;
+      block.d[i] = scale_of(abs_max(x + 32 * i, 32), inverse);
       __m256i c[4];
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(block.q + 32 * i), codes_32(x + 32 * i, inv, c));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(block.q + 32 * i),
+                          codes_32(x + 32 * i, _mm256_set1_ps(inverse), c));
       // Codes 0..15 of these 32 are the first two vectors of eight, 16..31 the last two.
       block.sums[2 * i] = static_cast<std::int16_t>(hsum_epi32(_mm256_add_epi32(c[0], c[1])));
       block.sums[2 * i + 1] = static_cast<std::int16_t>(hsum_epi32(_mm256_add_epi32(c[2], c[3])));
