@@ -4,10 +4,10 @@
 // the linker. For the same reason the AVX2 files call no inline helper of the rest of the code
 // base (not even WeightMatrix::row) and instantiate no std container.
 //
-// The tile driver here is the heart of the contract "a row's result does not depend on the
-// batch": each (row, input) pair owns one float accumulator and every kernel's `step` performs
-// the same float operations on it whichever tile it is part of. Integer partial sums are exact,
-// so their order is free; only the float operations after them are fixed.
+// The contract "a row's result does not depend on the batch" rests on one rule: each (row, input)
+// pair owns its float accumulator, and every tile shape performs the same float operations on it
+// in the same order. Integer partial sums are exact, so their order is free; only the float
+// operations after them are fixed.
 #pragma once
 
 #include <immintrin.h>
@@ -41,7 +41,9 @@ inline std::uint32_t load_u32(const std::uint8_t* p) {
   return v;
 }
 
-inline float load_fp16(const std::uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+inline float load_fp16(const std::uint8_t* p) {
+  return _cvtsh_ss(load_u16(p));
+}
 
 // The 16 bytes at p as values 0..31 of a block: low nibbles first, then high nibbles (the layout
 // of every 32-value block type). The bytes are loaded into both halves (a plain load, where an
@@ -71,45 +73,13 @@ inline __m256i dot_u8_s8(__m256i u, __m256i s) {
 
 // A tile's sums into out[t·out_stride + r].
 template <int R, int T>
-void store_tile(const __m256 (&acc)[R][T], std::size_t r0, std::size_t t0, float* out, std::size_t out_stride) {
+void store_tile(const __m256 (&acc)[R][T], std::size_t r0, std::size_t t0, float* out,
+                std::size_t out_stride) {
   for (int t = 0; t < T; ++t) {
     float* o = out + (t0 + static_cast<std::size_t>(t)) * out_stride + r0;
     for (int r = 0; r < R; ++r) o[r] = hsum(acc[r][t]);
   }
 }
-
-// Rows [r0, r0 + R) times inputs [t0, t0 + T) for a kernel K with 32- or 256-value blocks:
-//   K::kValues, K::kBytes, K::kActBytes: values, weight bytes and activation bytes per block;
-//   K::Weights: one block of one row unpacked; K::unpack(block bytes, Weights&);
-//   K::Input: one block of one input ready for use; K::load(activation bytes, Input&);
-//   K::step(acc, const Weights&, const Input&): adds the block's contribution to one pair's sum.
-// Each block of each row is unpacked once per tile and used for all T inputs.
-template <class K>
-struct BlockTile {
-  template <int R, int T>
-  static void run(const WeightMatrix& w, std::size_t r0, const Activations& x, std::size_t t0, float* out,
-                  std::size_t out_stride) {
-    __m256 acc[R][T];
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-    }
-    const std::uint8_t* rows[R];
-    for (int r = 0; r < R; ++r) rows[r] = w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes;
-    const std::uint8_t* inputs[T];
-    for (int t = 0; t < T; ++t) inputs[t] = x.data + (t0 + static_cast<std::size_t>(t)) * x.stride;
-    const std::size_t blocks = w.cols / K::kValues;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      typename K::Weights wb[R];
-      for (int r = 0; r < R; ++r) K::unpack(rows[r] + b * K::kBytes, wb[r]);
-      for (int t = 0; t < T; ++t) {
-        typename K::Input in;
-        K::load(inputs[t] + b * K::kActBytes, in);
-        for (int r = 0; r < R; ++r) K::step(acc[r][t], wb[r], in);
-      }
-    }
-    store_tile(acc, r0, t0, out, out_stride);
-  }
-};
 
 // Rows per block of the loop nest below: a block's weights stay in L2 while every input passes
 // over it, and one tile of inputs stays in L1 while it meets every row of the block.
@@ -126,12 +96,14 @@ void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
     const std::size_t block_end = block + kBlockRows < row_end ? block + kBlockRows : row_end;
     for (std::size_t t = 0; t < full; t += kTokens) {
       std::size_t r = block;
-      for (; r + kRows <= block_end; r += kRows) Tile::template run<kRows, kTokens>(w, r, x, t, out, out_stride);
+      for (; r + kRows <= block_end; r += kRows)
+        Tile::template run<kRows, kTokens>(w, r, x, t, out, out_stride);
       for (; r < block_end; ++r) Tile::template run<1, kTokens>(w, r, x, t, out, out_stride);
     }
     for (std::size_t t = full; t < x.rows; ++t) {
       std::size_t r = block;
-      for (; r + kSingleRows <= block_end; r += kSingleRows) Tile::template run<kSingleRows, 1>(w, r, x, t, out, out_stride);
+      for (; r + kSingleRows <= block_end; r += kSingleRows)
+        Tile::template run<kSingleRows, 1>(w, r, x, t, out, out_stride);
       for (; r < block_end; ++r) Tile::template run<1, 1>(w, r, x, t, out, out_stride);
     }
   }

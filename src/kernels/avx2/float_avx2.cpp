@@ -9,7 +9,8 @@ namespace {
 
 // Lanes [0, n) set, for masked loads of a row's last chunk.
 __m256i first_lanes(std::size_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 struct F32 {
@@ -43,7 +44,9 @@ struct F16 : Half16<F16> {
 // bfloat16 is the top half of a float32.
 struct BF16 : Half16<BF16> {
   static constexpr int kRows = 2;
-  static __m256 widen(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+  static __m256 widen(__m128i h) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
 };
 
 template <class L>
@@ -84,8 +87,8 @@ struct FloatTile {
 };
 
 template <class L>
-void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
-            std::size_t out_stride) {
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
   // Tiles of 8 accumulators; decode (one input) takes 8 rows at a time.
   matmul_tiled<FloatTile<L>, L::kRows, 8 / L::kRows, 8>(w, row_begin, row_end, x, out, out_stride);
 }

@@ -17,7 +17,9 @@ constexpr std::size_t kQ4KBytes = 2 + 2 + 12 + 128;
 constexpr std::size_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;
 constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;
 
-__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+__m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
 
 // f = Σ_j float(Σ scale_j·(q_j · a_j))·d_a[j] for T inputs at once, eight lanes of partial sums.
 // Each 32 codes of the weight block are made once and met with every input's codes while in a
@@ -53,11 +55,13 @@ ScalesMins kquant_scales(const std::uint8_t* packed) {
   const std::uint32_t mins_lo = a1 & 0x3f3f3f3fu;
   const std::uint32_t scales_hi = (a2 & 0x0f0f0f0fu) | (((a0 >> 6) & 0x03030303u) << 4);
   const std::uint32_t mins_hi = ((a2 >> 4) & 0x0f0f0f0fu) | (((a1 >> 6) & 0x03030303u) << 4);
-  const __m256i both = _mm256_broadcastsi128_si256(_mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
-                                                                  static_cast<int>(mins_lo), static_cast<int>(mins_hi)));
+  const __m256i both =
+      _mm256_broadcastsi128_si256(_mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
+                                                 static_cast<int>(mins_lo), static_cast<int>(mins_hi)));
   // Minimum g (byte 8 + g) into int16 lanes 2g, 2g + 1; 0x80 zeroes the high bytes.
-  const __m256i pick_mins = _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128,
-                                             12, -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
+  const __m256i pick_mins =
+      _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128, 12, -128,
+                       12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
   return {both, _mm256_shuffle_epi8(both, pick_mins)};
 }
 
@@ -81,7 +85,6 @@ struct Q4K {
   static constexpr std::size_t kBytes = kQ4KBytes;
   const std::uint8_t* b;
   ScalesMins sm;
-
 
   explicit Q4K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)) {}
   __m256i codes(int j) const {
@@ -141,10 +144,11 @@ struct Q6K {
   // Codes 32j..32j+31: scale 2j in the low eight int16 lanes, 2j + 1 in the high eight.
   __m256i scale(int j) const {
     const int g = 2 * (j % 4);
-    const __m256i pick = _mm256_setr_epi8(2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g,
-                                          2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g + 2,
-                                          2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
-                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3);
+    const __m256i pick = _mm256_setr_epi8(2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g,
+                                          2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1,
+                                          2 * g, 2 * g + 1, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
+                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
+                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3);
     return _mm256_shuffle_epi8(j < 4 ? low8 : high8, pick);
   }
   void finish(__m256& acc, __m256 f, const ActBlock256& a) const {
@@ -171,7 +175,8 @@ struct KTile {
     for (std::size_t b = 0; b < blocks; ++b) {
       const ActBlock256* a[T];
       for (int t = 0; t < T; ++t) {
-        a[t] = reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride) + b;
+        a[t] =
+            reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride) + b;
       }
       for (int r = 0; r < R; ++r) {
         const K block(w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes);
@@ -185,8 +190,8 @@ struct KTile {
 };
 
 template <class K>
-void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
-            std::size_t out_stride) {
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
   matmul_tiled<KTile<K>, 1, 4, 1>(w, row_begin, row_end, x, out, out_stride);
 }
 

@@ -26,7 +26,9 @@ enum class Codes {
 struct Q8_0 {
   static constexpr std::size_t kBytes = 34;
   static constexpr Codes kCodes = Codes::kSigned;
-  static __m256i codes(const std::uint8_t* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)); }
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
+  }
 };
 
 // Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8
@@ -42,7 +44,9 @@ struct Q5_0 {
   static constexpr std::size_t kBytes = 22;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 16;
-  static __m256i codes(const std::uint8_t* b) { return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2))); }
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2)));
+  }
 };
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format.
@@ -50,8 +54,9 @@ struct Iq4Nl {
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kSigned;
   static __m256i codes(const std::uint8_t* b) {
-    const __m256i grid = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-                                          -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    const __m256i grid =
+        _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113, -127, -104,
+                         -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
     return _mm256_shuffle_epi8(grid, nibbles_32(b + 2));
   }
 };
@@ -67,7 +72,9 @@ struct Q4_1 {
 struct Q5_1 {
   static constexpr std::size_t kBytes = 24;
   static constexpr Codes kCodes = Codes::kAffine;
-  static __m256i codes(const std::uint8_t* b) { return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4))); }
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
+  }
 };
 
 // Lane i of the result = Σ of the eight lanes of v[i].
@@ -106,7 +113,8 @@ void tile_inputs(const WeightMatrix& w, std::size_t r0, const Activations& x, st
         }
       } else {
         __m256i codes = K::codes(blk);
-        if constexpr (K::kCodes == Codes::kShifted) codes = _mm256_sub_epi8(codes, _mm256_set1_epi8(K::kShift));
+        if constexpr (K::kCodes == Codes::kShifted)
+          codes = _mm256_sub_epi8(codes, _mm256_set1_epi8(K::kShift));
         const __m256i mag = _mm256_sign_epi8(codes, codes);
         for (int t = 0; t < 8; ++t) {
           const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[t][b].q));
@@ -125,23 +133,24 @@ void tile_inputs(const WeightMatrix& w, std::size_t r0, const Activations& x, st
   for (int r = 0; r < R; ++r) {
     float lanes[8];
     _mm256_storeu_ps(lanes, acc[r]);
-    for (std::size_t t = 0; t < n; ++t) out[(t0 + t) * out_stride + r0 + static_cast<std::size_t>(r)] = lanes[t];
+    for (std::size_t t = 0; t < n; ++t)
+      out[(t0 + t) * out_stride + r0 + static_cast<std::size_t>(r)] = lanes[t];
   }
 }
 
 // The fp16 at byte `offset` of block b of eight rows, as floats.
 __m256 fp16_of_rows(const std::uint8_t* const (&rows)[8], std::size_t at) {
-  return _mm256_cvtph_ps(_mm_setr_epi16(
-      static_cast<short>(load_u16(rows[0] + at)), static_cast<short>(load_u16(rows[1] + at)),
-      static_cast<short>(load_u16(rows[2] + at)), static_cast<short>(load_u16(rows[3] + at)),
-      static_cast<short>(load_u16(rows[4] + at)), static_cast<short>(load_u16(rows[5] + at)),
-      static_cast<short>(load_u16(rows[6] + at)), static_cast<short>(load_u16(rows[7] + at))));
+  return _mm256_cvtph_ps(
+      _mm_setr_epi16(static_cast<short>(load_u16(rows[0] + at)), static_cast<short>(load_u16(rows[1] + at)),
+                     static_cast<short>(load_u16(rows[2] + at)), static_cast<short>(load_u16(rows[3] + at)),
+                     static_cast<short>(load_u16(rows[4] + at)), static_cast<short>(load_u16(rows[5] + at)),
+                     static_cast<short>(load_u16(rows[6] + at)), static_cast<short>(load_u16(rows[7] + at))));
 }
 
 // Rows in lanes: rows [r0, r0 + n), n ≤ 8, × input t.
 template <class K>
-void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activations& x, std::size_t t, float* out,
-               std::size_t out_stride) {
+void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activations& x, std::size_t t,
+               float* out, std::size_t out_stride) {
   const std::uint8_t* rows[8];
   for (std::size_t r = 0; r < 8; ++r) rows[r] = w.data + (r0 + (r < n ? r : n - 1)) * w.row_bytes;
   const ActBlock32* in = act_row(x, t);
@@ -179,12 +188,12 @@ void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activ
   for (std::size_t r = 0; r < n; ++r) out[t * out_stride + r0 + r] = lanes[r];
 }
 
-constexpr int kTileRows = 4;                // rows of an inputs-in-lanes tile
-constexpr std::size_t kPaddedInputs = 5;    // fewer left-over inputs go one at a time, rows in lanes
+constexpr int kTileRows = 4;              // rows of an inputs-in-lanes tile
+constexpr std::size_t kPaddedInputs = 5;  // fewer left-over inputs go one at a time, rows in lanes
 
 template <class K>
-void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x, float* out,
-            std::size_t out_stride) {
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
   const std::size_t left = x.rows % 8;
   const std::size_t lane_inputs = x.rows - (left < kPaddedInputs ? left : 0);
   // Blocks of rows as in matmul_tiled: the block's weights stay in L2, a tile of inputs in L1.
@@ -193,7 +202,8 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
     for (std::size_t t = 0; t < lane_inputs; t += 8) {
       const std::size_t n = lane_inputs - t < 8 ? lane_inputs - t : 8;
       std::size_t r = block;
-      for (; r + kTileRows <= block_end; r += kTileRows) tile_inputs<K, kTileRows>(w, r, x, t, n, out, out_stride);
+      for (; r + kTileRows <= block_end; r += kTileRows)
+        tile_inputs<K, kTileRows>(w, r, x, t, n, out, out_stride);
       for (; r < block_end; ++r) tile_inputs<K, 1>(w, r, x, t, n, out, out_stride);
     }
     for (std::size_t t = lane_inputs; t < x.rows; ++t) {
