@@ -109,10 +109,13 @@ void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
   }
 }
 
-// Table entries, one function per file (kernels_avx2.cpp gathers them).
-void add_legacy_kernels(KernelTable& table);
-void add_kquant_kernels(KernelTable& table);
-void add_float_kernels(KernelTable& table);
+// Matmul entries by TensorType id, one function per file; kernels_avx2.cpp gathers them into the
+// table. Plain arrays, not KernelTable's std::array: its operator[] is an inline function the
+// scalar files instantiate too, and a debug build would emit an AVX2-compiled copy of it here.
+using MatmulSlots = MatmulRowsFn[kTypeSlots];
+void add_legacy_kernels(MatmulSlots& slots);
+void add_kquant_kernels(MatmulSlots& slots);
+void add_float_kernels(MatmulSlots& slots);
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
 

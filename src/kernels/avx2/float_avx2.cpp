@@ -95,11 +95,11 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 
 }  // namespace
 
-void add_float_kernels(KernelTable& table) {
+void add_float_kernels(MatmulSlots& slots) {
   using tensor::TensorType;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kF32)] = matmul<F32>;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kF16)] = matmul<F16>;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kBF16)] = matmul<BF16>;
+  slots[static_cast<std::size_t>(TensorType::kF32)] = matmul<F32>;
+  slots[static_cast<std::size_t>(TensorType::kF16)] = matmul<F16>;
+  slots[static_cast<std::size_t>(TensorType::kBF16)] = matmul<BF16>;
 }
 
 }  // namespace pensieve::kernels::avx2

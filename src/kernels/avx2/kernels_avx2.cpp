@@ -9,11 +9,19 @@ namespace pensieve::kernels {
 KernelTable avx2_kernels() {
   KernelTable table;
   table.isa = Isa::kAvx2;
-  avx2::add_legacy_kernels(table);
-  avx2::add_kquant_kernels(table);
-  avx2::add_float_kernels(table);
-  table.quantize_row[static_cast<std::size_t>(ActivationFormat::kQ8x32)] = avx2::quantize_row_q8x32;
-  table.quantize_row[static_cast<std::size_t>(ActivationFormat::kQ8x256)] = avx2::quantize_row_q8x256;
+  // Filled as plain arrays and copied in whole (see MatmulSlots): no std::array member function
+  // is instantiated in this file.
+  avx2::MatmulSlots matmul = {};
+  avx2::add_legacy_kernels(matmul);
+  avx2::add_kquant_kernels(matmul);
+  avx2::add_float_kernels(matmul);
+  static_assert(sizeof(matmul) == sizeof(table.matmul_rows));
+  std::memcpy(&table.matmul_rows, matmul, sizeof(matmul));
+  QuantizeRowFn quantize[kActivationFormats] = {};
+  quantize[static_cast<std::size_t>(ActivationFormat::kQ8x32)] = avx2::quantize_row_q8x32;
+  quantize[static_cast<std::size_t>(ActivationFormat::kQ8x256)] = avx2::quantize_row_q8x256;
+  static_assert(sizeof(quantize) == sizeof(table.quantize_row));
+  std::memcpy(&table.quantize_row, quantize, sizeof(quantize));
   return table;
 }
 

@@ -197,11 +197,11 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 
 }  // namespace
 
-void add_kquant_kernels(KernelTable& table) {
+void add_kquant_kernels(MatmulSlots& slots) {
   using tensor::TensorType;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kQ4_K)] = matmul<Q4K>;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kQ5_K)] = matmul<Q5K>;
-  table.matmul_rows[static_cast<std::size_t>(TensorType::kQ6_K)] = matmul<Q6K>;
+  slots[static_cast<std::size_t>(TensorType::kQ4_K)] = matmul<Q4K>;
+  slots[static_cast<std::size_t>(TensorType::kQ5_K)] = matmul<Q5K>;
+  slots[static_cast<std::size_t>(TensorType::kQ6_K)] = matmul<Q6K>;
 }
 
 }  // namespace pensieve::kernels::avx2

@@ -215,20 +215,20 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 }
 
 template <class K>
-void add(KernelTable& table, tensor::TensorType type) {
-  table.matmul_rows[static_cast<std::size_t>(type)] = matmul<K>;
+void add(MatmulSlots& slots, tensor::TensorType type) {
+  slots[static_cast<std::size_t>(type)] = matmul<K>;
 }
 
 }  // namespace
 
-void add_legacy_kernels(KernelTable& table) {
+void add_legacy_kernels(MatmulSlots& slots) {
   using tensor::TensorType;
-  add<Q8_0>(table, TensorType::kQ8_0);
-  add<Q4_0>(table, TensorType::kQ4_0);
-  add<Q4_1>(table, TensorType::kQ4_1);
-  add<Q5_0>(table, TensorType::kQ5_0);
-  add<Q5_1>(table, TensorType::kQ5_1);
-  add<Iq4Nl>(table, TensorType::kIQ4_NL);
+  add<Q8_0>(slots, TensorType::kQ8_0);
+  add<Q4_0>(slots, TensorType::kQ4_0);
+  add<Q4_1>(slots, TensorType::kQ4_1);
+  add<Q5_0>(slots, TensorType::kQ5_0);
+  add<Q5_1>(slots, TensorType::kQ5_1);
+  add<Iq4Nl>(slots, TensorType::kIQ4_NL);
 }
 
 }  // namespace pensieve::kernels::avx2
