@@ -192,6 +192,8 @@ struct KTile {
 template <class K>
 void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
             float* out, std::size_t out_stride) {
+  // One row × 4 inputs: each 32 codes made meet four inputs' codes, and the accumulators, codes
+  // and scales of the tile stay in registers. Decode takes one row at a time.
   matmul_tiled<KTile<K>, 1, 4, 1>(w, row_begin, row_end, x, out, out_stride);
 }
 
