@@ -150,7 +150,7 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
     const core::BandwidthResult& b = *r.bandwidth;
     std::cout << "memory read bandwidth: " << fixed(gb_per_s(b), 2) << " GB/s (" << b.threads << " thread"
               << (b.threads == 1 ? "" : "s") << ", " << memory::format_bytes(b.buffer_bytes)
-              << " buffer, best of " << b.passes << " passes; slowest "
+              << " buffer, best of " << b.passes << " passes of " << b.read_loop << " loads; slowest "
               << fixed(b.worst_bytes_per_second / 1e9, 2) << " GB/s)\n";
   }
   if (const auto fraction = decode_fraction(r)) {
@@ -210,6 +210,7 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["read_bandwidth_gb_per_s"] = gb_per_s(*r.bandwidth);
     out["bandwidth_buffer_bytes"] = r.bandwidth->buffer_bytes;
     out["bandwidth_passes"] = r.bandwidth->passes;
+    out["bandwidth_read_loop"] = r.bandwidth->read_loop;
   }
   if (const auto fraction = decode_fraction(r)) out["decode_bandwidth_fraction"] = *fraction;
   std::cout << out.dump(2) << "\n";

@@ -11,23 +11,26 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.hpp"
+#include "core/memory_read_loops.hpp"
+
 namespace pensieve::core {
 namespace {
 
 constexpr std::uint64_t kPageBytes = 4096;
 constexpr std::uint64_t kMinDefaultBytes = std::uint64_t{1} << 30;
 
-// Sixteen independent sums: the compiler turns them into vector adds at the build's baseline ISA
-// (SSE2 on x86-64). Wider loads do not raise the figure: two 16-byte loads a cycle already ask for
-// several times what one core's share of DRAM delivers, so no per-ISA variant is needed here.
-std::uint64_t sum_words(const std::uint64_t* words, std::size_t n) {
-  std::uint64_t lanes[16] = {};
-  for (std::size_t i = 0; i < n; i += 16) {
-    for (std::size_t j = 0; j < 16; ++j) lanes[j] += words[i + j];
-  }
-  std::uint64_t total = 0;
-  for (std::uint64_t lane : lanes) total += lane;
-  return total;
+struct ReadLoop {
+  std::uint64_t (*sum)(const std::uint64_t*, std::size_t);
+  std::string_view name;
+};
+
+// The widest loads the CPU (and OS) allow; see memory_read_loops.hpp for why it matters.
+ReadLoop widest_read_loop() {
+  const CpuFeatures& cpu = cpu_features();
+  if (cpu.avx512f) return {read_loops::sum_avx512, "avx512"};
+  if (cpu.avx2) return {read_loops::sum_avx2, "avx2"};
+  return {read_loops::sum_portable, "portable"};
 }
 
 // "307200K", "2048K", "32M" as in sysfs cache size files.
@@ -47,7 +50,7 @@ class Mapping {
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     data_ = p == MAP_FAILED ? nullptr : static_cast<std::uint64_t*>(p);
     // Huge pages spare the read loop a TLB miss every 4 KiB, so the figure is the memory's and
-    // not the page walker's. Only a hint: without it the buffer works, a little slower.
+    // not the page walker's. Only a hint: without them the buffer works the same.
     if (data_ != nullptr) ::madvise(data_, bytes, MADV_HUGEPAGE);
   }
   ~Mapping() {
@@ -64,6 +67,21 @@ class Mapping {
 };
 
 }  // namespace
+
+namespace read_loops {
+
+// Sixteen independent sums, which the compiler turns into vector adds of the baseline ISA.
+std::uint64_t sum_portable(const std::uint64_t* words, std::size_t n) {
+  std::uint64_t lanes[16] = {};
+  for (std::size_t i = 0; i < n; i += 16) {
+    for (std::size_t j = 0; j < 16; ++j) lanes[j] += words[i + j];
+  }
+  std::uint64_t total = 0;
+  for (std::uint64_t lane : lanes) total += lane;
+  return total;
+}
+
+}  // namespace read_loops
 
 std::uint64_t last_level_cache_bytes() {
   std::uint64_t largest = 0;
@@ -86,7 +104,7 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
   const unsigned threads = pool.size();
   const std::uint64_t requested =
       options.buffer_bytes != 0 ? options.buffer_bytes : default_bandwidth_buffer_bytes();
-  // Whole pages per thread, so shares never split a cache line and the read loop needs no tail.
+  // Whole pages per thread: shares are aligned for every read loop, which needs no tail.
   const std::uint64_t share_bytes = requested / threads / kPageBytes * kPageBytes;
   if (share_bytes == 0) {
     return make_error(ErrorCode::kInvalidArgument, "bandwidth buffer of " + std::to_string(requested) +
@@ -112,17 +130,19 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
     for (std::size_t i = 0; i < share_words; ++i) share[i] = i ^ thread;
   });
 
+  const ReadLoop read = widest_read_loop();
   std::vector<std::uint64_t> sums(threads);
   BandwidthResult result;
   result.buffer_bytes = total_bytes;
   result.threads = threads;
   result.passes = options.passes;
+  result.read_loop = read.name;
   double best_seconds = 0;
   double worst_seconds = 0;
   for (unsigned pass = 0; pass < options.passes; ++pass) {
     const auto start = std::chrono::steady_clock::now();
     pool.run_on_all([&](unsigned thread, unsigned) {
-      sums[thread] += sum_words(data + std::size_t{thread} * share_words, share_words);
+      sums[thread] += read.sum(data + std::size_t{thread} * share_words, share_words);
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (pass == 0 || seconds < best_seconds) best_seconds = seconds;

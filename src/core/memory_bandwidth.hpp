@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "core/result.hpp"
 #include "core/thread_pool.hpp"
@@ -21,6 +22,7 @@ struct BandwidthResult {
   std::uint64_t buffer_bytes = 0;  // as read: rounded down to whole cache lines per thread
   unsigned threads = 0;
   unsigned passes = 0;
+  std::string_view read_loop;  // "avx512", "avx2" or "portable": the widest the CPU allows
 };
 
 // Size of the largest cache in /sys/devices/system/cpu/cpu0/cache/index*/size; 0 when unknown.

@@ -4,9 +4,35 @@
 
 #include <bit>
 #include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/cpu_features.hpp"
+#include "core/memory_read_loops.hpp"
 
 namespace pensieve::core {
 namespace {
+
+TEST(MemoryReadLoopsTest, EveryVariantTheCpuHasSumsLikeThePortableOne) {
+  constexpr std::size_t kWords = 64 * read_loops::kWordsPerStep;
+  alignas(64) static std::uint64_t words[kWords];
+  std::mt19937_64 rng(7);
+  for (auto& w : words) w = rng();  // large values: the sums must wrap identically
+  const std::uint64_t expected = read_loops::sum_portable(words, kWords);
+  std::uint64_t plain = 0;
+  for (std::uint64_t w : words) plain += w;
+  EXPECT_EQ(expected, plain);
+  if (cpu_features().avx2) {
+    EXPECT_EQ(read_loops::sum_avx2(words, kWords), expected);
+    EXPECT_EQ(read_loops::sum_avx2(words, read_loops::kWordsPerStep),
+              read_loops::sum_portable(words, read_loops::kWordsPerStep));
+  }
+  if (cpu_features().avx512f) {
+    EXPECT_EQ(read_loops::sum_avx512(words, kWords), expected);
+    EXPECT_EQ(read_loops::sum_avx512(words, read_loops::kWordsPerStep),
+              read_loops::sum_portable(words, read_loops::kWordsPerStep));
+  }
+}
 
 TEST(MemoryBandwidthTest, SmallBufferGivesAPositiveFigure) {
   ThreadPool pool(2);
@@ -18,6 +44,8 @@ TEST(MemoryBandwidthTest, SmallBufferGivesAPositiveFigure) {
   EXPECT_EQ(result->threads, 2u);
   EXPECT_EQ(result->passes, 3u);
   EXPECT_EQ(result->buffer_bytes, 8u << 20);
+  EXPECT_TRUE(result->read_loop == "avx512" || result->read_loop == "avx2" || result->read_loop == "portable")
+      << result->read_loop;
 }
 
 TEST(MemoryBandwidthTest, BufferIsRoundedToWholePagesPerThread) {
