@@ -42,6 +42,11 @@ class AttentionScratch {
  public:
   AttentionScratch() = default;
   AttentionScratch(const AttentionShape& shape, std::size_t max_queries, unsigned threads);
+  // Moves keep the buffer (and so the aligned pointer into it); copies would not.
+  AttentionScratch(AttentionScratch&&) noexcept = default;
+  AttentionScratch& operator=(AttentionScratch&&) noexcept = default;
+  AttentionScratch(const AttentionScratch&) = delete;
+  AttentionScratch& operator=(const AttentionScratch&) = delete;
 
   static std::size_t floats_needed(const AttentionShape& shape, std::size_t max_queries, unsigned threads);
 
