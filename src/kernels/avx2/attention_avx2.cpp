@@ -192,7 +192,9 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
       std::fill(row, row + kKeyTile, 0.0f);
       continue;
     }
-    const float factor = std::exp(row_max[m] - new_max);
+    // exp(old − new) in the same arithmetic as the weights (1 exactly when the maximum stays, 0
+    // for a row's first visible keys).
+    const float factor = _mm256_cvtss_f32(exp_nonpositive(_mm256_set1_ps(row_max[m] - new_max)));
     const __m256 shift = _mm256_set1_ps(new_max);
     __m256 sum = _mm256_setzero_ps();
     for (std::size_t c = 0; c < kVectors; ++c) {

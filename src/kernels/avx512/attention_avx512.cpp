@@ -169,7 +169,9 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
       for (int c = 0; c < 4; ++c) _mm512_storeu_ps(row + c * 16, _mm512_setzero_ps());
       continue;
     }
-    const float factor = std::exp(row_max[m] - new_max);
+    // exp(old − new) in the same arithmetic as the weights (1 exactly when the maximum stays, 0
+    // for a row's first visible keys).
+    const float factor = _mm512_cvtss_f32(exp_nonpositive(_mm512_set1_ps(row_max[m] - new_max)));
     const __m512 shift = _mm512_set1_ps(new_max);
     __m512 sum = _mm512_setzero_ps();
     for (int c = 0; c < 4; ++c) {
@@ -190,36 +192,54 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
   }
 }
 
-// R rows of weights times the n value rows, into 64 dimensions [d0, d0 + 64) of R accumulator
-// rows (lanes at or past dim_v masked off).
+// R rows of weights times the n value rows, into dimensions [d0, d0 + 64) of R accumulator rows:
+// 4·R sums in registers over the keys.
 template <int R>
 void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t dim_v, std::size_t d0,
                      float* acc) {
-  __mmask16 lanes[4];
-  for (std::size_t c = 0; c < 4; ++c) lanes[c] = d0 + c * 16 >= dim_v ? 0 : lanes_below(dim_v - d0 - c * 16);
   __m512 sum[R][4];
   for (int r = 0; r < R; ++r) {
-    for (std::size_t c = 0; c < 4; ++c)
-      sum[r][c] = _mm512_maskz_loadu_ps(lanes[c], acc + r * dim_v + d0 + c * 16);
+    for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_loadu_ps(acc + r * dim_v + d0 + c * 16);
   }
   for (std::size_t j = 0; j < n; ++j) {
     const float* row = v + j * dim_v + d0;
-    __m512 x[4];
-    for (std::size_t c = 0; c < 4; ++c) x[c] = _mm512_maskz_loadu_ps(lanes[c], row + c * 16);
+    const __m512 x0 = _mm512_loadu_ps(row), x1 = _mm512_loadu_ps(row + 16);
+    const __m512 x2 = _mm512_loadu_ps(row + 32), x3 = _mm512_loadu_ps(row + 48);
     for (int r = 0; r < R; ++r) {
       const __m512 w = _mm512_set1_ps(p[r * kKeyTile + j]);
-      for (std::size_t c = 0; c < 4; ++c) sum[r][c] = _mm512_fmadd_ps(w, x[c], sum[r][c]);
+      sum[r][0] = _mm512_fmadd_ps(w, x0, sum[r][0]);
+      sum[r][1] = _mm512_fmadd_ps(w, x1, sum[r][1]);
+      sum[r][2] = _mm512_fmadd_ps(w, x2, sum[r][2]);
+      sum[r][3] = _mm512_fmadd_ps(w, x3, sum[r][3]);
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (std::size_t c = 0; c < 4; ++c)
-      _mm512_mask_storeu_ps(acc + r * dim_v + d0 + c * 16, lanes[c], sum[r][c]);
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(acc + r * dim_v + d0 + c * 16, sum[r][c]);
+  }
+}
+
+// The dimensions past the last whole 64 (fewer than 64), 16 at a time with the last masked, one
+// row at a time. Kept apart from the loop above: with masks in it GCC 12 moves every sum through
+// the stack on each key.
+void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                     std::size_t d0, float* acc) {
+  for (std::size_t m = 0; m < rows; ++m) {
+    for (std::size_t d = d0; d < dim_v; d += 16) {
+      const __mmask16 lanes = lanes_below(dim_v - d);
+      __m512 sum = _mm512_maskz_loadu_ps(lanes, acc + m * dim_v + d);
+      for (std::size_t j = 0; j < n; ++j) {
+        sum = _mm512_fmadd_ps(_mm512_set1_ps(p[m * kKeyTile + j]),
+                              _mm512_maskz_loadu_ps(lanes, v + j * dim_v + d), sum);
+      }
+      _mm512_mask_storeu_ps(acc + m * dim_v + d, lanes, sum);
+    }
   }
 }
 
 void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
                 float* acc) {
-  for (std::size_t d0 = 0; d0 < dim_v; d0 += 64) {
+  std::size_t d0 = 0;
+  for (; d0 + 64 <= dim_v; d0 += 64) {
     std::size_t m = 0;
     for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
     switch (rows - m) {
@@ -236,6 +256,7 @@ void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v,
         break;
     }
   }
+  if (d0 < dim_v) accumulate_tail(p, rows, n, v, dim_v, d0, acc);
 }
 
 }  // namespace
