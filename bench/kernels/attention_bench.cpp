@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/thread_pool.hpp"
+#include "kernels/attention.hpp"
 #include "kernels/flash_attention.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/kv_cache.hpp"
@@ -89,6 +90,27 @@ void BM_Attention(benchmark::State& state) {
                  (queries == 1 ? "decode" : "prefill"));
 }
 
+// The one-query reference the forward pass used before (kernels::attention: f32 cache, a score
+// vector as long as the context, one thread), for comparison with decode above.
+void BM_OneQueryReference(benchmark::State& state) {
+  const auto context = static_cast<std::size_t>(state.range(0));
+  const AttentionShape shape{kHeads, kKvHeads, kHeadDim, kHeadDim};
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> keys(context * kKvHeads * kHeadDim), values(keys.size());
+  for (auto& x : keys) x = dist(rng);
+  for (auto& x : values) x = dist(rng);
+  std::vector<float> q(kHeads * kHeadDim), out(kHeads * kHeadDim), scores(context);
+  for (auto& x : q) x = dist(rng);
+  for (auto _ : state) {
+    attention(q.data(), keys.data(), values.data(), 0, context, shape, 0.125f, out.data(), scores.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["per_token"] =
+      benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.SetLabel("reference f32 decode, 1 thread");
+}
+
 void Args(benchmark::internal::Benchmark* b) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     for (int context : {512, 4096, 16384, 32768}) {
@@ -108,6 +130,15 @@ void Args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Attention)
     ->Apply(Args)
     ->ArgNames({"isa", "kv", "context", "queries"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+BENCHMARK(BM_OneQueryReference)
+    ->ArgName("context")
+    ->Arg(512)
+    ->Arg(4096)
+    ->Arg(16384)
+    ->Arg(32768)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
