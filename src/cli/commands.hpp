@@ -12,5 +12,6 @@ void add_logits_command(CLI::App& app, int& exit_code);
 void add_tokenize_command(CLI::App& app, int& exit_code);
 void add_render_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
+void add_synth_command(CLI::App& app, int& exit_code);
 
 }  // namespace pensieve::cli
