@@ -11,6 +11,7 @@ KernelTable merged_over_scalar(KernelTable table, const KernelTable& scalar) {
     if (table.quantize_row[i] == nullptr) table.quantize_row[i] = scalar.quantize_row[i];
   }
   if (table.swiglu == nullptr) table.swiglu = scalar.swiglu;
+  table.attention = merged_attention_kernels(table.attention, scalar.attention);
   return table;
 }
 
@@ -20,12 +21,20 @@ KernelTable with(KernelTable table, AddFn add) {
   return table;
 }
 
+// Attention's inner loops live in their own files per variant (attention_kernels.hpp).
+KernelTable with_attention(KernelTable table, const AttentionKernels& attention) {
+  table.attention = attention;
+  return table;
+}
+
 }  // namespace
 
 const KernelTable& kernel_table(Isa isa) {
-  static const KernelTable scalar = scalar_kernels();
-  static const KernelTable avx2 = merged_over_scalar(with(avx2_kernels(), add_avx2_elementwise), scalar);
-  static const KernelTable avx512 = merged_over_scalar(with(avx512_kernels(), add_avx512_elementwise), scalar);
+  static const KernelTable scalar = with_attention(scalar_kernels(), scalar_attention_kernels());
+  static const KernelTable avx2 = merged_over_scalar(
+      with_attention(with(avx2_kernels(), add_avx2_elementwise), avx2_attention_kernels()), scalar);
+  static const KernelTable avx512 = merged_over_scalar(
+      with_attention(with(avx512_kernels(), add_avx512_elementwise), avx512_attention_kernels()), scalar);
   switch (isa) {
     case Isa::kScalar: return scalar;
     case Isa::kAvx2: return avx2;
@@ -38,6 +47,7 @@ const KernelTable& exact_kernels() {
   static const KernelTable exact = [] {
     KernelTable table = scalar_float_kernels();
     table.exact = true;
+    table.attention = scalar_attention_kernels();
     return table;
   }();
   return exact;
