@@ -19,6 +19,7 @@
 #include "core/thread_pool.hpp"
 #include "engine/bench.hpp"
 #include "kernels/isa.hpp"
+#include "kernels/kv_type.hpp"
 #include "memory/byte_size.hpp"
 #include "model/model.hpp"
 
@@ -32,6 +33,7 @@ struct BenchCommandOptions {
   std::uint32_t n_gen = 128;
   std::uint32_t repetitions = 3;
   std::uint32_t batch = 512;
+  std::string kv_type = "f16";
   bool json = false;
   bool memory_bandwidth = false;
   std::string bandwidth_bytes;  // empty: core::default_bandwidth_buffer_bytes()
@@ -186,6 +188,7 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["n_gen"] = options.n_gen;
     out["reps"] = options.repetitions;
     out["batch"] = b.max_batch;
+    out["kv_type"] = options.kv_type;
     out["n_ctx"] = b.n_ctx;
     out["tg_tokens"] = "random";
     out["pp_tokens_per_s"] = optional_figure(b.prompt, false);
@@ -244,10 +247,13 @@ Status run_bench_command(const BenchCommandOptions& options) {
     progress(options.model_path + ": " + memory::format_bytes(model->weights_bytes()) + " of weights, " +
              std::to_string(model->threads()) + " threads, " +
              std::string(kernels::name_of(model->kernels().isa)) + " kernels; tg feeds random tokens");
+    auto kv_type = kernels::parse_kv_type(options.kv_type);
+    if (!kv_type) return kv_type.error().with_context("--kv-type");
     const engine::BenchOptions bench_options{.n_prompt = options.n_prompt,
                                              .n_gen = options.n_gen,
                                              .repetitions = options.repetitions,
                                              .batch = options.batch,
+                                             .kv_type = *kv_type,
                                              .progress = progress};
     auto result = engine::run_bench(*model, bench_options);
     if (!result) return result.error();
@@ -294,6 +300,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--repetitions,-r", options->repetitions, "timed runs of each test, after one warm-up")
       ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  cmd->add_option("--kv-type", options->kv_type, "KV cache element type: f16 (as serve), q8_0 or f32")
       ->capture_default_str();
   cmd->add_option("--batch-size,-b", options->batch, "prompt tokens per forward pass")
       ->check(CLI::Range(1u, model::Model::kMaxContext))

@@ -126,10 +126,11 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
   BenchResult result;
   result.n_ctx = static_cast<std::uint32_t>(n_ctx);
   result.max_batch = std::max<std::uint32_t>(1, std::min(options.batch, options.n_prompt));
-  result.estimate =
-      model::estimate_memory(model.hparams(), model.weights_bytes(), result.n_ctx, 1, result.max_batch);
+  const model::SequenceOptions sequence_options{.max_batch = result.max_batch, .kv_type = options.kv_type};
+  result.estimate = model::estimate_memory(model.hparams(), model.weights_bytes(), result.n_ctx, 1,
+                                           sequence_options, model.threads());
 
-  auto seq = model.create_sequence(result.n_ctx, result.max_batch);
+  auto seq = model.create_sequence(result.n_ctx, sequence_options);
   if (!seq) return seq.error();
   BenchRunner runner(model, std::move(*seq), options);
   if (options.n_prompt > 0) {

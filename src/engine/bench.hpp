@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "kernels/kv_type.hpp"
 #include "model/memory_estimate.hpp"
 #include "model/model.hpp"
 
@@ -22,6 +23,7 @@ struct BenchOptions {
   std::uint32_t n_gen = 128;     // tg test: tokens generated; 0 skips it
   std::uint32_t repetitions = 3;
   std::uint32_t batch = 512;  // tokens per forward pass when computing the prompt
+  kernels::KvType kv_type = kernels::KvType::kF16;  // as serving (and llama-bench) use
   std::uint64_t seed = 1234;  // of the random token ids
   // Told what is running ("warm-up pp512", "tg128 2/3: 41.3 t/s"); may be empty.
   std::function<void(const std::string&)> progress = {};
