@@ -10,6 +10,7 @@
 #include "cli/memory_options.hpp"
 #include "engine/serving_memory.hpp"
 #include "gguf/reader.hpp"
+#include "kernels/kv_cache.hpp"
 #include "memory/byte_size.hpp"
 #include "model/hyperparams.hpp"
 
@@ -22,6 +23,7 @@ struct InspectOptions {
   std::string model_path;
   std::string ctx_size = "0";  // 0: the training context; auto: the largest that fits
   std::uint64_t parallel = 4;
+  std::string kv_type = "f16";
   MemoryOptions memory;
 };
 
@@ -77,6 +79,11 @@ int print_memory_plan(const InspectOptions& options, const model::Hyperparams& h
     std::cerr << "pensieve inspect: " << (!context ? context.error() : config.error()).message << "\n";
     return 2;
   }
+  auto kv_type = kernels::parse_kv_type(options.kv_type);
+  if (!kv_type) {
+    std::cerr << "pensieve inspect: --kv-type: " << kv_type.error().message << "\n";
+    return 2;
+  }
   config->start_sampler = false;
   auto guard = memory::MemoryGuard::create(*config);
   if (!guard) {
@@ -86,7 +93,8 @@ int print_memory_plan(const InspectOptions& options, const model::Hyperparams& h
   const auto snapshot = (*guard)->snapshot();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  auto plan = engine::plan_serving(hp, weights_bytes, *context, options.parallel, budget);
+  auto plan =
+      engine::plan_serving(hp, weights_bytes, *context, options.parallel, budget, {.kv_type = *kv_type});
   if (!plan) {
     std::cerr << "pensieve inspect: " << plan.error().message << "\n";
     return 1;
@@ -95,7 +103,7 @@ int print_memory_plan(const InspectOptions& options, const model::Hyperparams& h
   std::cout << "memory for " << e.plan.parallel << " sequence(s) of " << e.plan.ctx_size << " tokens:\n";
   print_row("weights", memory::format_bytes(e.weights_bytes));
   print_row("kv cache", memory::format_bytes(e.kv_bytes) + " (" + memory::format_bytes(e.kv_bytes_per_token) +
-                            " per token)");
+                            " per token, " + std::string(kernels::name_of(*kv_type)) + ")");
   print_row("scratch", memory::format_bytes(e.scratch_bytes));
   print_row("total", memory::format_bytes(e.total_bytes) + " (" + std::to_string(e.total_bytes) + " bytes)");
   if (!plan->checked) {
@@ -162,6 +170,8 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--parallel", options->parallel, "Slots, as for serve")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--kv-type", options->kv_type, "KV cache element type, as for serve: f16, q8_0 or f32")
       ->capture_default_str();
   add_memory_options(*cmd, options->memory, false);
   cmd->callback([options, &exit_code] { exit_code = run_inspect(*options); });

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/result.hpp"
+#include "kernels/kv_cache.hpp"
 #include "model/model.hpp"
 
 namespace pensieve::cli {
@@ -26,6 +27,7 @@ struct LogitsOptions {
   std::string dump_dir;        // when set, every named intermediate tensor is written there
   unsigned threads = 0;        // 0: one per physical core
   bool exact = false;          // float oracle kernels (no activation quantization)
+  std::string kv_type = "f32";  // full precision: what reference logits are computed with
 };
 
 // Writes each intermediate tensor the forward pass offers to DIR/[blk.L.]NAME.f32 (raw float32,
@@ -71,11 +73,13 @@ Result<std::vector<std::int32_t>> parse_tokens(const std::string& text) {
 Status run_logits(const LogitsOptions& options) {
   auto tokens = parse_tokens(options.tokens);
   if (!tokens) return tokens.error();
+  auto kv_type = kernels::parse_kv_type(options.kv_type);
+  if (!kv_type) return kv_type.error().with_context("--kv-type");
   auto model = model::Model::load(options.model_path, {.threads = options.threads, .exact = options.exact});
   if (!model) return model.error();
   const std::uint32_t n_ctx =
       options.ctx_size != 0 ? options.ctx_size : static_cast<std::uint32_t>(tokens->size());
-  auto seq = (*model)->create_sequence(n_ctx);
+  auto seq = (*model)->create_sequence(n_ctx, {.kv_type = *kv_type});
   if (!seq) return seq.error();
   if (!options.dump_dir.empty()) {
     auto dumper = tensor_dumper(options.dump_dir);
@@ -109,6 +113,8 @@ void add_logits_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", options->out_path, "output file")->required();
   cmd->add_option("--ctx-size", options->ctx_size, "context size in tokens (default: the number of tokens)");
   cmd->add_option("--threads,-t", options->threads, "compute threads (default: one per physical core)");
+  cmd->add_option("--kv-type", options->kv_type, "KV cache element type: f32, f16 or q8_0")
+      ->capture_default_str();
   cmd->add_flag("--exact", options->exact,
                 "float oracle kernels: weights dequantized, activations not quantized (slow)");
   cmd->add_option("--dump-dir", options->dump_dir,

@@ -19,6 +19,7 @@
 #include "engine/model_backend.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/serving_memory.hpp"
+#include "kernels/kv_cache.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
 #include "model/model.hpp"
@@ -35,6 +36,7 @@ struct ServeArgs {
   std::string ctx_size = "0";  // 0: the model's trained context; "auto": the largest that fits
   std::size_t parallel = 4;
   unsigned threads = 0;  // 0: one per physical core
+  std::string kv_type = "f16";
   std::size_t max_queue = 32;
   std::vector<std::string> api_keys;
   bool insecure = false;
@@ -80,6 +82,11 @@ int run_serve(const ServeArgs& args) {
     log_line("pensieve serve: " + context.error().message);
     return 2;
   }
+  auto kv_type = kernels::parse_kv_type(args.kv_type);
+  if (!kv_type) {
+    log_line("pensieve serve: --kv-type: " + kv_type.error().message);
+    return 2;
+  }
   auto guard = memory::MemoryGuard::create(*guard_config);
   if (!guard) {
     log_line("pensieve serve: memory guard: " + guard.error().message);
@@ -93,7 +100,14 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
   log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
-           std::string(kernels::name_of((*model)->kernels().isa)) + " kernels");
+           std::string(kernels::name_of((*model)->kernels().isa)) + " kernels, " +
+           std::string(kernels::name_of(*kv_type)) + " KV cache");
+  if (auto shape =
+          kernels::check_kv_shape(*kv_type, (*model)->hparams().head_dim_k, (*model)->hparams().head_dim_v);
+      !shape) {
+    log_line("pensieve serve: " + shape.error().message);
+    return 1;
+  }
   auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
   if (!frontend) {
     log_line("pensieve serve: " + frontend.error().message);
@@ -103,11 +117,12 @@ int run_serve(const ServeArgs& args) {
   // Nothing big is allocated yet (the weights are only mapped): check that the whole
   // configuration fits before the slots reserve their KV caches.
   const auto weights_bytes = engine::tensor_data_bytes((*model)->metadata());
-  const auto figures = engine::request_figures((*model)->hparams(), weights_bytes);
+  const auto figures = engine::request_figures((*model)->hparams(), weights_bytes, *kv_type);
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget);
+  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget,
+                                   {*kv_type, (*model)->threads()});
   if (!plan) {
     log_line("pensieve serve: " + plan.error().message);
     return 1;
@@ -125,7 +140,7 @@ int run_serve(const ServeArgs& args) {
   }
   const std::uint64_t ctx = plan->ctx_size;
 
-  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx));
+  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx), *kv_type);
   engine::SchedulerOptions scheduler_options;
   scheduler_options.parallel = args.parallel;
   scheduler_options.max_queued = args.max_queue;
@@ -225,6 +240,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Context size per slot in tokens; 0 = the model's, auto = the largest that fits in memory")
       ->capture_default_str();
   cmd->add_option("--threads,-t", args->threads, "Compute threads (default: one per physical core)");
+  cmd->add_option("--kv-type", args->kv_type,
+                  "KV cache element type: f16, q8_0 (34 bytes per 32 values) or f32")
+      ->capture_default_str();
   cmd->add_option("--parallel", args->parallel, "Generations computed at once (slots)")
       ->capture_default_str();
   cmd->add_option("--max-queue", args->max_queue, "Requests waiting for a slot before 529 overloaded_error")

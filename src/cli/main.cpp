@@ -8,9 +8,11 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   pensieve::cli::add_inspect_command(app, exit_code);
   pensieve::cli::add_logits_command(app, exit_code);
+  pensieve::cli::add_bench_command(app, exit_code);
   pensieve::cli::add_tokenize_command(app, exit_code);
   pensieve::cli::add_render_command(app, exit_code);
   pensieve::cli::add_serve_command(app, exit_code);
+  pensieve::cli::add_synth_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -12,8 +12,9 @@ namespace pensieve::engine {
 
 class ModelBackend : public Backend {
  public:
-  // `n_ctx` tokens per sequence; 0 means the model's trained context length.
-  ModelBackend(const model::Model& model, std::uint32_t n_ctx);
+  // `n_ctx` tokens per sequence (0 means the model's trained context length), each with its KV
+  // cache in `kv_type`.
+  ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type);
 
   std::int32_t vocab_size() const override;
   std::size_t context_length() const override { return n_ctx_; }
@@ -23,6 +24,7 @@ class ModelBackend : public Backend {
  private:
   const model::Model& model_;
   std::uint32_t n_ctx_;
+  kernels::KvType kv_type_;
 };
 
 }  // namespace pensieve::engine

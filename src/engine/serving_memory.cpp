@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string>
 
+#include "kernels/kv_cache.hpp"
 #include "model/memory_estimate.hpp"
 #include "model/model.hpp"
 #include "model/sequence.hpp"
@@ -16,11 +17,12 @@ constexpr std::uint64_t kContextWhenUnstated = 4096;
 }  // namespace
 
 memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
-                                    const memory::LoadPlan& plan) {
+                                    const memory::LoadPlan& plan, const SlotConfig& slot) {
   const auto ctx =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(plan.ctx_size, model::Model::kMaxContext));
   const auto batch = static_cast<std::uint32_t>(plan.batch_tokens != 0 ? plan.batch_tokens : 1);
-  const model::MemoryEstimate model = model::estimate_memory(hp, weights_bytes, ctx, 1, batch);
+  const model::MemoryEstimate model = model::estimate_memory(
+      hp, weights_bytes, ctx, 1, {.max_batch = batch, .kv_type = slot.kv_type}, slot.threads);
   // Besides its sequence, each slot keeps one row of logits (Scheduler::Slot::logits).
   const std::uint64_t slot_logits = std::uint64_t{hp.n_vocab} * sizeof(float);
 
@@ -40,12 +42,15 @@ std::uint64_t tensor_data_bytes(const gguf::Contents& contents) {
   return bytes;
 }
 
-memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes) {
-  return
-      [hp, weights_bytes](const memory::LoadPlan& plan) { return serving_memory(hp, weights_bytes, plan); };
+memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                               const SlotConfig& slot) {
+  return [hp, weights_bytes, slot](const memory::LoadPlan& plan) {
+    return serving_memory(hp, weights_bytes, plan, slot);
+  };
 }
 
-memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes) {
+memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                     kernels::KvType kv_type) {
   memory::ModelFigures f;
   f.n_layers = hp.n_layer;
   f.n_heads = hp.n_head;
@@ -56,7 +61,9 @@ memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t
   f.n_ff = hp.is_moe() ? hp.n_expert_used * hp.n_ff_expert : hp.n_ff;
   f.n_vocab = hp.n_vocab;
   f.n_ctx_train = hp.n_ctx_train;
-  f.kv_element_bytes = sizeof(float);  // the engine keeps its KV cache in f32
+  // Bytes per block of cached values: f32 and f16 per value, q8_0 per 32 (kernels::kv_row_bytes).
+  f.kv_block_values = kv_type == kernels::KvType::kQ8_0 ? 32 : 1;
+  f.kv_block_bytes = static_cast<std::uint32_t>(kernels::kv_row_bytes(kv_type, f.kv_block_values));
   f.weights_bytes = weights_bytes;
   return f;
 }
@@ -76,9 +83,9 @@ Result<ContextRequest> parse_context_request(std::string_view text) {
 
 Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                  const ContextRequest& ctx, std::uint64_t parallel,
-                                 const MemoryBudget& budget) {
+                                 const MemoryBudget& budget, const SlotConfig& slot) {
   if (parallel == 0) return make_error(ErrorCode::kInvalidArgument, "--parallel must be at least 1");
-  const auto estimator = serving_memory_estimator(hp, weights_bytes);
+  const auto estimator = serving_memory_estimator(hp, weights_bytes, slot);
   memory::LoadPlan plan;
   plan.parallel = parallel;
   plan.batch_tokens = model::Sequence::kDefaultMaxBatch;

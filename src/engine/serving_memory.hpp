@@ -10,10 +10,19 @@
 
 #include "core/result.hpp"
 #include "gguf/reader.hpp"
+#include "kernels/kv_type.hpp"
 #include "memory/estimate.hpp"
 #include "model/hyperparams.hpp"
 
 namespace pensieve::engine {
+
+// How each slot's sequence is built, beyond the plan's context and batch: the KV cache's element
+// type (f16 when serving unless asked otherwise: half of f32's memory, logits within a few 1e-3)
+// and the compute threads its attention scratch is planned for (0: core::default_thread_count).
+struct SlotConfig {
+  kernels::KvType kv_type = kernels::KvType::kF16;
+  unsigned threads = 0;
+};
 
 // Every tensor's stored bytes: the weights figure of the estimate (the file is mapped, and what
 // the forward pass reads becomes resident).
@@ -22,11 +31,13 @@ std::uint64_t tensor_data_bytes(const gguf::Contents& contents);
 // The estimate for `plan.parallel` slots of `plan.ctx_size` tokens, each computing up to
 // `plan.batch_tokens` tokens at a time.
 memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
-                                    const memory::LoadPlan& plan);
-memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes);
+                                    const memory::LoadPlan& plan, const SlotConfig& slot = {});
+memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                               const SlotConfig& slot = {});
 
 // The figures a request's admission estimate needs (memory::estimate_request).
-memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes);
+memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                     kernels::KvType kv_type = SlotConfig{}.kv_type);
 
 // What the user asked for with --ctx-size.
 struct ContextRequest {
@@ -57,6 +68,6 @@ struct ServingPlan {
 // back with fit.fits false and fit.message saying every figure and what to change.
 Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                  const ContextRequest& ctx, std::uint64_t parallel,
-                                 const MemoryBudget& budget);
+                                 const MemoryBudget& budget, const SlotConfig& slot = {});
 
 }  // namespace pensieve::engine

@@ -292,6 +292,16 @@ Status Writer::add_tensor_fill(std::string_view name, tensor::TensorType type, s
   return {};
 }
 
+Status Writer::add_tensor_rows(std::string_view name, tensor::TensorType type,
+                               std::span<const std::uint64_t> dims, RowFillFn fill) {
+  if (!fill) return invalid(name, "no fill function");
+  auto t = begin_tensor(name, type, dims);
+  if (!t) return t.error();
+  (*t)->row_fill = std::move(fill);
+  (*t)->row_bytes = *tensor::bytes_for(type, dims[0]);  // begin_tensor checked dims[0] is whole blocks
+  return {};
+}
+
 std::uint64_t Writer::header_and_infos_size() const {
   std::uint64_t n = 4 + 4 + 8 + 8 + metadata_.size();
   for (const auto& t : tensors_) n += 8 + t.name.size() + 4 + 8 * t.dims.size() + 4 + 8;
@@ -326,7 +336,9 @@ std::vector<std::uint8_t> Writer::encode_head() const {
 }
 
 void Writer::produce(const PendingTensor& t, std::span<std::uint8_t> out) const {
-  if (t.fill) {
+  if (t.row_fill) {
+    t.row_fill(0, out);
+  } else if (t.fill) {
     t.fill(out);
   } else {
     const std::span<const std::uint8_t> bytes = t.owned.empty() ? t.view : std::span<const std::uint8_t>(t.owned);
@@ -359,10 +371,22 @@ Status Writer::write_file(const std::string& path) const {
   };
   Status st = put(encode_head());
   const std::vector<std::uint8_t> zeros(alignment_, 0);
-  std::vector<std::uint8_t> scratch;  // one buffer, grown to the largest tensor
+  std::vector<std::uint8_t> scratch;  // one buffer, grown to the largest fill (or row chunk)
   for (const auto& t : tensors_) {
     if (!st.ok()) break;
-    if (t.fill) {
+    if (t.row_fill) {
+      // Runs of whole rows through one bounded buffer: the tensor never sits in memory whole.
+      const std::uint64_t rows = t.size / t.row_bytes;
+      const std::uint64_t per_chunk = std::max<std::uint64_t>(1, kRowChunkBytes / t.row_bytes);
+      for (std::uint64_t first = 0; first < rows && st.ok(); first += per_chunk) {
+        const std::size_t bytes = static_cast<std::size_t>(std::min(per_chunk, rows - first) * t.row_bytes);
+        scratch.resize(std::max(scratch.size(), bytes));
+        const std::span<std::uint8_t> out = std::span<std::uint8_t>(scratch).first(bytes);
+        std::fill(out.begin(), out.end(), std::uint8_t{0});
+        t.row_fill(first, out);
+        st = put(out);
+      }
+    } else if (t.fill) {
       scratch.resize(std::max<std::size_t>(scratch.size(), t.size));
       const std::span<std::uint8_t> out = std::span<std::uint8_t>(scratch).first(t.size);
       std::fill(out.begin(), out.end(), std::uint8_t{0});

@@ -3,7 +3,8 @@
 // Metadata is encoded as it is added, so callers need not keep strings alive and a vocabulary of
 // 150k strings costs one append each. Tensor data can be copied in, referenced (the caller keeps it
 // alive until the write), quantized from floats, or produced by a callback at write time so a
-// large model never has to sit in memory twice. The writer refuses what the reader would refuse:
+// large model never has to sit in memory twice; a row callback is called over bounded runs of rows,
+// so even a tensor larger than memory streams to disk. The writer refuses what the reader would refuse:
 // duplicate keys or names, bad shapes, sizes that do not match the type.
 #pragma once
 
@@ -25,6 +26,10 @@ class Writer {
  public:
   // Fills exactly the tensor's bytes (bytes_for(type, elements)) when the file is written.
   using FillFn = std::function<void(std::span<std::uint8_t> out)>;
+  // Fills whole rows: `out` holds the packed rows first_row, first_row + 1, … (as many as fit).
+  using RowFillFn = std::function<void(std::uint64_t first_row, std::span<std::uint8_t> out)>;
+  // write_file() hands a row callback runs of rows of about this many bytes (at least one row).
+  static constexpr std::uint64_t kRowChunkBytes = std::uint64_t{64} << 20;
 
   // --- metadata (each key once) ---
   Status add_uint8(std::string_view key, std::uint8_t v);
@@ -67,6 +72,9 @@ class Writer {
                                 std::span<const std::uint64_t> dims, std::span<const float> values);
   Status add_tensor_fill(std::string_view name, tensor::TensorType type, std::span<const std::uint64_t> dims,
                          FillFn fill);
+  // Like add_tensor_fill, but write_file() needs only kRowChunkBytes of buffer for it.
+  Status add_tensor_rows(std::string_view name, tensor::TensorType type, std::span<const std::uint64_t> dims,
+                         RowFillFn fill);
 
   // --- output ---
   std::uint64_t file_size() const;  // exact size write_file()/to_bytes() will produce
@@ -86,6 +94,8 @@ class Writer {
     std::vector<std::uint8_t> owned;      // the data, when the writer holds it
     std::span<const std::uint8_t> view;   // otherwise the caller's bytes
     FillFn fill;
+    RowFillFn row_fill;
+    std::uint64_t row_bytes = 0;  // bytes of one packed row (dims[0] values)
   };
 
   Status begin_key(std::string_view key, ValueType type);

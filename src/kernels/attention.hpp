@@ -1,5 +1,7 @@
-// kernels/attention: scaled dot-product attention of one query token over cached keys/values,
-// with grouped-query heads (several query heads share one key/value head).
+// kernels/attention: scaled dot-product attention of one query token over float keys/values, with
+// grouped-query heads (several query heads share one key/value head), over a full score vector.
+// The plain reference that tiled attention (flash_attention.hpp, what the forward pass runs) is
+// tested against.
 #pragma once
 
 #include <cstddef>

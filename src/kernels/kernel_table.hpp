@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/activations.hpp"
+#include "kernels/attention_kernels.hpp"
 #include "kernels/isa.hpp"
 #include "kernels/matmul.hpp"
 
@@ -38,6 +39,7 @@ struct KernelTable {
   std::array<MatmulRowsFn, kTypeSlots> matmul_rows{};  // by TensorType id; empty: not provided
   std::array<QuantizeRowFn, kActivationFormats> quantize_row{};  // by ActivationFormat; F32 empty
   SwigluFn swiglu = nullptr;
+  AttentionKernels attention;  // tiled attention's inner loops (attention_kernels.hpp)
 
   MatmulRowsFn matmul_for(tensor::TensorType type) const {
     return matmul_rows[static_cast<std::size_t>(type)];

@@ -25,7 +25,8 @@ Status validate(const ModelFigures& m) {
                           {"n_embd", m.n_embd},
                           {"n_ff", m.n_ff},
                           {"n_vocab", m.n_vocab},
-                          {"kv_element_bytes", m.kv_element_bytes}};
+                          {"kv_block_bytes", m.kv_block_bytes},
+                          {"kv_block_values", m.kv_block_values}};
   for (const Field& f : fields) {
     if (f.value == 0) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -41,8 +42,8 @@ Status validate(const ModelFigures& m) {
 }
 
 std::uint64_t kv_bytes_per_token(const ModelFigures& m) {
-  return std::uint64_t{m.n_layers} * m.n_kv_heads * (std::uint64_t{m.head_dim_k} + m.head_dim_v) *
-         m.kv_element_bytes;
+  return std::uint64_t{m.n_layers} * m.n_kv_heads *
+         ((std::uint64_t{m.head_dim_k} + m.head_dim_v) / m.kv_block_values) * m.kv_block_bytes;
 }
 
 std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens) {

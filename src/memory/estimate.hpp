@@ -25,15 +25,18 @@ struct ModelFigures {
   std::uint32_t n_ff = 0;  // feed-forward width (for MoE: active experts × expert width)
   std::uint32_t n_vocab = 0;
   std::uint32_t n_ctx_train = 0;       // upper bound for an automatic context size
-  std::uint32_t kv_element_bytes = 2;  // f16 KV cache
+  // KV cache bytes per block of kv_block_values values (a block never spans two head rows):
+  // f16 2 per 1, f32 4 per 1, q8_0 34 per 32.
+  std::uint32_t kv_block_bytes = 2;
+  std::uint32_t kv_block_values = 1;
   std::uint64_t weights_bytes = 0;     // sum of tensor data sizes in the file
 };
 
 // Names the first figure that is zero (or inconsistent) so a caller can fail clearly.
 Status validate(const ModelFigures& model);
 
-// KV cache for one token across all layers: n_layers × n_kv_heads × (head_dim_k + head_dim_v) × element
-// bytes.
+// KV cache for one token across all layers: n_layers × n_kv_heads × (head_dim_k + head_dim_v) values
+// at kv_block_bytes per kv_block_values.
 std::uint64_t kv_bytes_per_token(const ModelFigures& model);
 
 // Buffers one running sequence keeps besides its KV cache: logits (n_vocab f32), the sampler's

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/attention.hpp"
+#include "kernels/flash_attention.hpp"
+#include "kernels/kv_cache.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/ops.hpp"
 #include "kernels/parallel_ops.hpp"
 #include "kernels/prepared_input.hpp"
-#include "kernels/ops.hpp"
 #include "kernels/rope.hpp"
 
 namespace pensieve::model {
@@ -74,12 +75,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   float* x = seq_.x_.data();    // (n, n_embd)
   float* xb = seq_.xb_.data();  // (n, n_embd)
   float* q = seq_.q_.data();    // (n, q_dim)
-  // This layer's cache rows for the chunk's positions: K and V are projected straight into them.
-  const std::size_t layer_offset = static_cast<std::size_t>(layer) * seq_.n_ctx_;
-  float* k_layer = seq_.k_cache_.data() + layer_offset * k_dim;  // (n_ctx, k_dim)
-  float* v_layer = seq_.v_cache_.data() + layer_offset * v_dim;  // (n_ctx, v_dim)
-  float* k = k_layer + pos0_ * k_dim;                            // (n, k_dim)
-  float* v = v_layer + pos0_ * v_dim;                            // (n, v_dim)
+  float* k = seq_.k_.data();    // (n, k_dim) until written into the cache below
+  float* v = seq_.v_.data();    // (n, v_dim)
 
   for (std::size_t t = 0; t < n; ++t)
     kernels::rms_norm(x + t * e, lw.attn_norm, e, hp_.rms_norm_eps, xb + t * e);
@@ -129,18 +126,23 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   observe("k", layer, k, n, k_dim);
   observe("v", layer, v, n, v_dim);
 
+  // Into the cache in its element type (rounded or quantized here, once per position).
+  const kernels::KvLayer cache = seq_.kv_layer(layer, hp_);
+  kernels::store_kv(cache, pos0_, n, k, k_dim, v, v_dim);
+
   const kernels::AttentionShape shape{hp_.n_head, hp_.n_head_kv, hp_.head_dim_k, hp_.head_dim_v};
-  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hp_.head_dim_k)));
   float* attn = seq_.attn_.data();  // (n, attn_out_dim)
   const std::size_t attn_dim = hp_.attn_out_dim();
-  for (std::size_t t = 0; t < n; ++t) {
-    const std::size_t position = pos0_ + t;
-    std::size_t first_key = 0;
-    if (hp_.sliding_window > 0 && position >= hp_.sliding_window)
-      first_key = position - hp_.sliding_window + 1;
-    kernels::attention(q + t * q_dim, k_layer, v_layer, first_key, position + 1 - first_key, shape, scale,
-                       attn + t * attn_dim, seq_.scores_.data());
-  }
+  kernels::AttentionQueries queries;
+  queries.q = q;
+  queries.q_stride = q_dim;
+  queries.n = n;
+  queries.pos0 = pos0_;
+  queries.window = hp_.sliding_window;  // 0: every earlier position
+  queries.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hp_.head_dim_k)));
+  queries.out = attn;
+  queries.out_stride = attn_dim;
+  kernels::flash_attention(kernels_, pool_, shape, cache, queries, seq_.attention_);
   observe("attn", layer, attn, n, attn_dim);
 
   float* proj = seq_.proj_.data();  // (n, n_embd)

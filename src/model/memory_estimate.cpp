@@ -1,17 +1,13 @@
 #include "model/memory_estimate.hpp"
 
-#include "model/sequence.hpp"
+#include "core/thread_pool.hpp"
 
 namespace pensieve::model {
 
 MemoryEstimate estimate_memory(const Hyperparams& hp, std::uint64_t weights_bytes, std::uint32_t n_ctx,
-                               std::uint32_t n_parallel) {
-  return estimate_memory(hp, weights_bytes, n_ctx, n_parallel, Sequence::kDefaultMaxBatch);
-}
-
-MemoryEstimate estimate_memory(const Hyperparams& hp, std::uint64_t weights_bytes, std::uint32_t n_ctx,
-                               std::uint32_t n_parallel, std::uint32_t max_batch) {
-  const SequenceLayout layout = SequenceLayout::plan(hp, n_ctx, max_batch);
+                               std::uint32_t n_parallel, const SequenceOptions& options, unsigned threads) {
+  const SequenceLayout layout =
+      SequenceLayout::plan(hp, n_ctx, options, threads != 0 ? threads : core::default_thread_count());
   MemoryEstimate e;
   e.weights_bytes = weights_bytes;
   e.kv_cache_bytes = layout.kv_cache_bytes() * n_parallel;

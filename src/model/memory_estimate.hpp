@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "model/hyperparams.hpp"
+#include "model/sequence.hpp"
 
 namespace pensieve::model {
 
@@ -15,10 +16,10 @@ struct MemoryEstimate {
   std::uint64_t total() const { return weights_bytes + kv_cache_bytes + scratch_bytes; }
 };
 
-// n_parallel sequences, each able to hold n_ctx tokens and computing up to max_batch at a time.
+// n_parallel sequences built with `options`, each able to hold n_ctx tokens, on a model computing
+// with `threads` threads (0: core::default_thread_count(), as ComputeOptions).
 MemoryEstimate estimate_memory(const Hyperparams& hp, std::uint64_t weights_bytes, std::uint32_t n_ctx,
-                               std::uint32_t n_parallel);
-MemoryEstimate estimate_memory(const Hyperparams& hp, std::uint64_t weights_bytes, std::uint32_t n_ctx,
-                               std::uint32_t n_parallel, std::uint32_t max_batch);
+                               std::uint32_t n_parallel, const SequenceOptions& options = {},
+                               unsigned threads = 0);
 
 }  // namespace pensieve::model

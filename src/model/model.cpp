@@ -25,15 +25,17 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const C
   return std::unique_ptr<Model>(new Model(std::move(*file), std::move(*hparams), std::move(*weights), options));
 }
 
-Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, std::uint32_t max_batch) const {
+Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptions& options) const {
   if (n_ctx == 0) return make_error(ErrorCode::kInvalidArgument, "context size must be at least 1 token");
   if (n_ctx > kMaxContext) {
     return make_error(ErrorCode::kInvalidArgument, "context size " + std::to_string(n_ctx) +
                                                        " exceeds the limit of " +
                                                        std::to_string(kMaxContext) + " tokens");
   }
-  if (max_batch == 0) return make_error(ErrorCode::kInvalidArgument, "batch size must be at least 1 token");
-  const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, max_batch);
+  if (options.max_batch == 0)
+    return make_error(ErrorCode::kInvalidArgument, "batch size must be at least 1 token");
+  PENSIEVE_TRY(kernels::check_kv_shape(options.kv_type, hparams_.head_dim_k, hparams_.head_dim_v));
+  const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, options, pool_->size());
   try {
     return Sequence(*this, hparams_, layout);
   } catch (const std::exception&) {  // bad_alloc, or length_error beyond the address space

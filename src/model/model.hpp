@@ -41,9 +41,9 @@ class Model {
   // Far beyond any model's context; larger requests are mistakes, refused before allocating.
   static constexpr std::uint32_t kMaxContext = 1u << 24;
 
-  // A new, empty sequence holding up to n_ctx tokens, computing max_batch tokens at a time.
-  Result<Sequence> create_sequence(std::uint32_t n_ctx,
-                                   std::uint32_t max_batch = Sequence::kDefaultMaxBatch) const;
+  // A new, empty sequence holding up to n_ctx tokens, computing options.max_batch tokens at a
+  // time, with its KV cache in options.kv_type.
+  Result<Sequence> create_sequence(std::uint32_t n_ctx, const SequenceOptions& options = {}) const;
 
   // Appends `tokens` to `seq` at positions seq.size() … seq.size() + n - 1 and writes, for each
   // entry r of `logit_rows` (an index into `tokens`), n_vocab logits of the token tokens[r] into

@@ -1,7 +1,8 @@
 // model/sequence: the state of one token sequence being computed: its KV cache and every
 // scratch buffer a forward pass needs, sized once at creation from the model's shape, the
-// context capacity and the largest batch of tokens computed at a time. A forward call
-// allocates nothing; longer inputs are computed in chunks of max_batch tokens.
+// context capacity, the largest batch of tokens computed at a time, the KV cache's element type
+// and the model's thread count. A forward call allocates nothing; longer inputs are computed in
+// chunks of max_batch tokens.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/flash_attention.hpp"
+#include "kernels/kv_cache.hpp"
 #include "kernels/prepared_input.hpp"
 #include "model/hyperparams.hpp"
 
@@ -18,16 +21,26 @@ namespace pensieve::model {
 class Model;
 class ForwardPass;
 
-// Element counts of a Sequence's buffers; shared with the memory estimate so both agree.
+// How a sequence is built, besides its context size.
+struct SequenceOptions {
+  std::uint32_t max_batch = 64;  // tokens computed per chunk
+  // Full precision by default: what the reference logits assume. Serving chooses f16.
+  kernels::KvType kv_type = kernels::KvType::kF32;
+};
+
+// Sizes of a Sequence's buffers; shared with the memory estimate so both agree.
 struct SequenceLayout {
   std::uint32_t n_ctx = 0;
   std::uint32_t max_batch = 0;
-  std::size_t kv_floats = 0;       // K and V caches of all layers together
+  kernels::KvType kv_type = kernels::KvType::kF32;
+  unsigned threads = 1;            // the attention scratch has a share per thread
+  std::size_t kv_bytes = 0;        // K and V caches of all layers together
   std::size_t scratch_floats = 0;  // everything else (float and 32-bit index buffers)
   std::size_t prepared_bytes = 0;  // matmul inputs in their quantized forms
 
-  static SequenceLayout plan(const Hyperparams& hp, std::uint32_t n_ctx, std::uint32_t max_batch);
-  std::uint64_t kv_cache_bytes() const { return kv_floats * sizeof(float); }
+  static SequenceLayout plan(const Hyperparams& hp, std::uint32_t n_ctx, const SequenceOptions& options,
+                             unsigned threads);
+  std::uint64_t kv_cache_bytes() const { return kv_bytes; }
   std::uint64_t scratch_bytes() const { return scratch_floats * sizeof(float) + prepared_bytes; }
 };
 
@@ -44,7 +57,7 @@ using TensorObserver = std::function<void(const TensorView&)>;
 
 class Sequence {
  public:
-  static constexpr std::uint32_t kDefaultMaxBatch = 64;
+  static constexpr std::uint32_t kDefaultMaxBatch = SequenceOptions{}.max_batch;
 
   Sequence(Sequence&&) noexcept = default;
   Sequence& operator=(Sequence&&) noexcept = default;
@@ -52,6 +65,7 @@ class Sequence {
   std::uint32_t size() const { return size_; }       // tokens in the cache
   std::uint32_t capacity() const { return n_ctx_; }  // n_ctx
   std::uint32_t max_batch() const { return max_batch_; }
+  kernels::KvType kv_type() const { return kv_type_; }
 
   // Forgets every token from position n on (keeps a prefix for reuse). No-op if n >= size().
   void truncate(std::uint32_t n);
@@ -69,11 +83,18 @@ class Sequence {
   const Model* model_;  // the model whose shape the buffers were planned for
   std::uint32_t n_ctx_;
   std::uint32_t max_batch_;
+  kernels::KvType kv_type_;
   std::uint32_t size_ = 0;
   TensorObserver observer_;
 
-  std::vector<float> k_cache_;             // (n_layer, n_ctx, k_dim)
-  std::vector<float> v_cache_;             // (n_layer, n_ctx, v_dim)
+  // One layer of the KV cache, as the attention kernels address it.
+  kernels::KvLayer kv_layer(int layer, const Hyperparams& hp);
+
+  // (n_layer, n_head_kv, n_ctx, row bytes) in kv_type_; keys in transposed tiles (kv_cache.hpp).
+  std::vector<std::uint8_t> k_cache_;
+  std::vector<std::uint8_t> v_cache_;
+  std::vector<float> k_;                   // (max_batch, k_dim) projected keys, before the cache
+  std::vector<float> v_;                   // (max_batch, v_dim) projected values, before the cache
   std::vector<float> x_;                   // (max_batch, n_embd) residual stream
   std::vector<float> xb_;                  // (max_batch, n_embd) normalised input of the current block
   std::vector<float> q_;                   // (max_batch, q_dim)
@@ -90,7 +111,7 @@ class Sequence {
   std::vector<float> expert_row_weight_;   // (max_batch) router weight of each expert_in row
   std::vector<float> rope_cos_;            // (max_batch, n_rot / 2)
   std::vector<float> rope_sin_;            // (max_batch, n_rot / 2)
-  std::vector<float> scores_;              // (n_ctx) attention scores of one head
+  kernels::AttentionScratch attention_;    // tiles and softmax state, per thread
   // Matmul inputs, quantized once for every weight that reads them.
   kernels::PreparedInput embd_in_;  // (max_batch, n_embd): the normed block input, or an expert's rows
   kernels::PreparedInput attn_in_;  // (max_batch, attn_out_dim): the attention output

@@ -2,6 +2,7 @@
 // fp16 offset m); value j of the block comes from byte j % 16 of qs, low nibble for j < 16 and high
 // nibble for j >= 16. The _5 types keep each value's fifth bit in a 32-bit mask qh.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "tensor/block_io.hpp"
@@ -163,6 +164,28 @@ void dequantize_iq4_nl(const std::uint8_t* src, float* dst, std::size_t n_blocks
   }
 }
 
+namespace {
+
+constexpr auto kIq4NlGridFloat = [] {
+  std::array<float, 16> grid{};
+  for (std::size_t i = 0; i < grid.size(); ++i) grid[i] = kIq4NlGrid[i];
+  return grid;
+}();
+
+// The grid is sorted, so the nearest entry is one of the two around t, found by counting the
+// entries below t: sixteen independent compares instead of a scan whose every step waits on the
+// last (which made IQ4_NL ten times slower than the other quantizers). On a tie the lower entry
+// wins, and a non-finite t gets code 0, as with a scan from the bottom.
+int nearest_iq4_nl_code(float t) {
+  if (!std::isfinite(t)) return 0;
+  int below = 0;
+  for (float g : kIq4NlGridFloat) below += g < t ? 1 : 0;
+  const int k = std::clamp(below, 1, 15);  // t lies between entries k - 1 and k, or beyond an end
+  return std::fabs(t - kIq4NlGridFloat[k - 1]) <= std::fabs(t - kIq4NlGridFloat[k]) ? k - 1 : k;
+}
+
+}  // namespace
+
 // The value of largest magnitude lands on the grid's -127 end (d takes its sign); every other value
 // takes the nearest grid entry.
 void quantize_iq4_nl(const float* src, std::uint8_t* dst, std::size_t n_blocks) {
@@ -172,12 +195,7 @@ void quantize_iq4_nl(const float* src, std::uint8_t* dst, std::size_t n_blocks) 
     const float d = fp16_to_fp32(d_bits);
     const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
     for (std::size_t j = 0; j < kBlock; ++j) {
-      const float t = src[j] * inverse;
-      int best = 0;
-      for (int k = 1; k < 16; ++k) {
-        if (std::fabs(t - kIq4NlGrid[k]) < std::fabs(t - kIq4NlGrid[best])) best = k;
-      }
-      codes[j] = best;
+      codes[j] = nearest_iq4_nl_code(src[j] * inverse);
     }
     store(dst, d_bits);
     pack_nibbles(codes, dst + 2);

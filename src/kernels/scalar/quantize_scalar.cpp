@@ -15,7 +15,12 @@ float quantize_codes(const float* x, std::size_t n, std::int8_t* q) {
   for (std::size_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
   const float d = amax / 127.0f;
   const float inverse = d != 0.0f ? 127.0f / amax : 0.0f;
-  for (std::size_t i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(std::nearbyint(x[i] * inverse));
+  for (std::size_t i = 0; i < n; ++i) {
+    // NaN or infinite inputs, or a block so small that 127/amax overflows, give code 0 (defined
+    // here, and what every SIMD variant produces) rather than an out-of-range conversion.
+    const float v = x[i] * inverse;
+    q[i] = std::fabs(v) <= 127.5f ? static_cast<std::int8_t>(std::nearbyint(v)) : std::int8_t{0};
+  }
   return d;
 }
 

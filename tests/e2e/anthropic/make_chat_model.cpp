@@ -14,6 +14,7 @@
 
 #include "gguf/reader.hpp"
 #include "gguf/writer.hpp"
+#include "synth/vocabulary.hpp"
 
 using namespace pensieve;
 
@@ -39,38 +40,17 @@ int main(int argc, char** argv) {
   tss << tin.rdbuf();
   const std::string chat_template = tss.str();
 
-  const auto& c = vocab->contents();
-  auto tokens_array = c.get_array("tokenizer.ggml.tokens");
-  auto merges_array = c.get_array("tokenizer.ggml.merges");
-  if (!tokens_array.ok() || !*tokens_array || !merges_array.ok() || !*merges_array)
-    return fail("vocabulary lacks tokens or merges");
-  std::vector<std::string> tokens, merges;
-  std::vector<std::int32_t> types;
-  for (const auto& v : (*tokens_array)->items) tokens.emplace_back(*v.as_string());
-  for (const auto& v : (*merges_array)->items) merges.emplace_back(*v.as_string());
-  auto type_array = c.get_array("tokenizer.ggml.token_type");
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    std::int32_t t = 1;
-    if (type_array.ok() && *type_array && i < (*type_array)->items.size()) {
-      t = static_cast<std::int32_t>((*type_array)->items[i].as_int().value_or(1));
-    }
-    types.push_back(t);
+  auto list = synth::read_byte_level_vocab(vocab->contents());
+  if (!list) return fail(list.error().message);
+  // Qwen3's added tokens: the control tokens the template writes, and user-defined ones the
+  // model writes as text.
+  const synth::ChatTokens chat = synth::add_chatml_tokens(*list);
+  for (const char* text :
+       {"<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"}) {
+    list->add(text, tokenizer::TokenType::kUserDefined);
   }
-  // Qwen3's added tokens: control tokens (type 3) the template writes, user-defined (type 4) ones
-  // the model writes as text.
-  const std::vector<std::pair<std::string, std::int32_t>> added = {
-      {"<|im_start|>", 3}, {"<|im_end|>", 3},   {"<think>", 4},         {"</think>", 4},
-      {"<tool_call>", 4},  {"</tool_call>", 4}, {"<tool_response>", 4}, {"</tool_response>", 4}};
-  std::int32_t im_end = -1, endoftext = -1;
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] == "<|endoftext|>") endoftext = static_cast<std::int32_t>(i), types[i] = 3;
-  }
-  for (const auto& [text, type] : added) {
-    if (text == "<|im_end|>") im_end = static_cast<std::int32_t>(tokens.size());
-    tokens.push_back(text);
-    types.push_back(type);
-  }
-  const std::uint32_t n_vocab = static_cast<std::uint32_t>(tokens.size());
+  const std::int32_t im_end = chat.im_end;
+  const std::uint32_t n_vocab = static_cast<std::uint32_t>(list->size());
 
   gguf::Writer w;
   Status s;
@@ -90,16 +70,12 @@ int main(int argc, char** argv) {
   check(w.add_uint32("qwen3.rope.dimension_count", kHeadDim));
   check(w.add_float32("qwen3.rope.freq_base", 1000000.0f));
   check(w.add_float32("qwen3.attention.layer_norm_rms_epsilon", 1e-6f));
-  check(w.add_string("tokenizer.ggml.model", "gpt2"));
-  check(w.add_string("tokenizer.ggml.pre", "qwen2"));
-  check(w.add_string_array("tokenizer.ggml.tokens", tokens));
-  check(w.add_array("tokenizer.ggml.token_type", types));
-  check(w.add_string_array("tokenizer.ggml.merges", merges));
-  check(w.add_uint32("tokenizer.ggml.eos_token_id", static_cast<std::uint32_t>(im_end)));
-  if (endoftext >= 0)
-    check(w.add_uint32("tokenizer.ggml.padding_token_id", static_cast<std::uint32_t>(endoftext)));
-  check(w.add_bool("tokenizer.ggml.add_bos_token", false));
-  check(w.add_string("tokenizer.chat_template", chat_template));
+  synth::TokenizerSettings settings;
+  settings.pre_tokenizer = "qwen2";
+  settings.eos = im_end;
+  settings.pad = chat.endoftext;
+  settings.chat_template = chat_template;
+  check(synth::write_byte_level_tokenizer(w, *list, settings));
 
   std::mt19937 rng(20260123);
   std::normal_distribution<float> normal(0.0f, 0.02f);

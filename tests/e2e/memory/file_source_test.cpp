@@ -135,8 +135,8 @@ TEST_F(FileSource, HealthIs503WithTheSameBodyWhileNotAccepting) {
   EXPECT_DOUBLE_EQ(ok["memory"]["available_gb"].get<double>(), 8.0);
   EXPECT_EQ(ok["memory"]["total_bytes"], kTotal);
   EXPECT_GT(ok["memory"]["process_rss_bytes"].get<std::uint64_t>(), 0u);
-  // Two slots of 4096 tokens × 4 KiB per token, reserved at start-up.
-  EXPECT_EQ(ok["memory"]["kv_cache_bytes"], 2u * 4096 * 4096);
+  // Two slots of 4096 tokens × 2 KiB per token (serve's f16 cache), reserved at start-up.
+  EXPECT_EQ(ok["memory"]["kv_cache_bytes"], 2u * 4096 * 2048);
   EXPECT_EQ(ok["memory"]["thresholds"]["critical_below_bytes"], kGiB);
   EXPECT_EQ(ok["model"]["context_size"], 4096);
 

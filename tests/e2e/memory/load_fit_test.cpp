@@ -48,15 +48,15 @@ std::optional<std::uint64_t> total_bytes(const std::string& text) {
 }
 
 TEST_F(LoadFit, RefusesWithEveryFigureAndInspectPrintsTheSameEstimate) {
-  // 40 MiB above the reserve; the default plan (4 slots of the trained 4096 tokens) needs 64 MiB
-  // of KV cache alone.
-  meminfo.set(kTotal, kReserve + 40 * kMiB);
+  // 24 MiB above the reserve; the default plan (4 slots of the trained 4096 tokens, f16 cache)
+  // needs 32 MiB of KV cache alone.
+  meminfo.set(kTotal, kReserve + 24 * kMiB);
   auto server = serve({});
   ASSERT_EQ(server->wait_exit(30s), 1) << server->log();
   const std::string log = server->log();
   for (const char* needle :
-       {"model does not fit in memory", "weights 1.7 MiB", "KV cache 64.0 MiB", "context 4096 × parallel 4",
-        "4.0 KiB per token", "scratch", "40.0 MiB can be used", "2.04 GiB available", "2.00 GiB kept free",
+       {"model does not fit in memory", "weights 1.7 MiB", "KV cache 32.0 MiB", "context 4096 × parallel 4",
+        "2.0 KiB per token", "scratch", "24.0 MiB can be used", "2.02 GiB available", "2.00 GiB kept free",
         "lower --parallel", "or free memory"}) {
     EXPECT_NE(log.find(needle), std::string::npos) << needle << " missing from:\n" << log;
   }
@@ -86,14 +86,14 @@ TEST_F(LoadFit, RefusesWithEveryFigureAndInspectPrintsTheSameEstimate) {
 }
 
 TEST_F(LoadFit, CtxSizeAutoPicksTheLargestContextThatFits) {
-  meminfo.set(kTotal, kReserve + 24 * kMiB);
+  meminfo.set(kTotal, kReserve + 12 * kMiB);
   auto server = serve({"--ctx-size", "auto", "--parallel", "2"});
   ASSERT_EQ(server->wait_until_serving(1ms), ServerProcess::State::kServing) << server->log();
   std::smatch m;
   const std::string log = server->log();
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(\(context (\d+), 2 slots\))"))) << log;
   const std::uint64_t ctx = std::stoull(m[1]);
-  EXPECT_LT(ctx, 4096u) << "24 MiB cannot hold the trained context twice";
+  EXPECT_LT(ctx, 4096u) << "12 MiB cannot hold the trained context twice (16 MiB of f16 KV cache)";
   EXPECT_EQ(ctx % 256, 0u);
   auto c = server->client();
   auto health = c.Get("/health");

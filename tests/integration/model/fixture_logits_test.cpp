@@ -11,6 +11,7 @@
 #include "fixture_manifest.hpp"
 #include "kernels/isa.hpp"
 #include "model/model.hpp"
+#include "routing_ties.hpp"
 
 namespace pensieve::model {
 namespace {
@@ -37,35 +38,6 @@ double top2_margin(const float* row, std::size_t n) {
     }
   }
   return static_cast<double>(best) - second;
-}
-
-// Top-k expert choice is discontinuous: where the k-th and (k+1)-th router probabilities of the
-// exact computation lie closer than this, any engine's rounding may pick the other expert (the
-// peer engine's own argmax agreement on the MoE file is 47 of 48 positions).
-constexpr double kRouterTieMargin = 0.005;
-
-// Positions whose expert choice, in any layer, is a near-tie in the float oracle's computation
-// (Model loaded with exact kernels). Empty for dense models.
-std::vector<bool> routing_near_ties(const FixtureFile& f) {
-  std::vector<bool> tie(f.tokens.size(), false);
-  auto model = Model::load(f.path, {.exact = true});
-  if (!model.ok() || !(*model)->hparams().is_moe()) return tie;
-  const std::size_t k = (*model)->hparams().n_expert_used;
-  auto seq = (*model)->create_sequence(static_cast<std::uint32_t>(f.tokens.size()));
-  if (!seq.ok()) return tie;
-  std::vector<std::size_t> next_row((*model)->hparams().n_layer, 0);
-  seq->set_observer([&](const TensorView& v) {
-    if (v.name != "ffn_moe_probs") return;
-    for (std::size_t r = 0; r < v.rows; ++r) {
-      std::vector<float> p(v.data + r * v.cols, v.data + (r + 1) * v.cols);
-      std::sort(p.rbegin(), p.rend());
-      const std::size_t position = next_row[static_cast<std::size_t>(v.layer)]++;
-      if (p[k - 1] - p[k] < kRouterTieMargin) tie[position] = true;
-    }
-  });
-  std::vector<float> unused;
-  if (!(*model)->forward(*seq, f.tokens, {}, unused).ok()) return tie;
-  return tie;
 }
 
 // The suite runs under the instruction set PENSIEVE_ISA names (CTest runs it once per variant);
@@ -101,7 +73,8 @@ TEST_P(FixtureLogitsTest, AllPositionLogitsMatchExpected) {
   const std::vector<float> expected = testing::read_floats(f.expected_logits_path);
   ASSERT_EQ(expected.size(), logits.size()) << f.expected_logits_path;
   // A quantized file's kernels quantize activations, so near-ties of expert routing may flip.
-  const std::vector<bool> skipped = f.is_float() ? std::vector<bool>(n, false) : routing_near_ties(f);
+  const std::vector<bool> skipped =
+      f.is_float() ? std::vector<bool>(n, false) : testing::routing_near_ties(f);
   double max_abs = 0.0, sum_squares = 0.0;
   std::size_t counted = 0;
   for (std::size_t i = 0; i < logits.size(); ++i) {

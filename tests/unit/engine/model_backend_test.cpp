@@ -36,7 +36,7 @@ TEST(ModelBackend, GreedyMatchesReferenceContinuation) {
     auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f32.gguf");
     if (!model) model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f16.gguf");
     ASSERT_TRUE(model.ok()) << model.error().message;
-    ModelBackend backend(**model, 256);
+    ModelBackend backend(**model, 256, kernels::KvType::kF32);  // the reference's full precision
     SchedulerOptions options;
     options.prompt_chunk = 5;  // several chunks, so chunking is exercised
     auto scheduler = Scheduler::create(backend, options);

@@ -35,22 +35,43 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   EXPECT_GT(weights, file_size * 9 / 10) << "tensor data is nearly all of the file";
   EXPECT_LT(weights, file_size);
 
-  const auto e = serving_memory(hp, weights, {1000, 3, 64});
-  // KV: 2 layers × 2 heads × (128 + 128) × 4 bytes = 4 KiB a token.
-  EXPECT_EQ(e.kv_bytes_per_token, 4096u);
-  EXPECT_EQ(e.kv_bytes, 3u * 1000 * 4096);
+  // Serving's f16 cache, attention scratch planned for 2 threads.
+  const auto e = serving_memory(hp, weights, {1000, 3, 64}, {kernels::KvType::kF16, 2});
+  // KV: 2 layers × 2 heads × (128 + 128) × 2 bytes = 2 KiB a token.
+  EXPECT_EQ(e.kv_bytes_per_token, 2048u);
+  EXPECT_EQ(e.kv_bytes, 3u * 1000 * 2048);
   // Per slot, in floats, for a batch of 64: residual, norm and block output 3 × 64 × 256; q and
-  // attention output 2 × 64 × 512; feed-forward 2 × 64 × 512; RoPE cos/sin 2 × 64 × 64; scores
-  // 1000 — and the scheduler's row of 512 logits. Plus the quantized matmul inputs: for each of the
-  // block input (256 wide), attention output and SwiGLU product (512 wide), 64 rows in both 8-bit
-  // forms, 40 bytes per 32 values and 320 per 256.
+  // attention output 2 × 64 × 512; projected k and v 2 × 64 × 256; feed-forward 2 × 64 × 512;
+  // RoPE cos/sin 2 × 64 × 64 — and the scheduler's row of 512 logits. Plus the quantized matmul
+  // inputs: for each of the block input (256 wide), attention output and SwiGLU product (512
+  // wide), 64 rows in both 8-bit forms, 40 bytes per 32 values and 320 per 256.
   const std::uint64_t quantized = 64 * (256 / 32 * 40 + 256 / 256 * 320) + 2 * 64 * (512 / 32 * 40 + 512 / 256 * 320);
+  // Attention tiles: 2 query heads share each KV head, so a query tile is 32 tokens, 64 rows. Per
+  // thread: queries 64 × 128, a key tile 128 × 64, a value tile 64 × 128, scores 64 × 64,
+  // accumulators 64 × 128, maxima and sums 2 × 64. Split decoding (4 tasks per thread over 2 KV
+  // heads: 4 splits) keeps 2 heads × 4 splits × 2 rows × (128 + 2) partial floats; 16 floats of
+  // alignment slack.
+  const std::uint64_t attention = 2 * (4 * 64 * 128 + 64 * 64 + 2 * 64) + 2 * 4 * 2 * 130 + 16;
   const std::uint64_t per_slot =
-      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 512 + 2 * 64 * 64 + 1000) * 4 + quantized + 512 * 4;
+      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 64 + attention) * 4 + quantized +
+      512 * 4;
   EXPECT_EQ(e.scratch_bytes, 3 * per_slot);
   EXPECT_EQ(e.weights_bytes, weights);
-  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 4096 + 3 * per_slot);
+  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 2048 + 3 * per_slot);
   EXPECT_EQ(e.plan.ctx_size, 1000u);
+}
+
+TEST_F(ServingMemory, KvCacheBytesFollowTheElementType) {
+  // 2 layers × 2 KV heads × (128 + 128) values a token: 4 bytes each in f32, 2 in f16, 34 per 32
+  // in q8_0.
+  EXPECT_EQ(serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kF32, 2}).kv_bytes, 1000u * 4096);
+  EXPECT_EQ(serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kQ8_0, 2}).kv_bytes,
+            1000u * 2 * 2 * (256 / 32 * 34));
+  // Serving's default is f16; the scratch does not depend on the element type.
+  const auto f16 = serving_memory(hp, weights, {1000, 1, 64});
+  EXPECT_EQ(f16.kv_bytes, 1000u * 2048);
+  EXPECT_EQ(f16.scratch_bytes,
+            serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kQ8_0, 0}).scratch_bytes);
 }
 
 TEST_F(ServingMemory, ParseContextRequest) {
@@ -77,13 +98,13 @@ TEST_F(ServingMemory, PlanUsesTheTrainedContextAndChecksTheFit) {
   EXPECT_EQ(plan->estimate.total_bytes, serving_memory(hp, weights, {4096, 4, 64}).total_bytes);
   EXPECT_EQ(plan->fit.estimate.total_bytes, plan->estimate.total_bytes);
 
-  // 64 MiB of KV cache cannot fit in 48 MiB.
-  const MemoryBudget tight{true, 2 * kGiB + 48 * kMiB, 2 * kGiB};
+  // 32 MiB of f16 KV cache (4 slots × 4096 tokens × 2 KiB) cannot fit in 24 MiB.
+  const MemoryBudget tight{true, 2 * kGiB + 24 * kMiB, 2 * kGiB};
   auto refused = plan_serving(hp, weights, {}, 4, tight);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->fit.fits);
-  for (const char* needle : {"does not fit", "KV cache 64.0 MiB", "context 4096", "parallel 4",
-                             "48.0 MiB can be used", "2.00 GiB kept free", "--ctx-size", "--parallel"}) {
+  for (const char* needle : {"does not fit", "KV cache 32.0 MiB", "context 4096", "parallel 4",
+                             "24.0 MiB can be used", "2.00 GiB kept free", "--ctx-size", "--parallel"}) {
     EXPECT_NE(refused->fit.message.find(needle), std::string::npos) << needle << ": " << refused->fit.message;
   }
 
@@ -131,6 +152,10 @@ TEST_F(ServingMemory, RequestFiguresMatchTheModel) {
   const auto f = request_figures(hp, weights);
   EXPECT_TRUE(memory::validate(f).ok());
   EXPECT_EQ(memory::kv_bytes_per_token(f), serving_memory(hp, weights, {100, 1, 64}).kv_bytes_per_token);
+  for (kernels::KvType type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {
+    EXPECT_EQ(memory::kv_bytes_per_token(request_figures(hp, weights, type)),
+              serving_memory(hp, weights, {100, 1, 64}, {type, 0}).kv_bytes_per_token);
+  }
   EXPECT_EQ(f.n_vocab, 512u);
   EXPECT_EQ(f.weights_bytes, weights);
 }

@@ -200,6 +200,55 @@ TEST(GgufWriter, WritesFilesAtomically) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(GgufWriter, RowFillsStreamInBoundedRunsOfWholeRows) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pensieve_writer_rows_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "rows.gguf").string();
+  // Rows of 24 MiB: a run holds two of them, so five rows take three calls.
+  const std::uint64_t row_bytes = 24u << 20;
+  const std::vector<std::uint64_t> dims = {row_bytes / 34 * 32, 5};
+  const std::uint64_t packed_row = dims[0] / 32 * 34;
+  std::vector<std::pair<std::uint64_t, std::size_t>> calls;
+  Writer w;
+  ASSERT_TRUE(w.add_tensor_rows("big", TensorType::kQ8_0, dims,
+                                [&](std::uint64_t first, std::span<std::uint8_t> out) {
+                                  calls.emplace_back(first, out.size());
+                                  for (std::size_t i = 0; i < out.size(); ++i) {
+                                    out[i] = static_cast<std::uint8_t>(first + i / packed_row);
+                                  }
+                                })
+                  .ok());
+  const std::vector<std::uint64_t> small = {32, 3};
+  ASSERT_TRUE(w.add_tensor_rows("small", TensorType::kF32, small,
+                                [](std::uint64_t first, std::span<std::uint8_t> out) {
+                                  std::fill(out.begin(), out.end(), static_cast<std::uint8_t>(100 + first));
+                                })
+                  .ok());
+  ASSERT_TRUE(w.write_file(path).ok());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0], std::make_pair(std::uint64_t{0}, std::size_t(2 * packed_row)));
+  EXPECT_EQ(calls[1], std::make_pair(std::uint64_t{2}, std::size_t(2 * packed_row)));
+  EXPECT_EQ(calls[2], std::make_pair(std::uint64_t{4}, std::size_t(packed_row)));
+  {
+    auto file = File::open(path);
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    const TensorInfo* big = file->contents().find_tensor("big");
+    ASSERT_NE(big, nullptr);
+    for (std::uint64_t r = 0; r < 5; ++r) EXPECT_EQ(big->data[r * packed_row + 7], r) << r;
+    const TensorInfo* s = file->contents().find_tensor("small");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->data.front(), 100);  // one call for all three rows
+    EXPECT_EQ(s->data.back(), 100);
+  }
+  // to_bytes() makes the whole tensor in one call.
+  calls.clear();
+  auto bytes = w.to_bytes();
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].second, 5 * packed_row);
+  std::filesystem::remove_all(dir);
+}
 TEST(GgufWriter, RefusesWhatReadersWouldReject) {
   Writer w;
   ASSERT_TRUE(w.add_uint32("k", 1).ok());

@@ -19,7 +19,7 @@ ModelFigures llama3_8b() {
   m.n_ff = 14336;
   m.n_vocab = 128256;
   m.n_ctx_train = 8192;
-  m.kv_element_bytes = 2;
+  m.kv_block_bytes = 2;
   m.weights_bytes = 4920734720;
   return m;
 }
@@ -35,8 +35,14 @@ TEST(Estimate, KvBytesPerToken) {
   qwen.head_dim_k = qwen.head_dim_v = 64;
   EXPECT_EQ(kv_bytes_per_token(qwen), 12288u);
   // An f32 cache doubles it; unequal k/v head sizes (DeepSeek-style) add up.
-  qwen.kv_element_bytes = 4;
+  qwen.kv_block_bytes = 4;
   EXPECT_EQ(kv_bytes_per_token(qwen), 24576u);
+  // q8_0: 34 bytes per 32 values.
+  qwen.kv_block_bytes = 34;
+  qwen.kv_block_values = 32;
+  EXPECT_EQ(kv_bytes_per_token(qwen), 24u * 2 * (128 / 32) * 34);
+  qwen.kv_block_bytes = 4;
+  qwen.kv_block_values = 1;
   qwen.head_dim_k = 192;
   qwen.head_dim_v = 128;
   EXPECT_EQ(kv_bytes_per_token(qwen), 24u * 2 * 320 * 4);

@@ -35,7 +35,7 @@ class ForwardTest : public ::testing::Test {
 
   // Logits of every position of `tokens` computed in one call on a fresh sequence.
   std::vector<float> all_logits(const std::vector<std::int32_t>& tokens, std::uint32_t max_batch = 64) const {
-    auto seq = model_->create_sequence(static_cast<std::uint32_t>(tokens.size()), max_batch);
+    auto seq = model_->create_sequence(static_cast<std::uint32_t>(tokens.size()), {.max_batch = max_batch});
     EXPECT_TRUE(seq.ok());
     std::vector<std::uint32_t> rows(tokens.size());
     std::iota(rows.begin(), rows.end(), 0u);
@@ -62,7 +62,7 @@ TEST_F(ForwardTest, ChunkedBatchesGiveTheSameLogitsAsOneBatch) {
 
 TEST_F(ForwardTest, RequestedRowsInAnyOrderMatchTheFullOutput) {
   const auto whole = all_logits(kTokens);
-  auto seq = model_->create_sequence(64, 5);
+  auto seq = model_->create_sequence(64, {.max_batch = 5});
   ASSERT_TRUE(seq.ok());
   const std::vector<std::uint32_t> rows = {23, 2, 3, 4, 17, 17};
   std::vector<float> logits(rows.size() * vocab());
@@ -159,7 +159,7 @@ TEST_F(ForwardTest, SequenceOfAnotherModelAndEmptySizesAreRefused) {
   const std::vector<std::int32_t> one = {5};
   EXPECT_FALSE(model_->forward(*seq, one, {}, {}).ok());
   EXPECT_FALSE(model_->create_sequence(0).ok());
-  EXPECT_FALSE(model_->create_sequence(8, 0).ok());
+  EXPECT_FALSE(model_->create_sequence(8, {.max_batch = 0}).ok());
   auto huge = model_->create_sequence(Model::kMaxContext + 1);
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.error().message.find("context size"), std::string::npos);
@@ -194,7 +194,7 @@ TEST_F(ForwardTest, SequencesOnSeveralThreadsShareOneModel) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
-      auto seq = model_->create_sequence(64, static_cast<std::uint32_t>(4 + i));
+      auto seq = model_->create_sequence(64, {.max_batch = static_cast<std::uint32_t>(4 + i)});
       if (!seq) return;
       std::vector<std::uint32_t> rows(kTokens.size());
       std::iota(rows.begin(), rows.end(), 0u);

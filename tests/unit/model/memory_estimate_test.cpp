@@ -28,6 +28,33 @@ TEST(MemoryEstimate, KvCacheIsLayersTimesContextTimesKeyAndValueWidth) {
   EXPECT_EQ(longer.kv_cache_bytes, 2 * one.kv_cache_bytes);
 }
 
+TEST(MemoryEstimate, KvCacheBytesFollowTheElementType) {
+  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const Hyperparams& hp = (*model)->hparams();
+  const std::uint64_t w = (*model)->weights_bytes();
+  // 2 layers · 1000 tokens · 256 key and value values: 2 bytes each in f16, 34 per 32 in q8_0.
+  EXPECT_EQ(estimate_memory(hp, w, 1000, 1, {.kv_type = kernels::KvType::kF16}).kv_cache_bytes,
+            2u * 1000u * 256u * 2u);
+  EXPECT_EQ(estimate_memory(hp, w, 1000, 1, {.kv_type = kernels::KvType::kQ8_0}).kv_cache_bytes,
+            2u * 1000u * (256u / 32u) * 34u);
+  // The attention scratch has a share per thread and does not grow with the context.
+  const auto two = estimate_memory(hp, w, 1000, 1, {}, 2);
+  EXPECT_GT(estimate_memory(hp, w, 1000, 1, {}, 4).scratch_bytes, two.scratch_bytes);
+  EXPECT_EQ(estimate_memory(hp, w, 100000, 1, {}, 2).scratch_bytes, two.scratch_bytes);
+}
+
+// What a sequence allocates is what the estimate says: its cache in the chosen type.
+TEST(MemoryEstimate, SequenceHoldsItsCacheInTheChosenType) {
+  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  for (kernels::KvType type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {
+    auto seq = (*model)->create_sequence(100, {.kv_type = type});
+    ASSERT_TRUE(seq.ok()) << seq.error().message;
+    EXPECT_EQ(seq->kv_type(), type);
+  }
+}
+
 TEST(MemoryEstimate, MixtureOfExpertsScratchCoversExpertBuffers) {
   auto moe = Model::load(testing::kModels + "qwen3moe-f16.gguf");
   ASSERT_TRUE(moe.ok()) << moe.error().message;

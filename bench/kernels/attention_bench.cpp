@@ -1,0 +1,146 @@
+// Tiled attention for one layer of Llama-3.2-1B's shape (32 query heads sharing 8 key/value heads
+// of 64 dims) over a KV cache of `context` positions, on a pool of 2 threads.
+//
+//   prefill: a chunk of 64 queries at the end of the context (positions context−64 … context−1),
+//            as the last chunk of a long prompt computes it; reported per query token.
+//   decode:  one query at position context−1 (keys split across the threads).
+//
+// Counters: per_token (seconds per query token, which must grow linearly with the context),
+// per_key (seconds per token per cached key: flat when it does), scratch_bytes (everything the
+// attention uses besides the cache: the same at every context) and rss_growth (peak resident
+// memory gained while the benchmark loop ran: 0 — nothing is allocated per call).
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/flash_attention.hpp"
+#include "kernels/kernel_table.hpp"
+#include "kernels/kv_cache.hpp"
+
+namespace pensieve::kernels {
+namespace {
+
+constexpr std::size_t kHeads = 32, kKvHeads = 8, kHeadDim = 64;
+constexpr std::size_t kChunk = 64;
+constexpr unsigned kThreads = 2;
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+void BM_Attention(benchmark::State& state) {
+  const auto isa = static_cast<Isa>(state.range(0));
+  const auto kv_type = static_cast<KvType>(state.range(1));
+  const auto context = static_cast<std::size_t>(state.range(2));
+  const auto queries = static_cast<std::size_t>(state.range(3));
+  if (!cpu_supports(isa)) {
+    state.SkipWithError("the CPU lacks this instruction set");
+    return;
+  }
+  const AttentionShape shape{kHeads, kKvHeads, kHeadDim, kHeadDim};
+  const std::size_t kv_dim = kKvHeads * kHeadDim;
+
+  // The cache, filled with random keys and values (as after RoPE, roughly unit scale).
+  std::vector<std::uint8_t> k_bytes(kKvHeads * context * kv_row_bytes(kv_type, kHeadDim));
+  std::vector<std::uint8_t> v_bytes(kKvHeads * context * kv_row_bytes(kv_type, kHeadDim));
+  const KvLayer layer{kv_type, k_bytes.data(), v_bytes.data(), context, kKvHeads, kHeadDim, kHeadDim};
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> k(kChunk * kv_dim), v(kChunk * kv_dim);
+  for (std::size_t p = 0; p < context; p += kChunk) {
+    for (auto& x : k) x = dist(rng);
+    for (auto& x : v) x = dist(rng);
+    store_kv(layer, p, std::min(kChunk, context - p), k.data(), kv_dim, v.data(), kv_dim);
+  }
+  std::vector<float> q(queries * kHeads * kHeadDim), out(queries * kHeads * kHeadDim);
+  for (auto& x : q) x = dist(rng);
+
+  core::ThreadPool pool(kThreads);
+  AttentionScratch scratch(shape, kChunk, kThreads);
+  const AttentionQueries args{q.data(), kHeads * kHeadDim, queries,          context - queries, 0,
+                              0.125f,   out.data(),        kHeads * kHeadDim};
+  const KernelTable& table = kernel_table(isa);
+  flash_attention(table, pool, shape, layer, args, scratch);  // warm: pages touched, threads awake
+
+  const long rss_before = peak_rss_kib();
+  for (auto _ : state) {
+    flash_attention(table, pool, shape, layer, args, scratch);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const long rss_after = peak_rss_kib();
+
+  const auto tokens = static_cast<double>(queries);
+  state.counters["per_token"] =
+      benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_key"] =
+      benchmark::Counter(tokens * static_cast<double>(context),
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["scratch_bytes"] =
+      static_cast<double>(AttentionScratch::floats_needed(shape, kChunk, kThreads) * sizeof(float));
+  state.counters["cache_bytes"] = static_cast<double>(k_bytes.size() + v_bytes.size());
+  state.counters["rss_growth"] = static_cast<double>((rss_after - rss_before) * 1024);
+  state.SetLabel(std::string(name_of(isa)) + " " + std::string(name_of(kv_type)) + " " +
+                 (queries == 1 ? "decode" : "prefill"));
+}
+
+// The one-query reference the forward pass used before (kernels::attention: f32 cache, a score
+// vector as long as the context, one thread), for comparison with decode above.
+void BM_OneQueryReference(benchmark::State& state) {
+  const auto context = static_cast<std::size_t>(state.range(0));
+  const AttentionShape shape{kHeads, kKvHeads, kHeadDim, kHeadDim};
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> keys(context * kKvHeads * kHeadDim), values(keys.size());
+  for (auto& x : keys) x = dist(rng);
+  for (auto& x : values) x = dist(rng);
+  std::vector<float> q(kHeads * kHeadDim), out(kHeads * kHeadDim), scores(context);
+  for (auto& x : q) x = dist(rng);
+  for (auto _ : state) {
+    attention(q.data(), keys.data(), values.data(), 0, context, shape, 0.125f, out.data(), scores.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["per_token"] =
+      benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.SetLabel("reference f32 decode, 1 thread");
+}
+
+void Args(benchmark::internal::Benchmark* b) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    for (int context : {512, 4096, 16384, 32768}) {
+      for (int queries : {static_cast<int>(kChunk), 1}) {
+        b->Args({static_cast<int>(isa), static_cast<int>(KvType::kF16), context, queries});
+      }
+    }
+  }
+  // The other cache types at one long context, on the best variant.
+  for (KvType type : {KvType::kF32, KvType::kQ8_0}) {
+    for (int queries : {static_cast<int>(kChunk), 1}) {
+      b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), 16384, queries});
+    }
+  }
+}
+
+BENCHMARK(BM_Attention)
+    ->Apply(Args)
+    ->ArgNames({"isa", "kv", "context", "queries"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+BENCHMARK(BM_OneQueryReference)
+    ->ArgName("context")
+    ->Arg(512)
+    ->Arg(4096)
+    ->Arg(16384)
+    ->Arg(32768)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace pensieve::kernels

@@ -1,0 +1,290 @@
+// kernels/avx2/attention_avx2: tiled attention's inner loops, 8 lanes at a time (AVX2 + FMA +
+// F16C). Scores are register-blocked as 4 query rows × 16 keys, the value accumulation as 4 rows
+// × 16 dimensions; f16 and q8_0 caches widen with vcvtph2ps and vpmovsxbd. Partial tiles (fewer
+// keys than kKeyTile, dimensions not a multiple of 8) take a one-lane path with the same
+// arithmetic. The contract is in attention_kernels.hpp.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/attention_kernels.hpp"
+
+namespace pensieve::kernels {
+namespace {
+
+static_assert(kKeyTile % 16 == 0, "key tiles are processed 16 keys at a time");
+constexpr std::size_t kQ8Block = 32;
+
+float half_at(const std::uint8_t* p) {
+  std::uint16_t bits = 0;
+  std::memcpy(&bits, p, 2);
+  return _cvtsh_ss(bits);
+}
+
+float hmax(__m256 x) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+float hsum(__m256 x) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// e^x for x ≤ 0 (scores minus their maximum); exactly 0 for -inf and anything below -87, where
+// the result would leave the normal range. 2^k·e^r with |r| ≤ ln2/2, e^r by its Taylor series to
+// degree 6 (relative error near 2e-7), 2^k built in the exponent bits.
+__m256 exp_nonpositive(__m256 x) {
+  const __m256 normal = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // k ≥ -126 here, so 2^k is a normal float.
+  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+  const __m256 two_k = _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  return _mm256_and_ps(_mm256_mul_ps(p, two_k), normal);
+}
+
+void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  for (std::size_t d = 0; d < dim; ++d) {
+    const std::uint8_t* src = tile + d * width * sizeof(float);
+    float* dst = out + d * kKeyTile;
+    std::memcpy(dst, src, n * sizeof(float));
+    std::fill(dst + n, dst + kKeyTile, 0.0f);
+  }
+}
+
+void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  for (std::size_t d = 0; d < dim; ++d) {
+    const std::uint8_t* src = tile + d * width * 2;
+    float* dst = out + d * kKeyTile;
+    std::size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+      _mm256_storeu_ps(dst + j,
+                       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + j * 2))));
+    }
+    for (; j < n; ++j) dst[j] = half_at(src + j * 2);
+    for (; j < kKeyTile; ++j) dst[j] = 0.0f;
+  }
+}
+
+void load_keys_q8_0(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  const std::uint8_t* scales = tile;
+  const std::uint8_t* codes = tile + dim / kQ8Block * width * 2;
+  for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+    const std::uint8_t* block_scales = scales + b * width * 2;
+    for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
+      const std::uint8_t* src = codes + d * width;
+      float* dst = out + d * kKeyTile;
+      std::size_t j = 0;
+      for (; j + 8 <= n; j += 8) {
+        const __m256 scale =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block_scales + j * 2)));
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j));
+        _mm256_storeu_ps(dst + j, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+      }
+      for (; j < n; ++j)
+        dst[j] = half_at(block_scales + j * 2) * static_cast<float>(static_cast<std::int8_t>(src[j]));
+      for (; j < kKeyTile; ++j) dst[j] = 0.0f;
+    }
+  }
+}
+
+void load_values_f16(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t dim,
+                     float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint8_t* src = rows + j * row_bytes;
+    float* dst = out + j * dim;
+    std::size_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+      _mm256_storeu_ps(dst + d,
+                       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + d * 2))));
+    }
+    for (; d < dim; ++d) dst[d] = half_at(src + d * 2);
+  }
+}
+
+void load_values_q8_0(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t dim,
+                      float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint8_t* row = rows + j * row_bytes;
+    for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+      const std::uint8_t* block = row + b * 34;
+      const __m256 scale = _mm256_set1_ps(half_at(block));
+      for (std::size_t i = 0; i < kQ8Block; i += 8) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + i));
+        _mm256_storeu_ps(out + j * dim + b * kQ8Block + i,
+                         _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+      }
+    }
+  }
+}
+
+// R query rows against keys [j0, j0 + 16) of a tile.
+template <int R>
+void scores_block(const float* q, std::size_t dim, const float* kt, std::size_t j0, float* s) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (std::size_t d = 0; d < dim; ++d) {
+    const __m256 k0 = _mm256_loadu_ps(kt + d * kKeyTile + j0);
+    const __m256 k1 = _mm256_loadu_ps(kt + d * kKeyTile + j0 + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_broadcast_ss(q + r * dim + d);
+      acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(s + r * kKeyTile + j0, acc[r][0]);
+    _mm256_storeu_ps(s + r * kKeyTile + j0 + 8, acc[r][1]);
+  }
+}
+
+template <int R>
+void scores_rows(const float* q, std::size_t dim, const float* kt, float* s) {
+  for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16) scores_block<R>(q, dim, kt, j0, s);
+}
+
+void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+  std::size_t m = 0;
+  for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
+  switch (rows - m) {
+    case 3:
+      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    case 2:
+      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    case 1:
+      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    default:
+      break;
+  }
+}
+
+void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  constexpr std::size_t kVectors = kKeyTile / 8;
+  for (std::size_t m = 0; m < rows; ++m) {
+    float* row = s + m * kKeyTile;
+    __m256 wide_max = _mm256_loadu_ps(row);
+    for (std::size_t c = 1; c < kVectors; ++c)
+      wide_max = _mm256_max_ps(wide_max, _mm256_loadu_ps(row + c * 8));
+    const float new_max = std::max(row_max[m], hmax(wide_max));
+    if (new_max == kNegInf) {
+      std::fill(row, row + kKeyTile, 0.0f);
+      continue;
+    }
+    // exp(old − new) in the same arithmetic as the weights (1 exactly when the maximum stays, 0
+    // for a row's first visible keys).
+    const float factor = _mm256_cvtss_f32(exp_nonpositive(_mm256_set1_ps(row_max[m] - new_max)));
+    const __m256 shift = _mm256_set1_ps(new_max);
+    __m256 sum = _mm256_setzero_ps();
+    for (std::size_t c = 0; c < kVectors; ++c) {
+      const __m256 p = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(row + c * 8), shift));
+      _mm256_storeu_ps(row + c * 8, p);
+      sum = _mm256_add_ps(sum, p);
+    }
+    row_sum[m] = row_sum[m] * factor + hsum(sum);
+    if (factor != 1.0f) {
+      const __m256 f = _mm256_set1_ps(factor);
+      float* a = acc + m * dim_v;
+      std::size_t d = 0;
+      for (; d + 8 <= dim_v; d += 8) _mm256_storeu_ps(a + d, _mm256_mul_ps(f, _mm256_loadu_ps(a + d)));
+      for (; d < dim_v; ++d) a[d] *= factor;
+    }
+    row_max[m] = new_max;
+  }
+}
+
+// R rows of weights times the n value rows, into dimensions [d0, d0 + 16) of R accumulator rows.
+template <int R>
+void accumulate_block(const float* p, std::size_t n, const float* v, std::size_t dim_v, std::size_t d0,
+                      float* acc) {
+  __m256 sum[R][2];
+  for (int r = 0; r < R; ++r) {
+    sum[r][0] = _mm256_loadu_ps(acc + r * dim_v + d0);
+    sum[r][1] = _mm256_loadu_ps(acc + r * dim_v + d0 + 8);
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    const __m256 x0 = _mm256_loadu_ps(v + j * dim_v + d0);
+    const __m256 x1 = _mm256_loadu_ps(v + j * dim_v + d0 + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 w = _mm256_broadcast_ss(p + r * kKeyTile + j);
+      sum[r][0] = _mm256_fmadd_ps(w, x0, sum[r][0]);
+      sum[r][1] = _mm256_fmadd_ps(w, x1, sum[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(acc + r * dim_v + d0, sum[r][0]);
+    _mm256_storeu_ps(acc + r * dim_v + d0 + 8, sum[r][1]);
+  }
+}
+
+// Dimensions the 16-wide blocks leave over, one at a time in the same order of keys.
+void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                     std::size_t d0, float* acc) {
+  for (std::size_t m = 0; m < rows; ++m) {
+    for (std::size_t d = d0; d < dim_v; ++d) {
+      float sum = acc[m * dim_v + d];
+      for (std::size_t j = 0; j < n; ++j) sum = std::fma(p[m * kKeyTile + j], v[j * dim_v + d], sum);
+      acc[m * dim_v + d] = sum;
+    }
+  }
+}
+
+template <int R>
+void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t dim_v, float* acc) {
+  for (std::size_t d0 = 0; d0 + 16 <= dim_v; d0 += 16) accumulate_block<R>(p, n, v, dim_v, d0, acc);
+}
+
+void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                float* acc) {
+  std::size_t m = 0;
+  for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+  switch (rows - m) {
+    case 3:
+      accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      break;
+    case 2:
+      accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      break;
+    case 1:
+      accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      break;
+    default:
+      break;
+  }
+  if (dim_v % 16 != 0) accumulate_tail(p, rows, n, v, dim_v, dim_v / 16 * 16, acc);
+}
+
+}  // namespace
+
+AttentionKernels avx2_attention_kernels() {
+  AttentionKernels k;
+  k.load_keys = {load_keys_f32, load_keys_f16, load_keys_q8_0};
+  k.load_values = {nullptr, load_values_f16, load_values_q8_0};  // f32 values are read in place
+  k.scores = scores;
+  k.softmax_step = softmax_step;
+  k.accumulate = accumulate;
+  return k;
+}
+
+}  // namespace pensieve::kernels

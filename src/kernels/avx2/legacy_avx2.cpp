@@ -1,0 +1,234 @@
+// kernels/avx2/legacy_avx2: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL)
+// against ActBlock32 activations.
+//
+// A block's integer dot product is exact: maddubs multiplies unsigned by signed bytes into int16
+// pair sums (each below 2·128·127 < 32767 here), madd widens them, and eight lanes are summed. Each
+// (row, input) pair then owns one float lane, and per block does
+//   acc = fma(float(dot), d_w·d_a, acc)            and, for the _1 types, acc = fma(m_w, d_a·Σq_a, acc)
+// So the float work is the same whichever lane of which tile the pair sits in. Two tiles:
+// - inputs in lanes (prefill): a few rows × 8 inputs; each weight block is unpacked once and met
+//   with the 8 inputs, whose scales sit in one vector;
+// - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
+// A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
+#include "kernels/avx2/avx2_common.hpp"
+
+namespace pensieve::kernels::avx2 {
+namespace {
+
+// How a type's codes meet the activations'.
+enum class Codes {
+  kSigned,   // signed codes: |w| as the unsigned operand, w's sign moved to the activation
+  kShifted,  // unsigned codes u with w = u − shift: signed as above, or Σu·a − shift·Σa
+  kAffine,   // unsigned codes with value d·u + m: the unsigned operand as they are
+};
+
+// Q8_0: { fp16 d; i8 q[32]; }
+struct Q8_0 {
+  static constexpr std::size_t kBytes = 34;
+  static constexpr Codes kCodes = Codes::kSigned;
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
+  }
+};
+
+// Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8
+struct Q4_0 {
+  static constexpr std::size_t kBytes = 18;
+  static constexpr Codes kCodes = Codes::kShifted;
+  static constexpr int kShift = 8;
+  static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
+};
+
+// Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16
+struct Q5_0 {
+  static constexpr std::size_t kBytes = 22;
+  static constexpr Codes kCodes = Codes::kShifted;
+  static constexpr int kShift = 16;
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2)));
+  }
+};
+
+// IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format.
+struct Iq4Nl {
+  static constexpr std::size_t kBytes = 18;
+  static constexpr Codes kCodes = Codes::kSigned;
+  static __m256i codes(const std::uint8_t* b) {
+    const __m256i grid =
+        _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113, -127, -104,
+                         -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    return _mm256_shuffle_epi8(grid, nibbles_32(b + 2));
+  }
+};
+
+// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m
+struct Q4_1 {
+  static constexpr std::size_t kBytes = 20;
+  static constexpr Codes kCodes = Codes::kAffine;
+  static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
+};
+
+// Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m
+struct Q5_1 {
+  static constexpr std::size_t kBytes = 24;
+  static constexpr Codes kCodes = Codes::kAffine;
+  static __m256i codes(const std::uint8_t* b) {
+    return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
+  }
+};
+
+// Lane i of the result = Σ of the eight lanes of v[i].
+__m256i sum_lanes_8(const __m256i (&v)[8]) {
+  const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  // h0 holds v0..v3's low-half sums in its low 128 bits and high-half sums in its high 128 bits.
+  return _mm256_add_epi32(_mm256_blend_epi32(h0, h1, 0xf0), _mm256_permute2x128_si256(h0, h1, 0x21));
+}
+
+const ActBlock32* act_row(const Activations& x, std::size_t t) {
+  return reinterpret_cast<const ActBlock32*>(x.data + t * x.stride);
+}
+
+// Inputs in lanes: rows [r0, r0 + R) × inputs [t0, t0 + n), n ≤ 8.
+template <class K, int R>
+void tile_inputs(const WeightMatrix& w, std::size_t r0, const Activations& x, std::size_t t0, std::size_t n,
+                 float* out, std::size_t out_stride) {
+  const ActBlock32* in[8];
+  for (std::size_t t = 0; t < 8; ++t) in[t] = act_row(x, t0 + (t < n ? t : n - 1));
+  const std::uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes;
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  const std::size_t blocks = w.cols / 32;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const __m256 da = _mm256_setr_ps(in[0][b].d, in[1][b].d, in[2][b].d, in[3][b].d, in[4][b].d, in[5][b].d,
+                                     in[6][b].d, in[7][b].d);
+    for (int r = 0; r < R; ++r) {
+      const std::uint8_t* blk = rows[r] + b * K::kBytes;
+      __m256i dots[8];
+      if constexpr (K::kCodes == Codes::kAffine) {
+        const __m256i u = K::codes(blk);
+        for (int t = 0; t < 8; ++t) {
+          dots[t] = dot_u8_s8(u, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[t][b].q)));
+        }
+      } else {
+        __m256i codes = K::codes(blk);
+        if constexpr (K::kCodes == Codes::kShifted)
+          codes = _mm256_sub_epi8(codes, _mm256_set1_epi8(K::kShift));
+        const __m256i mag = _mm256_sign_epi8(codes, codes);
+        for (int t = 0; t < 8; ++t) {
+          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[t][b].q));
+          dots[t] = dot_u8_s8(mag, _mm256_sign_epi8(q, codes));
+        }
+      }
+      const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(load_fp16(blk)), da);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_lanes_8(dots)), scale, acc[r]);
+      if constexpr (K::kCodes == Codes::kAffine) {
+        const __m256 d_sum = _mm256_setr_ps(in[0][b].d_sum, in[1][b].d_sum, in[2][b].d_sum, in[3][b].d_sum,
+                                            in[4][b].d_sum, in[5][b].d_sum, in[6][b].d_sum, in[7][b].d_sum);
+        acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(load_fp16(blk + 2)), d_sum, acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc[r]);
+    for (std::size_t t = 0; t < n; ++t)
+      out[(t0 + t) * out_stride + r0 + static_cast<std::size_t>(r)] = lanes[t];
+  }
+}
+
+// The fp16 at byte `offset` of block b of eight rows, as floats.
+__m256 fp16_of_rows(const std::uint8_t* const (&rows)[8], std::size_t at) {
+  return _mm256_cvtph_ps(
+      _mm_setr_epi16(static_cast<short>(load_u16(rows[0] + at)), static_cast<short>(load_u16(rows[1] + at)),
+                     static_cast<short>(load_u16(rows[2] + at)), static_cast<short>(load_u16(rows[3] + at)),
+                     static_cast<short>(load_u16(rows[4] + at)), static_cast<short>(load_u16(rows[5] + at)),
+                     static_cast<short>(load_u16(rows[6] + at)), static_cast<short>(load_u16(rows[7] + at))));
+}
+
+// Rows in lanes: rows [r0, r0 + n), n ≤ 8, × input t.
+template <class K>
+void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activations& x, std::size_t t,
+               float* out, std::size_t out_stride) {
+  const std::uint8_t* rows[8];
+  for (std::size_t r = 0; r < 8; ++r) rows[r] = w.data + (r0 + (r < n ? r : n - 1)) * w.row_bytes;
+  const ActBlock32* in = act_row(x, t);
+  __m256 acc = _mm256_setzero_ps();
+  const std::size_t blocks = w.cols / 32;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
+    const std::size_t at = b * K::kBytes;
+    __m256i dots[8];
+    for (int r = 0; r < 8; ++r) {
+      if constexpr (K::kCodes == Codes::kSigned) {
+        const __m256i codes = K::codes(rows[r] + at);
+        dots[r] = dot_u8_s8(_mm256_sign_epi8(codes, codes), _mm256_sign_epi8(q, codes));
+      } else {
+        dots[r] = dot_u8_s8(K::codes(rows[r] + at), q);
+      }
+    }
+    __m256i sum = sum_lanes_8(dots);
+    if constexpr (K::kCodes == Codes::kShifted) {
+      // Σ (u − shift)·a = Σ u·a − shift·Σ a, all exact.
+      const __m256i q_sum = dot_u8_s8(_mm256_set1_epi8(K::kShift), q);
+      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(q_sum), _mm256_extracti128_si256(q_sum, 1));
+      s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+      sum = _mm256_sub_epi32(sum, _mm256_broadcastd_epi32(s));
+    }
+    const __m256 scale = _mm256_mul_ps(fp16_of_rows(rows, at), _mm256_set1_ps(in[b].d));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc);
+    if constexpr (K::kCodes == Codes::kAffine) {
+      acc = _mm256_fmadd_ps(fp16_of_rows(rows, at + 2), _mm256_set1_ps(in[b].d_sum), acc);
+    }
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc);
+  for (std::size_t r = 0; r < n; ++r) out[t * out_stride + r0 + r] = lanes[r];
+}
+
+constexpr int kTileRows = 4;              // rows of an inputs-in-lanes tile
+constexpr std::size_t kPaddedInputs = 5;  // fewer left-over inputs go one at a time, rows in lanes
+
+template <class K>
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
+  const std::size_t left = x.rows % 8;
+  const std::size_t lane_inputs = x.rows - (left < kPaddedInputs ? left : 0);
+  // Blocks of rows as in matmul_tiled: the block's weights stay in L2, a tile of inputs in L1.
+  for (std::size_t block = row_begin; block < row_end; block += kBlockRows) {
+    const std::size_t block_end = block + kBlockRows < row_end ? block + kBlockRows : row_end;
+    for (std::size_t t = 0; t < lane_inputs; t += 8) {
+      const std::size_t n = lane_inputs - t < 8 ? lane_inputs - t : 8;
+      std::size_t r = block;
+      for (; r + kTileRows <= block_end; r += kTileRows)
+        tile_inputs<K, kTileRows>(w, r, x, t, n, out, out_stride);
+      for (; r < block_end; ++r) tile_inputs<K, 1>(w, r, x, t, n, out, out_stride);
+    }
+    for (std::size_t t = lane_inputs; t < x.rows; ++t) {
+      for (std::size_t r = block; r < block_end; r += 8) {
+        tile_rows<K>(w, r, block_end - r < 8 ? block_end - r : 8, x, t, out, out_stride);
+      }
+    }
+  }
+}
+
+template <class K>
+void add(MatmulSlots& slots, tensor::TensorType type) {
+  slots[static_cast<std::size_t>(type)] = matmul<K>;
+}
+
+}  // namespace
+
+void add_legacy_kernels(MatmulSlots& slots) {
+  using tensor::TensorType;
+  add<Q8_0>(slots, TensorType::kQ8_0);
+  add<Q4_0>(slots, TensorType::kQ4_0);
+  add<Q4_1>(slots, TensorType::kQ4_1);
+  add<Q5_0>(slots, TensorType::kQ5_0);
+  add<Q5_1>(slots, TensorType::kQ5_1);
+  add<Iq4Nl>(slots, TensorType::kIQ4_NL);
+}
+
+}  // namespace pensieve::kernels::avx2

@@ -1,0 +1,274 @@
+// kernels/avx512/attention_avx512: tiled attention's inner loops, 16 lanes at a time. A key tile
+// row (kKeyTile = 64 keys) is four registers, so scores are a register-blocked product of 4 query
+// rows × 64 keys and the value accumulation 4 rows × 64 dimensions; f16 and q8_0 caches widen
+// with vcvtph2ps and vpmovsxbd. The contract is in attention_kernels.hpp.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/attention_kernels.hpp"
+
+namespace pensieve::kernels {
+namespace {
+
+static_assert(kKeyTile == 64, "a key tile row is four 16-lane registers");
+constexpr std::size_t kQ8Block = 32;
+
+__mmask16 lanes_below(std::size_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Lanes of [j, j + 16) that are below n.
+__mmask16 keys_mask(std::size_t j, std::size_t n) {
+  return j >= n ? 0 : lanes_below(n - j);
+}
+
+// e^x for x ≤ 0 (scores minus their maximum); exactly 0 for -inf and anything below -87, where
+// the result would leave the normal range. 2^k·e^r with |r| ≤ ln2/2, e^r by its Taylor series to
+// degree 6 (relative error near 2e-7).
+__m512 exp_nonpositive(__m512 x) {
+  const __mmask16 normal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // r = x − k·ln2 with ln2 split in two, so r keeps its precision for large |x|.
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(p, k));
+}
+
+void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  const auto* src = reinterpret_cast<const float*>(tile);
+  for (std::size_t d = 0; d < dim; ++d) {
+    for (std::size_t j = 0; j < kKeyTile; j += 16) {
+      _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_maskz_loadu_ps(keys_mask(j, n), src + d * width + j));
+    }
+  }
+}
+
+void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  const auto* src = reinterpret_cast<const std::uint16_t*>(tile);
+  for (std::size_t d = 0; d < dim; ++d) {
+    for (std::size_t j = 0; j < kKeyTile; j += 16) {
+      const __m256i h = _mm256_maskz_loadu_epi16(keys_mask(j, n), src + d * width + j);
+      _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_cvtph_ps(h));
+    }
+  }
+}
+
+void load_keys_q8_0(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+  const auto* scales = reinterpret_cast<const std::uint16_t*>(tile);
+  const std::uint8_t* codes = tile + dim / kQ8Block * width * 2;
+  for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+    __m512 scale[4];
+    for (std::size_t c = 0; c < 4; ++c) {
+      const std::size_t j = c * 16;
+      scale[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keys_mask(j, n), scales + b * width + j));
+    }
+    for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
+      for (std::size_t c = 0; c < 4; ++c) {
+        const std::size_t j = c * 16;
+        const __m128i q = _mm_maskz_loadu_epi8(keys_mask(j, n), codes + d * width + j);
+        const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+        _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_mul_ps(scale[c], x));
+      }
+    }
+  }
+}
+
+void load_values_f16(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t dim,
+                     float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto* src = reinterpret_cast<const std::uint16_t*>(rows + j * row_bytes);
+    for (std::size_t d = 0; d < dim; d += 16) {
+      const __mmask16 m = lanes_below(dim - d);
+      _mm512_mask_storeu_ps(out + j * dim + d, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + d)));
+    }
+  }
+}
+
+void load_values_q8_0(const std::uint8_t* rows, std::size_t row_bytes, std::size_t n, std::size_t dim,
+                      float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint8_t* row = rows + j * row_bytes;
+    for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+      const std::uint8_t* block = row + b * 34;
+      std::uint16_t bits = 0;
+      std::memcpy(&bits, block, 2);
+      const __m512 scale = _mm512_set1_ps(_cvtsh_ss(bits));
+      for (std::size_t half = 0; half < 2; ++half) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + half * 16));
+        const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+        _mm512_storeu_ps(out + j * dim + b * kQ8Block + half * 16, _mm512_mul_ps(scale, x));
+      }
+    }
+  }
+}
+
+// R query rows against the 64 keys of a tile, all 4·R sums in registers over the dimensions.
+template <int R>
+void scores_rows(const float* q, std::size_t dim, const float* kt, float* s) {
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
+  }
+  for (std::size_t d = 0; d < dim; ++d) {
+    const float* k = kt + d * kKeyTile;
+    const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16);
+    const __m512 k2 = _mm512_loadu_ps(k + 32), k3 = _mm512_loadu_ps(k + 48);
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_set1_ps(q[r * dim + d]);
+      acc[r][0] = _mm512_fmadd_ps(x, k0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(x, k1, acc[r][1]);
+      acc[r][2] = _mm512_fmadd_ps(x, k2, acc[r][2]);
+      acc[r][3] = _mm512_fmadd_ps(x, k3, acc[r][3]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(s + r * kKeyTile + c * 16, acc[r][c]);
+  }
+}
+
+void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+  std::size_t m = 0;
+  for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
+  switch (rows - m) {
+    case 3:
+      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    case 2:
+      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    case 1:
+      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile);
+      break;
+    default:
+      break;
+  }
+}
+
+void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (std::size_t m = 0; m < rows; ++m) {
+    float* row = s + m * kKeyTile;
+    __m512 x[4];
+    for (int c = 0; c < 4; ++c) x[c] = _mm512_loadu_ps(row + c * 16);
+    const __m512 wide_max = _mm512_max_ps(_mm512_max_ps(x[0], x[1]), _mm512_max_ps(x[2], x[3]));
+    const float new_max = std::max(row_max[m], _mm512_reduce_max_ps(wide_max));
+    if (new_max == kNegInf) {
+      for (int c = 0; c < 4; ++c) _mm512_storeu_ps(row + c * 16, _mm512_setzero_ps());
+      continue;
+    }
+    // exp(old − new) in the same arithmetic as the weights (1 exactly when the maximum stays, 0
+    // for a row's first visible keys).
+    const float factor = _mm512_cvtss_f32(exp_nonpositive(_mm512_set1_ps(row_max[m] - new_max)));
+    const __m512 shift = _mm512_set1_ps(new_max);
+    __m512 sum = _mm512_setzero_ps();
+    for (int c = 0; c < 4; ++c) {
+      const __m512 p = exp_nonpositive(_mm512_sub_ps(x[c], shift));
+      _mm512_storeu_ps(row + c * 16, p);
+      sum = _mm512_add_ps(sum, p);
+    }
+    row_sum[m] = row_sum[m] * factor + _mm512_reduce_add_ps(sum);
+    if (factor != 1.0f) {
+      const __m512 f = _mm512_set1_ps(factor);
+      float* a = acc + m * dim_v;
+      for (std::size_t d = 0; d < dim_v; d += 16) {
+        const __mmask16 lanes = lanes_below(dim_v - d);
+        _mm512_mask_storeu_ps(a + d, lanes, _mm512_mul_ps(f, _mm512_maskz_loadu_ps(lanes, a + d)));
+      }
+    }
+    row_max[m] = new_max;
+  }
+}
+
+// R rows of weights times the n value rows, into dimensions [d0, d0 + 64) of R accumulator rows:
+// 4·R sums in registers over the keys.
+template <int R>
+void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t dim_v, std::size_t d0,
+                     float* acc) {
+  __m512 sum[R][4];
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_loadu_ps(acc + r * dim_v + d0 + c * 16);
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* row = v + j * dim_v + d0;
+    const __m512 x0 = _mm512_loadu_ps(row), x1 = _mm512_loadu_ps(row + 16);
+    const __m512 x2 = _mm512_loadu_ps(row + 32), x3 = _mm512_loadu_ps(row + 48);
+    for (int r = 0; r < R; ++r) {
+      const __m512 w = _mm512_set1_ps(p[r * kKeyTile + j]);
+      sum[r][0] = _mm512_fmadd_ps(w, x0, sum[r][0]);
+      sum[r][1] = _mm512_fmadd_ps(w, x1, sum[r][1]);
+      sum[r][2] = _mm512_fmadd_ps(w, x2, sum[r][2]);
+      sum[r][3] = _mm512_fmadd_ps(w, x3, sum[r][3]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(acc + r * dim_v + d0 + c * 16, sum[r][c]);
+  }
+}
+
+// The dimensions past the last whole 64 (fewer than 64), 16 at a time with the last masked, one
+// row at a time. Kept apart from the loop above: with masks in it GCC 12 moves every sum through
+// the stack on each key.
+void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                     std::size_t d0, float* acc) {
+  for (std::size_t m = 0; m < rows; ++m) {
+    for (std::size_t d = d0; d < dim_v; d += 16) {
+      const __mmask16 lanes = lanes_below(dim_v - d);
+      __m512 sum = _mm512_maskz_loadu_ps(lanes, acc + m * dim_v + d);
+      for (std::size_t j = 0; j < n; ++j) {
+        sum = _mm512_fmadd_ps(_mm512_set1_ps(p[m * kKeyTile + j]),
+                              _mm512_maskz_loadu_ps(lanes, v + j * dim_v + d), sum);
+      }
+      _mm512_mask_storeu_ps(acc + m * dim_v + d, lanes, sum);
+    }
+  }
+}
+
+void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                float* acc) {
+  std::size_t d0 = 0;
+  for (; d0 + 64 <= dim_v; d0 += 64) {
+    std::size_t m = 0;
+    for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+    switch (rows - m) {
+      case 3:
+        accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        break;
+      case 2:
+        accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        break;
+      case 1:
+        accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        break;
+      default:
+        break;
+    }
+  }
+  if (d0 < dim_v) accumulate_tail(p, rows, n, v, dim_v, d0, acc);
+}
+
+}  // namespace
+
+AttentionKernels avx512_attention_kernels() {
+  AttentionKernels k;
+  k.load_keys = {load_keys_f32, load_keys_f16, load_keys_q8_0};
+  k.load_values = {nullptr, load_values_f16, load_values_q8_0};  // f32 values are read in place
+  k.scores = scores;
+  k.softmax_step = softmax_step;
+  k.accumulate = accumulate;
+  return k;
+}
+
+}  // namespace pensieve::kernels
