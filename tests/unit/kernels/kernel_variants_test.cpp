@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -181,6 +182,30 @@ TEST_P(ActivationVariantTest, QuantizedActivationsEqualScalar) {
       EXPECT_EQ(std::memcmp(want.data(), got.data(), bytes), 0)
           << name_of(isa) << " format " << static_cast<int>(format) << " row " << t;
     }
+  }
+}
+
+// Inputs a forward pass should never produce, but that must not make variants disagree (or reach
+// an out-of-range conversion): NaN and infinite values, a block so small that 127 / max|x|
+// overflows, and one at the top of the float range.
+TEST_P(ActivationVariantTest, QuantizedNonFiniteAndExtremeActivationsEqualScalar) {
+  const Isa isa = GetParam();
+  std::mt19937 rng(9);
+  const std::size_t cols = 1024;
+  std::vector<float> x = random_inputs(1, cols, rng);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  x[300] = std::numeric_limits<float>::infinity();
+  x[301] = -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 512; i < 768; ++i) x[i] = (i % 3 == 0 ? -1e-40f : 1e-40f);  // denormal
+  for (std::size_t i = 768; i < 1024; ++i) x[i] = (i % 2 == 0 ? -3e38f : 2e38f);
+  for (ActivationFormat format : {ActivationFormat::kQ8x32, ActivationFormat::kQ8x256}) {
+    const std::size_t bytes = activation_row_bytes(format, cols);
+    std::vector<std::uint8_t> want(bytes), got(bytes);
+    const auto slot = static_cast<std::size_t>(format);
+    kernel_table(Isa::kScalar).quantize_row[slot](x.data(), cols, want.data());
+    kernel_table(isa).quantize_row[slot](x.data(), cols, got.data());
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), bytes), 0)
+        << name_of(isa) << " format " << static_cast<int>(format);
   }
 }
 
