@@ -34,6 +34,8 @@
 #include <tuple>
 #include <vector>
 
+#include "core/cpu_features.hpp"
+#include "core/memory_read_loops.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/prepared_input.hpp"
@@ -82,25 +84,25 @@ core::ThreadPool& pool() {
   return p;
 }
 
-// Reads `bytes` from `data` with the pool, each thread its half as 8 interleaved streams (as the
-// kernels read 8 or more rows side by side; one stream per core gets less from the cache), with
-// 64-bit loads the compiler vectorizes. Returns a sum so the reads cannot be left out.
+// Reads `bytes` from `data` with the pool, each thread its half, with the widest of core's
+// bandwidth read loops the CPU has (as core::measure_read_bandwidth: narrower loads read less per
+// core). Returns a sum so the reads cannot be left out.
 std::uint64_t pool_read(const std::uint8_t* data, std::size_t bytes) {
+  using SumFn = std::uint64_t (*)(const std::uint64_t*, std::size_t);
+  static const SumFn sum = [] {
+    const core::CpuFeatures& cpu = core::cpu_features();
+    return cpu.avx512f ? core::read_loops::sum_avx512
+           : cpu.avx2  ? core::read_loops::sum_avx2
+                       : core::read_loops::sum_portable;
+  }();
   std::uint64_t sums[kThreads] = {};
   pool().run_on_all([&](unsigned thread, unsigned n_threads) {
-    constexpr std::size_t kStreams = 8;
-    const std::size_t words = bytes / sizeof(std::uint64_t) / n_threads / kStreams / 2 * 2;
-    const auto* part = reinterpret_cast<const std::uint64_t*>(data) + words * kStreams * thread;
-    std::uint64_t s[kStreams] = {};
-    for (std::size_t k = 0; k < words; k += 2) {
-      for (std::size_t j = 0; j < kStreams; ++j) {
-        std::uint64_t a, b;
-        std::memcpy(&a, part + j * words + k, sizeof a);
-        std::memcpy(&b, part + j * words + k + 1, sizeof b);
-        s[j] += a + b;
-      }
-    }
-    for (std::size_t j = 0; j < kStreams; ++j) sums[thread] += s[j];
+    constexpr std::size_t kStep = core::read_loops::kWordsPerStep * sizeof(std::uint64_t);
+    // The loops want 64-byte aligned whole steps: this thread's half, trimmed to them.
+    const auto begin = reinterpret_cast<std::uintptr_t>(data) + bytes / n_threads * thread;
+    const std::uintptr_t first = (begin + 63) / 64 * 64;
+    const std::size_t n = (begin + bytes / n_threads - first) / kStep * kStep;
+    sums[thread] = sum(reinterpret_cast<const std::uint64_t*>(first), n / sizeof(std::uint64_t));
   });
   return sums[0] + sums[1];
 }
