@@ -121,8 +121,8 @@ int run_serve(const ServeArgs& args) {
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget,
-                                   {*kv_type, (*model)->threads()});
+  const engine::SlotConfig slot{.kv_type = *kv_type, .threads = (*model)->threads()};
+  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
   if (!plan) {
     log_line("pensieve serve: " + plan.error().message);
     return 1;
@@ -140,8 +140,9 @@ int run_serve(const ServeArgs& args) {
   }
   const std::uint64_t ctx = plan->ctx_size;
 
-  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx), *kv_type);
+  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx), *kv_type, slot.batch_tokens);
   engine::SchedulerOptions scheduler_options;
+  scheduler_options.prompt_chunk = slot.batch_tokens;
   scheduler_options.parallel = args.parallel;
   scheduler_options.max_queued = args.max_queue;
   auto scheduler = engine::Scheduler::create(backend, scheduler_options);

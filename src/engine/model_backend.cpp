@@ -13,15 +13,17 @@ class ModelSequence : public Sequence {
 
 }  // namespace
 
-ModelBackend::ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type)
+ModelBackend::ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
+                           std::uint32_t max_batch)
     : model_(model),
       n_ctx_(n_ctx != 0 ? n_ctx : (model.hparams().n_ctx_train != 0 ? model.hparams().n_ctx_train : 4096)),
-      kv_type_(kv_type) {}
+      kv_type_(kv_type),
+      max_batch_(max_batch) {}
 
 std::int32_t ModelBackend::vocab_size() const { return static_cast<std::int32_t>(model_.hparams().n_vocab); }
 
 Result<std::unique_ptr<Sequence>> ModelBackend::create_sequence() {
-  auto seq = model_.create_sequence(n_ctx_, {.kv_type = kv_type_});
+  auto seq = model_.create_sequence(n_ctx_, {.max_batch = max_batch_, .kv_type = kv_type_});
   if (!seq) return seq.error();
   return std::unique_ptr<Sequence>(new ModelSequence(std::move(*seq)));
 }

@@ -13,8 +13,9 @@ namespace pensieve::engine {
 class ModelBackend : public Backend {
  public:
   // `n_ctx` tokens per sequence (0 means the model's trained context length), each with its KV
-  // cache in `kv_type`.
-  ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type);
+  // cache in `kv_type`, computing up to `max_batch` tokens per pass.
+  ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
+               std::uint32_t max_batch = model::Sequence::kDefaultMaxBatch);
 
   std::int32_t vocab_size() const override;
   std::size_t context_length() const override { return n_ctx_; }
@@ -25,6 +26,7 @@ class ModelBackend : public Backend {
   const model::Model& model_;
   std::uint32_t n_ctx_;
   kernels::KvType kv_type_;
+  std::uint32_t max_batch_;
 };
 
 }  // namespace pensieve::engine

@@ -88,7 +88,7 @@ Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t wei
   const auto estimator = serving_memory_estimator(hp, weights_bytes, slot);
   memory::LoadPlan plan;
   plan.parallel = parallel;
-  plan.batch_tokens = model::Sequence::kDefaultMaxBatch;
+  plan.batch_tokens = slot.batch_tokens;
   const std::uint64_t trained = hp.n_ctx_train != 0 ? hp.n_ctx_train : kContextWhenUnstated;
   switch (ctx.kind) {
     case ContextRequest::Kind::kTrained:

@@ -16,12 +16,15 @@
 
 namespace pensieve::engine {
 
-// How each slot's sequence is built, beyond the plan's context and batch: the KV cache's element
-// type (f16 when serving unless asked otherwise: half of f32's memory, logits within a few 1e-3)
-// and the compute threads its attention scratch is planned for (0: core::default_thread_count).
+// How each slot's sequence is built, beyond the plan's context: the KV cache's element type (f16
+// when serving unless asked otherwise: half of f32's memory, logits within a few 1e-3), the compute
+// threads its attention scratch is planned for (0: core::default_thread_count), and the prompt
+// tokens computed in one forward pass — the scheduler's prompt chunk. Larger chunks reuse each
+// weight block across more tokens (prompt speed) at the cost of scratch memory per slot.
 struct SlotConfig {
   kernels::KvType kv_type = kernels::KvType::kF16;
   unsigned threads = 0;
+  std::uint32_t batch_tokens = 256;
 };
 
 // Every tensor's stored bytes: the weights figure of the estimate (the file is mapped, and what

@@ -184,7 +184,8 @@ TEST_F(RealCgroup, RefusesInsteadOfBeingOomKilledAndStaysUnderTheLimit) {
   ASSERT_TRUE(file.ok());
   auto hp = model::read_hyperparams(file->contents());
   ASSERT_TRUE(hp.ok());
-  const auto needs = engine::serving_memory(*hp, engine::tensor_data_bytes(file->contents()), {4096, 2, 64});
+  const auto needs = engine::serving_memory(*hp, engine::tensor_data_bytes(file->contents()),
+                                            {4096, 2, engine::SlotConfig{}.batch_tokens});
   limit = (needs.total_bytes + 64 * kMiB) / kMiB * kMiB;
 
   server = std::make_unique<ServerProcess>(

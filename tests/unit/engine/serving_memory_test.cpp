@@ -95,7 +95,7 @@ TEST_F(ServingMemory, PlanUsesTheTrainedContextAndChecksTheFit) {
   EXPECT_EQ(plan->ctx_size, 4096u);
   ASSERT_TRUE(plan->checked);
   EXPECT_TRUE(plan->fit.fits) << plan->fit.message;
-  EXPECT_EQ(plan->estimate.total_bytes, serving_memory(hp, weights, {4096, 4, 64}).total_bytes);
+  EXPECT_EQ(plan->estimate.total_bytes, serving_memory(hp, weights, {4096, 4, SlotConfig{}.batch_tokens}).total_bytes);
   EXPECT_EQ(plan->fit.estimate.total_bytes, plan->estimate.total_bytes);
 
   // 32 MiB of f16 KV cache (4 slots × 4096 tokens × 2 KiB) cannot fit in 24 MiB.
@@ -122,7 +122,7 @@ TEST_F(ServingMemory, AutoPicksTheLargestContextThatFits) {
   EXPECT_EQ(plan->ctx_size % 256, 0u);
   EXPECT_TRUE(plan->fit.fits);
   EXPECT_LE(plan->estimate.total_bytes, 20 * kMiB);
-  EXPECT_GT(serving_memory(hp, weights, {plan->ctx_size + 256, 2, 64}).total_bytes, 20 * kMiB);
+  EXPECT_GT(serving_memory(hp, weights, {plan->ctx_size + 256, 2, SlotConfig{}.batch_tokens}).total_bytes, 20 * kMiB);
 
   auto capped = plan_serving(hp, weights, {ContextRequest::Kind::kAuto, 0}, 2, {true, 64 * kGiB, 2 * kGiB});
   ASSERT_TRUE(capped.ok());
