@@ -32,7 +32,7 @@ struct BenchCommandOptions {
   std::uint32_t n_prompt = 512;
   std::uint32_t n_gen = 128;
   std::uint32_t repetitions = 3;
-  std::uint32_t batch = 512;
+  std::uint32_t batch = engine::BenchOptions{}.batch;
   std::string kv_type = "f16";
   bool json = false;
   bool memory_bandwidth = false;

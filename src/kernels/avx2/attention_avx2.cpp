@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "kernels/attention_kernels.hpp"
+#include "kernels/avx2/exp_avx2.hpp"
 
 namespace pensieve::kernels {
 namespace {
@@ -39,26 +40,10 @@ float hsum(__m256 x) {
 }
 
 // e^x for x ≤ 0 (scores minus their maximum); exactly 0 for -inf and anything below -87, where
-// the result would leave the normal range. 2^k·e^r with |r| ≤ ln2/2, e^r by its Taylor series to
-// degree 6 (relative error near 2e-7), 2^k built in the exponent bits.
+// the result would leave the normal range.
 __m256 exp_nonpositive(__m256 x) {
   const __m256 normal = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  // k ≥ -126 here, so 2^k is a normal float.
-  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
-  const __m256 two_k = _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
-  return _mm256_and_ps(_mm256_mul_ps(p, two_k), normal);
+  return _mm256_and_ps(avx2::exp_in_range(_mm256_max_ps(x, _mm256_set1_ps(-87.0f))), normal);
 }
 
 void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {

@@ -1,37 +1,16 @@
-// kernels/avx2/elementwise_avx2: SwiGLU with a vectorised exponential, 8 lanes at a time.
-// exp(x) = 2^k · e^r with k = round(x·log2 e) and |r| ≤ ln2/2, e^r by a degree-6 polynomial
-// (relative error near 2e-7); 2^k is built in the exponent bits.
+// kernels/avx2/elementwise_avx2: SwiGLU with the vectorised exponential, 8 lanes at a time.
 #include <immintrin.h>
 
+#include "kernels/avx2/exp_avx2.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace pensieve::kernels {
 namespace {
 
+// Clamped to the range exp_in_range takes: past 89 the result is infinity, as std::exp's is, so
+// silu(g) is -0 for very negative g; below -88 it is (nearly) zero, so silu(g) = g.
 __m256 exp_ps(__m256 x) {
-  // Clamped so k stays in range: past 89 the result is infinity (2^128), as std::exp's is, so
-  // silu(g) is -0 for very negative g; below -88 it is (nearly) zero, so silu(g) = g.
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(89.0f)), _mm256_set1_ps(-88.0f));
-  // k = round(x·log2 e); r = x - k·ln 2 in two steps (ln 2 split into a short high part and the
-  // rest) so r keeps full precision even for |x| near 88.
-  const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-  const __m256 k = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-  // e^r for |r| ≤ ln2/2 by its Taylor series to degree 6 (truncation below 2e-7 relative).
-  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  // 2^k in the exponent bits: k = 128 (x past ln FLT_MAX) gives infinity, as exp does; below the
-  // normal range it flushes to zero.
-  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
-  const __m256i clamped = _mm256_min_epi32(_mm256_max_epi32(biased, _mm256_setzero_si256()), _mm256_set1_epi32(255));
-  const __m256 two_k = _mm256_castsi256_ps(_mm256_slli_epi32(clamped, 23));
-  return _mm256_mul_ps(p, two_k);
+  return avx2::exp_in_range(_mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(89.0f)), _mm256_set1_ps(-88.0f)));
 }
 
 void swiglu_avx2(const float* gate, const float* up, std::size_t n, float* out) {

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/attention_kernels.hpp"
+#include "kernels/avx512/exp_avx512.hpp"
 
 namespace pensieve::kernels {
 namespace {
@@ -27,24 +28,10 @@ __mmask16 keys_mask(std::size_t j, std::size_t n) {
 }
 
 // e^x for x ≤ 0 (scores minus their maximum); exactly 0 for -inf and anything below -87, where
-// the result would leave the normal range. 2^k·e^r with |r| ≤ ln2/2, e^r by its Taylor series to
-// degree 6 (relative error near 2e-7).
+// the result would leave the normal range.
 __m512 exp_nonpositive(__m512 x) {
   const __mmask16 normal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // r = x − k·ln2 with ln2 split in two, so r keeps its precision for large |x|.
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(p, k));
+  return _mm512_maskz_mov_ps(normal, avx512::exp_in_range(_mm512_max_ps(x, _mm512_set1_ps(-87.0f))));
 }
 
 void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "../../support/command_run.hpp"
+
 namespace pensieve {
 namespace {
 
@@ -30,16 +32,9 @@ std::string slurp(const std::filesystem::path& path) {
 CommandRun run_bench(const std::string& args) {
   const std::filesystem::path err_file =
       std::filesystem::temp_directory_path() / ("pensieve-bench-" + std::to_string(::getpid()) + ".err");
-  const std::string command = std::string(PENSIEVE_CLI_BINARY) + " bench " + args + " 2>" + err_file.string();
-  CommandRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  std::size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.err = slurp(err_file);
+  const auto shell =
+      testing::run_shell(std::string(PENSIEVE_CLI_BINARY) + " bench " + args + " 2>" + err_file.string());
+  CommandRun run{shell.exit_code, shell.output, slurp(err_file)};
   std::filesystem::remove(err_file);
   return run;
 }

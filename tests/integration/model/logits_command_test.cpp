@@ -9,27 +9,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../support/command_run.hpp"
 #include "fixture_manifest.hpp"
 
 namespace pensieve::model {
 namespace {
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using pensieve::testing::CommandRun;
 
+// stdout and stderr together in `output`.
 CommandRun run_command(const std::string& args) {
-  const std::string command = std::string(PENSIEVE_CLI_BINARY) + " logits " + args + " 2>&1";
-  CommandRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  std::size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return pensieve::testing::run_shell(std::string(PENSIEVE_CLI_BINARY) + " logits " + args + " 2>&1");
 }
 
 std::string join(const std::vector<std::int32_t>& ids) {
