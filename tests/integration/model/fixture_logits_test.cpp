@@ -10,6 +10,7 @@
 
 #include "fixture_manifest.hpp"
 #include "kernels/isa.hpp"
+#include "kernels/kv_type.hpp"
 #include "model/model.hpp"
 #include "routing_ties.hpp"
 
@@ -141,22 +142,27 @@ TEST_P(FixtureLogitsTest, OneTokenAtATimeMatchesOneBatch) {
   auto model = Model::load(f.path);
   ASSERT_TRUE(model.ok()) << model.error().message;
   const std::size_t n = f.tokens.size();
-  auto batched = (*model)->create_sequence(static_cast<std::uint32_t>(n));
-  auto stepped = (*model)->create_sequence(static_cast<std::uint32_t>(n));
-  ASSERT_TRUE(batched.ok() && stepped.ok());
-  std::vector<std::uint32_t> rows(n);
-  std::iota(rows.begin(), rows.end(), 0u);
-  std::vector<float> all(n * f.vocab);
-  ASSERT_TRUE((*model)->forward(*batched, f.tokens, rows, all).ok());
-  std::vector<float> one(f.vocab);
-  const std::uint32_t row = 0;
-  for (std::size_t p = 0; p < n; ++p) {
-    ASSERT_TRUE((*model)->forward(*stepped, std::span(&f.tokens[p], 1), std::span(&row, 1), one).ok());
-    for (std::size_t v = 0; v < f.vocab; ++v) {
-      ASSERT_NEAR(one[v], all[p * f.vocab + v], 1e-4) << "position " << p << ", token " << v;
+  // With every KV cache type: the cached rows are the same either way, only the order of the
+  // softmax sums differs between the batched query tiles and one query at a time.
+  for (kernels::KvType kv_type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {
+    SCOPED_TRACE(std::string(kernels::name_of(kv_type)));
+    auto batched = (*model)->create_sequence(static_cast<std::uint32_t>(n), {.kv_type = kv_type});
+    auto stepped = (*model)->create_sequence(static_cast<std::uint32_t>(n), {.kv_type = kv_type});
+    ASSERT_TRUE(batched.ok() && stepped.ok());
+    std::vector<std::uint32_t> rows(n);
+    std::iota(rows.begin(), rows.end(), 0u);
+    std::vector<float> all(n * f.vocab);
+    ASSERT_TRUE((*model)->forward(*batched, f.tokens, rows, all).ok());
+    std::vector<float> one(f.vocab);
+    const std::uint32_t row = 0;
+    for (std::size_t p = 0; p < n; ++p) {
+      ASSERT_TRUE((*model)->forward(*stepped, std::span(&f.tokens[p], 1), std::span(&row, 1), one).ok());
+      for (std::size_t v = 0; v < f.vocab; ++v) {
+        ASSERT_NEAR(one[v], all[p * f.vocab + v], 1e-4) << "position " << p << ", token " << v;
+      }
     }
+    EXPECT_EQ(stepped->size(), n);
   }
-  EXPECT_EQ(stepped->size(), n);
 }
 
 INSTANTIATE_TEST_SUITE_P(Manifest, FixtureLogitsTest, ::testing::ValuesIn(testing::fixture_files()),
