@@ -30,14 +30,17 @@
 #include <ctime>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "core/anonymous_memory.hpp"
 #include "core/cpu_features.hpp"
 #include "core/memory_read_loops.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/kernel_table.hpp"
+#include "kernels/panel_layout.hpp"
 #include "kernels/prepared_input.hpp"
 #include "tensor/quantize.hpp"
 
@@ -107,13 +110,21 @@ std::uint64_t pool_read(const std::uint8_t* data, std::size_t bytes) {
   return sums[0] + sums[1];
 }
 
-// `copies` back-to-back copies of one random rows × cols matrix of `type`.
+// `copies` back-to-back copies of one random rows × cols matrix of `type`, each also repacked
+// into panels (as a model does for the kernels that read them).
 struct Weights {
   std::vector<std::uint8_t> bytes;
   std::size_t matrix_bytes = 0;
   std::size_t copies = 1;
+  core::AnonymousMemory panels;
+  std::size_t panels_stride = 0;
   WeightMatrix matrix(std::size_t i, TensorType type, std::size_t rows, std::size_t cols) const {
-    return {type, bytes.data() + i * matrix_bytes, rows, cols, matrix_bytes / rows};
+    return {type,
+            bytes.data() + i * matrix_bytes,
+            rows,
+            cols,
+            matrix_bytes / rows,
+            panels.data() + i * panels_stride};
   }
 };
 
@@ -138,6 +149,14 @@ Weights make_weights(TensorType type, std::size_t rows, std::size_t cols, std::s
     // (KSM) would otherwise make all copies one, read from the cache. (Bit 0 of an even byte is
     // the lowest mantissa bit of a float/half, or a code bit, or at worst halves a block scale.)
     for (std::size_t at = 2 * (i % 2048); at < w.matrix_bytes; at += 4096) copy[at] ^= 1;
+  }
+  const std::size_t row_bytes = w.matrix_bytes / rows;
+  w.panels_stride = (panels_bytes(rows, row_bytes) + 63) / 64 * 64;
+  auto panels = core::AnonymousMemory::allocate(w.copies * w.panels_stride);
+  if (!panels) throw std::runtime_error(panels.error().message);
+  w.panels = std::move(*panels);
+  for (std::size_t i = 0; i < w.copies; ++i) {
+    repack_panels(w.matrix(i, type, rows, cols), 0, panel_count(rows), w.panels.data() + i * w.panels_stride);
   }
   return w;
 }

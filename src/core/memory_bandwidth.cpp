@@ -1,16 +1,13 @@
 #include "core/memory_bandwidth.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "core/anonymous_memory.hpp"
 #include "core/cpu_features.hpp"
 #include "core/memory_read_loops.hpp"
 
@@ -44,27 +41,6 @@ std::uint64_t parse_cache_size(const std::string& text) {
   return value;
 }
 
-class Mapping {
- public:
-  explicit Mapping(std::size_t bytes) : bytes_(bytes) {
-    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    data_ = p == MAP_FAILED ? nullptr : static_cast<std::uint64_t*>(p);
-    // Huge pages spare the read loop a TLB miss every 4 KiB, so the figure is the memory's and
-    // not the page walker's. Only a hint: without them the buffer works the same.
-    if (data_ != nullptr) ::madvise(data_, bytes, MADV_HUGEPAGE);
-  }
-  ~Mapping() {
-    if (data_ != nullptr) ::munmap(data_, bytes_);
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-
-  std::uint64_t* data() const { return data_; }
-
- private:
-  std::size_t bytes_;
-  std::uint64_t* data_ = nullptr;
-};
 
 }  // namespace
 
@@ -116,13 +92,11 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
   const std::uint64_t total_bytes = share_bytes * threads;
   const std::size_t share_words = share_bytes / sizeof(std::uint64_t);
 
-  Mapping buffer(total_bytes);
-  if (buffer.data() == nullptr) {
-    return make_error(ErrorCode::kResourceExhausted, "cannot map a bandwidth buffer of " +
-                                                         std::to_string(total_bytes) +
-                                                         " bytes: " + std::strerror(errno));
-  }
-  std::uint64_t* const data = buffer.data();
+  // Huge pages (AnonymousMemory asks for them) spare the read loop a TLB miss every 4 KiB, so the
+  // figure is the memory's and not the page walker's.
+  auto buffer = AnonymousMemory::allocate(total_bytes);
+  if (!buffer) return buffer.error().with_context("bandwidth buffer");
+  auto* const data = reinterpret_cast<std::uint64_t*>(buffer->data());
 
   // Fault every page in with distinct values, each share by its reader.
   pool.run_on_all([&](unsigned thread, unsigned) {

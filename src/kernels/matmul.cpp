@@ -1,6 +1,7 @@
 #include "kernels/matmul.hpp"
 
 #include <cassert>
+#include <vector>
 
 #include "tensor/dequantize.hpp"
 
@@ -18,7 +19,14 @@ float dot(const float* a, const float* b, std::size_t n) {
 }
 
 void dequantize_row(const WeightMatrix& w, std::size_t r, float* out) {
-  tensor::dequantize(w.type, w.row(r), out, w.cols);
+  if (w.panels == nullptr) {
+    tensor::dequantize(w.type, w.row(r), out, w.cols);
+    return;
+  }
+  // From the panels, which stay resident, where the file's pages of the rows were let go.
+  std::vector<std::uint8_t> row(w.row_bytes);
+  unpack_panel_row(w.panels, w.row_bytes, r, row.data());
+  tensor::dequantize(w.type, row.data(), out, w.cols);
 }
 
 void matmul(const WeightMatrix& w, const float* x, std::size_t x_stride, std::size_t n, float* out,

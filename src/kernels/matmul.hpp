@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/panel_layout.hpp"
 #include "tensor/type.hpp"
 
 namespace pensieve::kernels {
@@ -22,11 +23,18 @@ struct WeightMatrix {
   std::size_t rows = 0;       // output features
   std::size_t cols = 0;       // input features; a whole number of the type's blocks
   std::size_t row_bytes = 0;  // bytes of one stored row
+  // The same rows repacked into panels (panel_layout.hpp) for the kernels that read them, or null.
+  // Kernels that do not read panels use `data`.
+  const std::uint8_t* panels = nullptr;
 
   const std::uint8_t* row(std::size_t r) const { return data + r * row_bytes; }
-  // Rows [first, first + count): a fused tensor's part (q of qkv) or one expert of a stack.
+  // Rows [first, first + count): a fused tensor's part (q of qkv) or one expert of a stack. The
+  // slice keeps the panels when it starts on a panel boundary (its last panel may run past it).
   WeightMatrix slice_rows(std::size_t first, std::size_t count) const {
-    return {type, data + first * row_bytes, count, cols, row_bytes};
+    const std::uint8_t* p = nullptr;
+    if (panels != nullptr && first % kPanelRows == 0)
+      p = panels + first / kPanelRows * panel_stride(row_bytes);
+    return {type, data + first * row_bytes, count, cols, row_bytes, p};
   }
 };
 
@@ -38,7 +46,8 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t x_stride, std::si
 // Σ a[i]·b[i] with fixed-order partial sums (deterministic, and vectorisable without fast-math).
 float dot(const float* a, const float* b, std::size_t n);
 
-// One row of any type as floats (an embedding look-up); `out` holds w.cols floats.
+// One row of any type as floats (an embedding look-up), from the panels when w has them; `out`
+// holds w.cols floats.
 void dequantize_row(const WeightMatrix& w, std::size_t r, float* out);
 
 }  // namespace pensieve::kernels

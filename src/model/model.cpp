@@ -6,23 +6,29 @@
 
 namespace pensieve::model {
 
-Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const ComputeOptions& options)
+Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const kernels::KernelTable& kernels,
+             std::unique_ptr<core::ThreadPool> pool)
     : file_(std::move(file)),
       hparams_(std::move(hparams)),
       weights_(std::move(weights)),
-      kernels_(options.exact ? &kernels::exact_kernels() : &kernels::active_kernels()),
-      pool_(std::make_unique<core::ThreadPool>(options.threads != 0 ? options.threads
-                                                                     : core::default_thread_count())) {}
+      kernels_(&kernels),
+      pool_(std::move(pool)) {}
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const ComputeOptions& options) {
   auto file = gguf::File::open(gguf_path);
   if (!file) return file.error();
   auto hparams = read_hyperparams(file->contents());
   if (!hparams) return hparams.error().with_context(gguf_path);
-  // The weights point into the mapping, which stays put when the File moves into the Model.
-  auto weights = bind_weights(file->contents(), *hparams);
+  const kernels::KernelTable& kernels = options.exact ? kernels::exact_kernels() : kernels::active_kernels();
+  auto pool = std::make_unique<core::ThreadPool>(options.threads != 0 ? options.threads
+                                                                      : core::default_thread_count());
+  // The weights point into the mapping, which stays put when the File moves into the Model, and
+  // into the repacked panels, which move with the Weights.
+  WeightPanels panels(kernels, *pool);
+  auto weights = bind_weights(file->contents(), *hparams, &panels);
   if (!weights) return weights.error().with_context(gguf_path);
-  return std::unique_ptr<Model>(new Model(std::move(*file), std::move(*hparams), std::move(*weights), options));
+  return std::unique_ptr<Model>(
+      new Model(std::move(*file), std::move(*hparams), std::move(*weights), kernels, std::move(pool)));
 }
 
 Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptions& options) const {

@@ -24,9 +24,11 @@ struct ComputeOptions {
 
 class Model {
  public:
-  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor. Forward passes
-  // run on `options.threads` threads with the kernels of the active instruction set.
-  static Result<std::unique_ptr<Model>> load(const std::string& gguf_path, const ComputeOptions& options = {});
+  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor, repacking those
+  // the kernels read as panels (model/weight_panels.hpp). Forward passes run on
+  // `options.threads` threads with the kernels of the active instruction set.
+  static Result<std::unique_ptr<Model>> load(const std::string& gguf_path,
+                                             const ComputeOptions& options = {});
 
   const Hyperparams& hparams() const { return hparams_; }
   const gguf::Contents& metadata() const { return file_.contents(); }
@@ -53,7 +55,8 @@ class Model {
                  std::span<const std::uint32_t> logit_rows, std::span<float> logits) const;
 
  private:
-  Model(gguf::File file, Hyperparams hparams, Weights weights, const ComputeOptions& options);
+  Model(gguf::File file, Hyperparams hparams, Weights weights, const kernels::KernelTable& kernels,
+        std::unique_ptr<core::ThreadPool> pool);
 
   gguf::File file_;
   Hyperparams hparams_;

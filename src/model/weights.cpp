@@ -26,7 +26,8 @@ std::string shape_string(std::initializer_list<std::uint64_t> dims) {
 
 class Binder {
  public:
-  Binder(const gguf::Contents& contents, std::uint64_t& bytes) : contents_(contents), bytes_(bytes) {}
+  Binder(const gguf::Contents& contents, std::uint64_t& bytes, WeightPanels* panels)
+      : contents_(contents), bytes_(bytes), panels_(panels) {}
 
   bool has(const std::string& name) const { return contents_.find_tensor(name) != nullptr; }
 
@@ -47,9 +48,13 @@ class Binder {
                                                        " values, not a whole number of " +
                                                        std::string(tensor::name_of(t->type)) + " blocks");
     }
+    WeightMatrix m{t->type, t->data.data(), static_cast<std::size_t>(t->row_count()),
+                   static_cast<std::size_t>(cols), static_cast<std::size_t>(*row_bytes)};
+    if (panels_ != nullptr && panels_->wants(t->type)) {
+      if (auto repacked = panels_->repack(m, t->data); !repacked) return repacked.error().with_context(name);
+    }
     bytes_ += t->data.size();
-    return WeightMatrix{t->type, t->data.data(), static_cast<std::size_t>(t->row_count()),
-                        static_cast<std::size_t>(cols), static_cast<std::size_t>(*row_bytes)};
+    return m;
   }
 
   // A 1-D float32 tensor of n values (norm weights, biases, rope factors).
@@ -87,6 +92,7 @@ class Binder {
 
   const gguf::Contents& contents_;
   std::uint64_t& bytes_;
+  WeightPanels* panels_;
 };
 
 #define PENSIEVE_BIND(lhs, expr)                          \
@@ -148,9 +154,9 @@ Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::stri
 
 }  // namespace
 
-Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp) {
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp, WeightPanels* panels) {
   Weights w;
-  const Binder b(contents, w.bytes);
+  const Binder b(contents, w.bytes, panels);
   PENSIEVE_BIND(w.token_embd, b.matrix("token_embd.weight", {hp.n_embd, hp.n_vocab}));
   PENSIEVE_BIND(w.output_norm, b.vector("output_norm.weight", hp.n_embd));
   if (b.has("output.weight")) {
@@ -170,6 +176,7 @@ Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& 
     PENSIEVE_TRY(bind_attention(b, hp, prefix, w.layers[i]));
     PENSIEVE_TRY(bind_feed_forward(b, hp, prefix, w.layers[i]));
   }
+  if (panels != nullptr) w.panel_storage = panels->take_storage();
   return w;
 }
 

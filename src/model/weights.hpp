@@ -11,6 +11,7 @@
 #include "gguf/reader.hpp"
 #include "kernels/matmul.hpp"
 #include "model/hyperparams.hpp"
+#include "model/weight_panels.hpp"
 
 namespace pensieve::model {
 
@@ -46,9 +47,14 @@ struct Weights {
   WeightMatrix output;                 // (n_vocab rows, n_embd); token_embd when tied
   const float* rope_freqs = nullptr;   // (n_rot / 2) frequency divisors, Llama 3 style; optional
   std::vector<LayerWeights> layers;
-  std::uint64_t bytes = 0;  // sum of the bound tensors' stored sizes
+  // Sum of the bound tensors' stored sizes. A repacked matrix takes as much memory, give or take
+  // its last panel's padding rows and a little slack (kernels/panel_layout.hpp).
+  std::uint64_t bytes = 0;
+  std::vector<core::AnonymousMemory> panel_storage;  // what the matrices' panels point into
 };
 
-Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp);
+// With `panels`, the matrices its kernels read as panels are repacked as they are bound.
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp,
+                             WeightPanels* panels = nullptr);
 
 }  // namespace pensieve::model

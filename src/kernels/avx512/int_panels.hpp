@@ -10,9 +10,12 @@
 // panel vector; with one token it is built a few blocks at a time just before use, so it never
 // leaves the L1 cache. The activations need no copy. Both run the same arithmetic.
 //
-// Building a panel reads 16 rows' blocks as dwords and transposes them (rows into the lanes), then
-// unpacks codes and scales for the 16 rows at once; that, not the products, is most of the cost of
-// a one-token call (see the types' builders in legacy_avx512.cpp and kquants_avx512.cpp).
+// Building a panel reads 16 rows' blocks as dwords with the rows in the lanes, then unpacks codes
+// and scales for the 16 rows at once (see the types' builders in legacy_avx512.cpp and
+// kquants_avx512.cpp). Weights repacked at load time (panel_layout.hpp) already have the rows in
+// the lanes: a dword of 16 rows is one vector load. Otherwise it is gathered from the rows and
+// transposed, which costs more than the products in a one-token call. A builder is written once
+// against a row source (RowSource or PanelSource) and unpacks the same bytes either way.
 //
 // vpdpbusd multiplies unsigned by signed bytes: the weights are unsigned (code + bias), the
 // activations signed, and the bias is taken off exactly, in integers, with the activations' sums
@@ -27,9 +30,12 @@
 // Panels of fewer than 16 real rows are padded with zero rows, whose lanes are not stored.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/activations.hpp"
 #include "kernels/avx512/common.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/panel_layout.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
@@ -54,15 +60,22 @@ struct RowBlock {
   __mmask16 valid;       // lanes of real rows
 };
 
-// Builds the part of the 16 rows' panel for stored blocks [begin, end), to `groups` (where the
-// first group of block `begin` goes).
-using BuildPanelFn = void (*)(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* groups);
-
-constexpr std::size_t kPanelRows = 16;
+static_assert(kPanelRows == 16, "a panel's rows are the 16 lanes of a vector");
 constexpr std::size_t kBlockPanels = 4;  // panels built together (64 rows, the driver's task unit)
 constexpr std::size_t kPrefillPanels = 2;
 constexpr std::size_t kPrefillTokens = 4;
-constexpr std::size_t kDecodePanels = 4;
+// One panel at a time: each thread reads one sequential stream (four interleaved ones left the
+// memory idle more often).
+constexpr std::size_t kDecodePanels = 1;
+// Decode streams each thread's panels from memory once: the hardware prefetchers alone leave
+// the core waiting, so the kernels ask for the lines a few blocks ahead, into the L2 cache (as far
+// as its queue allows; measured with bench/kernels: 4 blocks of 16 rows, L2).
+constexpr std::size_t kDecodePrefetchBlocks = 4;
+
+inline void prefetch_ahead(const std::uint8_t* from, std::size_t bytes) {
+  for (std::size_t line = 0; line < bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(from + line), _MM_HINT_T1);
+}
 
 template <const IntScheme& kS>
 constexpr std::size_t kQuads = kS.group_values / 4;
@@ -194,14 +207,70 @@ inline void store_offset(std::uint8_t* groups, std::size_t g, __m512 wm) {
   _mm512_store_ps(groups + g * kGroupStride<kS> + kQuads<kS> * 64 + 64, wm);
 }
 
-// A type's panel builder for full (16 real rows) and partial panels, kFull known at compile
-// time so the common case has no per-row test.
-template <BuildPanelFn kFullFn, BuildPanelFn kPartialFn>
-void build_panel(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* groups) {
-  if (rows.n == kPanelRows) {
-    kFullFn(rows, begin, end, groups);
+// The 16 rows of a panel as the builders read them, from the rows themselves: every dword is
+// gathered and transposed. kFull: all 16 rows are real (no per-row test).
+template <bool kFull>
+struct RowSource {
+  RowBlock rows;
+  // Dwords k = 0..7 from byte `offset` of each row (only the bytes in `mask`, the rest zero).
+  void dwords8(std::size_t offset, __mmask32 mask, __m512i z[8]) const {
+    load_dwords8<kFull>(rows, offset, mask, z);
+  }
+  // Dwords 0..3 from `first` in z[0..3] and from `second` in z[4..7] (zero if !has_second).
+  void dwords4x2(std::size_t first, std::size_t second, bool has_second, __m512i z[8]) const {
+    load_dwords4x2<kFull>(rows, first, second, has_second, z);
+  }
+  __m512i dword(std::size_t offset) const { return gather_dword(rows, offset); }
+};
+
+// The same from a repacked panel (panel_layout.hpp): the dword at byte `offset` of the 16 rows is
+// one vector, or two shifted together when `offset` is not a multiple of 4. Padding rows are zero
+// in the panel; words past a row's end may be read (the panels have slack) but are not used.
+struct PanelSource {
+  const std::uint8_t* panel;
+
+  __m512i dword(std::size_t offset) const {
+    const std::uint8_t* p = panel + offset / 4 * 64;
+    const __m512i lo = _mm512_load_si512(p);
+    const unsigned shift = 8 * static_cast<unsigned>(offset % 4);
+    if (shift == 0) return lo;
+    const __m512i hi = _mm512_load_si512(p + 64);
+    return _mm512_or_si512(_mm512_srl_epi32(lo, _mm_cvtsi32_si128(static_cast<int>(shift))),
+                           _mm512_sll_epi32(hi, _mm_cvtsi32_si128(static_cast<int>(32 - shift))));
+  }
+  void dwords8(std::size_t offset, __mmask32 mask, __m512i z[8]) const {
+    // The masks are prefixes: bytes [0, n) of the 32.
+    const unsigned n = static_cast<unsigned>(__builtin_popcount(mask));
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < 8; ++k) {
+      if (4 * k >= n) {
+        z[k] = _mm512_setzero_si512();
+      } else {
+        z[k] = dword(offset + 4 * k);
+        if (n - 4 * k < 4)
+          z[k] = _mm512_and_si512(z[k], _mm512_set1_epi32(static_cast<int>((1u << (8 * (n - 4 * k))) - 1)));
+      }
+    }
+  }
+  void dwords4x2(std::size_t first, std::size_t second, bool has_second, __m512i z[8]) const {
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < 4; ++k) {
+      z[k] = dword(first + 4 * k);
+      z[4 + k] = has_second ? dword(second + 4 * k) : _mm512_setzero_si512();
+    }
+  }
+};
+
+// Builds from the rows of rb with the source that suits it. A weight type's builder B is a
+// function object type, B{}(const auto& src, std::size_t begin, std::size_t end, std::uint8_t*
+// groups): the part of the 16 rows' panel for stored blocks [begin, end), to `groups` (where the
+// first group of block `begin` goes).
+template <class B>
+void build_from_rows(const RowBlock& rb, std::size_t begin, std::size_t end, std::uint8_t* groups) {
+  if (rb.n == kPanelRows) {
+    B{}(RowSource<true>{rb}, begin, end, groups);
   } else {
-    kPartialFn(rows, begin, end, groups);
+    B{}(RowSource<false>{rb}, begin, end, groups);
   }
 }
 
@@ -417,8 +486,9 @@ void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t
 }
 
 // One token against all panels of 16 rows from r0 (up to kDecodePanels), building each panel a
-// few blocks at a time just before use, so the panel never leaves the L1 cache.
-template <const IntScheme& kS, BuildPanelFn kBuild>
+// few blocks at a time just before use, so the panel never leaves the L1 cache. kPacked: from the
+// repacked panels (r0 is then a multiple of 16).
+template <const IntScheme& kS, class B, bool kPacked>
 void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const Activations& x,
                  const std::uint8_t* aux, std::uint8_t* chunk, float* out) {
   constexpr std::size_t kChunkBlocks = 256 / kS.block_values;  // 256 columns per chunk
@@ -426,16 +496,31 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
   __m512 f[kDecodePanels][1];
   __mmask16 masks[kDecodePanels];
   RowBlock blocks[kDecodePanels];
+  PanelSource panels[kDecodePanels];
+  const std::size_t stride = panel_stride(w.row_bytes);
   for (std::size_t p = 0; p < kDecodePanels; ++p) {
     f[p][0] = _mm512_setzero_ps();
     const std::size_t n = p * kPanelRows < rows ? min_size(kPanelRows, rows - p * kPanelRows) : 0;
     masks[p] = static_cast<__mmask16>((1u << n) - 1);
-    blocks[p] = row_block(w, n > 0 ? r0 + p * kPanelRows : 0, n);  // an empty panel reads nothing
+    // An empty panel reads nothing (rows) or this call's first panel (repacked), unused.
+    if constexpr (kPacked) {
+      panels[p] = PanelSource{w.panels + (r0 / kPanelRows + (n > 0 ? p : 0)) * stride};
+    } else {
+      blocks[p] = row_block(w, n > 0 ? r0 + p * kPanelRows : 0, n);
+    }
   }
   const std::size_t n_blocks = w.cols / kS.block_values;
   for (std::size_t b = 0; b < n_blocks; b += kChunkBlocks) {
     const std::size_t end = min_size(n_blocks, b + kChunkBlocks);
-    for (std::size_t p = 0; p < kDecodePanels; ++p) kBuild(blocks[p], b, end, chunk + p * kChunkBytes);
+    for (std::size_t p = 0; p < kDecodePanels; ++p) {
+      if constexpr (kPacked) {
+        prefetch_ahead(panels[p].panel + (b + kDecodePrefetchBlocks) * kS.block_bytes * kPanelRows,
+                       kChunkBlocks * kS.block_bytes * kPanelRows);
+        B{}(panels[p], b, end, chunk + p * kChunkBytes);
+      } else {
+        build_from_rows<B>(blocks[p], b, end, chunk + p * kChunkBytes);
+      }
+    }
     accumulate<kS, kDecodePanels, 1>(chunk, kChunkBytes, x, 0, aux, 0, b * kS.block_values,
                                      end * kS.block_values, f);
   }
@@ -443,7 +528,9 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
 }
 
 // The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
-template <const IntScheme& kS, BuildPanelFn kBuild>
+// D (optional) decodes one token against one repacked panel in registers, D{}(panel, cols,
+// activation row, token aux, f), with accumulate's arithmetic (so the same bits as B's panels).
+template <const IntScheme& kS, class B, class D = void>
 void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                 float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
@@ -455,23 +542,47 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
     for (std::size_t t = 0; t < x.rows; ++t)
       token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
   }
+  const bool packed = w.panels != nullptr && row_begin % kPanelRows == 0;
   constexpr std::size_t kBlockRows = kBlockPanels * kPanelRows;
+  if constexpr (!std::is_void_v<D>) {
+    if (x.rows == 1 && packed) {
+      const std::size_t stride = panel_stride(w.row_bytes);
+      for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
+        __m512 f = _mm512_setzero_ps();
+        D{}(w.panels + r0 / kPanelRows * stride, w.cols, x.data, aux, f);
+        const std::size_t n = min_size(kPanelRows, row_end - r0);
+        _mm512_mask_storeu_ps(out + r0, static_cast<__mmask16>((1u << n) - 1), f);
+      }
+      return;
+    }
+  }
   if (x.rows == 1) {
     std::uint8_t* chunk = scratch(1, kDecodePanels * 256 / kS.group_values * kGroupStride<kS>);
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += kDecodePanels * kPanelRows) {
-      decode_rows<kS, kBuild>(w, r0, min_size(kDecodePanels * kPanelRows, row_end - r0), x, aux, chunk, out);
+      const std::size_t rows = min_size(kDecodePanels * kPanelRows, row_end - r0);
+      if (packed) {
+        decode_rows<kS, B, true>(w, r0, rows, x, aux, chunk, out);
+      } else {
+        decode_rows<kS, B, false>(w, r0, rows, x, aux, chunk, out);
+      }
     }
     return;
   }
   const std::size_t panel_bytes = groups * kGroupStride<kS>;
   std::uint8_t* panels = scratch(1, kBlockPanels * panel_bytes);
+  const std::size_t n_blocks = w.cols / kS.block_values;
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
     const std::size_t rows = min_size(kBlockRows, row_end - r0);
     const std::size_t n_panels = (rows + kPanelRows - 1) / kPanelRows;
     __mmask16 masks[kBlockPanels];
     for (std::size_t p = 0; p < n_panels; ++p) {
       const std::size_t n = min_size(kPanelRows, rows - p * kPanelRows);
-      kBuild(row_block(w, r0 + p * kPanelRows, n), 0, w.cols / kS.block_values, panels + p * panel_bytes);
+      if (packed) {
+        const PanelSource src{w.panels + (r0 / kPanelRows + p) * panel_stride(w.row_bytes)};
+        B{}(src, 0, n_blocks, panels + p * panel_bytes);
+      } else {
+        build_from_rows<B>(row_block(w, r0 + p * kPanelRows, n), 0, n_blocks, panels + p * panel_bytes);
+      }
       masks[p] = static_cast<__mmask16>((1u << n) - 1);
     }
     float* o = out + r0;

@@ -23,8 +23,7 @@ inline __m512i bits(__m512i v, unsigned shift, int mask) {
 // (scales) and 4..7 (minimums); groups 4..7 keep their low 4 bits in the nibbles of bytes 8..11
 // (scale low, minimum high) and their top 2 bits in the top bits of bytes 0..3 (scales) and 4..7
 // (minimums). value = d·scale·q − dmin·min.
-template <const IntScheme& kS>
-inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
+inline void kquant_scale_vectors(const __m512i z[4], __m512 ws[8], __m512 wm[8]) {
   const __m512 d = f16_low(z[0]), neg_dmin = _mm512_sub_ps(_mm512_setzero_ps(), f16_high(z[0]));
 #pragma GCC unroll 8
   for (unsigned g = 0; g < 8; ++g) {
@@ -37,16 +36,27 @@ inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
       scale = _mm512_or_si512(bits(z[3], 8 * k, 15), _mm512_slli_epi32(bits(z[1], 8 * k + 6, 3), 4));
       min = _mm512_or_si512(bits(z[3], 8 * k + 4, 15), _mm512_slli_epi32(bits(z[2], 8 * k + 6, 3), 4));
     }
-    store_scale<kS>(groups, g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
-    store_offset<kS>(groups, g, _mm512_mul_ps(neg_dmin, _mm512_cvtepi32_ps(min)));
+    ws[g] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
+    wm[g] = _mm512_mul_ps(neg_dmin, _mm512_cvtepi32_ps(min));
+  }
+}
+
+template <const IntScheme& kS>
+inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
+  __m512 ws[8], wm[8];
+  kquant_scale_vectors(z, ws, wm);
+#pragma GCC unroll 8
+  for (unsigned g = 0; g < 8; ++g) {
+    store_scale<kS>(groups, g, ws[g]);
+    store_offset<kS>(groups, g, wm[g]);
   }
 }
 
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 64 values take 32 bytes of qs: the
 // low nibbles are the first 32 values (group 2p), the high nibbles the next 32 (group 2p + 1).
 // Dword q of qs (pair q / 8, position q % 8) holds quad q % 8 of both groups.
-template <bool kFull>
-void build_q4_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <class Src>
+void build_q4_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kQ4_K.block_bytes;
   for (std::size_t b = begin; b < end; ++b) {
     const std::size_t at = b * kBB;
@@ -55,7 +65,7 @@ void build_q4_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
     for (std::size_t chunk = 0; chunk < 5; ++chunk) {
       __m512i z[8];
       // Bytes 128..143 of the block in the last chunk, all 32 in the others.
-      load_dwords8<kFull>(rows, at + 32 * chunk, chunk == 4 ? 0xffffu : ~0u, z);
+      src.dwords8(at + 32 * chunk, chunk == 4 ? 0xffffu : ~0u, z);
       if (chunk == 0) kquant_scales<kQ4_K>(z, groups);
 #pragma GCC unroll 8
       for (std::size_t e = 0; e < 8; ++e) {
@@ -68,24 +78,67 @@ void build_q4_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
   }
 }
 
+// One token against one repacked panel of Q4_K rows, unpacking the codes in registers instead of
+// into a panel in memory: accumulate<kQ4_K, 1, 1>'s arithmetic on the same numbers, in the same
+// order, so the same bits (f += each group's sum, scaled, in column order).
+struct DecodeQ4K {
+  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
+                  const std::uint8_t* aux, __m512& f) const {
+    constexpr std::size_t kWords = kQ4_K.block_bytes / 4;
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    for (std::size_t b = 0; b < cols / 256; ++b) {
+      const std::uint8_t* words = panel + b * kWords * 64;
+      const std::uint8_t* a = act + b * sizeof(ActBlock256);
+      prefetch_ahead(words + kDecodePrefetchBlocks * kWords * 64, kWords * 64);
+      const std::uint8_t* sums = aux + b * 8 * 4;  // Σa per 32 values, float
+      __m512i z[4];
+#pragma GCC unroll 4
+      for (std::size_t k = 0; k < 4; ++k) z[k] = _mm512_load_si512(words + 64 * k);
+      __m512 ws[8], wm[8];
+      kquant_scale_vectors(z, ws, wm);
+#pragma GCC unroll 4
+      for (std::size_t p = 0; p < 4; ++p) {
+        __m512i lo[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+        __m512i hi[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+#pragma GCC unroll 8
+        for (std::size_t i = 0; i < 8; ++i) {
+          const __m512i v = _mm512_load_si512(words + 64 * (4 + 8 * p + i));
+          const __m512i a_lo = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 4 * i)));
+          const __m512i a_hi = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 32 + 4 * i)));
+          lo[i % 2] = _mm512_dpbusd_epi32(lo[i % 2], _mm512_and_si512(v, low4), a_lo);
+          hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_and_si512(_mm512_srli_epi32(v, 4), low4), a_hi);
+        }
+        const __m512i sum[2] = {_mm512_add_epi32(lo[0], lo[1]), _mm512_add_epi32(hi[0], hi[1])};
+#pragma GCC unroll 2
+        for (std::size_t h = 0; h < 2; ++h) {
+          const std::size_t g = 2 * p + h;
+          __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws[g]);
+          s = _mm512_fmadd_ps(wm[g], _mm512_set1_ps(load_f32(sums + 4 * g)), s);
+          f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * g)), f);
+        }
+      }
+    }
+  }
+};
+
 // Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K plus a fifth bit:
 // value l of group g has it at bit g of qh[l], so quad i of group g takes bit g of each byte of
 // qh's dword i, moved to bit 4 (a rotation keeps each byte's bits in their byte).
-template <bool kFull>
-void build_q5_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <class Src>
+void build_q5_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kQ5_K.block_bytes;
   const __m512i bit4 = _mm512_set1_epi8(0x10);
   for (std::size_t b = begin; b < end; ++b) {
     const std::size_t at = b * kBB;
     std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ5_K>;
     __m512i z[8], qh[8];
-    load_dwords8<kFull>(rows, at, ~0u, z);
+    src.dwords8(at, ~0u, z);
     kquant_scales<kQ5_K>(z, groups);
 #pragma GCC unroll 4
     for (std::size_t i = 0; i < 4; ++i) qh[i] = z[4 + i];
 #pragma GCC unroll 5
     for (std::size_t chunk = 1; chunk < 6; ++chunk) {
-      load_dwords8<kFull>(rows, at + 32 * chunk, chunk == 5 ? 0xffffu : ~0u, z);
+      src.dwords8(at + 32 * chunk, chunk == 5 ? 0xffffu : ~0u, z);
       if (chunk == 1) {
 #pragma GCC unroll 4
         for (std::size_t i = 0; i < 4; ++i) qh[4 + i] = z[i];
@@ -108,15 +161,15 @@ void build_q5_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
 // takes its low 4 bits from ql[64h + 32(k & 1) + l] (low nibble for k < 2, high for k ≥ 2) and its
 // top 2 bits from bits 2k of qh[32h + l]; the code is those 6 bits (the signed value + 32), in 16
 // groups of 16 with signed 8-bit scales.
-template <bool kFull>
-void build_q6_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <class Src>
+void build_q6_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kQ6_K.block_bytes;
   const __m512i top2 = _mm512_set1_epi8(0x30);
   for (std::size_t b = begin; b < end; ++b) {
     const std::size_t at = b * kBB;
     std::uint8_t* groups = panel + 16 * (b - begin) * kGroupStride<kQ6_K>;
     __m512i z[8];
-    load_dwords8<kFull>(rows, at + 192, 0x3ffffu, z);  // z[0..3] the scales, z[4] d
+    src.dwords8(at + 192, 0x3ffffu, z);  // z[0..3] the scales, z[4] d
     const __m512 d = f16_low(z[4]);
 #pragma GCC unroll 16
     for (unsigned g = 0; g < 16; ++g) {
@@ -127,9 +180,9 @@ void build_q6_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
 #pragma GCC unroll 2
     for (std::size_t half = 0; half < 2; ++half) {
       __m512i ql[16], qh[8];
-      load_dwords8<kFull>(rows, at + 64 * half, ~0u, ql);
-      load_dwords8<kFull>(rows, at + 64 * half + 32, ~0u, ql + 8);
-      load_dwords8<kFull>(rows, at + 128 + 32 * half, ~0u, qh);
+      src.dwords8(at + 64 * half, ~0u, ql);
+      src.dwords8(at + 64 * half + 32, ~0u, ql + 8);
+      src.dwords8(at + 128 + 32 * half, ~0u, qh);
 #pragma GCC unroll 4
       for (unsigned k = 0; k < 4; ++k) {
 #pragma GCC unroll 8
@@ -146,16 +199,112 @@ void build_q6_k(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
   }
 }
 
+// Each builder as the function object type matmul_int takes (one instance per row source).
+using BuildQ4K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q4_k(src, b, e, g);
+});
+using BuildQ5K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q5_k(src, b, e, g);
+});
+using BuildQ6K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q6_k(src, b, e, g);
+});
+
+// The dword at byte `offset` of a panel's 16 rows, offset % 4 == kShift / 8 known at compile time
+// (Q6_K blocks are 210 bytes: every other one starts 2 bytes into a word).
+template <unsigned kShift>
+inline __m512i panel_dword(const std::uint8_t* panel, std::size_t offset) {
+  const std::uint8_t* p = panel + offset / 4 * 64;
+  if constexpr (kShift == 0) {
+    return _mm512_load_si512(p);
+  } else {
+    return _mm512_or_si512(_mm512_srli_epi32(_mm512_load_si512(p), kShift),
+                           _mm512_slli_epi32(_mm512_load_si512(p + 64), 32 - kShift));
+  }
+}
+
+// One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
+// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K).
+template <unsigned kShift>
+inline void decode_q6_k_block(const std::uint8_t* panel, std::size_t at, const std::uint8_t* a,
+                              const std::uint8_t* bias_sums, __m512& f) {
+  const __m512i top2 = _mm512_set1_epi8(0x30), low4 = _mm512_set1_epi8(0x0f);
+  __m512 ws[16];
+  {
+    const __m512 d = f16_low(panel_dword<kShift>(panel, at + 208));
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < 4; ++k) {
+      const __m512i z = panel_dword<kShift>(panel, at + 192 + 4 * k);
+#pragma GCC unroll 4
+      for (unsigned j = 0; j < 4; ++j) {
+        const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(z, 24 - 8 * j), 24);
+        ws[4 * k + j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (std::size_t half = 0; half < 2; ++half) {
+    __m512i ql[16], qh[8];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < 16; ++i) ql[i] = panel_dword<kShift>(panel, at + 64 * half + 4 * i);
+#pragma GCC unroll 8
+    for (std::size_t i = 0; i < 8; ++i) qh[i] = panel_dword<kShift>(panel, at + 128 + 32 * half + 4 * i);
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < 4; ++k) {
+      __m512i acc[2][2];  // [group of the 32 values][even, odd quads]
+#pragma GCC unroll 2
+      for (std::size_t h = 0; h < 2; ++h) {
+        acc[h][0] = _mm512_set1_epi32(static_cast<int>(load_u32(bias_sums + 4 * (8 * half + 2 * k + h))));
+        acc[h][1] = _mm512_setzero_si512();
+      }
+#pragma GCC unroll 8
+      for (std::size_t i = 0; i < 8; ++i) {
+        const __m512i src = ql[8 * (k & 1) + i];
+        const __m512i low =
+            k < 2 ? _mm512_and_si512(src, low4) : _mm512_and_si512(_mm512_srli_epi32(src, 4), low4);
+        const __m512i high = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * k + 32) % 32), top2);
+        const std::size_t value = 128 * half + 32 * k + 4 * i;
+        const __m512i av = _mm512_set1_epi32(static_cast<int>(load_u32(a + value)));
+        acc[i / 4][i % 2] = _mm512_dpbusd_epi32(acc[i / 4][i % 2], _mm512_or_si512(low, high), av);
+      }
+      const std::size_t g = 8 * half + 2 * k;
+      __m512 sum = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0][0], acc[0][1])), ws[g]);
+      sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[1][0], acc[1][1])), ws[g + 1], sum);
+      f = _mm512_fmadd_ps(sum, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * (4 * half + k))),
+                          f);
+    }
+  }
+}
+
+struct DecodeQ6K {
+  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
+                  const std::uint8_t* aux, __m512& f) const {
+    constexpr std::size_t kBB = kQ6_K.block_bytes;
+    for (std::size_t b = 0; b < cols / 256; ++b) {
+      const std::size_t at = b * kBB;
+      prefetch_ahead(panel + (at + kDecodePrefetchBlocks * kBB) / 4 * 64, (kBB + 3) / 4 * 64);
+      const std::uint8_t* a = act + b * sizeof(ActBlock256);
+      const std::uint8_t* bias_sums = aux + b * 16 * 4;  // −32·Σa per 16 values, int32
+      if (at % 4 == 0) {
+        decode_q6_k_block<0>(panel, at, a, bias_sums, f);
+      } else {
+        decode_q6_k_block<16>(panel, at, a, bias_sums, f);
+      }
+    }
+  }
+};
+
 void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
   table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+  table.reads_panels[static_cast<std::size_t>(type)] = true;
 }
 
 }  // namespace
 
 void add_kquant_kernels(KernelTable& table) {
-  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, build_panel<build_q4_k<true>, build_q4_k<false>>>);
-  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, build_panel<build_q5_k<true>, build_q5_k<false>>>);
-  set(table, TensorType::kQ6_K, matmul_int<kQ6_K, build_panel<build_q6_k<true>, build_q6_k<false>>>);
+  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeQ4K>);
+  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K>);
+  set(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K>);
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -19,17 +19,17 @@ constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
 
 // Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
-template <bool kFull>
-void build_q8_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <class Src>
+void build_q8_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   for (std::size_t b = begin; b < end; ++b) {
     const std::size_t at = b * kQ8_0.block_bytes;
     __m512i z[8];
-    load_dwords8<kFull>(rows, at + 2, ~0u, z);
+    src.dwords8(at + 2, ~0u, z);
 #pragma GCC unroll 8
     for (std::size_t j = 0; j < 8; ++j)
       store_quad<kQ8_0>(panel, b - begin, j,
                         _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
-    store_scale<kQ8_0>(panel, b - begin, f16_low(gather_dword(rows, at)));
+    store_scale<kQ8_0>(panel, b - begin, f16_low(src.dword(at)));
   }
 }
 
@@ -37,8 +37,8 @@ void build_q8_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::u
 // Two blocks are read at a time (16 bytes of codes each); `codes` is where qs starts in a block.
 // With kFifth, qh (a u32 at `fifth`) holds each value's fifth bit; with kOffset, the block starts
 // with d and m, else with d.
-template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt, bool kFull>
-void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt, class Src>
+void build_nibble_type(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   constexpr std::size_t kBB = kS.block_bytes;
   // Bits 0..3 of an index to bit 4 of bytes 0..3.
   const __m512i spread = _mm512_setr_epi32(
@@ -47,12 +47,12 @@ void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end,
   for (std::size_t b = begin; b < end; b += 2) {
     const bool second = b + 1 < end;
     __m512i z[8];
-    load_dwords4x2<kFull>(rows, b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
+    src.dwords4x2(b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
     for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
       const std::size_t block = b + k, at = block * kBB;
-      const __m512i head = gather_dword(rows, at);
+      const __m512i head = src.dword(at);
       __m512i fifth = _mm512_setzero_si512();
-      if constexpr (kFifth) fifth = gather_dword(rows, at + kFifthAt);
+      if constexpr (kFifth) fifth = src.dword(at + kFifthAt);
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < 8; ++j) {
         const __m512i packed = z[4 * k + j % 4];
@@ -71,29 +71,29 @@ void build_nibble_type(const RowBlock& rows, std::size_t begin, std::size_t end,
 }
 
 // Q4_0: { fp16 d; u8 qs[16]; } value d·(nibble − 8): the nibble is the code + 8.
-template <bool kFull>
-void build_q4_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ4_0, 2, false, 0, kFull>(rows, begin, end, panel);
+template <class Src>
+void build_q4_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ4_0, 2, false, 0>(src, begin, end, panel);
 }
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value d·nibble + m.
-template <bool kFull>
-void build_q4_1(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ4_1, 4, false, 0, kFull>(rows, begin, end, panel);
+template <class Src>
+void build_q4_1(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ4_1, 4, false, 0>(src, begin, end, panel);
 }
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4 − 16).
-template <bool kFull>
-void build_q5_0(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ5_0, 6, true, 2, kFull>(rows, begin, end, panel);
+template <class Src>
+void build_q5_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ5_0, 6, true, 2>(src, begin, end, panel);
 }
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
-template <bool kFull>
-void build_q5_1(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ5_1, 8, true, 4, kFull>(rows, begin, end, panel);
+template <class Src>
+void build_q5_1(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+  build_nibble_type<kQ5_1, 8, true, 4>(src, begin, end, panel);
 }
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
-template <bool kFull>
-void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std::uint8_t* panel) {
+template <class Src>
+void build_iq4_nl(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
   // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
   // plus 128, in every 128-bit lane for vpshufb.
   const __m512i grid = _mm512_broadcast_i32x4(
@@ -103,7 +103,7 @@ void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std:
   for (std::size_t b = begin; b < end; b += 2) {
     const bool second = b + 1 < end;
     __m512i z[8];
-    load_dwords4x2<kFull>(rows, b * 18 + 2, (b + 1) * 18 + 2, second, z);
+    src.dwords4x2(b * 18 + 2, (b + 1) * 18 + 2, second, z);
     for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
       const std::size_t block = b + k;
 #pragma GCC unroll 8
@@ -112,24 +112,45 @@ void build_iq4_nl(const RowBlock& rows, std::size_t begin, std::size_t end, std:
         store_quad<kIQ4_NL>(panel, block - begin, j,
                             _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
       }
-      store_scale<kIQ4_NL>(panel, block - begin, f16_low(gather_dword(rows, block * 18)));
+      store_scale<kIQ4_NL>(panel, block - begin, f16_low(src.dword(block * 18)));
     }
   }
 }
 
+// Each builder as the function object type matmul_int takes (one instance per row source).
+using BuildQ80 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q8_0(src, b, e, g);
+});
+using BuildQ40 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q4_0(src, b, e, g);
+});
+using BuildQ41 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q4_1(src, b, e, g);
+});
+using BuildQ50 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q5_0(src, b, e, g);
+});
+using BuildQ51 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_q5_1(src, b, e, g);
+});
+using BuildIq4Nl = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
+  build_iq4_nl(src, b, e, g);
+});
+
 void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
   table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+  table.reads_panels[static_cast<std::size_t>(type)] = true;
 }
 
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
-  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, build_panel<build_q8_0<true>, build_q8_0<false>>>);
-  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, build_panel<build_q4_0<true>, build_q4_0<false>>>);
-  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, build_panel<build_q4_1<true>, build_q4_1<false>>>);
-  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, build_panel<build_q5_0<true>, build_q5_0<false>>>);
-  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, build_panel<build_q5_1<true>, build_q5_1<false>>>);
-  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, build_panel<build_iq4_nl<true>, build_iq4_nl<false>>>);
+  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, BuildQ80>);
+  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, BuildQ40>);
+  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, BuildQ41>);
+  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
+  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);
+  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, BuildIq4Nl>);
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -11,6 +12,7 @@
 
 #include "core/thread_pool.hpp"
 #include "kernels/kernel_table.hpp"
+#include "kernels/panel_layout.hpp"
 #include "kernels/prepared_input.hpp"
 #include "tensor/dequantize.hpp"
 #include "tensor/quantize.hpp"
@@ -20,8 +22,8 @@ namespace {
 
 using tensor::TensorType;
 
-const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
-                             TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
+const TensorType kTypes[] = {TensorType::kF32,    TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
+                             TensorType::kQ4_0,   TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
                              TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
 
 struct Weights {
@@ -54,7 +56,9 @@ std::vector<float> random_inputs(std::size_t n, std::size_t cols, std::mt19937& 
   return x;
 }
 
-std::size_t block_of(TensorType type) { return tensor::traits_of(type).block_size == 256 ? 256 : 32; }
+std::size_t block_of(TensorType type) {
+  return tensor::traits_of(type).block_size == 256 ? 256 : 32;
+}
 
 // Runs one variant's matmul over all rows and inputs through PreparedInput (quantizing with that
 // variant's quantizer).
@@ -76,7 +80,8 @@ std::vector<double> reference(const WeightMatrix& w, const std::vector<float>& x
   if (format != ActivationFormat::kF32) {
     std::vector<std::uint8_t> q(activation_row_bytes(format, w.cols));
     for (std::size_t t = 0; t < n; ++t) {
-      kernel_table(Isa::kScalar).quantize_row[static_cast<std::size_t>(format)](x.data() + t * w.cols, w.cols, q.data());
+      kernel_table(Isa::kScalar)
+          .quantize_row[static_cast<std::size_t>(format)](x.data() + t * w.cols, w.cols, q.data());
       for (std::size_t c = 0; c < w.cols; ++c) {
         if (format == ActivationFormat::kQ8x32) {
           const auto* b = reinterpret_cast<const ActBlock32*>(q.data()) + c / 32;
@@ -131,8 +136,8 @@ TEST_P(KernelVariantTest, MatchesFloatArithmeticOnTheSameNumbers) {
       for (std::size_t r = 0; r < s.rows; ++r) {
         const double tolerance = 2e-6 * magnitude(w.w, x, t, r) + 1e-6;
         ASSERT_NEAR(got[t * s.rows + r], want[t * s.rows + r], tolerance)
-            << name_of(isa) << " " << tensor::name_of(type) << " rows " << s.rows << " cols " << cols
-            << " n " << s.n << " at input " << t << ", row " << r;
+            << name_of(isa) << " " << tensor::name_of(type) << " rows " << s.rows << " cols " << cols << " n "
+            << s.n << " at input " << t << ", row " << r;
       }
     }
   }
@@ -148,18 +153,62 @@ TEST_P(KernelVariantTest, ResultOfARowDoesNotDependOnTheBatchOrRowRange) {
   const std::vector<float> batched = run(isa, w.w, x, n, pool);
   const KernelTable& table = kernel_table(isa);
   for (std::size_t t = 0; t < n; ++t) {
-    const std::vector<float> one(x.begin() + static_cast<long>(t * cols), x.begin() + static_cast<long>((t + 1) * cols));
+    const std::vector<float> one(x.begin() + static_cast<long>(t * cols),
+                                 x.begin() + static_cast<long>((t + 1) * cols));
     PreparedInput input(1, cols);
     input.set(one.data(), cols, 1, cols);
     const Activations& a = input.in(activation_format_of(type), table, pool);
     // Rows one at a time, in an odd order, with no thread pool: the same bits as the batched call.
-    for (std::size_t r : {std::size_t{149}, std::size_t{0}, std::size_t{77}, std::size_t{64}, std::size_t{63}}) {
+    for (std::size_t r :
+         {std::size_t{149}, std::size_t{0}, std::size_t{77}, std::size_t{64}, std::size_t{63}}) {
       float out = NAN;
       table.matmul_for(type)(w.w, r, r + 1, a, &out - r, 0);
       ASSERT_EQ(std::memcmp(&out, &batched[t * rows + r], sizeof(float)), 0)
           << name_of(isa) << " " << tensor::name_of(type) << " input " << t << " row " << r << ": " << out
           << " alone vs " << batched[t * rows + r] << " in the batch";
     }
+  }
+}
+
+// 64-byte aligned memory for repacked panels.
+struct PanelBuffer {
+  explicit PanelBuffer(std::size_t bytes)
+      : data(static_cast<std::uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64))) {}
+  ~PanelBuffer() { std::free(data); }
+  PanelBuffer(const PanelBuffer&) = delete;
+  PanelBuffer& operator=(const PanelBuffer&) = delete;
+  std::uint8_t* data;
+};
+
+// The (variant, type) pairs whose matmul reads repacked panels.
+class PanelVariantTest : public ::testing::TestWithParam<std::tuple<Isa, TensorType>> {};
+
+TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
+  const auto [isa, type] = GetParam();
+  std::mt19937 rng(static_cast<unsigned>(type) * 13 + 5);
+  core::ThreadPool pool(2);
+  // An odd number of blocks: rows of the 32-value types are then not a whole number of dwords.
+  const std::size_t rows = 150, cols = 3 * block_of(type);
+  const Weights w = random_weights(type, rows, cols, rng);
+  PanelBuffer panels(panels_bytes(rows, w.w.row_bytes));
+  repack_panels(w.w, 0, panel_count(rows), panels.data);
+  WeightMatrix packed = w.w;
+  packed.panels = panels.data;
+  for (std::size_t n : {std::size_t{1}, std::size_t{9}}) {
+    const std::vector<float> x = random_inputs(n, cols, rng);
+    const std::vector<float> want = run(isa, w.w, x, n, pool);
+    const std::vector<float> got = run(isa, packed, x, n, pool);
+    ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+        << name_of(isa) << " " << tensor::name_of(type) << " n " << n;
+    // A slice from a panel boundary, ending inside a panel (an expert or fused part), keeps them.
+    const WeightMatrix slice = packed.slice_rows(32, 37);
+    ASSERT_NE(slice.panels, nullptr);
+    const std::vector<float> sliced = run(isa, slice, x, n, pool);
+    for (std::size_t t = 0; t < n; ++t) {
+      ASSERT_EQ(std::memcmp(&sliced[t * 37], &want[t * rows + 32], 37 * sizeof(float)), 0)
+          << name_of(isa) << " " << tensor::name_of(type) << " slice, input " << t;
+    }
+    EXPECT_EQ(packed.slice_rows(40, 16).panels, nullptr) << "a slice off a panel boundary reads rows";
   }
 }
 
@@ -220,11 +269,22 @@ std::vector<std::tuple<Isa, TensorType>> cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTypes, KernelVariantTest, ::testing::ValuesIn(cases()),
-                         [](const auto& info) {
-                           return std::string(name_of(std::get<0>(info.param))) + "_" +
-                                  std::string(tensor::name_of(std::get<1>(info.param)));
-                         });
+std::vector<std::tuple<Isa, TensorType>> panel_cases() {
+  std::vector<std::tuple<Isa, TensorType>> v;
+  for (const auto& c : cases()) {
+    if (kernel_table(std::get<0>(c)).reads_panels_of(std::get<1>(c))) v.push_back(c);
+  }
+  return v;
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::tuple<Isa, TensorType>>& info) {
+  return std::string(name_of(std::get<0>(info.param))) + "_" +
+         std::string(tensor::name_of(std::get<1>(info.param)));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, KernelVariantTest, ::testing::ValuesIn(cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(PanelTypes, PanelVariantTest, ::testing::ValuesIn(panel_cases()), case_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PanelVariantTest);  // no panel kernels on this CPU
 
 }  // namespace
 }  // namespace pensieve::kernels
