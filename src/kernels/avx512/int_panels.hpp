@@ -226,17 +226,33 @@ struct RowSource {
 // The same from a repacked panel (panel_layout.hpp): the dword at byte `offset` of the 16 rows is
 // one vector, or two shifted together when `offset` is not a multiple of 4. Padding rows are zero
 // in the panel; words past a row's end may be read (the panels have slack) but are not used.
+// The dword at byte `offset` of a panel's 16 rows, with offset % 4 == kShift / 8 known at compile
+// time (blocks of 210, 34 or 18 bytes: every other one starts 2 bytes into a word).
+template <unsigned kShift>
+inline __m512i panel_dword(const std::uint8_t* panel, std::size_t offset) {
+  const std::uint8_t* p = panel + offset / 4 * 64;
+  if constexpr (kShift == 0) {
+    return _mm512_load_si512(p);
+  } else {
+    return _mm512_or_si512(_mm512_srli_epi32(_mm512_load_si512(p), kShift),
+                           _mm512_slli_epi32(_mm512_load_si512(p + 64), 32 - kShift));
+  }
+}
+
 struct PanelSource {
   const std::uint8_t* panel;
 
   __m512i dword(std::size_t offset) const {
-    const std::uint8_t* p = panel + offset / 4 * 64;
-    const __m512i lo = _mm512_load_si512(p);
-    const unsigned shift = 8 * static_cast<unsigned>(offset % 4);
-    if (shift == 0) return lo;
-    const __m512i hi = _mm512_load_si512(p + 64);
-    return _mm512_or_si512(_mm512_srl_epi32(lo, _mm_cvtsi32_si128(static_cast<int>(shift))),
-                           _mm512_sll_epi32(hi, _mm_cvtsi32_si128(static_cast<int>(32 - shift))));
+    switch (offset % 4) {
+      case 0:
+        return panel_dword<0>(panel, offset);
+      case 1:
+        return panel_dword<8>(panel, offset);
+      case 2:
+        return panel_dword<16>(panel, offset);
+      default:
+        return panel_dword<24>(panel, offset);
+    }
   }
   void dwords8(std::size_t offset, __mmask32 mask, __m512i z[8]) const {
     // The masks are prefixes: bytes [0, n) of the 32.

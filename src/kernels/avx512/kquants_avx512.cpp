@@ -210,19 +210,6 @@ using BuildQ6K = decltype([](const auto& src, std::size_t b, std::size_t e, std:
   build_q6_k(src, b, e, g);
 });
 
-// The dword at byte `offset` of a panel's 16 rows, offset % 4 == kShift / 8 known at compile time
-// (Q6_K blocks are 210 bytes: every other one starts 2 bytes into a word).
-template <unsigned kShift>
-inline __m512i panel_dword(const std::uint8_t* panel, std::size_t offset) {
-  const std::uint8_t* p = panel + offset / 4 * 64;
-  if constexpr (kShift == 0) {
-    return _mm512_load_si512(p);
-  } else {
-    return _mm512_or_si512(_mm512_srli_epi32(_mm512_load_si512(p), kShift),
-                           _mm512_slli_epi32(_mm512_load_si512(p + 64), 32 - kShift));
-  }
-}
-
 // One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
 // 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K).
 template <unsigned kShift>
