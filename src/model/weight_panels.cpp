@@ -1,5 +1,8 @@
 #include "model/weight_panels.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "kernels/panel_layout.hpp"
 
 namespace pensieve::model {
@@ -29,9 +32,29 @@ Status WeightPanels::repack(kernels::WeightMatrix& w, std::span<const std::uint8
   // The pages that straddled two tasks' parts.
   core::release_file_pages(file_bytes);
   w.panels = panels;
-  bytes_ += memory->size();
   storage_.push_back(std::move(*memory));
+  copied_.push_back(file_bytes);
   return {};
+}
+
+const float* WeightPanels::copy_vector(std::span<const std::uint8_t> file_bytes) {
+  const auto& reads = table_->reads_panels;
+  if (std::find(reads.begin(), reads.end(), true) == reads.end()) {
+    return reinterpret_cast<const float*>(file_bytes.data());  // the file stays resident anyway
+  }
+  auto memory = core::AnonymousMemory::allocate(file_bytes.size());
+  if (!memory) return reinterpret_cast<const float*>(file_bytes.data());  // keep reading the file
+  std::memcpy(memory->data(), file_bytes.data(), file_bytes.size());
+  const auto* copy = reinterpret_cast<const float*>(memory->data());
+  storage_.push_back(std::move(*memory));
+  copied_.push_back(file_bytes);
+  return copy;
+}
+
+std::vector<core::AnonymousMemory> WeightPanels::take_storage() {
+  for (auto bytes : copied_) core::release_file_pages(bytes);
+  copied_.clear();
+  return std::move(storage_);
 }
 
 }  // namespace pensieve::model

@@ -24,15 +24,19 @@ class WeightPanels {
   bool wants(tensor::TensorType type) const { return table_->reads_panels_of(type); }
   // Repacks w (whose rows are `file_bytes` of a read-only file mapping) and sets w.panels.
   Status repack(kernels::WeightMatrix& w, std::span<const std::uint8_t> file_bytes);
-  std::uint64_t bytes() const { return bytes_; }
-  // The memory the repacked matrices live in, which must outlive them.
-  std::vector<core::AnonymousMemory> take_storage() { return std::move(storage_); }
+  // A copy of the n floats at `file_bytes` (norm weights and the like, read on every pass): with
+  // the matrices repacked, nothing else would keep the file's pages of them, which a large page
+  // cache folio shares with the neighbouring matrices (a read maps the whole folio back).
+  const float* copy_vector(std::span<const std::uint8_t> file_bytes);
+  // The memory the repacked matrices and copies live in, which must outlive them. Releases again
+  // every file page that was copied (reading one tensor can map a neighbour's pages back).
+  std::vector<core::AnonymousMemory> take_storage();
 
  private:
   const kernels::KernelTable* table_;
   core::ThreadPool* pool_;
   std::vector<core::AnonymousMemory> storage_;
-  std::uint64_t bytes_ = 0;
+  std::vector<std::span<const std::uint8_t>> copied_;
 };
 
 }  // namespace pensieve::model

@@ -71,6 +71,7 @@ class Binder {
       return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " data is not 4-byte aligned");
     }
     bytes_ += t->data.size();
+    if (panels_ != nullptr) return panels_->copy_vector(t->data);
     return reinterpret_cast<const float*>(t->data.data());
   }
 
