@@ -91,9 +91,10 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
 // Prefill: converting a weight vector costs as much FMA-port time as a third of a 4×6 tile's FMAs,
 // and the tiles above convert each one again for every 6 tokens. So a panel of rows is converted
 // to f32 once per call (kept in L2), and FMA-only tiles run every token against it. A tile's
-// activations are taken kChunkCols columns at a time, so they stay in L1 while every row tile of
-// the panel passes over them; a tile's accumulators are kept in memory between chunks, which
-// leaves each pair's float sequence as it is.
+// activations are copied kChunkCols columns at a time into one contiguous block that stays in L1
+// while every row tile of the panel passes over it (rows of activations lie a multiple of 4 KiB
+// apart, so read in place they would all compete for the same L1 sets). A tile's accumulators
+// are kept in memory between chunks, which leaves each pair's float sequence as it is.
 constexpr std::size_t kPanelTileRows = 4;
 constexpr std::size_t kPanelTileTokens = 6;
 constexpr std::size_t kChunkCols = 512;
@@ -120,57 +121,75 @@ void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, flo
   }
 }
 
-// One 16-column step of a panel tile; kMasked for the ragged end of a row.
-template <std::size_t kT, bool kMasked>
-inline void panel_step(const float* wp, const float* const* xs, std::size_t c, __mmask16 mask,
-                       __m512 (&acc)[kPanelTileRows][kT]) {
-  __m512 wv[kPanelTileRows];
-#pragma GCC unroll 8
-  for (std::size_t r = 0; r < kPanelTileRows; ++r) wv[r] = _mm512_load_ps(wp + 16 * r);
-#pragma GCC unroll 8
-  for (std::size_t t = 0; t < kT; ++t) {
-    const __m512 xv = kMasked ? _mm512_maskz_loadu_ps(mask, xs[t] + c) : _mm512_loadu_ps(xs[t] + c);
-#pragma GCC unroll 8
-    for (std::size_t r = 0; r < kPanelTileRows; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+// Tokens [t0, t0 + n), columns [c_begin, c_end), into `pack`: for each 16 columns, one vector per
+// token, zero past the end of the row (as the masked loads of the direct tiles).
+void pack_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
+                 float* pack) {
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto* row = reinterpret_cast<const float*>(x.data + (t0 + t) * x.stride);
+    float* to = pack + 16 * t;
+    for (std::size_t c = c_begin; c < c_end; c += 16, to += 16 * n) {
+      const __mmask16 mask =
+          c_end - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (c_end - c)) - 1);
+      _mm512_store_ps(to, _mm512_maskz_loadu_ps(mask, row + c));
+    }
   }
 }
 
-// Where a panel tile is in the call: its rows, tokens, columns [c_begin, c_end) of `cols`, and
-// its accumulators' memory between chunks.
+// Asks for part `part` of `parts` of the cache lines of tokens [t0, t0 + n), columns [c_begin, c_end)
+// to be brought into L2, so that the next pack_tokens finds them there: activations come from L3
+// or another core's cache, at a latency the copy alone would wait out.
+void prefetch_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
+                     std::size_t part, std::size_t parts) {
+  const std::size_t lines = (c_end - c_begin + 15) / 16;
+  const std::size_t first = part * lines / parts, last = (part + 1) * lines / parts;
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto* row = reinterpret_cast<const char*>(x.data + (t0 + t) * x.stride) + c_begin * sizeof(float);
+    for (std::size_t l = first; l < last; ++l) _mm_prefetch(row + 64 * l, _MM_HINT_T1);
+  }
+}
+
+// Where a panel tile is in the call.
 struct PanelTileAt {
-  const float* weights;  // the tile's converted weights at column c_begin
-  std::size_t r0, t0, c_begin, c_end, cols;
-  float* acc_memory;  // kPanelTileRows × kT vectors
-  float* out;
+  const float* weights;  // the tile's converted weights at the chunk's first column
+  const float* tokens;   // the chunk's packed activations
+  std::size_t steps;     // 16-column steps in the chunk
+  bool first, last;      // the chunk is the row's first / last
+  float* acc_memory;     // kPanelTileRows × kT vectors, kept between chunks
+  float* out;            // at (t0, r0)
   std::size_t out_stride;
 };
 
 template <std::size_t kT>
-void panel_tile(const Activations& x, const PanelTileAt& at) {
-  const float* xs[kT];
-#pragma GCC unroll 8
-  for (std::size_t t = 0; t < kT; ++t) xs[t] = reinterpret_cast<const float*>(x.data + (at.t0 + t) * x.stride);
-  __m512 acc[kPanelTileRows][kT];
-  const bool first = at.c_begin == 0, last = at.c_end == at.cols;
-#pragma GCC unroll 8
-  for (std::size_t r = 0; r < kPanelTileRows; ++r) {
-#pragma GCC unroll 8
+void panel_tile(const PanelTileAt& at) {
+  constexpr std::size_t kR = kPanelTileRows;
+  __m512 acc[kR][kT];
+#pragma GCC unroll 16
+  for (std::size_t r = 0; r < kR; ++r) {
+#pragma GCC unroll 16
     for (std::size_t t = 0; t < kT; ++t) {
-      acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(at.acc_memory + (r * kT + t) * 16);
+      acc[r][t] = at.first ? _mm512_setzero_ps() : _mm512_load_ps(at.acc_memory + (r * kT + t) * 16);
     }
   }
   const float* wp = at.weights;
-  std::size_t c = at.c_begin;
-  for (; c + 16 <= at.c_end; c += 16, wp += 16 * kPanelTileRows) panel_step<kT, false>(wp, xs, c, 0, acc);
-  if (c < at.c_end) {
-    panel_step<kT, true>(wp, xs, c, static_cast<__mmask16>((1u << (at.c_end - c)) - 1), acc);
-  }
-#pragma GCC unroll 8
-  for (std::size_t r = 0; r < kPanelTileRows; ++r) {
-#pragma GCC unroll 8
+  const float* xp = at.tokens;
+  for (std::size_t s = 0; s < at.steps; ++s, wp += 16 * kR, xp += 16 * kT) {
+    __m512 wv[kR];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < kR; ++r) wv[r] = _mm512_load_ps(wp + 16 * r);
+#pragma GCC unroll 16
     for (std::size_t t = 0; t < kT; ++t) {
-      if (last) {
-        at.out[(at.t0 + t) * at.out_stride + at.r0 + r] = sum_lanes(acc[r][t]);
+      const __m512 xv = _mm512_load_ps(xp + 16 * t);
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < kR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (std::size_t r = 0; r < kR; ++r) {
+#pragma GCC unroll 16
+    for (std::size_t t = 0; t < kT; ++t) {
+      if (at.last) {
+        at.out[t * at.out_stride + r] = sum_lanes(acc[r][t]);
       } else {
         _mm512_store_ps(at.acc_memory + (r * kT + t) * 16, acc[r][t]);
       }
@@ -178,22 +197,13 @@ void panel_tile(const Activations& x, const PanelTileAt& at) {
   }
 }
 
-void panel_tile_n(std::size_t n, const Activations& x, const PanelTileAt& at) {
-  static_assert(kPanelTileTokens == 6);
-  switch (n) {
-    case 1:
-      return panel_tile<1>(x, at);
-    case 2:
-      return panel_tile<2>(x, at);
-    case 3:
-      return panel_tile<3>(x, at);
-    case 4:
-      return panel_tile<4>(x, at);
-    case 5:
-      return panel_tile<5>(x, at);
-    default:
-      return panel_tile<6>(x, at);
+// A tile of n ≤ kT tokens.
+template <std::size_t kT>
+void panel_tile_n(std::size_t n, const PanelTileAt& at) {
+  if constexpr (kT > 1) {
+    if (n < kT) return panel_tile_n<kT - 1>(n, at);
   }
+  panel_tile<kT>(at);
 }
 
 // Rows [row_begin, row_end), a whole number of panel tiles, against every token.
@@ -203,12 +213,13 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
   const std::size_t steps = round_up(w.cols, 16) / 16;
   const std::size_t tile_floats = steps * 16 * kPanelTileRows;
   const std::size_t max_tiles = (row_end - row_begin) / kPanelTileRows;
-  const std::size_t panel_tiles =
-      min_size(max_tiles, kPanelBytes / (tile_floats * sizeof(float)) > 0 ? kPanelBytes / (tile_floats * sizeof(float)) : 1);
+  const std::size_t panel_tiles = min_size(max_tiles, kPanelBytes / (tile_floats * sizeof(float)) + 1);
   const std::size_t acc_floats = kPanelTileRows * kPanelTileTokens * 16;
-  float* panel =
-      reinterpret_cast<float*>(scratch(kScratchSlot, (panel_tiles * (tile_floats + acc_floats)) * sizeof(float)));
+  const std::size_t pack_floats = kPanelTileTokens * kChunkCols;
+  float* panel = reinterpret_cast<float*>(
+      scratch(kScratchSlot, (panel_tiles * (tile_floats + acc_floats) + pack_floats) * sizeof(float)));
   float* acc_memory = panel + panel_tiles * tile_floats;
+  float* pack = acc_memory + panel_tiles * acc_floats;
   for (std::size_t p = 0; p < max_tiles; p += panel_tiles) {
     const std::size_t tiles = min_size(panel_tiles, max_tiles - p);
     const std::size_t r0 = row_begin + p * kPanelTileRows;
@@ -216,17 +227,24 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
     for (std::size_t t = 0; t < x.rows; t += kPanelTileTokens) {
       const std::size_t n = min_size(kPanelTileTokens, x.rows - t);
       for (std::size_t c = 0; c < w.cols; c += kChunkCols) {
+        const std::size_t c_end = min_size(w.cols, c + kChunkCols);
+        pack_tokens(x, t, n, c, c_end, pack);
+        // The chunk after this one: the next columns of these tokens, else the next tokens' first.
+        const bool more_cols = c_end < w.cols;
+        const std::size_t next_t = more_cols ? t : (t + kPanelTileTokens) % x.rows;
+        const std::size_t next_c = more_cols ? c_end : 0;
+        const std::size_t next_n = min_size(kPanelTileTokens, x.rows - next_t);
         for (std::size_t g = 0; g < tiles; ++g) {
+          prefetch_tokens(x, next_t, next_n, next_c, min_size(w.cols, next_c + kChunkCols), g, tiles);
           const PanelTileAt at{panel + g * tile_floats + c * kPanelTileRows,
-                               r0 + g * kPanelTileRows,
-                               t,
-                               c,
-                               min_size(w.cols, c + kChunkCols),
-                               w.cols,
+                               pack,
+                               round_up(c_end - c, 16) / 16,
+                               c == 0,
+                               c_end == w.cols,
                                acc_memory + g * acc_floats,
-                               out,
+                               out + t * out_stride + r0 + g * kPanelTileRows,
                                out_stride};
-          panel_tile_n(n, x, at);
+          panel_tile_n<kPanelTileTokens>(n, at);
         }
       }
     }
