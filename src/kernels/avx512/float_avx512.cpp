@@ -99,23 +99,26 @@ constexpr std::size_t kPanelTileRows = 4;
 constexpr std::size_t kPanelTileTokens = 6;
 constexpr std::size_t kChunkCols = 512;
 constexpr std::size_t kPanelBytes = std::size_t{512} << 10;
+constexpr std::size_t kBlockCols = 2048;  // a multiple of kChunkCols
+constexpr std::size_t kTokenBlock = 16 * kPanelTileTokens;
 constexpr unsigned kScratchSlot = 2;
 
-// The converted panel: for each tile of kPanelTileRows rows, for each 16 columns, one vector per
-// row (a tile's weights are one contiguous stream). Columns past the end are zero, as the masked
-// loads of the direct tiles give.
+// The converted panel: columns [c_begin, c_end) of each tile of kPanelTileRows rows (tile_floats
+// apart), for each 16 columns one vector per row (a tile's weights are one contiguous stream).
+// Columns past the end of the row are zero, as the masked loads of the direct tiles give.
 template <TensorType kType>
-void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, float* panel) {
-  const std::size_t steps = round_up(w.cols, 16) / 16;
+void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, std::size_t c_begin,
+                   std::size_t c_end, std::size_t tile_floats, float* panel) {
+  const std::size_t steps = round_up(c_end - c_begin, 16) / 16;
   for (std::size_t g = 0; g < tiles; ++g) {
     for (std::size_t s = 0; s < steps; ++s) {
-      const std::size_t c = 16 * s;
+      const std::size_t c = c_begin + 16 * s;
       const __mmask16 mask =
-          w.cols - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (w.cols - c)) - 1);
+          c_end - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (c_end - c)) - 1);
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < kPanelTileRows; ++r) {
         const std::uint8_t* row = w.data + (r0 + g * kPanelTileRows + r) * w.row_bytes;
-        _mm512_store_ps(panel + ((g * steps + s) * kPanelTileRows + r) * 16, load_weights<kType>(row, c, mask));
+        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16, load_weights<kType>(row, c, mask));
       }
     }
   }
@@ -206,45 +209,73 @@ void panel_tile_n(std::size_t n, const PanelTileAt& at) {
   panel_tile<kT>(at);
 }
 
+// How a call's rows, tokens and columns are cut: a panel is `panel_tiles` row tiles × `block_cols`
+// columns of converted weights; the tokens go `token_block` at a time through each panel (all of
+// them when one column block covers the row, else as many as the accumulator memory holds).
+struct PanelPlan {
+  std::size_t block_cols, block_steps, tile_floats;
+  std::size_t panel_tiles, token_block, acc_slots;
+
+  PanelPlan(std::size_t cols, std::size_t rows, std::size_t tokens) {
+    block_cols = min_size(cols, kBlockCols);
+    block_steps = round_up(block_cols, 16) / 16;
+    tile_floats = block_steps * 16 * kPanelTileRows;
+    const std::size_t fit = kPanelBytes / (tile_floats * sizeof(float));
+    panel_tiles = min_size(rows / kPanelTileRows, fit > 0 ? fit : 1);
+    const bool one_block = block_cols == cols;
+    token_block = one_block ? tokens : kTokenBlock;
+    // One slot per row tile suffices when a token tile goes through the whole row at once.
+    acc_slots = panel_tiles * (one_block ? 1 : kTokenBlock / kPanelTileTokens);
+  }
+};
+
 // Rows [row_begin, row_end), a whole number of panel tiles, against every token.
 template <TensorType kType>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
-  const std::size_t steps = round_up(w.cols, 16) / 16;
-  const std::size_t tile_floats = steps * 16 * kPanelTileRows;
+  const PanelPlan plan(w.cols, row_end - row_begin, x.rows);
+  constexpr std::size_t kAccFloats = kPanelTileRows * kPanelTileTokens * 16;
+  float* panel = reinterpret_cast<float*>(scratch(
+      kScratchSlot,
+      (plan.panel_tiles * plan.tile_floats + plan.acc_slots * kAccFloats + kPanelTileTokens * kChunkCols) *
+          sizeof(float)));
+  float* acc_memory = panel + plan.panel_tiles * plan.tile_floats;
+  float* pack = acc_memory + plan.acc_slots * kAccFloats;
   const std::size_t max_tiles = (row_end - row_begin) / kPanelTileRows;
-  const std::size_t panel_tiles = min_size(max_tiles, kPanelBytes / (tile_floats * sizeof(float)) + 1);
-  const std::size_t acc_floats = kPanelTileRows * kPanelTileTokens * 16;
-  const std::size_t pack_floats = kPanelTileTokens * kChunkCols;
-  float* panel = reinterpret_cast<float*>(
-      scratch(kScratchSlot, (panel_tiles * (tile_floats + acc_floats) + pack_floats) * sizeof(float)));
-  float* acc_memory = panel + panel_tiles * tile_floats;
-  float* pack = acc_memory + panel_tiles * acc_floats;
-  for (std::size_t p = 0; p < max_tiles; p += panel_tiles) {
-    const std::size_t tiles = min_size(panel_tiles, max_tiles - p);
-    const std::size_t r0 = row_begin + p * kPanelTileRows;
-    convert_panel<kType>(w, r0, tiles, panel);
-    for (std::size_t t = 0; t < x.rows; t += kPanelTileTokens) {
-      const std::size_t n = min_size(kPanelTileTokens, x.rows - t);
-      for (std::size_t c = 0; c < w.cols; c += kChunkCols) {
-        const std::size_t c_end = min_size(w.cols, c + kChunkCols);
-        pack_tokens(x, t, n, c, c_end, pack);
-        // The chunk after this one: the next columns of these tokens, else the next tokens' first.
-        const bool more_cols = c_end < w.cols;
-        const std::size_t next_t = more_cols ? t : (t + kPanelTileTokens) % x.rows;
-        const std::size_t next_c = more_cols ? c_end : 0;
-        const std::size_t next_n = min_size(kPanelTileTokens, x.rows - next_t);
-        for (std::size_t g = 0; g < tiles; ++g) {
-          prefetch_tokens(x, next_t, next_n, next_c, min_size(w.cols, next_c + kChunkCols), g, tiles);
-          const PanelTileAt at{panel + g * tile_floats + c * kPanelTileRows,
-                               pack,
-                               round_up(c_end - c, 16) / 16,
-                               c == 0,
-                               c_end == w.cols,
-                               acc_memory + g * acc_floats,
-                               out + t * out_stride + r0 + g * kPanelTileRows,
-                               out_stride};
-          panel_tile_n<kPanelTileTokens>(n, at);
+  for (std::size_t tb = 0; tb < x.rows; tb += plan.token_block) {
+    const std::size_t tb_end = min_size(x.rows, tb + plan.token_block);
+    for (std::size_t p = 0; p < max_tiles; p += plan.panel_tiles) {
+      const std::size_t tiles = min_size(plan.panel_tiles, max_tiles - p);
+      const std::size_t r0 = row_begin + p * kPanelTileRows;
+      for (std::size_t kb = 0; kb < w.cols; kb += plan.block_cols) {
+        const std::size_t kb_end = min_size(w.cols, kb + plan.block_cols);
+        convert_panel<kType>(w, r0, tiles, kb, kb_end, plan.tile_floats, panel);
+        for (std::size_t t = tb; t < tb_end; t += kPanelTileTokens) {
+          const std::size_t n = min_size(kPanelTileTokens, tb_end - t);
+          float* acc = acc_memory + (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) *
+                                        kAccFloats;
+          for (std::size_t c = kb; c < kb_end; c += kChunkCols) {
+            const std::size_t c_end = min_size(kb_end, c + kChunkCols);
+            pack_tokens(x, t, n, c, c_end, pack);
+            // The chunk after this one: the block's next columns of these tokens, else the next
+            // tokens' first (or, at the end of the block, the first tokens' again).
+            const bool more_cols = c_end < kb_end;
+            const std::size_t next_t = more_cols ? t : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens : tb;
+            const std::size_t next_c = more_cols ? c_end : kb;
+            const std::size_t next_n = min_size(kPanelTileTokens, tb_end - next_t);
+            for (std::size_t g = 0; g < tiles; ++g) {
+              prefetch_tokens(x, next_t, next_n, next_c, min_size(kb_end, next_c + kChunkCols), g, tiles);
+              const PanelTileAt at{panel + g * plan.tile_floats + (c - kb) * kPanelTileRows,
+                                   pack,
+                                   round_up(c_end - c, 16) / 16,
+                                   c == 0,
+                                   c_end == w.cols,
+                                   acc + g * kAccFloats,
+                                   out + t * out_stride + r0 + g * kPanelTileRows,
+                                   out_stride};
+              panel_tile_n<kPanelTileTokens>(n, at);
+            }
+          }
         }
       }
     }
