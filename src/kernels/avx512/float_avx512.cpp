@@ -88,6 +88,200 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
   }
 }
 
+// Prefill: converting a weight vector costs as much FMA-port time as a third of a 4×6 tile's FMAs,
+// and the tiles above convert each one again for every 6 tokens. So a panel of rows is converted
+// to f32 once per call (kept in L2), and FMA-only tiles run every token against it. A tile's
+// activations are copied kChunkCols columns at a time into one contiguous block that stays in L1
+// while every row tile of the panel passes over it (rows of activations lie a multiple of 4 KiB
+// apart, so read in place they would all compete for the same L1 sets). A tile's accumulators
+// are kept in memory between chunks, which leaves each pair's float sequence as it is.
+constexpr std::size_t kPanelTileRows = 4;
+constexpr std::size_t kPanelTileTokens = 6;
+constexpr std::size_t kChunkCols = 512;
+constexpr std::size_t kPanelBytes = std::size_t{512} << 10;
+constexpr std::size_t kBlockCols = 2048;  // a multiple of kChunkCols
+constexpr std::size_t kTokenBlock = 16 * kPanelTileTokens;
+constexpr unsigned kScratchSlot = 2;
+
+// The converted panel: columns [c_begin, c_end) of each tile of kPanelTileRows rows (tile_floats
+// apart), for each 16 columns one vector per row (a tile's weights are one contiguous stream).
+// Columns past the end of the row are zero, as the masked loads of the direct tiles give.
+template <TensorType kType>
+void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, std::size_t c_begin,
+                   std::size_t c_end, std::size_t tile_floats, float* panel) {
+  const std::size_t steps = round_up(c_end - c_begin, 16) / 16;
+  for (std::size_t g = 0; g < tiles; ++g) {
+    for (std::size_t s = 0; s < steps; ++s) {
+      const std::size_t c = c_begin + 16 * s;
+      const __mmask16 mask =
+          c_end - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (c_end - c)) - 1);
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < kPanelTileRows; ++r) {
+        const std::uint8_t* row = w.data + (r0 + g * kPanelTileRows + r) * w.row_bytes;
+        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16, load_weights<kType>(row, c, mask));
+      }
+    }
+  }
+}
+
+// Tokens [t0, t0 + n), columns [c_begin, c_end), into `pack`: for each 16 columns, one vector per
+// token, zero past the end of the row (as the masked loads of the direct tiles).
+void pack_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
+                 float* pack) {
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto* row = reinterpret_cast<const float*>(x.data + (t0 + t) * x.stride);
+    float* to = pack + 16 * t;
+    for (std::size_t c = c_begin; c < c_end; c += 16, to += 16 * n) {
+      const __mmask16 mask =
+          c_end - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (c_end - c)) - 1);
+      _mm512_store_ps(to, _mm512_maskz_loadu_ps(mask, row + c));
+    }
+  }
+}
+
+// Asks for part `part` of `parts` of the cache lines of tokens [t0, t0 + n), columns [c_begin, c_end)
+// to be brought into L2, so that the next pack_tokens finds them there: activations come from L3
+// or another core's cache, at a latency the copy alone would wait out.
+void prefetch_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
+                     std::size_t part, std::size_t parts) {
+  const std::size_t lines = (c_end - c_begin + 15) / 16;
+  const std::size_t first = part * lines / parts, last = (part + 1) * lines / parts;
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto* row = reinterpret_cast<const char*>(x.data + (t0 + t) * x.stride) + c_begin * sizeof(float);
+    for (std::size_t l = first; l < last; ++l) _mm_prefetch(row + 64 * l, _MM_HINT_T1);
+  }
+}
+
+// Where a panel tile is in the call.
+struct PanelTileAt {
+  const float* weights;  // the tile's converted weights at the chunk's first column
+  const float* tokens;   // the chunk's packed activations
+  std::size_t steps;     // 16-column steps in the chunk
+  bool first, last;      // the chunk is the row's first / last
+  float* acc_memory;     // kPanelTileRows × kT vectors, kept between chunks
+  float* out;            // at (t0, r0)
+  std::size_t out_stride;
+};
+
+template <std::size_t kT>
+void panel_tile(const PanelTileAt& at) {
+  constexpr std::size_t kR = kPanelTileRows;
+  __m512 acc[kR][kT];
+#pragma GCC unroll 16
+  for (std::size_t r = 0; r < kR; ++r) {
+#pragma GCC unroll 16
+    for (std::size_t t = 0; t < kT; ++t) {
+      acc[r][t] = at.first ? _mm512_setzero_ps() : _mm512_load_ps(at.acc_memory + (r * kT + t) * 16);
+    }
+  }
+  const float* wp = at.weights;
+  const float* xp = at.tokens;
+  for (std::size_t s = 0; s < at.steps; ++s, wp += 16 * kR, xp += 16 * kT) {
+    __m512 wv[kR];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < kR; ++r) wv[r] = _mm512_load_ps(wp + 16 * r);
+#pragma GCC unroll 16
+    for (std::size_t t = 0; t < kT; ++t) {
+      const __m512 xv = _mm512_load_ps(xp + 16 * t);
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < kR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (std::size_t r = 0; r < kR; ++r) {
+#pragma GCC unroll 16
+    for (std::size_t t = 0; t < kT; ++t) {
+      if (at.last) {
+        at.out[t * at.out_stride + r] = sum_lanes(acc[r][t]);
+      } else {
+        _mm512_store_ps(at.acc_memory + (r * kT + t) * 16, acc[r][t]);
+      }
+    }
+  }
+}
+
+// A tile of n ≤ kT tokens.
+template <std::size_t kT>
+void panel_tile_n(std::size_t n, const PanelTileAt& at) {
+  if constexpr (kT > 1) {
+    if (n < kT) return panel_tile_n<kT - 1>(n, at);
+  }
+  panel_tile<kT>(at);
+}
+
+// How a call's rows, tokens and columns are cut: a panel is `panel_tiles` row tiles × `block_cols`
+// columns of converted weights; the tokens go `token_block` at a time through each panel (all of
+// them when one column block covers the row, else as many as the accumulator memory holds).
+struct PanelPlan {
+  std::size_t block_cols, block_steps, tile_floats;
+  std::size_t panel_tiles, token_block, acc_slots;
+
+  PanelPlan(std::size_t cols, std::size_t rows, std::size_t tokens) {
+    block_cols = min_size(cols, kBlockCols);
+    block_steps = round_up(block_cols, 16) / 16;
+    tile_floats = block_steps * 16 * kPanelTileRows;
+    const std::size_t fit = kPanelBytes / (tile_floats * sizeof(float));
+    panel_tiles = min_size(rows / kPanelTileRows, fit > 0 ? fit : 1);
+    const bool one_block = block_cols == cols;
+    token_block = one_block ? tokens : kTokenBlock;
+    // One slot per row tile suffices when a token tile goes through the whole row at once.
+    acc_slots = panel_tiles * (one_block ? 1 : kTokenBlock / kPanelTileTokens);
+  }
+};
+
+// Rows [row_begin, row_end), a whole number of panel tiles, against every token.
+template <TensorType kType>
+void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                   float* out, std::size_t out_stride) {
+  const PanelPlan plan(w.cols, row_end - row_begin, x.rows);
+  constexpr std::size_t kAccFloats = kPanelTileRows * kPanelTileTokens * 16;
+  float* panel = reinterpret_cast<float*>(scratch(
+      kScratchSlot,
+      (plan.panel_tiles * plan.tile_floats + plan.acc_slots * kAccFloats + kPanelTileTokens * kChunkCols) *
+          sizeof(float)));
+  float* acc_memory = panel + plan.panel_tiles * plan.tile_floats;
+  float* pack = acc_memory + plan.acc_slots * kAccFloats;
+  const std::size_t max_tiles = (row_end - row_begin) / kPanelTileRows;
+  for (std::size_t tb = 0; tb < x.rows; tb += plan.token_block) {
+    const std::size_t tb_end = min_size(x.rows, tb + plan.token_block);
+    for (std::size_t p = 0; p < max_tiles; p += plan.panel_tiles) {
+      const std::size_t tiles = min_size(plan.panel_tiles, max_tiles - p);
+      const std::size_t r0 = row_begin + p * kPanelTileRows;
+      for (std::size_t kb = 0; kb < w.cols; kb += plan.block_cols) {
+        const std::size_t kb_end = min_size(w.cols, kb + plan.block_cols);
+        convert_panel<kType>(w, r0, tiles, kb, kb_end, plan.tile_floats, panel);
+        for (std::size_t t = tb; t < tb_end; t += kPanelTileTokens) {
+          const std::size_t n = min_size(kPanelTileTokens, tb_end - t);
+          float* acc = acc_memory + (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) *
+                                        kAccFloats;
+          for (std::size_t c = kb; c < kb_end; c += kChunkCols) {
+            const std::size_t c_end = min_size(kb_end, c + kChunkCols);
+            pack_tokens(x, t, n, c, c_end, pack);
+            // The chunk after this one: the block's next columns of these tokens, else the next
+            // tokens' first (or, at the end of the block, the first tokens' again).
+            const bool more_cols = c_end < kb_end;
+            const std::size_t next_t = more_cols ? t : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens : tb;
+            const std::size_t next_c = more_cols ? c_end : kb;
+            const std::size_t next_n = min_size(kPanelTileTokens, tb_end - next_t);
+            for (std::size_t g = 0; g < tiles; ++g) {
+              prefetch_tokens(x, next_t, next_n, next_c, min_size(kb_end, next_c + kChunkCols), g, tiles);
+              const PanelTileAt at{panel + g * plan.tile_floats + (c - kb) * kPanelTileRows,
+                                   pack,
+                                   round_up(c_end - c, 16) / 16,
+                                   c == 0,
+                                   c_end == w.cols,
+                                   acc + g * kAccFloats,
+                                   out + t * out_stride + r0 + g * kPanelTileRows,
+                                   out_stride};
+              panel_tile_n<kPanelTileTokens>(n, at);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 template <TensorType kType>
 void matmul_float(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                   float* out, std::size_t out_stride) {
@@ -97,6 +291,12 @@ void matmul_float(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
       float_tile<kType, kDecodeRows, 1>(w, r, x, 0, out, out_stride);
     for (; r < row_end; ++r) float_tile<kType, 1, 1>(w, r, x, 0, out, out_stride);
     return;
+  }
+  if (x.rows > kTileTokens) {
+    // Enough tokens to repay converting the weights once; the rows left over go the direct way.
+    const std::size_t panel_end = row_begin + (row_end - row_begin) / kPanelTileRows * kPanelTileRows;
+    if (panel_end > row_begin) matmul_panels<kType>(w, row_begin, panel_end, x, out, out_stride);
+    row_begin = panel_end;
   }
   // A block of tokens at a time, so their activations are read from cache by every row tile.
   for (std::size_t tb = 0; tb < x.rows; tb += kBlockTokens) {

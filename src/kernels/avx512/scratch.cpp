@@ -5,7 +5,7 @@
 namespace pensieve::kernels::avx512 {
 namespace {
 
-constexpr unsigned kSlots = 2;
+constexpr unsigned kSlots = 3;
 
 // Owns one thread's buffers; freed when the thread ends.
 struct ScratchSet {
