@@ -2,6 +2,7 @@
 // (kernels::matmul over a PreparedInput, rows split over a 2-thread pool).
 //
 //   decode/...      one token: weight bytes read per second (GB/s), to hold against memory bandwidth.
+//                   "l2" fits each thread's half in its L2 cache (the kernel's compute rate);
 //                   "cache" shapes fit the L3 cache; "dram" cycles over enough copies of an
 //                   8192×2048 matrix (≥ 2 GB) that each call reads from memory. After each call
 //                   the pool also just reads as many bytes from the same place (the same matrix,
@@ -278,9 +279,16 @@ struct Shape {
   std::size_t rows, cols, tokens, min_total;
 };
 const Shape kShapes[] = {
-    {"decode/2048x2048/cache", 2048, 2048, 1, 0},         {"decode/8192x2048/cache", 8192, 2048, 1, 0},
-    {"decode/8192x2048/dram", 8192, 2048, 1, kDramBytes}, {"prefill/2048x2048/64", 2048, 2048, 64, 0},
-    {"prefill/2048x2048/512", 2048, 2048, 512, 0},        {"prefill/8192x2048/512", 8192, 2048, 512, 0},
+    {"decode/1024x2048/l2", 1024, 2048, 1, 0},
+    {"decode/2048x2048/cache", 2048, 2048, 1, 0},
+    {"decode/8192x2048/cache", 8192, 2048, 1, 0},
+    {"decode/8192x2048/dram", 8192, 2048, 1, kDramBytes},
+    {"decode/512x2048/dram", 512, 2048, 1, kDramBytes},
+    {"decode/2048x8192/dram", 2048, 8192, 1, kDramBytes},
+    {"decode/128256x2048/dram", 128256, 2048, 1, kDramBytes},
+    {"prefill/2048x2048/64", 2048, 2048, 64, 0},
+    {"prefill/2048x2048/512", 2048, 2048, 512, 0},
+    {"prefill/8192x2048/512", 8192, 2048, 512, 0},
     {"prefill/2048x8192/512", 2048, 8192, 512, 0},
 };
 

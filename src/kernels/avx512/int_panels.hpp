@@ -233,6 +233,12 @@ inline __m512i panel_dword(const std::uint8_t* panel, std::size_t offset) {
   const std::uint8_t* p = panel + offset / 4 * 64;
   if constexpr (kShift == 0) {
     return _mm512_load_si512(p);
+  } else if constexpr (kShift == 16) {
+    // The high half of this word, then the low half of the next: both words rotated by 16 and
+    // blended by halves, so that in a run of words each rotation serves two (the compiler shares
+    // them), two instructions a word instead of three.
+    return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_rol_epi32(_mm512_load_si512(p), 16),
+                                   _mm512_rol_epi32(_mm512_load_si512(p + 64), 16));
   } else {
     return _mm512_or_si512(_mm512_srli_epi32(_mm512_load_si512(p), kShift),
                            _mm512_slli_epi32(_mm512_load_si512(p + 64), 32 - kShift));

@@ -211,52 +211,56 @@ using BuildQ6K = decltype([](const auto& src, std::size_t b, std::size_t e, std:
 });
 
 // One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
-// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K).
+// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K). `words` is the word
+// holding the block's first byte, kShift / 8 bytes into it (every other 210-byte block starts
+// 2 bytes into a word), so every load below is at a constant offset from it.
 template <unsigned kShift>
-inline void decode_q6_k_block(const std::uint8_t* panel, std::size_t at, const std::uint8_t* a,
-                              const std::uint8_t* bias_sums, __m512& f) {
-  const __m512i top2 = _mm512_set1_epi8(0x30), low4 = _mm512_set1_epi8(0x0f);
-  __m512 ws[16];
-  {
-    const __m512 d = f16_low(panel_dword<kShift>(panel, at + 208));
-#pragma GCC unroll 4
-    for (unsigned k = 0; k < 4; ++k) {
-      const __m512i z = panel_dword<kShift>(panel, at + 192 + 4 * k);
-#pragma GCC unroll 4
-      for (unsigned j = 0; j < 4; ++j) {
-        const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(z, 24 - 8 * j), 24);
-        ws[4 * k + j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
-      }
-    }
-  }
+inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* a, const std::uint8_t* bias_sums,
+                              __m512& f) {
+  constexpr std::size_t kSkew = kShift / 8;
+  const auto word = [words](std::size_t byte) { return panel_dword<kShift>(words, byte + kSkew); };
+  const __m512i low4 = _mm512_set1_epi8(0x0f), pairs = _mm512_set1_epi8(0x33);
+  const __m512 d = f16_low(word(208));
 #pragma GCC unroll 2
   for (std::size_t half = 0; half < 2; ++half) {
-    __m512i ql[16], qh[8];
-#pragma GCC unroll 16
-    for (std::size_t i = 0; i < 16; ++i) ql[i] = panel_dword<kShift>(panel, at + 64 * half + 4 * i);
-#pragma GCC unroll 8
-    for (std::size_t i = 0; i < 8; ++i) qh[i] = panel_dword<kShift>(panel, at + 128 + 32 * half + 4 * i);
+    // acc[k][h]: the 16 values of group 8·half + 2k + h, from its −32·Σa.
+    __m512i acc[4][2];
 #pragma GCC unroll 4
-    for (unsigned k = 0; k < 4; ++k) {
-      __m512i acc[2][2];  // [group of the 32 values][even, odd quads]
+    for (std::size_t k = 0; k < 4; ++k) {
 #pragma GCC unroll 2
-      for (std::size_t h = 0; h < 2; ++h) {
-        acc[h][0] = _mm512_set1_epi32(static_cast<int>(load_u32(bias_sums + 4 * (8 * half + 2 * k + h))));
-        acc[h][1] = _mm512_setzero_si512();
-      }
+      for (std::size_t h = 0; h < 2; ++h)
+        acc[k][h] = _mm512_set1_epi32(static_cast<int>(load_u32(bias_sums + 4 * (8 * half + 2 * k + h))));
+    }
 #pragma GCC unroll 8
-      for (std::size_t i = 0; i < 8; ++i) {
-        const __m512i src = ql[8 * (k & 1) + i];
-        const __m512i low =
-            k < 2 ? _mm512_and_si512(src, low4) : _mm512_and_si512(_mm512_srli_epi32(src, 4), low4);
-        const __m512i high = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * k + 32) % 32), top2);
-        const std::size_t value = 128 * half + 32 * k + 4 * i;
-        const __m512i av = _mm512_set1_epi32(static_cast<int>(load_u32(a + value)));
-        acc[i / 4][i % 2] = _mm512_dpbusd_epi32(acc[i / 4][i % 2], _mm512_or_si512(low, high), av);
+    for (std::size_t i = 0; i < 8; ++i) {
+      const __m512i ql[2] = {word(64 * half + 4 * i), word(64 * half + 32 + 4 * i)};
+      const __m512i qh = word(128 + 32 * half + 4 * i);
+      // The top two bits of value k of each byte of qh (bits 2k, 2k + 1) moved to bits 4, 5 of
+      // a byte whose bits 6, 7 are zero (bits 0..3 are not used): fields 0 and 2 are masked
+      // together, 1 and 3 too, then shifted where needed.
+      const __m512i even = _mm512_and_si512(qh, pairs),
+                    odd = _mm512_and_si512(_mm512_srli_epi32(qh, 2), pairs);
+      const __m512i top[4] = {_mm512_slli_epi32(even, 4), _mm512_slli_epi32(odd, 4), even, odd};
+#pragma GCC unroll 4
+      for (std::size_t k = 0; k < 4; ++k) {
+        const __m512i src = ql[k & 1];
+        // (nibble & 0x0f) | (top & 0xf0) in one instruction: low4 selects, bit by bit.
+        const __m512i code =
+            _mm512_ternarylogic_epi32(k < 2 ? src : _mm512_srli_epi32(src, 4), top[k], low4, 0xe4);
+        const __m512i av = _mm512_set1_epi32(static_cast<int>(load_u32(a + 128 * half + 32 * k + 4 * i)));
+        acc[k][i / 4] = _mm512_dpbusd_epi32(acc[k][i / 4], code, av);
       }
-      const std::size_t g = 8 * half + 2 * k;
-      __m512 sum = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0][0], acc[0][1])), ws[g]);
-      sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[1][0], acc[1][1])), ws[g + 1], sum);
+    }
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < 4; ++k) {
+      const std::size_t g = 8 * half + 2 * k;  // scales[g], scales[g + 1]: bytes of word 48 + g / 4
+      const __m512i scales = word(192 + g / 4 * 4);
+      const __m512 ws0 = _mm512_mul_ps(
+          d, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(scales, 24 - 8 * (g % 4)), 24)));
+      const __m512 ws1 = _mm512_mul_ps(
+          d, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(scales, 16 - 8 * (g % 4)), 24)));
+      __m512 sum = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k][0]), ws0);
+      sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k][1]), ws1, sum);
       f = _mm512_fmadd_ps(sum, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * (4 * half + k))),
                           f);
     }
@@ -272,10 +276,11 @@ struct DecodeQ6K {
       prefetch_ahead(panel + (at + kDecodePrefetchBlocks * kBB) / 4 * 64, (kBB + 3) / 4 * 64);
       const std::uint8_t* a = act + b * sizeof(ActBlock256);
       const std::uint8_t* bias_sums = aux + b * 16 * 4;  // −32·Σa per 16 values, int32
+      const std::uint8_t* words = panel + at / 4 * 64;
       if (at % 4 == 0) {
-        decode_q6_k_block<0>(panel, at, a, bias_sums, f);
+        decode_q6_k_block<0>(words, a, bias_sums, f);
       } else {
-        decode_q6_k_block<16>(panel, at, a, bias_sums, f);
+        decode_q6_k_block<16>(words, a, bias_sums, f);
       }
     }
   }

@@ -119,52 +119,56 @@ void build_iq4_nl(const Src& src, std::size_t begin, std::size_t end, std::uint8
 
 // One token against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers: accumulate<kS, 1,
 // 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K in kquants_avx512.cpp).
-// Blocks are 34 or 18 bytes, so every other one starts 2 bytes into a word: kShift is where the
-// block (its scale d) starts in a word; its codes start 2 bytes later.
-template <const IntScheme& kS, unsigned kShift>
-inline void decode_legacy_block(const std::uint8_t* panel, std::size_t at, const std::uint8_t* act, std::int32_t bias,
+// Blocks are 34 or 18 bytes, so they are taken in pairs (a whole number of words): `words` is
+// the pair's first word and kStart where the block starts in the pair (0 or the block size), so
+// every load is at a constant offset.
+template <const IntScheme& kS, std::size_t kStart>
+inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* act, std::int32_t bias,
                                 __m512& f) {
-  constexpr unsigned kCodesShift = (kShift + 16) % 32;
+  constexpr std::size_t kCodes = kStart + 2;
+  constexpr unsigned kCodesShift = kCodes % 4 * 8, kScaleShift = kStart % 4 * 8;
   __m512i acc[2] = {_mm512_set1_epi32(bias), _mm512_setzero_si512()};
   if constexpr (&kS == &kQ8_0) {
 #pragma GCC unroll 8
     for (std::size_t j = 0; j < 8; ++j) {
-      const __m512i codes = _mm512_xor_si512(panel_dword<kCodesShift>(panel, at + 2 + 4 * j),
+      const __m512i codes = _mm512_xor_si512(panel_dword<kCodesShift>(words, kCodes + 4 * j),
                                              _mm512_set1_epi8(static_cast<char>(0x80)));
-      acc[j % 2] = _mm512_dpbusd_epi32(acc[j % 2], codes, _mm512_set1_epi32(static_cast<int>(load_u32(act + 4 * j))));
+      acc[j % 2] =
+          _mm512_dpbusd_epi32(acc[j % 2], codes, _mm512_set1_epi32(static_cast<int>(load_u32(act + 4 * j))));
     }
   } else {
 #pragma GCC unroll 4
     for (std::size_t j = 0; j < 4; ++j) {
-      const __m512i packed = panel_dword<kCodesShift>(panel, at + 2 + 4 * j);
+      const __m512i packed = panel_dword<kCodesShift>(words, kCodes + 4 * j);
       acc[0] = _mm512_dpbusd_epi32(acc[0], low_nibbles(packed),
                                    _mm512_set1_epi32(static_cast<int>(load_u32(act + 4 * j))));
       acc[1] = _mm512_dpbusd_epi32(acc[1], high_nibbles(packed),
                                    _mm512_set1_epi32(static_cast<int>(load_u32(act + 16 + 4 * j))));
     }
   }
-  const __m512 ws = f16_low(panel_dword<kShift>(panel, at));
+  const __m512 ws = f16_low(panel_dword<kScaleShift>(words, kStart));
   const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0], acc[1])), ws);
   f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(act + offsetof(ActBlock32, d))), f);
 }
 
 template <const IntScheme& kS>
 struct DecodeLegacy {
-  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act, const std::uint8_t* aux,
-                  __m512& f) const {
+  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
+                  const std::uint8_t* aux, __m512& f) const {
     constexpr std::size_t kBB = kS.block_bytes;
-    static_assert(kBB % 4 == 2, "blocks alternate between two alignments");
+    static_assert(kBB % 4 == 2, "two blocks make a whole number of words");
+    constexpr std::size_t kPairWords = 2 * kBB / 4;
     // As far ahead as the K-quant kernels: about 9 KB.
-    constexpr std::size_t kAhead = (kDecodePrefetchBlocks * 144 / (2 * kBB) + 1) * 2 * kBB;
+    constexpr std::size_t kAheadPairs = kDecodePrefetchBlocks * 144 / (2 * kBB) + 1;
     const std::size_t blocks = cols / 32;
     for (std::size_t b = 0; b < blocks; b += 2) {
-      const std::size_t at = b * kBB;
-      prefetch_ahead(panel + (at + kAhead) / 4 * 64, (2 * kBB + 3) / 4 * 64);
-      decode_legacy_block<kS, 0>(panel, at, act + b * sizeof(ActBlock32),
+      const std::uint8_t* words = panel + b / 2 * kPairWords * 64;
+      prefetch_ahead(words + kAheadPairs * kPairWords * 64, kPairWords * 64);
+      decode_legacy_block<kS, 0>(words, act + b * sizeof(ActBlock32),
                                  static_cast<std::int32_t>(load_u32(aux + 4 * b)), f);
       if (b + 1 < blocks) {
-        decode_legacy_block<kS, 16>(panel, at + kBB, act + (b + 1) * sizeof(ActBlock32),
-                                    static_cast<std::int32_t>(load_u32(aux + 4 * (b + 1))), f);
+        decode_legacy_block<kS, kBB>(words, act + (b + 1) * sizeof(ActBlock32),
+                                     static_cast<std::int32_t>(load_u32(aux + 4 * (b + 1))), f);
       }
     }
   }
