@@ -23,32 +23,38 @@ inline __m512i bits(__m512i v, unsigned shift, int mask) {
 // (scales) and 4..7 (minimums); groups 4..7 keep their low 4 bits in the nibbles of bytes 8..11
 // (scale low, minimum high) and their top 2 bits in the top bits of bytes 0..3 (scales) and 4..7
 // (minimums). value = d·scale·q − dmin·min.
-inline void kquant_scale_vectors(const __m512i z[4], __m512 ws[8], __m512 wm[8]) {
-  const __m512 d = f16_low(z[0]), neg_dmin = _mm512_sub_ps(_mm512_setzero_ps(), f16_high(z[0]));
-#pragma GCC unroll 8
-  for (unsigned g = 0; g < 8; ++g) {
-    __m512i scale, min;
-    if (g < 4) {
-      scale = bits(z[1], 8 * g, 63);
-      min = bits(z[2], 8 * g, 63);
-    } else {
-      const unsigned k = g - 4;
-      scale = _mm512_or_si512(bits(z[3], 8 * k, 15), _mm512_slli_epi32(bits(z[1], 8 * k + 6, 3), 4));
-      min = _mm512_or_si512(bits(z[3], 8 * k + 4, 15), _mm512_slli_epi32(bits(z[2], 8 * k + 6, 3), 4));
-    }
-    ws[g] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
-    wm[g] = _mm512_mul_ps(neg_dmin, _mm512_cvtepi32_ps(min));
+// Group g's scale d·scale and offset −dmin·min, for 16 rows; d and −dmin from z[0].
+inline void kquant_group_scale(const __m512i z[4], __m512 d, __m512 neg_dmin, unsigned g, __m512& ws,
+                               __m512& wm) {
+  __m512i scale, min;
+  if (g < 4) {
+    scale = bits(z[1], 8 * g, 63);
+    min = bits(z[2], 8 * g, 63);
+  } else {
+    const unsigned k = g - 4;
+    scale = _mm512_or_si512(bits(z[3], 8 * k, 15), _mm512_slli_epi32(bits(z[1], 8 * k + 6, 3), 4));
+    min = _mm512_or_si512(bits(z[3], 8 * k + 4, 15), _mm512_slli_epi32(bits(z[2], 8 * k + 6, 3), 4));
   }
+  ws = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
+  wm = _mm512_mul_ps(neg_dmin, _mm512_cvtepi32_ps(min));
+}
+
+inline __m512 kquant_d(const __m512i z[4]) {
+  return f16_low(z[0]);
+}
+inline __m512 kquant_neg_dmin(const __m512i z[4]) {
+  return _mm512_sub_ps(_mm512_setzero_ps(), f16_high(z[0]));
 }
 
 template <const IntScheme& kS>
 inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
-  __m512 ws[8], wm[8];
-  kquant_scale_vectors(z, ws, wm);
+  const __m512 d = kquant_d(z), neg_dmin = kquant_neg_dmin(z);
 #pragma GCC unroll 8
   for (unsigned g = 0; g < 8; ++g) {
-    store_scale<kS>(groups, g, ws[g]);
-    store_offset<kS>(groups, g, wm[g]);
+    __m512 ws, wm;
+    kquant_group_scale(z, d, neg_dmin, g, ws, wm);
+    store_scale<kS>(groups, g, ws);
+    store_offset<kS>(groups, g, wm);
   }
 }
 
@@ -94,8 +100,7 @@ struct DecodeQ4K {
       __m512i z[4];
 #pragma GCC unroll 4
       for (std::size_t k = 0; k < 4; ++k) z[k] = _mm512_load_si512(words + 64 * k);
-      __m512 ws[8], wm[8];
-      kquant_scale_vectors(z, ws, wm);
+      const __m512 d = kquant_d(z), neg_dmin = kquant_neg_dmin(z);
 #pragma GCC unroll 4
       for (std::size_t p = 0; p < 4; ++p) {
         __m512i lo[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
@@ -111,9 +116,11 @@ struct DecodeQ4K {
         const __m512i sum[2] = {_mm512_add_epi32(lo[0], lo[1]), _mm512_add_epi32(hi[0], hi[1])};
 #pragma GCC unroll 2
         for (std::size_t h = 0; h < 2; ++h) {
-          const std::size_t g = 2 * p + h;
-          __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws[g]);
-          s = _mm512_fmadd_ps(wm[g], _mm512_set1_ps(load_f32(sums + 4 * g)), s);
+          const unsigned g = static_cast<unsigned>(2 * p + h);
+          __m512 ws, wm;  // (worked out here, not for the whole block: fewer live registers)
+          kquant_group_scale(z, d, neg_dmin, g, ws, wm);
+          __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws);
+          s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums + 4 * g)), s);
           f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * g)), f);
         }
       }
