@@ -63,7 +63,7 @@ struct RowBlock {
 static_assert(kPanelRows == 16, "a panel's rows are the 16 lanes of a vector");
 constexpr std::size_t kBlockPanels = 4;  // panels built together (64 rows, the driver's task unit)
 constexpr std::size_t kPrefillPanels = 2;
-constexpr std::size_t kPrefillTokens = 4;
+constexpr std::size_t kPrefillTokens = 6;
 // One panel at a time: each thread reads one sequential stream (four interleaved ones left the
 // memory idle more often).
 constexpr std::size_t kDecodePanels = 1;
@@ -494,7 +494,7 @@ template <const IntScheme& kS, std::size_t kP>
 void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t panel_bytes,
                      const Activations& x, std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride,
                      float* out, std::size_t out_stride, const __mmask16* masks) {
-  static_assert(kPrefillTokens == 4);
+  static_assert(kPrefillTokens <= 6);
   switch (tokens) {
     case 1:
       return panel_product<kS, kP, 1>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
@@ -502,8 +502,14 @@ void panel_product_n(std::size_t tokens, const std::uint8_t* panels, std::size_t
       return panel_product<kS, kP, 2>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
     case 3:
       return panel_product<kS, kP, 3>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
-    default:
+    case 4:
       return panel_product<kS, kP, 4>(panels, panel_bytes, x, t0, aux, aux_stride, out, out_stride, masks);
+    case 5:
+      return panel_product<kS, kP, (kPrefillTokens >= 5 ? 5 : 1)>(panels, panel_bytes, x, t0, aux, aux_stride,
+                                                                  out, out_stride, masks);
+    default:
+      return panel_product<kS, kP, kPrefillTokens>(panels, panel_bytes, x, t0, aux, aux_stride, out,
+                                                   out_stride, masks);
   }
 }
 
