@@ -98,7 +98,7 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
 constexpr std::size_t kPanelTileRows = 4;
 constexpr std::size_t kPanelTileTokens = 6;
 constexpr std::size_t kChunkCols = 512;
-constexpr std::size_t kPanelBytes = std::size_t{512} << 10;
+constexpr std::size_t kPanelBytes = std::size_t{1024} << 10;
 constexpr std::size_t kBlockCols = 2048;  // a multiple of kChunkCols
 constexpr std::size_t kTokenBlock = 16 * kPanelTileTokens;
 constexpr unsigned kScratchSlot = 2;
