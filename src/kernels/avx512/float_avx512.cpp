@@ -118,22 +118,66 @@ void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, std
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < kPanelTileRows; ++r) {
         const std::uint8_t* row = w.data + (r0 + g * kPanelTileRows + r) * w.row_bytes;
-        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16, load_weights<kType>(row, c, mask));
+        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16,
+                        load_weights<kType>(row, c, mask));
       }
     }
   }
 }
 
+// sum_lanes of many vectors at once: each stage adds the same lanes sum_lanes adds (lower lane
+// first), but packs two inputs' halves into one vector, so four stages take 16 vectors to their
+// 16 sums with 30 shuffles where one at a time takes 64.
+inline __m512 halve_256(__m512 a, __m512 b) {  // a's and b's lanes i + lanes i + 8
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+}
+inline __m512 halve_128(__m512 a, __m512 b) {  // in 256-bit halves: lanes i + lanes i + 4
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
+}
+inline __m512 halve_64(__m512 a, __m512 b) {  // in 128-bit lanes: lanes i + lanes i + 2
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xee));
+}
+inline __m512 halve_32(__m512 a, __m512 b) {  // in 128-bit lanes: lane 0 + lane 1, 2 + 3
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
+}
+
+// out[t·stride + r] = sum_lanes(acc[r][t]) for a 4×6 tile. With v[4m + k] = acc[m][k] (k < 4),
+// the four stages leave v[4m + k]'s sum in lane 4k + m: token k's four rows side by side.
+inline void reduce_4x6(const __m512 (&acc)[4][6], float* out, std::size_t stride) {
+  __m512 b[4];
+#pragma GCC unroll 4
+  for (std::size_t m = 0; m < 4; ++m)
+    b[m] = halve_128(halve_256(acc[m][0], acc[m][1]), halve_256(acc[m][2], acc[m][3]));
+  const __m512 d = halve_32(halve_64(b[0], b[1]), halve_64(b[2], b[3]));
+#pragma GCC unroll 4
+  for (std::size_t k = 0; k < 4; ++k)
+    _mm_storeu_ps(out + k * stride,
+                  _mm512_castps512_ps128(_mm512_shuffle_f32x4(d, d, static_cast<int>(k * 0x55))));
+  // Tokens 4 and 5, with the last stage on one vector twice: lane 4k + h holds the sum of row
+  // 2h + k % 2, token 4 + k / 2.
+  __m512 c[2];
+#pragma GCC unroll 2
+  for (std::size_t h = 0; h < 2; ++h) {
+    c[h] =
+        halve_128(halve_256(acc[2 * h][4], acc[2 * h + 1][4]), halve_256(acc[2 * h][5], acc[2 * h + 1][5]));
+  }
+  const __m512 e = halve_32(halve_64(c[0], c[1]), halve_64(c[0], c[1]));
+  const __m512 picked =
+      _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 1, 5, 8, 12, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), e);
+  _mm_storeu_ps(out + 4 * stride, _mm512_castps512_ps128(picked));
+  _mm_storeu_ps(out + 5 * stride, _mm512_castps512_ps128(_mm512_shuffle_f32x4(picked, picked, 0x55)));
+}
+
 // Where a panel tile is in the call.
 struct PanelTileAt {
-  const float* weights;  // the tile's converted weights at the chunk's first column
-  float* tokens;         // the chunk's packed activations
+  const float* weights;      // the tile's converted weights at the chunk's first column
+  float* tokens;             // the chunk's packed activations
   const float* const* rows;  // with kPack: each token's activations at the chunk's first column
-  std::size_t steps;     // 16-column steps in the chunk
-  __mmask16 last_mask;   // columns of the chunk's last step that exist
-  bool first, last;      // the chunk is the row's first / last
-  float* acc_memory;     // kPanelTileRows × kT vectors, kept between chunks
-  float* out;            // at (t0, r0)
+  std::size_t steps;         // 16-column steps in the chunk
+  __mmask16 last_mask;       // columns of the chunk's last step that exist
+  bool first, last;          // the chunk is the row's first / last
+  float* acc_memory;         // kPanelTileRows × kT vectors, kept between chunks
+  float* out;                // at (t0, r0)
   std::size_t out_stride;
   const char* prefetch;  // a line per step from here into L2
 };
@@ -175,6 +219,9 @@ void panel_tile(const PanelTileAt& at) {
 #pragma GCC unroll 16
       for (std::size_t r = 0; r < kR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
+  }
+  if constexpr (kR == 4 && kT == 6) {
+    if (at.last) return reduce_4x6(acc, at.out, at.out_stride);
   }
 #pragma GCC unroll 16
   for (std::size_t r = 0; r < kR; ++r) {
@@ -242,25 +289,30 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
         convert_panel<kType>(w, r0, tiles, kb, kb_end, plan.tile_floats, panel);
         for (std::size_t t = tb; t < tb_end; t += kPanelTileTokens) {
           const std::size_t n = min_size(kPanelTileTokens, tb_end - t);
-          float* acc = acc_memory + (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) *
-                                        kAccFloats;
+          float* acc =
+              acc_memory +
+              (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) * kAccFloats;
           for (std::size_t c = kb; c < kb_end; c += kChunkCols) {
             const std::size_t c_end = min_size(kb_end, c + kChunkCols);
             const float* rows[kPanelTileTokens];
-            for (std::size_t i = 0; i < n; ++i) rows[i] = reinterpret_cast<const float*>(x.data + (t + i) * x.stride) + c;
+            for (std::size_t i = 0; i < n; ++i)
+              rows[i] = reinterpret_cast<const float*>(x.data + (t + i) * x.stride) + c;
             // The chunk after this one: the block's next columns of these tokens, else the next
             // tokens' first (or, at the end of the block, the first tokens' again).
             const bool more_cols = c_end < kb_end;
-            const std::size_t next_t = more_cols ? t : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens : tb;
+            const std::size_t next_t = more_cols                       ? t
+                                       : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens
+                                                                       : tb;
             const std::size_t next_c = more_cols ? c_end : kb;
             const std::size_t next_n = min_size(kPanelTileTokens, tb_end - next_t);
             for (std::size_t g = 0; g < tiles; ++g) {
               // Row tile g < next_n brings token g's next chunk into L2 as it goes (a line per
               // step), so the tile that packs it finds it there rather than in L3 or another core's
               // cache; the others touch their own pack.
-              const char* prefetch =
-                  g < next_n ? reinterpret_cast<const char*>(x.data + (next_t + g) * x.stride + next_c * sizeof(float))
-                             : reinterpret_cast<const char*>(pack);
+              const char* prefetch = g < next_n
+                                         ? reinterpret_cast<const char*>(x.data + (next_t + g) * x.stride +
+                                                                         next_c * sizeof(float))
+                                         : reinterpret_cast<const char*>(pack);
               const PanelTileAt at{panel + g * plan.tile_floats + (c - kb) * kPanelTileRows,
                                    pack,
                                    rows,
