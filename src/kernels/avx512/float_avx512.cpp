@@ -98,7 +98,7 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
 constexpr std::size_t kPanelTileRows = 4;
 constexpr std::size_t kPanelTileTokens = 6;
 constexpr std::size_t kChunkCols = 512;
-constexpr std::size_t kPanelBytes = std::size_t{512} << 10;
+constexpr std::size_t kPanelBytes = std::size_t{1024} << 10;
 constexpr std::size_t kBlockCols = 2048;  // a multiple of kChunkCols
 constexpr std::size_t kTokenBlock = 16 * kPanelTileTokens;
 constexpr unsigned kScratchSlot = 2;
@@ -118,52 +118,74 @@ void convert_panel(const WeightMatrix& w, std::size_t r0, std::size_t tiles, std
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < kPanelTileRows; ++r) {
         const std::uint8_t* row = w.data + (r0 + g * kPanelTileRows + r) * w.row_bytes;
-        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16, load_weights<kType>(row, c, mask));
+        _mm512_store_ps(panel + g * tile_floats + (s * kPanelTileRows + r) * 16,
+                        load_weights<kType>(row, c, mask));
       }
     }
   }
 }
 
-// Tokens [t0, t0 + n), columns [c_begin, c_end), into `pack`: for each 16 columns, one vector per
-// token, zero past the end of the row (as the masked loads of the direct tiles).
-void pack_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
-                 float* pack) {
-  for (std::size_t t = 0; t < n; ++t) {
-    const auto* row = reinterpret_cast<const float*>(x.data + (t0 + t) * x.stride);
-    float* to = pack + 16 * t;
-    for (std::size_t c = c_begin; c < c_end; c += 16, to += 16 * n) {
-      const __mmask16 mask =
-          c_end - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (c_end - c)) - 1);
-      _mm512_store_ps(to, _mm512_maskz_loadu_ps(mask, row + c));
-    }
-  }
+// sum_lanes of many vectors at once: each stage adds the same lanes sum_lanes adds (lower lane
+// first), but packs two inputs' halves into one vector, so four stages take 16 vectors to their
+// 16 sums with 30 shuffles where one at a time takes 64.
+inline __m512 halve_256(__m512 a, __m512 b) {  // a's and b's lanes i + lanes i + 8
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+}
+inline __m512 halve_128(__m512 a, __m512 b) {  // in 256-bit halves: lanes i + lanes i + 4
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
+}
+inline __m512 halve_64(__m512 a, __m512 b) {  // in 128-bit lanes: lanes i + lanes i + 2
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xee));
+}
+inline __m512 halve_32(__m512 a, __m512 b) {  // in 128-bit lanes: lane 0 + lane 1, 2 + 3
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
 }
 
-// Asks for part `part` of `parts` of the cache lines of tokens [t0, t0 + n), columns [c_begin, c_end)
-// to be brought into L2, so that the next pack_tokens finds them there: activations come from L3
-// or another core's cache, at a latency the copy alone would wait out.
-void prefetch_tokens(const Activations& x, std::size_t t0, std::size_t n, std::size_t c_begin, std::size_t c_end,
-                     std::size_t part, std::size_t parts) {
-  const std::size_t lines = (c_end - c_begin + 15) / 16;
-  const std::size_t first = part * lines / parts, last = (part + 1) * lines / parts;
-  for (std::size_t t = 0; t < n; ++t) {
-    const auto* row = reinterpret_cast<const char*>(x.data + (t0 + t) * x.stride) + c_begin * sizeof(float);
-    for (std::size_t l = first; l < last; ++l) _mm_prefetch(row + 64 * l, _MM_HINT_T1);
+// out[t·stride + r] = sum_lanes(acc[r][t]) for a 4×6 tile. With v[4m + k] = acc[m][k] (k < 4),
+// the four stages leave v[4m + k]'s sum in lane 4k + m: token k's four rows side by side.
+inline void reduce_4x6(const __m512 (&acc)[4][6], float* out, std::size_t stride) {
+  __m512 b[4];
+#pragma GCC unroll 4
+  for (std::size_t m = 0; m < 4; ++m)
+    b[m] = halve_128(halve_256(acc[m][0], acc[m][1]), halve_256(acc[m][2], acc[m][3]));
+  const __m512 d = halve_32(halve_64(b[0], b[1]), halve_64(b[2], b[3]));
+#pragma GCC unroll 4
+  for (std::size_t k = 0; k < 4; ++k)
+    _mm_storeu_ps(out + k * stride,
+                  _mm512_castps512_ps128(_mm512_shuffle_f32x4(d, d, static_cast<int>(k * 0x55))));
+  // Tokens 4 and 5, with the last stage on one vector twice: lane 4k + h holds the sum of row
+  // 2h + k % 2, token 4 + k / 2.
+  __m512 c[2];
+#pragma GCC unroll 2
+  for (std::size_t h = 0; h < 2; ++h) {
+    c[h] =
+        halve_128(halve_256(acc[2 * h][4], acc[2 * h + 1][4]), halve_256(acc[2 * h][5], acc[2 * h + 1][5]));
   }
+  const __m512 e = halve_32(halve_64(c[0], c[1]), halve_64(c[0], c[1]));
+  const __m512 picked =
+      _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 1, 5, 8, 12, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), e);
+  _mm_storeu_ps(out + 4 * stride, _mm512_castps512_ps128(picked));
+  _mm_storeu_ps(out + 5 * stride, _mm512_castps512_ps128(_mm512_shuffle_f32x4(picked, picked, 0x55)));
 }
 
 // Where a panel tile is in the call.
 struct PanelTileAt {
-  const float* weights;  // the tile's converted weights at the chunk's first column
-  const float* tokens;   // the chunk's packed activations
-  std::size_t steps;     // 16-column steps in the chunk
-  bool first, last;      // the chunk is the row's first / last
-  float* acc_memory;     // kPanelTileRows × kT vectors, kept between chunks
-  float* out;            // at (t0, r0)
+  const float* weights;      // the tile's converted weights at the chunk's first column
+  float* tokens;             // the chunk's packed activations
+  const float* const* rows;  // with kPack: each token's activations at the chunk's first column
+  std::size_t steps;         // 16-column steps in the chunk
+  __mmask16 last_mask;       // columns of the chunk's last step that exist
+  bool first, last;          // the chunk is the row's first / last
+  float* acc_memory;         // kPanelTileRows × kT vectors, kept between chunks
+  float* out;                // at (t0, r0)
   std::size_t out_stride;
+  const char* prefetch;  // a line per step from here into L2
 };
 
-template <std::size_t kT>
+// kPack: the first row tile of a chunk reads the activations from their rows and packs them as it
+// goes (for each 16 columns one vector per token, zero past the end of the row as the masked loads
+// of the direct tiles), so their latency hides behind its FMAs; the other row tiles read the pack.
+template <std::size_t kT, bool kPack>
 void panel_tile(const PanelTileAt& at) {
   constexpr std::size_t kR = kPanelTileRows;
   __m512 acc[kR][kT];
@@ -175,17 +197,31 @@ void panel_tile(const PanelTileAt& at) {
     }
   }
   const float* wp = at.weights;
-  const float* xp = at.tokens;
+  float* xp = at.tokens;
+  const float* rows[kT];  // (a local copy: the stores to the pack could alias at.rows)
+#pragma GCC unroll 16
+  for (std::size_t t = 0; t < kT; ++t) rows[t] = kPack ? at.rows[t] : nullptr;
   for (std::size_t s = 0; s < at.steps; ++s, wp += 16 * kR, xp += 16 * kT) {
     __m512 wv[kR];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < kR; ++r) wv[r] = _mm512_load_ps(wp + 16 * r);
+    _mm_prefetch(at.prefetch + 64 * s, _MM_HINT_T1);
 #pragma GCC unroll 16
     for (std::size_t t = 0; t < kT; ++t) {
-      const __m512 xv = _mm512_load_ps(xp + 16 * t);
+      __m512 xv;
+      if constexpr (kPack) {
+        xv = s + 1 < at.steps ? _mm512_loadu_ps(rows[t] + 16 * s)
+                              : _mm512_maskz_loadu_ps(at.last_mask, rows[t] + 16 * s);
+        _mm512_store_ps(xp + 16 * t, xv);
+      } else {
+        xv = _mm512_load_ps(xp + 16 * t);
+      }
 #pragma GCC unroll 16
       for (std::size_t r = 0; r < kR; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
+  }
+  if constexpr (kR == 4 && kT == 6) {
+    if (at.last) return reduce_4x6(acc, at.out, at.out_stride);
   }
 #pragma GCC unroll 16
   for (std::size_t r = 0; r < kR; ++r) {
@@ -202,11 +238,12 @@ void panel_tile(const PanelTileAt& at) {
 
 // A tile of n ≤ kT tokens.
 template <std::size_t kT>
-void panel_tile_n(std::size_t n, const PanelTileAt& at) {
+void panel_tile_n(std::size_t n, bool pack, const PanelTileAt& at) {
   if constexpr (kT > 1) {
-    if (n < kT) return panel_tile_n<kT - 1>(n, at);
+    if (n < kT) return panel_tile_n<kT - 1>(n, pack, at);
   }
-  panel_tile<kT>(at);
+  if (pack) return panel_tile<kT, true>(at);
+  panel_tile<kT, false>(at);
 }
 
 // How a call's rows, tokens and columns are cut: a panel is `panel_tiles` row tiles × `block_cols`
@@ -252,28 +289,42 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
         convert_panel<kType>(w, r0, tiles, kb, kb_end, plan.tile_floats, panel);
         for (std::size_t t = tb; t < tb_end; t += kPanelTileTokens) {
           const std::size_t n = min_size(kPanelTileTokens, tb_end - t);
-          float* acc = acc_memory + (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) *
-                                        kAccFloats;
+          float* acc =
+              acc_memory +
+              (plan.acc_slots == plan.panel_tiles ? 0 : (t - tb) / kPanelTileTokens * tiles) * kAccFloats;
           for (std::size_t c = kb; c < kb_end; c += kChunkCols) {
             const std::size_t c_end = min_size(kb_end, c + kChunkCols);
-            pack_tokens(x, t, n, c, c_end, pack);
+            const float* rows[kPanelTileTokens];
+            for (std::size_t i = 0; i < n; ++i)
+              rows[i] = reinterpret_cast<const float*>(x.data + (t + i) * x.stride) + c;
             // The chunk after this one: the block's next columns of these tokens, else the next
             // tokens' first (or, at the end of the block, the first tokens' again).
             const bool more_cols = c_end < kb_end;
-            const std::size_t next_t = more_cols ? t : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens : tb;
+            const std::size_t next_t = more_cols                       ? t
+                                       : t + kPanelTileTokens < tb_end ? t + kPanelTileTokens
+                                                                       : tb;
             const std::size_t next_c = more_cols ? c_end : kb;
             const std::size_t next_n = min_size(kPanelTileTokens, tb_end - next_t);
             for (std::size_t g = 0; g < tiles; ++g) {
-              prefetch_tokens(x, next_t, next_n, next_c, min_size(kb_end, next_c + kChunkCols), g, tiles);
+              // Row tile g < next_n brings token g's next chunk into L2 as it goes (a line per
+              // step), so the tile that packs it finds it there rather than in L3 or another core's
+              // cache; the others touch their own pack.
+              const char* prefetch = g < next_n
+                                         ? reinterpret_cast<const char*>(x.data + (next_t + g) * x.stride +
+                                                                         next_c * sizeof(float))
+                                         : reinterpret_cast<const char*>(pack);
               const PanelTileAt at{panel + g * plan.tile_floats + (c - kb) * kPanelTileRows,
                                    pack,
+                                   rows,
                                    round_up(c_end - c, 16) / 16,
+                                   static_cast<__mmask16>(0xffffu >> (round_up(c_end - c, 16) - (c_end - c))),
                                    c == 0,
                                    c_end == w.cols,
                                    acc + g * kAccFloats,
                                    out + t * out_stride + r0 + g * kPanelTileRows,
-                                   out_stride};
-              panel_tile_n<kPanelTileTokens>(n, at);
+                                   out_stride,
+                                   prefetch};
+              panel_tile_n<kPanelTileTokens>(n, g == 0, at);
             }
           }
         }

@@ -78,7 +78,8 @@ std::vector<std::tuple<Isa, TensorType>> cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(FloatTypes, FloatPrefillTest, ::testing::ValuesIn(cases()), [](const auto& info) {
-  return std::string(name_of(std::get<0>(info.param))) + "_" + std::string(tensor::name_of(std::get<1>(info.param)));
+  return std::string(name_of(std::get<0>(info.param))) + "_" +
+         std::string(tensor::name_of(std::get<1>(info.param)));
 });
 
 }  // namespace
