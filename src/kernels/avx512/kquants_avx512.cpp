@@ -111,7 +111,8 @@ struct DecodeQ4K {
           const __m512i a_lo = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 4 * i)));
           const __m512i a_hi = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 32 + 4 * i)));
           lo[i % 2] = _mm512_dpbusd_epi32(lo[i % 2], _mm512_and_si512(v, low4), a_lo);
-          hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_and_si512(_mm512_srli_epi32(v, 4), low4), a_hi);
+          // The high nibbles where they are: 16 times the codes (see below).
+          hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_andnot_si512(low4, v), a_hi);
         }
         const __m512i sum[2] = {_mm512_add_epi32(lo[0], lo[1]), _mm512_add_epi32(hi[0], hi[1])};
 #pragma GCC unroll 2
@@ -119,6 +120,9 @@ struct DecodeQ4K {
           const unsigned g = static_cast<unsigned>(2 * p + h);
           __m512 ws, wm;  // (worked out here, not for the whole block: fewer live registers)
           kquant_group_scale(z, d, neg_dmin, g, ws, wm);
+          // The high group's sum is 16·I, exactly, and float(16·I)·(ws/16) is float(I)·ws
+          // rounded the same way (scaling by 16 is exact both sides), so the same bits.
+          if (h == 1) ws = _mm512_mul_ps(ws, _mm512_set1_ps(1.0f / 16));
           __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws);
           s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums + 4 * g)), s);
           f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * g)), f);
