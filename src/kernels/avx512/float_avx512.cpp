@@ -89,12 +89,13 @@ void float_tile_n(std::size_t n, const WeightMatrix& w, std::size_t r0, const Ac
 }
 
 // Prefill: converting a weight vector costs as much FMA-port time as a third of a 4×6 tile's FMAs,
-// and the tiles above convert each one again for every 6 tokens. So a panel of rows is converted
-// to f32 once per call (kept in L2), and FMA-only tiles run every token against it. A tile's
-// activations are copied kChunkCols columns at a time into one contiguous block that stays in L1
-// while every row tile of the panel passes over it (rows of activations lie a multiple of 4 KiB
-// apart, so read in place they would all compete for the same L1 sets). A tile's accumulators
-// are kept in memory between chunks, which leaves each pair's float sequence as it is.
+// and the tiles above convert each one again for every 6 tokens. So a panel of rows (up to
+// kBlockCols columns of them, kPanelBytes in all, kept in L2) is converted to f32 once, and
+// FMA-only tiles run the tokens against it. A tile's activations are taken kChunkCols columns at a
+// time into one contiguous pack that stays in L1 while every row tile of the panel passes over it
+// (rows of activations lie a multiple of 4 KiB apart, so read in place they would all compete for
+// the same L1 sets). A tile's accumulators are kept in memory between chunks and column blocks,
+// which leaves each pair's float sequence as it is.
 constexpr std::size_t kPanelTileRows = 4;
 constexpr std::size_t kPanelTileTokens = 6;
 constexpr std::size_t kChunkCols = 512;
