@@ -61,28 +61,30 @@ inline void kquant_scales(const __m512i z[4], std::uint8_t* groups) {
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 64 values take 32 bytes of qs: the
 // low nibbles are the first 32 values (group 2p), the high nibbles the next 32 (group 2p + 1).
 // Dword q of qs (pair q / 8, position q % 8) holds quad q % 8 of both groups.
-template <class Src>
-void build_q4_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  constexpr std::size_t kBB = kQ4_K.block_bytes;
-  for (std::size_t b = begin; b < end; ++b) {
-    const std::size_t at = b * kBB;
-    std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ4_K>;
+struct BuildQ4K {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    constexpr std::size_t kBB = kQ4_K.block_bytes;
+    for (std::size_t b = begin; b < end; ++b) {
+      const std::size_t at = b * kBB;
+      std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ4_K>;
 #pragma GCC unroll 5
-    for (std::size_t chunk = 0; chunk < 5; ++chunk) {
-      __m512i z[8];
-      // Bytes 128..143 of the block in the last chunk, all 32 in the others.
-      src.dwords8(at + 32 * chunk, chunk == 4 ? 0xffffu : ~0u, z);
-      if (chunk == 0) kquant_scales<kQ4_K>(z, groups);
+      for (std::size_t chunk = 0; chunk < 5; ++chunk) {
+        __m512i z[8];
+        // Bytes 128..143 of the block in the last chunk, all 32 in the others.
+        src.dwords8(at + 32 * chunk, chunk == 4 ? 0xffffu : ~0u, z);
+        if (chunk == 0) kquant_scales<kQ4_K>(z, groups);
 #pragma GCC unroll 8
-      for (std::size_t e = 0; e < 8; ++e) {
-        if ((chunk == 0 && e < 4) || (chunk == 4 && e >= 4)) continue;  // not qs
-        const std::size_t q = 8 * chunk + e - 4;                        // dword of qs
-        store_quad<kQ4_K>(groups, 2 * (q / 8), q % 8, low_nibbles(z[e]));
-        store_quad<kQ4_K>(groups, 2 * (q / 8) + 1, q % 8, high_nibbles(z[e]));
+        for (std::size_t e = 0; e < 8; ++e) {
+          if ((chunk == 0 && e < 4) || (chunk == 4 && e >= 4)) continue;  // not qs
+          const std::size_t q = 8 * chunk + e - 4;                        // dword of qs
+          store_quad<kQ4_K>(groups, 2 * (q / 8), q % 8, low_nibbles(z[e]));
+          store_quad<kQ4_K>(groups, 2 * (q / 8) + 1, q % 8, high_nibbles(z[e]));
+        }
       }
     }
   }
-}
+};
 
 // One token against one repacked panel of Q4_K rows, unpacking the codes in registers instead of
 // into a panel in memory: accumulate<kQ4_K, 1, 1>'s arithmetic on the same numbers, in the same
@@ -135,91 +137,84 @@ struct DecodeQ4K {
 // Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K plus a fifth bit:
 // value l of group g has it at bit g of qh[l], so quad i of group g takes bit g of each byte of
 // qh's dword i, moved to bit 4 (a rotation keeps each byte's bits in their byte).
-template <class Src>
-void build_q5_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  constexpr std::size_t kBB = kQ5_K.block_bytes;
-  const __m512i bit4 = _mm512_set1_epi8(0x10);
-  for (std::size_t b = begin; b < end; ++b) {
-    const std::size_t at = b * kBB;
-    std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ5_K>;
-    __m512i z[8], qh[8];
-    src.dwords8(at, ~0u, z);
-    kquant_scales<kQ5_K>(z, groups);
+struct BuildQ5K {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    constexpr std::size_t kBB = kQ5_K.block_bytes;
+    const __m512i bit4 = _mm512_set1_epi8(0x10);
+    for (std::size_t b = begin; b < end; ++b) {
+      const std::size_t at = b * kBB;
+      std::uint8_t* groups = panel + 8 * (b - begin) * kGroupStride<kQ5_K>;
+      __m512i z[8], qh[8];
+      src.dwords8(at, ~0u, z);
+      kquant_scales<kQ5_K>(z, groups);
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < 4; ++i) qh[i] = z[4 + i];
+      for (std::size_t i = 0; i < 4; ++i) qh[i] = z[4 + i];
 #pragma GCC unroll 5
-    for (std::size_t chunk = 1; chunk < 6; ++chunk) {
-      src.dwords8(at + 32 * chunk, chunk == 5 ? 0xffffu : ~0u, z);
-      if (chunk == 1) {
+      for (std::size_t chunk = 1; chunk < 6; ++chunk) {
+        src.dwords8(at + 32 * chunk, chunk == 5 ? 0xffffu : ~0u, z);
+        if (chunk == 1) {
 #pragma GCC unroll 4
-        for (std::size_t i = 0; i < 4; ++i) qh[4 + i] = z[i];
-      }
+          for (std::size_t i = 0; i < 4; ++i) qh[4 + i] = z[i];
+        }
 #pragma GCC unroll 8
-      for (std::size_t e = 0; e < 8; ++e) {
-        if ((chunk == 1 && e < 4) || (chunk == 5 && e >= 4)) continue;  // not qs
-        const std::size_t q = 8 * chunk + e - 12;                       // dword of qs
-        const std::size_t pair = q / 8, i = q % 8;
-        const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * pair + 32) % 32), bit4);
-        const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (3 - 2 * pair + 32) % 32), bit4);
-        store_quad<kQ5_K>(groups, 2 * pair, i, _mm512_or_si512(low_nibbles(z[e]), lo_bit));
-        store_quad<kQ5_K>(groups, 2 * pair + 1, i, _mm512_or_si512(high_nibbles(z[e]), hi_bit));
+        for (std::size_t e = 0; e < 8; ++e) {
+          if ((chunk == 1 && e < 4) || (chunk == 5 && e >= 4)) continue;  // not qs
+          const std::size_t q = 8 * chunk + e - 12;                       // dword of qs
+          const std::size_t pair = q / 8, i = q % 8;
+          const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * pair + 32) % 32), bit4);
+          const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh[i], (3 - 2 * pair + 32) % 32), bit4);
+          store_quad<kQ5_K>(groups, 2 * pair, i, _mm512_or_si512(low_nibbles(z[e]), lo_bit));
+          store_quad<kQ5_K>(groups, 2 * pair + 1, i, _mm512_or_si512(high_nibbles(z[e]), hi_bit));
+        }
       }
     }
   }
-}
+};
 
 // Q6_K: { u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d; } value 32k + l of half h (k = 0..3)
 // takes its low 4 bits from ql[64h + 32(k & 1) + l] (low nibble for k < 2, high for k ≥ 2) and its
 // top 2 bits from bits 2k of qh[32h + l]; the code is those 6 bits (the signed value + 32), in 16
 // groups of 16 with signed 8-bit scales.
-template <class Src>
-void build_q6_k(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  constexpr std::size_t kBB = kQ6_K.block_bytes;
-  const __m512i top2 = _mm512_set1_epi8(0x30);
-  for (std::size_t b = begin; b < end; ++b) {
-    const std::size_t at = b * kBB;
-    std::uint8_t* groups = panel + 16 * (b - begin) * kGroupStride<kQ6_K>;
-    __m512i z[8];
-    src.dwords8(at + 192, 0x3ffffu, z);  // z[0..3] the scales, z[4] d
-    const __m512 d = f16_low(z[4]);
+struct BuildQ6K {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    constexpr std::size_t kBB = kQ6_K.block_bytes;
+    const __m512i top2 = _mm512_set1_epi8(0x30);
+    for (std::size_t b = begin; b < end; ++b) {
+      const std::size_t at = b * kBB;
+      std::uint8_t* groups = panel + 16 * (b - begin) * kGroupStride<kQ6_K>;
+      __m512i z[8];
+      src.dwords8(at + 192, 0x3ffffu, z);  // z[0..3] the scales, z[4] d
+      const __m512 d = f16_low(z[4]);
 #pragma GCC unroll 16
-    for (unsigned g = 0; g < 16; ++g) {
-      // Byte g % 4 of dword g / 4, sign-extended.
-      const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(z[g / 4], 24 - 8 * (g % 4)), 24);
-      store_scale<kQ6_K>(groups, g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
-    }
+      for (unsigned g = 0; g < 16; ++g) {
+        // Byte g % 4 of dword g / 4, sign-extended.
+        const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(z[g / 4], 24 - 8 * (g % 4)), 24);
+        store_scale<kQ6_K>(groups, g, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
+      }
 #pragma GCC unroll 2
-    for (std::size_t half = 0; half < 2; ++half) {
-      __m512i ql[16], qh[8];
-      src.dwords8(at + 64 * half, ~0u, ql);
-      src.dwords8(at + 64 * half + 32, ~0u, ql + 8);
-      src.dwords8(at + 128 + 32 * half, ~0u, qh);
+      for (std::size_t half = 0; half < 2; ++half) {
+        __m512i ql[16], qh[8];
+        src.dwords8(at + 64 * half, ~0u, ql);
+        src.dwords8(at + 64 * half + 32, ~0u, ql + 8);
+        src.dwords8(at + 128 + 32 * half, ~0u, qh);
 #pragma GCC unroll 4
-      for (unsigned k = 0; k < 4; ++k) {
+        for (unsigned k = 0; k < 4; ++k) {
 #pragma GCC unroll 8
-        for (std::size_t i = 0; i < 8; ++i) {
-          const __m512i src = ql[8 * (k & 1) + i];
-          const __m512i low = k < 2 ? low_nibbles(src) : high_nibbles(src);
-          // bits 2k, 2k + 1 of each byte, at bits 4, 5.
-          const __m512i high = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * k + 32) % 32), top2);
-          const std::size_t value = 128 * half + 32 * k + 4 * i;
-          store_quad<kQ6_K>(groups, value / 16, value % 16 / 4, _mm512_or_si512(low, high));
+          for (std::size_t i = 0; i < 8; ++i) {
+            const __m512i src = ql[8 * (k & 1) + i];
+            const __m512i low = k < 2 ? low_nibbles(src) : high_nibbles(src);
+            // bits 2k, 2k + 1 of each byte, at bits 4, 5.
+            const __m512i high = _mm512_and_si512(_mm512_rol_epi32(qh[i], (4 - 2 * k + 32) % 32), top2);
+            const std::size_t value = 128 * half + 32 * k + 4 * i;
+            store_quad<kQ6_K>(groups, value / 16, value % 16 / 4, _mm512_or_si512(low, high));
+          }
         }
       }
     }
   }
-}
-
-// Each builder as the function object type matmul_int takes (one instance per row source).
-using BuildQ4K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q4_k(src, b, e, g);
-});
-using BuildQ5K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q5_k(src, b, e, g);
-});
-using BuildQ6K = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q6_k(src, b, e, g);
-});
+};
 
 // One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
 // 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K). `words` is the word

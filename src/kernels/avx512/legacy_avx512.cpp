@@ -19,103 +19,98 @@ constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
 
 // Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
-template <class Src>
-void build_q8_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  for (std::size_t b = begin; b < end; ++b) {
-    const std::size_t at = b * kQ8_0.block_bytes;
-    __m512i z[8];
-    src.dwords8(at + 2, ~0u, z);
+struct BuildQ80 {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    for (std::size_t b = begin; b < end; ++b) {
+      const std::size_t at = b * kQ8_0.block_bytes;
+      __m512i z[8];
+      src.dwords8(at + 2, ~0u, z);
 #pragma GCC unroll 8
-    for (std::size_t j = 0; j < 8; ++j)
-      store_quad<kQ8_0>(panel, b - begin, j,
-                        _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
-    store_scale<kQ8_0>(panel, b - begin, f16_low(src.dword(at)));
+      for (std::size_t j = 0; j < 8; ++j)
+        store_quad<kQ8_0>(panel, b - begin, j,
+                          _mm512_xor_si512(z[j], _mm512_set1_epi8(static_cast<char>(0x80))));
+      store_scale<kQ8_0>(panel, b - begin, f16_low(src.dword(at)));
+    }
   }
-}
+};
 
 // The nibble types: value j of a block sits in byte j % 16 of qs, low nibble for j < 16, else high.
 // Two blocks are read at a time (16 bytes of codes each); `codes` is where qs starts in a block.
 // With kFifth, qh (a u32 at `fifth`) holds each value's fifth bit; with kOffset, the block starts
 // with d and m, else with d.
-template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt, class Src>
-void build_nibble_type(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  constexpr std::size_t kBB = kS.block_bytes;
-  // Bits 0..3 of an index to bit 4 of bytes 0..3.
-  const __m512i spread = _mm512_setr_epi32(
-      0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010, 0x00101000, 0x00101010,
-      0x10000000, 0x10000010, 0x10001000, 0x10001010, 0x10100000, 0x10100010, 0x10101000, 0x10101010);
-  for (std::size_t b = begin; b < end; b += 2) {
-    const bool second = b + 1 < end;
-    __m512i z[8];
-    src.dwords4x2(b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
-    for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
-      const std::size_t block = b + k, at = block * kBB;
-      const __m512i head = src.dword(at);
-      __m512i fifth = _mm512_setzero_si512();
-      if constexpr (kFifth) fifth = src.dword(at + kFifthAt);
+template <const IntScheme& kS, std::size_t kCodes, bool kFifth, std::size_t kFifthAt>
+struct BuildNibbles {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    constexpr std::size_t kBB = kS.block_bytes;
+    // Bits 0..3 of an index to bit 4 of bytes 0..3.
+    const __m512i spread = _mm512_setr_epi32(
+        0x00000000, 0x00000010, 0x00001000, 0x00001010, 0x00100000, 0x00100010, 0x00101000, 0x00101010,
+        0x10000000, 0x10000010, 0x10001000, 0x10001010, 0x10100000, 0x10100010, 0x10101000, 0x10101010);
+    for (std::size_t b = begin; b < end; b += 2) {
+      const bool second = b + 1 < end;
+      __m512i z[8];
+      src.dwords4x2(b * kBB + kCodes, (b + 1) * kBB + kCodes, second, z);
+      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+        const std::size_t block = b + k, at = block * kBB;
+        const __m512i head = src.dword(at);
+        __m512i fifth = _mm512_setzero_si512();
+        if constexpr (kFifth) fifth = src.dword(at + kFifthAt);
 #pragma GCC unroll 8
-      for (std::size_t j = 0; j < 8; ++j) {
-        const __m512i packed = z[4 * k + j % 4];
-        __m512i codes = j < 4 ? low_nibbles(packed) : high_nibbles(packed);
-        if constexpr (kFifth) {
-          const __m512i four =
-              _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)), _mm512_set1_epi32(15));
-          codes = _mm512_or_si512(codes, _mm512_permutexvar_epi32(four, spread));
+        for (std::size_t j = 0; j < 8; ++j) {
+          const __m512i packed = z[4 * k + j % 4];
+          __m512i codes = j < 4 ? low_nibbles(packed) : high_nibbles(packed);
+          if constexpr (kFifth) {
+            const __m512i four = _mm512_and_si512(_mm512_srli_epi32(fifth, static_cast<unsigned>(4 * j)),
+                                                  _mm512_set1_epi32(15));
+            codes = _mm512_or_si512(codes, _mm512_permutexvar_epi32(four, spread));
+          }
+          store_quad<kS>(panel, block - begin, j, codes);
         }
-        store_quad<kS>(panel, block - begin, j, codes);
+        store_scale<kS>(panel, block - begin, f16_low(head));
+        if constexpr (kS.block_min) store_offset<kS>(panel, block - begin, f16_high(head));
       }
-      store_scale<kS>(panel, block - begin, f16_low(head));
-      if constexpr (kS.block_min) store_offset<kS>(panel, block - begin, f16_high(head));
     }
   }
-}
+};
 
 // Q4_0: { fp16 d; u8 qs[16]; } value d·(nibble − 8): the nibble is the code + 8.
-template <class Src>
-void build_q4_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ4_0, 2, false, 0>(src, begin, end, panel);
-}
+using BuildQ40 = BuildNibbles<kQ4_0, 2, false, 0>;
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value d·nibble + m.
-template <class Src>
-void build_q4_1(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ4_1, 4, false, 0>(src, begin, end, panel);
-}
+using BuildQ41 = BuildNibbles<kQ4_1, 4, false, 0>;
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4 − 16).
-template <class Src>
-void build_q5_0(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ5_0, 6, true, 2>(src, begin, end, panel);
-}
+using BuildQ50 = BuildNibbles<kQ5_0, 6, true, 2>;
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
-template <class Src>
-void build_q5_1(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  build_nibble_type<kQ5_1, 8, true, 4>(src, begin, end, panel);
-}
+using BuildQ51 = BuildNibbles<kQ5_1, 8, true, 4>;
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
-template <class Src>
-void build_iq4_nl(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) {
-  // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
-  // plus 128, in every 128-bit lane for vpshufb.
-  const __m512i grid = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
-                    static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
-                    static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
-  for (std::size_t b = begin; b < end; b += 2) {
-    const bool second = b + 1 < end;
-    __m512i z[8];
-    src.dwords4x2(b * 18 + 2, (b + 1) * 18 + 2, second, z);
-    for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
-      const std::size_t block = b + k;
+struct BuildIq4Nl {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+    // plus 128, in every 128-bit lane for vpshufb.
+    const __m512i grid = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
+                      static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
+                      static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
+    for (std::size_t b = begin; b < end; b += 2) {
+      const bool second = b + 1 < end;
+      __m512i z[8];
+      src.dwords4x2(b * 18 + 2, (b + 1) * 18 + 2, second, z);
+      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+        const std::size_t block = b + k;
 #pragma GCC unroll 8
-      for (std::size_t j = 0; j < 8; ++j) {
-        const __m512i packed = z[4 * k + j % 4];
-        store_quad<kIQ4_NL>(panel, block - begin, j,
-                            _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        for (std::size_t j = 0; j < 8; ++j) {
+          const __m512i packed = z[4 * k + j % 4];
+          store_quad<kIQ4_NL>(panel, block - begin, j,
+                              _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        }
+        store_scale<kIQ4_NL>(panel, block - begin, f16_low(src.dword(block * 18)));
       }
-      store_scale<kIQ4_NL>(panel, block - begin, f16_low(src.dword(block * 18)));
     }
   }
-}
+};
 
 // One token against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers: accumulate<kS, 1,
 // 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K in kquants_avx512.cpp).
@@ -173,26 +168,6 @@ struct DecodeLegacy {
     }
   }
 };
-
-// Each builder as the function object type matmul_int takes (one instance per row source).
-using BuildQ80 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q8_0(src, b, e, g);
-});
-using BuildQ40 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q4_0(src, b, e, g);
-});
-using BuildQ41 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q4_1(src, b, e, g);
-});
-using BuildQ50 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q5_0(src, b, e, g);
-});
-using BuildQ51 = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_q5_1(src, b, e, g);
-});
-using BuildIq4Nl = decltype([](const auto& src, std::size_t b, std::size_t e, std::uint8_t* g) {
-  build_iq4_nl(src, b, e, g);
-});
 
 void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
   table.matmul_rows[static_cast<std::size_t>(type)] = fn;
