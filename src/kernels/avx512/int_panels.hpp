@@ -223,9 +223,6 @@ struct RowSource {
   __m512i dword(std::size_t offset) const { return gather_dword(rows, offset); }
 };
 
-// The same from a repacked panel (panel_layout.hpp): the dword at byte `offset` of the 16 rows is
-// one vector, or two shifted together when `offset` is not a multiple of 4. Padding rows are zero
-// in the panel; words past a row's end may be read (the panels have slack) but are not used.
 // The dword at byte `offset` of a panel's 16 rows, with offset % 4 == kShift / 8 known at compile
 // time (blocks of 210, 34 or 18 bytes: every other one starts 2 bytes into a word).
 template <unsigned kShift>
@@ -245,6 +242,9 @@ inline __m512i panel_dword(const std::uint8_t* panel, std::size_t offset) {
   }
 }
 
+// The same from a repacked panel (panel_layout.hpp): the dword at byte `offset` of the 16 rows is
+// one vector, or two shifted together when `offset` is not a multiple of 4. Padding rows are zero
+// in the panel; words past a row's end may be read (the panels have slack) but are not used.
 struct PanelSource {
   const std::uint8_t* panel;
 
