@@ -86,14 +86,17 @@ struct BuildQ4K {
   }
 };
 
-// One token against one repacked panel of Q4_K rows, unpacking the codes in registers instead of
-// into a panel in memory: accumulate<kQ4_K, 1, 1>'s arithmetic on the same numbers, in the same
-// order, so the same bits (f += each group's sum, scaled, in column order).
-struct DecodeQ4K {
+// One token against one repacked panel of Q4_K or Q5_K rows, unpacking the codes in registers
+// instead of into a panel in memory: accumulate<kS, 1, 1>'s arithmetic on the same numbers, in
+// the same order, so the same bits (f += each group's sum, scaled, in column order).
+template <const IntScheme& kS>
+struct DecodeKQuant {
+  static constexpr bool kFifth = &kS == &kQ5_K;  // Q5_K: a fifth bit per value from qh
   void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
                   const std::uint8_t* aux, __m512& f) const {
-    constexpr std::size_t kWords = kQ4_K.block_bytes / 4;
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    constexpr std::size_t kWords = kS.block_bytes / 4;
+    constexpr std::size_t kCodes = kFifth ? 12 : 4;  // the word where qs starts (qh: 4..11)
+    const __m512i low4 = _mm512_set1_epi8(0x0f), bit4 = _mm512_set1_epi8(0x10);
     for (std::size_t b = 0; b < cols / 256; ++b) {
       const std::uint8_t* words = panel + b * kWords * 64;
       const std::uint8_t* a = act + b * sizeof(ActBlock256);
@@ -109,12 +112,24 @@ struct DecodeQ4K {
         __m512i hi[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
 #pragma GCC unroll 8
         for (std::size_t i = 0; i < 8; ++i) {
-          const __m512i v = _mm512_load_si512(words + 64 * (4 + 8 * p + i));
+          const __m512i v = _mm512_load_si512(words + 64 * (kCodes + 8 * p + i));
           const __m512i a_lo = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 4 * i)));
           const __m512i a_hi = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 32 + 4 * i)));
-          lo[i % 2] = _mm512_dpbusd_epi32(lo[i % 2], _mm512_and_si512(v, low4), a_lo);
-          // The high nibbles where they are: 16 times the codes (see below).
-          hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_andnot_si512(low4, v), a_hi);
+          if constexpr (kFifth) {
+            // Bit 2p (2p + 1) of each byte of qh's word i, moved to bit 4 (as build_q5_k does).
+            const __m512i qh = _mm512_load_si512(words + 64 * (4 + i));
+            const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh, (4 - 2 * p + 32) % 32), bit4);
+            const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh, (3 - 2 * p + 32) % 32), bit4);
+            // (nibble & 0x0f) | bit, one instruction each: low4 selects, bit by bit.
+            lo[i % 2] =
+                _mm512_dpbusd_epi32(lo[i % 2], _mm512_ternarylogic_epi32(v, lo_bit, low4, 0xe4), a_lo);
+            hi[i % 2] = _mm512_dpbusd_epi32(
+                hi[i % 2], _mm512_ternarylogic_epi32(_mm512_srli_epi32(v, 4), hi_bit, low4, 0xe4), a_hi);
+          } else {
+            lo[i % 2] = _mm512_dpbusd_epi32(lo[i % 2], _mm512_and_si512(v, low4), a_lo);
+            // The high nibbles where they are: 16 times the codes (see below).
+            hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_andnot_si512(low4, v), a_hi);
+          }
         }
         const __m512i sum[2] = {_mm512_add_epi32(lo[0], lo[1]), _mm512_add_epi32(hi[0], hi[1])};
 #pragma GCC unroll 2
@@ -122,9 +137,9 @@ struct DecodeQ4K {
           const unsigned g = static_cast<unsigned>(2 * p + h);
           __m512 ws, wm;  // (worked out here, not for the whole block: fewer live registers)
           kquant_group_scale(z, d, neg_dmin, g, ws, wm);
-          // The high group's sum is 16·I, exactly, and float(16·I)·(ws/16) is float(I)·ws
+          // Q4_K's high group's sum is 16·I, exactly, and float(16·I)·(ws/16) is float(I)·ws
           // rounded the same way (scaling by 16 is exact both sides), so the same bits.
-          if (h == 1) ws = _mm512_mul_ps(ws, _mm512_set1_ps(1.0f / 16));
+          if (!kFifth && h == 1) ws = _mm512_mul_ps(ws, _mm512_set1_ps(1.0f / 16));
           __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws);
           s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums + 4 * g)), s);
           f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * g)), f);
@@ -217,7 +232,7 @@ struct BuildQ6K {
 };
 
 // One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
-// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K). `words` is the word
+// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeKQuant). `words` is the word
 // holding the block's first byte, kShift / 8 bytes into it (every other 210-byte block starts
 // 2 bytes into a word), so every load below is at a constant offset from it.
 template <unsigned kShift>
@@ -300,8 +315,8 @@ void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
 }  // namespace
 
 void add_kquant_kernels(KernelTable& table) {
-  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeQ4K>);
-  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K>);
+  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeKQuant<kQ4_K>>);
+  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K, DecodeKQuant<kQ5_K>>);
   set(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K>);
 }
 

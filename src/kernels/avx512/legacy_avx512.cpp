@@ -113,7 +113,7 @@ struct BuildIq4Nl {
 };
 
 // One token against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers: accumulate<kS, 1,
-// 1>'s arithmetic on the same numbers in the same order (see DecodeQ4K in kquants_avx512.cpp).
+// 1>'s arithmetic on the same numbers in the same order (see DecodeKQuant in kquants_avx512.cpp).
 // Blocks are 34 or 18 bytes, so they are taken in pairs (a whole number of words): `words` is
 // the pair's first word and kStart where the block starts in the pair (0 or the block size), so
 // every load is at a constant offset.
