@@ -34,6 +34,7 @@
 
 #include "kernels/activations.hpp"
 #include "kernels/avx512/common.hpp"
+#include "kernels/kernel_table.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/panel_layout.hpp"
 
@@ -628,6 +629,13 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
       }
     }
   }
+}
+
+// Puts a type's matmul_int entry in the table, marking the type as read from panels (so a model
+// repacks its matrices).
+inline void set_panel_matmul(KernelTable& table, tensor::TensorType type, MatmulRowsFn fn) {
+  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
+  table.reads_panels[static_cast<std::size_t>(type)] = true;
 }
 
 }  // namespace

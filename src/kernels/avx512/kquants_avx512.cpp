@@ -307,17 +307,12 @@ struct DecodeQ6K {
   }
 };
 
-void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
-  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
-  table.reads_panels[static_cast<std::size_t>(type)] = true;
-}
-
 }  // namespace
 
 void add_kquant_kernels(KernelTable& table) {
-  set(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeKQuant<kQ4_K>>);
-  set(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K, DecodeKQuant<kQ5_K>>);
-  set(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K>);
+  set_panel_matmul(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeKQuant<kQ4_K>>);
+  set_panel_matmul(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K, DecodeKQuant<kQ5_K>>);
+  set_panel_matmul(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K>);
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -169,20 +169,15 @@ struct DecodeLegacy {
   }
 };
 
-void set(KernelTable& table, TensorType type, MatmulRowsFn fn) {
-  table.matmul_rows[static_cast<std::size_t>(type)] = fn;
-  table.reads_panels[static_cast<std::size_t>(type)] = true;
-}
-
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
-  set(table, TensorType::kQ8_0, matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0>>);
-  set(table, TensorType::kQ4_0, matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0>>);
-  set(table, TensorType::kQ4_1, matmul_int<kQ4_1, BuildQ41>);
-  set(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
-  set(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);
-  set(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, BuildIq4Nl>);
+  set_panel_matmul(table, TensorType::kQ8_0, matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0>>);
+  set_panel_matmul(table, TensorType::kQ4_0, matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0>>);
+  set_panel_matmul(table, TensorType::kQ4_1, matmul_int<kQ4_1, BuildQ41>);
+  set_panel_matmul(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
+  set_panel_matmul(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);
+  set_panel_matmul(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, BuildIq4Nl>);
 }
 
 }  // namespace pensieve::kernels::avx512
