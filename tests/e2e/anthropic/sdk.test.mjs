@@ -235,7 +235,10 @@ test('8 concurrent streams all complete with correct usage', async () => {
   );
   results.forEach((msg, i) => {
     assert.equal(msg.usage.input_tokens, counts[i].input_tokens);
-    assert.ok(msg.usage.output_tokens >= 1 && msg.usage.output_tokens <= 12);
+    // The random-weight model, sampled with a fresh seed, may end its turn at once: the end
+    // token is not output, so 0 is then right (it failed a CI run once, under load).
+    const least = msg.stop_reason === 'end_turn' ? 0 : 1;
+    assert.ok(msg.usage.output_tokens >= least && msg.usage.output_tokens <= 12, JSON.stringify(msg.usage));
     if (msg.stop_reason === 'max_tokens') assert.equal(msg.usage.output_tokens, 12);
   });
 });
