@@ -8,6 +8,12 @@ namespace {
 
 constexpr std::size_t kRowAlign = 64;  // rows per task come in multiples of this (SIMD tiles)
 
+// Rows per task: a few tasks per thread, so a thread that was preempted or started late is caught
+// up by others.
+std::size_t rows_per_task(std::size_t rows, std::size_t threads) {
+  return std::max(kRowAlign, (rows / (4 * threads) + kRowAlign - 1) / kRowAlign * kRowAlign);
+}
+
 std::size_t quantized_bytes(ActivationFormat format, std::size_t rows, std::size_t cols) {
   // Round cols down to the format's blocks: a wider input of another format never needs more.
   return rows * activation_row_bytes(format, cols / activation_block_values(format) *
@@ -59,9 +65,7 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
             float* out, std::size_t out_stride) {
   assert(x.format == kernels.activation_for(w.type) && x.cols == w.cols);
   const MatmulRowsFn fn = kernels.matmul_for(w.type);
-  // A few tasks per thread, so a thread that was preempted or started late is caught up by others.
-  const std::size_t per_task =
-      std::max(kRowAlign, (w.rows / (4 * pool.size()) + kRowAlign - 1) / kRowAlign * kRowAlign);
+  const std::size_t per_task = rows_per_task(w.rows, pool.size());
   const std::size_t tasks = (w.rows + per_task - 1) / per_task;
   pool.parallel_for(tasks, [&](std::size_t task) {
     const std::size_t begin = task * per_task;
@@ -72,6 +76,31 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
             float* out, std::size_t out_stride) {
   matmul(kernels, pool, w, x.in(kernels.activation_for(w.type), kernels, pool), out, out_stride);
+}
+
+void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
+            PreparedInput& x) {
+  constexpr std::size_t kMaxProjections = 4;
+  assert(projections.size() <= kMaxProjections);
+  std::size_t total_rows = 0;
+  for (const Projection& p : projections) total_rows += p.w->rows;
+  const std::size_t per_task = rows_per_task(total_rows, pool.size());
+  const Activations* inputs[kMaxProjections];
+  std::size_t first_task[kMaxProjections + 1] = {};
+  for (std::size_t i = 0; i < projections.size(); ++i) {
+    const WeightMatrix& w = *projections[i].w;
+    inputs[i] = &x.in(kernels.activation_for(w.type), kernels, pool);
+    assert(inputs[i]->cols == w.cols);
+    first_task[i + 1] = first_task[i] + (w.rows + per_task - 1) / per_task;
+  }
+  pool.parallel_for(first_task[projections.size()], [&](std::size_t task) {
+    std::size_t i = 0;
+    while (task >= first_task[i + 1]) ++i;
+    const Projection& p = projections[i];
+    const std::size_t begin = (task - first_task[i]) * per_task;
+    kernels.matmul_for(p.w->type)(*p.w, begin, std::min(p.w->rows, begin + per_task), *inputs[i], p.out,
+                                  p.out_stride);
+  });
 }
 
 }  // namespace pensieve::kernels

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/thread_pool.hpp"
@@ -48,5 +49,18 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
 // The same, preparing x as w needs it.
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
             float* out, std::size_t out_stride);
+
+// One matrix of several that read the same input.
+struct Projection {
+  const WeightMatrix* w;
+  float* out;
+  std::size_t out_stride;
+};
+
+// Every projection's matmul with x, in one parallel region: the rows of all of them are split into
+// one list of tasks, so the threads meet at one barrier instead of one per matrix, and a small
+// matrix (k, v) shares its threads' time with the others rather than leaving one idle.
+void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
+            PreparedInput& x);
 
 }  // namespace pensieve::kernels

@@ -83,9 +83,8 @@ void ForwardPass::attention_block(int layer, std::size_t n) {
   observe("attn_norm", layer, xb, n, e);
 
   seq_.embd_in_.set(xb, e, n, e);
-  project(lw.wq, seq_.embd_in_, q, q_dim);
-  project(lw.wk, seq_.embd_in_, k, k_dim);
-  project(lw.wv, seq_.embd_in_, v, v_dim);
+  const kernels::Projection qkv[] = {{&lw.wq, q, q_dim}, {&lw.wk, k, k_dim}, {&lw.wv, v, v_dim}};
+  kernels::matmul(kernels_, pool_, qkv, seq_.embd_in_);
   for (std::size_t t = 0; t < n; ++t) {
     if (lw.bq != nullptr) kernels::add_in_place(q + t * q_dim, lw.bq, q_dim);
     if (lw.bk != nullptr) kernels::add_in_place(k + t * k_dim, lw.bk, k_dim);
@@ -175,8 +174,8 @@ void ForwardPass::dense_feed_forward(const LayerWeights& lw, std::size_t n) {
   float* gate = seq_.ffn_gate_.data();  // (n, n_ff)
   float* up = seq_.ffn_up_.data();      // (n, n_ff)
   seq_.embd_in_.set(seq_.xb_.data(), e, n, e);
-  project(lw.ffn_gate, seq_.embd_in_, gate, f);
-  project(lw.ffn_up, seq_.embd_in_, up, f);
+  const kernels::Projection gate_up[] = {{&lw.ffn_gate, gate, f}, {&lw.ffn_up, up, f}};
+  kernels::matmul(kernels_, pool_, gate_up, seq_.embd_in_);
   kernels::swiglu(kernels_, pool_, gate, up, n * f, gate);
   seq_.ffn_in_.set(gate, f, n, f);
   project(lw.ffn_down, seq_.ffn_in_, seq_.proj_.data(), e);

@@ -292,6 +292,34 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PanelVariantTest);  // no panel ke
 namespace pensieve::kernels {
 namespace {
 
+// Several matrices that read one input (q, k and v of mixed types, as Q4_K_M has them) in one
+// parallel region give the bits each gives alone.
+TEST_P(ActivationVariantTest, ProjectionsTogetherEqualEachAlone) {
+  const Isa isa = GetParam();
+  const KernelTable& table = kernel_table(isa);
+  core::ThreadPool pool(2);
+  std::mt19937 rng(21);
+  const std::size_t cols = 512, n = 5;
+  const Weights q = random_weights(TensorType::kQ4_K, 200, cols, rng);
+  const Weights k = random_weights(TensorType::kQ6_K, 70, cols, rng);
+  const Weights v = random_weights(TensorType::kQ8_0, 64, cols, rng);
+  const std::vector<float> x = random_inputs(n, cols, rng);
+  PreparedInput input(n, cols);
+  input.set(x.data(), cols, n, cols);
+  std::vector<float> together(n * (200 + 70 + 64), NAN);
+  const Projection projections[] = {{&q.w, together.data(), 200},
+                                    {&k.w, together.data() + n * 200, 70},
+                                    {&v.w, together.data() + n * 270, 64}};
+  matmul(table, pool, projections, input);
+  std::size_t at = 0;
+  for (const Weights* w : {&q, &k, &v}) {
+    const std::vector<float> alone = run(isa, w->w, x, n, pool);
+    ASSERT_EQ(std::memcmp(alone.data(), together.data() + at, alone.size() * sizeof(float)), 0)
+        << name_of(isa) << " " << tensor::name_of(w->w.type);
+    at += alone.size();
+  }
+}
+
 class ElementwiseVariantTest : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(ElementwiseVariantTest, SwigluMatchesScalarAcrossTheRange) {
