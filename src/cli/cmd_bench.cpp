@@ -87,6 +87,25 @@ std::optional<double> decode_fraction(const BenchReport& r) {
          r.bandwidth->bytes_per_second;
 }
 
+// Each bracketed tg run × weight bytes per token, as a share of the mean of the bandwidth readings
+// just before and after it; sorted.
+std::vector<double> bracketed_fractions(const BenchReport& r) {
+  std::vector<double> fractions;
+  if (!r.bench || !r.bench->bracketed) return fractions;
+  const engine::BracketedDecode& b = *r.bench->bracketed;
+  for (std::size_t i = 0; i < b.tokens_per_s.size(); ++i) {
+    const double bandwidth = (b.bandwidth[i] + b.bandwidth[i + 1]) / 2;
+    fractions.push_back(b.tokens_per_s[i] * static_cast<double>(r.facts.decode_bytes_per_token) / bandwidth);
+  }
+  std::sort(fractions.begin(), fractions.end());
+  return fractions;
+}
+
+double median(const std::vector<double>& sorted) {
+  const std::size_t n = sorted.size();
+  return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 // Characters on screen: UTF-8 continuation bytes take no column ("±" is two bytes, one column).
 std::size_t display_width(const std::string& s) {
   std::size_t n = 0;
@@ -162,6 +181,11 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
               << " of weights per token = " << fixed(r.bench->generation->mean * per_token / 1e9, 2)
               << " GB/s, " << fixed(100 * *fraction, 1) << "% of the read bandwidth\n";
   }
+  if (const std::vector<double> fractions = bracketed_fractions(r); !fractions.empty()) {
+    std::cout << "decode against the bandwidth read just before and after each run: " << fixed(100 * median(fractions), 1)
+              << "% (median of " << fractions.size() << "; " << fixed(100 * fractions.front(), 1) << "–"
+              << fixed(100 * fractions.back(), 1) << "%)\n";
+  }
 }
 
 // A figure, or null when the test was skipped (JSON has no NaN).
@@ -216,6 +240,12 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["bandwidth_read_loop"] = r.bandwidth->read_loop;
   }
   if (const auto fraction = decode_fraction(r)) out["decode_bandwidth_fraction"] = *fraction;
+  if (const std::vector<double> fractions = bracketed_fractions(r); !fractions.empty()) {
+    out["decode_bandwidth_fraction_bracketed"] = median(fractions);
+    out["bracketed_decode_tokens_per_s"] = r.bench->bracketed->tokens_per_s;
+    out["bracketed_read_bandwidth_gb_per_s"] = nlohmann::ordered_json::array();
+    for (double b : r.bench->bracketed->bandwidth) out["bracketed_read_bandwidth_gb_per_s"].push_back(b / 1e9);
+  }
   std::cout << out.dump(2) << "\n";
 }
 
@@ -236,6 +266,20 @@ Status run_bench_command(const BenchCommandOptions& options) {
 
   BenchReport report;
   std::unique_ptr<model::Model> model;
+  // Made at the first reading, after the model's tests, so its buffer does not count in their peak
+  // RSS.
+  std::optional<core::BandwidthProbe> probe;
+  auto probe_on = [&](core::ThreadPool& pool) -> Status {
+    if (probe) return {};
+    const std::uint64_t bytes = bandwidth_options.buffer_bytes != 0 ? bandwidth_options.buffer_bytes
+                                                                    : core::default_bandwidth_buffer_bytes();
+    progress("memory read bandwidth: " + memory::format_bytes(bytes) + " buffer, " +
+             std::to_string(pool.size()) + (pool.size() == 1 ? " thread" : " threads"));
+    auto made = core::BandwidthProbe::create(pool, bandwidth_options);
+    if (!made) return made.error();
+    probe.emplace(std::move(*made));
+    return {};
+  };
   if (!options.model_path.empty()) {
     if (auto rss = engine::read_peak_rss_bytes()) report.rss_before_load_bytes = *rss;
     auto loaded = model::Model::load(options.model_path, {.threads = options.threads});
@@ -249,17 +293,26 @@ Status run_bench_command(const BenchCommandOptions& options) {
              std::string(kernels::name_of(model->kernels().isa)) + " kernels; tg feeds random tokens");
     auto kv_type = kernels::parse_kv_type(options.kv_type);
     if (!kv_type) return kv_type.error().with_context("--kv-type");
-    const engine::BenchOptions bench_options{.n_prompt = options.n_prompt,
-                                             .n_gen = options.n_gen,
-                                             .repetitions = options.repetitions,
-                                             .batch = options.batch,
-                                             .kv_type = *kv_type,
-                                             .progress = progress};
+    engine::BenchOptions bench_options{.n_prompt = options.n_prompt,
+                                       .n_gen = options.n_gen,
+                                       .repetitions = options.repetitions,
+                                       .batch = options.batch,
+                                       .kv_type = *kv_type,
+                                       .progress = progress};
+    if (options.memory_bandwidth) {
+      // Two passes per reading, the better counting, as quick as a reading can be and still
+      // skip a pass that a neighbour's burst slowed.
+      bench_options.bandwidth_probe = [&]() -> Result<double> {
+        PENSIEVE_TRY(probe_on(model->thread_pool()));
+        auto reading = probe->measure(2);
+        if (!reading) return reading.error();
+        return reading->bytes_per_second;
+      };
+    }
     auto result = engine::run_bench(*model, bench_options);
     if (!result) return result.error();
     report.bench = std::move(*result);
   }
-  // After the model's runs, so the bandwidth buffer does not count in their peak RSS.
   if (options.memory_bandwidth) {
     std::unique_ptr<core::ThreadPool> own_pool;
     if (!model) {
@@ -268,11 +321,8 @@ Status run_bench_command(const BenchCommandOptions& options) {
     }
     core::ThreadPool& pool = model ? model->thread_pool() : *own_pool;
     report.threads = pool.size();
-    const std::uint64_t bytes = bandwidth_options.buffer_bytes != 0 ? bandwidth_options.buffer_bytes
-                                                                    : core::default_bandwidth_buffer_bytes();
-    progress("memory read bandwidth: " + memory::format_bytes(bytes) + " buffer, " +
-             std::to_string(pool.size()) + (pool.size() == 1 ? " thread" : " threads"));
-    auto bandwidth = core::measure_read_bandwidth(pool, bandwidth_options);
+    PENSIEVE_TRY(probe_on(pool));
+    auto bandwidth = probe->measure(core::BandwidthOptions{}.passes);
     if (!bandwidth) return bandwidth.error();
     report.bandwidth = *bandwidth;
   }

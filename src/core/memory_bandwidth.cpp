@@ -76,7 +76,7 @@ std::uint64_t default_bandwidth_buffer_bytes() {
   return std::bit_ceil(wanted);
 }
 
-Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const BandwidthOptions& options) {
+Result<BandwidthProbe> BandwidthProbe::create(ThreadPool& pool, const BandwidthOptions& options) {
   const unsigned threads = pool.size();
   const std::uint64_t requested =
       options.buffer_bytes != 0 ? options.buffer_bytes : default_bandwidth_buffer_bytes();
@@ -88,34 +88,41 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
                                                        " threads (at least " + std::to_string(kPageBytes) +
                                                        " bytes each)");
   }
-  if (options.passes == 0) return make_error(ErrorCode::kInvalidArgument, "at least one pass is needed");
-  const std::uint64_t total_bytes = share_bytes * threads;
-  const std::size_t share_words = share_bytes / sizeof(std::uint64_t);
-
   // Huge pages (AnonymousMemory asks for them) spare the read loop a TLB miss every 4 KiB, so the
   // figure is the memory's and not the page walker's.
-  auto buffer = AnonymousMemory::allocate(total_bytes);
+  auto buffer = AnonymousMemory::allocate(share_bytes * threads);
   if (!buffer) return buffer.error().with_context("bandwidth buffer");
   auto* const data = reinterpret_cast<std::uint64_t*>(buffer->data());
-
+  const std::size_t share_words = share_bytes / sizeof(std::uint64_t);
   // Fault every page in with distinct values, each share by its reader.
   pool.run_on_all([&](unsigned thread, unsigned) {
     std::uint64_t* share = data + std::size_t{thread} * share_words;
     for (std::size_t i = 0; i < share_words; ++i) share[i] = i ^ thread;
   });
+  return BandwidthProbe(pool, std::move(*buffer), share_bytes);
+}
 
+BandwidthProbe::BandwidthProbe(ThreadPool& pool, AnonymousMemory buffer, std::uint64_t share_bytes)
+    : pool_(&pool), buffer_(std::move(buffer)), share_bytes_(share_bytes) {}
+
+Result<BandwidthResult> BandwidthProbe::measure(unsigned passes) {
+  if (passes == 0) return make_error(ErrorCode::kInvalidArgument, "at least one pass is needed");
+  const unsigned threads = pool_->size();
+  const std::uint64_t total_bytes = share_bytes_ * threads;
+  const std::size_t share_words = share_bytes_ / sizeof(std::uint64_t);
+  const auto* const data = reinterpret_cast<const std::uint64_t*>(buffer_.data());
   const ReadLoop read = widest_read_loop();
   std::vector<std::uint64_t> sums(threads);
   BandwidthResult result;
   result.buffer_bytes = total_bytes;
   result.threads = threads;
-  result.passes = options.passes;
+  result.passes = passes;
   result.read_loop = read.name;
   double best_seconds = 0;
   double worst_seconds = 0;
-  for (unsigned pass = 0; pass < options.passes; ++pass) {
+  for (unsigned pass = 0; pass < passes; ++pass) {
     const auto start = std::chrono::steady_clock::now();
-    pool.run_on_all([&](unsigned thread, unsigned) {
+    pool_->run_on_all([&](unsigned thread, unsigned) {
       sums[thread] += read.sum(data + std::size_t{thread} * share_words, share_words);
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -125,7 +132,6 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
   // The sums must be used or the reads could be dropped.
   volatile std::uint64_t sink = 0;
   for (std::uint64_t s : sums) sink = sink + s;
-
   if (best_seconds <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "bandwidth buffer of " + std::to_string(total_bytes) +
                                                        " bytes is read too fast to time; use a larger one");
@@ -133,6 +139,13 @@ Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const Bandwidth
   result.bytes_per_second = static_cast<double>(total_bytes) / best_seconds;
   result.worst_bytes_per_second = static_cast<double>(total_bytes) / worst_seconds;
   return result;
+}
+
+Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const BandwidthOptions& options) {
+  if (options.passes == 0) return make_error(ErrorCode::kInvalidArgument, "at least one pass is needed");
+  auto probe = BandwidthProbe::create(pool, options);
+  if (!probe) return probe.error();
+  return probe->measure(options.passes);
 }
 
 }  // namespace pensieve::core

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/anonymous_memory.hpp"
 #include "core/result.hpp"
 #include "core/thread_pool.hpp"
 
@@ -37,5 +38,21 @@ std::uint64_t default_bandwidth_buffer_bytes();
 // will read each share, so its pages are local) before any timing: untouched anonymous pages all
 // map the one zero page, which would be read from cache.
 Result<BandwidthResult> measure_read_bandwidth(ThreadPool& pool, const BandwidthOptions& options = {});
+
+// The same buffer, kept for measuring again and again: on a machine whose bandwidth wanders (a
+// shared host), a decode run is compared with readings taken just before and after it.
+class BandwidthProbe {
+ public:
+  // Allocates and writes the buffer (options.passes is not used here).
+  static Result<BandwidthProbe> create(ThreadPool& pool, const BandwidthOptions& options = {});
+  // `passes` timed passes over the buffer (at least one); the best counts.
+  Result<BandwidthResult> measure(unsigned passes);
+
+ private:
+  BandwidthProbe(ThreadPool& pool, AnonymousMemory buffer, std::uint64_t share_bytes);
+  ThreadPool* pool_;
+  AnonymousMemory buffer_;
+  std::uint64_t share_bytes_;
+};
 
 }  // namespace pensieve::core

@@ -145,6 +145,19 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
     result.generation = std::move(*stats);
   }
   if (auto peak = read_peak_rss_bytes()) result.peak_rss_bytes = *peak;
+  if (options.n_gen > 0 && options.bandwidth_probe) {
+    BracketedDecode bracketed;
+    for (std::uint32_t rep = 0; rep <= options.repetitions; ++rep) {
+      auto bandwidth = options.bandwidth_probe();
+      if (!bandwidth) return bandwidth.error();
+      bracketed.bandwidth.push_back(*bandwidth);
+      if (rep == options.repetitions) break;
+      auto tokens_per_s = runner.generation_run();
+      if (!tokens_per_s) return tokens_per_s.error();
+      bracketed.tokens_per_s.push_back(*tokens_per_s);
+    }
+    result.bracketed = std::move(bracketed);
+  }
   return result;
 }
 

@@ -29,6 +29,10 @@ struct BenchOptions {
   std::uint64_t seed = 1234;  // of the random token ids
   // Told what is running ("warm-up pp512", "tg128 2/3: 41.3 t/s"); may be empty.
   std::function<void(const std::string&)> progress = {};
+  // When set: the machine's read bandwidth now, in bytes/s. After the tests (and the peak RSS
+  // reading), the tg test runs once more, each repetition between two readings (see
+  // BracketedDecode).
+  std::function<Result<double>()> bandwidth_probe = {};
 };
 
 // Tokens per second over the repetitions.
@@ -40,6 +44,14 @@ struct ThroughputStats {
 
 ThroughputStats summarize(std::vector<double> samples);
 
+// tg repetitions each timed between two bandwidth readings: run i between bandwidth[i] and
+// bandwidth[i + 1]. On a host whose bandwidth wanders from second to second this compares a run
+// with the memory it had, not with a reading taken a minute earlier.
+struct BracketedDecode {
+  std::vector<double> tokens_per_s;
+  std::vector<double> bandwidth;  // bytes/s; one more than the runs
+};
+
 struct BenchResult {
   std::optional<ThroughputStats> prompt;      // pp; empty when n_prompt was 0
   std::optional<ThroughputStats> generation;  // tg; empty when n_gen was 0
@@ -47,6 +59,7 @@ struct BenchResult {
   std::uint32_t max_batch = 0;
   model::MemoryEstimate estimate;               // weights + KV + scratch of that sequence
   std::optional<std::uint64_t> peak_rss_bytes;  // VmHWM after the runs; empty if unreadable
+  std::optional<BracketedDecode> bracketed;     // with a bandwidth probe and a tg test
 };
 
 // One untimed warm-up run of each test (it pages the weights in), then `repetitions` timed runs.

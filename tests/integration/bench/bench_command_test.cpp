@@ -114,6 +114,11 @@ TEST(BenchCommandTest, MemoryBandwidthWithAModelGivesTheDecodeShare) {
   const auto j = nlohmann::json::parse(run.out);
   EXPECT_TRUE(positive_finite(j["read_bandwidth_gb_per_s"])) << j;
   EXPECT_TRUE(positive_finite(j["decode_bandwidth_fraction"])) << j;
+  // The run bracketed by readings: its share, its one run, and the two readings around it.
+  EXPECT_TRUE(positive_finite(j["decode_bandwidth_fraction_bracketed"])) << j;
+  ASSERT_EQ(j["bracketed_decode_tokens_per_s"].size(), 1u) << j;
+  ASSERT_EQ(j["bracketed_read_bandwidth_gb_per_s"].size(), 2u) << j;
+  for (const auto& reading : j["bracketed_read_bandwidth_gb_per_s"]) EXPECT_TRUE(positive_finite(reading)) << j;
 }
 
 TEST(BenchCommandTest, BadInputFailsWithAMessage) {

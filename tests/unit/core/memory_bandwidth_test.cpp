@@ -63,6 +63,20 @@ TEST(MemoryBandwidthTest, BufferSmallerThanAPagePerThreadIsRefused) {
   EXPECT_NE(result.error().message.find("too small"), std::string::npos) << result.error().message;
 }
 
+TEST(MemoryBandwidthTest, AProbeMeasuresItsBufferAgainAndAgain) {
+  ThreadPool pool(2);
+  auto probe = BandwidthProbe::create(pool, {.buffer_bytes = 8 << 20});
+  ASSERT_TRUE(probe.ok()) << probe.error().message;
+  for (unsigned passes : {1u, 2u, 1u}) {
+    auto reading = probe->measure(passes);
+    ASSERT_TRUE(reading.ok()) << reading.error().message;
+    EXPECT_TRUE(std::isfinite(reading->bytes_per_second) && reading->bytes_per_second > 0);
+    EXPECT_EQ(reading->passes, passes);
+    EXPECT_EQ(reading->buffer_bytes, 8u << 20);
+  }
+  EXPECT_FALSE(probe->measure(0).ok());
+}
+
 TEST(MemoryBandwidthTest, ZeroPassesIsRefused) {
   ThreadPool pool(1);
   EXPECT_FALSE(measure_read_bandwidth(pool, {.buffer_bytes = 1 << 20, .passes = 0}).ok());

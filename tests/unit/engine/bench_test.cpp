@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace pensieve::engine {
 namespace {
@@ -53,6 +54,45 @@ TEST(BenchTest, RunsBothTestsWithTheRequestedRepetitions) {
   EXPECT_GT(result->estimate.kv_cache_bytes, 0u);
   ASSERT_TRUE(result->peak_rss_bytes.has_value());
   EXPECT_GT(*result->peak_rss_bytes, 0u);
+}
+
+// With a probe, the tg test runs once more, each repetition between two readings, after the
+// timed tests (so their samples and the peak RSS are as without it).
+TEST(BenchTest, ABandwidthProbeBracketsEveryGenerationRun) {
+  auto model = load_fixture("llama-q8_0.gguf");
+  ASSERT_TRUE(model);
+  std::vector<std::string> events;
+  double next_reading = 1e9;
+  auto result = run_bench(*model, {.n_prompt = 0,
+                                   .n_gen = 4,
+                                   .repetitions = 3,
+                                   .progress = [&](const std::string& line) { events.push_back(line); },
+                                   .bandwidth_probe = [&]() -> Result<double> {
+                                     events.push_back("probe");
+                                     next_reading += 1e9;
+                                     return next_reading;
+                                   }});
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_TRUE(result->generation && result->bracketed);
+  EXPECT_EQ(result->generation->samples.size(), 3u);
+  const BracketedDecode& b = *result->bracketed;
+  ASSERT_EQ(b.tokens_per_s.size(), 3u);
+  for (double x : b.tokens_per_s) EXPECT_TRUE(std::isfinite(x) && x > 0) << x;
+  EXPECT_EQ(b.bandwidth, (std::vector<double>{2e9, 3e9, 4e9, 5e9}));
+  // The warm-up and three timed runs are reported before the first reading.
+  ASSERT_EQ(events.size(), 4u + 4u);
+  EXPECT_EQ(events[3].rfind("tg4 3/3", 0), 0u) << events[3];
+  for (std::size_t i = 4; i < events.size(); ++i) EXPECT_EQ(events[i], "probe");
+}
+
+TEST(BenchTest, AFailedBandwidthReadingFailsTheBench) {
+  auto model = load_fixture("llama-q8_0.gguf");
+  ASSERT_TRUE(model);
+  auto result = run_bench(*model, {.n_prompt = 0, .n_gen = 2, .repetitions = 1, .bandwidth_probe = []() -> Result<double> {
+                                     return make_error(ErrorCode::kIo, "no buffer");
+                                   }});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("no buffer"), std::string::npos);
 }
 
 TEST(BenchTest, ContextHoldsTheLongerTestAndBatchNeverExceedsThePrompt) {
