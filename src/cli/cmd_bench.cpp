@@ -182,9 +182,9 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
               << " GB/s, " << fixed(100 * *fraction, 1) << "% of the read bandwidth\n";
   }
   if (const std::vector<double> fractions = bracketed_fractions(r); !fractions.empty()) {
-    std::cout << "decode against the bandwidth read just before and after each run: " << fixed(100 * median(fractions), 1)
-              << "% (median of " << fractions.size() << "; " << fixed(100 * fractions.front(), 1) << "–"
-              << fixed(100 * fractions.back(), 1) << "%)\n";
+    std::cout << "decode against the bandwidth read just before and after each run: "
+              << fixed(100 * median(fractions), 1) << "% (median of " << fractions.size() << "; "
+              << fixed(100 * fractions.front(), 1) << "–" << fixed(100 * fractions.back(), 1) << "%)\n";
   }
 }
 
@@ -244,7 +244,8 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["decode_bandwidth_fraction_bracketed"] = median(fractions);
     out["bracketed_decode_tokens_per_s"] = r.bench->bracketed->tokens_per_s;
     out["bracketed_read_bandwidth_gb_per_s"] = nlohmann::ordered_json::array();
-    for (double b : r.bench->bracketed->bandwidth) out["bracketed_read_bandwidth_gb_per_s"].push_back(b / 1e9);
+    for (double b : r.bench->bracketed->bandwidth)
+      out["bracketed_read_bandwidth_gb_per_s"].push_back(b / 1e9);
   }
   std::cout << out.dump(2) << "\n";
 }

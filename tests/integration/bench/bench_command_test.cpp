@@ -118,7 +118,8 @@ TEST(BenchCommandTest, MemoryBandwidthWithAModelGivesTheDecodeShare) {
   EXPECT_TRUE(positive_finite(j["decode_bandwidth_fraction_bracketed"])) << j;
   ASSERT_EQ(j["bracketed_decode_tokens_per_s"].size(), 1u) << j;
   ASSERT_EQ(j["bracketed_read_bandwidth_gb_per_s"].size(), 2u) << j;
-  for (const auto& reading : j["bracketed_read_bandwidth_gb_per_s"]) EXPECT_TRUE(positive_finite(reading)) << j;
+  for (const auto& reading : j["bracketed_read_bandwidth_gb_per_s"])
+    EXPECT_TRUE(positive_finite(reading)) << j;
 }
 
 TEST(BenchCommandTest, BadInputFailsWithAMessage) {

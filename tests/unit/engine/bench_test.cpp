@@ -88,9 +88,10 @@ TEST(BenchTest, ABandwidthProbeBracketsEveryGenerationRun) {
 TEST(BenchTest, AFailedBandwidthReadingFailsTheBench) {
   auto model = load_fixture("llama-q8_0.gguf");
   ASSERT_TRUE(model);
-  auto result = run_bench(*model, {.n_prompt = 0, .n_gen = 2, .repetitions = 1, .bandwidth_probe = []() -> Result<double> {
-                                     return make_error(ErrorCode::kIo, "no buffer");
-                                   }});
+  auto result = run_bench(
+      *model, {.n_prompt = 0, .n_gen = 2, .repetitions = 1, .bandwidth_probe = []() -> Result<double> {
+                 return make_error(ErrorCode::kIo, "no buffer");
+               }});
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().message.find("no buffer"), std::string::npos);
 }
