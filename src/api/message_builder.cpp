@@ -1,5 +1,6 @@
 #include "api/message_builder.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -161,6 +162,12 @@ void MessageBuilder::tool_use_input(std::string_view partial_json, std::string& 
                                              {"index", blocks_.size() - 1},
                                              {"delta", {{"type", "input_json_delta"}, {"partial_json", partial_json}}}});
   }
+}
+
+void MessageBuilder::cached_prompt(std::int64_t tokens) {
+  const std::int64_t total = usage_.input_tokens + usage_.cache_read_input_tokens;
+  usage_.cache_read_input_tokens = std::clamp<std::int64_t>(tokens, 0, total);
+  usage_.input_tokens = total - usage_.cache_read_input_tokens;
 }
 
 void MessageBuilder::finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,

@@ -145,6 +145,7 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
                result.reason == engine::FinishReason::kContextFull) {
       reason = StopReason::kMaxTokens;
     }
+    builder_.cached_prompt(result.cached_prompt_tokens);
     builder_.finish(reason, matched, result.output_tokens, final_bytes);
     if (!streaming_)
       final_bytes = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -153,7 +154,8 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
     std::lock_guard lock(mutex_);
     http_status_ = status;
     outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
-               " prompt tokens, " + std::to_string(result.output_tokens) + " output tokens";
+               " prompt tokens (" + std::to_string(result.cached_prompt_tokens) + " cached), " +
+               std::to_string(result.output_tokens) + " output tokens";
   }
   publish(std::move(final_bytes), true);
 }

@@ -17,6 +17,8 @@ class Sequence {
   virtual ~Sequence() = default;
   virtual std::size_t size() const = 0;  // tokens held in the cache
   virtual void clear() = 0;
+  // Keeps the first n tokens' cache (a prefix another request shares); no-op when n >= size().
+  virtual void truncate(std::size_t n) = 0;
 };
 
 class Backend {

@@ -8,6 +8,9 @@ class ModelSequence : public Sequence {
   explicit ModelSequence(model::Sequence seq) : seq(std::move(seq)) {}
   std::size_t size() const override { return seq.size(); }
   void clear() override { seq.clear(); }
+  void truncate(std::size_t n) override {
+    if (n < seq.size()) seq.truncate(static_cast<std::uint32_t>(n));
+  }
   model::Sequence seq;
 };
 

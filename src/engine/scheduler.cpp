@@ -48,10 +48,15 @@ struct Scheduler::Work {
 
 struct Scheduler::Slot {
   std::unique_ptr<Sequence> sequence;
+  // The tokens whose cache the sequence holds, in order: kept after a job ends, so that the next
+  // job whose prompt starts the same way computes only the rest.
+  std::vector<std::int32_t> cached;
+  std::uint64_t last_used = 0;  // admission count when it last took a job
   std::vector<float> logits;  // (vocab_size)
   std::unique_ptr<Work> work;  // null when free
   std::optional<sampling::Sampler> sampler;
   std::size_t prompt_done = 0;
+  std::size_t reused = 0;  // prompt tokens the job found cached
   std::int32_t last_token = -1;  // sampled, not yet in the cache
   std::int64_t output_tokens = 0;
 };
@@ -158,23 +163,43 @@ void Scheduler::admit_queued() {
     }
     ++it;
   }
-  for (auto& slot : slots_) {
-    if (queue_.empty()) break;
-    if (slot->work) continue;
+  while (!queue_.empty() && active_ < slots_.size()) {
+    const auto& prompt = queue_.front()->request.prompt;
+    // The free slot holding the longest prefix of the prompt; among equals, the one unused longest.
+    Slot* best = nullptr;
+    std::size_t best_common = 0;
+    for (auto& candidate : slots_) {
+      if (candidate->work) continue;
+      const auto& cached = candidate->cached;
+      const std::size_t limit = std::min(cached.size(), prompt.size());
+      const std::size_t common = static_cast<std::size_t>(
+          std::mismatch(cached.begin(), cached.begin() + static_cast<std::ptrdiff_t>(limit), prompt.begin()).first -
+          cached.begin());
+      if (!best || common > best_common || (common == best_common && candidate->last_used < best->last_used)) {
+        best = candidate.get();
+        best_common = common;
+      }
+    }
+    Slot* slot = best;
     slot->work = std::move(queue_.front());
     queue_.pop_front();
     ++active_;
+    slot->last_used = ++admissions_;
     {
       const auto& w = *slot->work;
       RunningJob info{w.job->id(), std::chrono::steady_clock::now(),
                       static_cast<std::int64_t>(w.request.prompt.size()) + w.request.max_tokens};
       running_[info.id] = Running{info, w.job};
     }
-    slot->sequence->clear();
-    slot->prompt_done = 0;
+    const auto& req = slot->work->request;
+    // At least the prompt's last token is computed again: its logits give the first output token.
+    const std::size_t reused = std::min(best_common, req.prompt.size() - 1);
+    slot->sequence->truncate(reused);
+    slot->cached.resize(reused);
+    slot->prompt_done = reused;
+    slot->reused = reused;
     slot->last_token = -1;
     slot->output_tokens = 0;
-    const auto& req = slot->work->request;
     slot->sampler.emplace(req.sampling, backend_.vocab_size());
     const std::size_t window = static_cast<std::size_t>(std::max(req.sampling.penalty_window, 0));
     const std::size_t from = req.prompt.size() > window ? req.prompt.size() - window : 0;
@@ -237,9 +262,10 @@ void Scheduler::step(Slot& slot) {
   if (slot.prompt_done < prompt.size()) {
     const std::size_t n = std::min(options_.prompt_chunk, prompt.size() - slot.prompt_done);
     const bool last = slot.prompt_done + n == prompt.size();
-    auto status = backend_.forward(*slot.sequence, std::span(prompt).subspan(slot.prompt_done, n),
-                                   last ? logits : std::span<float>{});
+    const auto chunk = std::span(prompt).subspan(slot.prompt_done, n);
+    auto status = backend_.forward(*slot.sequence, chunk, last ? logits : std::span<float>{});
     if (!status) return finish(slot, FinishReason::kError, status.error());
+    slot.cached.insert(slot.cached.end(), chunk.begin(), chunk.end());
     slot.prompt_done += n;
     work.observer->on_prompt_progress(slot.prompt_done, prompt.size());
     if (!last) return;
@@ -247,6 +273,7 @@ void Scheduler::step(Slot& slot) {
     const std::int32_t token = slot.last_token;
     auto status = backend_.forward(*slot.sequence, std::span(&token, 1), logits);
     if (!status) return finish(slot, FinishReason::kError, status.error());
+    slot.cached.push_back(token);
   }
   accept_token(slot, slot.sampler->sample(logits));
 }
@@ -276,9 +303,14 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   r.reason = reason;
   r.prompt_tokens = static_cast<std::int64_t>(work->request.prompt.size());
   r.output_tokens = slot.output_tokens;
+  r.cached_prompt_tokens = static_cast<std::int64_t>(slot.reused);
   r.error = std::move(error);
   if (reason == FinishReason::kCancelled && !r.error) r.error = cancellation_error(*work->job);
-  slot.sequence->clear();
+  // The cache stays for the next job with the same prefix, unless a failed step left it unknown.
+  if (reason == FinishReason::kError) {
+    slot.sequence->clear();
+    slot.cached.clear();
+  }
   slot.sampler.reset();
   {
     std::lock_guard lock(mutex_);

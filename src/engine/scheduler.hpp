@@ -3,7 +3,9 @@
 // wait in a bounded queue, and beyond that submit() refuses (the API turns that into a 529).
 //
 // Each loop iteration gives every active slot one step — a prompt chunk or one decoded token —
-// in turn, checking cancellation before each step. Continuous batching will replace step() with
+// in turn, checking cancellation before each step. A slot keeps its cache when a job ends; a new
+// job goes to the free slot holding the longest prefix of its prompt and computes only the rest
+// (Claude Code resends the whole conversation each turn). Continuous batching will replace step() with
 // one batched forward over all slots; the slot and job bookkeeping stay as they are.
 #pragma once
 
@@ -90,6 +92,7 @@ class Scheduler {
   std::deque<std::unique_ptr<Work>> queue_;
   std::size_t active_ = 0;
   std::uint64_t next_id_ = 1;
+  std::uint64_t admissions_ = 0;
   std::uint64_t finished_ = 0;
   struct Running {
     RunningJob info;

@@ -38,9 +38,27 @@ test('non-streaming create', async () => {
   assert.match(response.headers.get('request-id'), /^req_/);
   assert.ok(['end_turn', 'max_tokens'].includes(msg.stop_reason));
   const counted = await client.messages.countTokens({ model: MODEL, messages: user('Hello there') });
-  assert.equal(msg.usage.input_tokens, counted.input_tokens);
-  assert.equal(msg.usage.cache_read_input_tokens, 0);
+  // Tokens found in the server's cache (a prefix an earlier request left) count apart.
+  assert.equal(msg.usage.input_tokens + msg.usage.cache_read_input_tokens, counted.input_tokens);
   assertOutputTokens(msg.usage, msg.stop_reason, 16);
+});
+
+test('the next turn of a conversation reads its prefix from the cache', async () => {
+  const history = [
+    { role: 'user', content: 'Remember the number seventeen. '.repeat(20) },
+    { role: 'assistant', content: 'I will remember it.' },
+  ];
+  const first = await client.messages.create({
+    model: MODEL, max_tokens: 4, messages: [...history, { role: 'user', content: 'Which number?' }],
+  });
+  const next = { model: MODEL, max_tokens: 4, messages: [...history, { role: 'user', content: 'Which number?' },
+    { role: 'assistant', content: 'Seventeen.' }, { role: 'user', content: 'And doubled?' }] };
+  const second = await client.messages.create(next);
+  const counted = await client.messages.countTokens({ model: MODEL, messages: next.messages });
+  assert.equal(second.usage.input_tokens + second.usage.cache_read_input_tokens, counted.input_tokens);
+  // At least the first turn's prompt up to its last message was in the cache.
+  assert.ok(second.usage.cache_read_input_tokens >= first.usage.input_tokens / 2,
+    `cache_read_input_tokens ${second.usage.cache_read_input_tokens} of ${counted.input_tokens}`);
 });
 
 test('messages.stream() and finalMessage()', async () => {
@@ -228,7 +246,7 @@ test('abort mid-stream stops the generation, then a healthy request', async () =
   }
   assert.ok(seen >= 3);
   const line = await logLine(server, new RegExp(`generation ${id} `));
-  const m = line.match(/cancelled: \d+ prompt tokens, (\d+) output tokens \(client disconnected\)/);
+  const m = line.match(/cancelled: \d+ prompt tokens \(\d+ cached\), (\d+) output tokens \(client disconnected\)/);
   assert.ok(m, line);
   assert.ok(Number(m[1]) < 3000, line);
   const msg = await client.messages.create({ model: MODEL, max_tokens: 4, messages: user('still there?') });
@@ -242,7 +260,8 @@ test('8 concurrent streams all complete with correct usage', async () => {
     prompts.map((p) => client.messages.stream({ model: MODEL, max_tokens: 12, messages: user(p) }).finalMessage()),
   );
   results.forEach((msg, i) => {
-    assert.equal(msg.usage.input_tokens, counts[i].input_tokens);
+    // The prompts share their first tokens: a stream may find them in a slot's cache.
+    assert.equal(msg.usage.input_tokens + msg.usage.cache_read_input_tokens, counts[i].input_tokens);
     assertOutputTokens(msg.usage, msg.stop_reason, 12);
   });
 });

@@ -24,6 +24,8 @@ class TokenScriptBackend : public engine::Backend {
   struct Seq : engine::Sequence {
     std::size_t size() const override { return n; }
     void clear() override { n = 0, answered = 0; }
+    // A kept prefix starts a new request: the script starts over.
+    void truncate(std::size_t keep) override { n = std::min(n, keep), answered = 0; }
     std::size_t n = 0;
     std::size_t answered = 0;  // logits computed so far: the prompt's last chunk, then one per token
   };

@@ -61,6 +61,20 @@ TEST(MessagesService, LongPromptIsAnsweredAfterAllItsChunks) {
   EXPECT_EQ(m["usage"]["output_tokens"], 2);
 }
 
+// The same conversation again finds its prompt in the slot's cache (all but the last token, whose
+// logits are needed), and the usage counts those tokens as cache reads, as the API does.
+TEST(MessagesService, ARepeatedPromptIsReadFromTheCache) {
+  Harness h("ok", 2048);
+  auto first = json::parse(h.run(request(std::string(600, 'a'))));
+  EXPECT_EQ(first["usage"]["input_tokens"], 600);
+  EXPECT_EQ(first["usage"]["cache_read_input_tokens"], 0);
+  auto again = json::parse(h.run(request(std::string(600, 'a'))));
+  EXPECT_EQ(again["content"][0]["text"], "ok");
+  EXPECT_EQ(again["usage"]["input_tokens"], 1);
+  EXPECT_EQ(again["usage"]["cache_read_input_tokens"], 599);
+  EXPECT_EQ(again["usage"]["cache_creation_input_tokens"], 0);
+}
+
 TEST(MessagesService, MaxTokens) {
   Harness h("Hello there");
   auto m = json::parse(h.run(request("hi", 4)));

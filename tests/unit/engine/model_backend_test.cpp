@@ -61,5 +61,45 @@ TEST(ModelBackend, GreedyMatchesReferenceContinuation) {
   EXPECT_GT(total_checked, 10u);  // most steps have a clear winner
 }
 
+// A conversation's next turn reuses what the slot holds of it and continues exactly as a fresh
+// slot computing the whole prompt does (a token's numbers do not depend on its chunk).
+TEST(ModelBackend, AReusedPrefixGivesTheSameGreedyContinuation) {
+  auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/llama-q8_0.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  auto generate = [](Scheduler& scheduler, std::vector<std::int32_t> prompt, std::int64_t max_tokens) {
+    GenerationRequest req;
+    req.prompt = std::move(prompt);
+    req.max_tokens = max_tokens;
+    req.sampling.temperature = 0.0f;
+    auto collect = std::make_shared<Collect>();
+    EXPECT_TRUE(scheduler.submit(req, collect).ok());
+    const GenerationResult r = collect->done.get_future().get();
+    EXPECT_EQ(r.reason, FinishReason::kMaxTokens);
+    return std::make_pair(collect->tokens, r.cached_prompt_tokens);
+  };
+  SchedulerOptions options;
+  options.parallel = 1;
+  options.prompt_chunk = 5;
+  ModelBackend warm_backend(**model, 128, kernels::KvType::kF16);
+  auto warm = Scheduler::create(warm_backend, options);
+  ASSERT_TRUE(warm.ok());
+  const std::vector<std::int32_t> turn1 = {1, 15, 27, 100, 7, 7, 42, 3, 88, 19, 61};
+  const auto [answer1, cached1] = generate(**warm, turn1, 6);
+  EXPECT_EQ(cached1, 0);
+  std::vector<std::int32_t> turn2 = turn1;
+  turn2.insert(turn2.end(), answer1.begin(), answer1.begin() + 4);
+  turn2.insert(turn2.end(), {5, 9, 33, 12});
+  const auto [answer2, cached2] = generate(**warm, turn2, 8);
+  // The slot holds turn 1 and the first five answer tokens (the sixth was sampled, never computed).
+  EXPECT_EQ(cached2, static_cast<std::int64_t>(turn1.size() + 4 + (answer1[4] == 5 ? 1 : 0)));
+
+  ModelBackend cold_backend(**model, 128, kernels::KvType::kF16);
+  auto cold = Scheduler::create(cold_backend, options);
+  ASSERT_TRUE(cold.ok());
+  const auto [fresh, cached_fresh] = generate(**cold, turn2, 8);
+  EXPECT_EQ(cached_fresh, 0);
+  EXPECT_EQ(answer2, fresh);
+}
+
 }  // namespace
 }  // namespace pensieve::engine

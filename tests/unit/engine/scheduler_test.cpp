@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace pensieve::engine {
@@ -22,6 +23,7 @@ class CountingBackend : public Backend {
    public:
     std::size_t size() const override { return tokens.size(); }
     void clear() override { tokens.clear(); }
+    void truncate(std::size_t n) override { tokens.resize(std::min(n, tokens.size())); }
     std::vector<std::int32_t> tokens;
   };
 
@@ -36,6 +38,11 @@ class CountingBackend : public Backend {
     auto& seq = static_cast<Seq&>(s);
     if (seq.tokens.size() + tokens.size() > context) return make_error(ErrorCode::kOutOfRange, "context overflow");
     seq.tokens.insert(seq.tokens.end(), tokens.begin(), tokens.end());
+    {
+      std::lock_guard lock(mutex);
+      computed.emplace_back(tokens.begin(), tokens.end());
+      cache_after.push_back(seq.tokens);
+    }
     if (!logits.empty()) {
       std::fill(logits.begin(), logits.end(), 0.0f);
       logits[static_cast<std::size_t>((tokens.back() + 1) % kVocab)] = 10.0f;
@@ -47,6 +54,9 @@ class CountingBackend : public Backend {
   std::chrono::microseconds delay{0};
   std::atomic<bool> fail_next{false};
   std::atomic<int> forward_calls{0};
+  std::mutex mutex;
+  std::vector<std::vector<std::int32_t>> computed;     // the tokens of each forward call
+  std::vector<std::vector<std::int32_t>> cache_after;  // the sequence's tokens after each call
 };
 
 class Recorder : public GenerationObserver {
@@ -340,6 +350,96 @@ TEST(Scheduler, StatsCountEveryJobThatEnded) {
   EXPECT_EQ(failed->wait().reason, FinishReason::kError);
   EXPECT_EQ((*s)->stats().finished, 4u);
   EXPECT_EQ((*s)->stats().active, 0u);
+}
+
+// A job whose prompt begins with what a finished job left in the slot computes only the rest:
+// the prompt and the tokens that entered the cache (not the last sampled one) are reused.
+TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  auto first = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 3), first).ok());
+  EXPECT_EQ(first->wait().cached_prompt_tokens, 0);
+  EXPECT_EQ(first->tokens, (std::vector<std::int32_t>{6, 7, 8}));  // 6 and 7 entered the cache
+
+  auto second = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5, 6, 7, 12, 13}, 2), second).ok());
+  const GenerationResult r = second->wait();
+  EXPECT_EQ(r.prompt_tokens, 9);
+  EXPECT_EQ(r.cached_prompt_tokens, 7);
+  EXPECT_EQ(second->tokens, (std::vector<std::int32_t>{14, 15}));
+  std::lock_guard lock(backend.mutex);
+  // The first job: its prompt, then 6 and 7; the second: only 12, 13, then 14.
+  ASSERT_EQ(backend.computed.size(), 3u + 2u);
+  EXPECT_EQ(backend.computed[3], (std::vector<std::int32_t>{12, 13}));
+  EXPECT_EQ(backend.cache_after[3], (std::vector<std::int32_t>{1, 2, 3, 4, 5, 6, 7, 12, 13}));
+}
+
+// A prompt that leaves the cached tokens part-way keeps only the shared part; one that repeats
+// them whole still computes its last token (its logits give the first output token).
+TEST(Scheduler, DivergingAndRepeatedPromptsKeepOnlyWhatIsShared) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  auto run = [&](std::vector<std::int32_t> prompt) {
+    auto rec = std::make_shared<Recorder>();
+    EXPECT_TRUE((*s)->submit(greedy(std::move(prompt), 1), rec).ok());
+    return rec->wait().cached_prompt_tokens;
+  };
+  EXPECT_EQ(run({1, 2, 3, 4, 5, 6}), 0);
+  EXPECT_EQ(run({1, 2, 9, 9}), 2);
+  EXPECT_EQ(run({1, 2, 9, 9}), 3);
+  EXPECT_EQ(run({4, 4}), 0);
+  std::lock_guard lock(backend.mutex);
+  EXPECT_EQ(backend.cache_after.back(), (std::vector<std::int32_t>{4, 4}));
+  EXPECT_EQ(backend.cache_after[backend.cache_after.size() - 2], (std::vector<std::int32_t>{1, 2, 9, 9}));
+}
+
+// With several free slots a job goes to the one holding the longest prefix of its prompt.
+TEST(Scheduler, AJobGoesToTheSlotWithItsLongestPrefix) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 2;
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  // Two jobs at once fill both slots with different conversations.
+  auto a = std::make_shared<Recorder>();
+  auto b = std::make_shared<Recorder>();
+  backend.delay = std::chrono::milliseconds(2);
+  ASSERT_TRUE((*s)->submit(greedy({1, 1, 1, 1}, 1), a).ok());
+  ASSERT_TRUE((*s)->submit(greedy({2, 2, 2, 2, 2, 2}, 1), b).ok());
+  a->wait();
+  b->wait();
+  for (const auto& [prompt, cached] : std::vector<std::pair<std::vector<std::int32_t>, std::int64_t>>{
+           {{2, 2, 2, 2, 2, 2, 3}, 6}, {{1, 1, 1, 1, 5}, 4}, {{2, 2, 2, 2, 2, 2, 3, 9}, 7}}) {
+    auto rec = std::make_shared<Recorder>();
+    ASSERT_TRUE((*s)->submit(greedy(prompt, 1), rec).ok());
+    EXPECT_EQ(rec->wait().cached_prompt_tokens, cached) << prompt.size();
+  }
+}
+
+// A failed step leaves the cache in doubt: the next job computes everything.
+TEST(Scheduler, AFailedStepForgetsTheSlotsCache) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 1;
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  auto first = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 4), first).ok());
+  first->wait();
+  backend.fail_next = true;
+  auto failing = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 4), failing).ok());
+  EXPECT_EQ(failing->wait().reason, FinishReason::kError);
+  auto after = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 1), after).ok());
+  EXPECT_EQ(after->wait().cached_prompt_tokens, 0);
 }
 
 }  // namespace

@@ -202,7 +202,10 @@ TEST_F(ServerTest, DisconnectCancelsGeneration) {
   auto res = client->Post("/v1/messages", body("hi", false, 3), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_TRUE(logged("max_tokens: 2 prompt tokens, 3 output tokens"));
+  // The same prompt again: its first token may be found in the slot's cache, if the cancelled
+  // request's prompt step ran before the hang-up was noticed.
+  EXPECT_TRUE(logged("max_tokens: 2 prompt tokens (0 cached), 3 output tokens") ||
+              logged("max_tokens: 2 prompt tokens (1 cached), 3 output tokens"));
 }
 
 // An idle keep-alive connection does not hold up stop() until its keep-alive timeout (60 s).
