@@ -1,0 +1,48 @@
+// A Claude-Code-like conversation through the real `pensieve serve`: a long first message (system
+// prompt and tools stand-in) then turns that each resend the whole conversation plus ~N new
+// tokens, as Claude Code does. Prints one JSON line per turn: time to first token, the tokens the
+// server read from its cache and those it computed, and the ratio to turn 1's time.
+//   node bench/serve/conversation.mjs --bin build/release/src/cli/pensieve --model M.gguf \
+//        [--prefix 16000] [--turns 5] [--turn-tokens 300] [--threads 2] [-- extra serve args]
+import { startServe, streamMessage, textOfTokens } from './server.mjs';
+
+function parseArgs(argv) {
+  const args = { prefix: 16000, turns: 5, turnTokens: 300, serveArgs: [] };
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    if (a === '--') { args.serveArgs = argv.slice(i + 1); break; }
+    const value = argv[++i];
+    if (a === '--bin') args.bin = value;
+    else if (a === '--model') args.model = value;
+    else if (a === '--prefix') args.prefix = Number(value);
+    else if (a === '--turns') args.turns = Number(value);
+    else if (a === '--turn-tokens') args.turnTokens = Number(value);
+    else if (a === '--threads') args.threads = value;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!args.bin || !args.model) {
+    throw new Error('usage: conversation.mjs --bin PENSIEVE --model MODEL [--prefix N] [--turns N] [--turn-tokens N] [--threads T] [-- serve args]');
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const server = await startServe(args.bin, args.model, { threads: args.threads, serveArgs: args.serveArgs });
+try {
+  const system = await textOfTokens(server.base, args.prefix, 777);
+  const messages = [];
+  let first = null;
+  for (let turn = 1; turn <= args.turns; ++turn) {
+    messages.push({ role: 'user', content: await textOfTokens(server.base, args.turnTokens, 1000 + turn) });
+    const { seconds, answer, usage } = await streamMessage(server.base, {
+      max_tokens: 8, temperature: 0, system, messages,
+    });
+    messages.push({ role: 'assistant', content: answer.length > 0 ? answer : '.' });
+    first ??= seconds;
+    console.log(JSON.stringify({ turn, prompt_tokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0),
+      cached_tokens: usage.cache_read_input_tokens ?? 0, computed_tokens: usage.input_tokens,
+      ttft_s: Number(seconds.toFixed(2)), of_turn_1: Number((seconds / first).toFixed(3)) }));
+  }
+} finally {
+  server.stop();
+}

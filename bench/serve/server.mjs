@@ -1,0 +1,93 @@
+// What the serve benchmarks share: a free port, a `pensieve serve` child that is up before the
+// first request, varied English-like text, and token counts through /v1/messages/count_tokens.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.on('error', reject);
+  });
+}
+
+// Starts `bin serve --model model` on a free port and waits for it to answer; returns its base URL
+// and a stop().
+export async function startServe(bin, model, { threads, serveArgs = [] } = {}) {
+  const port = await freePort();
+  const args = ['serve', '--model', model, '--port', String(port), ...serveArgs];
+  if (threads) args.push('--threads', threads);
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let waited = 0; ; waited += 200) {
+    if (child.exitCode !== null) throw new Error(`pensieve serve exited:\n${log}`);
+    try { if ((await fetch(`${base}/api/hello`, { method: 'HEAD' })).ok) break; } catch {}
+    if (waited > 120000) { child.kill('SIGTERM'); throw new Error(`pensieve serve did not come up:\n${log}`); }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { base, log: () => log, stop: () => child.kill('SIGTERM') };
+}
+
+// Varied English-like text, so the tokenizer sees ordinary words rather than one repeated piece;
+// `seed` picks the sequence.
+export function text(words, seed = 12345) {
+  const vocab = ['the', 'model', 'reads', 'a', 'long', 'prompt', 'of', 'tools', 'and', 'files', 'while',
+    'it', 'plans', 'each', 'step', 'carefully', 'function', 'returns', 'value', 'error', 'request', 'cache',
+    'memory', 'thread', 'kernel', 'server', 'client', 'token', 'stream', 'event', 'json', 'schema'];
+  const out = [];
+  for (let i = 0; i < words; ++i) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    out.push(vocab[seed % vocab.length] + (i % 17 === 16 ? '.\n' : ''));
+  }
+  return out.join(' ');
+}
+
+export async function countTokens(base, body) {
+  const r = await fetch(`${base}/v1/messages/count_tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench', ...body }),
+  });
+  if (!r.ok) throw new Error(`count_tokens: ${r.status} ${await r.text()}`);
+  return (await r.json()).input_tokens;
+}
+
+// Text of about `tokens` tokens as one user message (calibrated to within 1%).
+export async function textOfTokens(base, tokens, seed) {
+  let words = Math.round(tokens * 0.8);
+  for (let i = 0; i < 4; ++i) {
+    const n = await countTokens(base, { messages: [{ role: 'user', content: text(words, seed) }] });
+    if (Math.abs(n - tokens) <= tokens * 0.01) break;
+    words = Math.round(words * tokens / n);
+  }
+  return text(words, seed);
+}
+
+// Sends one streamed request; returns the seconds to the first content event, the text, and the
+// final usage (message_delta's totals over message_start's).
+export async function streamMessage(base, body) {
+  const start = performance.now();
+  const r = await fetch(`${base}/v1/messages`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'bench', stream: true, ...body }),
+  });
+  if (!r.ok) throw new Error(`messages: ${r.status} ${await r.text()}`);
+  const decoder = new TextDecoder();
+  let buffer = '', first = null, answer = '', usage = {};
+  for await (const chunk of r.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    if (first === null && /event: content_block_(start|delta)/.test(buffer)) first = performance.now();
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = frame.split('\n').find((l) => l.startsWith('data: '));
+      if (!data) continue;
+      const ev = JSON.parse(data.slice(6));
+      if (ev.type === 'message_start') usage = { ...ev.message.usage };
+      if (ev.type === 'message_delta') usage = { ...usage, ...ev.usage };
+      if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') answer += ev.delta.text;
+    }
+  }
+  return { seconds: ((first ?? performance.now()) - start) / 1000, answer, usage };
+}
