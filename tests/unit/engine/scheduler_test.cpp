@@ -91,6 +91,12 @@ Result<std::unique_ptr<Scheduler>> one_slot_scheduler(CountingBackend& backend) 
   return Scheduler::create(backend, o);
 }
 
+Result<std::unique_ptr<Scheduler>> scheduler_with_slots(CountingBackend& backend, std::size_t parallel) {
+  SchedulerOptions o;
+  o.parallel = parallel;
+  return Scheduler::create(backend, o);
+}
+
 GenerationRequest greedy(std::vector<std::int32_t> prompt, std::int64_t max_tokens) {
   GenerationRequest r;
   r.prompt = std::move(prompt);
@@ -356,9 +362,7 @@ TEST(Scheduler, StatsCountEveryJobThatEnded) {
 // the prompt and the tokens that entered the cache (not the last sampled one) are reused.
 TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
   CountingBackend backend;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = scheduler_with_slots(backend, 1);
   ASSERT_TRUE(s.ok());
   auto first = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 3), first).ok());
@@ -382,9 +386,7 @@ TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
 // them whole still computes its last token (its logits give the first output token).
 TEST(Scheduler, DivergingAndRepeatedPromptsKeepOnlyWhatIsShared) {
   CountingBackend backend;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = scheduler_with_slots(backend, 1);
   ASSERT_TRUE(s.ok());
   auto run = [&](std::vector<std::int32_t> prompt) {
     auto rec = std::make_shared<Recorder>();
@@ -403,9 +405,7 @@ TEST(Scheduler, DivergingAndRepeatedPromptsKeepOnlyWhatIsShared) {
 // With several free slots a job goes to the one holding the longest prefix of its prompt.
 TEST(Scheduler, AJobGoesToTheSlotWithItsLongestPrefix) {
   CountingBackend backend;
-  SchedulerOptions o;
-  o.parallel = 2;
-  auto s = Scheduler::create(backend, o);
+  auto s = scheduler_with_slots(backend, 2);
   ASSERT_TRUE(s.ok());
   // Two jobs at once fill both slots with different conversations.
   auto a = std::make_shared<Recorder>();
@@ -426,9 +426,7 @@ TEST(Scheduler, AJobGoesToTheSlotWithItsLongestPrefix) {
 // A failed step leaves the cache in doubt: the next job computes everything.
 TEST(Scheduler, AFailedStepForgetsTheSlotsCache) {
   CountingBackend backend;
-  SchedulerOptions o;
-  o.parallel = 1;
-  auto s = Scheduler::create(backend, o);
+  auto s = scheduler_with_slots(backend, 1);
   ASSERT_TRUE(s.ok());
   auto first = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 4), first).ok());
