@@ -4,29 +4,15 @@
 // server read from its cache and those it computed, and the ratio to turn 1's time.
 //   node bench/serve/conversation.mjs --bin build/release/src/cli/pensieve --model M.gguf \
 //        [--prefix 16000] [--turns 5] [--turn-tokens 300] [--threads 2] [-- extra serve args]
-import { startServe, streamMessage, textOfTokens } from './server.mjs';
+import { parseFlags, startServe, streamMessage, textOfTokens } from './server.mjs';
 
-function parseArgs(argv) {
-  const args = { prefix: 16000, turns: 5, turnTokens: 300, serveArgs: [] };
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--') { args.serveArgs = argv.slice(i + 1); break; }
-    const value = argv[++i];
-    if (a === '--bin') args.bin = value;
-    else if (a === '--model') args.model = value;
-    else if (a === '--prefix') args.prefix = Number(value);
-    else if (a === '--turns') args.turns = Number(value);
-    else if (a === '--turn-tokens') args.turnTokens = Number(value);
-    else if (a === '--threads') args.threads = value;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!args.bin || !args.model) {
-    throw new Error('usage: conversation.mjs --bin PENSIEVE --model MODEL [--prefix N] [--turns N] [--turn-tokens N] [--threads T] [-- serve args]');
-  }
-  return args;
+const args = parseFlags(process.argv.slice(2),
+  { '--bin': 'bin', '--model': 'model', '--prefix': 'prefix', '--turns': 'turns', '--turn-tokens': 'turnTokens',
+    '--threads': 'threads' },
+  { bin: undefined, model: undefined, prefix: 16000, turns: 5, turnTokens: 300, threads: undefined });
+if (!args.bin || !args.model) {
+  throw new Error('usage: conversation.mjs --bin PENSIEVE --model MODEL [--prefix N] [--turns N] [--turn-tokens N] [--threads T] [-- serve args]');
 }
-
-const args = parseArgs(process.argv.slice(2));
 const server = await startServe(args.bin, args.model, { threads: args.threads, serveArgs: args.serveArgs });
 try {
   const system = await textOfTokens(server.base, args.prefix, 777);

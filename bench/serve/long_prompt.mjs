@@ -4,27 +4,14 @@
 // with max_tokens 1, and prints one JSON line per prompt size:
 //   node bench/serve/long_prompt.mjs --bin build/release/src/cli/pensieve --model M.gguf \
 //        --tokens 21000 [--tokens 4096 …] [--threads 2] [-- extra serve args]
-import { startServe, streamMessage, textOfTokens } from './server.mjs';
+import { parseFlags, startServe, streamMessage, textOfTokens } from './server.mjs';
 
-function parseArgs(argv) {
-  const args = { tokens: [], serveArgs: [] };
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--') { args.serveArgs = argv.slice(i + 1); break; }
-    const value = argv[++i];
-    if (a === '--bin') args.bin = value;
-    else if (a === '--model') args.model = value;
-    else if (a === '--tokens') args.tokens.push(Number(value));
-    else if (a === '--threads') args.threads = value;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!args.bin || !args.model || args.tokens.length === 0) {
-    throw new Error('usage: long_prompt.mjs --bin PENSIEVE --model MODEL --tokens N [--tokens N …] [--threads T] [-- serve args]');
-  }
-  return args;
+const args = parseFlags(process.argv.slice(2),
+  { '--bin': 'bin', '--model': 'model', '--tokens': 'tokens', '--threads': 'threads' },
+  { bin: undefined, model: undefined, tokens: [], threads: undefined });
+if (!args.bin || !args.model || args.tokens.length === 0) {
+  throw new Error('usage: long_prompt.mjs --bin PENSIEVE --model MODEL --tokens N [--tokens N …] [--threads T] [-- serve args]');
 }
-
-const args = parseArgs(process.argv.slice(2));
 const server = await startServe(args.bin, args.model, { threads: args.threads, serveArgs: args.serveArgs });
 try {
   // Each size gets its own text, so no prompt finds another's prefix in the server's cache.

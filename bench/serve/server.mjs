@@ -11,6 +11,23 @@ export async function freePort() {
   });
 }
 
+// Command-line flags `--name value` into args[key] for each [flag, key] of `flags` (numbers where
+// `defaults` holds a number, arrays where it holds an array: the flag may repeat); everything after
+// `--` goes to args.serveArgs. Unknown flags are errors.
+export function parseFlags(argv, flags, defaults) {
+  const args = { ...defaults, serveArgs: [] };
+  for (const key of Object.keys(defaults)) if (Array.isArray(defaults[key])) args[key] = [];
+  for (let i = 0; i < argv.length; ++i) {
+    if (argv[i] === '--') { args.serveArgs = argv.slice(i + 1); break; }
+    const key = flags[argv[i]];
+    if (key === undefined) throw new Error(`unknown argument ${argv[i]}`);
+    const value = argv[++i];
+    if (Array.isArray(defaults[key])) args[key].push(Number(value));
+    else args[key] = typeof defaults[key] === 'number' ? Number(value) : value;
+  }
+  return args;
+}
+
 // Starts `bin serve --model model` on a free port and waits for it to answer; returns its base URL
 // and a stop().
 export async function startServe(bin, model, { threads, serveArgs = [] } = {}) {
