@@ -1,6 +1,40 @@
 #include "api/response_stream.hpp"
 
+#include <cstdio>
+
 namespace pensieve::api {
+namespace {
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+std::string rate(double tokens, double s) {
+  if (s <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f t/s", tokens / s);
+  return buf;
+}
+
+// "queued 0.00 s, prompt 1.20 s (300 computed, 250.0 t/s), first token after 1.20 s, 11 more in
+// 0.50 s (22.0 t/s)": where a request's time went, for the log.
+std::string timings(const engine::GenerationResult& r) {
+  const std::int64_t computed = r.prompt_tokens - r.cached_prompt_tokens;
+  std::string s = "queued " + seconds(r.queue_seconds) + ", prompt " + seconds(r.prompt_seconds) + " (" +
+                  std::to_string(computed) + " computed, " + rate(static_cast<double>(computed), r.prompt_seconds) +
+                  ")";
+  if (r.output_tokens > 0) {
+    // The first output token comes with the prompt's last logits; the rest are decode steps.
+    s += ", first token after " + seconds(r.queue_seconds + r.prompt_seconds) + ", " +
+         std::to_string(r.output_tokens - 1) + " more in " + seconds(r.generation_seconds) + " (" +
+         rate(static_cast<double>(r.output_tokens - 1), r.generation_seconds) + ")";
+  }
+  return s;
+}
+
+}  // namespace
 
 ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                                std::string request_id)
@@ -155,7 +189,7 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
     http_status_ = status;
     outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
                " prompt tokens (" + std::to_string(result.cached_prompt_tokens) + " cached), " +
-               std::to_string(result.output_tokens) + " output tokens";
+               std::to_string(result.output_tokens) + " output tokens; " + timings(result);
   }
   publish(std::move(final_bytes), true);
 }

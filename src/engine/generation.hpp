@@ -37,6 +37,11 @@ struct GenerationResult {
   std::int64_t cached_prompt_tokens = 0;  // of prompt_tokens, found in the slot's cache, not computed
   std::int64_t output_tokens = 0;  // tokens passed to on_token
   std::optional<Error> error;      // for kError; for kCancelled, why (absent when the client left)
+  // Seconds spent waiting for a slot, computing the prompt (until its last token's logits), and
+  // generating after that; zero for what did not happen.
+  double queue_seconds = 0;
+  double prompt_seconds = 0;
+  double generation_seconds = 0;
 };
 
 // Called on the scheduler's thread: implementations must be quick and must not block.

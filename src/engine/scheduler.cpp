@@ -31,6 +31,12 @@ std::string Job::why() const {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 // Why a cancelled job ended, when whoever cancelled it said.
 std::optional<Error> cancellation_error(const Job& job) {
   std::string why = job.why();
@@ -44,6 +50,7 @@ struct Scheduler::Work {
   GenerationRequest request;
   std::shared_ptr<GenerationObserver> observer;
   std::shared_ptr<Job> job;
+  Clock::time_point submitted_at = Clock::now();
 };
 
 struct Scheduler::Slot {
@@ -59,6 +66,8 @@ struct Scheduler::Slot {
   std::size_t reused = 0;  // prompt tokens the job found cached
   std::int32_t last_token = -1;  // sampled, not yet in the cache
   std::int64_t output_tokens = 0;
+  Clock::time_point admitted_at{};
+  std::optional<Clock::time_point> prompt_done_at;  // when the prompt's last logits came
 };
 
 Scheduler::Scheduler(Backend& backend, SchedulerOptions options) : backend_(backend), options_(options) {}
@@ -185,6 +194,8 @@ void Scheduler::admit_queued() {
     queue_.pop_front();
     ++active_;
     slot->last_used = ++admissions_;
+    slot->admitted_at = Clock::now();
+    slot->prompt_done_at.reset();
     {
       const auto& w = *slot->work;
       RunningJob info{w.job->id(), std::chrono::steady_clock::now(),
@@ -215,6 +226,7 @@ void Scheduler::finish_unstarted(Work& work) {
   GenerationResult r;
   r.reason = FinishReason::kCancelled;
   r.prompt_tokens = static_cast<std::int64_t>(work.request.prompt.size());
+  r.queue_seconds = seconds_between(work.submitted_at, Clock::now());
   r.error = cancellation_error(*work.job);
   work.observer->on_finished(r);
 }
@@ -269,6 +281,7 @@ void Scheduler::step(Slot& slot) {
     slot.prompt_done += n;
     work.observer->on_prompt_progress(slot.prompt_done, prompt.size());
     if (!last) return;
+    slot.prompt_done_at = Clock::now();
   } else {
     const std::int32_t token = slot.last_token;
     auto status = backend_.forward(*slot.sequence, std::span(&token, 1), logits);
@@ -304,6 +317,10 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   r.prompt_tokens = static_cast<std::int64_t>(work->request.prompt.size());
   r.output_tokens = slot.output_tokens;
   r.cached_prompt_tokens = static_cast<std::int64_t>(slot.reused);
+  const Clock::time_point now = Clock::now();
+  r.queue_seconds = seconds_between(work->submitted_at, slot.admitted_at);
+  r.prompt_seconds = seconds_between(slot.admitted_at, slot.prompt_done_at.value_or(now));
+  if (slot.prompt_done_at) r.generation_seconds = seconds_between(*slot.prompt_done_at, now);
   r.error = std::move(error);
   if (reason == FinishReason::kCancelled && !r.error) r.error = cancellation_error(*work->job);
   // The cache stays for the next job with the same prefix, unless a failed step left it unknown.

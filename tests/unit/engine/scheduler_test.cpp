@@ -423,6 +423,25 @@ TEST(Scheduler, AJobGoesToTheSlotWithItsLongestPrefix) {
   }
 }
 
+// Where a job's time went: waiting for the slot, its prompt, and the tokens after the first
+// (each step of the backend sleeps 1 ms, so each phase lasts at least its steps' sleep).
+TEST(Scheduler, ResultsSayWhereTheTimeWent) {
+  CountingBackend backend;
+  auto s = one_slot_scheduler(backend);
+  ASSERT_TRUE(s.ok());
+  auto first = std::make_shared<Recorder>();
+  auto second = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 5), first).ok());
+  ASSERT_TRUE((*s)->submit(greedy({9, 9}, 3), second).ok());
+  const GenerationResult a = first->wait();
+  const GenerationResult b = second->wait();
+  EXPECT_GE(a.prompt_seconds, 0.001);      // one prompt step
+  EXPECT_GE(a.generation_seconds, 0.004);  // four decode steps after the first token
+  EXPECT_GE(b.queue_seconds, 0.003);  // behind the first job (five steps; it may have begun one)
+  EXPECT_GE(b.prompt_seconds, 0.001);
+  EXPECT_GE(b.generation_seconds, 0.002);
+}
+
 // A failed step leaves the cache in doubt: the next job computes everything.
 TEST(Scheduler, AFailedStepForgetsTheSlotsCache) {
   CountingBackend backend;

@@ -204,8 +204,12 @@ TEST_F(ServerTest, DisconnectCancelsGeneration) {
   EXPECT_EQ(res->status, 200);
   // The same prompt again: its first token may be found in the slot's cache, if the cancelled
   // request's prompt step ran before the hang-up was noticed.
-  EXPECT_TRUE(logged("max_tokens: 2 prompt tokens (0 cached), 3 output tokens") ||
-              logged("max_tokens: 2 prompt tokens (1 cached), 3 output tokens"));
+  EXPECT_TRUE(logged("max_tokens: 2 prompt tokens (0 cached), 3 output tokens; queued ") ||
+              logged("max_tokens: 2 prompt tokens (1 cached), 3 output tokens; queued "));
+  // Where its time went: the prompt's computed tokens and rate, the first token, the rest.
+  EXPECT_TRUE(logged(" computed, "));
+  EXPECT_TRUE(logged(", first token after "));
+  EXPECT_TRUE(logged(", 2 more in "));
 }
 
 // An idle keep-alive connection does not hold up stop() until its keep-alive timeout (60 s).
