@@ -124,7 +124,8 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
-  return {active_, queue_.size(), slots_.size(), finished_};
+  return {active_,       queue_.size(),         slots_.size(),          finished_,
+          cached_tokens_, prompt_tokens_reused_, prompt_tokens_computed_};
 }
 
 std::vector<RunningJob> Scheduler::running() const {
@@ -207,6 +208,9 @@ void Scheduler::admit_queued() {
     const std::size_t reused = std::min(best_common, req.prompt.size() - 1);
     slot->sequence->truncate(reused);
     slot->cached.resize(reused);
+    cached_tokens_ = tokens_in_slot_caches();
+    prompt_tokens_reused_ += reused;
+    prompt_tokens_computed_ += req.prompt.size() - reused;
     slot->prompt_done = reused;
     slot->reused = reused;
     slot->last_token = -1;
@@ -216,6 +220,12 @@ void Scheduler::admit_queued() {
     const std::size_t from = req.prompt.size() > window ? req.prompt.size() - window : 0;
     for (std::size_t i = from; i < req.prompt.size(); ++i) slot->sampler->accept(req.prompt[i]);
   }
+}
+
+std::uint64_t Scheduler::tokens_in_slot_caches() const {
+  std::uint64_t tokens = 0;
+  for (const auto& slot : slots_) tokens += slot->cached.size();
+  return tokens;
 }
 
 void Scheduler::finish_unstarted(Work& work) {
@@ -334,6 +344,7 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
     --active_;
     ++finished_;
     running_.erase(work->job->id());
+    cached_tokens_ = tokens_in_slot_caches();
   }
   work->observer->on_finished(r);
 }

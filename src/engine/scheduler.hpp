@@ -45,6 +45,11 @@ struct SchedulerStats {
   std::size_t queued = 0;
   std::size_t slots = 0;
   std::uint64_t finished = 0;  // jobs ended (any reason) since start
+  // The slots' caches: tokens held now (whose cache a next job may reuse), and since start the
+  // prompt tokens admitted jobs found there and those they had to compute.
+  std::uint64_t cached_tokens = 0;
+  std::uint64_t prompt_tokens_reused = 0;
+  std::uint64_t prompt_tokens_computed = 0;
 };
 
 class Scheduler {
@@ -81,6 +86,7 @@ class Scheduler {
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
   void finish_unstarted(Work& work);
+  std::uint64_t tokens_in_slot_caches() const;  // on the scheduler thread
   void wake();
 
   Backend& backend_;
@@ -93,6 +99,9 @@ class Scheduler {
   std::size_t active_ = 0;
   std::uint64_t next_id_ = 1;
   std::uint64_t admissions_ = 0;
+  std::uint64_t cached_tokens_ = 0;  // Σ slots' cached sizes, as of the last admission or finish
+  std::uint64_t prompt_tokens_reused_ = 0;
+  std::uint64_t prompt_tokens_computed_ = 0;
   std::uint64_t finished_ = 0;
   struct Running {
     RunningJob info;

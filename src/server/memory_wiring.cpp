@@ -53,6 +53,28 @@ struct SnapshotWatch {
   }
 };
 
+// The slots' prompt cache as /health shows it: tokens held, and since start the share of admitted
+// prompt tokens found there.
+nlohmann::ordered_json prompt_cache_json(const engine::SchedulerStats& s) {
+  const std::uint64_t prompts = s.prompt_tokens_reused + s.prompt_tokens_computed;
+  return {{"cached_tokens", s.cached_tokens},
+          {"prompt_tokens_reused", s.prompt_tokens_reused},
+          {"prompt_tokens_computed", s.prompt_tokens_computed},
+          {"hit_rate", prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)}};
+}
+
+std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
+  return "# HELP pensieve_prompt_cache_tokens Tokens whose KV cache the slots hold for a next request.\n"
+         "# TYPE pensieve_prompt_cache_tokens gauge\n"
+         "pensieve_prompt_cache_tokens " + std::to_string(s.cached_tokens) + "\n"
+         "# HELP pensieve_prompt_tokens_reused_total Prompt tokens found in a slot's cache.\n"
+         "# TYPE pensieve_prompt_tokens_reused_total counter\n"
+         "pensieve_prompt_tokens_reused_total " + std::to_string(s.prompt_tokens_reused) + "\n"
+         "# HELP pensieve_prompt_tokens_computed_total Prompt tokens computed.\n"
+         "# TYPE pensieve_prompt_tokens_computed_total counter\n"
+         "pensieve_prompt_tokens_computed_total " + std::to_string(s.prompt_tokens_computed) + "\n";
+}
+
 }  // namespace
 
 ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
@@ -107,13 +129,15 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
     return HeaderList{{"x-memory-status", memory::to_string(snapshot->tier)},
                       {"x-available-memory-gb", memory::available_gb_header(*snapshot)}};
   };
-  hooks.health = [guard, model = w.model_json] {
+  hooks.health = [guard, scheduler, model = w.model_json] {
     const bool accepting = guard->accepting_requests();
-    nlohmann::ordered_json body{
-        {"status", accepting ? "ok" : "degraded"}, {"model", model}, {"memory", guard->health_json()}};
+    nlohmann::ordered_json body{{"status", accepting ? "ok" : "degraded"},
+                                {"model", model},
+                                {"memory", guard->health_json()},
+                                {"prompt_cache", prompt_cache_json(scheduler->stats())}};
     return api::Reply{accepting ? 200 : 503, body.dump()};
   };
-  hooks.metrics = [guard] { return guard->prometheus_text(); };
+  hooks.metrics = [guard, scheduler] { return guard->prometheus_text() + prompt_cache_metrics(scheduler->stats()); };
   hooks.log = std::move(log);
   return hooks;
 }

@@ -375,6 +375,10 @@ TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
   EXPECT_EQ(r.prompt_tokens, 9);
   EXPECT_EQ(r.cached_prompt_tokens, 7);
   EXPECT_EQ(second->tokens, (std::vector<std::int32_t>{14, 15}));
+  const SchedulerStats stats = (*s)->stats();
+  EXPECT_EQ(stats.prompt_tokens_reused, 7u);
+  EXPECT_EQ(stats.prompt_tokens_computed, 5u + 2u);
+  EXPECT_EQ(stats.cached_tokens, 10u);  // the second prompt and its first answer token
   std::lock_guard lock(backend.mutex);
   // The first job: its prompt, then 6 and 7; the second: only 12, 13, then 14.
   ASSERT_EQ(backend.computed.size(), 3u + 2u);

@@ -103,6 +103,31 @@ TEST_F(MemoryWiringTest, CriticalRefusesWith503AndHeadersThenRecovers) {
   EXPECT_NE(metrics->body.find("pensieve_memory_"), std::string::npos);
 }
 
+// /health and /metrics show the slots' prompt cache: the same request twice reuses all but the
+// last prompt token the second time.
+TEST_F(MemoryWiringTest, HealthAndMetricsShowThePromptCache) {
+  auto before = client->Get("/health");
+  ASSERT_TRUE(before);
+  const json empty = json::parse(before->body)["prompt_cache"];
+  EXPECT_EQ(empty["cached_tokens"], 0);
+  EXPECT_EQ(empty["hit_rate"], 0.0);
+  ASSERT_TRUE(post());
+  ASSERT_TRUE(post());
+  auto health = client->Get("/health");
+  ASSERT_TRUE(health);
+  const json cache = json::parse(health->body)["prompt_cache"];
+  const std::int64_t reused = cache["prompt_tokens_reused"], computed = cache["prompt_tokens_computed"];
+  EXPECT_GT(cache["cached_tokens"].get<std::int64_t>(), 0);
+  EXPECT_EQ(computed, reused + 2) << cache;  // the first computed all (n), the second only its last
+  EXPECT_DOUBLE_EQ(cache["hit_rate"].get<double>(), static_cast<double>(reused) / static_cast<double>(reused + computed));
+  auto metrics = client->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("pensieve_prompt_tokens_reused_total " + std::to_string(reused) + "\n"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("pensieve_prompt_cache_tokens "), std::string::npos);
+}
+
 TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterARequestEnds) {
   const auto& releases = guard->metrics().heap_releases;
   guard->refresh_now();
