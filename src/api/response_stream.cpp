@@ -23,8 +23,8 @@ std::string rate(double tokens, double s) {
 std::string timings(const engine::GenerationResult& r) {
   const std::int64_t computed = r.prompt_tokens - r.cached_prompt_tokens;
   std::string s = "queued " + seconds(r.queue_seconds) + ", prompt " + seconds(r.prompt_seconds) + " (" +
-                  std::to_string(computed) + " computed, " + rate(static_cast<double>(computed), r.prompt_seconds) +
-                  ")";
+                  std::to_string(computed) + " computed, " +
+                  rate(static_cast<double>(computed), r.prompt_seconds) + ")";
   if (r.output_tokens > 0) {
     // The first output token comes with the prompt's last logits; the rest are decode steps.
     s += ", first token after " + seconds(r.queue_seconds + r.prompt_seconds) + ", " +

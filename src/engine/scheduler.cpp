@@ -124,7 +124,7 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
-  return {active_,       queue_.size(),         slots_.size(),          finished_,
+  return {active_,        queue_.size(),         slots_.size(),          finished_,
           cached_tokens_, prompt_tokens_reused_, prompt_tokens_computed_};
 }
 
@@ -181,11 +181,11 @@ void Scheduler::admit_queued() {
     for (auto& candidate : slots_) {
       if (candidate->work) continue;
       const auto& cached = candidate->cached;
-      const std::size_t limit = std::min(cached.size(), prompt.size());
-      const std::size_t common = static_cast<std::size_t>(
-          std::mismatch(cached.begin(), cached.begin() + static_cast<std::ptrdiff_t>(limit), prompt.begin()).first -
-          cached.begin());
-      if (!best || common > best_common || (common == best_common && candidate->last_used < best->last_used)) {
+      const auto limit = static_cast<std::ptrdiff_t>(std::min(cached.size(), prompt.size()));
+      const auto first_difference = std::mismatch(cached.begin(), cached.begin() + limit, prompt.begin()).first;
+      const auto common = static_cast<std::size_t>(first_difference - cached.begin());
+      const bool older = common == best_common && best != nullptr && candidate->last_used < best->last_used;
+      if (best == nullptr || common > best_common || older) {
         best = candidate.get();
         best_common = common;
       }

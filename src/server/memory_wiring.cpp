@@ -60,19 +60,23 @@ nlohmann::ordered_json prompt_cache_json(const engine::SchedulerStats& s) {
   return {{"cached_tokens", s.cached_tokens},
           {"prompt_tokens_reused", s.prompt_tokens_reused},
           {"prompt_tokens_computed", s.prompt_tokens_computed},
-          {"hit_rate", prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)}};
+          {"hit_rate",
+           prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)}};
 }
 
 std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
-  return "# HELP pensieve_prompt_cache_tokens Tokens whose KV cache the slots hold for a next request.\n"
-         "# TYPE pensieve_prompt_cache_tokens gauge\n"
-         "pensieve_prompt_cache_tokens " + std::to_string(s.cached_tokens) + "\n"
-         "# HELP pensieve_prompt_tokens_reused_total Prompt tokens found in a slot's cache.\n"
-         "# TYPE pensieve_prompt_tokens_reused_total counter\n"
-         "pensieve_prompt_tokens_reused_total " + std::to_string(s.prompt_tokens_reused) + "\n"
-         "# HELP pensieve_prompt_tokens_computed_total Prompt tokens computed.\n"
-         "# TYPE pensieve_prompt_tokens_computed_total counter\n"
-         "pensieve_prompt_tokens_computed_total " + std::to_string(s.prompt_tokens_computed) + "\n";
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("pensieve_prompt_cache_tokens", "gauge", "Tokens whose KV cache the slots hold for a next request.",
+         s.cached_tokens);
+  metric("pensieve_prompt_tokens_reused_total", "counter", "Prompt tokens found in a slot's cache.",
+         s.prompt_tokens_reused);
+  metric("pensieve_prompt_tokens_computed_total", "counter", "Prompt tokens computed.",
+         s.prompt_tokens_computed);
+  return out;
 }
 
 }  // namespace
@@ -137,7 +141,9 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
                                 {"prompt_cache", prompt_cache_json(scheduler->stats())}};
     return api::Reply{accepting ? 200 : 503, body.dump()};
   };
-  hooks.metrics = [guard, scheduler] { return guard->prometheus_text() + prompt_cache_metrics(scheduler->stats()); };
+  hooks.metrics = [guard, scheduler] {
+    return guard->prometheus_text() + prompt_cache_metrics(scheduler->stats());
+  };
   hooks.log = std::move(log);
   return hooks;
 }

@@ -119,7 +119,8 @@ TEST_F(MemoryWiringTest, HealthAndMetricsShowThePromptCache) {
   const std::int64_t reused = cache["prompt_tokens_reused"], computed = cache["prompt_tokens_computed"];
   EXPECT_GT(cache["cached_tokens"].get<std::int64_t>(), 0);
   EXPECT_EQ(computed, reused + 2) << cache;  // the first computed all (n), the second only its last
-  EXPECT_DOUBLE_EQ(cache["hit_rate"].get<double>(), static_cast<double>(reused) / static_cast<double>(reused + computed));
+  EXPECT_DOUBLE_EQ(cache["hit_rate"].get<double>(),
+                   static_cast<double>(reused) / static_cast<double>(reused + computed));
   auto metrics = client->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("pensieve_prompt_tokens_reused_total " + std::to_string(reused) + "\n"),
