@@ -182,8 +182,8 @@ void Scheduler::admit_queued() {
       if (candidate->work) continue;
       const auto& cached = candidate->cached;
       const auto limit = static_cast<std::ptrdiff_t>(std::min(cached.size(), prompt.size()));
-      const auto first_difference = std::mismatch(cached.begin(), cached.begin() + limit, prompt.begin()).first;
-      const auto common = static_cast<std::size_t>(first_difference - cached.begin());
+      const auto differs = std::mismatch(cached.begin(), cached.begin() + limit, prompt.begin()).first;
+      const auto common = static_cast<std::size_t>(differs - cached.begin());
       const bool older = common == best_common && best != nullptr && candidate->last_used < best->last_used;
       if (best == nullptr || common > best_common || older) {
         best = candidate.get();
