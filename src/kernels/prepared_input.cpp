@@ -75,7 +75,8 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
             float* out, std::size_t out_stride) {
-  matmul(kernels, pool, w, x.in(kernels.activation_for(w.type), kernels, pool), out, out_stride);
+  const Projection one[] = {{&w, out, out_stride}};
+  matmul(kernels, pool, one, x);
 }
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
