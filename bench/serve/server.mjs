@@ -12,8 +12,9 @@ export async function freePort() {
 }
 
 // Command-line flags `--name value` into args[key] for each [flag, key] of `flags` (numbers where
-// `defaults` holds a number, arrays where it holds an array: the flag may repeat); everything after
-// `--` goes to args.serveArgs. Unknown flags are errors.
+// `defaults` holds a number, arrays where it holds an array: the flag may repeat; true, taking no
+// value, where it holds a boolean); everything after `--` goes to args.serveArgs. Unknown flags are
+// errors.
 export function parseFlags(argv, flags, defaults) {
   const args = { ...defaults, serveArgs: [] };
   for (const key of Object.keys(defaults)) if (Array.isArray(defaults[key])) args[key] = [];
@@ -21,6 +22,7 @@ export function parseFlags(argv, flags, defaults) {
     if (argv[i] === '--') { args.serveArgs = argv.slice(i + 1); break; }
     const key = flags[argv[i]];
     if (key === undefined) throw new Error(`unknown argument ${argv[i]}`);
+    if (typeof defaults[key] === 'boolean') { args[key] = true; continue; }
     const value = argv[++i];
     if (Array.isArray(defaults[key])) args[key].push(Number(value));
     else args[key] = typeof defaults[key] === 'number' ? Number(value) : value;
@@ -80,9 +82,13 @@ export async function textOfTokens(base, tokens, seed) {
   return text(words, seed);
 }
 
-// Sends one streamed request; returns the seconds to the first content event, the text, and the
-// final usage (message_delta's totals over message_start's).
-export async function streamMessage(base, body) {
+// Sends one streamed request; returns the seconds to the first content event, the text, the final
+// usage (message_delta's totals over message_start's) and the stop reason. For timing it also
+// returns `start`, `times` (the performance.now() of each content delta: about one per token, though
+// a token that ends inside a UTF-8 character arrives with the next) and `end` (when message_delta
+// came: the last token, even one that prints nothing such as the end token). `onDelta(count)` runs
+// after each delta, so a caller can act part-way through a stream. An error event mid-stream throws.
+export async function streamMessage(base, body, { onDelta } = {}) {
   const start = performance.now();
   const r = await fetch(`${base}/v1/messages`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
@@ -90,21 +96,33 @@ export async function streamMessage(base, body) {
   });
   if (!r.ok) throw new Error(`messages: ${r.status} ${await r.text()}`);
   const decoder = new TextDecoder();
-  let buffer = '', first = null, answer = '', usage = {};
+  let buffer = '', first = null, answer = '', usage = {}, stopReason = null, end = null;
+  const times = [];
   for await (const chunk of r.body) {
+    const now = performance.now();
     buffer += decoder.decode(chunk, { stream: true });
-    if (first === null && /event: content_block_(start|delta)/.test(buffer)) first = performance.now();
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
+    if (first === null && /event: content_block_(start|delta)/.test(buffer)) first = now;
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
       const data = frame.split('\n').find((l) => l.startsWith('data: '));
       if (!data) continue;
       const ev = JSON.parse(data.slice(6));
+      if (ev.type === 'error') throw new Error(`messages stream: ${JSON.stringify(ev.error)}`);
       if (ev.type === 'message_start') usage = { ...ev.message.usage };
-      if (ev.type === 'message_delta') usage = { ...usage, ...ev.usage };
-      if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') answer += ev.delta.text;
+      if (ev.type === 'message_delta') {
+        usage = { ...usage, ...ev.usage };
+        stopReason = ev.delta.stop_reason;
+        end = now;
+      }
+      if (ev.type === 'content_block_delta') {
+        if (ev.delta.type === 'text_delta') answer += ev.delta.text;
+        times.push(now);
+        onDelta?.(times.length);
+      }
     }
   }
-  return { seconds: ((first ?? performance.now()) - start) / 1000, answer, usage };
+  end ??= performance.now();
+  return { seconds: ((first ?? end) - start) / 1000, answer, usage, stopReason, start, times, end };
 }
