@@ -140,12 +140,17 @@ int run_serve(const ServeArgs& args) {
   }
   const std::uint64_t ctx = plan->ctx_size;
 
-  engine::ModelBackend backend(**model, static_cast<std::uint32_t>(ctx), *kv_type, slot.batch_tokens);
+  auto backend = engine::ModelBackend::create(**model, static_cast<std::uint32_t>(ctx), *kv_type,
+                                              engine::batch_rows(slot.batch_tokens, args.parallel));
+  if (!backend) {
+    log_line("pensieve serve: " + backend.error().message);
+    return 1;
+  }
   engine::SchedulerOptions scheduler_options;
   scheduler_options.prompt_chunk = slot.batch_tokens;
   scheduler_options.parallel = args.parallel;
   scheduler_options.max_queued = args.max_queue;
-  auto scheduler = engine::Scheduler::create(backend, scheduler_options);
+  auto scheduler = engine::Scheduler::create(**backend, scheduler_options);
   if (!scheduler) {
     log_line("pensieve serve: " + scheduler.error().message);
     return 1;

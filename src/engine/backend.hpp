@@ -1,6 +1,7 @@
-// engine/backend: what the scheduler needs from a model — per-sequence state (KV cache and
-// scratch) and a forward pass that appends tokens and yields the last position's logits.
-// The model module implements it; tests implement it with small deterministic models.
+// engine/backend: what the scheduler needs from a model — per-sequence state (a KV cache) and a
+// forward pass that appends tokens to several sequences at once and yields the last position's
+// logits of each. The model module implements it; tests implement it with small deterministic
+// models.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,13 @@ class Sequence {
   virtual void truncate(std::size_t n) = 0;
 };
 
+// One sequence's share of a batched forward pass.
+struct BatchItem {
+  Sequence* sequence = nullptr;
+  std::span<const std::int32_t> tokens;
+  std::span<float> last_logits;  // vocab_size floats for the last token's logits, or empty
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -34,6 +42,15 @@ class Backend {
   // receives the logits of the last token; only that row is computed.
   virtual Status forward(Sequence& sequence, std::span<const std::int32_t> tokens,
                          std::span<float> last_logits) = 0;
+
+  // Appends every item's tokens to its sequence (each sequence at most once) in one pass where
+  // the backend can; at most batch_capacity() tokens in all. Each item's numbers are those it gets
+  // computed alone. On error the items' sequences are left unknown. By default: one by one.
+  virtual Status forward_batch(std::span<const BatchItem> items) {
+    for (const BatchItem& item : items) PENSIEVE_TRY(forward(*item.sequence, item.tokens, item.last_logits));
+    return {};
+  }
+  virtual std::size_t batch_capacity() const { return SIZE_MAX; }
 };
 
 }  // namespace pensieve::engine

@@ -16,26 +16,64 @@ class ModelSequence : public Sequence {
 
 }  // namespace
 
+namespace {
+
+std::uint32_t context_of(const model::Model& model, std::uint32_t n_ctx) {
+  if (n_ctx != 0) return n_ctx;
+  return model.hparams().n_ctx_train != 0 ? model.hparams().n_ctx_train : 4096;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ModelBackend>> ModelBackend::create(const model::Model& model, std::uint32_t n_ctx,
+                                                           kernels::KvType kv_type, std::uint32_t max_batch) {
+  auto workspace = model.create_workspace(max_batch);
+  if (!workspace) return workspace.error();
+  return std::unique_ptr<ModelBackend>(
+      new ModelBackend(model, context_of(model, n_ctx), kv_type, std::move(*workspace)));
+}
+
 ModelBackend::ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
-                           std::uint32_t max_batch)
-    : model_(model),
-      n_ctx_(n_ctx != 0 ? n_ctx : (model.hparams().n_ctx_train != 0 ? model.hparams().n_ctx_train : 4096)),
-      kv_type_(kv_type),
-      max_batch_(max_batch) {}
+                           model::Workspace workspace)
+    : model_(model), n_ctx_(n_ctx), kv_type_(kv_type), workspace_(std::move(workspace)) {}
 
 std::int32_t ModelBackend::vocab_size() const { return static_cast<std::int32_t>(model_.hparams().n_vocab); }
 
 Result<std::unique_ptr<Sequence>> ModelBackend::create_sequence() {
-  auto seq = model_.create_sequence(n_ctx_, {.max_batch = max_batch_, .kv_type = kv_type_});
+  // No workspace of its own: every slot is computed in the backend's.
+  auto seq = model_.create_sequence(n_ctx_, {.max_batch = 0, .kv_type = kv_type_});
   if (!seq) return seq.error();
   return std::unique_ptr<Sequence>(new ModelSequence(std::move(*seq)));
 }
 
 Status ModelBackend::forward(Sequence& sequence, std::span<const std::int32_t> tokens, std::span<float> last_logits) {
-  auto& seq = static_cast<ModelSequence&>(sequence).seq;
-  if (last_logits.empty()) return model_.forward(seq, tokens, {}, {});
-  const std::uint32_t last_row = static_cast<std::uint32_t>(tokens.size() - 1);
-  return model_.forward(seq, tokens, std::span(&last_row, 1), last_logits);
+  // Longer inputs go in chunks the workspace holds; only the last asks for logits.
+  const std::size_t chunk = workspace_.max_rows();
+  for (std::size_t first = 0; first < tokens.size(); first += chunk) {
+    const std::size_t count = std::min(chunk, tokens.size() - first);
+    const bool last = first + count == tokens.size();
+    const BatchItem item{&sequence, tokens.subspan(first, count), last ? last_logits : std::span<float>{}};
+    PENSIEVE_TRY(forward_batch(std::span(&item, 1)));
+  }
+  return {};
+}
+
+Status ModelBackend::forward_batch(std::span<const BatchItem> items) {
+  parts_.clear();
+  last_rows_.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const BatchItem& item = items[i];
+    model::BatchPart part;
+    part.sequence = &static_cast<ModelSequence&>(*item.sequence).seq;
+    part.tokens = item.tokens;
+    if (!item.last_logits.empty() && !item.tokens.empty()) {
+      last_rows_[i] = static_cast<std::uint32_t>(item.tokens.size() - 1);
+      part.logit_rows = std::span(&last_rows_[i], 1);
+      part.logits = item.last_logits;
+    }
+    parts_.push_back(part);
+  }
+  return model_.forward_batch(workspace_, parts_);
 }
 
 }  // namespace pensieve::engine

@@ -1,9 +1,12 @@
 // engine/model_backend: the scheduler's Backend over a loaded model::Model — each slot's
-// Sequence is a model::Sequence (KV cache + scratch, allocated once), and prompt chunks ask
-// the model for the last row's logits only, so long prompts skip the output projection.
+// Sequence is a model::Sequence (its KV cache, allocated once), all computed in one shared
+// workspace, a batch at a time; prompt chunks ask the model for the last row's logits only, so
+// long prompts skip the output projection.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "engine/backend.hpp"
 #include "model/model.hpp"
@@ -13,20 +16,28 @@ namespace pensieve::engine {
 class ModelBackend : public Backend {
  public:
   // `n_ctx` tokens per sequence (0 means the model's trained context length), each with its KV
-  // cache in `kv_type`, computing up to `max_batch` tokens per pass.
-  ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
-               std::uint32_t max_batch = model::Sequence::kDefaultMaxBatch);
+  // cache in `kv_type`, computing up to `max_batch` tokens per pass. Allocates the workspace.
+  static Result<std::unique_ptr<ModelBackend>> create(
+      const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
+      std::uint32_t max_batch = model::Sequence::kDefaultMaxBatch);
 
   std::int32_t vocab_size() const override;
   std::size_t context_length() const override { return n_ctx_; }
   Result<std::unique_ptr<Sequence>> create_sequence() override;
   Status forward(Sequence& sequence, std::span<const std::int32_t> tokens, std::span<float> last_logits) override;
+  Status forward_batch(std::span<const BatchItem> items) override;
+  std::size_t batch_capacity() const override { return workspace_.max_rows(); }
 
  private:
+  ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
+               model::Workspace workspace);
+
   const model::Model& model_;
   std::uint32_t n_ctx_;
   kernels::KvType kv_type_;
-  std::uint32_t max_batch_;
+  model::Workspace workspace_;
+  std::vector<model::BatchPart> parts_;   // per call, kept to spare the allocation
+  std::vector<std::uint32_t> last_rows_;  // each part's last token index
 };
 
 }  // namespace pensieve::engine

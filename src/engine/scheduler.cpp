@@ -59,7 +59,6 @@ struct Scheduler::Slot {
   // job whose prompt starts the same way computes only the rest.
   std::vector<std::int32_t> cached;
   std::uint64_t last_used = 0;  // admission count when it last took a job
-  std::vector<float> logits;  // (vocab_size)
   std::unique_ptr<Work> work;  // null when free
   std::optional<sampling::Sampler> sampler;
   std::size_t prompt_done = 0;
@@ -81,9 +80,9 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(Backend& backend, Scheduler
     if (!seq) return seq.error().with_context("creating slot " + std::to_string(i));
     auto slot = std::make_unique<Slot>();
     slot->sequence = std::move(*seq);
-    slot->logits.resize(static_cast<std::size_t>(backend.vocab_size()));
     s->slots_.push_back(std::move(slot));
   }
+  s->step_logits_.resize(options.parallel * static_cast<std::size_t>(backend.vocab_size()));
   s->thread_ = std::thread([p = s.get()] { p->run(); });
   return s;
 }
@@ -252,9 +251,7 @@ void Scheduler::run() {
       if (stopping_) break;
       admit_queued();
     }
-    for (auto& slot : slots_) {
-      if (slot->work) step(*slot);
-    }
+    step();
   }
 
   // Shutdown: everything still running or waiting ends as cancelled.
@@ -275,30 +272,56 @@ void Scheduler::run() {
   }
 }
 
-void Scheduler::step(Slot& slot) {
-  Work& work = *slot.work;
-  if (work.job->cancelled() || !work.observer->wanted()) return finish(slot, FinishReason::kCancelled);
-  const auto& prompt = work.request.prompt;
-  const std::span<float> logits(slot.logits);
-
-  if (slot.prompt_done < prompt.size()) {
-    const std::size_t n = std::min(options_.prompt_chunk, prompt.size() - slot.prompt_done);
-    const bool last = slot.prompt_done + n == prompt.size();
-    const auto chunk = std::span(prompt).subspan(slot.prompt_done, n);
-    auto status = backend_.forward(*slot.sequence, chunk, last ? logits : std::span<float>{});
-    if (!status) return finish(slot, FinishReason::kError, status.error());
-    slot.cached.insert(slot.cached.end(), chunk.begin(), chunk.end());
-    slot.prompt_done += n;
-    work.observer->on_prompt_progress(slot.prompt_done, prompt.size());
-    if (!last) return;
-    slot.prompt_done_at = Clock::now();
-  } else {
-    const std::int32_t token = slot.last_token;
-    auto status = backend_.forward(*slot.sequence, std::span(&token, 1), logits);
-    if (!status) return finish(slot, FinishReason::kError, status.error());
-    slot.cached.push_back(token);
+// One forward pass for every active slot: the next token of each slot that is generating, and
+// the next chunk of the prompt of the slot admitted first among those still reading theirs.
+void Scheduler::step() {
+  for (auto& slot : slots_) {
+    if (!slot->work) continue;
+    if (slot->work->job->cancelled() || !slot->work->observer->wanted())
+      finish(*slot, FinishReason::kCancelled);
   }
-  accept_token(slot, slot.sampler->sample(logits));
+  const std::size_t vocab = static_cast<std::size_t>(backend_.vocab_size());
+  items_.clear();
+  stepped_.clear();
+  Slot* reading = nullptr;
+  for (auto& slot : slots_) {
+    if (!slot->work) continue;
+    if (slot->prompt_done < slot->work->request.prompt.size()) {
+      if (reading == nullptr || slot->last_used < reading->last_used) reading = slot.get();
+      continue;
+    }
+    const std::span<float> logits(step_logits_.data() + items_.size() * vocab, vocab);
+    items_.push_back({slot->sequence.get(), std::span(&slot->last_token, 1), logits});
+    stepped_.push_back(slot.get());
+  }
+  const std::size_t room = backend_.batch_capacity() - std::min(backend_.batch_capacity(), items_.size());
+  if (reading != nullptr && room > 0) {
+    const auto& prompt = reading->work->request.prompt;
+    const std::size_t n = std::min({options_.prompt_chunk, prompt.size() - reading->prompt_done, room});
+    const bool last = reading->prompt_done + n == prompt.size();
+    const std::span<float> logits(step_logits_.data() + items_.size() * vocab, last ? vocab : 0);
+    items_.push_back({reading->sequence.get(), std::span(prompt).subspan(reading->prompt_done, n), logits});
+    stepped_.push_back(reading);
+  }
+  if (items_.empty()) return;
+
+  if (auto status = backend_.forward_batch(items_); !status) {
+    for (Slot* slot : stepped_) finish(*slot, FinishReason::kError, status.error());
+    return;
+  }
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    Slot& slot = *stepped_[i];
+    const BatchItem& item = items_[i];
+    slot.cached.insert(slot.cached.end(), item.tokens.begin(), item.tokens.end());
+    Work& work = *slot.work;
+    if (slot.prompt_done < work.request.prompt.size()) {
+      slot.prompt_done += item.tokens.size();
+      work.observer->on_prompt_progress(slot.prompt_done, work.request.prompt.size());
+      if (item.last_logits.empty()) continue;
+      slot.prompt_done_at = Clock::now();
+    }
+    accept_token(slot, slot.sampler->sample(item.last_logits));
+  }
 }
 
 void Scheduler::accept_token(Slot& slot, std::int32_t token) {

@@ -2,11 +2,12 @@
 // compute. `parallel` slots each own a sequence (KV cache) created once; jobs beyond the slots
 // wait in a bounded queue, and beyond that submit() refuses (the API turns that into a 529).
 //
-// Each loop iteration gives every active slot one step — a prompt chunk or one decoded token —
-// in turn, checking cancellation before each step. A slot keeps its cache when a job ends; a new
-// job goes to the free slot holding the longest prefix of its prompt and computes only the rest
-// (Claude Code resends the whole conversation each turn). Continuous batching will replace step() with
-// one batched forward over all slots; the slot and job bookkeeping stay as they are.
+// Each loop iteration is one batched forward pass over the active slots (continuous batching):
+// one token for every slot that is generating, plus one chunk of at most one prompt, so a long
+// prompt delays the others' next tokens by one chunk at most and every weight read serves all
+// the streams. Cancellation is checked before each step. A slot keeps its cache when a job ends;
+// a new job goes to the free slot holding the longest prefix of its prompt and computes only the
+// rest (Claude Code resends the whole conversation each turn).
 #pragma once
 
 #include <condition_variable>
@@ -82,7 +83,7 @@ class Scheduler {
   Scheduler(Backend& backend, SchedulerOptions options);
   void run();
   void admit_queued();
-  void step(Slot& slot);
+  void step();
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
   void finish_unstarted(Work& work);
@@ -92,6 +93,11 @@ class Scheduler {
   Backend& backend_;
   SchedulerOptions options_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  // The current step's batch (scheduler thread only): its items, the slot of each, and the
+  // logits rows of those that want them, one after another.
+  std::vector<BatchItem> items_;
+  std::vector<Slot*> stepped_;
+  std::vector<float> step_logits_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -4,10 +4,12 @@
 #include <charconv>
 #include <string>
 
+#include "core/thread_pool.hpp"
 #include "kernels/kv_cache.hpp"
 #include "model/memory_estimate.hpp"
 #include "model/model.hpp"
 #include "model/sequence.hpp"
+#include "model/workspace.hpp"
 
 namespace pensieve::engine {
 namespace {
@@ -16,14 +18,22 @@ constexpr std::uint64_t kContextWhenUnstated = 4096;
 
 }  // namespace
 
+std::uint32_t batch_rows(std::uint64_t batch_tokens, std::uint64_t parallel) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(batch_tokens + parallel, UINT32_MAX));
+}
+
 memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                     const memory::LoadPlan& plan, const SlotConfig& slot) {
   const auto ctx =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(plan.ctx_size, model::Model::kMaxContext));
-  const auto batch = static_cast<std::uint32_t>(plan.batch_tokens != 0 ? plan.batch_tokens : 1);
-  const model::MemoryEstimate model = model::estimate_memory(
-      hp, weights_bytes, ctx, 1, {.max_batch = batch, .kv_type = slot.kv_type}, slot.threads);
-  // Besides its sequence, each slot keeps one row of logits (Scheduler::Slot::logits).
+  const auto batch = plan.batch_tokens != 0 ? plan.batch_tokens : 1;
+  const unsigned threads = slot.threads != 0 ? slot.threads : core::default_thread_count();
+  // Each slot holds its KV cache alone; all are computed in one workspace.
+  const model::MemoryEstimate model =
+      model::estimate_memory(hp, weights_bytes, ctx, 1, {.max_batch = 0, .kv_type = slot.kv_type}, threads);
+  const std::uint64_t workspace =
+      model::WorkspaceLayout::plan(hp, batch_rows(batch, plan.parallel), threads).bytes();
+  // Besides, each slot may want one row of logits per step (Scheduler's step logits).
   const std::uint64_t slot_logits = std::uint64_t{hp.n_vocab} * sizeof(float);
 
   memory::LoadEstimate e;
@@ -31,7 +41,7 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
   e.weights_bytes = model.weights_bytes;
   e.kv_bytes = model.kv_cache_bytes * plan.parallel;
   e.kv_bytes_per_token = ctx != 0 ? model.kv_cache_bytes / ctx : 0;
-  e.scratch_bytes = (model.scratch_bytes + slot_logits) * plan.parallel;
+  e.scratch_bytes = workspace + slot_logits * plan.parallel;
   e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
   return e;
 }

@@ -1,8 +1,8 @@
 // engine/serving_memory: what serving a model costs in memory — weights, every slot's KV cache
-// and forward-pass scratch (model::SequenceLayout, the very figures the slots allocate) and the
-// scheduler's own per-slot buffers — and the choice of context size that `pensieve serve`
-// checks against available memory before allocating anything. `pensieve inspect` prints the
-// same plan, so what it says and what serve decides cannot drift apart.
+// (model::SequenceLayout, the very figures the slots allocate), the one workspace all slots are
+// computed in (model::WorkspaceLayout) and the scheduler's own per-slot buffers — and the choice of context
+// size that `pensieve serve` checks against available memory before allocating anything. `pensieve inspect`
+// prints the same plan, so what it says and what serve decides cannot drift apart.
 #pragma once
 
 #include <cstdint>
@@ -20,19 +20,22 @@ namespace pensieve::engine {
 // when serving unless asked otherwise: half of f32's memory, logits within a few 1e-3), the compute
 // threads its attention scratch is planned for (0: core::default_thread_count), and the prompt
 // tokens computed in one forward pass — the scheduler's prompt chunk. Larger chunks reuse each
-// weight block across more tokens (prompt speed) at the cost of scratch memory per slot.
+// weight block across more tokens (prompt speed) at the cost of workspace memory.
 struct SlotConfig {
   kernels::KvType kv_type = kernels::KvType::kF16;
   unsigned threads = 0;
   std::uint32_t batch_tokens = 256;
 };
 
+// Rows of the shared workspace: one prompt chunk plus one decoded token per slot, in one pass.
+std::uint32_t batch_rows(std::uint64_t batch_tokens, std::uint64_t parallel);
+
 // Every tensor's stored bytes: the weights figure of the estimate (the file is mapped, and what
 // the forward pass reads becomes resident).
 std::uint64_t tensor_data_bytes(const gguf::Contents& contents);
 
-// The estimate for `plan.parallel` slots of `plan.ctx_size` tokens, each computing up to
-// `plan.batch_tokens` tokens at a time.
+// The estimate for `plan.parallel` slots of `plan.ctx_size` tokens, computed together with a
+// prompt chunk of up to `plan.batch_tokens` tokens.
 memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                     const memory::LoadPlan& plan, const SlotConfig& slot = {});
 memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes,

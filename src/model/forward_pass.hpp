@@ -1,7 +1,9 @@
-// model/forward_pass: the transformer forward pass over one chunk of tokens (at most the
-// sequence's max_batch). Every supported family runs the same block structure; the optional
-// parts (biases, per-head q/k norms, experts) are present or absent in the bound weights.
-// Internal to the model module; callers use Model::forward.
+// model/forward_pass: the transformer forward pass over one batch of rows — consecutive tokens of
+// one or more sequences, at most the workspace's max_rows. Weight matrices read every row at
+// once; attention and the cache writes go sequence by sequence. Every supported family runs the
+// same block structure; the optional parts (biases, per-head q/k norms, experts) are present or
+// absent in the bound weights. Internal to the model module; callers use Model::forward and
+// Model::forward_batch.
 #pragma once
 
 #include <cstdint>
@@ -13,22 +15,33 @@ namespace pensieve::model {
 
 class ForwardPass {
  public:
-  ForwardPass(const Model& model, Sequence& seq);
+  // One sequence's consecutive rows of the batch, appended at positions sequence->size() on.
+  struct Segment {
+    Sequence* sequence = nullptr;
+    std::span<const std::int32_t> tokens;
+  };
+  // A row whose logits are wanted (its index in the batch) and where they go (n_vocab floats).
+  struct OutputRow {
+    std::uint32_t row = 0;
+    float* logits = nullptr;
+  };
 
-  // Computes `tokens` at positions seq.size() on and appends them to the cache. For each
-  // logit_rows[i] that lies in [first_row, first_row + tokens.size()), writes that token's
-  // logits to logits[i·n_vocab …]; row indices count from the start of the whole forward call.
-  void run_chunk(std::span<const std::int32_t> tokens, std::uint32_t first_row,
-                 std::span<const std::uint32_t> logit_rows, std::span<float> logits);
+  // `observer`, when set, sees the batch's intermediate tensors.
+  ForwardPass(const Model& model, Workspace& workspace, const TensorObserver* observer);
+
+  // Computes the segments' tokens (rows in segment order), appends them to their caches and
+  // writes the logits of `outputs`. Checked by the caller: rows fit the workspace, tokens and
+  // rows are in range, each sequence has room and appears once.
+  void run(std::span<const Segment> segments, std::span<const OutputRow> outputs);
 
  private:
-  void embed(std::span<const std::int32_t> tokens);
-  void attention_block(int layer, std::size_t n);
+  void embed(std::span<const Segment> segments, std::size_t n);
+  void attention_block(int layer, std::span<const Segment> segments, std::size_t n);
   void feed_forward_block(int layer, std::size_t n);
   void dense_feed_forward(const LayerWeights& lw, std::size_t n);
   void expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n);
   void route_to_experts(int layer, const LayerWeights& lw, std::size_t n);
-  void output_logits(std::size_t first_token, std::size_t count, float* out);
+  void output_logits(std::span<const OutputRow> outputs);
   void observe(std::string_view name, int layer, const float* data, std::size_t rows, std::size_t cols) const;
   // out (rows of out_stride floats) = w · each row of `in`, on the model's threads.
   void project(const WeightMatrix& w, kernels::PreparedInput& in, float* out, std::size_t out_stride);
@@ -37,8 +50,8 @@ class ForwardPass {
   const kernels::KernelTable& kernels_;
   core::ThreadPool& pool_;
   const Weights& w_;
-  Sequence& seq_;
-  std::size_t pos0_ = 0;  // position of the chunk's first token
+  Workspace& ws_;
+  const TensorObserver* observer_;
 };
 
 }  // namespace pensieve::model

@@ -38,8 +38,6 @@ Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptio
                                                        " exceeds the limit of " +
                                                        std::to_string(kMaxContext) + " tokens");
   }
-  if (options.max_batch == 0)
-    return make_error(ErrorCode::kInvalidArgument, "batch size must be at least 1 token");
   PENSIEVE_TRY(kernels::check_kv_shape(options.kv_type, hparams_.head_dim_k, hparams_.head_dim_v));
   const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, options, pool_->size());
   try {
@@ -51,8 +49,21 @@ Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptio
   }
 }
 
-Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
-                      std::span<const std::uint32_t> logit_rows, std::span<float> logits) const {
+Result<Workspace> Model::create_workspace(std::uint32_t max_rows) const {
+  if (max_rows == 0) return make_error(ErrorCode::kInvalidArgument, "batch size must be at least 1 token");
+  const WorkspaceLayout layout = WorkspaceLayout::plan(hparams_, max_rows, pool_->size());
+  try {
+    return Workspace(*this, hparams_, layout);
+  } catch (const std::exception&) {
+    return make_error(ErrorCode::kResourceExhausted, "not enough memory for a batch workspace of " +
+                                                         std::to_string(max_rows) + " tokens (" +
+                                                         std::to_string(layout.bytes() >> 20) + " MiB)");
+  }
+}
+
+Status Model::check_part(const BatchPart& part) const {
+  const Sequence& seq = *part.sequence;
+  const auto tokens = part.tokens;
   if (seq.model_ != this) {
     return make_error(ErrorCode::kInvalidArgument, "the sequence was created by a different model");
   }
@@ -70,25 +81,87 @@ Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
                                                     std::to_string(hparams_.n_vocab) + ")");
     }
   }
-  for (std::uint32_t row : logit_rows) {
+  for (std::uint32_t row : part.logit_rows) {
     if (row >= tokens.size()) {
       return make_error(ErrorCode::kOutOfRange, "logit row " + std::to_string(row) +
                                                     " is not an index into the " +
                                                     std::to_string(tokens.size()) + " tokens given");
     }
   }
-  if (logits.size() != logit_rows.size() * std::size_t{hparams_.n_vocab}) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "logits span holds " + std::to_string(logits.size()) + " floats; " +
-                          std::to_string(logit_rows.size()) + " rows of " + std::to_string(hparams_.n_vocab) +
-                          " need " + std::to_string(logit_rows.size() * std::size_t{hparams_.n_vocab}));
+  const std::size_t wanted = part.logit_rows.size() * std::size_t{hparams_.n_vocab};
+  if (part.logits.size() != wanted) {
+    return make_error(ErrorCode::kInvalidArgument, "logits span holds " + std::to_string(part.logits.size()) +
+                                                       " floats; " + std::to_string(part.logit_rows.size()) +
+                                                       " rows of " + std::to_string(hparams_.n_vocab) +
+                                                       " need " + std::to_string(wanted));
   }
+  return {};
+}
 
-  ForwardPass pass(*this, seq);
-  for (std::size_t first = 0; first < tokens.size(); first += seq.max_batch()) {
-    const std::size_t count = std::min<std::size_t>(seq.max_batch(), tokens.size() - first);
-    pass.run_chunk(tokens.subspan(first, count), static_cast<std::uint32_t>(first), logit_rows, logits);
+Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
+                      std::span<const std::uint32_t> logit_rows, std::span<float> logits) const {
+  PENSIEVE_TRY(check_part({&seq, tokens, logit_rows, logits}));
+  if (!seq.workspace_) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "the sequence has no workspace of its own (max_batch 0); compute it with forward_batch");
   }
+  Workspace& ws = *seq.workspace_;
+  ForwardPass pass(*this, ws, &seq.observer_);
+  std::vector<ForwardPass::OutputRow> outputs;
+  for (std::size_t first = 0; first < tokens.size(); first += ws.max_rows()) {
+    const std::size_t count = std::min<std::size_t>(ws.max_rows(), tokens.size() - first);
+    outputs.clear();
+    for (std::size_t i = 0; i < logit_rows.size(); ++i) {
+      if (logit_rows[i] >= first && logit_rows[i] < first + count) {
+        outputs.push_back(
+            {static_cast<std::uint32_t>(logit_rows[i] - first), logits.data() + i * hparams_.n_vocab});
+      }
+    }
+    const ForwardPass::Segment segment{&seq, tokens.subspan(first, count)};
+    pass.run(std::span(&segment, 1), outputs);
+  }
+  return {};
+}
+
+Status Model::forward_batch(Workspace& workspace, std::span<const BatchPart> parts) const {
+  if (workspace.model_ != this) {
+    return make_error(ErrorCode::kInvalidArgument, "the workspace was created by a different model");
+  }
+  std::size_t rows = 0;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    if (parts[p].sequence == nullptr)
+      return make_error(ErrorCode::kInvalidArgument, "batch part without a sequence");
+    if (auto checked = check_part(parts[p]); !checked) {
+      return checked.error().with_context("batch part " + std::to_string(p));
+    }
+    for (std::size_t q = 0; q < p; ++q) {
+      if (parts[q].sequence == parts[p].sequence) {
+        return make_error(ErrorCode::kInvalidArgument, "a sequence appears twice in one batch");
+      }
+    }
+    rows += parts[p].tokens.size();
+  }
+  if (rows > workspace.max_rows()) {
+    return make_error(ErrorCode::kInvalidArgument, "a batch of " + std::to_string(rows) +
+                                                       " tokens exceeds the workspace's " +
+                                                       std::to_string(workspace.max_rows()));
+  }
+  std::vector<ForwardPass::Segment> segments;
+  std::vector<ForwardPass::OutputRow> outputs;
+  std::uint32_t first_row = 0;
+  for (const BatchPart& part : parts) {
+    if (part.tokens.empty()) continue;
+    segments.push_back({part.sequence, part.tokens});
+    for (std::size_t i = 0; i < part.logit_rows.size(); ++i) {
+      outputs.push_back({first_row + part.logit_rows[i], part.logits.data() + i * hparams_.n_vocab});
+    }
+    first_row += static_cast<std::uint32_t>(part.tokens.size());
+  }
+  if (segments.empty()) return {};
+  const TensorObserver* observer = segments.size() == 1 ? &segments.front().sequence->observer_ : nullptr;
+  ForwardPass pass(*this, workspace, observer);
+  pass.run(segments, outputs);
   return {};
 }
 

@@ -17,6 +17,15 @@
 
 namespace pensieve::model {
 
+// One sequence's share of a batch (Model::forward_batch): tokens appended at positions
+// sequence->size() on, and the logits of tokens[logit_rows[i]] written to logits[i·n_vocab …].
+struct BatchPart {
+  Sequence* sequence = nullptr;
+  std::span<const std::int32_t> tokens;
+  std::span<const std::uint32_t> logit_rows;
+  std::span<float> logits;  // logit_rows.size() · n_vocab floats
+};
+
 struct ComputeOptions {
   unsigned threads = 0;  // 0: one per physical core (core::default_thread_count)
   bool exact = false;    // the float oracle kernels instead of the active instruction set's
@@ -51,10 +60,22 @@ class Model {
   // entry r of `logit_rows` (an index into `tokens`), n_vocab logits of the token tokens[r] into
   // logits[i·n_vocab …] where i is r's index in logit_rows. Only requested rows pay for the output
   // projection. On error nothing is appended.
+  // Needs the sequence's own workspace (options.max_batch > 0); longer inputs go in chunks.
   Status forward(Sequence& seq, std::span<const std::int32_t> tokens,
                  std::span<const std::uint32_t> logit_rows, std::span<float> logits) const;
 
+  // Scratch for batches of up to max_rows tokens, shared by the sequences computed in them.
+  Result<Workspace> create_workspace(std::uint32_t max_rows) const;
+
+  // One forward pass over the tokens of several sequences together (each at most once), at most
+  // workspace.max_rows() in all: every weight is read once for the whole batch, and each row's
+  // numbers are those it gets computed alone. On error nothing is appended to any sequence.
+  Status forward_batch(Workspace& workspace, std::span<const BatchPart> parts) const;
+
  private:
+  // Checks one part of a forward call (ownership, room, token ids, rows, logits size).
+  Status check_part(const BatchPart& part) const;
+
   Model(gguf::File file, Hyperparams hparams, Weights weights, const kernels::KernelTable& kernels,
         std::unique_ptr<core::ThreadPool> pool);
 

@@ -36,10 +36,12 @@ TEST(ModelBackend, GreedyMatchesReferenceContinuation) {
     auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f32.gguf");
     if (!model) model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f16.gguf");
     ASSERT_TRUE(model.ok()) << model.error().message;
-    ModelBackend backend(**model, 256, kernels::KvType::kF32);  // the reference's full precision
+    auto backend =
+        ModelBackend::create(**model, 256, kernels::KvType::kF32);  // the reference's full precision
+    ASSERT_TRUE(backend.ok());
     SchedulerOptions options;
     options.prompt_chunk = 5;  // several chunks, so chunking is exercised
-    auto scheduler = Scheduler::create(backend, options);
+    auto scheduler = Scheduler::create(**backend, options);
     ASSERT_TRUE(scheduler.ok());
 
     GenerationRequest req;
@@ -80,8 +82,9 @@ TEST(ModelBackend, AReusedPrefixGivesTheSameGreedyContinuation) {
   SchedulerOptions options;
   options.parallel = 1;
   options.prompt_chunk = 5;
-  ModelBackend warm_backend(**model, 128, kernels::KvType::kF16);
-  auto warm = Scheduler::create(warm_backend, options);
+  auto warm_backend = ModelBackend::create(**model, 128, kernels::KvType::kF16);
+  ASSERT_TRUE(warm_backend.ok());
+  auto warm = Scheduler::create(**warm_backend, options);
   ASSERT_TRUE(warm.ok());
   const std::vector<std::int32_t> turn1 = {1, 15, 27, 100, 7, 7, 42, 3, 88, 19, 61};
   const auto [answer1, cached1] = generate(**warm, turn1, 6);
@@ -93,12 +96,62 @@ TEST(ModelBackend, AReusedPrefixGivesTheSameGreedyContinuation) {
   // The slot holds turn 1 and the first five answer tokens (the sixth was sampled, never computed).
   EXPECT_EQ(cached2, static_cast<std::int64_t>(turn1.size() + 4 + (answer1[4] == 5 ? 1 : 0)));
 
-  ModelBackend cold_backend(**model, 128, kernels::KvType::kF16);
-  auto cold = Scheduler::create(cold_backend, options);
+  auto cold_backend = ModelBackend::create(**model, 128, kernels::KvType::kF16);
+  ASSERT_TRUE(cold_backend.ok());
+  auto cold = Scheduler::create(**cold_backend, options);
   ASSERT_TRUE(cold.ok());
   const auto [fresh, cached_fresh] = generate(**cold, turn2, 8);
   EXPECT_EQ(cached_fresh, 0);
   EXPECT_EQ(answer2, fresh);
+}
+
+// Streams computed together — their decoded tokens and a prompt chunk in one forward pass, the
+// prompts arriving while others decode — give the tokens each gives alone, on a quantized model.
+TEST(ModelBackend, ConcurrentStreamsGiveTheTokensEachGivesAlone) {
+  auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/llama-q4_k_m.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const std::vector<std::vector<std::int32_t>> prompts = {
+      {1, 15, 27, 100, 7, 7, 42, 3, 88, 19, 61},
+      {1, 400, 12, 9, 250, 31},
+      {1, 15, 27, 5, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313},
+  };
+  auto request = [](const std::vector<std::int32_t>& prompt) {
+    GenerationRequest req;
+    req.prompt = prompt;
+    req.max_tokens = 12;
+    req.sampling.temperature = 0.0f;
+    return req;
+  };
+  SchedulerOptions options;
+  options.prompt_chunk = 4;  // prompts take several steps, interleaved with the others' decoding
+
+  std::vector<std::vector<std::int32_t>> alone;
+  for (const auto& prompt : prompts) {
+    auto backend = ModelBackend::create(**model, 64, kernels::KvType::kF16, 8);
+    ASSERT_TRUE(backend.ok());
+    options.parallel = 1;
+    auto scheduler = Scheduler::create(**backend, options);
+    ASSERT_TRUE(scheduler.ok());
+    auto collect = std::make_shared<Collect>();
+    ASSERT_TRUE((*scheduler)->submit(request(prompt), collect).ok());
+    EXPECT_EQ(collect->done.get_future().get().reason, FinishReason::kMaxTokens);
+    alone.push_back(collect->tokens);
+  }
+
+  auto backend = ModelBackend::create(**model, 64, kernels::KvType::kF16, 4 + 3);
+  ASSERT_TRUE(backend.ok());
+  options.parallel = 3;
+  auto scheduler = Scheduler::create(**backend, options);
+  ASSERT_TRUE(scheduler.ok());
+  std::vector<std::shared_ptr<Collect>> streams;
+  for (const auto& prompt : prompts) {
+    streams.push_back(std::make_shared<Collect>());
+    ASSERT_TRUE((*scheduler)->submit(request(prompt), streams.back()).ok());
+  }
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(streams[i]->done.get_future().get().reason, FinishReason::kMaxTokens);
+    EXPECT_EQ(streams[i]->tokens, alone[i]) << "stream " << i;
+  }
 }
 
 }  // namespace

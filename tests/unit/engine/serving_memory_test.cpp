@@ -40,24 +40,30 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   // KV: 2 layers × 2 heads × (128 + 128) × 2 bytes = 2 KiB a token.
   EXPECT_EQ(e.kv_bytes_per_token, 2048u);
   EXPECT_EQ(e.kv_bytes, 3u * 1000 * 2048);
-  // Per slot, in floats, for a batch of 64: residual, norm and block output 3 × 64 × 256; q and
-  // attention output 2 × 64 × 512; projected k and v 2 × 64 × 256; feed-forward 2 × 64 × 512;
-  // RoPE cos/sin 2 × 64 × 64 — and the scheduler's row of 512 logits. Plus the quantized matmul
-  // inputs: for each of the block input (256 wide), attention output and SwiGLU product (512
-  // wide), 64 rows in both 8-bit forms, 40 bytes per 32 values and 320 per 256.
-  const std::uint64_t quantized = 64 * (256 / 32 * 40 + 256 / 256 * 320) + 2 * 64 * (512 / 32 * 40 + 512 / 256 * 320);
+  // One workspace for all slots, of 64 prompt rows + one decoded token per slot = 67 rows, in
+  // floats: each row's position; residual, norm and block output 3 × 67 × 256; q and attention
+  // output 2 × 67 × 512; projected k and v 2 × 67 × 256; feed-forward 2 × 67 × 512; RoPE cos/sin
+  // 2 × 67 × 64. Plus the quantized matmul inputs: for each of the block input (256 wide),
+  // attention output and SwiGLU product (512 wide), 67 rows in both 8-bit forms, 40 bytes per 32
+  // values and 320 per 256.
+  const std::uint64_t rows = 67;
+  const std::uint64_t quantized =
+      rows * (256 / 32 * 40 + 256 / 256 * 320) + 2 * rows * (512 / 32 * 40 + 512 / 256 * 320);
   // Attention tiles: 2 query heads share each KV head, so a query tile is 32 tokens, 64 rows. Per
   // thread: queries 64 × 128, a key tile 128 × 64, a value tile 64 × 128, scores 64 × 64,
   // accumulators 64 × 128, maxima and sums 2 × 64. Split decoding (4 tasks per thread over 2 KV
   // heads: 4 splits) keeps 2 heads × 4 splits × 2 rows × (128 + 2) partial floats; 16 floats of
   // alignment slack.
   const std::uint64_t attention = 2 * (4 * 64 * 128 + 64 * 64 + 2 * 64) + 2 * 4 * 2 * 130 + 16;
-  const std::uint64_t per_slot =
-      (3 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 256 + 2 * 64 * 512 + 2 * 64 * 64 + attention) * 4 + quantized +
-      512 * 4;
-  EXPECT_EQ(e.scratch_bytes, 3 * per_slot);
+  const std::uint64_t workspace =
+      (rows + 3 * rows * 256 + 2 * rows * 512 + 2 * rows * 256 + 2 * rows * 512 + 2 * rows * 64 + attention) *
+          4 +
+      quantized;
+  // And each slot's row of 512 logits for the step.
+  const std::uint64_t scratch = workspace + 3 * 512 * 4;
+  EXPECT_EQ(e.scratch_bytes, scratch);
   EXPECT_EQ(e.weights_bytes, weights);
-  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 2048 + 3 * per_slot);
+  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 2048 + scratch);
   EXPECT_EQ(e.plan.ctx_size, 1000u);
 }
 

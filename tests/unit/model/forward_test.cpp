@@ -2,6 +2,7 @@
 // errors, and the debugging observer.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <string>
@@ -112,6 +113,70 @@ TEST_F(ForwardTest, TruncateKeepsThePrefixAndClearStartsOver) {
   expect_rows_equal(first.data(), whole.data(), vocab());
 }
 
+// Sequences computed together in one batch (one at its next decoded token, one at a prompt chunk,
+// at different positions) get exactly the bits each gets computed alone.
+TEST_F(ForwardTest, BatchOfSequencesGivesEachTheBitsItGetsAlone) {
+  const std::span<const std::int32_t> all(kTokens);
+  auto workspace = model_->create_workspace(16);
+  ASSERT_TRUE(workspace.ok());
+  // Alone: a sequence with its own workspace; in batches: one without, prefilled in the shared one.
+  auto prefilled = [&](std::span<const std::int32_t> prefix, std::uint32_t max_batch) {
+    auto seq = model_->create_sequence(64, {.max_batch = max_batch});
+    EXPECT_TRUE(seq.ok());
+    const BatchPart part{&*seq, prefix, {}, {}};
+    EXPECT_TRUE((max_batch != 0 ? model_->forward(*seq, prefix, {}, {})
+                                : model_->forward_batch(*workspace, std::span(&part, 1)))
+                    .ok());
+    return std::move(*seq);
+  };
+  const auto a_prefix = all.first(10), a_chunk = all.subspan(10, 4);
+  const auto b_prefix = all.subspan(5, 12), b_next = all.subspan(20, 1);
+
+  Sequence a_alone = prefilled(a_prefix, 8), b_alone = prefilled(b_prefix, 8);
+  std::vector<float> a_expected(vocab()), b_expected(vocab());
+  const std::uint32_t last_of_chunk = 3, only = 0;
+  ASSERT_TRUE(model_->forward(a_alone, a_chunk, std::span(&last_of_chunk, 1), a_expected).ok());
+  ASSERT_TRUE(model_->forward(b_alone, b_next, std::span(&only, 1), b_expected).ok());
+
+  Sequence a = prefilled(a_prefix, 0), b = prefilled(b_prefix, 0);
+  std::vector<float> logits(2 * vocab());  // b's row, then a's: one output projection for both
+  const BatchPart parts[] = {
+      {&b, b_next, std::span(&only, 1), std::span(logits).first(vocab())},
+      {&a, a_chunk, std::span(&last_of_chunk, 1), std::span(logits).subspan(vocab())},
+  };
+  ASSERT_TRUE(model_->forward_batch(*workspace, parts).ok());
+  EXPECT_EQ(a.size(), 14u);
+  EXPECT_EQ(b.size(), 13u);
+  EXPECT_EQ(std::memcmp(logits.data(), b_expected.data(), vocab() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(logits.data() + vocab(), a_expected.data(), vocab() * sizeof(float)), 0);
+}
+
+TEST_F(ForwardTest, BadBatchesAreErrorsAndAppendToNoSequence) {
+  auto a = model_->create_sequence(8, {.max_batch = 0});
+  auto b = model_->create_sequence(8, {.max_batch = 0});
+  auto workspace = model_->create_workspace(4);
+  ASSERT_TRUE(a.ok() && b.ok() && workspace.ok());
+  const std::vector<std::int32_t> two = {5, 6}, three = {1, 2, 3}, bad = {7, -1};
+  const BatchPart twice[] = {{&*a, two, {}, {}}, {&*a, two, {}, {}}};
+  EXPECT_FALSE(model_->forward_batch(*workspace, twice).ok());
+  const BatchPart too_many[] = {{&*a, two, {}, {}}, {&*b, three, {}, {}}};  // 5 rows, room for 4
+  EXPECT_FALSE(model_->forward_batch(*workspace, too_many).ok());
+  const BatchPart one_bad[] = {{&*a, two, {}, {}}, {&*b, bad, {}, {}}};
+  const Status s = model_->forward_batch(*workspace, one_bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("batch part 1"), std::string::npos) << s.error().message;
+  EXPECT_EQ(a->size(), 0u);
+  EXPECT_EQ(b->size(), 0u);
+  auto other = Model::load(kModels + "llama-f32.gguf");
+  ASSERT_TRUE(other.ok());
+  auto foreign = (*other)->create_workspace(4);
+  ASSERT_TRUE(foreign.ok());
+  const BatchPart fine[] = {{&*a, two, {}, {}}};
+  EXPECT_FALSE(model_->forward_batch(*foreign, fine).ok());
+  ASSERT_TRUE(model_->forward_batch(*workspace, fine).ok());
+  EXPECT_EQ(a->size(), 2u);
+}
+
 TEST_F(ForwardTest, BadInputsAreErrorsAndAppendNothing) {
   auto seq = model_->create_sequence(8);
   ASSERT_TRUE(seq.ok());
@@ -159,7 +224,10 @@ TEST_F(ForwardTest, SequenceOfAnotherModelAndEmptySizesAreRefused) {
   const std::vector<std::int32_t> one = {5};
   EXPECT_FALSE(model_->forward(*seq, one, {}, {}).ok());
   EXPECT_FALSE(model_->create_sequence(0).ok());
-  EXPECT_FALSE(model_->create_sequence(8, {.max_batch = 0}).ok());
+  auto batch_only = model_->create_sequence(8, {.max_batch = 0});  // computed only in batches
+  ASSERT_TRUE(batch_only.ok());
+  EXPECT_FALSE(model_->forward(*batch_only, one, {}, {}).ok());
+  EXPECT_FALSE(model_->create_workspace(0).ok());
   auto huge = model_->create_sequence(Model::kMaxContext + 1);
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.error().message.find("context size"), std::string::npos);
