@@ -9,6 +9,8 @@
 //                   or a copy not touched for a while): "of_read" is the median of read time /
 //                   call time, the kernel's fraction of read bandwidth measured side by side, so
 //                   that both see the same load from whatever else runs on the machine.
+//   batch/.../N     N tokens, as N streams decoding together: weight bytes read per second (GB/s)
+//                   against decode's, and GOP/s.
 //   prefill/...     many tokens: 2·rows·cols·tokens operations per second (GOP/s), quantizing the
 //                   input each time as a forward pass does.
 //   bandwidth/...   the machine's read bandwidth with the same pool, over the same sizes.
@@ -286,6 +288,11 @@ const Shape kShapes[] = {
     {"decode/512x2048/dram", 512, 2048, 1, kDramBytes},
     {"decode/2048x8192/dram", 2048, 8192, 1, kDramBytes},
     {"decode/128256x2048/dram", 128256, 2048, 1, kDramBytes},
+    {"batch/1024x2048/l2/2", 1024, 2048, 2, 0},
+    {"batch/1024x2048/l2/4", 1024, 2048, 4, 0},
+    {"batch/1024x2048/l2/8", 1024, 2048, 8, 0},
+    {"batch/8192x2048/dram/4", 8192, 2048, 4, kDramBytes},
+    {"batch/8192x2048/dram/8", 8192, 2048, 8, kDramBytes},
     {"prefill/2048x2048/64", 2048, 2048, 64, 0},
     {"prefill/2048x2048/512", 2048, 2048, 512, 0},
     {"prefill/8192x2048/512", 8192, 2048, 512, 0},

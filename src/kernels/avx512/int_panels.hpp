@@ -556,9 +556,43 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
   store_results(f, out + r0, 0, masks);
 }
 
+// kT tokens from t0 against one repacked panel, unpacked in registers by D (see matmul_int).
+template <class D, std::size_t kT>
+inline void decode_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations& x, std::size_t t0,
+                                const std::uint8_t* aux, std::size_t aux_stride, float* out,
+                                std::size_t out_stride, __mmask16 mask) {
+  const std::uint8_t* act[kT];
+  const std::uint8_t* tok_aux[kT];
+  __m512 f[kT];
+  for (std::size_t t = 0; t < kT; ++t) {
+    act[t] = x.data + (t0 + t) * x.stride;
+    tok_aux[t] = aux != nullptr ? aux + (t0 + t) * aux_stride : nullptr;
+    f[t] = _mm512_setzero_ps();
+  }
+  D{}.template run<kT>(panel, cols, act, tok_aux, f);
+  for (std::size_t t = 0; t < kT; ++t) _mm512_mask_storeu_ps(out + (t0 + t) * out_stride, mask, f[t]);
+}
+
+// decode_panel_tokens for `tokens` (1 … kT) tokens.
+template <class D, std::size_t kT = D::kMaxTokens>
+inline void decode_panel(std::size_t tokens, const std::uint8_t* panel, std::size_t cols, const Activations& x,
+                         std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, float* out,
+                         std::size_t out_stride, __mmask16 mask) {
+  if constexpr (kT > 1) {
+    if (tokens < kT) {
+      return decode_panel<D, kT - 1>(tokens, panel, cols, x, t0, aux, aux_stride, out, out_stride, mask);
+    }
+  }
+  decode_panel_tokens<D, kT>(panel, cols, x, t0, aux, aux_stride, out, out_stride, mask);
+}
+
 // The table entry for one type: out[t·out_stride + r] for rows [row_begin, row_end), every token.
-// D (optional) decodes one token against one repacked panel in registers, D{}(panel, cols,
-// activation row, token aux, f), with accumulate's arithmetic (so the same bits as B's panels).
+// D (optional) computes up to D::kMaxTokens tokens against one repacked panel, unpacking it in
+// registers once for all of them — D{}.run<kT>(panel, cols, activation rows, their aux, f[kT])
+// — with accumulate's arithmetic (so the same bits as B's panels). It serves decoding and the
+// small batches of several streams decoding together (up to D::kBatchTokens, beyond which the
+// panels unpacked into memory once per 64 rows are faster): each panel is read from memory once,
+// the later token groups find it in the cache.
 template <const IntScheme& kS, class B, class D = void>
 void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                 float* out, std::size_t out_stride) {
@@ -574,13 +608,16 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
   const bool packed = w.panels != nullptr && row_begin % kPanelRows == 0;
   constexpr std::size_t kBlockRows = kBlockPanels * kPanelRows;
   if constexpr (!std::is_void_v<D>) {
-    if (x.rows == 1 && packed) {
+    if (x.rows <= D::kBatchTokens && packed) {
       const std::size_t stride = panel_stride(w.row_bytes);
       for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
-        __m512 f = _mm512_setzero_ps();
-        D{}(w.panels + r0 / kPanelRows * stride, w.cols, x.data, aux, f);
         const std::size_t n = min_size(kPanelRows, row_end - r0);
-        _mm512_mask_storeu_ps(out + r0, static_cast<__mmask16>((1u << n) - 1), f);
+        const auto mask = static_cast<__mmask16>((1u << n) - 1);
+        const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
+        for (std::size_t t0 = 0; t0 < x.rows; t0 += D::kMaxTokens) {
+          decode_panel<D>(min_size(D::kMaxTokens, x.rows - t0), panel, w.cols, x, t0, aux, aux_stride, out + r0,
+                          out_stride, mask);
+        }
       }
       return;
     }

@@ -86,52 +86,63 @@ struct BuildQ4K {
   }
 };
 
-// One token against one repacked panel of Q4_K or Q5_K rows, unpacking the codes in registers
-// instead of into a panel in memory: accumulate<kS, 1, 1>'s arithmetic on the same numbers, in
-// the same order, so the same bits (f += each group's sum, scaled, in column order).
+// A few tokens against one repacked panel of Q4_K or Q5_K rows, unpacking the codes in
+// registers instead of into a panel in memory, once for all the tokens: for each token,
+// accumulate<kS, 1, 1>'s arithmetic on the same numbers, in the same order, so the same bits (f
+// += each group's sum, scaled, in column order; the integer sums are exact in any order).
 template <const IntScheme& kS>
 struct DecodeKQuant {
   static constexpr bool kFifth = &kS == &kQ5_K;  // Q5_K: a fifth bit per value from qh
-  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
-                  const std::uint8_t* aux, __m512& f) const {
+  static constexpr std::size_t kMaxTokens = 4;
+  static constexpr std::size_t kBatchTokens = 8;  // measured: bench/kernels batch/…
+  template <std::size_t kT>
+  void run(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* const (&act)[kT],
+           const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
     constexpr std::size_t kWords = kS.block_bytes / 4;
     constexpr std::size_t kCodes = kFifth ? 12 : 4;  // the word where qs starts (qh: 4..11)
     const __m512i low4 = _mm512_set1_epi8(0x0f), bit4 = _mm512_set1_epi8(0x10);
     for (std::size_t b = 0; b < cols / 256; ++b) {
       const std::uint8_t* words = panel + b * kWords * 64;
-      const std::uint8_t* a = act + b * sizeof(ActBlock256);
       prefetch_ahead(words + kDecodePrefetchBlocks * kWords * 64, kWords * 64);
-      const std::uint8_t* sums = aux + b * 8 * 4;  // Σa per 32 values, float
+      const std::uint8_t* a[kT];
+      const std::uint8_t* sums[kT];  // Σa per 32 values, float
+      for (std::size_t t = 0; t < kT; ++t) {
+        a[t] = act[t] + b * sizeof(ActBlock256);
+        sums[t] = aux[t] + b * 8 * 4;
+      }
       __m512i z[4];
 #pragma GCC unroll 4
       for (std::size_t k = 0; k < 4; ++k) z[k] = _mm512_load_si512(words + 64 * k);
       const __m512 d = kquant_d(z), neg_dmin = kquant_neg_dmin(z);
 #pragma GCC unroll 4
       for (std::size_t p = 0; p < 4; ++p) {
-        __m512i lo[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-        __m512i hi[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+        __m512i lo[kT], hi[kT];
+        for (std::size_t t = 0; t < kT; ++t) lo[t] = hi[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (std::size_t i = 0; i < 8; ++i) {
           const __m512i v = _mm512_load_si512(words + 64 * (kCodes + 8 * p + i));
-          const __m512i a_lo = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 4 * i)));
-          const __m512i a_hi = _mm512_set1_epi32(static_cast<int>(load_u32(a + 64 * p + 32 + 4 * i)));
+          __m512i lo_codes, hi_codes;
           if constexpr (kFifth) {
             // Bit 2p (2p + 1) of each byte of qh's word i, moved to bit 4 (as build_q5_k does).
             const __m512i qh = _mm512_load_si512(words + 64 * (4 + i));
             const __m512i lo_bit = _mm512_and_si512(_mm512_rol_epi32(qh, (4 - 2 * p + 32) % 32), bit4);
             const __m512i hi_bit = _mm512_and_si512(_mm512_rol_epi32(qh, (3 - 2 * p + 32) % 32), bit4);
             // (nibble & 0x0f) | bit, one instruction each: low4 selects, bit by bit.
-            lo[i % 2] =
-                _mm512_dpbusd_epi32(lo[i % 2], _mm512_ternarylogic_epi32(v, lo_bit, low4, 0xe4), a_lo);
-            hi[i % 2] = _mm512_dpbusd_epi32(
-                hi[i % 2], _mm512_ternarylogic_epi32(_mm512_srli_epi32(v, 4), hi_bit, low4, 0xe4), a_hi);
+            lo_codes = _mm512_ternarylogic_epi32(v, lo_bit, low4, 0xe4);
+            hi_codes = _mm512_ternarylogic_epi32(_mm512_srli_epi32(v, 4), hi_bit, low4, 0xe4);
           } else {
-            lo[i % 2] = _mm512_dpbusd_epi32(lo[i % 2], _mm512_and_si512(v, low4), a_lo);
+            lo_codes = _mm512_and_si512(v, low4);
             // The high nibbles where they are: 16 times the codes (see below).
-            hi[i % 2] = _mm512_dpbusd_epi32(hi[i % 2], _mm512_andnot_si512(low4, v), a_hi);
+            hi_codes = _mm512_andnot_si512(low4, v);
+          }
+#pragma GCC unroll 4
+          for (std::size_t t = 0; t < kT; ++t) {
+            lo[t] = _mm512_dpbusd_epi32(lo[t], lo_codes,
+                                        _mm512_set1_epi32(static_cast<int>(load_u32(a[t] + 64 * p + 4 * i))));
+            hi[t] = _mm512_dpbusd_epi32(
+                hi[t], hi_codes, _mm512_set1_epi32(static_cast<int>(load_u32(a[t] + 64 * p + 32 + 4 * i))));
           }
         }
-        const __m512i sum[2] = {_mm512_add_epi32(lo[0], lo[1]), _mm512_add_epi32(hi[0], hi[1])};
 #pragma GCC unroll 2
         for (std::size_t h = 0; h < 2; ++h) {
           const unsigned g = static_cast<unsigned>(2 * p + h);
@@ -140,9 +151,12 @@ struct DecodeKQuant {
           // Q4_K's high group's sum is 16·I, exactly, and float(16·I)·(ws/16) is float(I)·ws
           // rounded the same way (scaling by 16 is exact both sides), so the same bits.
           if (!kFifth && h == 1) ws = _mm512_mul_ps(ws, _mm512_set1_ps(1.0f / 16));
-          __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[h]), ws);
-          s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums + 4 * g)), s);
-          f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * g)), f);
+#pragma GCC unroll 4
+          for (std::size_t t = 0; t < kT; ++t) {
+            __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(h == 0 ? lo[t] : hi[t]), ws);
+            s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums[t] + 4 * g)), s);
+            f[t] = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a[t] + offsetof(ActBlock256, d) + 4 * g)), f[t]);
+          }
         }
       }
     }
@@ -231,26 +245,31 @@ struct BuildQ6K {
   }
 };
 
-// One token against one Q6_K block of a repacked panel, unpacked in registers: accumulate<kQ6_K,
-// 1, 1>'s arithmetic on the same numbers in the same order (see DecodeKQuant). `words` is the word
-// holding the block's first byte, kShift / 8 bytes into it (every other 210-byte block starts
-// 2 bytes into a word), so every load below is at a constant offset from it.
-template <unsigned kShift>
-inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* a, const std::uint8_t* bias_sums,
-                              __m512& f) {
+// A few tokens against one Q6_K block of a repacked panel, unpacked in registers once for all:
+// for each token accumulate<kQ6_K, 1, 1>'s arithmetic on the same numbers in the same order (see
+// DecodeKQuant). `words` is the word holding the block's first byte, kShift / 8 bytes into it
+// (every other 210-byte block starts 2 bytes into a word), so every load below is at a constant
+// offset from it.
+template <unsigned kShift, std::size_t kT>
+inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* const (&a)[kT],
+                              const std::uint8_t* const (&bias_sums)[kT], __m512 (&f)[kT]) {
   constexpr std::size_t kSkew = kShift / 8;
   const auto word = [words](std::size_t byte) { return panel_dword<kShift>(words, byte + kSkew); };
   const __m512i low4 = _mm512_set1_epi8(0x0f), pairs = _mm512_set1_epi8(0x33);
   const __m512 d = f16_low(word(208));
 #pragma GCC unroll 2
   for (std::size_t half = 0; half < 2; ++half) {
-    // acc[k][h]: the 16 values of group 8·half + 2k + h, from its −32·Σa.
-    __m512i acc[4][2];
+    // acc[k][h][t]: the 16 values of group 8·half + 2k + h, from its −32·Σa.
+    __m512i acc[4][2][kT];
 #pragma GCC unroll 4
     for (std::size_t k = 0; k < 4; ++k) {
 #pragma GCC unroll 2
-      for (std::size_t h = 0; h < 2; ++h)
-        acc[k][h] = _mm512_set1_epi32(static_cast<int>(load_u32(bias_sums + 4 * (8 * half + 2 * k + h))));
+      for (std::size_t h = 0; h < 2; ++h) {
+        for (std::size_t t = 0; t < kT; ++t) {
+          acc[k][h][t] =
+              _mm512_set1_epi32(static_cast<int>(load_u32(bias_sums[t] + 4 * (8 * half + 2 * k + h))));
+        }
+      }
     }
 #pragma GCC unroll 8
     for (std::size_t i = 0; i < 8; ++i) {
@@ -268,8 +287,11 @@ inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* a, 
         // (nibble & 0x0f) | (top & 0xf0) in one instruction: low4 selects, bit by bit.
         const __m512i code =
             _mm512_ternarylogic_epi32(k < 2 ? src : _mm512_srli_epi32(src, 4), top[k], low4, 0xe4);
-        const __m512i av = _mm512_set1_epi32(static_cast<int>(load_u32(a + 128 * half + 32 * k + 4 * i)));
-        acc[k][i / 4] = _mm512_dpbusd_epi32(acc[k][i / 4], code, av);
+        for (std::size_t t = 0; t < kT; ++t) {
+          const __m512i av =
+              _mm512_set1_epi32(static_cast<int>(load_u32(a[t] + 128 * half + 32 * k + 4 * i)));
+          acc[k][i / 4][t] = _mm512_dpbusd_epi32(acc[k][i / 4][t], code, av);
+        }
       }
     }
 #pragma GCC unroll 4
@@ -280,28 +302,38 @@ inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* a, 
           d, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(scales, 24 - 8 * (g % 4)), 24)));
       const __m512 ws1 = _mm512_mul_ps(
           d, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(scales, 16 - 8 * (g % 4)), 24)));
-      __m512 sum = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k][0]), ws0);
-      sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k][1]), ws1, sum);
-      f = _mm512_fmadd_ps(sum, _mm512_set1_ps(load_f32(a + offsetof(ActBlock256, d) + 4 * (4 * half + k))),
-                          f);
+      for (std::size_t t = 0; t < kT; ++t) {
+        __m512 sum = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k][0][t]), ws0);
+        sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k][1][t]), ws1, sum);
+        f[t] = _mm512_fmadd_ps(
+            sum, _mm512_set1_ps(load_f32(a[t] + offsetof(ActBlock256, d) + 4 * (4 * half + k))), f[t]);
+      }
     }
   }
 }
 
 struct DecodeQ6K {
-  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
-                  const std::uint8_t* aux, __m512& f) const {
+  // Two tokens' accumulators (16 registers each) are what the register file holds.
+  static constexpr std::size_t kMaxTokens = 2;
+  static constexpr std::size_t kBatchTokens = 4;  // measured: bench/kernels batch/…
+  template <std::size_t kT>
+  void run(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* const (&act)[kT],
+           const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
     constexpr std::size_t kBB = kQ6_K.block_bytes;
     for (std::size_t b = 0; b < cols / 256; ++b) {
       const std::size_t at = b * kBB;
       prefetch_ahead(panel + (at + kDecodePrefetchBlocks * kBB) / 4 * 64, (kBB + 3) / 4 * 64);
-      const std::uint8_t* a = act + b * sizeof(ActBlock256);
-      const std::uint8_t* bias_sums = aux + b * 16 * 4;  // −32·Σa per 16 values, int32
+      const std::uint8_t* a[kT];
+      const std::uint8_t* bias_sums[kT];  // −32·Σa per 16 values, int32
+      for (std::size_t t = 0; t < kT; ++t) {
+        a[t] = act[t] + b * sizeof(ActBlock256);
+        bias_sums[t] = aux[t] + b * 16 * 4;
+      }
       const std::uint8_t* words = panel + at / 4 * 64;
       if (at % 4 == 0) {
-        decode_q6_k_block<0>(words, a, bias_sums, f);
+        decode_q6_k_block<0, kT>(words, a, bias_sums, f);
       } else {
-        decode_q6_k_block<16>(words, a, bias_sums, f);
+        decode_q6_k_block<16, kT>(words, a, bias_sums, f);
       }
     }
   }

@@ -112,44 +112,58 @@ struct BuildIq4Nl {
   }
 };
 
-// One token against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers: accumulate<kS, 1,
-// 1>'s arithmetic on the same numbers in the same order (see DecodeKQuant in kquants_avx512.cpp).
-// Blocks are 34 or 18 bytes, so they are taken in pairs (a whole number of words): `words` is
-// the pair's first word and kStart where the block starts in the pair (0 or the block size), so
-// every load is at a constant offset.
-template <const IntScheme& kS, std::size_t kStart>
-inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* act, std::int32_t bias,
-                                __m512& f) {
+// A few tokens against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers once for
+// all: for each token accumulate<kS, 1, 1>'s arithmetic on the same numbers in the same order
+// (see DecodeKQuant in kquants_avx512.cpp). Blocks are 34 or 18 bytes, so they are taken in pairs
+// (a whole number of words): `words` is the pair's first word and kStart where the block starts
+// in the pair (0 or the block size), so every load is at a constant offset.
+template <const IntScheme& kS, std::size_t kStart, std::size_t kT>
+inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* const (&act)[kT],
+                                const std::int32_t (&bias)[kT], __m512 (&f)[kT]) {
   constexpr std::size_t kCodes = kStart + 2;
   constexpr unsigned kCodesShift = kCodes % 4 * 8, kScaleShift = kStart % 4 * 8;
-  __m512i acc[2] = {_mm512_set1_epi32(bias), _mm512_setzero_si512()};
+  __m512i acc[2][kT];
+  for (std::size_t t = 0; t < kT; ++t) {
+    acc[0][t] = _mm512_set1_epi32(bias[t]);
+    acc[1][t] = _mm512_setzero_si512();
+  }
   if constexpr (&kS == &kQ8_0) {
 #pragma GCC unroll 8
     for (std::size_t j = 0; j < 8; ++j) {
       const __m512i codes = _mm512_xor_si512(panel_dword<kCodesShift>(words, kCodes + 4 * j),
                                              _mm512_set1_epi8(static_cast<char>(0x80)));
-      acc[j % 2] =
-          _mm512_dpbusd_epi32(acc[j % 2], codes, _mm512_set1_epi32(static_cast<int>(load_u32(act + 4 * j))));
+      for (std::size_t t = 0; t < kT; ++t) {
+        acc[j % 2][t] = _mm512_dpbusd_epi32(acc[j % 2][t], codes,
+                                            _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 4 * j))));
+      }
     }
   } else {
 #pragma GCC unroll 4
     for (std::size_t j = 0; j < 4; ++j) {
       const __m512i packed = panel_dword<kCodesShift>(words, kCodes + 4 * j);
-      acc[0] = _mm512_dpbusd_epi32(acc[0], low_nibbles(packed),
-                                   _mm512_set1_epi32(static_cast<int>(load_u32(act + 4 * j))));
-      acc[1] = _mm512_dpbusd_epi32(acc[1], high_nibbles(packed),
-                                   _mm512_set1_epi32(static_cast<int>(load_u32(act + 16 + 4 * j))));
+      const __m512i low = low_nibbles(packed), high = high_nibbles(packed);
+      for (std::size_t t = 0; t < kT; ++t) {
+        acc[0][t] =
+            _mm512_dpbusd_epi32(acc[0][t], low, _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 4 * j))));
+        acc[1][t] = _mm512_dpbusd_epi32(acc[1][t], high,
+                                        _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 16 + 4 * j))));
+      }
     }
   }
   const __m512 ws = f16_low(panel_dword<kScaleShift>(words, kStart));
-  const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0], acc[1])), ws);
-  f = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(act + offsetof(ActBlock32, d))), f);
+  for (std::size_t t = 0; t < kT; ++t) {
+    const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0][t], acc[1][t])), ws);
+    f[t] = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(act[t] + offsetof(ActBlock32, d))), f[t]);
+  }
 }
 
 template <const IntScheme& kS>
 struct DecodeLegacy {
-  void operator()(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* act,
-                  const std::uint8_t* aux, __m512& f) const {
+  static constexpr std::size_t kMaxTokens = 4;
+  static constexpr std::size_t kBatchTokens = 8;  // measured: bench/kernels batch/…
+  template <std::size_t kT>
+  void run(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* const (&act)[kT],
+           const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
     constexpr std::size_t kBB = kS.block_bytes;
     static_assert(kBB % 4 == 2, "two blocks make a whole number of words");
     constexpr std::size_t kPairWords = 2 * kBB / 4;
@@ -159,11 +173,19 @@ struct DecodeLegacy {
     for (std::size_t b = 0; b < blocks; b += 2) {
       const std::uint8_t* words = panel + b / 2 * kPairWords * 64;
       prefetch_ahead(words + kAheadPairs * kPairWords * 64, kPairWords * 64);
-      decode_legacy_block<kS, 0>(words, act + b * sizeof(ActBlock32),
-                                 static_cast<std::int32_t>(load_u32(aux + 4 * b)), f);
-      if (b + 1 < blocks) {
-        decode_legacy_block<kS, kBB>(words, act + (b + 1) * sizeof(ActBlock32),
-                                     static_cast<std::int32_t>(load_u32(aux + 4 * (b + 1))), f);
+      const std::size_t pair = b + 1 < blocks ? 2 : 1;
+      for (std::size_t k = 0; k < pair; ++k) {
+        const std::uint8_t* a[kT];
+        std::int32_t bias[kT];
+        for (std::size_t t = 0; t < kT; ++t) {
+          a[t] = act[t] + (b + k) * sizeof(ActBlock32);
+          bias[t] = static_cast<std::int32_t>(load_u32(aux[t] + 4 * (b + k)));
+        }
+        if (k == 0) {
+          decode_legacy_block<kS, 0, kT>(words, a, bias, f);
+        } else {
+          decode_legacy_block<kS, kBB, kT>(words, a, bias, f);
+        }
       }
     }
   }

@@ -194,7 +194,9 @@ TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
   repack_panels(w.w, 0, panel_count(rows), panels.data);
   WeightMatrix packed = w.w;
   packed.panels = panels.data;
-  for (std::size_t n : {std::size_t{1}, std::size_t{9}}) {
+  // One token and the small batches of streams decoding together (decoded from the panels in
+  // registers, a few tokens at a time, with the unpacked panels' bits), then a prompt-sized batch.
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 19}) {
     const std::vector<float> x = random_inputs(n, cols, rng);
     const std::vector<float> want = run(isa, w.w, x, n, pool);
     const std::vector<float> got = run(isa, packed, x, n, pool);
