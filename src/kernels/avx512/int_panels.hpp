@@ -558,8 +558,8 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
 
 // kT tokens from t0 against one repacked panel, unpacked in registers by D (see matmul_int).
 template <class D, std::size_t kT>
-inline void decode_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations& x, std::size_t t0,
-                                const std::uint8_t* aux, std::size_t aux_stride, float* out,
+inline void decode_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations& x,
+                                std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, float* out,
                                 std::size_t out_stride, __mmask16 mask) {
   const std::uint8_t* act[kT];
   const std::uint8_t* tok_aux[kT];
@@ -575,9 +575,9 @@ inline void decode_panel_tokens(const std::uint8_t* panel, std::size_t cols, con
 
 // decode_panel_tokens for `tokens` (1 … kT) tokens.
 template <class D, std::size_t kT = D::kMaxTokens>
-inline void decode_panel(std::size_t tokens, const std::uint8_t* panel, std::size_t cols, const Activations& x,
-                         std::size_t t0, const std::uint8_t* aux, std::size_t aux_stride, float* out,
-                         std::size_t out_stride, __mmask16 mask) {
+inline void decode_panel(std::size_t tokens, const std::uint8_t* panel, std::size_t cols,
+                         const Activations& x, std::size_t t0, const std::uint8_t* aux,
+                         std::size_t aux_stride, float* out, std::size_t out_stride, __mmask16 mask) {
   if constexpr (kT > 1) {
     if (tokens < kT) {
       return decode_panel<D, kT - 1>(tokens, panel, cols, x, t0, aux, aux_stride, out, out_stride, mask);
@@ -615,8 +615,8 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
         const auto mask = static_cast<__mmask16>((1u << n) - 1);
         const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
         for (std::size_t t0 = 0; t0 < x.rows; t0 += D::kMaxTokens) {
-          decode_panel<D>(min_size(D::kMaxTokens, x.rows - t0), panel, w.cols, x, t0, aux, aux_stride, out + r0,
-                          out_stride, mask);
+          decode_panel<D>(min_size(D::kMaxTokens, x.rows - t0), panel, w.cols, x, t0, aux, aux_stride,
+                          out + r0, out_stride, mask);
         }
       }
       return;

@@ -155,7 +155,8 @@ struct DecodeKQuant {
           for (std::size_t t = 0; t < kT; ++t) {
             __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(h == 0 ? lo[t] : hi[t]), ws);
             s = _mm512_fmadd_ps(wm, _mm512_set1_ps(load_f32(sums[t] + 4 * g)), s);
-            f[t] = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a[t] + offsetof(ActBlock256, d) + 4 * g)), f[t]);
+            f[t] =
+                _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(a[t] + offsetof(ActBlock256, d) + 4 * g)), f[t]);
           }
         }
       }

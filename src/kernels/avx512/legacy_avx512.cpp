@@ -143,8 +143,8 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
       const __m512i packed = panel_dword<kCodesShift>(words, kCodes + 4 * j);
       const __m512i low = low_nibbles(packed), high = high_nibbles(packed);
       for (std::size_t t = 0; t < kT; ++t) {
-        acc[0][t] =
-            _mm512_dpbusd_epi32(acc[0][t], low, _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 4 * j))));
+        acc[0][t] = _mm512_dpbusd_epi32(acc[0][t], low,
+                                        _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 4 * j))));
         acc[1][t] = _mm512_dpbusd_epi32(acc[1][t], high,
                                         _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 16 + 4 * j))));
       }
