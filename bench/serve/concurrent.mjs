@@ -4,7 +4,8 @@
 // - one_stream, concurrent: one stream of --tokens tokens alone, then --streams of them at once.
 //   A stream's decode rate is (output tokens − 1) / (last token − first token); the aggregate is
 //   the tokens after each stream's first over the span from the earliest first token to the latest
-//   last one, and ratio_to_one compares it with the lone stream's rate.
+//   last one, and ratio_to_one compares it with the lone stream's rate. steady_* count only the
+//   text deltas (about one per token) while all the streams decode together.
 // - gaps: stream A decodes --gap-tokens tokens; after its 5th, client B sends a prompt of
 //   --long-prompt tokens with max_tokens 1. Reports A's inter-token gaps while B's prompt is
 //   processed (count, max, p50, p99) against A's median gap before B came, and B's time to first
@@ -77,13 +78,19 @@ try {
     const aggregate = span > 0 ? each.reduce((n, d) => n + d.after, 0) / span : null;
     // A random-weight model may sample its end token early: fewer tokens, and the ratio means less.
     const endedEarly = runs.filter((r) => r.stopReason !== 'max_tokens').length;
+    // Steady state: only while every stream decodes (from the last stream's first token to the
+    // first stream's end), so the staggered prompts at the start and the tails do not count.
+    const from = Math.max(...each.map((d) => d.first)), to = Math.min(...each.map((d) => d.last));
+    const inWindow = runs.reduce((n, r) => n + r.times.filter((t) => t > from && t <= to).length, 0);
+    const steady = to > from ? inWindow / ((to - from) / 1000) : null;
     if (one.stopReason !== 'max_tokens' || endedEarly > 0) {
       console.error(`note: ${endedEarly + (one.stopReason !== 'max_tokens' ? 1 : 0)} stream(s) ended before max_tokens`);
     }
     console.log(JSON.stringify({ case: 'concurrent', streams: args.streams, aggregate_decode_tps: round(aggregate),
       per_stream: runs.map((r, i) => ({ decode_tps: round(each[i].tps), output_tokens: r.usage.output_tokens,
         ttft_s: round(r.seconds, 2), stop_reason: r.stopReason })),
-      ended_early: endedEarly, ratio_to_one: alone.tps && aggregate ? round(aggregate / alone.tps, 3) : null }));
+      ended_early: endedEarly, ratio_to_one: alone.tps && aggregate ? round(aggregate / alone.tps, 3) : null,
+      steady_decode_tps: round(steady), steady_ratio_to_one: alone.tps && steady ? round(steady / alone.tps, 3) : null }));
   }
 
   if (!args.skipGaps) {

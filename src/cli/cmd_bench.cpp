@@ -31,6 +31,7 @@ struct BenchCommandOptions {
   unsigned threads = 0;  // 0: one per physical core
   std::uint32_t n_prompt = 512;
   std::uint32_t n_gen = 128;
+  std::uint32_t streams = 0;
   std::uint32_t repetitions = 3;
   std::uint32_t batch = engine::BenchOptions{}.batch;
   std::string kv_type = "f16";
@@ -154,8 +155,16 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
     };
     if (r.bench->prompt) add("pp" + std::to_string(options.n_prompt), *r.bench->prompt);
     if (r.bench->generation) add("tg" + std::to_string(options.n_gen), *r.bench->generation);
+    if (r.bench->streams) {
+      add("tg" + std::to_string(options.n_gen) + " ×" + std::to_string(options.streams), *r.bench->streams);
+    }
     print_table(rows, {false, true, true, false, true, false, true, true});
     std::cout << "\n";
+    if (r.bench->streams && r.bench->generation) {
+      std::cout << options.streams << " streams decoding together: " << fixed(r.bench->streams->mean, 2)
+                << " t/s in all, " << fixed(r.bench->streams->mean / r.bench->generation->mean, 2)
+                << "× one stream's\n";
+    }
     const model::MemoryEstimate& e = r.bench->estimate;
     std::cout << "peak RSS: "
               << (r.bench->peak_rss_bytes ? memory::format_bytes(*r.bench->peak_rss_bytes) : "unknown")
@@ -223,6 +232,9 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["tg_tokens_per_s_stddev"] = optional_figure(b.generation, true);
     out["tg_samples"] =
         b.generation ? nlohmann::ordered_json(b.generation->samples) : nlohmann::ordered_json::array();
+    out["streams"] = options.streams;
+    out["tg_streams_tokens_per_s"] = optional_figure(b.streams, false);
+    out["tg_streams_tokens_per_s_stddev"] = optional_figure(b.streams, true);
     out["peak_rss_bytes"] =
         b.peak_rss_bytes ? nlohmann::ordered_json(*b.peak_rss_bytes) : nlohmann::ordered_json(nullptr);
     out["rss_before_load_bytes"] = r.rss_before_load_bytes ? nlohmann::ordered_json(*r.rss_before_load_bytes)
@@ -299,6 +311,7 @@ Status run_bench_command(const BenchCommandOptions& options) {
                                        .repetitions = options.repetitions,
                                        .batch = options.batch,
                                        .kv_type = *kv_type,
+                                       .streams = options.streams,
                                        .progress = progress};
     if (options.memory_bandwidth) {
       // Two passes per reading, the better counting, as quick as a reading can be and still
@@ -357,6 +370,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch-size,-b", options->batch, "prompt tokens per forward pass")
       ->check(CLI::Range(1u, model::Model::kMaxContext))
       ->capture_default_str();
+  cmd->add_option("--streams,-s", options->streams,
+                  "also run the tg test as this many streams decoding together (batched steps, as serve does)")
+      ->check(CLI::Range(0u, 256u));
   cmd->add_flag("--json", options->json, "print one JSON object instead of the table");
   cmd->add_flag("--memory-bandwidth", options->memory_bandwidth,
                 "measure memory read bandwidth (GB/s); with MODEL, also decode as a share of it");

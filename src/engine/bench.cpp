@@ -58,6 +58,41 @@ class BenchRunner {
     return options_.n_gen / seconds_since(start);
   }
 
+  Result<double> streams_run() {
+    const std::uint32_t streams = options_.streams;
+    const std::size_t vocab = model_.hparams().n_vocab;
+    if (!workspace_) {
+      auto workspace = model_.create_workspace(streams);
+      if (!workspace) return workspace.error();
+      workspace_.emplace(std::move(*workspace));
+      for (std::uint32_t s = 0; s < streams; ++s) {
+        auto seq = model_.create_sequence(options_.n_gen + 1, {.max_batch = 0, .kv_type = options_.kv_type});
+        if (!seq) return seq.error();
+        streams_.push_back(std::move(*seq));
+      }
+      stream_logits_.resize(streams * vocab);
+    }
+    // Stream s's token at step i: gen_[(i + s) % (n_gen + 1)], so the streams differ.
+    auto step = [&](std::uint32_t i, bool logits) {
+      std::vector<model::BatchPart> parts;
+      for (std::uint32_t s = 0; s < streams; ++s) {
+        const std::size_t at = (i + s) % gen_.size();
+        model::BatchPart part{&streams_[s], std::span(gen_.data() + at, 1), {}, {}};
+        if (logits) {
+          part.logit_rows = std::span(&kFirstRow, 1);
+          part.logits = std::span(stream_logits_.data() + s * vocab, vocab);
+        }
+        parts.push_back(part);
+      }
+      return model_.forward_batch(*workspace_, parts);
+    };
+    for (auto& seq : streams_) seq.clear();
+    PENSIEVE_TRY(step(0, false));
+    const auto start = Clock::now();
+    for (std::uint32_t i = 1; i <= options_.n_gen; ++i) PENSIEVE_TRY(step(i, true));
+    return static_cast<double>(streams) * options_.n_gen / seconds_since(start);
+  }
+
   // The warm-up, then the timed repetitions of one test.
   template <typename Run>
   Result<ThroughputStats> measure(const std::string& name, Run run) {
@@ -87,6 +122,11 @@ class BenchRunner {
   std::vector<float> logits_;         // (n_vocab) of the one row each call asks for
   std::vector<std::int32_t> prompt_;  // (n_prompt)
   std::vector<std::int32_t> gen_;     // (n_gen + 1)
+  // The tg×S test's sequences, their shared workspace and their logits, made on its first run.
+  static constexpr std::uint32_t kFirstRow = 0;
+  std::optional<model::Workspace> workspace_;
+  std::vector<model::Sequence> streams_;
+  std::vector<float> stream_logits_;
 };
 
 }  // namespace
@@ -143,6 +183,12 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
         runner.measure("tg" + std::to_string(options.n_gen), [&] { return runner.generation_run(); });
     if (!stats) return stats.error();
     result.generation = std::move(*stats);
+  }
+  if (options.n_gen > 0 && options.streams > 1) {
+    auto stats = runner.measure("tg" + std::to_string(options.n_gen) + "x" + std::to_string(options.streams),
+                                [&] { return runner.streams_run(); });
+    if (!stats) return stats.error();
+    result.streams = std::move(*stats);
   }
   if (auto peak = read_peak_rss_bytes()) result.peak_rss_bytes = *peak;
   if (options.n_gen > 0 && options.bandwidth_probe) {

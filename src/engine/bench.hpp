@@ -26,6 +26,9 @@ struct BenchOptions {
   // also measured faster than 512 (a pass's activations stay in L2).
   std::uint32_t batch = 256;
   kernels::KvType kv_type = kernels::KvType::kF16;  // as serving (and llama-bench) use
+  // tg×S test: S sequences decoding together, one forward pass per step over a token of each (as
+  // `serve` computes concurrent streams); n_gen steps. 0 or 1 skips it.
+  std::uint32_t streams = 0;
   std::uint64_t seed = 1234;  // of the random token ids
   // Told what is running ("warm-up pp512", "tg128 2/3: 41.3 t/s"); may be empty.
   std::function<void(const std::string&)> progress = {};
@@ -55,6 +58,7 @@ struct BracketedDecode {
 struct BenchResult {
   std::optional<ThroughputStats> prompt;      // pp; empty when n_prompt was 0
   std::optional<ThroughputStats> generation;  // tg; empty when n_gen was 0
+  std::optional<ThroughputStats> streams;     // tg×S, all streams' tokens; empty when not run
   std::uint32_t n_ctx = 0;                    // of the one sequence both tests use
   std::uint32_t max_batch = 0;
   model::MemoryEstimate estimate;               // weights + KV + scratch of that sequence
@@ -68,6 +72,8 @@ struct BenchResult {
 // tg: an empty sequence given one token (untimed), then n_gen forward calls of one random token
 // each, logits of that token; tokens/s = n_gen / seconds. Random tokens rather than argmax
 // feed-back, as llama-bench does: the figure is the forward pass's, not a sampler's.
+// tg×S: S empty sequences given one token each (untimed), then n_gen batched forward calls of one
+// random token per sequence, logits of every one; tokens/s = S · n_gen / seconds.
 Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& options);
 
 struct TypeShare {
