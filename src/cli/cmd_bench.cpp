@@ -370,8 +370,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch-size,-b", options->batch, "prompt tokens per forward pass")
       ->check(CLI::Range(1u, model::Model::kMaxContext))
       ->capture_default_str();
-  cmd->add_option("--streams,-s", options->streams,
-                  "also run the tg test as this many streams decoding together (batched steps, as serve does)")
+  cmd->add_option(
+         "--streams,-s", options->streams,
+         "also run the tg test as this many streams decoding together (batched steps, as serve does)")
       ->check(CLI::Range(0u, 256u));
   cmd->add_flag("--json", options->json, "print one JSON object instead of the table");
   cmd->add_flag("--memory-bandwidth", options->memory_bandwidth,
