@@ -17,9 +17,11 @@
 #include "cli/commands.hpp"
 #include "cli/memory_options.hpp"
 #include "engine/model_backend.hpp"
+#include "engine/prompt_store.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/serving_memory.hpp"
 #include "kernels/kv_cache.hpp"
+#include "memory/byte_size.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
 #include "model/model.hpp"
@@ -42,6 +44,8 @@ struct ServeArgs {
   bool insecure = false;
   MemoryOptions memory;
   std::string model_name;
+  std::string cache_dir;  // empty: the user's cache folder; "off": no prompt cache on disk
+  std::string cache_dir_size = "4GiB";
   int shutdown_grace_seconds = 10;
   double ping_interval_seconds = 2.0;
 };
@@ -54,6 +58,37 @@ void log_line(const std::string& line) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::lock_guard lock(log_mutex);
   std::cerr << stamp << " " << line << "\n" << std::flush;
+}
+
+// --cache-dir: the folder given, "off", or by default $XDG_CACHE_HOME/pensieve/prompts (else
+// ~/.cache/pensieve/prompts). Null when off or when no folder can be named.
+Result<std::unique_ptr<engine::PromptStore>> open_prompt_store(const ServeArgs& args,
+                                                               engine::Backend& backend) {
+  if (args.cache_dir == "off") return std::unique_ptr<engine::PromptStore>();
+  std::filesystem::path dir = args.cache_dir;
+  if (dir.empty()) {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg != nullptr && *xdg == '/') {
+      dir = std::filesystem::path(xdg) / "pensieve" / "prompts";
+    } else if (home != nullptr && *home == '/') {
+      dir = std::filesystem::path(home) / ".cache" / "pensieve" / "prompts";
+    } else {
+      log_line("warning: no prompt cache on disk: neither XDG_CACHE_HOME nor HOME is set (use --cache-dir)");
+      return std::unique_ptr<engine::PromptStore>();
+    }
+  }
+  auto budget = memory::parse_byte_size(args.cache_dir_size);
+  if (!budget) return budget.error().with_context("--cache-dir-size");
+  auto store = engine::PromptStore::open(
+      backend, {.cache_dir = dir, .max_bytes = *budget, .warn = [](const std::string& m) {
+                  log_line("warning: " + m);
+                }});
+  if (!store) return store.error().with_context("--cache-dir");
+  log_line("prompt cache: " + std::to_string((*store)->entries()) + " saved prefix(es), " +
+           memory::format_bytes((*store)->bytes()) + " of " + memory::format_bytes(*budget) + " in " +
+           (*store)->folder().string());
+  return store;
 }
 
 std::string rfc3339_mtime(const std::string& path) {
@@ -70,6 +105,7 @@ int run_serve(const ServeArgs& args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // save the prompt cache now
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto guard_config = memory_guard_config(args.memory);
@@ -146,7 +182,13 @@ int run_serve(const ServeArgs& args) {
     log_line("pensieve serve: " + backend.error().message);
     return 1;
   }
+  auto store = open_prompt_store(args, **backend);
+  if (!store) {
+    log_line("pensieve serve: " + store.error().message);
+    return 1;
+  }
   engine::SchedulerOptions scheduler_options;
+  scheduler_options.prompt_store = store->get();
   scheduler_options.prompt_chunk = slot.batch_tokens;
   scheduler_options.parallel = args.parallel;
   scheduler_options.max_queued = args.max_queue;
@@ -200,7 +242,13 @@ int run_serve(const ServeArgs& args) {
     auto wait_signal = [&](std::chrono::steady_clock::duration budget) {
       const auto until = std::chrono::steady_clock::now() + budget;
       while (!finished && std::chrono::steady_clock::now() < until) {
-        if (sigtimedwait(&signals, nullptr, &tick) > 0) return true;
+        const int signal = sigtimedwait(&signals, nullptr, &tick);
+        if (signal == SIGUSR1) {
+          log_line("saving the prompt cache (SIGUSR1)");
+          (*scheduler)->save_prompt_cache();
+        } else if (signal > 0) {
+          return true;
+        }
       }
       return false;
     };
@@ -230,6 +278,10 @@ int run_serve(const ServeArgs& args) {
   signal_thread.join();
   (*scheduler)->shutdown();
   (*guard)->stop();
+  if (*store) {
+    log_line("prompt cache: " + std::to_string((*store)->entries()) + " prefix(es), " +
+             memory::format_bytes((*store)->bytes()) + " in " + (*store)->folder().string());
+  }
   log_line("stopped");
   return 0;
 }
@@ -258,6 +310,12 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   add_memory_options(*cmd, args->memory, true);
   cmd->add_option("--model-name", args->model_name,
                   "Model id reported by /v1/models (default: general.name)");
+  cmd->add_option("--cache-dir", args->cache_dir,
+                  "Folder for prompt caches kept across restarts (saved at shutdown and on SIGUSR1); "
+                  "default $XDG_CACHE_HOME/pensieve/prompts, \"off\" for none");
+  cmd->add_option("--cache-dir-size", args->cache_dir_size,
+                  "Most disk space the saved prompt caches of one model take, e.g. 4GiB")
+      ->capture_default_str();
   cmd->add_option("--shutdown-grace", args->shutdown_grace_seconds,
                   "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
       ->capture_default_str();

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
+#include "core/function_ref.hpp"
 #include "core/result.hpp"
 
 namespace pensieve::engine {
@@ -51,6 +53,22 @@ class Backend {
     return {};
   }
   virtual std::size_t batch_capacity() const { return SIZE_MAX; }
+
+  // Keeping a sequence's cache across restarts (engine/prompt_store): prefixes of a multiple of
+  // prefix_granularity() tokens (0: not supported), as bytes that identify themselves by
+  // cache_identity() — the model and the cache's format — and that save_prefix hands out and
+  // load_prefix takes back region by region (model::Sequence::save_prefix).
+  virtual std::size_t prefix_granularity() const { return 0; }
+  virtual std::string cache_identity() const { return {}; }
+  virtual std::uint64_t prefix_bytes(std::size_t /*n*/) const { return 0; }
+  virtual Status save_prefix(Sequence& /*sequence*/, std::size_t /*n*/,
+                             FunctionRef<Status(std::span<const std::uint8_t>)> /*write*/) {
+    return make_error(ErrorCode::kUnsupported, "this backend cannot save a cache prefix");
+  }
+  virtual Status load_prefix(Sequence& /*sequence*/, std::size_t /*n*/,
+                             FunctionRef<Status(std::span<std::uint8_t>)> /*read*/) {
+    return make_error(ErrorCode::kUnsupported, "this backend cannot load a cache prefix");
+  }
 };
 
 }  // namespace pensieve::engine

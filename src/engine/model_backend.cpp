@@ -1,5 +1,11 @@
 #include "engine/model_backend.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
+#include "core/hash.hpp"
+#include "kernels/kv_cache.hpp"
+
 namespace pensieve::engine {
 namespace {
 
@@ -23,6 +29,24 @@ std::uint32_t context_of(const model::Model& model, std::uint32_t n_ctx) {
   return model.hparams().n_ctx_train != 0 ? model.hparams().n_ctx_train : 4096;
 }
 
+// What a saved cache prefix must match: the model file (its size, every tensor's name, type and
+// shape, and the first bytes of each tensor's data — enough to tell apart files of one shape) and
+// the cache's element type and layout version.
+std::string identity_of(const model::Model& model, kernels::KvType kv_type) {
+  core::Hash64 h;
+  h.update_u64(model.file_size());
+  for (const auto& t : model.metadata().tensors) {
+    h.update(t.name);
+    h.update_u64(static_cast<std::uint64_t>(t.type));
+    for (std::uint64_t d : t.dims) h.update_u64(d);
+    h.update(t.data.first(std::min<std::size_t>(t.data.size(), 4096)));
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
+  return std::string(model.hparams().architecture_name) + "-" + hex + "-kv-" +
+         std::string(kernels::name_of(kv_type)) + "-v1";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ModelBackend>> ModelBackend::create(const model::Model& model, std::uint32_t n_ctx,
@@ -35,7 +59,25 @@ Result<std::unique_ptr<ModelBackend>> ModelBackend::create(const model::Model& m
 
 ModelBackend::ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
                            model::Workspace workspace)
-    : model_(model), n_ctx_(n_ctx), kv_type_(kv_type), workspace_(std::move(workspace)) {}
+    : model_(model),
+      n_ctx_(n_ctx),
+      kv_type_(kv_type),
+      workspace_(std::move(workspace)),
+      identity_(identity_of(model, kv_type)) {}
+
+std::uint64_t ModelBackend::prefix_bytes(std::size_t n) const {
+  return model::Sequence::prefix_bytes(model_.hparams(), kv_type_, static_cast<std::uint32_t>(n));
+}
+
+Status ModelBackend::save_prefix(Sequence& sequence, std::size_t n,
+                                 FunctionRef<Status(std::span<const std::uint8_t>)> write) {
+  return static_cast<ModelSequence&>(sequence).seq.save_prefix(static_cast<std::uint32_t>(n), write);
+}
+
+Status ModelBackend::load_prefix(Sequence& sequence, std::size_t n,
+                                 FunctionRef<Status(std::span<std::uint8_t>)> read) {
+  return static_cast<ModelSequence&>(sequence).seq.load_prefix(static_cast<std::uint32_t>(n), read);
+}
 
 std::int32_t ModelBackend::vocab_size() const { return static_cast<std::int32_t>(model_.hparams().n_vocab); }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/backend.hpp"
@@ -27,6 +28,13 @@ class ModelBackend : public Backend {
   Status forward(Sequence& sequence, std::span<const std::int32_t> tokens, std::span<float> last_logits) override;
   Status forward_batch(std::span<const BatchItem> items) override;
   std::size_t batch_capacity() const override { return workspace_.max_rows(); }
+  std::size_t prefix_granularity() const override { return model::Sequence::kPrefixGranularity; }
+  std::string cache_identity() const override { return identity_; }
+  std::uint64_t prefix_bytes(std::size_t n) const override;
+  Status save_prefix(Sequence& sequence, std::size_t n,
+                     FunctionRef<Status(std::span<const std::uint8_t>)> write) override;
+  Status load_prefix(Sequence& sequence, std::size_t n,
+                     FunctionRef<Status(std::span<std::uint8_t>)> read) override;
 
  private:
   ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
@@ -36,6 +44,7 @@ class ModelBackend : public Backend {
   std::uint32_t n_ctx_;
   kernels::KvType kv_type_;
   model::Workspace workspace_;
+  std::string identity_;                  // see cache_identity()
   std::vector<model::BatchPart> parts_;   // per call, kept to spare the allocation
   std::vector<std::uint32_t> last_rows_;  // each part's last token index
 };

@@ -63,6 +63,7 @@ struct Scheduler::Slot {
   std::optional<sampling::Sampler> sampler;
   std::size_t prompt_done = 0;
   std::size_t reused = 0;  // prompt tokens the job found cached
+  bool try_store = false;  // admitted; the prompt store may hold a longer prefix than the slot
   std::int32_t last_token = -1;  // sampled, not yet in the cache
   std::int64_t output_tokens = 0;
   Clock::time_point admitted_at{};
@@ -83,6 +84,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(Backend& backend, Scheduler
     s->slots_.push_back(std::move(slot));
   }
   s->step_logits_.resize(options.parallel * static_cast<std::size_t>(backend.vocab_size()));
+  if (options.prompt_store != nullptr) {
+    s->stored_prefixes_ = options.prompt_store->entries();
+    s->stored_bytes_ = options.prompt_store->bytes();
+  }
   s->thread_ = std::thread([p = s.get()] { p->run(); });
   return s;
 }
@@ -123,8 +128,17 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
-  return {active_,        queue_.size(),         slots_.size(),          finished_,
-          cached_tokens_, prompt_tokens_reused_, prompt_tokens_computed_};
+  return {active_,          queue_.size(),         slots_.size(),           finished_,
+          cached_tokens_,   prompt_tokens_reused_, prompt_tokens_computed_, prompt_tokens_loaded_,
+          stored_prefixes_, stored_bytes_};
+}
+
+void Scheduler::save_prompt_cache() {
+  {
+    std::lock_guard lock(mutex_);
+    save_requested_ = true;
+  }
+  cv_.notify_all();
 }
 
 std::vector<RunningJob> Scheduler::running() const {
@@ -208,8 +222,12 @@ void Scheduler::admit_queued() {
     slot->sequence->truncate(reused);
     slot->cached.resize(reused);
     cached_tokens_ = tokens_in_slot_caches();
-    prompt_tokens_reused_ += reused;
-    prompt_tokens_computed_ += req.prompt.size() - reused;
+    // With a store, the counts wait for load_stored_prefixes: it may find more.
+    slot->try_store = options_.prompt_store != nullptr;
+    if (!slot->try_store) {
+      prompt_tokens_reused_ += reused;
+      prompt_tokens_computed_ += req.prompt.size() - reused;
+    }
     slot->prompt_done = reused;
     slot->reused = reused;
     slot->last_token = -1;
@@ -251,6 +269,15 @@ void Scheduler::run() {
       if (stopping_) break;
       admit_queued();
     }
+    if (options_.prompt_store != nullptr) {
+      load_stored_prefixes();
+      bool save = false;
+      {
+        std::lock_guard lock(mutex_);
+        std::swap(save, save_requested_);
+      }
+      if (save) save_to_store(true);
+    }
     step();
   }
 
@@ -270,6 +297,53 @@ void Scheduler::run() {
     work->job->cancel(kShuttingDown);
     finish_unstarted(*work);
   }
+  if (options_.prompt_store != nullptr) save_to_store(false);
+}
+
+// Newly admitted jobs whose prompt the store holds more of than their slot: that prefix is read
+// into the slot (on this thread, outside the lock: a long prefix takes a moment to read).
+void Scheduler::load_stored_prefixes() {
+  PromptStore& store = *options_.prompt_store;
+  for (auto& slot : slots_) {
+    if (!slot->work || !slot->try_store) continue;
+    slot->try_store = false;
+    const auto& prompt = slot->work->request.prompt;
+    std::size_t loaded = 0;
+    if (const auto match = store.best_match(prompt); match && match->tokens > slot->reused) {
+      if (store.load(*match, *slot->sequence)) {
+        loaded = match->tokens;
+        slot->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(loaded));
+        slot->prompt_done = slot->reused = loaded;
+      } else {  // the store reported the bad file; the slot starts from nothing
+        slot->cached.clear();
+        slot->prompt_done = slot->reused = 0;
+      }
+    }
+    std::lock_guard lock(mutex_);
+    prompt_tokens_reused_ += slot->reused;
+    prompt_tokens_computed_ += prompt.size() - slot->reused;
+    prompt_tokens_loaded_ += loaded;
+    cached_tokens_ = tokens_in_slot_caches();
+    stored_prefixes_ = store.entries();
+    stored_bytes_ = store.bytes();
+  }
+}
+
+// The slots' caches into the store, least recently used first, so that the budget keeps the
+// most recent.
+void Scheduler::save_to_store(bool idle_only) {
+  PromptStore& store = *options_.prompt_store;
+  std::vector<Slot*> order;
+  for (auto& slot : slots_) {
+    if (!(idle_only && slot->work)) order.push_back(slot.get());
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Slot* a, const Slot* b) { return a->last_used < b->last_used; });
+  for (Slot* slot : order)
+    (void)store.save(slot->cached, *slot->sequence);  // failures are reported by the store
+  std::lock_guard lock(mutex_);
+  stored_prefixes_ = store.entries();
+  stored_bytes_ = store.bytes();
 }
 
 // One forward pass for every active slot: the next token of each slot that is generating, and

@@ -7,12 +7,13 @@
 // prompt delays the others' next tokens by one chunk at most and every weight read serves all
 // the streams. Cancellation is checked before each step. A slot keeps its cache when a job ends;
 // a new job goes to the free slot holding the longest prefix of its prompt and computes only the
-// rest (Claude Code resends the whole conversation each turn).
+// rest (Claude Code resends the whole conversation each turn), or reads a longer one from the
+// prompt store on disk.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/generation.hpp"
+#include "engine/prompt_store.hpp"
 
 namespace pensieve::engine {
 
@@ -32,6 +34,10 @@ struct SchedulerOptions {
   std::size_t parallel = 4;       // slots: generations computed at once
   std::size_t max_queued = 32;    // jobs waiting for a slot before submit() refuses
   std::size_t prompt_chunk = 256; // prompt tokens per step, so long prompts do not starve others
+  // When set (and outliving the scheduler): prompt caches on disk. An admitted prompt that
+  // starts with a saved prefix longer than any slot's loads it; at shutdown, and when asked
+  // (save_prompt_cache), the slots' caches are saved, most recently used first.
+  PromptStore* prompt_store = nullptr;
 };
 
 // A generation holding a slot, as the memory guard's emergency policy sees it.
@@ -51,6 +57,10 @@ struct SchedulerStats {
   std::uint64_t cached_tokens = 0;
   std::uint64_t prompt_tokens_reused = 0;
   std::uint64_t prompt_tokens_computed = 0;
+  // Of the reused, those read from the prompt store; and what the store holds now.
+  std::uint64_t prompt_tokens_loaded = 0;
+  std::uint64_t stored_prefixes = 0;
+  std::uint64_t stored_bytes = 0;
 };
 
 class Scheduler {
@@ -66,8 +76,11 @@ class Scheduler {
   // prompt is empty or does not fit the context; kCancelled after shutdown().
   Result<std::shared_ptr<Job>> submit(GenerationRequest request, std::shared_ptr<GenerationObserver> observer);
 
-  // Stops the thread; running and queued jobs finish as kCancelled. Idempotent.
+  // Stops the thread; running and queued jobs finish as kCancelled, then the slots' caches are
+  // saved to the prompt store if there is one. Idempotent.
   void shutdown();
+  // Asks the scheduler thread to save the idle slots' caches to the prompt store now.
+  void save_prompt_cache();
 
   SchedulerStats stats() const;
   std::vector<RunningJob> running() const;
@@ -83,6 +96,8 @@ class Scheduler {
   Scheduler(Backend& backend, SchedulerOptions options);
   void run();
   void admit_queued();
+  void load_stored_prefixes();
+  void save_to_store(bool idle_only);
   void step();
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
@@ -108,6 +123,10 @@ class Scheduler {
   std::uint64_t cached_tokens_ = 0;  // Σ slots' cached sizes, as of the last admission or finish
   std::uint64_t prompt_tokens_reused_ = 0;
   std::uint64_t prompt_tokens_computed_ = 0;
+  std::uint64_t prompt_tokens_loaded_ = 0;
+  std::uint64_t stored_prefixes_ = 0;
+  std::uint64_t stored_bytes_ = 0;
+  bool save_requested_ = false;
   std::uint64_t finished_ = 0;
   struct Running {
     RunningJob info;

@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
+#include "core/function_ref.hpp"
+#include "core/result.hpp"
+#include "kernels/attention_kernels.hpp"
 #include "kernels/kv_cache.hpp"
 #include "model/hyperparams.hpp"
 #include "model/workspace.hpp"
@@ -69,6 +73,16 @@ class Sequence {
   void truncate(std::uint32_t n);
   void clear() { size_ = 0; }
 
+  // The cache of positions [0, n) as stored, for keeping a prompt's cache across restarts: n a
+  // multiple of kPrefixGranularity (whole key tiles), per layer and key/value head the keys then
+  // the values — the same bytes whatever the context size. save_prefix hands them to `write`
+  // region by region (n <= size()); load_prefix has `read` fill them (n <= capacity()) and then
+  // holds n tokens, or none if `read` failed.
+  static constexpr std::uint32_t kPrefixGranularity = kernels::kKeyTile;
+  static std::uint64_t prefix_bytes(const Hyperparams& hp, kernels::KvType kv_type, std::uint32_t n);
+  Status save_prefix(std::uint32_t n, FunctionRef<Status(std::span<const std::uint8_t>)> write) const;
+  Status load_prefix(std::uint32_t n, FunctionRef<Status(std::span<std::uint8_t>)> read);
+
   // Debugging: called with each named intermediate tensor during forward (slow; off by default).
   void set_observer(TensorObserver observer) { observer_ = std::move(observer); }
 
@@ -85,7 +99,10 @@ class Sequence {
   TensorObserver observer_;
 
   // One layer of the KV cache, as the attention kernels address it.
-  kernels::KvLayer kv_layer(int layer, const Hyperparams& hp);
+  kernels::KvLayer kv_layer(int layer, const Hyperparams& hp) const;
+  Status check_prefix(std::uint32_t n, std::uint32_t limit, const char* what) const;
+  // Calls `region(bytes)` for the prefix's regions in the saved order (see save_prefix).
+  Status for_prefix_regions(std::uint32_t n, FunctionRef<Status(std::span<std::uint8_t>)> region) const;
 
   // (n_layer, n_head_kv, n_ctx, row bytes) in kv_type_; keys in transposed tiles (kv_cache.hpp).
   std::vector<std::uint8_t> k_cache_;

@@ -54,14 +54,16 @@ struct SnapshotWatch {
 };
 
 // The slots' prompt cache as /health shows it: tokens held, and since start the share of admitted
-// prompt tokens found there.
+// prompt tokens found there (of which those read from disk); what the disk holds.
 nlohmann::ordered_json prompt_cache_json(const engine::SchedulerStats& s) {
   const std::uint64_t prompts = s.prompt_tokens_reused + s.prompt_tokens_computed;
   return {{"cached_tokens", s.cached_tokens},
           {"prompt_tokens_reused", s.prompt_tokens_reused},
           {"prompt_tokens_computed", s.prompt_tokens_computed},
           {"hit_rate",
-           prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)}};
+           prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)},
+          {"prompt_tokens_loaded", s.prompt_tokens_loaded},
+          {"disk", {{"prefixes", s.stored_prefixes}, {"bytes", s.stored_bytes}}}};
 }
 
 std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
@@ -76,6 +78,10 @@ std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
          s.prompt_tokens_reused);
   metric("pensieve_prompt_tokens_computed_total", "counter", "Prompt tokens computed.",
          s.prompt_tokens_computed);
+  metric("pensieve_prompt_tokens_loaded_total", "counter",
+         "Reused prompt tokens read from the cache on disk.", s.prompt_tokens_loaded);
+  metric("pensieve_prompt_cache_disk_bytes", "gauge", "Bytes of saved prompt caches on disk.",
+         s.stored_bytes);
   return out;
 }
 

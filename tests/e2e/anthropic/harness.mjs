@@ -1,7 +1,8 @@
 // Starts the real `pensieve serve` for a test and stops it afterwards. Paths come from CTest's
 // environment (PENSIEVE_BIN, PENSIEVE_FIXTURES, MAKE_CHAT_MODEL, E2E_WORK_DIR).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, existsSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -54,10 +55,22 @@ export async function freePort() {
   });
 }
 
+// The servers' default prompt cache folder ($XDG_CACHE_HOME/pensieve/prompts): one temporary folder
+// per test process, so tests never write to the user's cache nor find each other's files.
+let cacheHome = null;
+function testCacheHome() {
+  cacheHome ??= mkdtempSync(path.join(tmpdir(), 'pensieve-e2e-cache-'));
+  return cacheHome;
+}
+process.on('exit', () => {
+  if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
+});
+
 function spawnServe(model, port, extraArgs) {
   if (!process.env.PENSIEVE_BIN) throw new Error('PENSIEVE_BIN is not set (run through ctest)');
   const child = spawn(process.env.PENSIEVE_BIN, ['serve', '--model', model, '--port', String(port), ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
   });
   const state = { log: '' };
   child.stdout.on('data', (d) => (state.log += d));

@@ -149,7 +149,9 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::filesystem::pat
     : wrapped_(!wrapper.empty()), log_path_(std::move(log_path)) {
   std::vector<std::string> argv = std::move(wrapper);
   argv.push_back(pensieve_binary());
-  for (const char* a : {"serve", "--host", "127.0.0.1", "--port", "0"}) argv.push_back(a);
+  // No prompt cache on disk: these tests measure memory, and must not write to the user's folders.
+  for (const char* a : {"serve", "--host", "127.0.0.1", "--port", "0", "--cache-dir", "off"})
+    argv.push_back(a);
   for (auto& a : args) argv.push_back(std::move(a));
   pid_ = spawn(argv, log_path_);
   if (pid_ < 0) reaped_ = true;
