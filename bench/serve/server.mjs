@@ -46,7 +46,9 @@ export async function startServe(bin, model, { threads, serveArgs = [] } = {}) {
     if (waited > 120000) { child.kill('SIGTERM'); throw new Error(`pensieve serve did not come up:\n${log}`); }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { base, log: () => log, stop: () => child.kill('SIGTERM') };
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // stop() resolves once the server has exited (it saves its prompt cache on the way out).
+  return { base, log: () => log, stop: () => { child.kill('SIGTERM'); return exited; } };
 }
 
 // Varied English-like text, so the tokenizer sees ordinary words rather than one repeated piece;
