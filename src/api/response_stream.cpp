@@ -47,24 +47,44 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
       stops_(request.stop_sequences),
       builder_(random_id("msg_"), request.model,
                Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream) {
-  std::string start;
-  builder_.start(start);
-  pending_ = std::move(start);
+  builder_.start(pending_);
 }
 
-void ResponseStream::publish(std::string&& frames, bool done) {
+bool ResponseStream::on_token(std::int32_t token) {
   {
     std::lock_guard lock(mutex_);
-    pending_.append(frames);
-    done_ = done_ || done;
+    queued_.push_back(token);
   }
-  frames.clear();
+  cv_.notify_all();
+  return !stop_requested_.load(std::memory_order_relaxed);
+}
+
+void ResponseStream::on_finished(const engine::GenerationResult& result) {
+  {
+    std::lock_guard lock(mutex_);
+    result_ = result;
+  }
   cv_.notify_all();
 }
 
+bool ResponseStream::wanted() {
+  return !stop_requested_.load(std::memory_order_relaxed);
+}
+
 ResponseStream::Poll ResponseStream::poll(std::string& out, std::chrono::milliseconds wait) {
-  std::unique_lock lock(mutex_);
-  if (pending_.empty() && !done_) cv_.wait_for(lock, wait, [this] { return !pending_.empty() || done_; });
+  std::optional<engine::GenerationResult> result;
+  {
+    std::unique_lock lock(mutex_);
+    if (pending_.empty() && !done_ && queued_.empty() && !result_) {
+      cv_.wait_for(lock, wait, [this] { return !queued_.empty() || result_.has_value(); });
+    }
+    taken_.swap(queued_);
+    queued_.clear();
+    if (result_ && !done_) result = std::move(result_);
+  }
+  for (std::int32_t token : taken_) consume(token);
+  taken_.clear();
+  if (result) finish(*result);
   const bool had = !pending_.empty();
   out.append(pending_);
   pending_.clear();
@@ -73,12 +93,10 @@ ResponseStream::Poll ResponseStream::poll(std::string& out, std::chrono::millise
 }
 
 int ResponseStream::http_status() const {
-  std::lock_guard lock(mutex_);
   return http_status_;
 }
 
 std::string ResponseStream::outcome() const {
-  std::lock_guard lock(mutex_);
   return outcome_;
 }
 
@@ -86,32 +104,22 @@ void ResponseStream::cancel() {
   if (job_) job_->cancel();
 }
 
-void ResponseStream::set_liveness_check(std::function<bool()> alive) {
-  std::lock_guard lock(mutex_);
-  alive_ = std::move(alive);
-}
-
-bool ResponseStream::wanted() {
-  std::lock_guard lock(mutex_);
-  return !alive_ || alive_();
-}
-
 void ResponseStream::text(std::string_view text) {
-  builder_.text(text, frames_);
+  builder_.text(text, pending_);
 }
 
 void ResponseStream::thinking(std::string_view text) {
   // Reasoning is returned only to clients that asked for thinking blocks.
-  if (thinking_enabled_) builder_.thinking(text, frames_);
+  if (thinking_enabled_) builder_.thinking(text, pending_);
 }
 
 void ResponseStream::tool_call_start(std::string_view id, std::string_view name) {
   in_tool_call_ = true;
-  builder_.tool_use_start(id.empty() ? random_id("toolu_") : std::string(id), std::string(name), frames_);
+  builder_.tool_use_start(id.empty() ? random_id("toolu_") : std::string(id), std::string(name), pending_);
 }
 
 void ResponseStream::tool_call_arguments(std::string_view json_fragment) {
-  builder_.tool_use_input(json_fragment, frames_);
+  builder_.tool_use_input(json_fragment, pending_);
 }
 
 void ResponseStream::tool_call_end() {
@@ -120,19 +128,29 @@ void ResponseStream::tool_call_end() {
   if (single_tool_call_) stop_now_ = true;
 }
 
-bool ResponseStream::on_token(std::int32_t token) {
+void ResponseStream::consume(std::int32_t token) {
+  if (stop_now_) return;  // computed before the scheduler saw the stop: not part of the answer
+  ++consumed_;
   scratch_.clear();
   decoder_->push(token, scratch_);
   released_.clear();
   const auto hit = stops_.feed(scratch_, released_);
-  if (hit) matched_stop_ = stops_.sequences()[*hit];
-  const bool stop_hit = hit.has_value();
+  if (hit) {
+    matched_stop_ = stops_.sequences()[*hit];
+    stop_now_ = true;
+  }
   if (!released_.empty()) parser_->feed(released_, *this);
-  if (!frames_.empty()) publish(std::move(frames_), false);
-  return !stop_hit && !stop_now_;
+  if (stop_now_) stop_requested_.store(true, std::memory_order_relaxed);
 }
 
-void ResponseStream::on_finished(const engine::GenerationResult& result) {
+void ResponseStream::finish(const engine::GenerationResult& finished) {
+  engine::GenerationResult result = finished;
+  if (stop_now_) {
+    // The scheduler ended it because we asked (as cancelled, or with a token we dropped).
+    result.reason = engine::FinishReason::kStopped;
+    result.error.reset();
+    result.output_tokens = consumed_;
+  }
   const bool stop_hit = stops_.matched();
   if (result.reason != engine::FinishReason::kCancelled && result.reason != engine::FinishReason::kError) {
     // Flush whatever the decoder, the stop matcher and the parser still hold.
@@ -157,15 +175,12 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
                        503);
   }
 
-  std::string final_bytes = std::move(frames_);
-  frames_.clear();
-  int status = 200;
   if (error) {
-    status = error->http_status;
+    http_status_ = error->http_status;
     if (streaming_) {
-      final_bytes += error_frame(*error);
+      pending_ += error_frame(*error);
     } else {
-      final_bytes = error_body(*error, request_id_);
+      pending_ = error_body(*error, request_id_);
     }
   } else {
     StopReason reason = StopReason::kEndTurn;
@@ -180,18 +195,14 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
       reason = StopReason::kMaxTokens;
     }
     builder_.cached_prompt(result.cached_prompt_tokens);
-    builder_.finish(reason, matched, result.output_tokens, final_bytes);
+    builder_.finish(reason, matched, result.output_tokens, pending_);
     if (!streaming_)
-      final_bytes = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      pending_ = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  {
-    std::lock_guard lock(mutex_);
-    http_status_ = status;
-    outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
-               " prompt tokens (" + std::to_string(result.cached_prompt_tokens) + " cached), " +
-               std::to_string(result.output_tokens) + " output tokens; " + timings(result);
-  }
-  publish(std::move(final_bytes), true);
+  outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
+             " prompt tokens (" + std::to_string(result.cached_prompt_tokens) + " cached), " +
+             std::to_string(result.output_tokens) + " output tokens; " + timings(result);
+  done_ = true;
 }
 
 }  // namespace pensieve::api

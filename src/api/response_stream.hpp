@@ -1,16 +1,19 @@
-// api/response_stream: one /v1/messages generation in flight. The scheduler thread feeds it
-// tokens (it is the job's observer); the HTTP thread polls it for bytes to send — SSE frames
-// when streaming, the whole JSON body at the end otherwise — and cancels it when the client
-// goes away. The two sides meet only at a mutex-guarded output buffer.
+// api/response_stream: one /v1/messages generation in flight. The scheduler thread only hands it
+// token ids and the final result (it is the job's observer) through a mutex-guarded queue, so the
+// compute thread never waits on text or JSON; the HTTP thread, polling for bytes to send, turns
+// them into text, matches stop sequences, parses tool calls and encodes SSE frames (or the whole
+// JSON body at the end), and cancels the job when the client goes away. A stop found in the text
+// ends the generation before the scheduler's next step; a token computed meanwhile is dropped.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/error.hpp"
 #include "api/frontend.hpp"
@@ -40,18 +43,18 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
 
   // The client went away: stop generating, free the slot.
   void cancel();
-  // A check the scheduler makes before each step (false: the client is gone). Set by the HTTP
-  // layer; cleared before the connection it probes can close, so it never sees a reused socket.
-  void set_liveness_check(std::function<bool()> alive);
-  void clear_liveness_check() { set_liveness_check(nullptr); }
 
-  // engine::GenerationObserver (scheduler thread)
+  // engine::GenerationObserver (scheduler thread): queue and wake, nothing more.
   bool wanted() override;
   bool on_token(std::int32_t token) override;
   void on_finished(const engine::GenerationResult& result) override;
 
  private:
-  // OutputSink (scheduler thread)
+  // The text pipeline, on the polling thread: one token, and the end.
+  void consume(std::int32_t token);
+  void finish(const engine::GenerationResult& result);
+
+  // OutputSink (polling thread)
   void text(std::string_view text) override;
   void thinking(std::string_view text) override;
   void tool_call_start(std::string_view id, std::string_view name) override;
@@ -70,22 +73,26 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   MessageBuilder builder_;
   std::shared_ptr<engine::Job> job_;
 
-  // Scheduler-thread state.
+  // Polling-thread state.
   std::string scratch_;   // decoded text of one token
   std::string released_;  // text past the stop matcher
-  std::string frames_;    // SSE frames produced by one token
   std::string matched_stop_;
   int tool_calls_ = 0;
   bool in_tool_call_ = false;
-  bool stop_now_ = false;
-
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string pending_;
+  bool stop_now_ = false;      // the text asked to stop (stop sequence, single tool call)
+  std::int64_t consumed_ = 0;  // tokens that reached the text, up to the one that stopped it
+  std::string pending_;        // output not yet returned by poll
   bool done_ = false;
   int http_status_ = 200;
   std::string outcome_;
-  std::function<bool()> alive_;  // guarded by mutex_
+  std::vector<std::int32_t> taken_;  // tokens moved out of the queue
+
+  // Shared with the scheduler thread, under mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::int32_t> queued_;
+  std::optional<engine::GenerationResult> result_;
+  std::atomic<bool> stop_requested_{false};
 };
 
 }  // namespace pensieve::api

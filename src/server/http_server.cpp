@@ -220,7 +220,6 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
 
   InFlight counted(in_flight);
   ConnectionProbe probe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
-  stream->set_liveness_check([&probe] { return !probe.peer_closed(); });
   std::string body;
   bool cancelled = false;
   while (stream->poll(body, kPollWait) != api::ResponseStream::Poll::kDone) {
@@ -229,7 +228,6 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
       cancelled = true;
     }
   }
-  stream->clear_liveness_check();
   log_generation(id, *stream, cancelled || probe.peer_closed());
   // Shed in a memory emergency (or at shutdown): like any 503, say when to come back.
   if (stream->http_status() == 503) res.set_header("retry-after", "5");
@@ -257,7 +255,6 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
   state->probe = ConnectionProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   state->counted = std::make_unique<InFlight>(in_flight);
   state->id = request_id(res);
-  state->stream->set_liveness_check([probe = &state->probe] { return !probe->peer_closed(); });
   const auto ping_interval = options.ping_interval;
 
   res.status = 200;
@@ -289,7 +286,6 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
         return true;
       },
       [this, state](bool success) {
-        state->stream->clear_liveness_check();
         if (!success) {
           state->stream->cancel();
           // The generation ends (cancelled) on the scheduler thread; wait briefly so the log
