@@ -22,6 +22,25 @@ class Sequence {
   virtual void clear() = 0;
   // Keeps the first n tokens' cache (a prefix another request shares); no-op when n >= size().
   virtual void truncate(std::size_t n) = 0;
+  // Becomes the first n tokens of `from` (another sequence of the same backend), sharing their
+  // cache where the backend can; kUnsupported where it cannot (the caller computes them instead).
+  virtual Status share_prefix(const Sequence& /*from*/, std::size_t /*n*/) {
+    return make_error(ErrorCode::kUnsupported, "this backend cannot share a cache prefix");
+  }
+  // Pinned: held for a running job; unpinned: kept only in case a later prompt reuses it.
+  virtual void set_pinned(bool /*pinned*/) {}
+  // KV blocks this sequence holds (shared or not); 0 without a shared pool.
+  virtual std::size_t blocks_held() const { return 0; }
+};
+
+// The memory sequences' caches are taken from, in blocks of block_tokens positions. A backend
+// without a shared pool (each sequence owning its room) reports block_tokens 0.
+struct KvPoolStats {
+  std::size_t block_tokens = 0;
+  std::size_t total_blocks = 0;
+  std::size_t free_blocks = 0;
+  std::size_t unpinned_only_blocks = 0;  // held only by unpinned sequences: freed by dropping them
+  std::uint64_t block_bytes = 0;
 };
 
 // One sequence's share of a batched forward pass.
@@ -37,7 +56,10 @@ class Backend {
   virtual std::int32_t vocab_size() const = 0;
   virtual std::size_t context_length() const = 0;  // the most tokens one sequence can hold
 
-  // A sequence with room for context_length() tokens; created once per slot at start-up.
+  virtual KvPoolStats kv_pool() const { return {}; }
+
+  // An empty sequence that may grow to context_length() tokens (with a shared pool it holds no
+  // memory until it does).
   virtual Result<std::unique_ptr<Sequence>> create_sequence() = 0;
 
   // Appends `tokens` to `sequence`. When `last_logits` is non-empty (vocab_size floats) it

@@ -25,7 +25,7 @@ PrefixCache::Match PrefixCache::longest(std::span<const std::int32_t> prompt) {
     const std::size_t common = common_prefix(e.tokens, prompt);
     if (common > best.common) best = {&e, common};
   }
-  if (best.entry != nullptr) const_cast<Entry*>(best.entry)->last_used = ++uses_;
+  if (best.entry != nullptr) best.entry->last_used = ++uses_;
   return best;
 }
 

@@ -30,7 +30,7 @@ class PrefixCache {
   // The entry sharing the longest prefix with `prompt` (null when none shares a token), marked
   // as just used.
   struct Match {
-    const Entry* entry = nullptr;
+    Entry* entry = nullptr;
     std::size_t common = 0;
   };
   Match longest(std::span<const std::int32_t> prompt);

@@ -54,16 +54,18 @@ struct Scheduler::Work {
 };
 
 struct Scheduler::Slot {
-  std::unique_ptr<Sequence> sequence;
-  // The tokens whose cache the sequence holds, in order: kept after a job ends, so that the next
-  // job whose prompt starts the same way computes only the rest.
+  std::unique_ptr<Sequence> sequence;  // the running job's (null when free)
+  // The tokens whose cache the sequence holds, in order; with the sequence, they go to the prefix
+  // cache when the job ends.
   std::vector<std::int32_t> cached;
-  std::uint64_t last_used = 0;  // admission count when it last took a job
-  std::unique_ptr<Work> work;  // null when free
+  std::uint64_t last_used = 0;  // admission count when it took its job: prompts go first come, first served
+  std::unique_ptr<Work> work;   // null when free
   std::optional<sampling::Sampler> sampler;
   std::size_t prompt_done = 0;
-  std::size_t reused = 0;  // prompt tokens the job found cached
-  bool try_store = false;  // admitted; the prompt store may hold a longer prefix than the slot
+  std::size_t reused = 0;           // prompt tokens the job found cached
+  std::size_t shared_blocks = 0;    // whole KV blocks it shares with the sequence it reused
+  std::size_t reserved_blocks = 0;  // blocks it may take over its life (pool accounting)
+  bool try_store = false;  // admitted; the prompt store may hold a longer prefix than was shared
   std::int32_t last_token = -1;  // sampled, not yet in the cache
   std::int64_t output_tokens = 0;
   Clock::time_point admitted_at{};
@@ -75,19 +77,17 @@ Scheduler::Scheduler(Backend& backend, SchedulerOptions options) : backend_(back
 Result<std::unique_ptr<Scheduler>> Scheduler::create(Backend& backend, SchedulerOptions options) {
   if (options.parallel == 0) return make_error(ErrorCode::kInvalidArgument, "parallel must be at least 1");
   if (options.prompt_chunk == 0) options.prompt_chunk = 256;
+  // A sequence now, so that a backend that cannot make one says so at start-up.
+  auto probe = backend.create_sequence();
+  if (!probe) return probe.error().with_context("creating a sequence");
   std::unique_ptr<Scheduler> s(new Scheduler(backend, options));
-  for (std::size_t i = 0; i < options.parallel; ++i) {
-    auto seq = backend.create_sequence();
-    if (!seq) return seq.error().with_context("creating slot " + std::to_string(i));
-    auto slot = std::make_unique<Slot>();
-    slot->sequence = std::move(*seq);
-    s->slots_.push_back(std::move(slot));
-  }
+  for (std::size_t i = 0; i < options.parallel; ++i) s->slots_.push_back(std::make_unique<Slot>());
   s->step_logits_.resize(options.parallel * static_cast<std::size_t>(backend.vocab_size()));
   if (options.prompt_store != nullptr) {
     s->stored_prefixes_ = options.prompt_store->entries();
     s->stored_bytes_ = options.prompt_store->bytes();
   }
+  s->pool_ = backend.kv_pool();
   s->thread_ = std::thread([p = s.get()] { p->run(); });
   return s;
 }
@@ -105,6 +105,19 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
                           std::to_string(backend_.context_length() - 1) + " maximum");
   }
   if (request.max_tokens < 1) request.max_tokens = 1;
+  if (const KvPoolStats pool = backend_.kv_pool(); pool.block_tokens != 0) {
+    const std::size_t extent =
+        std::min<std::size_t>(request.prompt.size() + static_cast<std::size_t>(request.max_tokens),
+                              backend_.context_length());
+    if (blocks_for(extent) > pool.total_blocks) {
+      return make_error(ErrorCode::kOutOfRange,
+                        "the KV cache pool holds " + std::to_string(pool.total_blocks * pool.block_tokens) +
+                            " tokens, and this request may need " + std::to_string(extent) + " (a prompt of " +
+                            std::to_string(request.prompt.size()) + " tokens and max_tokens " +
+                            std::to_string(request.max_tokens) +
+                            "); lower max_tokens or give the server a larger --kv-budget");
+    }
+  }
   auto job = std::make_shared<Job>();
   {
     std::lock_guard lock(job->wake_mutex_);
@@ -130,7 +143,15 @@ SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
   return {active_,          queue_.size(),         slots_.size(),           finished_,
           cached_tokens_,   prompt_tokens_reused_, prompt_tokens_computed_, prompt_tokens_loaded_,
-          stored_prefixes_, stored_bytes_};
+          stored_prefixes_, stored_bytes_,         pool_,                   cached_sequences_};
+}
+
+void Scheduler::relieve_memory(CacheRelief relief) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!relief_ || relief == CacheRelief::kDrop) relief_ = relief;
+  }
+  cv_.notify_all();
 }
 
 void Scheduler::save_prompt_cache() {
@@ -173,8 +194,34 @@ void Scheduler::shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-// Moves queued jobs into free slots; jobs cancelled while waiting finish right away.
-// Called with mutex_ held.
+std::size_t Scheduler::blocks_for(std::size_t tokens) const {
+  const std::size_t bt = backend_.kv_pool().block_tokens;
+  return bt == 0 ? 0 : (tokens + bt - 1) / bt;
+}
+
+// Blocks the running jobs may still take: what each reserved, less what it holds of its own.
+std::size_t Scheduler::outstanding_blocks() const {
+  std::size_t blocks = 0;
+  for (const auto& slot : slots_) {
+    if (!slot->work || !slot->sequence) continue;
+    const std::size_t held = slot->sequence->blocks_held();
+    const std::size_t own = held - std::min(slot->shared_blocks, held);
+    blocks += slot->reserved_blocks - std::min(slot->reserved_blocks, own);
+  }
+  return blocks;
+}
+
+// Drops cached sequences, least recently used first, until `blocks` are free; false when even
+// an empty cache leaves too few.
+bool Scheduler::make_room(std::size_t blocks) {
+  while (backend_.kv_pool().free_blocks < blocks) {
+    if (!cache_.drop_oldest()) return false;
+  }
+  return true;
+}
+
+// Moves queued jobs into free slots, first come first served; jobs cancelled while waiting
+// finish right away. Called with mutex_ held.
 void Scheduler::admit_queued() {
   for (auto it = queue_.begin(); it != queue_.end();) {
     if ((*it)->job->cancelled()) {
@@ -187,49 +234,37 @@ void Scheduler::admit_queued() {
     ++it;
   }
   while (!queue_.empty() && active_ < slots_.size()) {
-    const auto& prompt = queue_.front()->request.prompt;
-    // The free slot holding the longest prefix of the prompt; among equals, the one unused longest.
-    Slot* best = nullptr;
-    std::size_t best_common = 0;
+    Slot* slot = nullptr;
     for (auto& candidate : slots_) {
-      if (candidate->work) continue;
-      const auto& cached = candidate->cached;
-      const auto limit = static_cast<std::ptrdiff_t>(std::min(cached.size(), prompt.size()));
-      const auto differs = std::mismatch(cached.begin(), cached.begin() + limit, prompt.begin()).first;
-      const auto common = static_cast<std::size_t>(differs - cached.begin());
-      const bool older = common == best_common && best != nullptr && candidate->last_used < best->last_used;
-      if (best == nullptr || common > best_common || older) {
-        best = candidate.get();
-        best_common = common;
-      }
+      if (!candidate->work) slot = candidate.get();
     }
-    Slot* slot = best;
+    auto admitted = admit(*queue_.front(), *slot);
+    if (!admitted) {  // no sequence to be had: the job ends here
+      auto failed = std::move(queue_.front());
+      queue_.pop_front();
+      ++finished_;
+      finish_unstarted(*failed, admitted.error());
+      continue;
+    }
+    if (!*admitted) break;  // waits for KV blocks, and so do those behind it
     slot->work = std::move(queue_.front());
     queue_.pop_front();
     ++active_;
     slot->last_used = ++admissions_;
     slot->admitted_at = Clock::now();
     slot->prompt_done_at.reset();
-    {
-      const auto& w = *slot->work;
-      RunningJob info{w.job->id(), std::chrono::steady_clock::now(),
-                      static_cast<std::int64_t>(w.request.prompt.size()) + w.request.max_tokens};
-      running_[info.id] = Running{info, w.job};
-    }
     const auto& req = slot->work->request;
-    // At least the prompt's last token is computed again: its logits give the first output token.
-    const std::size_t reused = std::min(best_common, req.prompt.size() - 1);
-    slot->sequence->truncate(reused);
-    slot->cached.resize(reused);
-    cached_tokens_ = tokens_in_slot_caches();
+    running_[slot->work->job->id()] =
+        Running{RunningJob{slot->work->job->id(), std::chrono::steady_clock::now(),
+                           static_cast<std::int64_t>(req.prompt.size()) + req.max_tokens},
+                slot->work->job};
     // With a store, the counts wait for load_stored_prefixes: it may find more.
     slot->try_store = options_.prompt_store != nullptr;
     if (!slot->try_store) {
-      prompt_tokens_reused_ += reused;
-      prompt_tokens_computed_ += req.prompt.size() - reused;
+      prompt_tokens_reused_ += slot->reused;
+      prompt_tokens_computed_ += req.prompt.size() - slot->reused;
     }
-    slot->prompt_done = reused;
-    slot->reused = reused;
+    slot->prompt_done = slot->reused;
     slot->last_token = -1;
     slot->output_tokens = 0;
     slot->sampler.emplace(req.sampling, backend_.vocab_size());
@@ -237,24 +272,78 @@ void Scheduler::admit_queued() {
     const std::size_t from = req.prompt.size() > window ? req.prompt.size() - window : 0;
     for (std::size_t i = from; i < req.prompt.size(); ++i) slot->sampler->accept(req.prompt[i]);
   }
+  update_cache_figures();
 }
 
-std::uint64_t Scheduler::tokens_in_slot_caches() const {
-  std::uint64_t tokens = 0;
-  for (const auto& slot : slots_) tokens += slot->cached.size();
-  return tokens;
+// Prepares `slot` for `work`: a sequence sharing the longest prefix of the prompt that a cached
+// or running sequence holds, and, with a pool, the blocks the job may need. False (the job keeps
+// waiting) when the pool cannot give them yet; an error when no sequence can be made.
+Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
+  const auto& prompt = work.request.prompt;
+  const std::size_t block_tokens = backend_.kv_pool().block_tokens;
+  if (block_tokens != 0) make_room(1);  // a partly shared block is copied: room before choosing
+  const PrefixCache::Match cached = cache_.longest(prompt);
+  const Sequence* source = cached.entry != nullptr ? cached.entry->sequence.get() : nullptr;
+  std::size_t common = cached.common;
+  bool from_cache = source != nullptr;
+  for (const auto& running : slots_) {
+    if (!running->work || !running->sequence) continue;
+    const auto& held = running->cached;
+    const auto limit = static_cast<std::ptrdiff_t>(std::min(held.size(), prompt.size()));
+    const auto shared = static_cast<std::size_t>(
+        std::mismatch(held.begin(), held.begin() + limit, prompt.begin()).first - held.begin());
+    if (shared > common) {
+      common = shared;
+      source = running->sequence.get();
+      from_cache = false;
+    }
+  }
+  // At least the prompt's last token is computed: its logits give the first output token.
+  std::size_t reused = std::min(common, prompt.size() - 1);
+  std::size_t need = 0, shared_blocks = 0;
+  if (block_tokens != 0) {
+    const std::size_t extent = std::min<std::size_t>(
+        prompt.size() + static_cast<std::size_t>(work.request.max_tokens), backend_.context_length());
+    shared_blocks = reused / block_tokens;
+    need = blocks_for(extent) - std::min(blocks_for(extent), shared_blocks);
+    const KvPoolStats now = backend_.kv_pool();
+    // A cached sequence's shared blocks stop being droppable once a running job holds them.
+    const std::size_t taken = from_cache ? shared_blocks : 0;
+    const std::size_t droppable = now.unpinned_only_blocks - std::min(now.unpinned_only_blocks, taken);
+    if (now.free_blocks + droppable < need + outstanding_blocks()) return false;
+  }
+  auto sequence = backend_.create_sequence();
+  if (!sequence) return sequence.error();
+  if (reused > 0 && !(*sequence)->share_prefix(*source, reused)) {
+    (*sequence)->clear();  // unsupported, or no block for a copy: computed instead
+    reused = 0;
+    need += shared_blocks;
+    shared_blocks = 0;
+  }
+  slot.sequence = std::move(*sequence);
+  slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(reused));
+  slot.reused = reused;
+  slot.shared_blocks = shared_blocks;
+  slot.reserved_blocks = need;
+  return true;
 }
 
-void Scheduler::finish_unstarted(Work& work) {
+void Scheduler::update_cache_figures() {
+  cached_tokens_ = cache_.tokens();
+  cached_sequences_ = cache_.entries().size();
+  pool_ = backend_.kv_pool();
+}
+
+void Scheduler::finish_unstarted(Work& work, std::optional<Error> error) {
   {
     std::lock_guard lock(work.job->wake_mutex_);
     work.job->wake_ = nullptr;
   }
   GenerationResult r;
-  r.reason = FinishReason::kCancelled;
+  r.reason = error ? FinishReason::kError : FinishReason::kCancelled;
   r.prompt_tokens = static_cast<std::int64_t>(work.request.prompt.size());
   r.queue_seconds = seconds_between(work.submitted_at, Clock::now());
-  r.error = cancellation_error(*work.job);
+  r.error = error ? std::move(error) : cancellation_error(*work.job);
   work.observer->on_finished(r);
 }
 
@@ -269,6 +358,7 @@ void Scheduler::run() {
       if (stopping_) break;
       admit_queued();
     }
+    apply_relief();
     if (options_.prompt_store != nullptr) {
       load_stored_prefixes();
       bool save = false;
@@ -276,7 +366,7 @@ void Scheduler::run() {
         std::lock_guard lock(mutex_);
         std::swap(save, save_requested_);
       }
-      if (save) save_to_store(true);
+      if (save) save_to_store();
     }
     step();
   }
@@ -297,11 +387,29 @@ void Scheduler::run() {
     work->job->cancel(kShuttingDown);
     finish_unstarted(*work);
   }
-  if (options_.prompt_store != nullptr) save_to_store(false);
+  if (options_.prompt_store != nullptr) save_to_store();
 }
 
-// Newly admitted jobs whose prompt the store holds more of than their slot: that prefix is read
-// into the slot (on this thread, outside the lock: a long prefix takes a moment to read).
+void Scheduler::apply_relief() {
+  std::optional<CacheRelief> relief;
+  {
+    std::lock_guard lock(mutex_);
+    std::swap(relief, relief_);
+  }
+  if (!relief) return;
+  if (*relief == CacheRelief::kDrop) {
+    cache_.clear();
+  } else {
+    const std::size_t keep = cache_.entries().size() / 2;
+    while (cache_.entries().size() > keep && cache_.drop_oldest()) {
+    }
+  }
+  std::lock_guard lock(mutex_);
+  update_cache_figures();
+}
+
+// Newly admitted jobs whose prompt the store holds more of than memory did: that prefix is read
+// into the job's sequence (on this thread, outside the lock: a long prefix takes a moment).
 void Scheduler::load_stored_prefixes() {
   PromptStore& store = *options_.prompt_store;
   for (auto& slot : slots_) {
@@ -309,12 +417,17 @@ void Scheduler::load_stored_prefixes() {
     slot->try_store = false;
     const auto& prompt = slot->work->request.prompt;
     std::size_t loaded = 0;
-    if (const auto match = store.best_match(prompt); match && match->tokens > slot->reused) {
+    const auto match = store.best_match(prompt);
+    // Its blocks are the job's own where shared ones were counted: room for them first.
+    if (match && match->tokens > slot->reused && make_room(blocks_for(match->tokens))) {
+      slot->sequence->clear();
+      slot->reserved_blocks += slot->shared_blocks;
+      slot->shared_blocks = 0;
       if (store.load(*match, *slot->sequence)) {
         loaded = match->tokens;
         slot->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(loaded));
         slot->prompt_done = slot->reused = loaded;
-      } else {  // the store reported the bad file; the slot starts from nothing
+      } else {  // the store reported the bad file; the job starts from nothing
         slot->cached.clear();
         slot->prompt_done = slot->reused = 0;
       }
@@ -323,24 +436,20 @@ void Scheduler::load_stored_prefixes() {
     prompt_tokens_reused_ += slot->reused;
     prompt_tokens_computed_ += prompt.size() - slot->reused;
     prompt_tokens_loaded_ += loaded;
-    cached_tokens_ = tokens_in_slot_caches();
     stored_prefixes_ = store.entries();
     stored_bytes_ = store.bytes();
+    update_cache_figures();
   }
 }
 
-// The slots' caches into the store, least recently used first, so that the budget keeps the
+// The cached sequences into the store, least recently used first, so that its budget keeps the
 // most recent.
-void Scheduler::save_to_store(bool idle_only) {
+void Scheduler::save_to_store() {
   PromptStore& store = *options_.prompt_store;
-  std::vector<Slot*> order;
-  for (auto& slot : slots_) {
-    if (!(idle_only && slot->work)) order.push_back(slot.get());
-  }
-  std::sort(order.begin(), order.end(),
-            [](const Slot* a, const Slot* b) { return a->last_used < b->last_used; });
-  for (Slot* slot : order)
-    (void)store.save(slot->cached, *slot->sequence);  // failures are reported by the store
+  std::vector<const PrefixCache::Entry*> order;
+  for (const auto& entry : cache_.entries()) order.push_back(&entry);
+  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->last_used < b->last_used; });
+  for (const auto* entry : order) (void)store.save(entry->tokens, *entry->sequence);  // failures: reported by the store
   std::lock_guard lock(mutex_);
   stored_prefixes_ = store.entries();
   stored_bytes_ = store.bytes();
@@ -378,6 +487,15 @@ void Scheduler::step() {
     stepped_.push_back(reading);
   }
   if (items_.empty()) return;
+  // The blocks this step takes; admission made sure they can be had by dropping cached sequences.
+  if (pool_.block_tokens != 0) {
+    std::size_t blocks = 0;
+    for (const BatchItem& item : items_) {
+      const std::size_t size = item.sequence->size();
+      blocks += blocks_for(size + item.tokens.size()) - blocks_for(size);
+    }
+    make_room(blocks);
+  }
 
   if (auto status = backend_.forward_batch(items_); !status) {
     for (Slot* slot : stepped_) finish(*slot, FinishReason::kError, status.error());
@@ -430,18 +548,17 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   if (slot.prompt_done_at) r.generation_seconds = seconds_between(*slot.prompt_done_at, now);
   r.error = std::move(error);
   if (reason == FinishReason::kCancelled && !r.error) r.error = cancellation_error(*work->job);
-  // The cache stays for the next job with the same prefix, unless a failed step left it unknown.
-  if (reason == FinishReason::kError) {
-    slot.sequence->clear();
-    slot.cached.clear();
-  }
   slot.sampler.reset();
   {
     std::lock_guard lock(mutex_);
+    // The cache stays for the next job with the same prefix, unless a failed step left it unknown.
+    if (reason != FinishReason::kError) cache_.add(std::move(slot.cached), std::move(slot.sequence));
+    slot.sequence.reset();
+    slot.cached.clear();
     --active_;
     ++finished_;
     running_.erase(work->job->id());
-    cached_tokens_ = tokens_in_slot_caches();
+    update_cache_figures();
   }
   work->observer->on_finished(r);
 }

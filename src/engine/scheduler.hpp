@@ -1,14 +1,19 @@
 // engine/scheduler: runs every generation on its own thread, so HTTP threads never wait on
-// compute. `parallel` slots each own a sequence (KV cache) created once; jobs beyond the slots
+// compute. Up to `parallel` jobs run at once, each in a slot with its own sequence; jobs beyond
 // wait in a bounded queue, and beyond that submit() refuses (the API turns that into a 529).
 //
-// Each loop iteration is one batched forward pass over the active slots (continuous batching):
-// one token for every slot that is generating, plus one chunk of at most one prompt, so a long
+// Each loop iteration is one batched forward pass over the running jobs (continuous batching):
+// one token for every job that is generating, plus one chunk of at most one prompt, so a long
 // prompt delays the others' next tokens by one chunk at most and every weight read serves all
-// the streams. Cancellation is checked before each step. A slot keeps its cache when a job ends;
-// a new job goes to the free slot holding the longest prefix of its prompt and computes only the
+// the streams. Cancellation is checked before each step.
+//
+// A finished job's sequence goes to the prefix cache (engine/prefix_cache); a new job shares the
+// longest prefix of its prompt that any cached or running sequence holds and computes only the
 // rest (Claude Code resends the whole conversation each turn), or reads a longer one from the
-// prompt store on disk.
+// prompt store on disk. With a backend whose sequences draw on a shared pool of KV blocks, a job
+// is admitted only when the blocks its prompt and max_tokens may need can be had — free, or freed
+// by dropping cached sequences, least recently used first — so a running job never runs out; a
+// request the whole pool cannot hold is refused at submit().
 #pragma once
 
 #include <chrono>
@@ -18,11 +23,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "engine/backend.hpp"
 #include "engine/generation.hpp"
+#include "engine/prefix_cache.hpp"
 #include "engine/prompt_store.hpp"
 
 namespace pensieve::engine {
@@ -35,8 +42,8 @@ struct SchedulerOptions {
   std::size_t max_queued = 32;    // jobs waiting for a slot before submit() refuses
   std::size_t prompt_chunk = 256; // prompt tokens per step, so long prompts do not starve others
   // When set (and outliving the scheduler): prompt caches on disk. An admitted prompt that
-  // starts with a saved prefix longer than any slot's loads it; at shutdown, and when asked
-  // (save_prompt_cache), the slots' caches are saved, most recently used first.
+  // starts with a saved prefix longer than any sequence in memory holds loads it; at shutdown,
+  // and when asked (save_prompt_cache), the cached sequences are saved.
   PromptStore* prompt_store = nullptr;
 };
 
@@ -52,7 +59,7 @@ struct SchedulerStats {
   std::size_t queued = 0;
   std::size_t slots = 0;
   std::uint64_t finished = 0;  // jobs ended (any reason) since start
-  // The slots' caches: tokens held now (whose cache a next job may reuse), and since start the
+  // The prefix cache: tokens held now (whose cache a next job may reuse), and since start the
   // prompt tokens admitted jobs found there and those they had to compute.
   std::uint64_t cached_tokens = 0;
   std::uint64_t prompt_tokens_reused = 0;
@@ -61,7 +68,13 @@ struct SchedulerStats {
   std::uint64_t prompt_tokens_loaded = 0;
   std::uint64_t stored_prefixes = 0;
   std::uint64_t stored_bytes = 0;
+  // The KV pool (block_tokens 0 without one) and the cached sequences in it.
+  KvPoolStats pool;
+  std::uint64_t cached_sequences = 0;
 };
+
+// How much of the prefix cache the memory guard wants given back.
+enum class CacheRelief { kShrink, kDrop };
 
 class Scheduler {
  public:
@@ -79,8 +92,12 @@ class Scheduler {
   // Stops the thread; running and queued jobs finish as kCancelled, then the slots' caches are
   // saved to the prompt store if there is one. Idempotent.
   void shutdown();
-  // Asks the scheduler thread to save the idle slots' caches to the prompt store now.
+  // Asks the scheduler thread to save the cached sequences to the prompt store now.
   void save_prompt_cache();
+  // Asks the scheduler thread to give back cache memory before its next step: kShrink drops the
+  // least recently used half of the cached sequences, kDrop all of them (running jobs keep
+  // theirs; what they share stays).
+  void relieve_memory(CacheRelief relief);
 
   SchedulerStats stats() const;
   std::vector<RunningJob> running() const;
@@ -96,13 +113,18 @@ class Scheduler {
   Scheduler(Backend& backend, SchedulerOptions options);
   void run();
   void admit_queued();
+  Result<bool> admit(const Work& work, Slot& slot);
+  std::size_t blocks_for(std::size_t tokens) const;
+  std::size_t outstanding_blocks() const;
+  bool make_room(std::size_t blocks);
   void load_stored_prefixes();
-  void save_to_store(bool idle_only);
+  void save_to_store();
+  void apply_relief();
   void step();
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
-  void finish_unstarted(Work& work);
-  std::uint64_t tokens_in_slot_caches() const;  // on the scheduler thread
+  void finish_unstarted(Work& work, std::optional<Error> error = std::nullopt);
+  void update_cache_figures();  // with mutex_ held
   void wake();
 
   Backend& backend_;
@@ -120,13 +142,17 @@ class Scheduler {
   std::size_t active_ = 0;
   std::uint64_t next_id_ = 1;
   std::uint64_t admissions_ = 0;
-  std::uint64_t cached_tokens_ = 0;  // Σ slots' cached sizes, as of the last admission or finish
+  std::uint64_t cached_tokens_ = 0;  // the prefix cache's, as of the last admission, step or finish
   std::uint64_t prompt_tokens_reused_ = 0;
   std::uint64_t prompt_tokens_computed_ = 0;
   std::uint64_t prompt_tokens_loaded_ = 0;
   std::uint64_t stored_prefixes_ = 0;
   std::uint64_t stored_bytes_ = 0;
   bool save_requested_ = false;
+  std::optional<CacheRelief> relief_;  // asked for, not yet applied
+  PrefixCache cache_;                  // scheduler thread, and under mutex_ while admitting
+  std::uint64_t cached_sequences_ = 0;
+  KvPoolStats pool_;  // as of the last admission, step or finish
   std::uint64_t finished_ = 0;
   struct Running {
     RunningJob info;

@@ -63,6 +63,13 @@ nlohmann::ordered_json prompt_cache_json(const engine::SchedulerStats& s) {
           {"hit_rate",
            prompts == 0 ? 0.0 : static_cast<double>(s.prompt_tokens_reused) / static_cast<double>(prompts)},
           {"prompt_tokens_loaded", s.prompt_tokens_loaded},
+          {"cached_sequences", s.cached_sequences},
+          {"kv_pool",
+           {{"block_tokens", s.pool.block_tokens},
+            {"total_blocks", s.pool.total_blocks},
+            {"free_blocks", s.pool.free_blocks},
+            {"cached_only_blocks", s.pool.unpinned_only_blocks},
+            {"block_bytes", s.pool.block_bytes}}},
           {"disk", {{"prefixes", s.stored_prefixes}, {"bytes", s.stored_bytes}}}};
 }
 
@@ -82,6 +89,10 @@ std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
          "Reused prompt tokens read from the cache on disk.", s.prompt_tokens_loaded);
   metric("pensieve_prompt_cache_disk_bytes", "gauge", "Bytes of saved prompt caches on disk.",
          s.stored_bytes);
+  metric("pensieve_kv_pool_blocks", "gauge", "Blocks of the KV cache pool.", s.pool.total_blocks);
+  metric("pensieve_kv_pool_free_blocks", "gauge", "Free blocks of the KV cache pool.", s.pool.free_blocks);
+  metric("pensieve_kv_pool_cached_only_blocks", "gauge",
+         "KV blocks held only by cached prompts (given back under memory pressure).", s.pool.unpinned_only_blocks);
   return out;
 }
 
@@ -111,8 +122,18 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   auto watch = std::make_shared<SnapshotWatch>();
   watch->log_changes(*guard->snapshot(), log);  // the state at start-up, before any listener runs
   auto responses = std::make_shared<std::atomic<std::uint64_t>>(0);
-  guard->set_listener([guard, scheduler, log, watch, responses](const memory::MemorySnapshot& snapshot) {
+  auto last_tier = std::make_shared<memory::Tier>(guard->snapshot()->tier);
+  guard->set_listener([guard, scheduler, log, watch, responses, last_tier](const memory::MemorySnapshot& snapshot) {
     watch->log_changes(snapshot, log);
+    // Cached prompts are the first memory to give back: half of them on entering warning, all on
+    // entering critical or worse (running generations keep what they use).
+    const memory::Tier tier = snapshot.tier;
+    if (tier != memory::Tier::kUnknown && tier != *last_tier) {
+      const bool worse = *last_tier == memory::Tier::kUnknown || tier > *last_tier;
+      if (worse && tier == memory::Tier::kWarning) scheduler->relieve_memory(engine::CacheRelief::kShrink);
+      if (worse && tier >= memory::Tier::kCritical) scheduler->relieve_memory(engine::CacheRelief::kDrop);
+      *last_tier = tier;
+    }
     if (snapshot.tier == memory::Tier::kEmergency) {
       std::vector<memory::RunningGeneration> running;
       for (const auto& job : scheduler->running()) running.push_back({job.id, job.started_at, 0});

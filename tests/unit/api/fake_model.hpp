@@ -26,6 +26,11 @@ class TokenScriptBackend : public engine::Backend {
     void clear() override { n = 0, answered = 0; }
     // A kept prefix starts a new request: the script starts over.
     void truncate(std::size_t keep) override { n = std::min(n, keep), answered = 0; }
+    // A shared prefix starts a new request too.
+    Status share_prefix(const engine::Sequence& from, std::size_t keep) override {
+      n = std::min(static_cast<const Seq&>(from).n, keep), answered = 0;
+      return {};
+    }
     std::size_t n = 0;
     std::size_t answered = 0;  // logits computed so far: the prompt's last chunk, then one per token
   };

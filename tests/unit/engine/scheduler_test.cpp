@@ -24,6 +24,11 @@ class CountingBackend : public Backend {
     std::size_t size() const override { return tokens.size(); }
     void clear() override { tokens.clear(); }
     void truncate(std::size_t n) override { tokens.resize(std::min(n, tokens.size())); }
+    Status share_prefix(const Sequence& from, std::size_t n) override {
+      const auto& other = static_cast<const Seq&>(from).tokens;
+      tokens.assign(other.begin(), other.begin() + static_cast<std::ptrdiff_t>(std::min(n, other.size())));
+      return {};
+    }
     std::vector<std::int32_t> tokens;
   };
 
@@ -33,8 +38,8 @@ class CountingBackend : public Backend {
 
   Status forward(Sequence& s, std::span<const std::int32_t> tokens, std::span<float> logits) override {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
-    ++forward_calls;
-    if (fail_next.exchange(false)) return make_error(ErrorCode::kInternal, "injected failure");
+    const int call = ++forward_calls;
+    if (fail_next.exchange(false) || call == fail_at_call) return make_error(ErrorCode::kInternal, "injected failure");
     auto& seq = static_cast<Seq&>(s);
     if (seq.tokens.size() + tokens.size() > context) return make_error(ErrorCode::kOutOfRange, "context overflow");
     seq.tokens.insert(seq.tokens.end(), tokens.begin(), tokens.end());
@@ -53,6 +58,7 @@ class CountingBackend : public Backend {
   std::size_t context = 4096;
   std::chrono::microseconds delay{0};
   std::atomic<bool> fail_next{false};
+  std::atomic<int> fail_at_call{0};  // the forward call (counting from 1) that fails
   std::atomic<int> forward_calls{0};
   std::mutex mutex;
   std::vector<std::vector<std::int32_t>> computed;     // the tokens of each forward call
@@ -447,20 +453,25 @@ TEST(Scheduler, ResultsSayWhereTheTimeWent) {
 }
 
 // A failed step leaves the cache in doubt: the next job computes everything.
-TEST(Scheduler, AFailedStepForgetsTheSlotsCache) {
+TEST(Scheduler, AFailedStepForgetsThatJobsCacheOnly) {
   CountingBackend backend;
   auto s = scheduler_with_slots(backend, 1);
   ASSERT_TRUE(s.ok());
   auto first = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 4), first).ok());
   first->wait();
-  backend.fail_next = true;
+  // Its prompt computes, its first decoding step fails: what it computed is not trusted.
+  backend.fail_at_call = backend.forward_calls + 2;
   auto failing = std::make_shared<Recorder>();
-  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 4), failing).ok());
+  ASSERT_TRUE((*s)->submit(greedy({7, 7, 7, 7}, 4), failing).ok());
   EXPECT_EQ(failing->wait().reason, FinishReason::kError);
   auto after = std::make_shared<Recorder>();
-  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 1), after).ok());
+  ASSERT_TRUE((*s)->submit(greedy({7, 7, 7, 7, 7}, 1), after).ok());
   EXPECT_EQ(after->wait().cached_prompt_tokens, 0);
+  // The first job's cache is another job's: it stays.
+  auto again = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 1), again).ok());
+  EXPECT_EQ(again->wait().cached_prompt_tokens, 4);
 }
 
 }  // namespace
