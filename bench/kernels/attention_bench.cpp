@@ -47,10 +47,14 @@ void BM_Attention(benchmark::State& state) {
   const AttentionShape shape{kHeads, kKvHeads, kHeadDim, kHeadDim};
   const std::size_t kv_dim = kKvHeads * kHeadDim;
 
-  // The cache, filled with random keys and values (as after RoPE, roughly unit scale).
-  std::vector<std::uint8_t> k_bytes(kKvHeads * context * kv_row_bytes(kv_type, kHeadDim));
-  std::vector<std::uint8_t> v_bytes(kKvHeads * context * kv_row_bytes(kv_type, kHeadDim));
-  const KvLayer layer{kv_type, k_bytes.data(), v_bytes.data(), context, kKvHeads, kHeadDim, kHeadDim};
+  // The cache — one layer's blocks, in order — filled with random keys and values (as after
+  // RoPE, roughly unit scale).
+  const KvBlockLayout blocks{kv_type, 1, kKvHeads, kHeadDim, kHeadDim};
+  const std::size_t n_blocks = (context + kKvBlockTokens - 1) / kKvBlockTokens;
+  std::vector<std::uint8_t> cache(n_blocks * blocks.bytes());
+  std::vector<std::uint32_t> block_table(n_blocks);
+  for (std::size_t i = 0; i < n_blocks; ++i) block_table[i] = static_cast<std::uint32_t>(i);
+  const KvLayer layer = blocks.layer(0, cache.data(), blocks.bytes(), block_table.data(), block_table.size());
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> k(kChunk * kv_dim), v(kChunk * kv_dim);
@@ -84,7 +88,7 @@ void BM_Attention(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.counters["scratch_bytes"] =
       static_cast<double>(AttentionScratch::floats_needed(shape, kChunk, kThreads) * sizeof(float));
-  state.counters["cache_bytes"] = static_cast<double>(k_bytes.size() + v_bytes.size());
+  state.counters["cache_bytes"] = static_cast<double>(cache.size());
   state.counters["rss_growth"] = static_cast<double>((rss_after - rss_before) * 1024);
   state.SetLabel(std::string(name_of(isa)) + " " + std::string(name_of(kv_type)) + " " +
                  (queries == 1 ? "decode" : "prefill"));

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -41,12 +42,26 @@ AnonymousMemory::~AnonymousMemory() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-void release_file_pages(std::span<const std::uint8_t> bytes) {
+namespace {
+
+// The pages wholly inside [begin, begin + bytes), dropped from this process.
+void drop_pages(const std::uint8_t* begin, std::size_t bytes) {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = (reinterpret_cast<std::uintptr_t>(bytes.data()) + page - 1) / page * page;
-  const auto end = (reinterpret_cast<std::uintptr_t>(bytes.data()) + bytes.size()) / page * page;
+  const auto first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<std::uintptr_t>(begin) + bytes) / page * page;
   // Best effort: if the kernel declines, the pages just stay resident.
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+}  // namespace
+
+void AnonymousMemory::discard(std::size_t offset, std::size_t bytes) {
+  if (offset >= size_) return;
+  drop_pages(data_ + offset, std::min(bytes, size_ - offset));
+}
+
+void release_file_pages(std::span<const std::uint8_t> bytes) {
+  drop_pages(bytes.data(), bytes.size());
 }
 
 }  // namespace pensieve::core

@@ -27,6 +27,11 @@ class AnonymousMemory {
   std::uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
 
+  // Gives the pages wholly inside [offset, offset + bytes) back to the kernel: the memory is freed
+  // at once and reads as zeros when next touched. For parts no longer in use, such as the blocks of
+  // a KV pool that no sequence holds.
+  void discard(std::size_t offset, std::size_t bytes);
+
  private:
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;

@@ -78,8 +78,9 @@ class Backend {
 
   // Keeping a sequence's cache across restarts (engine/prompt_store): prefixes of a multiple of
   // prefix_granularity() tokens (0: not supported), as bytes that identify themselves by
-  // cache_identity() — the model and the cache's format — and that save_prefix hands out and
-  // load_prefix takes back region by region (model::Sequence::save_prefix).
+  // cache_identity() — the model and the cache's format — and that save_prefix hands out piece by
+  // piece; load_prefix reads those of a `stored`-token prefix and keeps the first n tokens,
+  // skipping the rest with `skip(bytes)` (model::Sequence::save_prefix, load_prefix).
   virtual std::size_t prefix_granularity() const { return 0; }
   virtual std::string cache_identity() const { return {}; }
   virtual std::uint64_t prefix_bytes(std::size_t /*n*/) const { return 0; }
@@ -87,8 +88,9 @@ class Backend {
                              FunctionRef<Status(std::span<const std::uint8_t>)> /*write*/) {
     return make_error(ErrorCode::kUnsupported, "this backend cannot save a cache prefix");
   }
-  virtual Status load_prefix(Sequence& /*sequence*/, std::size_t /*n*/,
-                             FunctionRef<Status(std::span<std::uint8_t>)> /*read*/) {
+  virtual Status load_prefix(Sequence& /*sequence*/, std::size_t /*n*/, std::size_t /*stored*/,
+                             FunctionRef<Status(std::span<std::uint8_t>)> /*read*/,
+                             FunctionRef<Status(std::size_t)> /*skip*/) {
     return make_error(ErrorCode::kUnsupported, "this backend cannot load a cache prefix");
   }
 };

@@ -74,9 +74,12 @@ Status ModelBackend::save_prefix(Sequence& sequence, std::size_t n,
   return static_cast<ModelSequence&>(sequence).seq.save_prefix(static_cast<std::uint32_t>(n), write);
 }
 
-Status ModelBackend::load_prefix(Sequence& sequence, std::size_t n,
-                                 FunctionRef<Status(std::span<std::uint8_t>)> read) {
-  return static_cast<ModelSequence&>(sequence).seq.load_prefix(static_cast<std::uint32_t>(n), read);
+Status ModelBackend::load_prefix(Sequence& sequence, std::size_t n, std::size_t stored,
+                                 FunctionRef<Status(std::span<std::uint8_t>)> read,
+                                 FunctionRef<Status(std::size_t)> skip) {
+  if (stored > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "a saved prefix too long to load");
+  return static_cast<ModelSequence&>(sequence).seq.load_prefix(
+      static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(stored), read, skip);
 }
 
 std::int32_t ModelBackend::vocab_size() const { return static_cast<std::int32_t>(model_.hparams().n_vocab); }

@@ -1,5 +1,5 @@
 // engine/model_backend: the scheduler's Backend over a loaded model::Model — each slot's
-// Sequence is a model::Sequence (its KV cache, allocated once), all computed in one shared
+// Sequence is a model::Sequence (its KV cache in a pool of its own), all computed in one shared
 // workspace, a batch at a time; prompt chunks ask the model for the last row's logits only, so
 // long prompts skip the output projection.
 #pragma once
@@ -33,8 +33,9 @@ class ModelBackend : public Backend {
   std::uint64_t prefix_bytes(std::size_t n) const override;
   Status save_prefix(Sequence& sequence, std::size_t n,
                      FunctionRef<Status(std::span<const std::uint8_t>)> write) override;
-  Status load_prefix(Sequence& sequence, std::size_t n,
-                     FunctionRef<Status(std::span<std::uint8_t>)> read) override;
+  Status load_prefix(Sequence& sequence, std::size_t n, std::size_t stored,
+                     FunctionRef<Status(std::span<std::uint8_t>)> read,
+                     FunctionRef<Status(std::size_t)> skip) override;
 
  private:
   ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,

@@ -190,26 +190,30 @@ Status PromptStore::load(const Match& match, Sequence& sequence) {
   if (!f || std::fseek(f.get(), static_cast<long>(entry.kv_offset), SEEK_SET) != 0) {
     return fail(io_error(entry.path, "cannot read"));
   }
-  // Every byte is read and checked; of each region, the positions past `wanted` are skipped.
+  // Every byte is read and checked, those of the positions past `wanted` too.
   core::Hash64 hash;
   std::vector<std::uint8_t> skipped(1 << 16);
-  auto read = [&](std::span<std::uint8_t> region) -> Status {
-    if (std::fread(region.data(), 1, region.size(), f.get()) != region.size()) {
+  auto read = [&](std::span<std::uint8_t> piece) -> Status {
+    if (std::fread(piece.data(), 1, piece.size(), f.get()) != piece.size()) {
       return make_error(ErrorCode::kInvalidFormat, "the cache bytes end early");
     }
-    hash.update(region);
-    std::size_t skip = region.size() / wanted * (stored - wanted);
-    while (skip > 0) {
-      const std::size_t n = std::min(skip, skipped.size());
+    hash.update(piece);
+    return {};
+  };
+  auto skip = [&](std::size_t bytes) -> Status {
+    while (bytes > 0) {
+      const std::size_t n = std::min(bytes, skipped.size());
       if (std::fread(skipped.data(), 1, n, f.get()) != n) {
         return make_error(ErrorCode::kInvalidFormat, "the cache bytes end early");
       }
       hash.update(std::span(skipped.data(), n));
-      skip -= n;
+      bytes -= n;
     }
     return {};
   };
-  if (auto loaded = backend_.load_prefix(sequence, wanted, read); !loaded) return fail(loaded.error());
+  if (auto loaded = backend_.load_prefix(sequence, wanted, stored, read, skip); !loaded) {
+    return fail(loaded.error());
+  }
   if (hash.digest() != entry.kv_hash) {
     return fail(make_error(ErrorCode::kInvalidFormat, "the cache bytes' checksum does not match"));
   }

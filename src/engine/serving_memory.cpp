@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.hpp"
 #include "kernels/kv_cache.hpp"
+#include "model/kv_pool.hpp"
 #include "model/memory_estimate.hpp"
 #include "model/model.hpp"
 #include "model/sequence.hpp"
@@ -40,7 +41,8 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
   e.plan = plan;
   e.weights_bytes = model.weights_bytes;
   e.kv_bytes = model.kv_cache_bytes * plan.parallel;
-  e.kv_bytes_per_token = ctx != 0 ? model.kv_cache_bytes / ctx : 0;
+  // The cache is allocated a block of KvPool::kBlockTokens positions at a time.
+  e.kv_bytes_per_token = model::KvPool::block_bytes_for(hp, slot.kv_type) / model::KvPool::kBlockTokens;
   e.scratch_bytes = workspace + slot_logits * plan.parallel;
   e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
   return e;

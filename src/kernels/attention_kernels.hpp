@@ -21,13 +21,12 @@ namespace pensieve::kernels {
 
 inline constexpr std::size_t kKeyTile = 64;  // keys per tile (a multiple of every SIMD width)
 
-// Keys of one tile from the cache's tile layout (kv_cache.hpp): `tile` holds `width` positions
-// transposed — for f32/f16, value (position j, dimension d) at element d·width + j; for q8_0,
-// width·dim/32 f16 scales (scale of block b of position j at b·width + j) followed by the int8
-// codes at d·width + j. Writes out[d·kKeyTile + j] for j < n ≤ width and zero for n ≤ j <
-// kKeyTile, so the padding can never be NaN.
-using LoadKeysFn = void (*)(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim,
-                            float* out);
+// Keys of one tile from the cache's tile layout (kv_cache.hpp): `tile` holds kKeyTile positions
+// transposed — for f32/f16, value (position j, dimension d) at element d·kKeyTile + j; for q8_0,
+// kKeyTile·dim/32 f16 scales (scale of block b of position j at b·kKeyTile + j) followed by the
+// int8 codes at d·kKeyTile + j. Writes out[d·kKeyTile + j] for j < n ≤ kKeyTile and zero for
+// n ≤ j < kKeyTile, so the padding can never be NaN (positions past n may hold anything).
+using LoadKeysFn = void (*)(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out);
 
 // Values of `n` consecutive positions, each a row of `dim` values in the type's row format (f32,
 // f16, or q8_0 blocks) at rows + j·row_bytes. Writes out[j·dim + d] for j < n.

@@ -119,15 +119,16 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
   const std::size_t common_begin = first_visible_key(p_last, queries.window);
   for (std::size_t tile = task.tile_begin; tile < task.tile_end; ++tile) {
     const std::size_t k0 = tile * kKeyTile;
-    const std::size_t width = cache.tile_width(tile);
-    const std::size_t n = std::min(width, p_last + 1 - k0);  // keys past the last query: never seen
+    const std::size_t n = std::min(kKeyTile, p_last + 1 - k0);  // keys past the last query: never seen
 
     const std::uint8_t* key_tile = cache.key_tile(task.head, tile);
     const float* kt = b.kt;
-    if (cache.type == KvType::kF32 && width == kKeyTile) {
-      kt = reinterpret_cast<const float*>(key_tile);  // already floats in the tile layout
+    if (cache.type == KvType::kF32) {
+      // Already floats in the tile layout; the columns past n score whatever the block holds there
+      // (earlier keys, or zeros), and are masked below.
+      kt = reinterpret_cast<const float*>(key_tile);
     } else {
-      k.load_keys[type](key_tile, width, n, dk, b.kt);
+      k.load_keys[type](key_tile, n, dk, b.kt);
     }
     k.scores(b.q, rows, dk, kt, b.s);
 

@@ -77,26 +77,28 @@ Status check_kv_shape(KvType type, std::size_t head_dim_k, std::size_t head_dim_
   return {};
 }
 
-std::size_t KvLayer::tile_width(std::size_t tile) const {
-  const std::size_t first = tile * kKeyTile;
-  return n_ctx - first < kKeyTile ? n_ctx - first : kKeyTile;
-}
-
-std::uint8_t* KvLayer::key_tile(std::size_t head, std::size_t tile) const {
-  const std::size_t row = k_row_bytes();
-  return k + head * n_ctx * row + tile * kKeyTile * row;
-}
-
-std::uint8_t* KvLayer::value_row(std::size_t head, std::size_t position) const {
-  const std::size_t row = v_row_bytes();
-  return v + (head * n_ctx + position) * row;
+KvLayer KvBlockLayout::layer(std::size_t layer, std::uint8_t* blocks, std::size_t stride,
+                             const std::uint32_t* table, std::size_t table_size) const {
+  KvLayer view;
+  view.type = type;
+  view.n_head_kv = n_head_kv;
+  view.head_dim_k = head_dim_k;
+  view.head_dim_v = head_dim_v;
+  view.k_row = k_row_bytes();
+  view.v_row = v_row_bytes();
+  view.blocks = blocks;
+  view.block_stride = stride;
+  view.layer_offset = layer * layer_bytes();
+  view.table = table;
+  view.tiles = table_size;
+  return view;
 }
 
 void store_kv(const KvLayer& layer, std::size_t pos0, std::size_t n, const float* k, std::size_t k_stride,
               const float* v, std::size_t v_stride) {
   const std::size_t dk = layer.head_dim_k;
   const std::size_t dv = layer.head_dim_v;
-  assert(pos0 + n <= layer.n_ctx);
+  assert(pos0 + n <= layer.positions());
   // One head row of keys in the row format, scattered into the tile's columns below.
   std::array<std::uint8_t, 1024 / kQ8Block * kQ8BlockBytes> q8_row{};
   assert(dk <= 1024);
@@ -104,29 +106,29 @@ void store_kv(const KvLayer& layer, std::size_t pos0, std::size_t n, const float
     const std::size_t position = pos0 + t;
     const std::size_t tile = position / kKeyTile;
     const std::size_t col = position % kKeyTile;
-    const std::size_t width = layer.tile_width(tile);
     for (std::size_t h = 0; h < layer.n_head_kv; ++h) {
       const float* key = k + t * k_stride + h * dk;
       std::uint8_t* dst = layer.key_tile(h, tile);
       switch (layer.type) {
         case KvType::kF32: {
           auto* out = reinterpret_cast<float*>(dst);
-          for (std::size_t d = 0; d < dk; ++d) out[d * width + col] = key[d];
+          for (std::size_t d = 0; d < dk; ++d) out[d * kKeyTile + col] = key[d];
           break;
         }
         case KvType::kF16: {
           auto* out = reinterpret_cast<std::uint16_t*>(dst);
-          for (std::size_t d = 0; d < dk; ++d) out[d * width + col] = tensor::fp32_to_fp16(key[d]);
+          for (std::size_t d = 0; d < dk; ++d) out[d * kKeyTile + col] = tensor::fp32_to_fp16(key[d]);
           break;
         }
         case KvType::kQ8_0: {
           tensor::quantize(tensor::TensorType::kQ8_0, key, q8_row.data(), dk);
           std::uint8_t* scales = dst;
-          std::uint8_t* codes = dst + dk / kQ8Block * width * 2;
+          std::uint8_t* codes = dst + dk / kQ8Block * kKeyTile * 2;
           for (std::size_t b = 0; b < dk / kQ8Block; ++b) {
             const std::uint8_t* block = q8_row.data() + b * kQ8BlockBytes;
-            std::memcpy(scales + (b * width + col) * 2, block, 2);
-            for (std::size_t i = 0; i < kQ8Block; ++i) codes[(b * kQ8Block + i) * width + col] = block[2 + i];
+            std::memcpy(scales + (b * kKeyTile + col) * 2, block, 2);
+            for (std::size_t i = 0; i < kQ8Block; ++i)
+              codes[(b * kQ8Block + i) * kKeyTile + col] = block[2 + i];
           }
           break;
         }
@@ -145,25 +147,24 @@ void store_kv(const KvLayer& layer, std::size_t pos0, std::size_t n, const float
 void read_key(const KvLayer& layer, std::size_t head, std::size_t position, float* out) {
   const std::size_t tile = position / kKeyTile;
   const std::size_t col = position % kKeyTile;
-  const std::size_t width = layer.tile_width(tile);
   const std::uint8_t* src = layer.key_tile(head, tile);
   const std::size_t dk = layer.head_dim_k;
   for (std::size_t d = 0; d < dk; ++d) {
     switch (layer.type) {
       case KvType::kF32: {
-        std::memcpy(&out[d], src + (d * width + col) * sizeof(float), sizeof(float));
+        std::memcpy(&out[d], src + (d * kKeyTile + col) * sizeof(float), sizeof(float));
         break;
       }
       case KvType::kF16: {
         std::uint16_t h = 0;
-        std::memcpy(&h, src + (d * width + col) * 2, 2);
+        std::memcpy(&h, src + (d * kKeyTile + col) * 2, 2);
         out[d] = tensor::fp16_to_fp32(h);
         break;
       }
       case KvType::kQ8_0: {
         std::uint16_t scale = 0;
-        std::memcpy(&scale, src + (d / kQ8Block * width + col) * 2, 2);
-        const auto code = static_cast<std::int8_t>(src[dk / kQ8Block * width * 2 + d * width + col]);
+        std::memcpy(&scale, src + (d / kQ8Block * kKeyTile + col) * 2, 2);
+        const auto code = static_cast<std::int8_t>(src[dk / kQ8Block * kKeyTile * 2 + d * kKeyTile + col]);
         out[d] = tensor::fp16_to_fp32(scale) * static_cast<float>(code);
         break;
       }

@@ -126,7 +126,7 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
   for (const Segment& s : segments) {
     const std::size_t count = s.tokens.size();
     const std::size_t pos0 = s.sequence->size_;
-    const kernels::KvLayer cache = s.sequence->kv_layer(layer, hp_);
+    const kernels::KvLayer cache = s.sequence->kv_layer(layer);
     kernels::store_kv(cache, pos0, count, k + row * k_dim, k_dim, v + row * v_dim, v_dim);
     kernels::AttentionQueries queries;
     queries.q = q + row * q_dim;

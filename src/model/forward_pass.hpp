@@ -31,7 +31,8 @@ class ForwardPass {
 
   // Computes the segments' tokens (rows in segment order), appends them to their caches and
   // writes the logits of `outputs`. Checked by the caller: rows fit the workspace, tokens and
-  // rows are in range, each sequence has room and appears once.
+  // rows are in range, each sequence has room and appears once, and holds the KV blocks its new
+  // positions go to, none of them shared with another sequence.
   void run(std::span<const Segment> segments, std::span<const OutputRow> outputs);
 
  private:

@@ -31,21 +31,62 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const C
       new Model(std::move(*file), std::move(*hparams), std::move(*weights), kernels, std::move(pool)));
 }
 
-Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptions& options) const {
+namespace {
+
+Status check_context(std::uint32_t n_ctx) {
   if (n_ctx == 0) return make_error(ErrorCode::kInvalidArgument, "context size must be at least 1 token");
-  if (n_ctx > kMaxContext) {
+  if (n_ctx > Model::kMaxContext) {
     return make_error(ErrorCode::kInvalidArgument, "context size " + std::to_string(n_ctx) +
                                                        " exceeds the limit of " +
-                                                       std::to_string(kMaxContext) + " tokens");
+                                                       std::to_string(Model::kMaxContext) + " tokens");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptions& options) const {
+  PENSIEVE_TRY(check_context(n_ctx));
   PENSIEVE_TRY(kernels::check_kv_shape(options.kv_type, hparams_.head_dim_k, hparams_.head_dim_v));
-  const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, options, pool_->size());
-  try {
-    return Sequence(*this, hparams_, layout);
-  } catch (const std::exception&) {  // bad_alloc, or length_error beyond the address space
+  auto pool =
+      KvPool::create(hparams_, options.kv_type, (n_ctx + KvPool::kBlockTokens - 1) / KvPool::kBlockTokens,
+                     KvPool::Paging::kResident);
+  if (!pool) {
+    const SequenceLayout layout = SequenceLayout::plan(hparams_, n_ctx, options, pool_->size());
     return make_error(ErrorCode::kResourceExhausted,
                       "not enough memory for a sequence of " + std::to_string(n_ctx) + " tokens (" +
                           std::to_string((layout.kv_cache_bytes() + layout.scratch_bytes()) >> 20) + " MiB)");
+  }
+  return new_sequence(std::move(*pool), n_ctx, options);
+}
+
+Result<std::shared_ptr<KvPool>> Model::create_kv_pool(std::uint32_t blocks, kernels::KvType kv_type) const {
+  if (blocks == 0) return make_error(ErrorCode::kInvalidArgument, "a KV pool needs at least 1 block");
+  PENSIEVE_TRY(kernels::check_kv_shape(kv_type, hparams_.head_dim_k, hparams_.head_dim_v));
+  return KvPool::create(hparams_, kv_type, blocks);
+}
+
+Result<Sequence> Model::create_sequence(std::shared_ptr<KvPool> pool, std::uint32_t max_tokens,
+                                        const SequenceOptions& options) const {
+  PENSIEVE_TRY(check_context(max_tokens));
+  if (pool == nullptr) return make_error(ErrorCode::kInvalidArgument, "no KV pool given");
+  if (pool->layout() != KvPool::layout_for(hparams_, pool->kv_type())) {
+    return make_error(ErrorCode::kInvalidArgument, "the KV pool was made for a model of another shape");
+  }
+  return new_sequence(std::move(pool), max_tokens, options);
+}
+
+Result<Sequence> Model::new_sequence(std::shared_ptr<KvPool> pool, std::uint32_t capacity,
+                                     const SequenceOptions& options) const {
+  const WorkspaceLayout workspace = options.max_batch != 0
+                                        ? WorkspaceLayout::plan(hparams_, options.max_batch, pool_->size())
+                                        : WorkspaceLayout{};
+  try {
+    return Sequence(*this, hparams_, std::move(pool), capacity, workspace);
+  } catch (const std::exception&) {  // bad_alloc, or length_error beyond the address space
+    return make_error(ErrorCode::kResourceExhausted,
+                      "not enough memory for a sequence of " + std::to_string(capacity) + " tokens (" +
+                          std::to_string(workspace.bytes() >> 20) + " MiB of workspace)");
   }
 }
 
@@ -98,6 +139,31 @@ Status Model::check_part(const BatchPart& part) const {
   return {};
 }
 
+Status Model::take_kv_blocks(std::span<const BatchPart> parts) {
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    Sequence& seq = *parts[p].sequence;
+    const auto n = static_cast<std::uint32_t>(parts[p].tokens.size());
+    if (seq.take_blocks_to_append(n)) continue;
+    // Nothing is attached yet, so what each part needs can still be counted.
+    const KvPool& pool = *seq.kv_pool();
+    std::uint64_t needed = 0;
+    for (const BatchPart& other : parts) {
+      if (other.sequence->kv_pool().get() == &pool) {
+        needed += other.sequence->blocks_to_append(static_cast<std::uint32_t>(other.tokens.size()));
+      }
+    }
+    for (std::size_t q = 0; q < p; ++q) parts[q].sequence->give_back_pending();
+    return make_error(ErrorCode::kResourceExhausted,
+                      "KV pool exhausted: " + std::to_string(needed) + " blocks needed, " +
+                          std::to_string(pool.free_blocks()) + " free of " +
+                          std::to_string(pool.total_blocks()) + " (" + std::to_string(KvPool::kBlockTokens) +
+                          " tokens each)");
+  }
+  for (const BatchPart& part : parts)
+    part.sequence->attach_pending(static_cast<std::uint32_t>(part.tokens.size()));
+  return {};
+}
+
 Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
                       std::span<const std::uint32_t> logit_rows, std::span<float> logits) const {
   PENSIEVE_TRY(check_part({&seq, tokens, logit_rows, logits}));
@@ -106,6 +172,8 @@ Status Model::forward(Sequence& seq, std::span<const std::int32_t> tokens,
         ErrorCode::kInvalidArgument,
         "the sequence has no workspace of its own (max_batch 0); compute it with forward_batch");
   }
+  const BatchPart whole{&seq, tokens, logit_rows, logits};
+  PENSIEVE_TRY(take_kv_blocks(std::span(&whole, 1)));
   Workspace& ws = *seq.workspace_;
   ForwardPass pass(*this, ws, &seq.observer_);
   std::vector<ForwardPass::OutputRow> outputs;
@@ -147,6 +215,7 @@ Status Model::forward_batch(Workspace& workspace, std::span<const BatchPart> par
                                                        " tokens exceeds the workspace's " +
                                                        std::to_string(workspace.max_rows()));
   }
+  PENSIEVE_TRY(take_kv_blocks(parts));
   std::vector<ForwardPass::Segment> segments;
   std::vector<ForwardPass::OutputRow> outputs;
   std::uint32_t first_row = 0;

@@ -53,13 +53,27 @@ class Model {
   static constexpr std::uint32_t kMaxContext = 1u << 24;
 
   // A new, empty sequence holding up to n_ctx tokens, computing options.max_batch tokens at a
-  // time, with its KV cache in options.kv_type.
+  // time, with its KV cache in options.kv_type — in a pool of its own of ceil(n_ctx / 64) blocks,
+  // resident from the start (KvPool::Paging::kResident).
   Result<Sequence> create_sequence(std::uint32_t n_ctx, const SequenceOptions& options = {}) const;
+
+  // Memory for the KV caches of sequences of this model in `kv_type`: `blocks` blocks of
+  // KvPool::kBlockTokens positions, shared by the sequences created on it, taking memory as
+  // blocks are used and giving it back as they are freed (KvPool::Paging::kOnDemand).
+  Result<std::shared_ptr<KvPool>> create_kv_pool(std::uint32_t blocks, kernels::KvType kv_type) const;
+
+  // A new, empty sequence on a shared pool, holding no blocks until tokens are appended, and up
+  // to max_tokens tokens (a request's context limit). Its cache has the pool's element type;
+  // options.max_batch as above. Forward calls fail with kResourceExhausted when the pool runs out.
+  Result<Sequence> create_sequence(std::shared_ptr<KvPool> pool, std::uint32_t max_tokens,
+                                   const SequenceOptions& options = {}) const;
 
   // Appends `tokens` to `seq` at positions seq.size() … seq.size() + n - 1 and writes, for each
   // entry r of `logit_rows` (an index into `tokens`), n_vocab logits of the token tokens[r] into
   // logits[i·n_vocab …] where i is r's index in logit_rows. Only requested rows pay for the output
-  // projection. On error nothing is appended.
+  // projection. On error nothing is appended. Takes the KV blocks all of `tokens` need (and
+  // copies a block shared with another sequence before writing into it) before computing
+  // anything: kResourceExhausted ("KV pool exhausted") when the pool has too few.
   // Needs the sequence's own workspace (options.max_batch > 0); longer inputs go in chunks.
   Status forward(Sequence& seq, std::span<const std::int32_t> tokens,
                  std::span<const std::uint32_t> logit_rows, std::span<float> logits) const;
@@ -69,12 +83,17 @@ class Model {
 
   // One forward pass over the tokens of several sequences together (each at most once), at most
   // workspace.max_rows() in all: every weight is read once for the whole batch, and each row's
-  // numbers are those it gets computed alone. On error nothing is appended to any sequence.
+  // numbers are those it gets computed alone. On error nothing is appended to any sequence, and
+  // no block is taken: every part's blocks are taken, as in forward, before computing.
   Status forward_batch(Workspace& workspace, std::span<const BatchPart> parts) const;
 
  private:
   // Checks one part of a forward call (ownership, room, token ids, rows, logits size).
   Status check_part(const BatchPart& part) const;
+  // Takes the KV blocks every part needs, for all parts or none.
+  static Status take_kv_blocks(std::span<const BatchPart> parts);
+  Result<Sequence> new_sequence(std::shared_ptr<KvPool> pool, std::uint32_t capacity,
+                                const SequenceOptions& options) const;
 
   Model(gguf::File file, Hyperparams hparams, Weights weights, const kernels::KernelTable& kernels,
         std::unique_ptr<core::ThreadPool> pool);

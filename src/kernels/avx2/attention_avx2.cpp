@@ -46,18 +46,18 @@ __m256 exp_nonpositive(__m256 x) {
   return _mm256_and_ps(avx2::exp_in_range(_mm256_max_ps(x, _mm256_set1_ps(-87.0f))), normal);
 }
 
-void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f32(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   for (std::size_t d = 0; d < dim; ++d) {
-    const std::uint8_t* src = tile + d * width * sizeof(float);
+    const std::uint8_t* src = tile + d * kKeyTile * sizeof(float);
     float* dst = out + d * kKeyTile;
     std::memcpy(dst, src, n * sizeof(float));
     std::fill(dst + n, dst + kKeyTile, 0.0f);
   }
 }
 
-void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f16(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   for (std::size_t d = 0; d < dim; ++d) {
-    const std::uint8_t* src = tile + d * width * 2;
+    const std::uint8_t* src = tile + d * kKeyTile * 2;
     float* dst = out + d * kKeyTile;
     std::size_t j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -69,13 +69,13 @@ void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, s
   }
 }
 
-void load_keys_q8_0(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_q8_0(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   const std::uint8_t* scales = tile;
-  const std::uint8_t* codes = tile + dim / kQ8Block * width * 2;
+  const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
   for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
-    const std::uint8_t* block_scales = scales + b * width * 2;
+    const std::uint8_t* block_scales = scales + b * kKeyTile * 2;
     for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
-      const std::uint8_t* src = codes + d * width;
+      const std::uint8_t* src = codes + d * kKeyTile;
       float* dst = out + d * kKeyTile;
       std::size_t j = 0;
       for (; j + 8 <= n; j += 8) {

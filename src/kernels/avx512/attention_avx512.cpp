@@ -34,38 +34,39 @@ __m512 exp_nonpositive(__m512 x) {
   return _mm512_maskz_mov_ps(normal, avx512::exp_in_range(_mm512_max_ps(x, _mm512_set1_ps(-87.0f))));
 }
 
-void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f32(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   const auto* src = reinterpret_cast<const float*>(tile);
   for (std::size_t d = 0; d < dim; ++d) {
     for (std::size_t j = 0; j < kKeyTile; j += 16) {
-      _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_maskz_loadu_ps(keys_mask(j, n), src + d * width + j));
+      _mm512_storeu_ps(out + d * kKeyTile + j,
+                       _mm512_maskz_loadu_ps(keys_mask(j, n), src + d * kKeyTile + j));
     }
   }
 }
 
-void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f16(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   const auto* src = reinterpret_cast<const std::uint16_t*>(tile);
   for (std::size_t d = 0; d < dim; ++d) {
     for (std::size_t j = 0; j < kKeyTile; j += 16) {
-      const __m256i h = _mm256_maskz_loadu_epi16(keys_mask(j, n), src + d * width + j);
+      const __m256i h = _mm256_maskz_loadu_epi16(keys_mask(j, n), src + d * kKeyTile + j);
       _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_cvtph_ps(h));
     }
   }
 }
 
-void load_keys_q8_0(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_q8_0(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   const auto* scales = reinterpret_cast<const std::uint16_t*>(tile);
-  const std::uint8_t* codes = tile + dim / kQ8Block * width * 2;
+  const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
   for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
     __m512 scale[4];
     for (std::size_t c = 0; c < 4; ++c) {
       const std::size_t j = c * 16;
-      scale[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keys_mask(j, n), scales + b * width + j));
+      scale[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keys_mask(j, n), scales + b * kKeyTile + j));
     }
     for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
       for (std::size_t c = 0; c < 4; ++c) {
         const std::size_t j = c * 16;
-        const __m128i q = _mm_maskz_loadu_epi8(keys_mask(j, n), codes + d * width + j);
+        const __m128i q = _mm_maskz_loadu_epi8(keys_mask(j, n), codes + d * kKeyTile + j);
         const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
         _mm512_storeu_ps(out + d * kKeyTile + j, _mm512_mul_ps(scale[c], x));
       }

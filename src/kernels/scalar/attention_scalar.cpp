@@ -14,35 +14,36 @@ namespace {
 
 constexpr std::size_t kQ8Block = 32;
 
-void load_keys_f32(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f32(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   for (std::size_t d = 0; d < dim; ++d) {
     for (std::size_t j = 0; j < kKeyTile; ++j) {
       float x = 0.0f;
-      if (j < n) std::memcpy(&x, tile + (d * width + j) * sizeof(float), sizeof(float));
+      if (j < n) std::memcpy(&x, tile + (d * kKeyTile + j) * sizeof(float), sizeof(float));
       out[d * kKeyTile + j] = x;
     }
   }
 }
 
-void load_keys_f16(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
+void load_keys_f16(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
   for (std::size_t d = 0; d < dim; ++d) {
     for (std::size_t j = 0; j < kKeyTile; ++j) {
       std::uint16_t h = 0;
-      if (j < n) std::memcpy(&h, tile + (d * width + j) * 2, 2);
+      if (j < n) std::memcpy(&h, tile + (d * kKeyTile + j) * 2, 2);
       out[d * kKeyTile + j] = tensor::fp16_to_fp32(h);
     }
   }
 }
 
-void load_keys_q8_0(const std::uint8_t* tile, std::size_t width, std::size_t n, std::size_t dim, float* out) {
-  const std::uint8_t* codes = tile + dim / kQ8Block * width * 2;
+void load_keys_q8_0(const std::uint8_t* tile, std::size_t n, std::size_t dim, float* out) {
+  const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
   for (std::size_t d = 0; d < dim; ++d) {
     for (std::size_t j = 0; j < kKeyTile; ++j) {
       float x = 0.0f;
       if (j < n) {
         std::uint16_t scale = 0;
-        std::memcpy(&scale, tile + (d / kQ8Block * width + j) * 2, 2);
-        x = tensor::fp16_to_fp32(scale) * static_cast<float>(static_cast<std::int8_t>(codes[d * width + j]));
+        std::memcpy(&scale, tile + (d / kQ8Block * kKeyTile + j) * 2, 2);
+        x = tensor::fp16_to_fp32(scale) *
+            static_cast<float>(static_cast<std::int8_t>(codes[d * kKeyTile + j]));
       }
       out[d * kKeyTile + j] = x;
     }

@@ -37,9 +37,10 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
 
   // Serving's f16 cache, attention scratch planned for 2 threads.
   const auto e = serving_memory(hp, weights, {1000, 3, 64}, {kernels::KvType::kF16, 2});
-  // KV: 2 layers × 2 heads × (128 + 128) × 2 bytes = 2 KiB a token.
+  // KV: 2 layers × 2 heads × (128 + 128) × 2 bytes = 2 KiB a token, allocated in blocks of 64
+  // tokens: 1000 tokens take 16 blocks, 1024 tokens' worth.
   EXPECT_EQ(e.kv_bytes_per_token, 2048u);
-  EXPECT_EQ(e.kv_bytes, 3u * 1000 * 2048);
+  EXPECT_EQ(e.kv_bytes, 3u * 1024 * 2048);
   // One workspace for all slots, of 64 prompt rows + one decoded token per slot = 67 rows, in
   // floats: each row's position; residual, norm and block output 3 × 67 × 256; q and attention
   // output 2 × 67 × 512; projected k and v 2 × 67 × 256; feed-forward 2 × 67 × 512; RoPE cos/sin
@@ -63,19 +64,19 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   const std::uint64_t scratch = workspace + 3 * 512 * 4;
   EXPECT_EQ(e.scratch_bytes, scratch);
   EXPECT_EQ(e.weights_bytes, weights);
-  EXPECT_EQ(e.total_bytes, weights + 3u * 1000 * 2048 + scratch);
+  EXPECT_EQ(e.total_bytes, weights + 3u * 1024 * 2048 + scratch);
   EXPECT_EQ(e.plan.ctx_size, 1000u);
 }
 
 TEST_F(ServingMemory, KvCacheBytesFollowTheElementType) {
   // 2 layers × 2 KV heads × (128 + 128) values a token: 4 bytes each in f32, 2 in f16, 34 per 32
-  // in q8_0.
-  EXPECT_EQ(serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kF32, 2}).kv_bytes, 1000u * 4096);
+  // in q8_0; 1000 tokens in 16 blocks of 64 (each a whole number of pages here).
+  EXPECT_EQ(serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kF32, 2}).kv_bytes, 1024u * 4096);
   EXPECT_EQ(serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kQ8_0, 2}).kv_bytes,
-            1000u * 2 * 2 * (256 / 32 * 34));
+            1024u * 2 * 2 * (256 / 32 * 34));
   // Serving's default is f16; the scratch does not depend on the element type.
   const auto f16 = serving_memory(hp, weights, {1000, 1, 64});
-  EXPECT_EQ(f16.kv_bytes, 1000u * 2048);
+  EXPECT_EQ(f16.kv_bytes, 1024u * 2048);
   EXPECT_EQ(f16.scratch_bytes,
             serving_memory(hp, weights, {1000, 1, 64}, {kernels::KvType::kQ8_0, 0}).scratch_bytes);
 }

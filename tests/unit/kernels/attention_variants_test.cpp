@@ -1,5 +1,5 @@
 // Each instruction-set variant's attention inner loops against the scalar ones, entry by entry,
-// on random inputs with ragged shapes: tiles narrower than kKeyTile, keys fewer than the tile,
+// on random inputs with ragged shapes: keys fewer than the tile,
 // row counts that are not a multiple of any register block, dimensions that are not a multiple of
 // any vector width, masked (-inf) scores and rows that have seen nothing yet.
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include "kernels/kernel_table.hpp"
 #include "kernels/kv_cache.hpp"
 #include "tensor/half.hpp"
+#include "test_kv_blocks.hpp"
 
 namespace pensieve::kernels {
 namespace {
@@ -28,16 +29,15 @@ std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma =
   return x;
 }
 
-// A key tile of `width` positions in the cache layout, from random floats.
-std::vector<std::uint8_t> key_tile(KvType type, std::size_t width, std::size_t dim, std::mt19937& rng) {
-  std::vector<std::uint8_t> bytes(width * kv_row_bytes(type, dim));
-  // store_kv writes values too: they go to a throwaway value cache.
-  std::vector<std::uint8_t> v_bytes(width * kv_row_bytes(type, 32));
-  const KvLayer layer{type, bytes.data(), v_bytes.data(), width, 1, dim, 32};
-  const std::vector<float> k = random_floats(width * dim, rng);
-  const std::vector<float> v(width * 32, 0.0f);
-  store_kv(layer, 0, width, k.data(), dim, v.data(), 32);
-  return bytes;
+// A key tile of kKeyTile positions in the cache layout, from random floats.
+std::vector<std::uint8_t> key_tile(KvType type, std::size_t dim, std::mt19937& rng) {
+  // store_kv writes values too: they go to the block's value rows, unused here.
+  testing::TestKvBlocks blocks(type, 1, dim, 32, kKeyTile);
+  const KvLayer layer = blocks.layer();
+  const std::vector<float> k = random_floats(kKeyTile * dim, rng);
+  const std::vector<float> v(kKeyTile * 32, 0.0f);
+  store_kv(layer, 0, kKeyTile, k.data(), dim, v.data(), 32);
+  return {layer.key_tile(0, 0), layer.key_tile(0, 0) + kKeyTile * layer.k_row_bytes()};
 }
 
 std::vector<Isa> fast_isas() {
@@ -74,29 +74,26 @@ TEST(AttentionVariants, KeyAndValueLoadsMatchScalarExactly) {
     for (KvType type : {KvType::kF32, KvType::kF16, KvType::kQ8_0}) {
       const auto t = static_cast<std::size_t>(type);
       for (std::size_t dim : {32, 64, 128}) {
-        for (std::size_t width : {64, 37, 5}) {
-          const auto tile = key_tile(type, width, dim, rng);
-          for (std::size_t n : {width, width / 2 + 1, std::size_t{1}}) {
-            std::vector<float> want(dim * kKeyTile, NAN), got(dim * kKeyTile, NAN);
-            scalar().load_keys[t](tile.data(), width, n, dim, want.data());
-            k.load_keys[t](tile.data(), width, n, dim, got.data());
-            ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
-                << name_of(isa) << " " << name_of(type) << " keys dim " << dim << " width " << width << " n "
-                << n;
-          }
+        const auto tile = key_tile(type, dim, rng);
+        for (std::size_t n : {64, 37, 33, 5, 1}) {
+          std::vector<float> want(dim * kKeyTile, NAN), got(dim * kKeyTile, NAN);
+          scalar().load_keys[t](tile.data(), n, dim, want.data());
+          k.load_keys[t](tile.data(), n, dim, got.data());
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+              << name_of(isa) << " " << name_of(type) << " keys dim " << dim << " n " << n;
         }
         // Value rows: a few positions of a cache with a row stride.
         const std::size_t rows = 45;
-        std::vector<std::uint8_t> v_bytes(rows * kv_row_bytes(type, dim));
-        std::vector<std::uint8_t> k_bytes(rows * kv_row_bytes(type, 32));
-        const KvLayer layer{type, k_bytes.data(), v_bytes.data(), rows, 1, 32, dim};
+        testing::TestKvBlocks blocks(type, 1, 32, dim, rows);
+        const KvLayer layer = blocks.layer();
         const auto kf = random_floats(rows * 32, rng);
         const auto vf = random_floats(rows * dim, rng, 3.0f);
         store_kv(layer, 0, rows, kf.data(), 32, vf.data(), dim);
+        const std::uint8_t* v_rows = layer.value_row(0, 0);
         for (std::size_t n : {std::size_t{1}, std::size_t{17}, rows}) {
           std::vector<float> want(rows * dim, NAN), got(rows * dim, NAN);
-          scalar().load_values[t](v_bytes.data(), layer.v_row_bytes(), n, dim, want.data());
-          k.load_values[t](v_bytes.data(), layer.v_row_bytes(), n, dim, got.data());
+          scalar().load_values[t](v_rows, layer.v_row_bytes(), n, dim, want.data());
+          k.load_values[t](v_rows, layer.v_row_bytes(), n, dim, got.data());
           ASSERT_EQ(0, std::memcmp(want.data(), got.data(), n * dim * sizeof(float)))
               << name_of(isa) << " " << name_of(type) << " values dim " << dim << " n " << n;
         }
@@ -108,10 +105,10 @@ TEST(AttentionVariants, KeyAndValueLoadsMatchScalarExactly) {
     for (KvType type : {KvType::kF32, KvType::kF16}) {
       const auto t = static_cast<std::size_t>(type);
       const std::size_t dim = 40;
-      const auto tile = key_tile(type, 64, dim, rng);
+      const auto tile = key_tile(type, dim, rng);
       std::vector<float> want(dim * kKeyTile), got(dim * kKeyTile);
-      scalar().load_keys[t](tile.data(), 64, 50, dim, want.data());
-      kernel_table(isa).attention.load_keys[t](tile.data(), 64, 50, dim, got.data());
+      scalar().load_keys[t](tile.data(), 50, dim, want.data());
+      kernel_table(isa).attention.load_keys[t](tile.data(), 50, dim, got.data());
       EXPECT_EQ(want, got) << name_of(isa) << " " << name_of(type);
     }
   }

@@ -1,7 +1,7 @@
 // Tiled attention over every KV cache type and every instruction-set variant against the one-query
-// reference (kernels::attention) on the very numbers the cache holds: ragged lengths and context
-// sizes, GQA groups of 1/2/4/8, head dims 64/128 (and 96, not a multiple of 64), sliding windows,
-// single-query decoding with split keys, and 1–3 threads.
+// reference (kernels::attention) on the very numbers the cache holds, reached through a block table
+// (test_kv_blocks.hpp): ragged lengths and context sizes, GQA groups of 1/2/4/8, head dims 64/128 (and 96,
+// not a multiple of 64), sliding windows, single-query decoding with split keys, and 1–3 threads.
 #include "kernels/flash_attention.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/kv_cache.hpp"
+#include "test_kv_blocks.hpp"
 
 namespace pensieve::kernels {
 namespace {
@@ -42,9 +43,8 @@ void check(const Case& c, std::mt19937& rng) {
   const std::size_t total = c.pos0 + c.n;
   std::normal_distribution<float> dist(0.0f, 1.0f);
 
-  std::vector<std::uint8_t> k_bytes(c.n_head_kv * c.n_ctx * kv_row_bytes(c.type, c.dk));
-  std::vector<std::uint8_t> v_bytes(c.n_head_kv * c.n_ctx * kv_row_bytes(c.type, c.dv));
-  const KvLayer layer{c.type, k_bytes.data(), v_bytes.data(), c.n_ctx, c.n_head_kv, c.dk, c.dv};
+  testing::TestKvBlocks blocks(c.type, c.n_head_kv, c.dk, c.dv, c.n_ctx);
+  const KvLayer layer = blocks.layer();
   std::vector<float> k(total * k_dim), v(total * v_dim);
   for (auto& x : k) x = dist(rng);
   for (auto& x : v) x = dist(rng);

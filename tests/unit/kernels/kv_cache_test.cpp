@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tensor/half.hpp"
+#include "test_kv_blocks.hpp"
 
 namespace pensieve::kernels {
 namespace {
@@ -36,17 +37,16 @@ TEST(KvCache, Q8NeedsHeadDimensionsInBlocksOf32) {
 }
 
 // Every position of every head reads back as written: exactly for f32, rounded to the nearest
-// half for f16, within half a quantization step for q8_0 — including the narrow last key tile.
+// half for f16, within half a quantization step for q8_0 — including a last block only partly
+// written, its tile as wide as any other.
 TEST(KvCache, StoredRowsReadBack) {
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 2.0f);
   const std::size_t n_ctx = 100, heads = 3, dk = 64, dv = 32;
   for (KvType type : {KvType::kF32, KvType::kF16, KvType::kQ8_0}) {
-    std::vector<std::uint8_t> k_bytes(heads * n_ctx * kv_row_bytes(type, dk));
-    std::vector<std::uint8_t> v_bytes(heads * n_ctx * kv_row_bytes(type, dv));
-    const KvLayer layer{type, k_bytes.data(), v_bytes.data(), n_ctx, heads, dk, dv};
-    EXPECT_EQ(layer.tile_width(0), 64u);
-    EXPECT_EQ(layer.tile_width(1), 36u);
+    testing::TestKvBlocks blocks(type, heads, dk, dv, n_ctx);
+    const KvLayer layer = blocks.layer();
+    EXPECT_EQ(layer.positions(), 128u);
     std::vector<float> k(n_ctx * heads * dk), v(n_ctx * heads * dv);
     for (auto& x : k) x = dist(rng);
     for (auto& x : v) x = dist(rng);
@@ -79,6 +79,27 @@ TEST(KvCache, StoredRowsReadBack) {
       }
     }
   }
+}
+
+// The block layout kv_cache.hpp documents: per layer, each head's whole key tile, then each
+// head's value rows; tile t and position p found in block table[t] and table[p / 64].
+TEST(KvCache, BlockLayoutPlacesTilesAndRowsAsDocumented) {
+  const KvBlockLayout layout{KvType::kF16, 3, 2, 64, 32};
+  EXPECT_EQ(layout.key_tile_bytes(), 64u * 128u);
+  EXPECT_EQ(layout.layer_bytes(), 2u * 64u * (128u + 64u));
+  EXPECT_EQ(layout.bytes(), 3 * layout.layer_bytes());
+  std::vector<std::uint8_t> memory(4 * layout.bytes());
+  const std::uint32_t table[] = {2, 0, 3};
+  const KvLayer layer = layout.layer(1, memory.data(), layout.bytes(), table, 3);
+  EXPECT_EQ(layer.positions(), 192u);
+  std::uint8_t* block2 = memory.data() + 2 * layout.bytes() + layout.layer_bytes();
+  std::uint8_t* block0 = memory.data() + layout.layer_bytes();
+  EXPECT_EQ(layer.key_tile(0, 0), block2);
+  EXPECT_EQ(layer.key_tile(1, 0), block2 + layout.key_tile_bytes());
+  EXPECT_EQ(layer.key_tile(1, 1), block0 + layout.key_tile_bytes());
+  EXPECT_EQ(layer.value_row(0, 0), block2 + 2 * layout.key_tile_bytes());
+  EXPECT_EQ(layer.value_row(1, 5), block2 + 2 * layout.key_tile_bytes() + (64 + 5) * 64);
+  EXPECT_EQ(layer.value_row(0, 64 + 63), block0 + 2 * layout.key_tile_bytes() + 63 * 64);
 }
 
 }  // namespace

@@ -8,14 +8,15 @@
 namespace pensieve::model {
 namespace {
 
-TEST(MemoryEstimate, KvCacheIsLayersTimesContextTimesKeyAndValueWidth) {
+TEST(MemoryEstimate, KvCacheIsLayersTimesContextInBlocksTimesKeyAndValueWidth) {
   auto model = Model::load(testing::kModels + "llama-f32.gguf");
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Hyperparams& hp = (*model)->hparams();
   const MemoryEstimate one = estimate_memory(hp, (*model)->weights_bytes(), 1000, 1);
   EXPECT_EQ(one.weights_bytes, (*model)->weights_bytes());
-  // 2 layers · 1000 tokens · (128 key + 128 value floats) · 4 bytes.
-  EXPECT_EQ(one.kv_cache_bytes, 2u * 1000u * 256u * 4u);
+  // 2 layers · 1000 tokens in 16 blocks of 64 · (128 key + 128 value floats) · 4 bytes.
+  EXPECT_EQ(one.kv_cache_bytes, 2u * 1024u * 256u * 4u);
+  EXPECT_EQ(one.kv_cache_bytes, KvPool::bytes_for(hp, kernels::KvType::kF32, 16));
   EXPECT_GT(one.scratch_bytes, 0u);
   EXPECT_EQ(one.total(), one.weights_bytes + one.kv_cache_bytes + one.scratch_bytes);
 
@@ -33,25 +34,32 @@ TEST(MemoryEstimate, KvCacheBytesFollowTheElementType) {
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Hyperparams& hp = (*model)->hparams();
   const std::uint64_t w = (*model)->weights_bytes();
-  // 2 layers · 1000 tokens · 256 key and value values: 2 bytes each in f16, 34 per 32 in q8_0.
+  // 2 layers · 1000 tokens in 16 blocks of 64 · 256 key and value values: 2 bytes each in f16;
+  // 34 per 32 in q8_0, where a block's 2 · 64 · 8 · 34 = 34,816 bytes are rounded up to 9 pages.
   EXPECT_EQ(estimate_memory(hp, w, 1000, 1, {.kv_type = kernels::KvType::kF16}).kv_cache_bytes,
-            2u * 1000u * 256u * 2u);
+            2u * 1024u * 256u * 2u);
   EXPECT_EQ(estimate_memory(hp, w, 1000, 1, {.kv_type = kernels::KvType::kQ8_0}).kv_cache_bytes,
-            2u * 1000u * (256u / 32u) * 34u);
+            16u * 9u * 4096u);
   // The attention scratch has a share per thread and does not grow with the context.
   const auto two = estimate_memory(hp, w, 1000, 1, {}, 2);
   EXPECT_GT(estimate_memory(hp, w, 1000, 1, {}, 4).scratch_bytes, two.scratch_bytes);
   EXPECT_EQ(estimate_memory(hp, w, 100000, 1, {}, 2).scratch_bytes, two.scratch_bytes);
 }
 
-// What a sequence allocates is what the estimate says: its cache in the chosen type.
+// What a sequence allocates is what the estimate says: its cache in the chosen type, a pool of
+// its own of ceil(n_ctx / 64) blocks.
 TEST(MemoryEstimate, SequenceHoldsItsCacheInTheChosenType) {
   auto model = Model::load(testing::kModels + "llama-f32.gguf");
   ASSERT_TRUE(model.ok()) << model.error().message;
+  const Hyperparams& hp = (*model)->hparams();
   for (kernels::KvType type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {
     auto seq = (*model)->create_sequence(100, {.kv_type = type});
     ASSERT_TRUE(seq.ok()) << seq.error().message;
     EXPECT_EQ(seq->kv_type(), type);
+    const KvPool& pool = *seq->kv_pool();
+    EXPECT_EQ(pool.total_blocks(), 2u);
+    EXPECT_EQ(std::uint64_t{pool.total_blocks()} * pool.block_bytes(),
+              estimate_memory(hp, 0, 100, 1, {.kv_type = type}).kv_cache_bytes);
   }
 }
 
