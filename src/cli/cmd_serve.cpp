@@ -44,6 +44,7 @@ struct ServeArgs {
   bool insecure = false;
   MemoryOptions memory;
   std::string model_name;
+  std::string kv_budget;  // empty: one context per slot; "auto": what memory allows; or a size
   std::string cache_dir;  // empty: the user's cache folder; "off": no prompt cache on disk
   std::string cache_dir_size = "4GiB";
   int shutdown_grace_seconds = 10;
@@ -157,8 +158,29 @@ int run_serve(const ServeArgs& args) {
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  const engine::SlotConfig slot{.kv_type = *kv_type, .threads = (*model)->threads()};
+  engine::SlotConfig slot{.kv_type = *kv_type, .threads = (*model)->threads()};
+  if (!args.kv_budget.empty() && args.kv_budget != "auto") {
+    auto bytes = memory::parse_byte_size(args.kv_budget);
+    if (!bytes) {
+      log_line("pensieve serve: --kv-budget: " + bytes.error().message);
+      return 1;
+    }
+    slot.kv_budget_bytes = *bytes;
+  }
   auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
+  if (plan && args.kv_budget == "auto") {
+    // What memory allows once the weights and scratch are counted, keeping the warning reserve free.
+    const std::uint64_t others = plan->estimate.total_bytes - plan->estimate.kv_bytes;
+    if (!budget.known || budget.available_bytes <= budget.reserve_bytes + others) {
+      log_line("pensieve serve: --kv-budget auto: " +
+               std::string(budget.known ? "no memory is left for a KV cache after the weights and scratch ("
+                                        : "available memory is unknown (") +
+               memory::format_bytes(others) + "); give a size");
+      return 1;
+    }
+    slot.kv_budget_bytes = budget.available_bytes - budget.reserve_bytes - others;
+    plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
+  }
   if (!plan) {
     log_line("pensieve serve: " + plan.error().message);
     return 1;
@@ -176,8 +198,10 @@ int run_serve(const ServeArgs& args) {
   }
   const std::uint64_t ctx = plan->ctx_size;
 
-  auto backend = engine::ModelBackend::create(**model, static_cast<std::uint32_t>(ctx), *kv_type,
-                                              engine::batch_rows(slot.batch_tokens, args.parallel));
+  const std::uint32_t pool_blocks = engine::kv_pool_blocks((*model)->hparams(), slot, ctx, args.parallel);
+  auto backend =
+      engine::ModelBackend::create(**model, static_cast<std::uint32_t>(ctx), *kv_type,
+                                   engine::batch_rows(slot.batch_tokens, args.parallel), pool_blocks);
   if (!backend) {
     log_line("pensieve serve: " + backend.error().message);
     return 1;
@@ -197,7 +221,6 @@ int run_serve(const ServeArgs& args) {
     log_line("pensieve serve: " + scheduler.error().message);
     return 1;
   }
-  (*guard)->set_kv_cache_bytes(plan->estimate.kv_bytes);  // every slot reserved its cache at creation
   (*guard)->mark_baseline();
 
   const auto name = (*model)->metadata().get_string("general.name");
@@ -213,7 +236,7 @@ int run_serve(const ServeArgs& args) {
                               **scheduler,
                               figures,
                               ctx,
-                              true,
+                              false,  // the KV pool takes memory as blocks are used
                               nlohmann::json{{"id", info.id},
                                              {"path", args.model},
                                              {"architecture", (*model)->hparams().architecture_name},
@@ -234,7 +257,9 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
   log_line("serving " + info.id + " on http://" + args.host + ":" + std::to_string(http.port()) +
-           " (context " + std::to_string(ctx) + ", " + std::to_string(args.parallel) + " slots)");
+           " (context " + std::to_string(ctx) + ", " + std::to_string(args.parallel) +
+           " slots), a KV pool of " +
+           std::to_string(std::uint64_t{pool_blocks} * model::KvPool::kBlockTokens) + " tokens");
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
@@ -310,6 +335,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   add_memory_options(*cmd, args->memory, true);
   cmd->add_option("--model-name", args->model_name,
                   "Model id reported by /v1/models (default: general.name)");
+  cmd->add_option("--kv-budget", args->kv_budget,
+                  "Memory of the KV cache pool all requests and cached prompts share, e.g. 6GiB, or auto "
+                  "(what available memory allows); default one --ctx-size per slot");
   cmd->add_option("--cache-dir", args->cache_dir,
                   "Folder for prompt caches kept across restarts (saved at shutdown and on SIGUSR1); "
                   "default $XDG_CACHE_HOME/pensieve/prompts, \"off\" for none");

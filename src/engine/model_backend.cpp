@@ -17,6 +17,11 @@ class ModelSequence : public Sequence {
   void truncate(std::size_t n) override {
     if (n < seq.size()) seq.truncate(static_cast<std::uint32_t>(n));
   }
+  Status share_prefix(const Sequence& from, std::size_t n) override {
+    return seq.share_prefix(static_cast<const ModelSequence&>(from).seq, static_cast<std::uint32_t>(n));
+  }
+  void set_pinned(bool pinned) override { seq.set_pinned(pinned); }
+  std::size_t blocks_held() const override { return seq.kv_blocks(); }
   model::Sequence seq;
 };
 
@@ -50,20 +55,31 @@ std::string identity_of(const model::Model& model, kernels::KvType kv_type) {
 }  // namespace
 
 Result<std::unique_ptr<ModelBackend>> ModelBackend::create(const model::Model& model, std::uint32_t n_ctx,
-                                                           kernels::KvType kv_type, std::uint32_t max_batch) {
+                                                           kernels::KvType kv_type, std::uint32_t max_batch,
+                                                           std::uint32_t pool_blocks) {
   auto workspace = model.create_workspace(max_batch);
   if (!workspace) return workspace.error();
+  const std::uint32_t context = context_of(model, n_ctx);
+  const std::uint32_t one_context = (context + model::KvPool::kBlockTokens - 1) / model::KvPool::kBlockTokens;
+  auto pool = model.create_kv_pool(pool_blocks != 0 ? pool_blocks : one_context, kv_type);
+  if (!pool) return pool.error();
   return std::unique_ptr<ModelBackend>(
-      new ModelBackend(model, context_of(model, n_ctx), kv_type, std::move(*workspace)));
+      new ModelBackend(model, context, kv_type, std::move(*workspace), std::move(*pool)));
 }
 
 ModelBackend::ModelBackend(const model::Model& model, std::uint32_t n_ctx, kernels::KvType kv_type,
-                           model::Workspace workspace)
+                           model::Workspace workspace, std::shared_ptr<model::KvPool> pool)
     : model_(model),
       n_ctx_(n_ctx),
       kv_type_(kv_type),
       workspace_(std::move(workspace)),
+      pool_(std::move(pool)),
       identity_(identity_of(model, kv_type)) {}
+
+KvPoolStats ModelBackend::kv_pool() const {
+  return {model::KvPool::kBlockTokens, pool_->total_blocks(), pool_->free_blocks(),
+          pool_->unpinned_only_blocks(), pool_->block_bytes()};
+}
 
 std::uint64_t ModelBackend::prefix_bytes(std::size_t n) const {
   return model::Sequence::prefix_bytes(model_.hparams(), kv_type_, static_cast<std::uint32_t>(n));
@@ -85,8 +101,8 @@ Status ModelBackend::load_prefix(Sequence& sequence, std::size_t n, std::size_t 
 std::int32_t ModelBackend::vocab_size() const { return static_cast<std::int32_t>(model_.hparams().n_vocab); }
 
 Result<std::unique_ptr<Sequence>> ModelBackend::create_sequence() {
-  // No workspace of its own: every slot is computed in the backend's.
-  auto seq = model_.create_sequence(n_ctx_, {.max_batch = 0, .kv_type = kv_type_});
+  // No workspace of its own: every sequence is computed in the backend's.
+  auto seq = model_.create_sequence(pool_, n_ctx_, {.max_batch = 0, .kv_type = kv_type_});
   if (!seq) return seq.error();
   return std::unique_ptr<Sequence>(new ModelSequence(std::move(*seq)));
 }

@@ -493,6 +493,7 @@ void Scheduler::step() {
     for (const BatchItem& item : items_) {
       const std::size_t size = item.sequence->size();
       blocks += blocks_for(size + item.tokens.size()) - blocks_for(size);
+      if (size % pool_.block_tokens != 0) ++blocks;  // a last block shared with another is copied first
     }
     make_room(blocks);
   }

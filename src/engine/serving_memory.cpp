@@ -23,6 +23,16 @@ std::uint32_t batch_rows(std::uint64_t batch_tokens, std::uint64_t parallel) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(batch_tokens + parallel, UINT32_MAX));
 }
 
+std::uint32_t kv_pool_blocks(const model::Hyperparams& hp, const SlotConfig& slot, std::uint64_t ctx,
+                             std::uint64_t parallel) {
+  const std::uint64_t block_bytes = model::KvPool::block_bytes_for(hp, slot.kv_type);
+  const std::uint64_t blocks =
+      slot.kv_budget_bytes != 0
+          ? slot.kv_budget_bytes / block_bytes
+          : parallel * ((ctx + model::KvPool::kBlockTokens - 1) / model::KvPool::kBlockTokens);
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(blocks, 1, UINT32_MAX));
+}
+
 memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                     const memory::LoadPlan& plan, const SlotConfig& slot) {
   const auto ctx =
@@ -40,7 +50,9 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
   memory::LoadEstimate e;
   e.plan = plan;
   e.weights_bytes = model.weights_bytes;
-  e.kv_bytes = model.kv_cache_bytes * plan.parallel;
+  e.kv_bytes = slot.kv_budget_bytes != 0 ? std::uint64_t{kv_pool_blocks(hp, slot, ctx, plan.parallel)} *
+                                               model::KvPool::block_bytes_for(hp, slot.kv_type)
+                                         : model.kv_cache_bytes * plan.parallel;
   // The cache is allocated a block of KvPool::kBlockTokens positions at a time.
   e.kv_bytes_per_token = model::KvPool::block_bytes_for(hp, slot.kv_type) / model::KvPool::kBlockTokens;
   e.scratch_bytes = workspace + slot_logits * plan.parallel;

@@ -25,7 +25,14 @@ struct SlotConfig {
   kernels::KvType kv_type = kernels::KvType::kF16;
   unsigned threads = 0;
   std::uint32_t batch_tokens = 256;
+  // The KV pool all sequences share (--kv-budget); 0: one full context per slot.
+  std::uint64_t kv_budget_bytes = 0;
 };
+
+// Blocks of the KV pool for `parallel` slots of `ctx` tokens under `slot` (its budget, or one
+// context each), at least one.
+std::uint32_t kv_pool_blocks(const model::Hyperparams& hp, const SlotConfig& slot, std::uint64_t ctx,
+                             std::uint64_t parallel);
 
 // Rows of the shared workspace: one prompt chunk plus one decoded token per slot, in one pass.
 std::uint32_t batch_rows(std::uint64_t batch_tokens, std::uint64_t parallel);

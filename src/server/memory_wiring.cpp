@@ -160,16 +160,25 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
     return HeaderList{{"x-memory-status", memory::to_string(snapshot->tier)},
                       {"x-available-memory-gb", memory::available_gb_header(*snapshot)}};
   };
-  hooks.health = [guard, scheduler, model = w.model_json] {
+  // The KV memory the guard reports is what the scheduler's pool holds now.
+  auto kv_held = [guard](const engine::SchedulerStats& s) {
+    if (s.pool.block_tokens != 0)
+      guard->set_kv_cache_bytes((s.pool.total_blocks - s.pool.free_blocks) * s.pool.block_bytes);
+  };
+  hooks.health = [guard, scheduler, kv_held, model = w.model_json] {
+    const engine::SchedulerStats stats = scheduler->stats();
+    kv_held(stats);
     const bool accepting = guard->accepting_requests();
     nlohmann::ordered_json body{{"status", accepting ? "ok" : "degraded"},
                                 {"model", model},
                                 {"memory", guard->health_json()},
-                                {"prompt_cache", prompt_cache_json(scheduler->stats())}};
+                                {"prompt_cache", prompt_cache_json(stats)}};
     return api::Reply{accepting ? 200 : 503, body.dump()};
   };
-  hooks.metrics = [guard, scheduler] {
-    return guard->prometheus_text() + prompt_cache_metrics(scheduler->stats());
+  hooks.metrics = [guard, scheduler, kv_held] {
+    const engine::SchedulerStats stats = scheduler->stats();
+    kv_held(stats);
+    return guard->prometheus_text() + prompt_cache_metrics(stats);
   };
   hooks.log = std::move(log);
   return hooks;

@@ -19,7 +19,7 @@ struct MemoryWiring {
   engine::Scheduler& scheduler;
   memory::ModelFigures figures;
   std::uint64_t ctx_size = 0;
-  bool kv_preallocated = true;  // slots reserve their whole KV cache at start-up
+  bool kv_preallocated = true;  // false: a request's KV cache takes memory as it grows (a pool)
   nlohmann::json model_json;    // the "model" object of /health
 };
 

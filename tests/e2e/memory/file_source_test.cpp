@@ -135,8 +135,13 @@ TEST_F(FileSource, HealthIs503WithTheSameBodyWhileNotAccepting) {
   EXPECT_DOUBLE_EQ(ok["memory"]["available_gb"].get<double>(), 8.0);
   EXPECT_EQ(ok["memory"]["total_bytes"], kTotal);
   EXPECT_GT(ok["memory"]["process_rss_bytes"].get<std::uint64_t>(), 0u);
-  // Two slots of 4096 tokens × 2 KiB per token (serve's f16 cache), reserved at start-up.
-  EXPECT_EQ(ok["memory"]["kv_cache_bytes"], 2u * 4096 * 2048);
+  // A KV pool for two slots of 4096 tokens × 2 KiB per token (serve's f16 cache), in blocks of 64
+  // tokens that take memory only when used: none yet.
+  EXPECT_EQ(ok["memory"]["kv_cache_bytes"], 0u);
+  const json& pool = ok["prompt_cache"]["kv_pool"];
+  EXPECT_EQ(pool["total_blocks"].get<std::uint64_t>() * pool["block_bytes"].get<std::uint64_t>(),
+            2u * 4096 * 2048);
+  EXPECT_EQ(pool["free_blocks"], pool["total_blocks"]);
   EXPECT_EQ(ok["memory"]["thresholds"]["critical_below_bytes"], kGiB);
   EXPECT_EQ(ok["model"]["context_size"], 4096);
 

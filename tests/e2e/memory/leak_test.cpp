@@ -145,7 +145,7 @@ TEST_F(Leak, FourConcurrentRequestsPeakWithinTheirEstimate) {
   std::uint64_t estimate = 0;
   for (auto tokens : prompt_tokens) {
     estimate += memory::estimate_request(figures, static_cast<std::uint64_t>(tokens), kMaxTokens, kContext,
-                                         /*kv_preallocated=*/true)
+                                         /*kv_preallocated=*/false)
                     .total_bytes;
   }
   const std::uint64_t growth = peak->peak_bytes > baseline ? peak->peak_bytes - baseline : 0;

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/scheduler.hpp"
@@ -138,20 +138,46 @@ TEST(ModelBackend, ConcurrentStreamsGiveTheTokensEachGivesAlone) {
     alone.push_back(collect->tokens);
   }
 
-  auto backend = ModelBackend::create(**model, 64, kernels::KvType::kF16, 4 + 3);
+  auto backend = ModelBackend::create(**model, 64, kernels::KvType::kF16, 4 + 3, 3);  // a block each
   ASSERT_TRUE(backend.ok());
   options.parallel = 3;
   auto scheduler = Scheduler::create(**backend, options);
   ASSERT_TRUE(scheduler.ok());
-  std::vector<std::shared_ptr<Collect>> streams;
-  for (const auto& prompt : prompts) {
-    streams.push_back(std::make_shared<Collect>());
-    ASSERT_TRUE((*scheduler)->submit(request(prompt), streams.back()).ok());
+  // The first stream holds its first token until every job is queued, so all run together; each
+  // token is numbered in the order the scheduler hands them out.
+  std::promise<void> all_queued;
+  std::atomic<int> order{0};
+  class Numbered : public Collect {
+   public:
+    Numbered(std::shared_future<void> go, std::atomic<int>& order) : go_(std::move(go)), order_(order) {}
+    bool on_token(std::int32_t t) override {
+      if (tokens.empty() && go_.valid()) go_.wait();
+      at.push_back(order_++);
+      return Collect::on_token(t);
+    }
+    std::vector<int> at;
+
+   private:
+    std::shared_future<void> go_;
+    std::atomic<int>& order_;
+  };
+  const std::shared_future<void> go = all_queued.get_future().share();
+  std::vector<std::shared_ptr<Numbered>> streams;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    streams.push_back(std::make_shared<Numbered>(i == 0 ? go : std::shared_future<void>(), order));
+    ASSERT_TRUE((*scheduler)->submit(request(prompts[i]), streams.back()).ok());
   }
+  all_queued.set_value();
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     EXPECT_EQ(streams[i]->done.get_future().get().reason, FinishReason::kMaxTokens);
     EXPECT_EQ(streams[i]->tokens, alone[i]) << "stream " << i;
   }
+  // Interleaved: every stream had its first token before any other had its last.
+  for (const auto& a : streams) {
+    for (const auto& b : streams) EXPECT_LT(a->at.front(), b->at.back());
+  }
+  // Every block back, or held by the cached sequences alone.
+  EXPECT_EQ((*backend)->kv_pool().free_blocks + (*backend)->kv_pool().unpinned_only_blocks, 3u);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ class PromptStoreTest : public ::testing::Test {
     auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/llama-q8_0.gguf");
     ASSERT_TRUE(model.ok()) << model.error().message;
     model_ = std::move(*model);
-    auto backend = ModelBackend::create(*model_, 512, kernels::KvType::kF16);
+    auto backend = ModelBackend::create(*model_, 512, kernels::KvType::kF16, 64, 64);  // room for a few
     ASSERT_TRUE(backend.ok());
     backend_ = std::move(*backend);
     dir_ = std::filesystem::temp_directory_path() / ("pensieve-store-test-" + std::to_string(::getpid()));
@@ -148,7 +148,7 @@ TEST_F(PromptStoreTest, FilesOfAnotherModelAreRefusedAndDeleted) {
   // The same bytes under another model's folder: its header names this model.
   auto other_model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/llama-q4_0.gguf");
   ASSERT_TRUE(other_model.ok());
-  auto other = ModelBackend::create(**other_model, 512, kernels::KvType::kF16);
+  auto other = ModelBackend::create(**other_model, 512, kernels::KvType::kF16, 64, 64);
   ASSERT_TRUE(other.ok());
   ASSERT_NE((*other)->cache_identity(), backend_->cache_identity());
   const auto foreign = dir_ / (*other)->cache_identity() / saved.filename();
