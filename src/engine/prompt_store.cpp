@@ -183,7 +183,8 @@ Status PromptStore::load(const Match& match, Sequence& sequence) {
   const std::size_t stored = entry.tokens.size(), wanted = match.tokens;
   auto fail = [&](Error error) -> Status {
     sequence.clear();
-    drop(match.entry, error.message);
+    // A full KV pool says nothing about the file; anything else means it cannot be trusted.
+    if (error.code != ErrorCode::kResourceExhausted) drop(match.entry, error.message);
     return error;
   };
   File f(std::fopen(entry.path.c_str(), "rb"));

@@ -43,8 +43,8 @@ class PromptStore {
   };
   std::optional<Match> best_match(std::span<const std::int32_t> prompt) const;
 
-  // Reads match.tokens of the entry's cache into `sequence`. On failure the file is dropped (with
-  // a warning) and the sequence left empty.
+  // Reads match.tokens of the entry's cache into `sequence`. On failure the sequence is left empty
+  // and the file dropped (with a warning), unless the KV pool was only full (kResourceExhausted).
   Status load(const Match& match, Sequence& sequence);
 
   // Saves the cache of tokens[0, n) held by `sequence`, n the largest whole number of granules,
