@@ -75,6 +75,82 @@ void expect_memory_headers(const httplib::Response& r, const std::string& what, 
   EXPECT_NO_THROW((void)std::stod(gb)) << what << ": " << gb;
 }
 
+// Cached prompts are the first memory given back: half of them when memory enters warning, all
+// at critical — their KV blocks free — while a generation the guard admitted runs to its end.
+TEST_F(FileSource, PromptCacheShrinksAtWarningAndEmptiesAtCritical) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto c = server->client();
+  for (int i = 0; i < 4; ++i) {
+    auto r = post_message(c, 4, false, "Cached prompt number " + std::to_string(i) + ", all different.");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  auto cache = [&] { return health()["prompt_cache"]; };
+  ASSERT_EQ(cache()["cached_sequences"], 4) << cache().dump();
+  const std::uint64_t total = cache()["kv_pool"]["total_blocks"];
+  EXPECT_LT(cache()["kv_pool"]["free_blocks"].get<std::uint64_t>(), total);
+
+  // A long generation admitted while memory is fine must not be lost to what follows.
+  StreamingRequest running(*server, message_body(3000, true, "Go on and on"));
+  ASSERT_TRUE(running.wait_for([](const SseEvent& e) { return e.event == "content_block_delta"; }, 10s));
+
+  meminfo.set(kTotal, 1536 * kMiB);  // warning: below 2 GiB
+  ASSERT_NO_FATAL_FAILURE(expect_tier("warning"));
+  json seen;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        seen = cache();
+        return seen["cached_sequences"] == 2;
+      },
+      10s))
+      << seen.dump();
+
+  meminfo.set(kTotal, kCritical);
+  ASSERT_NO_FATAL_FAILURE(expect_tier("critical"));
+  ASSERT_TRUE(poll_until(
+      [&] {
+        seen = cache();
+        return seen["cached_sequences"] == 0;
+      },
+      10s))
+      << seen.dump();
+  EXPECT_EQ(seen["cached_tokens"], 0);
+
+  ASSERT_TRUE(running.wait_done(60s));
+  EXPECT_EQ(running.status(), 200);
+  bool ended = false;
+  for (const SseEvent& e : running.events()) {
+    EXPECT_NE(e.event, "error") << e.data.dump();
+    if (e.event == "message_delta") ended = e.data["delta"]["stop_reason"] == "max_tokens";
+  }
+  EXPECT_TRUE(ended) << "the admitted generation ran to max_tokens";
+  // Its sequence is the only one cached now; every other block is back.
+  meminfo.set(kTotal, kSafe);
+  ASSERT_NO_FATAL_FAILURE(expect_tier("safe"));
+  seen = cache();
+  EXPECT_EQ(seen["cached_sequences"], 1);
+  EXPECT_EQ(seen["kv_pool"]["free_blocks"].get<std::uint64_t>() +
+                seen["kv_pool"]["cached_only_blocks"].get<std::uint64_t>(),
+            total);
+}
+
+// A KV pool too small for a request: a 400 that says what to change, and the server carries on.
+TEST_F(FileSource, APoolTooSmallForARequestIsAClearError) {
+  ASSERT_NO_FATAL_FAILURE(start({"--kv-budget", "256KiB"}));  // two blocks of 64 tokens
+  auto c = server->client();
+  auto refused = post_message(c, 1000);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  const json body = json::parse(refused->body, nullptr, false);
+  EXPECT_EQ(body["error"]["type"], "invalid_request_error") << refused->body;
+  const std::string message = body["error"]["message"];
+  EXPECT_NE(message.find("KV cache pool holds 128 tokens"), std::string::npos) << message;
+  EXPECT_NE(message.find("--kv-budget"), std::string::npos) << message;
+  auto fits = post_message(c, 8);
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->status, 200) << fits->body;
+}
+
 TEST_F(FileSource, CriticalRefusesWith503ThenSafeAcceptsAgain) {
   ASSERT_NO_FATAL_FAILURE(start());
   auto c = server->client();
