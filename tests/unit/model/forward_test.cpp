@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "contents_editing.hpp"
+#include "llama_fixture.hpp"
 #include "model/model.hpp"
 
 namespace pensieve::model {
@@ -20,20 +21,8 @@ using testing::kModels;
 const std::vector<std::int32_t> kTokens = {476, 316, 345, 452, 292, 391, 420, 115, 30,  153, 145, 440,
                                            460, 5,   253, 414, 68,  402, 62,  237, 412, 154, 174, 142};
 
-class ForwardTest : public ::testing::Test {
+class ForwardTest : public testing::LlamaF32Test {
  protected:
-  static void SetUpTestSuite() {
-    auto m = Model::load(kModels + "llama-f32.gguf");
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m).release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-
-  std::size_t vocab() const { return model_->hparams().n_vocab; }
-
   // Logits of every position of `tokens` computed in one call on a fresh sequence.
   std::vector<float> all_logits(const std::vector<std::int32_t>& tokens, std::uint32_t max_batch = 64) const {
     auto seq = model_->create_sequence(static_cast<std::uint32_t>(tokens.size()), {.max_batch = max_batch});
@@ -49,11 +38,7 @@ class ForwardTest : public ::testing::Test {
   static void expect_rows_equal(const float* a, const float* b, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << "index " << i;
   }
-
-  static Model* model_;
 };
-
-Model* ForwardTest::model_ = nullptr;
 
 TEST_F(ForwardTest, ChunkedBatchesGiveTheSameLogitsAsOneBatch) {
   const auto whole = all_logits(kTokens);

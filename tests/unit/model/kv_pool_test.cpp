@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "contents_editing.hpp"
+#include "llama_fixture.hpp"
 #include "model/model.hpp"
 
 namespace pensieve::model {
@@ -27,20 +28,8 @@ std::vector<std::int32_t> tokens(std::size_t n, std::int32_t seed) {
   return t;
 }
 
-class KvPoolTest : public ::testing::Test {
+class KvPoolTest : public testing::LlamaF32Test {
  protected:
-  static void SetUpTestSuite() {
-    auto m = Model::load(kModels + "llama-f32.gguf");
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m).release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-
-  std::size_t vocab() const { return model_->hparams().n_vocab; }
-
   std::shared_ptr<KvPool> pool(std::uint32_t blocks, kernels::KvType type = kernels::KvType::kF32) const {
     auto p = model_->create_kv_pool(blocks, type);
     EXPECT_TRUE(p.ok()) << p.error().message;
@@ -71,11 +60,7 @@ class KvPoolTest : public ::testing::Test {
   static bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
   }
-
-  static Model* model_;
 };
-
-Model* KvPoolTest::model_ = nullptr;
 
 TEST_F(KvPoolTest, ASharedPrefixContinuesBitForBitAndCopiesOnWrite) {
   const auto text = tokens(160, 1), other = tokens(60, 2);
