@@ -134,7 +134,12 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
       if (worse && tier >= memory::Tier::kCritical) scheduler->relieve_memory(engine::CacheRelief::kDrop);
       *last_tier = tier;
     }
-    if (snapshot.tier == memory::Tier::kEmergency) {
+    // In an emergency, cached prompts are freed before any work is cancelled: while they hold
+    // blocks, cancelling waits for the next reading.
+    const bool cache_to_free = scheduler->stats().pool.unpinned_only_blocks != 0;
+    if (snapshot.tier == memory::Tier::kEmergency && cache_to_free) {
+      scheduler->relieve_memory(engine::CacheRelief::kDrop);
+    } else if (snapshot.tier == memory::Tier::kEmergency) {
       std::vector<memory::RunningGeneration> running;
       for (const auto& job : scheduler->running()) running.push_back({job.id, job.started_at, 0});
       if (!running.empty()) {
