@@ -34,7 +34,7 @@ const char* to_string(FinishReason reason);
 struct GenerationResult {
   FinishReason reason = FinishReason::kCancelled;
   std::int64_t prompt_tokens = 0;
-  std::int64_t cached_prompt_tokens = 0;  // of prompt_tokens, found in the slot's cache, not computed
+  std::int64_t cached_prompt_tokens = 0;  // of prompt_tokens, found cached (memory or disk), not computed
   std::int64_t output_tokens = 0;  // tokens passed to on_token
   std::optional<Error> error;      // for kError; for kCancelled, why (absent when the client left)
   // Seconds spent waiting for a slot, computing the prompt (until its last token's logits), and

@@ -78,7 +78,7 @@ enum class CacheRelief { kShrink, kDrop };
 
 class Scheduler {
  public:
-  // Creates the slots' sequences and starts the thread.
+  // Checks that the backend can make a sequence and starts the thread.
   static Result<std::unique_ptr<Scheduler>> create(Backend& backend, SchedulerOptions options);
   ~Scheduler();  // shutdown()
 
@@ -89,7 +89,7 @@ class Scheduler {
   // prompt is empty or does not fit the context; kCancelled after shutdown().
   Result<std::shared_ptr<Job>> submit(GenerationRequest request, std::shared_ptr<GenerationObserver> observer);
 
-  // Stops the thread; running and queued jobs finish as kCancelled, then the slots' caches are
+  // Stops the thread; running and queued jobs finish as kCancelled, then the cached sequences are
   // saved to the prompt store if there is one. Idempotent.
   void shutdown();
   // Asks the scheduler thread to save the cached sequences to the prompt store now.

@@ -81,7 +81,7 @@ std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
   };
   metric("pensieve_prompt_cache_tokens", "gauge", "Tokens whose KV cache the slots hold for a next request.",
          s.cached_tokens);
-  metric("pensieve_prompt_tokens_reused_total", "counter", "Prompt tokens found in a slot's cache.",
+  metric("pensieve_prompt_tokens_reused_total", "counter", "Prompt tokens found cached, not computed.",
          s.prompt_tokens_reused);
   metric("pensieve_prompt_tokens_computed_total", "counter", "Prompt tokens computed.",
          s.prompt_tokens_computed);
