@@ -114,7 +114,6 @@ void ResponseStream::thinking(std::string_view text) {
 }
 
 void ResponseStream::tool_call_start(std::string_view id, std::string_view name) {
-  in_tool_call_ = true;
   builder_.tool_use_start(id.empty() ? random_id("toolu_") : std::string(id), std::string(name), pending_);
 }
 
@@ -123,7 +122,6 @@ void ResponseStream::tool_call_arguments(std::string_view json_fragment) {
 }
 
 void ResponseStream::tool_call_end() {
-  in_tool_call_ = false;
   ++tool_calls_;
   if (single_tool_call_) stop_now_ = true;
 }

@@ -61,8 +61,6 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   void tool_call_arguments(std::string_view json_fragment) override;
   void tool_call_end() override;
 
-  void publish(std::string&& frames, bool done);
-
   std::string request_id_;
   bool streaming_;
   bool thinking_enabled_;
@@ -78,7 +76,6 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   std::string released_;  // text past the stop matcher
   std::string matched_stop_;
   int tool_calls_ = 0;
-  bool in_tool_call_ = false;
   bool stop_now_ = false;      // the text asked to stop (stop sequence, single tool call)
   std::int64_t consumed_ = 0;  // tokens that reached the text, up to the one that stopped it
   std::string pending_;        // output not yet returned by poll

@@ -29,8 +29,10 @@ class Sequence {
   }
   // Pinned: held for a running job; unpinned: kept only in case a later prompt reuses it.
   virtual void set_pinned(bool /*pinned*/) {}
-  // KV blocks this sequence holds (shared or not); 0 without a shared pool.
+  // KV blocks this sequence holds (shared or not), and those appending n tokens would take from
+  // the pool (new ones, and a copy of a shared last block); 0 without a shared pool.
   virtual std::size_t blocks_held() const { return 0; }
+  virtual std::size_t blocks_to_append(std::size_t /*n*/) const { return 0; }
 };
 
 // The memory sequences' caches are taken from, in blocks of block_tokens positions. A backend

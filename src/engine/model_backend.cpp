@@ -22,6 +22,9 @@ class ModelSequence : public Sequence {
   }
   void set_pinned(bool pinned) override { seq.set_pinned(pinned); }
   std::size_t blocks_held() const override { return seq.kv_blocks(); }
+  std::size_t blocks_to_append(std::size_t n) const override {
+    return seq.blocks_to_append(static_cast<std::uint32_t>(n));
+  }
   model::Sequence seq;
 };
 

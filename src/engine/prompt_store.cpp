@@ -1,5 +1,8 @@
 #include "engine/prompt_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -61,6 +64,8 @@ Result<std::unique_ptr<PromptStore>> PromptStore::open(Backend& backend, PromptS
   std::filesystem::path folder = options.cache_dir / backend.cache_identity();
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
+  // Conversations are private: only their owner reads the folder.
+  if (!ec) std::filesystem::permissions(folder, std::filesystem::perms::owner_all, ec);
   if (ec) {
     return make_error(ErrorCode::kIo,
                       "cannot create the prompt cache folder " + folder.string() + ": " + ec.message());
@@ -183,8 +188,8 @@ Status PromptStore::load(const Match& match, Sequence& sequence) {
   const std::size_t stored = entry.tokens.size(), wanted = match.tokens;
   auto fail = [&](Error error) -> Status {
     sequence.clear();
-    // A full KV pool says nothing about the file; anything else means it cannot be trusted.
-    if (error.code != ErrorCode::kResourceExhausted) drop(match.entry, error.message);
+    // Only a malformed file is dropped: a full KV pool or a failed open says nothing about it.
+    if (error.code == ErrorCode::kInvalidFormat) drop(match.entry, error.message);
     return error;
   };
   File f(std::fopen(entry.path.c_str(), "rb"));
@@ -252,7 +257,10 @@ Status PromptStore::save_unreported(std::span<const std::int32_t> tokens, Sequen
     return error;
   };
   {
-    File f(std::fopen(temporary.c_str(), "wb"));
+    // Conversations are private: the file is its owner's alone (the folder too, see open()).
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    File f(fd >= 0 ? ::fdopen(fd, "wb") : nullptr);
+    if (fd >= 0 && !f) ::close(fd);
     if (!f) return fail(io_error(temporary, "cannot create"));
     const auto identity_bytes = static_cast<std::uint32_t>(identity_.size());
     const std::uint64_t n_tokens = n, hash_of_tokens = tokens_hash(prefix), kv_hash_placeholder = 0;

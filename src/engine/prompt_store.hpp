@@ -1,4 +1,4 @@
-// engine/prompt_store: slots' prompt caches kept on disk, so that a restarted server answers the
+// engine/prompt_store: cached prompts' KV caches kept on disk, so that a restarted server answers the
 // next turn of a long conversation without computing its prefix again. One file per saved
 // prefix, in a folder per model and cache format (Backend::cache_identity), named by a hash of
 // its tokens: a header, the tokens, the cache bytes (Backend::save_prefix), each checksummed.
@@ -43,8 +43,8 @@ class PromptStore {
   };
   std::optional<Match> best_match(std::span<const std::int32_t> prompt) const;
 
-  // Reads match.tokens of the entry's cache into `sequence`. On failure the sequence is left empty
-  // and the file dropped (with a warning), unless the KV pool was only full (kResourceExhausted).
+  // Reads match.tokens of the entry's cache into `sequence`. On failure the sequence is left empty,
+  // and a malformed file (kInvalidFormat: truncated, checksum) is dropped with a warning.
   Status load(const Match& match, Sequence& sequence);
 
   // Saves the cache of tokens[0, n) held by `sequence`, n the largest whole number of granules,

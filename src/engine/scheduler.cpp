@@ -33,6 +33,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A prefix saved on disk is read instead of sharing what memory holds only when it gives at least
+// this many more tokens: reading costs I/O, and private blocks where shared ones would do.
+constexpr std::size_t kStoreGainTokens = 256;
+
 double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
@@ -281,7 +285,6 @@ void Scheduler::admit_queued() {
 Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
   const auto& prompt = work.request.prompt;
   const std::size_t block_tokens = backend_.kv_pool().block_tokens;
-  if (block_tokens != 0) make_room(1);  // a partly shared block is copied: room before choosing
   const PrefixCache::Match cached = cache_.longest(prompt);
   const Sequence* source = cached.entry != nullptr ? cached.entry->sequence.get() : nullptr;
   std::size_t common = cached.common;
@@ -300,12 +303,19 @@ Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
   }
   // At least the prompt's last token is computed: its logits give the first output token.
   std::size_t reused = std::min(common, prompt.size() - 1);
+  // A running sequence still writes into its last block: only whole blocks are taken from it, so
+  // it never has to copy a block it shares (a cached one never writes; the sharer copies, counted
+  // in its need below).
+  if (!from_cache && block_tokens != 0) reused = reused / block_tokens * block_tokens;
   std::size_t need = 0, shared_blocks = 0;
   if (block_tokens != 0) {
     const std::size_t extent = std::min<std::size_t>(
         prompt.size() + static_cast<std::size_t>(work.request.max_tokens), backend_.context_length());
-    shared_blocks = reused / block_tokens;
-    need = blocks_for(extent) - std::min(blocks_for(extent), shared_blocks);
+    // The job holds ceil(reused / bt) shared blocks at first; all it may take besides, including a
+    // copy of a partly shared last block, is its need. (Counting the partly shared block as shared
+    // for outstanding_blocks() overstates the job's remaining need by at most that one block.)
+    shared_blocks = blocks_for(reused);
+    need = blocks_for(extent) - std::min(blocks_for(extent), reused / block_tokens);
     const KvPoolStats now = backend_.kv_pool();
     // A cached sequence's shared blocks stop being droppable once a running job holds them.
     const std::size_t taken = from_cache ? shared_blocks : 0;
@@ -315,9 +325,10 @@ Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
   auto sequence = backend_.create_sequence();
   if (!sequence) return sequence.error();
   if (reused > 0 && !(*sequence)->share_prefix(*source, reused)) {
-    (*sequence)->clear();  // unsupported, or no block for a copy: computed instead
+    (*sequence)->clear();  // the backend cannot share: computed instead
+    need = blocks_for(std::min<std::size_t>(prompt.size() + static_cast<std::size_t>(work.request.max_tokens),
+                                            backend_.context_length()));
     reused = 0;
-    need += shared_blocks;
     shared_blocks = 0;
   }
   slot.sequence = std::move(*sequence);
@@ -353,7 +364,8 @@ void Scheduler::run() {
       std::unique_lock lock(mutex_);
       if (active_ == 0) {
         // Idle: sleep until work arrives. The timeout lets cancelled queued jobs finish promptly.
-        cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_ || !queue_.empty(); });
+        cv_.wait_for(lock, std::chrono::milliseconds(100),
+                     [this] { return stopping_ || !queue_.empty() || relief_ || save_requested_; });
       }
       if (stopping_) break;
       admit_queued();
@@ -418,9 +430,16 @@ void Scheduler::load_stored_prefixes() {
     const auto& prompt = slot->work->request.prompt;
     std::size_t loaded = 0;
     const auto match = store.best_match(prompt);
-    // Its blocks are the job's own where shared ones were counted: room for them first.
-    if (match && match->tokens > slot->reused && make_room(blocks_for(match->tokens))) {
+    // Worth reading only for a clear gain over what is shared in memory; its blocks are the job's
+    // own where shared ones were counted, so they must be had: free, droppable, or the job's now.
+    const KvPoolStats pool = backend_.kv_pool();
+    const bool worth = match && match->tokens >= slot->reused + kStoreGainTokens;
+    const bool room = pool.block_tokens == 0 ||
+                      pool.free_blocks + pool.unpinned_only_blocks + slot->sequence->blocks_held() >=
+                          blocks_for(match ? match->tokens : 0);
+    if (worth && room) {
       slot->sequence->clear();
+      make_room(blocks_for(match->tokens));
       slot->reserved_blocks += slot->shared_blocks;
       slot->shared_blocks = 0;
       if (store.load(*match, *slot->sequence)) {
@@ -490,11 +509,7 @@ void Scheduler::step() {
   // The blocks this step takes; admission made sure they can be had by dropping cached sequences.
   if (pool_.block_tokens != 0) {
     std::size_t blocks = 0;
-    for (const BatchItem& item : items_) {
-      const std::size_t size = item.sequence->size();
-      blocks += blocks_for(size + item.tokens.size()) - blocks_for(size);
-      if (size % pool_.block_tokens != 0) ++blocks;  // a last block shared with another is copied first
-    }
+    for (const BatchItem& item : items_) blocks += item.sequence->blocks_to_append(item.tokens.size());
     make_room(blocks);
   }
 
@@ -554,6 +569,11 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
     std::lock_guard lock(mutex_);
     // The cache stays for the next job with the same prefix, unless a failed step left it unknown.
     if (reason != FinishReason::kError) cache_.add(std::move(slot.cached), std::move(slot.sequence));
+    // Without a pool nothing bounds the cache by memory: it keeps a few sequences per slot.
+    if (pool_.block_tokens == 0) {
+      while (cache_.entries().size() > 4 * slots_.size() && cache_.drop_oldest()) {
+      }
+    }
     slot.sequence.reset();
     slot.cached.clear();
     --active_;

@@ -9,7 +9,8 @@
 // prompt starts the same way); unpinned_only_blocks() says how much dropping every unpinned one
 // would free. Counts are kept as holders come and go, so reading them costs nothing.
 //
-// Thread-safe: sequences on several threads may share one pool.
+// The counts are safe to read from any thread; taking, sharing and giving back blocks is for one
+// thread at a time (the scheduler's), as sharing reads another sequence's table unlocked.
 #pragma once
 
 #include <atomic>

@@ -87,6 +87,10 @@ class Sequence {
   // block two sequences hold is copied before either writes into it. Both must be on one pool.
   Status share_prefix(const Sequence& from, std::uint32_t n);
 
+  // Blocks appending n tokens takes from the pool: new ones past the last, and a copy of the
+  // last if another sequence shares it and the tokens go into it.
+  std::uint32_t blocks_to_append(std::uint32_t n) const;
+
   // Pinned (the default): a sequence in use. Unpinned: kept only for reuse, and its blocks count
   // as what dropping cached sequences would free (KvPool::unpinned_only_blocks).
   bool pinned() const { return blocks_.pinned(); }
@@ -127,9 +131,6 @@ class Sequence {
   }
   Status check_prefix(std::uint32_t n, std::uint32_t limit, const char* what) const;
 
-  // Blocks appending n tokens takes from the pool: new ones past the last, and a copy of the
-  // last if another sequence shares it and the tokens go into it.
-  std::uint32_t blocks_to_append(std::uint32_t n) const;
   // Takes those blocks into pending_: all, or none when the pool has too few free (false).
   bool take_blocks_to_append(std::uint32_t n);
   // Gives pending_ back to the pool (a batch that could not take every part's blocks).

@@ -53,7 +53,7 @@ struct SnapshotWatch {
   }
 };
 
-// The slots' prompt cache as /health shows it: tokens held, and since start the share of admitted
+// The prompt cache as /health shows it: tokens held, and since start the share of admitted
 // prompt tokens found there (of which those read from disk); what the disk holds.
 nlohmann::ordered_json prompt_cache_json(const engine::SchedulerStats& s) {
   const std::uint64_t prompts = s.prompt_tokens_reused + s.prompt_tokens_computed;
@@ -79,7 +79,7 @@ std::string prompt_cache_metrics(const engine::SchedulerStats& s) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
            std::to_string(value) + "\n";
   };
-  metric("pensieve_prompt_cache_tokens", "gauge", "Tokens whose KV cache the slots hold for a next request.",
+  metric("pensieve_prompt_cache_tokens", "gauge", "Tokens whose KV cache is kept for a next request.",
          s.cached_tokens);
   metric("pensieve_prompt_tokens_reused_total", "counter", "Prompt tokens found cached, not computed.",
          s.prompt_tokens_reused);
@@ -127,11 +127,13 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
     watch->log_changes(snapshot, log);
     // Cached prompts are the first memory to give back: half of them on entering warning, all on
     // entering critical or worse (running generations keep what they use).
+    // At critical or worse at every reading, since finished requests refill the cache.
     const memory::Tier tier = snapshot.tier;
-    if (tier != memory::Tier::kUnknown && tier != *last_tier) {
-      const bool worse = *last_tier == memory::Tier::kUnknown || tier > *last_tier;
-      if (worse && tier == memory::Tier::kWarning) scheduler->relieve_memory(engine::CacheRelief::kShrink);
-      if (worse && tier >= memory::Tier::kCritical) scheduler->relieve_memory(engine::CacheRelief::kDrop);
+    if (tier != memory::Tier::kUnknown) {
+      const bool entered_warning = tier == memory::Tier::kWarning && (*last_tier == memory::Tier::kSafe ||
+                                                                      *last_tier == memory::Tier::kUnknown);
+      if (entered_warning) scheduler->relieve_memory(engine::CacheRelief::kShrink);
+      if (tier == memory::Tier::kCritical) scheduler->relieve_memory(engine::CacheRelief::kDrop);
       *last_tier = tier;
     }
     // In an emergency, cached prompts are freed before any work is cancelled: while they hold

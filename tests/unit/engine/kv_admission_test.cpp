@@ -50,6 +50,7 @@ class PooledBackend : public Backend {
       pinned = p;
     }
     std::size_t blocks_held() const override { return blocks(n); }
+    std::size_t blocks_to_append(std::size_t k) const override { return blocks(n + k) - blocks(n); }
     // Grows or shrinks to `size` tokens; false when the pool lacks the blocks.
     bool resize(std::size_t size) {
       const std::size_t have = blocks(n), want = blocks(size);

@@ -180,5 +180,61 @@ TEST(ModelBackend, ConcurrentStreamsGiveTheTokensEachGivesAlone) {
   EXPECT_EQ((*backend)->kv_pool().free_blocks + (*backend)->kv_pool().unpinned_only_blocks, 3u);
 }
 
+// A pool with room for little more than two jobs at once, prompts sharing a prefix that ends
+// inside a block (shared blocks, copies on write, cached sequences dropped for room): every job
+// runs to max_tokens, none fails for want of a block, and each gives the tokens it gives alone.
+TEST(ModelBackend, ATightPoolServesJobsSharingPrefixesWithoutRunningOut) {
+  auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/llama-q8_0.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  std::vector<std::int32_t> common(70);
+  for (std::size_t i = 0; i < common.size(); ++i) common[i] = static_cast<std::int32_t>(i * 7 % 300 + 1);
+  auto prompt = [&](int k) {
+    std::vector<std::int32_t> p = common;
+    for (int i = 0; i < 10; ++i) p.push_back(static_cast<std::int32_t>(k * 31 + i * 3 + 5));
+    return p;
+  };
+  auto request = [](std::vector<std::int32_t> p) {
+    GenerationRequest req;
+    req.prompt = std::move(p);
+    req.max_tokens = 40;  // 80 + 40 tokens: 2 blocks each
+    req.sampling.temperature = 0.0f;
+    return req;
+  };
+  SchedulerOptions options;
+  options.prompt_chunk = 16;
+
+  auto lone_backend = ModelBackend::create(**model, 256, kernels::KvType::kF16, 16 + 1, 4);
+  ASSERT_TRUE(lone_backend.ok());
+  options.parallel = 1;
+  auto lone = Scheduler::create(**lone_backend, options);
+  ASSERT_TRUE(lone.ok());
+  std::vector<std::vector<std::int32_t>> alone;
+  for (int k = 0; k < 8; ++k) {
+    auto collect = std::make_shared<Collect>();
+    ASSERT_TRUE((*lone)->submit(request(prompt(k)), collect).ok());
+    ASSERT_EQ(collect->done.get_future().get().reason, FinishReason::kMaxTokens);
+    alone.push_back(collect->tokens);
+  }
+
+  auto backend = ModelBackend::create(**model, 256, kernels::KvType::kF16, 16 + 3, 5);
+  ASSERT_TRUE(backend.ok());
+  options.parallel = 3;
+  auto scheduler = Scheduler::create(**backend, options);
+  ASSERT_TRUE(scheduler.ok());
+  std::vector<std::shared_ptr<Collect>> jobs;
+  for (int k = 0; k < 8; ++k) {
+    jobs.push_back(std::make_shared<Collect>());
+    ASSERT_TRUE((*scheduler)->submit(request(prompt(k)), jobs.back()).ok());
+  }
+  std::int64_t reused = 0;
+  for (int k = 0; k < 8; ++k) {
+    const GenerationResult r = jobs[static_cast<std::size_t>(k)]->done.get_future().get();
+    EXPECT_EQ(r.reason, FinishReason::kMaxTokens) << "job " << k << ": " << (r.error ? r.error->message : "");
+    EXPECT_EQ(jobs[static_cast<std::size_t>(k)]->tokens, alone[static_cast<std::size_t>(k)]) << "job " << k;
+    reused += r.cached_prompt_tokens;
+  }
+  EXPECT_GT(reused, 0) << "later jobs shared the common prefix";
+}
+
 }  // namespace
 }  // namespace pensieve::engine
