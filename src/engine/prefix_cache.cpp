@@ -2,16 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/token_prefix.hpp"
+
 namespace pensieve::engine {
-namespace {
-
-std::size_t common_prefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b) {
-  const auto limit = static_cast<std::ptrdiff_t>(std::min(a.size(), b.size()));
-  return static_cast<std::size_t>(std::mismatch(a.begin(), a.begin() + limit, b.begin()).first - a.begin());
-}
-
-}  // namespace
-
 void PrefixCache::add(std::vector<std::int32_t> tokens, std::unique_ptr<Sequence> sequence) {
   if (tokens.empty() || sequence == nullptr) return;
   std::erase_if(entries_, [&](const Entry& e) { return common_prefix(e.tokens, tokens) == e.tokens.size(); });

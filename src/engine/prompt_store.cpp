@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/hash.hpp"
+#include "engine/token_prefix.hpp"
 
 namespace pensieve::engine {
 namespace {
@@ -41,12 +42,6 @@ bool write_value(std::FILE* f, const T& value) {
 
 std::uint64_t tokens_hash(std::span<const std::int32_t> tokens) {
   return core::hash64(std::span(reinterpret_cast<const std::uint8_t*>(tokens.data()), tokens.size_bytes()));
-}
-
-std::size_t common_prefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b) {
-  const std::size_t limit = std::min(a.size(), b.size());
-  return static_cast<std::size_t>(
-      std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(limit), b.begin()).first - a.begin());
 }
 
 }  // namespace

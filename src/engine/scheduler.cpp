@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/token_prefix.hpp"
+
 namespace pensieve::engine {
 
 const char* to_string(FinishReason reason) {
@@ -291,10 +293,7 @@ Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
   bool from_cache = source != nullptr;
   for (const auto& running : slots_) {
     if (!running->work || !running->sequence) continue;
-    const auto& held = running->cached;
-    const auto limit = static_cast<std::ptrdiff_t>(std::min(held.size(), prompt.size()));
-    const auto shared = static_cast<std::size_t>(
-        std::mismatch(held.begin(), held.begin() + limit, prompt.begin()).first - held.begin());
+    const std::size_t shared = common_prefix(running->cached, prompt);
     if (shared > common) {
       common = shared;
       source = running->sequence.get();
