@@ -1,8 +1,9 @@
-// engine/serving_memory: what serving a model costs in memory — weights, every slot's KV cache
-// (model::SequenceLayout, the very figures the slots allocate), the one workspace all slots are
-// computed in (model::WorkspaceLayout) and the scheduler's own per-slot buffers — and the choice of context
-// size that `pensieve serve` checks against available memory before allocating anything. `pensieve inspect`
-// prints the same plan, so what it says and what serve decides cannot drift apart.
+// engine/serving_memory: what serving a model costs in memory — weights, the KV pool (one context
+// per slot in whole blocks, the figures model::KvPool maps, or --kv-budget), the one workspace all
+// requests are computed in (model::WorkspaceLayout) and the scheduler's own per-slot buffers — and
+// the choice of context size that `pensieve serve` checks against available memory before
+// allocating anything. `pensieve inspect` prints the same plan, so what it says and what serve
+// decides cannot drift apart.
 #pragma once
 
 #include <cstdint>

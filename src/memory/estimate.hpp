@@ -76,7 +76,7 @@ struct LoadPlan {
 struct LoadEstimate {
   LoadPlan plan;
   std::uint64_t weights_bytes = 0;
-  std::uint64_t kv_bytes = 0;            // every slot's KV cache
+  std::uint64_t kv_bytes = 0;            // the KV cache of every slot (or the pool's budget)
   std::uint64_t kv_bytes_per_token = 0;  // of one sequence, for messages
   std::uint64_t scratch_bytes = 0;       // every buffer besides weights and KV cache
   std::uint64_t total_bytes = 0;
