@@ -14,7 +14,7 @@
 //   node bench/serve/concurrent.mjs --bin build/release/src/cli/pensieve --model M.gguf \
 //        [--streams 4] [--tokens 64] [--gap-tokens 400] [--long-prompt 16000] [--threads 2] \
 //        [--skip-concurrent] [--skip-gaps] [-- extra serve args, e.g. --ctx-size 20000]
-import { parseFlags, startServe, streamMessage, textOfTokens } from './server.mjs';
+import { computedTokens, parseFlags, promptTokens, startServe, streamMessage, textOfTokens } from './server.mjs';
 
 const args = parseFlags(process.argv.slice(2),
   { '--bin': 'bin', '--model': 'model', '--threads': 'threads', '--streams': 'streams', '--tokens': 'tokens',
@@ -47,8 +47,8 @@ function decode(r) {
 
 // The server's own stderr line for a finished generation (best effort: the last `generation` line
 // with these counts, or null); the figures here never depend on its format.
-function serverLine(log, promptTokens, outputTokens) {
-  const line = log.split('\n').filter((l) => / generation /.test(l) && l.includes(` ${promptTokens} prompt tokens`)
+function serverLine(log, prompt, outputTokens) {
+  const line = log.split('\n').filter((l) => / generation /.test(l) && l.includes(` ${prompt} prompt tokens`)
     && l.includes(` ${outputTokens} output tokens`)).at(-1);
   return line ? line.replace(/^.*? generation \S+ /, '') : null;
 }
@@ -120,11 +120,11 @@ try {
     // Let the server write its per-generation lines, which follow the end of each response.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const log = server.log();
-    const aPromptTokens = a.usage.input_tokens + (a.usage.cache_read_input_tokens ?? 0);
-    const bPromptTokens = long.usage.input_tokens + (long.usage.cache_read_input_tokens ?? 0);
-    console.log(JSON.stringify({ case: 'gaps', b_prompt_tokens: long.usage.input_tokens,
+    const aPromptTokens = promptTokens(a.usage);
+    const bPromptTokens = promptTokens(long.usage);
+    console.log(JSON.stringify({ case: 'gaps', b_prompt_tokens: promptTokens(long.usage),
       b_cached_tokens: long.usage.cache_read_input_tokens ?? 0, b_ttft_s: round(long.seconds, 2),
-      b_prompt_tps: round(long.usage.input_tokens / long.seconds),
+      b_prompt_tps: round(computedTokens(long.usage) / long.seconds),
       a_median_gap_before_ms: round(median(before)), gap_count: gaps.length, gap_max_ms: round(gaps.at(-1)),
       gap_p50_ms: round(percentile(gaps, 0.5)), gap_p99_ms: round(percentile(gaps, 0.99)),
       a_median_gap_after_ms: round(median(after)), a_output_tokens: a.usage.output_tokens, a_deltas: a.times.length,

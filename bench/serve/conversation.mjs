@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseFlags, startServe, streamMessage, textOfTokens } from './server.mjs';
+import { computedTokens, parseFlags, promptTokens, startServe, streamMessage, textOfTokens } from './server.mjs';
 
 const args = parseFlags(process.argv.slice(2),
   { '--bin': 'bin', '--model': 'model', '--prefix': 'prefix', '--turns': 'turns', '--turn-tokens': 'turnTokens',
@@ -40,8 +40,8 @@ try {
     });
     messages.push({ role: 'assistant', content: answer.length > 0 ? answer : '.' });
     first ??= seconds;
-    console.log(JSON.stringify({ turn, prompt_tokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0),
-      cached_tokens: usage.cache_read_input_tokens ?? 0, computed_tokens: usage.input_tokens,
+    console.log(JSON.stringify({ turn, prompt_tokens: promptTokens(usage),
+      cached_tokens: usage.cache_read_input_tokens ?? 0, computed_tokens: computedTokens(usage),
       ttft_s: Number(seconds.toFixed(2)), of_turn_1: Number((seconds / first).toFixed(3)) }));
   }
 } finally {

@@ -4,7 +4,7 @@
 // with max_tokens 1, and prints one JSON line per prompt size:
 //   node bench/serve/long_prompt.mjs --bin build/release/src/cli/pensieve --model M.gguf \
 //        --tokens 21000 [--tokens 4096 …] [--threads 2] [-- extra serve args]
-import { parseFlags, startServe, streamMessage, textOfTokens } from './server.mjs';
+import { parseFlags, promptTokens, startServe, streamMessage, textOfTokens } from './server.mjs';
 
 const args = parseFlags(process.argv.slice(2),
   { '--bin': 'bin', '--model': 'model', '--tokens': 'tokens', '--threads': 'threads' },
@@ -18,7 +18,7 @@ try {
   for (const [i, tokens] of args.tokens.entries()) {
     const content = await textOfTokens(server.base, tokens, 12345 + i);
     const { seconds, usage } = await streamMessage(server.base, { max_tokens: 1, messages: [{ role: 'user', content }] });
-    const prompt = usage.input_tokens + (usage.cache_read_input_tokens ?? 0);
+    const prompt = promptTokens(usage);
     console.log(JSON.stringify({ model: args.model, prompt_tokens: prompt, ttft_s: Number(seconds.toFixed(2)),
       prompt_tokens_per_s: Number((prompt / seconds).toFixed(1)) }));
   }

@@ -65,6 +65,14 @@ export function text(words, seed = 12345) {
   return out.join(' ');
 }
 
+// A response's prompt as the API splits it: computed = written to the cache + neither.
+export function computedTokens(usage) {
+  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0);
+}
+export function promptTokens(usage) {
+  return computedTokens(usage) + (usage.cache_read_input_tokens ?? 0);
+}
+
 export async function countTokens(base, body) {
   const r = await fetch(`${base}/v1/messages/count_tokens`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench', ...body }),

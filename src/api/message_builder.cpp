@@ -164,10 +164,13 @@ void MessageBuilder::tool_use_input(std::string_view partial_json, std::string& 
   }
 }
 
-void MessageBuilder::cached_prompt(std::int64_t tokens) {
-  const std::int64_t total = usage_.input_tokens + usage_.cache_read_input_tokens;
-  usage_.cache_read_input_tokens = std::clamp<std::int64_t>(tokens, 0, total);
-  usage_.input_tokens = total - usage_.cache_read_input_tokens;
+void MessageBuilder::prompt_cache(std::int64_t read, std::int64_t written) {
+  const std::int64_t total =
+      usage_.input_tokens + usage_.cache_read_input_tokens + usage_.cache_creation_input_tokens;
+  usage_.cache_read_input_tokens = std::clamp<std::int64_t>(read, 0, total);
+  usage_.cache_creation_input_tokens =
+      std::clamp<std::int64_t>(written, 0, total - usage_.cache_read_input_tokens);
+  usage_.input_tokens = total - usage_.cache_read_input_tokens - usage_.cache_creation_input_tokens;
 }
 
 void MessageBuilder::finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,

@@ -41,9 +41,12 @@ class MessageBuilder {
   void thinking(std::string_view text, std::string& out);
   void tool_use_start(std::string id, std::string name, std::string& out);
   void tool_use_input(std::string_view partial_json, std::string& out);
-  // Of the prompt, `tokens` were found in the cache rather than computed: counted apart, as the
-  // API counts them (input_tokens + cache_read_input_tokens is the whole prompt). Before finish().
-  void cached_prompt(std::int64_t tokens);
+  // Of the prompt, `read` tokens were found in the cache rather than computed and `written` were
+  // computed and kept in the cache for later requests: counted apart, as the API counts them
+  // (input_tokens + cache_read_input_tokens + cache_creation_input_tokens is the whole prompt).
+  // The server caches every prompt it computes, so input_tokens is what it computed and did not
+  // keep. Before finish().
+  void prompt_cache(std::int64_t read, std::int64_t written);
   void finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
               std::string& out);
 

@@ -46,8 +46,15 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
       parser_(frontend.parser(request, prompt)),
       stops_(request.stop_sequences),
       builder_(random_id("msg_"), request.model,
-               Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream) {
-  builder_.start(pending_);
+               Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream),
+      prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())) {}
+
+void ResponseStream::on_prompt_cached(std::size_t tokens) {
+  {
+    std::lock_guard lock(mutex_);
+    cached_ = tokens;
+  }
+  cv_.notify_all();
 }
 
 bool ResponseStream::on_token(std::int32_t token) {
@@ -73,15 +80,17 @@ bool ResponseStream::wanted() {
 
 ResponseStream::Poll ResponseStream::poll(std::string& out, std::chrono::milliseconds wait) {
   std::optional<engine::GenerationResult> result;
+  std::optional<std::size_t> cached;
   {
     std::unique_lock lock(mutex_);
-    if (pending_.empty() && !done_ && queued_.empty() && !result_) {
-      cv_.wait_for(lock, wait, [this] { return !queued_.empty() || result_.has_value(); });
-    }
+    const auto ready = [this] { return (cached_ && !started_) || !queued_.empty() || result_.has_value(); };
+    if (pending_.empty() && !done_ && !ready()) cv_.wait_for(lock, wait, ready);
+    if (cached_ && !started_) cached = cached_;
     taken_.swap(queued_);
     queued_.clear();
     if (result_ && !done_) result = std::move(result_);
   }
+  if (cached) start(*cached);
   for (std::int32_t token : taken_) consume(token);
   taken_.clear();
   if (result) finish(*result);
@@ -126,8 +135,18 @@ void ResponseStream::tool_call_end() {
   if (single_tool_call_) stop_now_ = true;
 }
 
+// What is not read from the cache is computed and written to it; finish() corrects the split
+// should the job fail before its prompt is kept.
+void ResponseStream::start(std::size_t cached) {
+  started_ = true;
+  const auto read = static_cast<std::int64_t>(cached);
+  builder_.prompt_cache(read, prompt_tokens_ - read);
+  builder_.start(pending_);
+}
+
 void ResponseStream::consume(std::int32_t token) {
   if (stop_now_) return;  // computed before the scheduler saw the stop: not part of the answer
+  if (!started_) start(0);  // the scheduler always says first; never content before message_start
   ++consumed_;
   scratch_.clear();
   decoder_->push(token, scratch_);
@@ -192,7 +211,8 @@ void ResponseStream::finish(const engine::GenerationResult& finished) {
                result.reason == engine::FinishReason::kContextFull) {
       reason = StopReason::kMaxTokens;
     }
-    builder_.cached_prompt(result.cached_prompt_tokens);
+    if (!started_) start(static_cast<std::size_t>(result.cached_prompt_tokens));
+    builder_.prompt_cache(result.cached_prompt_tokens, result.cache_written_prompt_tokens);
     builder_.finish(reason, matched, result.output_tokens, pending_);
     if (!streaming_)
       pending_ = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

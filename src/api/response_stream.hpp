@@ -46,11 +46,14 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
 
   // engine::GenerationObserver (scheduler thread): queue and wake, nothing more.
   bool wanted() override;
+  void on_prompt_cached(std::size_t tokens) override;
   bool on_token(std::int32_t token) override;
   void on_finished(const engine::GenerationResult& result) override;
 
  private:
-  // The text pipeline, on the polling thread: one token, and the end.
+  // The text pipeline, on the polling thread: the start (once the prompt's cached part is known,
+  // so that message_start's usage is the truth), one token, and the end.
+  void start(std::size_t cached);
   void consume(std::int32_t token);
   void finish(const engine::GenerationResult& result);
 
@@ -79,6 +82,8 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   bool stop_now_ = false;      // the text asked to stop (stop sequence, single tool call)
   std::int64_t consumed_ = 0;  // tokens that reached the text, up to the one that stopped it
   std::string pending_;        // output not yet returned by poll
+  std::int64_t prompt_tokens_;
+  bool started_ = false;
   bool done_ = false;
   int http_status_ = 200;
   std::string outcome_;
@@ -87,6 +92,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   // Shared with the scheduler thread, under mutex_.
   mutable std::mutex mutex_;
   std::condition_variable cv_;
+  std::optional<std::size_t> cached_;  // of the prompt, once the scheduler has settled it
   std::vector<std::int32_t> queued_;
   std::optional<engine::GenerationResult> result_;
   std::atomic<bool> stop_requested_{false};

@@ -35,6 +35,9 @@ struct GenerationResult {
   FinishReason reason = FinishReason::kCancelled;
   std::int64_t prompt_tokens = 0;
   std::int64_t cached_prompt_tokens = 0;  // of prompt_tokens, found cached (memory or disk), not computed
+  // Of prompt_tokens, computed by this job and kept in the prefix cache for later jobs (every
+  // computed token is kept unless the step that computed it failed).
+  std::int64_t cache_written_prompt_tokens = 0;
   std::int64_t output_tokens = 0;  // tokens passed to on_token
   std::optional<Error> error;      // for kError; for kCancelled, why (absent when the client left)
   // Seconds spent waiting for a slot, computing the prompt (until its last token's logits), and
@@ -48,6 +51,9 @@ struct GenerationResult {
 class GenerationObserver {
  public:
   virtual ~GenerationObserver() = default;
+  // Once, before the prompt's first chunk is computed: `tokens` of the prompt were found cached
+  // (in memory or on disk); the rest will be computed.
+  virtual void on_prompt_cached(std::size_t /*tokens*/) {}
   // A prompt chunk was processed; `done` of `total` prompt tokens are in the cache.
   virtual void on_prompt_progress(std::size_t /*done*/, std::size_t /*total*/) {}
   // Asked before each step (prompt chunk or decoded token): false ends the generation as

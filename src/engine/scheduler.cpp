@@ -264,13 +264,10 @@ void Scheduler::admit_queued() {
         Running{RunningJob{slot->work->job->id(), std::chrono::steady_clock::now(),
                            static_cast<std::int64_t>(req.prompt.size()) + req.max_tokens},
                 slot->work->job};
-    // With a store, the counts wait for load_stored_prefixes: it may find more.
-    slot->try_store = options_.prompt_store != nullptr;
-    if (!slot->try_store) {
-      prompt_tokens_reused_ += slot->reused;
-      prompt_tokens_computed_ += req.prompt.size() - slot->reused;
-    }
     slot->prompt_done = slot->reused;
+    // With a store, the prefix is settled in load_stored_prefixes: it may find more.
+    slot->try_store = options_.prompt_store != nullptr;
+    if (!slot->try_store) prefix_settled(*slot);
     slot->last_token = -1;
     slot->output_tokens = 0;
     slot->sampler.emplace(req.sampling, backend_.vocab_size());
@@ -336,6 +333,14 @@ Result<bool> Scheduler::admit(const Work& work, Slot& slot) {
   slot.shared_blocks = shared_blocks;
   slot.reserved_blocks = need;
   return true;
+}
+
+// The job's reused prefix is final: counted, and told to the observer. Called with mutex_ held.
+void Scheduler::prefix_settled(Slot& slot) {
+  const std::size_t prompt = slot.work->request.prompt.size();
+  prompt_tokens_reused_ += slot.reused;
+  prompt_tokens_computed_ += prompt - slot.reused;
+  slot.work->observer->on_prompt_cached(slot.reused);
 }
 
 void Scheduler::update_cache_figures() {
@@ -451,8 +456,7 @@ void Scheduler::load_stored_prefixes() {
       }
     }
     std::lock_guard lock(mutex_);
-    prompt_tokens_reused_ += slot->reused;
-    prompt_tokens_computed_ += prompt.size() - slot->reused;
+    prefix_settled(*slot);
     prompt_tokens_loaded_ += loaded;
     stored_prefixes_ = store.entries();
     stored_bytes_ = store.bytes();
@@ -567,7 +571,12 @@ void Scheduler::finish(Slot& slot, FinishReason reason, std::optional<Error> err
   {
     std::lock_guard lock(mutex_);
     // The cache stays for the next job with the same prefix, unless a failed step left it unknown.
-    if (reason != FinishReason::kError) cache_.add(std::move(slot.cached), std::move(slot.sequence));
+    if (reason != FinishReason::kError && slot.sequence) {
+      const std::size_t prompt_held = std::min(slot.cached.size(), work->request.prompt.size());
+      r.cache_written_prompt_tokens =
+          static_cast<std::int64_t>(prompt_held - std::min(prompt_held, slot.reused));
+      cache_.add(std::move(slot.cached), std::move(slot.sequence));
+    }
     // Without a pool nothing bounds the cache by memory: it keeps a few sequences per slot.
     if (pool_.block_tokens == 0) {
       while (cache_.entries().size() > 4 * slots_.size() && cache_.drop_oldest()) {

@@ -124,6 +124,7 @@ class Scheduler {
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
   void finish_unstarted(Work& work, std::optional<Error> error = std::nullopt);
+  void prefix_settled(Slot& slot);  // with mutex_ held
   void update_cache_figures();  // with mutex_ held
   void wake();
 

@@ -44,7 +44,9 @@ test('a prompt cache saved at shutdown serves the next server; damaged files are
   try {
     const first = await withServer(dir, ask);
     assert.equal(first.usage.cache_read_input_tokens, 0, 'a fresh server has nothing cached');
-    const prompt = first.usage.input_tokens;
+    // All it computed it kept: written to the cache, and saved from there at shutdown.
+    assert.equal(first.usage.input_tokens, 0);
+    const prompt = first.usage.cache_creation_input_tokens;
     assert.ok(prompt > 300, `prompt of ${prompt} tokens`);
     assert.equal(savedFiles(dir).length, 1, 'the slot was saved at shutdown');
 
@@ -57,7 +59,8 @@ test('a prompt cache saved at shutdown serves the next server; damaged files are
     });
     assert.match(log, /prompt cache: 1 saved prefix/);
     assert.equal(second.usage.cache_read_input_tokens, Math.floor((prompt - 1) / kGranule) * kGranule);
-    assert.equal(second.usage.input_tokens + second.usage.cache_read_input_tokens, prompt);
+    assert.equal(second.usage.cache_creation_input_tokens, prompt - second.usage.cache_read_input_tokens);
+    assert.equal(second.usage.input_tokens, 0);
     assert.deepEqual(second.content, first.content, 'the same greedy answer from the restored cache');
 
     // One flipped byte in the cache bytes: found when read, reported, deleted; the prompt is computed.

@@ -27,6 +27,11 @@ function assertOutputTokens(usage, stopReason, maxTokens) {
   if (stopReason === 'max_tokens') assert.equal(usage.output_tokens, maxTokens);
 }
 
+// The whole prompt, as the API splits it: read from the cache, written to it, and neither.
+function promptTokens(usage) {
+  return usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+}
+
 test('non-streaming create', async () => {
   const { data: msg, response } = await client.messages
     .create({ model: MODEL, max_tokens: 16, messages: user('Hello there') })
@@ -38,8 +43,9 @@ test('non-streaming create', async () => {
   assert.match(response.headers.get('request-id'), /^req_/);
   assert.ok(['end_turn', 'max_tokens'].includes(msg.stop_reason));
   const counted = await client.messages.countTokens({ model: MODEL, messages: user('Hello there') });
-  // Tokens found in the server's cache (a prefix an earlier request left) count apart.
-  assert.equal(msg.usage.input_tokens + msg.usage.cache_read_input_tokens, counted.input_tokens);
+  // Tokens found in the server's cache (a prefix an earlier request left) and those computed and
+  // written to it count apart.
+  assert.equal(promptTokens(msg.usage), counted.input_tokens);
   assertOutputTokens(msg.usage, msg.stop_reason, 16);
 });
 
@@ -55,9 +61,9 @@ test('the next turn of a conversation reads its prefix from the cache', async ()
     { role: 'assistant', content: 'Seventeen.' }, { role: 'user', content: 'And doubled?' }] };
   const second = await client.messages.create(next);
   const counted = await client.messages.countTokens({ model: MODEL, messages: next.messages });
-  assert.equal(second.usage.input_tokens + second.usage.cache_read_input_tokens, counted.input_tokens);
+  assert.equal(promptTokens(second.usage), counted.input_tokens);
   // At least the first turn's prompt up to its last message was in the cache.
-  assert.ok(second.usage.cache_read_input_tokens >= first.usage.input_tokens / 2,
+  assert.ok(second.usage.cache_read_input_tokens >= promptTokens(first.usage) / 2,
     `cache_read_input_tokens ${second.usage.cache_read_input_tokens} of ${counted.input_tokens}`);
 });
 
@@ -69,7 +75,7 @@ test('messages.stream() and finalMessage()', async () => {
   const blocks = msg.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
   assert.equal(blocks, text);
   assertOutputTokens(msg.usage, msg.stop_reason, 24);
-  assert.ok(msg.usage.input_tokens > 0);
+  assert.ok(promptTokens(msg.usage) > 0);
 });
 
 test('raw stream: true event order', async () => {
@@ -78,7 +84,7 @@ test('raw stream: true event order', async () => {
   for await (const ev of stream) events.push(ev);
   const types = events.map((e) => e.type);
   assert.equal(types[0], 'message_start');
-  assert.ok(events[0].message.usage.input_tokens > 0);
+  assert.ok(promptTokens(events[0].message.usage) > 0);
   assert.deepEqual(events[0].message.content, []);
   assert.deepEqual(types.slice(-2), ['message_delta', 'message_stop']);
   // Blocks: start, deltas, stop; index = position.
@@ -261,7 +267,7 @@ test('8 concurrent streams all complete with correct usage', async () => {
   );
   results.forEach((msg, i) => {
     // The prompts share their first tokens: a stream may find them in a slot's cache.
-    assert.equal(msg.usage.input_tokens + msg.usage.cache_read_input_tokens, counts[i].input_tokens);
+    assert.equal(promptTokens(msg.usage), counts[i].input_tokens);
     assertOutputTokens(msg.usage, msg.stop_reason, 12);
   });
 });
@@ -301,8 +307,14 @@ test('20k-token prompt on a full-vocabulary model: pings while it is processed, 
     assert.equal(r.status, 200);
     const events = [];
     for await (const ev of sseEvents(r, t0)) events.push(ev);
-    assert.equal(events[0].event, 'message_start');
-    assert.equal(events[0].data.message.usage.input_tokens, input_tokens);
+    // Pings may come first: message_start waits until the server knows what of the prompt it has
+    // cached, so that its usage is the truth, and says so again at the end.
+    const start = events.findIndex((e) => e.event === 'message_start');
+    assert.ok(start >= 0, 'a message_start');
+    assert.ok(events.slice(0, start).every((e) => e.event === 'ping'));
+    const usage = events[start].data.message.usage;
+    assert.equal(promptTokens(usage), input_tokens);
+    assert.equal(usage.cache_creation_input_tokens, input_tokens - usage.cache_read_input_tokens);
     assert.equal(events.at(-1).event, 'message_stop');
     for (const ev of events) assert.equal(ev.event, ev.data.type);
     const firstBlock = events.findIndex((e) => e.event === 'content_block_start' || e.event === 'message_delta');
@@ -314,6 +326,7 @@ test('20k-token prompt on a full-vocabulary model: pings while it is processed, 
     if (processing > 1500) assert.ok(pings.length >= 1, `${processing} ms of processing, ${pings.length} pings`);
     const delta = events.find((e) => e.event === 'message_delta');
     assertOutputTokens(delta.data.usage, delta.data.delta.stop_reason, 8);
+    assert.equal(delta.data.usage.cache_creation_input_tokens, usage.cache_creation_input_tokens);
     console.log(`# ${input_tokens}-token prompt processed in ${processing} ms with ${pings.length} pings`);
   } finally {
     const { code } = await chat.stop();

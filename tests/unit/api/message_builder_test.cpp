@@ -100,6 +100,29 @@ TEST(MessageBuilder, NonStreamingWritesNothingAndKeepsStopSequence) {
   EXPECT_EQ(m["content"].size(), 1u);
 }
 
+// The prompt splits three ways, summing to the whole; figures beyond the prompt are clamped so
+// the split never claims more tokens than the prompt had.
+TEST(MessageBuilder, PromptSplitsIntoReadWrittenAndTheRest) {
+  MessageBuilder b("msg_4", "m", Usage{100, 0, 0, 0}, true);
+  std::string out;
+  b.start(out);
+  b.prompt_cache(64, 30);
+  b.finish(StopReason::kEndTurn, std::nullopt, 1, out);
+  const std::vector<Frame> frames = parse_sse(out);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].data["message"]["usage"]["input_tokens"], 100);  // known before the cache is
+  EXPECT_EQ(frames[1].data["usage"], json::parse(R"({"input_tokens":6,"cache_creation_input_tokens":30,
+                                                     "cache_read_input_tokens":64,"output_tokens":1})"));
+  EXPECT_EQ(json::parse(b.message()["usage"].dump()), frames[1].data["usage"]);
+
+  MessageBuilder over("msg_5", "m", Usage{10, 0, 0, 0}, false);
+  over.prompt_cache(8, 5);
+  over.finish(StopReason::kEndTurn, std::nullopt, 1, out);
+  EXPECT_EQ(json::parse(over.message()["usage"].dump()),
+            json::parse(R"({"input_tokens":0,"cache_creation_input_tokens":2,
+                                                     "cache_read_input_tokens":8,"output_tokens":1})"));
+}
+
 TEST(MessageBuilder, EmptyPiecesOpenNoBlock) {
   MessageBuilder b("msg_3", "m", Usage{}, true);
   std::string out;

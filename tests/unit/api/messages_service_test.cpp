@@ -48,7 +48,9 @@ TEST(MessagesService, NonStreamingMessage) {
   EXPECT_EQ(m["model"], "claude-haiku-4-5");
   EXPECT_EQ(m["content"][0]["text"], "Hello there");
   EXPECT_EQ(m["stop_reason"], "end_turn");
-  EXPECT_EQ(m["usage"]["input_tokens"], 2);
+  // Every computed prompt token stays in the cache: written to it, not merely read as input.
+  EXPECT_EQ(m["usage"]["input_tokens"], 0);
+  EXPECT_EQ(m["usage"]["cache_creation_input_tokens"], 2);
   EXPECT_EQ(m["usage"]["output_tokens"], 11);
 }
 
@@ -57,22 +59,24 @@ TEST(MessagesService, LongPromptIsAnsweredAfterAllItsChunks) {
   Harness h("ok", 2048);
   auto m = json::parse(h.run(request(std::string(600, 'a'))));
   EXPECT_EQ(m["content"][0]["text"], "ok");
-  EXPECT_EQ(m["usage"]["input_tokens"], 600);
+  EXPECT_EQ(m["usage"]["cache_creation_input_tokens"], 600);
   EXPECT_EQ(m["usage"]["output_tokens"], 2);
 }
 
 // The same conversation again finds its prompt in the slot's cache (all but the last token, whose
-// logits are needed), and the usage counts those tokens as cache reads, as the API does.
+// logits are needed), and the usage counts those tokens as cache reads, as the API does; what each
+// request computed it wrote to the cache.
 TEST(MessagesService, ARepeatedPromptIsReadFromTheCache) {
   Harness h("ok", 2048);
   auto first = json::parse(h.run(request(std::string(600, 'a'))));
-  EXPECT_EQ(first["usage"]["input_tokens"], 600);
+  EXPECT_EQ(first["usage"]["input_tokens"], 0);
+  EXPECT_EQ(first["usage"]["cache_creation_input_tokens"], 600);
   EXPECT_EQ(first["usage"]["cache_read_input_tokens"], 0);
   auto again = json::parse(h.run(request(std::string(600, 'a'))));
   EXPECT_EQ(again["content"][0]["text"], "ok");
-  EXPECT_EQ(again["usage"]["input_tokens"], 1);
+  EXPECT_EQ(again["usage"]["input_tokens"], 0);
   EXPECT_EQ(again["usage"]["cache_read_input_tokens"], 599);
-  EXPECT_EQ(again["usage"]["cache_creation_input_tokens"], 0);
+  EXPECT_EQ(again["usage"]["cache_creation_input_tokens"], 1);
 }
 
 TEST(MessagesService, MaxTokens) {

@@ -127,7 +127,9 @@ TEST_F(ToolChoiceService, ToolChoiceToolGivesThatToolWithTheModelsArguments) {
   // Usage is real: the prefill is part of the input.
   auto prompt = frontend->prompt(parsed(body));
   ASSERT_TRUE(prompt.ok());
-  EXPECT_EQ(m["usage"]["input_tokens"], static_cast<std::int64_t>(prompt->tokens.size()));
+  EXPECT_EQ(m["usage"]["input_tokens"].get<std::int64_t>() +
+                m["usage"]["cache_creation_input_tokens"].get<std::int64_t>(),
+            static_cast<std::int64_t>(prompt->tokens.size()));
   EXPECT_EQ(m["usage"]["output_tokens"], static_cast<std::int64_t>(script.size()));
 }
 

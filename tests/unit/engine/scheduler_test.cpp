@@ -68,7 +68,11 @@ class CountingBackend : public Backend {
 class Recorder : public GenerationObserver {
  public:
   explicit Recorder(int stop_after = -1) : stop_after_(stop_after) {}
-  void on_prompt_progress(std::size_t done, std::size_t) override { progress.push_back(done); }
+  void on_prompt_cached(std::size_t tokens) override { cached.push_back(tokens); }
+  void on_prompt_progress(std::size_t done, std::size_t) override {
+    EXPECT_EQ(cached.size(), 1u) << "the cached prefix is told once, before the first chunk";
+    progress.push_back(done);
+  }
   bool on_token(std::int32_t token) override {
     tokens.push_back(token);
     return stop_after_ < 0 || static_cast<int>(tokens.size()) < stop_after_;
@@ -82,6 +86,7 @@ class Recorder : public GenerationObserver {
   }
 
   std::vector<std::int32_t> tokens;
+  std::vector<std::size_t> cached;
   std::vector<std::size_t> progress;
   std::promise<GenerationResult> done;
 
@@ -372,7 +377,9 @@ TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
   ASSERT_TRUE(s.ok());
   auto first = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({1, 2, 3, 4, 5}, 3), first).ok());
-  EXPECT_EQ(first->wait().cached_prompt_tokens, 0);
+  const GenerationResult one = first->wait();
+  EXPECT_EQ(one.cached_prompt_tokens, 0);
+  EXPECT_EQ(one.cache_written_prompt_tokens, 5);                   // all it computed of its prompt, kept
   EXPECT_EQ(first->tokens, (std::vector<std::int32_t>{6, 7, 8}));  // 6 and 7 entered the cache
 
   auto second = std::make_shared<Recorder>();
@@ -380,6 +387,9 @@ TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
   const GenerationResult r = second->wait();
   EXPECT_EQ(r.prompt_tokens, 9);
   EXPECT_EQ(r.cached_prompt_tokens, 7);
+  EXPECT_EQ(r.cache_written_prompt_tokens, 2);
+  EXPECT_EQ(first->cached, (std::vector<std::size_t>{0}));
+  EXPECT_EQ(second->cached, (std::vector<std::size_t>{7}));
   EXPECT_EQ(second->tokens, (std::vector<std::int32_t>{14, 15}));
   const SchedulerStats stats = (*s)->stats();
   EXPECT_EQ(stats.prompt_tokens_reused, 7u);
@@ -464,7 +474,9 @@ TEST(Scheduler, AFailedStepForgetsThatJobsCacheOnly) {
   backend.fail_at_call = backend.forward_calls + 2;
   auto failing = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({7, 7, 7, 7}, 4), failing).ok());
-  EXPECT_EQ(failing->wait().reason, FinishReason::kError);
+  const GenerationResult failed = failing->wait();
+  EXPECT_EQ(failed.reason, FinishReason::kError);
+  EXPECT_EQ(failed.cache_written_prompt_tokens, 0);  // nothing of it is kept
   auto after = std::make_shared<Recorder>();
   ASSERT_TRUE((*s)->submit(greedy({7, 7, 7, 7, 7}, 1), after).ok());
   EXPECT_EQ(after->wait().cached_prompt_tokens, 0);
