@@ -49,6 +49,7 @@ struct ServeArgs {
   std::string cache_dir_size = "4GiB";
   int shutdown_grace_seconds = 10;
   double ping_interval_seconds = 2.0;
+  std::uint32_t prompt_chunk = 256;
 };
 
 std::mutex log_mutex;
@@ -158,7 +159,8 @@ int run_serve(const ServeArgs& args) {
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  engine::SlotConfig slot{.kv_type = *kv_type, .threads = (*model)->threads()};
+  engine::SlotConfig slot{
+      .kv_type = *kv_type, .threads = (*model)->threads(), .batch_tokens = args.prompt_chunk};
   if (!args.kv_budget.empty() && args.kv_budget != "auto") {
     auto bytes = memory::parse_byte_size(args.kv_budget);
     if (!bytes) {
@@ -346,6 +348,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--shutdown-grace", args->shutdown_grace_seconds,
                   "Seconds in-flight requests get to finish after SIGINT/SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--prompt-chunk", args->prompt_chunk,
+                  "Prompt tokens computed per step, shared by the prompts being read: larger is faster "
+                  "prompt processing, smaller is shorter pauses for the streams generating meanwhile")
+      ->check(CLI::Range(16, 4096))
       ->capture_default_str();
   cmd->add_option("--ping-interval", args->ping_interval_seconds,
                   "Seconds between SSE ping events while a stream has nothing else to send")

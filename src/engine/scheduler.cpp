@@ -488,25 +488,33 @@ void Scheduler::step() {
   const std::size_t vocab = static_cast<std::size_t>(backend_.vocab_size());
   items_.clear();
   stepped_.clear();
-  Slot* reading = nullptr;
+  reading_.clear();
   for (auto& slot : slots_) {
     if (!slot->work) continue;
     if (slot->prompt_done < slot->work->request.prompt.size()) {
-      if (reading == nullptr || slot->last_used < reading->last_used) reading = slot.get();
+      reading_.push_back(slot.get());
       continue;
     }
     const std::span<float> logits(step_logits_.data() + items_.size() * vocab, vocab);
     items_.push_back({slot->sequence.get(), std::span(&slot->last_token, 1), logits});
     stepped_.push_back(slot.get());
   }
-  const std::size_t room = backend_.batch_capacity() - std::min(backend_.batch_capacity(), items_.size());
-  if (reading != nullptr && room > 0) {
+  // One chunk of prompt tokens per step, earliest admitted first: a prompt that ends inside it
+  // leaves the rest to the next (short prompts arriving together start together), and the
+  // generating slots never wait longer than one chunk.
+  std::sort(reading_.begin(), reading_.end(),
+            [](const Slot* a, const Slot* b) { return a->last_used < b->last_used; });
+  std::size_t room = backend_.batch_capacity() - std::min(backend_.batch_capacity(), items_.size());
+  room = std::min(room, options_.prompt_chunk);
+  for (Slot* reading : reading_) {
+    if (room == 0) break;
     const auto& prompt = reading->work->request.prompt;
-    const std::size_t n = std::min({options_.prompt_chunk, prompt.size() - reading->prompt_done, room});
+    const std::size_t n = std::min(prompt.size() - reading->prompt_done, room);
     const bool last = reading->prompt_done + n == prompt.size();
     const std::span<float> logits(step_logits_.data() + items_.size() * vocab, last ? vocab : 0);
     items_.push_back({reading->sequence.get(), std::span(prompt).subspan(reading->prompt_done, n), logits});
     stepped_.push_back(reading);
+    room -= n;
   }
   if (items_.empty()) return;
   // The blocks this step takes; admission made sure they can be had by dropping cached sequences.

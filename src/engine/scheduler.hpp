@@ -3,9 +3,10 @@
 // wait in a bounded queue, and beyond that submit() refuses (the API turns that into a 529).
 //
 // Each loop iteration is one batched forward pass over the running jobs (continuous batching):
-// one token for every job that is generating, plus one chunk of at most one prompt, so a long
-// prompt delays the others' next tokens by one chunk at most and every weight read serves all
-// the streams. Cancellation is checked before each step.
+// one token for every job that is generating, plus one chunk of prompt tokens (the earliest
+// admitted prompt's, and the next's where one ends inside the chunk), so a long prompt delays the
+// others' next tokens by one chunk at most and every weight read serves all the streams.
+// Cancellation is checked before each step.
 //
 // A finished job's sequence goes to the prefix cache (engine/prefix_cache); a new job shares the
 // longest prefix of its prompt that any cached or running sequence holds and computes only the
@@ -136,6 +137,7 @@ class Scheduler {
   std::vector<BatchItem> items_;
   std::vector<Slot*> stepped_;
   std::vector<float> step_logits_;
+  std::vector<Slot*> reading_;  // the step's slots still reading their prompt
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -55,8 +56,33 @@ class CountingBackend : public Backend {
     return {};
   }
 
+  // Each pass's items, by their token counts; a held gate makes passes wait for its release.
+  Status forward_batch(std::span<const BatchItem> items) override {
+    {
+      std::unique_lock lock(mutex);
+      gate_open.wait(lock, [&] { return !gate_held; });
+      auto& sizes = batches.emplace_back();
+      for (const BatchItem& item : items) sizes.push_back(item.tokens.size());
+    }
+    return Backend::forward_batch(items);
+  }
+  void hold_gate() {
+    std::lock_guard lock(mutex);
+    gate_held = true;
+  }
+  void release_gate() {
+    {
+      std::lock_guard lock(mutex);
+      gate_held = false;
+    }
+    gate_open.notify_all();
+  }
+
   std::size_t context = 4096;
   std::chrono::microseconds delay{0};
+  bool gate_held = false;  // guarded by mutex
+  std::condition_variable gate_open;
+  std::vector<std::vector<std::size_t>> batches;
   std::atomic<bool> fail_next{false};
   std::atomic<int> fail_at_call{0};  // the forward call (counting from 1) that fails
   std::atomic<int> forward_calls{0};
@@ -400,6 +426,38 @@ TEST(Scheduler, ANewJobComputesOnlyWhatItsSlotDoesNotHold) {
   ASSERT_EQ(backend.computed.size(), 3u + 2u);
   EXPECT_EQ(backend.computed[3], (std::vector<std::int32_t>{12, 13}));
   EXPECT_EQ(backend.cache_after[3], (std::vector<std::int32_t>{1, 2, 3, 4, 5, 6, 7, 12, 13}));
+}
+
+// Prompts admitted together share one step's prompt chunk, earliest admitted first, while the
+// generating job gets its token in the same pass; the chunk's budget is never exceeded.
+TEST(Scheduler, ShortPromptsShareOneStepsChunk) {
+  CountingBackend backend;
+  SchedulerOptions o;
+  o.parallel = 4;
+  o.prompt_chunk = 8;
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  backend.hold_gate();  // the first job's prompt pass waits while the others are submitted
+  auto a = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 1}, 3), a).ok());
+  while ((*s)->stats().active != 1) std::this_thread::sleep_for(1ms);
+  auto b = std::make_shared<Recorder>(), c = std::make_shared<Recorder>(), d = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({2, 2, 2}, 1), b).ok());
+  ASSERT_TRUE((*s)->submit(greedy({3, 3, 3, 3}, 1), c).ok());
+  ASSERT_TRUE((*s)->submit(greedy({4, 4, 4, 4, 4}, 1), d).ok());
+  backend.release_gate();
+  a->wait();
+  b->wait();
+  c->wait();
+  d->wait();
+  EXPECT_EQ(b->tokens, (std::vector<std::int32_t>{3}));
+  EXPECT_EQ(d->tokens, (std::vector<std::int32_t>{5}));
+  std::lock_guard lock(backend.mutex);
+  ASSERT_GE(backend.batches.size(), 3u);
+  EXPECT_EQ(backend.batches[0], (std::vector<std::size_t>{2}));  // a's prompt alone
+  // a's next token; b's prompt, c's, and the first 1 of d's 5 (8 prompt tokens in all); then d's rest.
+  EXPECT_EQ(backend.batches[1], (std::vector<std::size_t>{1, 3, 4, 1}));
+  EXPECT_EQ(backend.batches[2], (std::vector<std::size_t>{1, 4}));
 }
 
 // A prompt that leaves the cached tokens part-way keeps only the shared part; one that repeats

@@ -98,7 +98,7 @@ TEST_F(ForwardTest, TruncateKeepsThePrefixAndClearStartsOver) {
   expect_rows_equal(first.data(), whole.data(), vocab());
 }
 
-// Sequences computed together in one batch (one at its next decoded token, one at a prompt chunk,
+// Sequences computed together in one batch (one at its next decoded token, two at prompt chunks,
 // at different positions) get exactly the bits each gets computed alone.
 TEST_F(ForwardTest, BatchOfSequencesGivesEachTheBitsItGetsAlone) {
   const std::span<const std::int32_t> all(kTokens);
@@ -116,24 +116,30 @@ TEST_F(ForwardTest, BatchOfSequencesGivesEachTheBitsItGetsAlone) {
   };
   const auto a_prefix = all.first(10), a_chunk = all.subspan(10, 4);
   const auto b_prefix = all.subspan(5, 12), b_next = all.subspan(20, 1);
+  const auto c_prefix = all.first(3), c_chunk = all.subspan(3, 5);
 
-  Sequence a_alone = prefilled(a_prefix, 8), b_alone = prefilled(b_prefix, 8);
-  std::vector<float> a_expected(vocab()), b_expected(vocab());
-  const std::uint32_t last_of_chunk = 3, only = 0;
-  ASSERT_TRUE(model_->forward(a_alone, a_chunk, std::span(&last_of_chunk, 1), a_expected).ok());
+  Sequence a_alone = prefilled(a_prefix, 8), b_alone = prefilled(b_prefix, 8),
+           c_alone = prefilled(c_prefix, 8);
+  std::vector<float> a_expected(vocab()), b_expected(vocab()), c_expected(vocab());
+  const std::uint32_t last_of_a = 3, only = 0, last_of_c = 4;
+  ASSERT_TRUE(model_->forward(a_alone, a_chunk, std::span(&last_of_a, 1), a_expected).ok());
   ASSERT_TRUE(model_->forward(b_alone, b_next, std::span(&only, 1), b_expected).ok());
+  ASSERT_TRUE(model_->forward(c_alone, c_chunk, std::span(&last_of_c, 1), c_expected).ok());
 
-  Sequence a = prefilled(a_prefix, 0), b = prefilled(b_prefix, 0);
-  std::vector<float> logits(2 * vocab());  // b's row, then a's: one output projection for both
+  Sequence a = prefilled(a_prefix, 0), b = prefilled(b_prefix, 0), c = prefilled(c_prefix, 0);
+  std::vector<float> logits(3 * vocab());  // b's row, a's, c's: one output projection for all
   const BatchPart parts[] = {
       {&b, b_next, std::span(&only, 1), std::span(logits).first(vocab())},
-      {&a, a_chunk, std::span(&last_of_chunk, 1), std::span(logits).subspan(vocab())},
+      {&a, a_chunk, std::span(&last_of_a, 1), std::span(logits).subspan(vocab(), vocab())},
+      {&c, c_chunk, std::span(&last_of_c, 1), std::span(logits).subspan(2 * vocab())},
   };
   ASSERT_TRUE(model_->forward_batch(*workspace, parts).ok());
   EXPECT_EQ(a.size(), 14u);
   EXPECT_EQ(b.size(), 13u);
+  EXPECT_EQ(c.size(), 8u);
   EXPECT_EQ(std::memcmp(logits.data(), b_expected.data(), vocab() * sizeof(float)), 0);
   EXPECT_EQ(std::memcmp(logits.data() + vocab(), a_expected.data(), vocab() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(logits.data() + 2 * vocab(), c_expected.data(), vocab() * sizeof(float)), 0);
 }
 
 TEST_F(ForwardTest, BadBatchesAreErrorsAndAppendToNoSequence) {
