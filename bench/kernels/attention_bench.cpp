@@ -68,8 +68,14 @@ void BM_Attention(benchmark::State& state) {
 
   core::ThreadPool pool(kThreads);
   AttentionScratch scratch(shape, kChunk, kThreads);
-  const AttentionQueries args{q.data(), kHeads * kHeadDim, queries,          context - queries, 0,
-                              0.125f,   out.data(),        kHeads * kHeadDim};
+  AttentionQueries args;
+  args.q = q.data();
+  args.q_stride = kHeads * kHeadDim;
+  args.n = queries;
+  args.pos0 = context - queries;
+  args.scale = 0.125f;
+  args.out = out.data();
+  args.out_stride = kHeads * kHeadDim;
   const KernelTable& table = kernel_table(isa);
   flash_attention(table, pool, shape, layer, args, scratch);  // warm: pages touched, threads awake
 

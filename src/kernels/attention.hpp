@@ -17,8 +17,10 @@ struct AttentionShape {
 
 // q: (n_head * head_dim_k). keys: cache rows (n_head_kv * head_dim_k) for positions
 // [first_key, first_key + n_keys), values likewise with head_dim_v; both indexed by absolute
-// position. out: (n_head * head_dim_v). scores: scratch of n_keys floats.
+// position. out: (n_head * head_dim_v). scores: scratch of n_keys floats. sinks: null, or per
+// query head a logit that joins the softmax's denominator and weighs no value.
 void attention(const float* q, const float* keys, const float* values, std::size_t first_key,
-               std::size_t n_keys, const AttentionShape& shape, float scale, float* out, float* scores);
+               std::size_t n_keys, const AttentionShape& shape, float scale, float* out, float* scores,
+               const float* sinks = nullptr);
 
 }  // namespace pensieve::kernels

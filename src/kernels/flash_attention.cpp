@@ -85,6 +85,18 @@ std::size_t first_visible_key(std::size_t position, std::size_t window) {
   return window != 0 && position >= window ? position - window + 1 : 0;
 }
 
+// out = acc / sum for a softmax state whose scores peaked at `max`, with the sink's exp(sink)
+// added to the denominator where there is one (rescaled to whichever of the two is larger).
+void normalise(float max, float sum, const float* acc, std::size_t dv, const float* sink, float* out) {
+  float inverse = 1.0f / sum;
+  if (sink != nullptr) {
+    const float top = std::max(max, *sink);
+    const float kept = std::exp(max - top);
+    inverse = kept / (sum * kept + std::exp(*sink - top));
+  }
+  for (std::size_t d = 0; d < dv; ++d) out[d] = acc[d] * inverse;
+}
+
 // Queries [t0, t0 + nt) of key/value head `head` against key tiles [tile_begin, tile_end); leaves
 // the unnormalised softmax state (max, sum, acc) for rows t·group + g in `b`.
 struct TileTask {
@@ -242,8 +254,8 @@ void flash_attention(const KernelTable& kernels, core::ThreadPool& pool, const A
             const float* acc = slot + 2 * group + g * dv;
             for (std::size_t d = 0; d < dv; ++d) o[d] += acc[d] * factor;
           }
-          const float inverse = 1.0f / total;
-          for (std::size_t d = 0; d < dv; ++d) o[d] *= inverse;
+          const float* sink = queries.sinks != nullptr ? queries.sinks + head * group + g : nullptr;
+          normalise(common, total, o, dv, sink, o);
         }
       }
       return;
@@ -267,11 +279,10 @@ void flash_attention(const KernelTable& kernels, core::ThreadPool& pool, const A
                   for (std::size_t t = 0; t < task.nt; ++t) {
                     for (std::size_t g = 0; g < group; ++g) {
                       const std::size_t m = t * group + g;
-                      const float inverse = 1.0f / b.sum[m];
-                      const float* acc = b.acc + m * dv;
-                      float* o =
-                          queries.out + (task.t0 + t) * queries.out_stride + (task.head * group + g) * dv;
-                      for (std::size_t d = 0; d < dv; ++d) o[d] = acc[d] * inverse;
+                      const std::size_t q_head = task.head * group + g;
+                      float* o = queries.out + (task.t0 + t) * queries.out_stride + q_head * dv;
+                      normalise(b.max[m], b.sum[m], b.acc + m * dv, dv,
+                                queries.sinks != nullptr ? queries.sinks + q_head : nullptr, o);
                     }
                   }
                 });

@@ -31,6 +31,9 @@ struct AttentionQueries {
   // 0: query at position p sees keys [0, p]; else only the last `window` of them.
   std::size_t window = 0;
   float scale = 1.0f;    // applied to q·k
+  // Per query head (n_head), or null: a logit that joins each softmax's denominator and weighs no
+  // value, so a head may attend to nothing (gpt-oss's learned sinks).
+  const float* sinks = nullptr;
   float* out = nullptr;  // (n, n_head · head_dim_v), row t at out + t·out_stride
   std::size_t out_stride = 0;
 };

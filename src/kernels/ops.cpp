@@ -39,4 +39,12 @@ void swiglu(const float* gate, const float* up, std::size_t n, float* out) {
   }
 }
 
+void swiglu_clamped(const float* gate, const float* up, std::size_t n, float limit, float alpha, float* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = std::min(gate[i], limit);
+    const float u = std::clamp(up[i], -limit, limit);
+    out[i] = g / (1.0f + std::exp(-alpha * g)) * (u + 1.0f);
+  }
+}
+
 }  // namespace pensieve::kernels

@@ -14,6 +14,7 @@ constexpr std::array kArchitectures = {
     ArchitectureInfo{Architecture::kQwen3, "qwen3", RopeStyle::kNeox, false},
     ArchitectureInfo{Architecture::kQwen3Moe, "qwen3moe", RopeStyle::kNeox, true},
     ArchitectureInfo{Architecture::kPhi3, "phi3", RopeStyle::kNeox, false},
+    ArchitectureInfo{Architecture::kGptOss, "gpt-oss", RopeStyle::kNeox, true, 2, false},
 };
 
 }  // namespace
@@ -33,7 +34,7 @@ const ArchitectureInfo& info_of(Architecture architecture) {
 }
 
 std::string_view supported_architecture_names() {
-  return "llama, qwen2, qwen3, qwen3moe, phi3";
+  return "llama, qwen2, qwen3, qwen3moe, phi3, gpt-oss";
 }
 
 }  // namespace pensieve::model

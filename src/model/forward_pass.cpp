@@ -12,12 +12,20 @@
 #include "kernels/rope.hpp"
 
 namespace pensieve::model {
+namespace {
+
+// gpt-oss's released config: swiglu_limit 7.0, and the sigmoid's slope in its gated unit.
+constexpr float kGptOssSwigluLimit = 7.0f;
+constexpr float kGptOssSwigluAlpha = 1.702f;
+
+}  // namespace
 
 ForwardPass::ForwardPass(const Model& model, Workspace& workspace, const TensorObserver* observer)
     : hp_(model.hparams()),
       kernels_(model.kernels()),
       pool_(model.thread_pool()),
       w_(model.weights()),
+      rope_(model.rope()),
       ws_(workspace),
       observer_(observer != nullptr && *observer ? observer : nullptr) {}
 
@@ -100,11 +108,8 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
   float* cos = ws_.rope_cos_.data();  // (n, n_rot / 2)
   float* sin = ws_.rope_sin_.data();  // (n, n_rot / 2)
   if (layer == 0) {
-    const double scale = hp_.rope_scaling == RopeScaling::kLinear ? 1.0 / hp_.rope_scaling_factor : 1.0;
     for (std::size_t t = 0; t < n; ++t) {
-      const double position = static_cast<double>(ws_.positions_[t]) * scale;
-      kernels::rope_angles(position, hp_.rope_freq_base, hp_.n_rot, w_.rope_freqs, cos + t * half,
-                           sin + t * half);
+      kernels::rope_angles(static_cast<double>(ws_.positions_[t]), rope_, cos + t * half, sin + t * half);
     }
   }
   for (std::size_t t = 0; t < n; ++t) {
@@ -133,8 +138,9 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
     queries.q_stride = q_dim;
     queries.n = count;
     queries.pos0 = pos0;
-    queries.window = hp_.sliding_window;  // 0: every earlier position
+    queries.window = hp_.window_of(static_cast<std::uint32_t>(layer));  // 0: every earlier position
     queries.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hp_.head_dim_k)));
+    queries.sinks = lw.sinks;
     queries.out = attn + row * attn_dim;
     queries.out_stride = attn_dim;
     kernels::flash_attention(kernels_, pool_, shape, cache, queries, ws_.attention_);
@@ -145,6 +151,9 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
   float* proj = ws_.proj_.data();  // (n, n_embd)
   ws_.attn_in_.set(attn, attn_dim, n, attn_dim);
   project(lw.wo, ws_.attn_in_, proj, e);
+  if (lw.bo != nullptr) {
+    for (std::size_t t = 0; t < n; ++t) kernels::add_in_place(proj + t * e, lw.bo, e);
+  }
   observe("attn_out", layer, proj, n, e);
   kernels::add_in_place(x, proj, n * e);
 }
@@ -185,6 +194,7 @@ void ForwardPass::route_to_experts(int layer, const LayerWeights& lw, std::size_
   float* probs = ws_.router_.data();  // (n, n_expert)
   ws_.embd_in_.set(ws_.xb_.data(), hp_.n_embd, n, hp_.n_embd);
   project(lw.router, ws_.embd_in_, probs, n_expert);
+  if (lw.router_bias != nullptr) return route_by_biased_logits(layer, lw, n);
   for (std::size_t t = 0; t < n; ++t) {
     float* p = probs + t * n_expert;
     kernels::softmax_in_place(p, n_expert);
@@ -205,6 +215,30 @@ void ForwardPass::route_to_experts(int layer, const LayerWeights& lw, std::size_
     for (std::size_t j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
   }
   observe("ffn_moe_probs", layer, probs, n, n_expert);
+}
+
+// gpt-oss: the top k of the biased router logits, weighted by a softmax over those k alone.
+void ForwardPass::route_by_biased_logits(int layer, const LayerWeights& lw, std::size_t n) {
+  const std::size_t n_expert = hp_.n_expert;
+  const std::size_t k = hp_.n_expert_used;
+  float* logits = ws_.router_.data();  // (n, n_expert)
+  for (std::size_t t = 0; t < n; ++t) {
+    float* l = logits + t * n_expert;
+    kernels::add_in_place(l, lw.router_bias, n_expert);
+    std::uint32_t* ids = ws_.chosen_.data() + t * k;
+    float* weights = ws_.chosen_weight_.data() + t * k;
+    for (std::size_t j = 0; j < k; ++j) {  // ties go to the lower expert index
+      std::size_t best = n_expert;
+      for (std::size_t i = 0; i < n_expert; ++i) {
+        if (std::find(ids, ids + j, static_cast<std::uint32_t>(i)) != ids + j) continue;
+        if (best == n_expert || l[i] > l[best]) best = i;
+      }
+      ids[j] = static_cast<std::uint32_t>(best);
+      weights[j] = l[best];
+    }
+    kernels::softmax_in_place(weights, k);
+  }
+  observe("ffn_moe_logits", layer, logits, n, n_expert);
 }
 
 void ForwardPass::expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n) {
@@ -234,9 +268,21 @@ void ForwardPass::expert_feed_forward(int layer, const LayerWeights& lw, std::si
     ws_.embd_in_.set(in, e, m, e);
     project(lw.gate_exps.slice_rows(ex * f, f), ws_.embd_in_, gate, f);
     project(lw.up_exps.slice_rows(ex * f, f), ws_.embd_in_, up, f);
-    kernels::swiglu(kernels_, pool_, gate, up, m * f, gate);
+    if (lw.gate_exps_bias != nullptr) {  // gpt-oss: biased experts and a clamped gate
+      for (std::size_t i = 0; i < m; ++i) {
+        kernels::add_in_place(gate + i * f, lw.gate_exps_bias + ex * f, f);
+        kernels::add_in_place(up + i * f, lw.up_exps_bias + ex * f, f);
+      }
+      kernels::swiglu_clamped(gate, up, m * f, kGptOssSwigluLimit, kGptOssSwigluAlpha, gate);
+    } else {
+      kernels::swiglu(kernels_, pool_, gate, up, m * f, gate);
+    }
     ws_.ffn_in_.set(gate, f, m, f);
     project(lw.down_exps.slice_rows(ex * e, e), ws_.ffn_in_, expert_out, e);
+    if (lw.down_exps_bias != nullptr) {
+      for (std::size_t i = 0; i < m; ++i)
+        kernels::add_in_place(expert_out + i * e, lw.down_exps_bias + ex * e, e);
+    }
     for (std::size_t i = 0; i < m; ++i) {
       kernels::add_scaled_in_place(out + ws_.expert_row_[i] * e, expert_out + i * e,
                                    ws_.expert_row_weight_[i], e);

@@ -42,6 +42,7 @@ class ForwardPass {
   void dense_feed_forward(const LayerWeights& lw, std::size_t n);
   void expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n);
   void route_to_experts(int layer, const LayerWeights& lw, std::size_t n);
+  void route_by_biased_logits(int layer, const LayerWeights& lw, std::size_t n);
   void output_logits(std::span<const OutputRow> outputs);
   void observe(std::string_view name, int layer, const float* data, std::size_t rows, std::size_t cols) const;
   // out (rows of out_stride floats) = w · each row of `in`, on the model's threads.
@@ -51,6 +52,7 @@ class ForwardPass {
   const kernels::KernelTable& kernels_;
   core::ThreadPool& pool_;
   const Weights& w_;
+  const kernels::RopeTable& rope_;
   Workspace& ws_;
   const TensorObserver* observer_;
 };

@@ -150,6 +150,30 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
     if (hp.rope_scaling_factor <= 0.0) {
       return inconsistent(md.key("rope.scaling.factor") + " must be positive for linear RoPE scaling");
     }
+  } else if (kind == "yarn") {
+    hp.rope_scaling = RopeScaling::kYarn;
+    if (!scaling_factor || *scaling_factor < 1.0) {
+      return inconsistent(md.key("rope.scaling.factor") + " must be given and at least 1 for YaRN");
+    }
+    hp.rope_scaling_factor = *scaling_factor;
+    hp.yarn.factor = *scaling_factor;
+    PENSIEVE_ASSIGN(u, md.optional_uint("rope.scaling.original_context_length",
+                                        std::numeric_limits<std::uint32_t>::max()));
+    if (!u || *u == 0) return md.missing("rope.scaling.original_context_length");
+    hp.yarn.original_context = *u;
+    PENSIEVE_ASSIGN(f, md.optional_float("rope.scaling.yarn_beta_fast"));
+    hp.yarn.beta_fast = f.value_or(32.0);
+    PENSIEVE_ASSIGN(f, md.optional_float("rope.scaling.yarn_beta_slow"));
+    hp.yarn.beta_slow = f.value_or(1.0);
+    if (hp.yarn.beta_fast <= 0.0 || hp.yarn.beta_slow <= 0.0) {
+      return inconsistent(md.key("rope.scaling.yarn_beta_fast") + " and " +
+                          md.key("rope.scaling.yarn_beta_slow") + " must be positive");
+    }
+    PENSIEVE_ASSIGN(f, md.optional_float("rope.scaling.attn_factor"));
+    hp.yarn.attention_factor = f.value_or(1.0);
+    if (hp.yarn.attention_factor <= 0.0)
+      return inconsistent(md.key("rope.scaling.attn_factor") + " must be positive");
+    hp.yarn.truncate = arch->yarn_truncate;
   } else if (kind != "none" && !(scaling_factor && *scaling_factor == 1.0)) {
     return make_error(ErrorCode::kUnsupported,
                       md.key("rope.scaling.type") + " '" + std::string(kind) + "' is not supported yet");
@@ -162,9 +186,11 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   }
   hp.rms_norm_eps = static_cast<float>(*f);
 
-  if (hp.architecture == Architecture::kPhi3) {
+  hp.sliding_period = arch->sliding_period;
+  if (hp.architecture == Architecture::kPhi3 || hp.sliding_period != 0) {
     PENSIEVE_ASSIGN(u,
                     md.optional_uint("attention.sliding_window", std::numeric_limits<std::uint32_t>::max()));
+    if (hp.sliding_period != 0 && (!u || *u == 0)) return md.missing("attention.sliding_window");
     hp.sliding_window = u.value_or(0);
   }
 

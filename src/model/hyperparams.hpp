@@ -15,6 +15,7 @@ namespace pensieve::model {
 enum class RopeScaling {
   kNone,
   kLinear,  // positions divided by rope_scaling_factor
+  kYarn,    // frequencies blended by YaRN (kernels::yarn_rope) over yarn.original_context
 };
 
 struct Hyperparams {
@@ -36,15 +37,22 @@ struct Hyperparams {
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNormal;
   RopeScaling rope_scaling = RopeScaling::kNone;
   double rope_scaling_factor = 1.0;
+  kernels::YarnParams yarn;  // for kYarn (yarn.factor is rope_scaling_factor)
 
   float rms_norm_eps = 1e-5f;
   std::uint32_t sliding_window = 0;  // 0: every earlier position is visible
+  std::uint32_t sliding_period = 0;  // ArchitectureInfo::sliding_period
 
   std::uint32_t n_expert = 0;  // 0 for dense models
   std::uint32_t n_expert_used = 0;
   std::uint32_t n_ff_expert = 0;
 
   bool is_moe() const { return n_expert > 0; }
+  // The attention window of `layer` (0: every earlier position).
+  std::uint32_t window_of(std::uint32_t layer) const {
+    if (sliding_period == 0 || layer % sliding_period < sliding_period - 1) return sliding_window;
+    return 0;
+  }
   std::uint32_t q_dim() const { return n_head * head_dim_k; }
   std::uint32_t k_dim() const { return n_head_kv * head_dim_k; }
   std::uint32_t v_dim() const { return n_head_kv * head_dim_v; }

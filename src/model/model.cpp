@@ -6,13 +6,30 @@
 
 namespace pensieve::model {
 
+namespace {
+
+kernels::RopeTable rope_of(const Hyperparams& hp, const Weights& w) {
+  switch (hp.rope_scaling) {
+    case RopeScaling::kYarn:
+      return kernels::yarn_rope(hp.rope_freq_base, hp.n_rot, hp.yarn);
+    case RopeScaling::kLinear:
+      return kernels::plain_rope(hp.rope_freq_base, hp.n_rot, w.rope_freqs, 1.0 / hp.rope_scaling_factor);
+    case RopeScaling::kNone:
+      break;
+  }
+  return kernels::plain_rope(hp.rope_freq_base, hp.n_rot, w.rope_freqs);
+}
+
+}  // namespace
+
 Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const kernels::KernelTable& kernels,
              std::unique_ptr<core::ThreadPool> pool)
     : file_(std::move(file)),
       hparams_(std::move(hparams)),
       weights_(std::move(weights)),
       kernels_(&kernels),
-      pool_(std::move(pool)) {}
+      pool_(std::move(pool)),
+      rope_(rope_of(hparams_, weights_)) {}
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const ComputeOptions& options) {
   auto file = gguf::File::open(gguf_path);

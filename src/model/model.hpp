@@ -46,6 +46,8 @@ class Model {
   std::size_t file_size() const { return file_.file_size(); }
   unsigned threads() const { return pool_->size(); }
   const kernels::KernelTable& kernels() const { return *kernels_; }
+  // The rotation of q and k, computed once from the hyperparameters (and rope_freqs).
+  const kernels::RopeTable& rope() const { return rope_; }
   // Forward passes of this model take turns on these threads (one pass at a time uses them all).
   core::ThreadPool& thread_pool() const { return *pool_; }
 
@@ -103,6 +105,7 @@ class Model {
   Weights weights_;
   const kernels::KernelTable* kernels_;
   std::unique_ptr<core::ThreadPool> pool_;
+  kernels::RopeTable rope_;
 };
 
 }  // namespace pensieve::model

@@ -58,14 +58,17 @@ class Binder {
   }
 
   // A 1-D float32 tensor of n values (norm weights, biases, rope factors).
-  Result<const float*> vector(const std::string& name, std::uint64_t n) const {
+  Result<const float*> vector(const std::string& name, std::uint64_t n) const { return floats(name, {n}); }
+
+  // A float32 tensor of these dims, read as one array (stacked biases).
+  Result<const float*> floats(const std::string& name, std::initializer_list<std::uint64_t> dims) const {
     const gguf::TensorInfo* t = contents_.find_tensor(name);
     if (t == nullptr) return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " is missing");
-    PENSIEVE_TRY(check_shape(*t, {n}));
+    PENSIEVE_TRY(check_shape(*t, dims));
     if (t->type != tensor::TensorType::kF32) {
       return make_error(ErrorCode::kUnsupported, "tensor " + name + " has type " +
                                                      std::string(tensor::name_of(t->type)) +
-                                                     "; 1-D tensors must be F32");
+                                                     "; norm weights, biases and factors must be F32");
     }
     if (reinterpret_cast<std::uintptr_t>(t->data.data()) % alignof(float) != 0) {
       return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " data is not 4-byte aligned");
@@ -125,18 +128,31 @@ Status bind_attention(const Binder& b, const Hyperparams& hp, const std::string&
     PENSIEVE_BIND(l.k_norm, b.vector(p + "attn_k_norm.weight", hp.head_dim_k));
   }
   PENSIEVE_BIND(l.wo, b.matrix(p + "attn_output.weight", {hp.attn_out_dim(), e}));
+  if (hp.architecture == Architecture::kGptOss) {
+    PENSIEVE_BIND(l.bo, b.vector(p + "attn_output.bias", e));
+    PENSIEVE_BIND(l.sinks, b.vector(p + "attn_sinks.weight", hp.n_head));
+  }
   return {};
 }
 
 Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::string& p, LayerWeights& l) {
   const std::uint64_t e = hp.n_embd;
-  PENSIEVE_BIND(l.ffn_norm, b.vector(p + "ffn_norm.weight", e));
+  // gpt-oss's converter names the norm before the experts after the attention it follows.
+  const bool gpt_oss = hp.architecture == Architecture::kGptOss;
+  PENSIEVE_BIND(l.ffn_norm, b.vector(p + (gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight"), e));
   if (hp.is_moe()) {
     const std::uint64_t n = hp.n_expert;
+    const std::uint64_t f = hp.n_ff_expert;
     PENSIEVE_BIND(l.router, b.matrix(p + "ffn_gate_inp.weight", {e, n}));
-    PENSIEVE_BIND(l.gate_exps, b.matrix(p + "ffn_gate_exps.weight", {e, hp.n_ff_expert, n}));
-    PENSIEVE_BIND(l.up_exps, b.matrix(p + "ffn_up_exps.weight", {e, hp.n_ff_expert, n}));
-    PENSIEVE_BIND(l.down_exps, b.matrix(p + "ffn_down_exps.weight", {hp.n_ff_expert, e, n}));
+    PENSIEVE_BIND(l.gate_exps, b.matrix(p + "ffn_gate_exps.weight", {e, f, n}));
+    PENSIEVE_BIND(l.up_exps, b.matrix(p + "ffn_up_exps.weight", {e, f, n}));
+    PENSIEVE_BIND(l.down_exps, b.matrix(p + "ffn_down_exps.weight", {f, e, n}));
+    if (gpt_oss) {
+      PENSIEVE_BIND(l.router_bias, b.vector(p + "ffn_gate_inp.bias", n));
+      PENSIEVE_BIND(l.gate_exps_bias, b.floats(p + "ffn_gate_exps.bias", {f, n}));
+      PENSIEVE_BIND(l.up_exps_bias, b.floats(p + "ffn_up_exps.bias", {f, n}));
+      PENSIEVE_BIND(l.down_exps_bias, b.floats(p + "ffn_down_exps.bias", {e, n}));
+    }
     return {};
   }
   if (hp.architecture == Architecture::kPhi3) {

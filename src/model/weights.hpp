@@ -28,6 +28,8 @@ struct LayerWeights {
   const float* q_norm = nullptr;     // (head_dim_k), per-head RMSNorm weights, qwen3 family
   const float* k_norm = nullptr;     // (head_dim_k)
   WeightMatrix wo;                   // (n_embd rows, attn_out_dim)
+  const float* bo = nullptr;         // (n_embd), gpt-oss
+  const float* sinks = nullptr;      // (n_head) logits joining each softmax's denominator, gpt-oss
 
   const float* ffn_norm = nullptr;  // (n_embd)
   // Dense feed-forward.
@@ -39,6 +41,11 @@ struct LayerWeights {
   WeightMatrix gate_exps;  // (n_expert · n_ff_expert rows, n_embd)
   WeightMatrix up_exps;    // (n_expert · n_ff_expert rows, n_embd)
   WeightMatrix down_exps;  // (n_expert · n_embd rows, n_ff_expert)
+  // Biases (gpt-oss): of the router logits, and of each expert's rows, expert e's at e·R.
+  const float* router_bias = nullptr;     // (n_expert)
+  const float* gate_exps_bias = nullptr;  // (n_expert · n_ff_expert)
+  const float* up_exps_bias = nullptr;    // (n_expert · n_ff_expert)
+  const float* down_exps_bias = nullptr;  // (n_expert · n_embd)
 };
 
 struct Weights {

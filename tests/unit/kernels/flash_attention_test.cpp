@@ -25,13 +25,15 @@ struct Case {
   std::size_t window = 0;
   unsigned threads = 2;
   std::size_t max_queries = 64;
+  bool sinks = false;
 };
 
 std::string describe(const Case& c) {
   return std::string(name_of(c.type)) + " kv_heads " + std::to_string(c.n_head_kv) + " group " +
          std::to_string(c.group) + " dims " + std::to_string(c.dk) + "/" + std::to_string(c.dv) + " ctx " +
          std::to_string(c.n_ctx) + " pos0 " + std::to_string(c.pos0) + " n " + std::to_string(c.n) +
-         " window " + std::to_string(c.window) + " threads " + std::to_string(c.threads);
+         " window " + std::to_string(c.window) + " threads " + std::to_string(c.threads) +
+         (c.sinks ? " sinks" : "");
 }
 
 // Fills a cache with random keys and values for positions [0, pos0 + n) and checks every variant's
@@ -65,13 +67,17 @@ void check(const Case& c, std::mt19937& rng) {
   std::vector<float> q(c.n * shape.n_head * c.dk);
   for (auto& x : q) x = dist(rng);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.dk));
+  // Sinks around the scores' size, so that they take a real share of each softmax.
+  std::vector<float> sinks(shape.n_head);
+  for (auto& x : sinks) x = 2.0f * dist(rng);
+  const float* sink_logits = c.sinks ? sinks.data() : nullptr;
 
   std::vector<float> expected(c.n * shape.n_head * c.dv), scores(total);
   for (std::size_t t = 0; t < c.n; ++t) {
     const std::size_t position = c.pos0 + t;
     const std::size_t first = c.window != 0 && position >= c.window ? position - c.window + 1 : 0;
     attention(q.data() + t * shape.n_head * c.dk, keys.data(), values.data(), first, position + 1 - first,
-              shape, scale, expected.data() + t * shape.n_head * c.dv, scores.data());
+              shape, scale, expected.data() + t * shape.n_head * c.dv, scores.data(), sink_logits);
   }
 
   core::ThreadPool pool(c.threads);
@@ -79,8 +85,8 @@ void check(const Case& c, std::mt19937& rng) {
   for (Isa isa : supported_isas()) {
     SCOPED_TRACE(std::string(name_of(isa)));
     std::vector<float> out(expected.size(), NAN);
-    const AttentionQueries queries{q.data(),   shape.n_head * c.dk, c.n, c.pos0, c.window, scale,
-                                   out.data(), shape.n_head * c.dv};
+    AttentionQueries queries{q.data(),   shape.n_head * c.dk, c.n, c.pos0, c.window, scale, sink_logits,
+                             out.data(), shape.n_head * c.dv};
     flash_attention(kernel_table(isa), pool, shape, layer, queries, scratch);
     double max_error = 0.0;
     for (std::size_t i = 0; i < out.size(); ++i) {
@@ -125,6 +131,22 @@ TEST(FlashAttention, SlidingWindowHidesEarlierKeys) {
     check({2, 2, 64, 64, type, 400, 200, 70, 50}, rng);  // window shorter than a tile
     check({2, 2, 64, 64, type, 400, 300, 1, 130}, rng);  // decoding, window over three tiles
     check({1, 4, 64, 64, type, 800, 10, 64, 100}, rng);  // window not yet full
+  }
+}
+
+// gpt-oss's sinks: in prompt chunks, in split decoding, with a sliding window.
+TEST(FlashAttention, SinksJoinEverySoftmaxsDenominator) {
+  std::mt19937 rng(19);
+  for (KvType type : {KvType::kF32, KvType::kF16, KvType::kQ8_0}) {
+    Case chunk{2, 4, 64, 64, type, 301, 70, 93};
+    chunk.sinks = true;
+    check(chunk, rng);
+    Case decode{1, 4, 64, 64, type, 1500, 999, 1, 0, 3};
+    decode.sinks = true;
+    check(decode, rng);
+    Case windowed{2, 2, 64, 64, type, 400, 200, 70, 50};
+    windowed.sinks = true;
+    check(windowed, rng);
   }
 }
 

@@ -57,6 +57,19 @@ TEST(Swiglu, IsSiluOfGateTimesUp) {
   EXPECT_NEAR(out[3], 0.5 * 20.0, 1e-5);
 }
 
+// gpt-oss: the gate clamped from above only, up from both sides, and up shifted by one.
+TEST(Swiglu, ClampedVariantClampsAndShiftsUp) {
+  const std::vector<float> gate = {1.0f, 9.0f, -9.0f, 0.5f};
+  const std::vector<float> up = {2.0f, 1.0f, 1.0f, -8.0f};
+  std::vector<float> out(4);
+  swiglu_clamped(gate.data(), up.data(), 4, 7.0f, 1.702f, out.data());
+  const auto glu = [](double g) { return g / (1.0 + std::exp(-1.702 * g)); };
+  EXPECT_NEAR(out[0], glu(1.0) * 3.0, 1e-6);
+  EXPECT_NEAR(out[1], glu(7.0) * 2.0, 1e-5);   // gate 9 → 7
+  EXPECT_NEAR(out[2], glu(-9.0) * 2.0, 1e-6);  // no floor on the gate
+  EXPECT_NEAR(out[3], glu(0.5) * -6.0, 1e-6);  // up −8 → −7, plus one
+}
+
 TEST(AddInPlace, AddsPlainAndScaled) {
   std::vector<float> y = {1.0f, 2.0f};
   const std::vector<float> x = {10.0f, 20.0f};

@@ -19,7 +19,7 @@ struct Angles {
 
 Angles angles(double position, std::size_t n_rot, const float* divisors = nullptr) {
   Angles a{std::vector<float>(n_rot / 2), std::vector<float>(n_rot / 2)};
-  rope_angles(position, kBase, n_rot, divisors, a.cos.data(), a.sin.data());
+  rope_angles(position, plain_rope(kBase, n_rot, divisors), a.cos.data(), a.sin.data());
   return a;
 }
 
@@ -79,6 +79,32 @@ TEST(Rope, FrequencyDivisorsSlowEachPair) {
   EXPECT_NEAR(scaled.sin[0], plain_half.sin[0], 1e-6);
   const Angles plain_quarter = angles(2.5, 4);
   EXPECT_NEAR(scaled.cos[1], plain_quarter.cos[1], 1e-6);
+}
+
+// gpt-oss's YaRN (base 150000, 32 rotated dims, factor 32 over 4096 positions, betas 32 and 1):
+// the ramp runs between pair dims 4.047 and 8.699 (4 and 9 when truncated). Below it pairs keep
+// θ, above it they turn `factor` times slower, and cos/sin carry 0.1·ln(32) + 1.
+TEST(Rope, YarnKeepsFastPairsSlowsSlowOnesAndRampsBetween) {
+  YarnParams yarn{.factor = 32, .original_context = 4096, .beta_fast = 32, .beta_slow = 1, .truncate = false};
+  const RopeTable plain = plain_rope(150000, 32, nullptr);
+  const RopeTable fractional = yarn_rope(150000, 32, yarn);
+  yarn.truncate = true;
+  const RopeTable rounded = yarn_rope(150000, 32, yarn);
+  for (const RopeTable* t : {&fractional, &rounded}) {
+    ASSERT_EQ(t->theta.size(), 16u);
+    for (std::size_t i = 0; i <= 4; ++i) EXPECT_EQ(t->theta[i], plain.theta[i]) << i;
+    for (std::size_t i = 9; i < 16; ++i) EXPECT_DOUBLE_EQ(t->theta[i], plain.theta[i] / 32) << i;
+    EXPECT_NEAR(t->magnitude, 1.34657359, 1e-8);
+  }
+  // Pair 6 lies 0.41989 of the way along the fractional ramp, 0.4 along the rounded one.
+  EXPECT_NEAR(fractional.theta[6] / plain.theta[6], 1 - 0.4198944 * (1 - 1.0 / 32), 1e-6);
+  EXPECT_DOUBLE_EQ(rounded.theta[6] / plain.theta[6], 1 - 0.4 * (1 - 1.0 / 32));
+  float c = 0, s = 0;
+  RopeTable one = fractional;
+  one.theta.resize(1);
+  rope_angles(2.0, one, &c, &s);
+  EXPECT_NEAR(c, std::cos(2.0) * 1.34657359, 1e-6);
+  EXPECT_NEAR(s, std::sin(2.0) * 1.34657359, 1e-6);
 }
 
 // The property RoPE exists for: q·k depends only on the distance between their positions.

@@ -148,7 +148,33 @@ TEST(Hyperparams, UnknownArchitectureListsSupportedOnes) {
   EXPECT_NE(hp.error().message.find("qwen3moe"), std::string::npos);
 }
 
-TEST(Hyperparams, LinearRopeScalingIsReadAndOtherKindsRefused) {
+// gpt-oss: even layers slide a window, odd ones see everything; YaRN keeps its ramp fractional.
+TEST(Hyperparams, GptOssAlternatesSlidingLayersAndKeepsYarnUntruncated) {
+  const gguf::File file = open_fixture("gpt-oss-f16.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok()) << hp.error().message;
+  EXPECT_EQ(hp->architecture, Architecture::kGptOss);
+  EXPECT_EQ(hp->rope_style, kernels::RopeStyle::kNeox);
+  EXPECT_EQ(hp->sliding_window, 10u);
+  EXPECT_EQ(hp->window_of(0), 10u);
+  EXPECT_EQ(hp->window_of(1), 0u);
+  EXPECT_EQ(hp->window_of(2), 10u);
+  EXPECT_EQ(hp->rope_scaling, RopeScaling::kYarn);
+  EXPECT_DOUBLE_EQ(hp->yarn.factor, 32.0);
+  EXPECT_DOUBLE_EQ(hp->yarn.original_context, 4096.0);
+  EXPECT_FALSE(hp->yarn.truncate);
+  EXPECT_EQ(hp->n_expert, 4u);
+  EXPECT_EQ(hp->n_expert_used, 2u);
+
+  // The window is what makes the layers differ: a file without it is refused, not run wrong.
+  gguf::Contents c = file.contents();
+  erase_metadata(c, "gpt-oss.attention.sliding_window");
+  auto without = read_hyperparams(c);
+  ASSERT_FALSE(without.ok());
+  EXPECT_NE(without.error().message.find("gpt-oss.attention.sliding_window"), std::string::npos);
+}
+
+TEST(Hyperparams, LinearAndYarnRopeScalingAreReadAndOtherKindsRefused) {
   const gguf::File file = open_fixture("llama-f32.gguf");
   gguf::Contents c = file.contents();
   set_metadata(c, "llama.rope.scaling.type", string_value("linear"));
@@ -158,11 +184,27 @@ TEST(Hyperparams, LinearRopeScalingIsReadAndOtherKindsRefused) {
   EXPECT_EQ(hp->rope_scaling, RopeScaling::kLinear);
   EXPECT_DOUBLE_EQ(hp->rope_scaling_factor, 4.0);
 
+  // YaRN needs the context it extends; the betas have defaults.
   set_metadata(c, "llama.rope.scaling.type", string_value("yarn"));
   auto yarn = read_hyperparams(c);
   ASSERT_FALSE(yarn.ok());
-  EXPECT_EQ(yarn.error().code, ErrorCode::kUnsupported);
-  EXPECT_NE(yarn.error().message.find("yarn"), std::string::npos);
+  EXPECT_EQ(yarn.error().code, ErrorCode::kInvalidFormat);
+  EXPECT_NE(yarn.error().message.find("llama.rope.scaling.original_context_length"), std::string::npos);
+  set_metadata(c, "llama.rope.scaling.original_context_length", uint_value(8192));
+  yarn = read_hyperparams(c);
+  ASSERT_TRUE(yarn.ok()) << yarn.error().message;
+  EXPECT_EQ(yarn->rope_scaling, RopeScaling::kYarn);
+  EXPECT_DOUBLE_EQ(yarn->yarn.factor, 4.0);
+  EXPECT_DOUBLE_EQ(yarn->yarn.original_context, 8192.0);
+  EXPECT_DOUBLE_EQ(yarn->yarn.beta_fast, 32.0);
+  EXPECT_DOUBLE_EQ(yarn->yarn.beta_slow, 1.0);
+  EXPECT_TRUE(yarn->yarn.truncate);  // only gpt-oss keeps the ramp's ends fractional
+
+  set_metadata(c, "llama.rope.scaling.type", string_value("longrope"));
+  auto other = read_hyperparams(c);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(other.error().message.find("longrope"), std::string::npos);
 }
 
 }  // namespace
