@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 namespace pensieve::kernels {
 
@@ -36,6 +37,14 @@ void swiglu(const float* gate, const float* up, std::size_t n, float* out) {
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void geglu_tanh(const float* gate, const float* up, std::size_t n, float* out) {
+  const float k = std::sqrt(2.0f / std::numbers::pi_v<float>);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = 0.5f * g * (1.0f + std::tanh(k * (g + 0.044715f * g * g * g))) * up[i];
   }
 }
 

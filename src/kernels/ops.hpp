@@ -20,6 +20,10 @@ void softmax_in_place(float* x, std::size_t n);
 // out = silu(gate) · up, silu(g) = g / (1 + e^-g). `out` may alias either input.
 void swiglu(const float* gate, const float* up, std::size_t n, float* out);
 
+// out = gelu(gate) · up with GELU's tanh form, 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))) (Gemma).
+// `out` may alias either input.
+void geglu_tanh(const float* gate, const float* up, std::size_t n, float* out);
+
 // gpt-oss's gated unit: g = min(gate, limit), u = clamp(up, ±limit), out = g·σ(alpha·g)·(u + 1).
 // `out` may alias either input.
 void swiglu_clamped(const float* gate, const float* up, std::size_t n, float limit, float alpha, float* out);

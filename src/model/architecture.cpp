@@ -15,6 +15,7 @@ constexpr std::array kArchitectures = {
     ArchitectureInfo{Architecture::kQwen3Moe, "qwen3moe", RopeStyle::kNeox, true},
     ArchitectureInfo{Architecture::kPhi3, "phi3", RopeStyle::kNeox, false},
     ArchitectureInfo{Architecture::kGptOss, "gpt-oss", RopeStyle::kNeox, true, 2, false},
+    ArchitectureInfo{Architecture::kGemma3, "gemma3", RopeStyle::kNeox, false, 6},
 };
 
 }  // namespace
@@ -34,7 +35,7 @@ const ArchitectureInfo& info_of(Architecture architecture) {
 }
 
 std::string_view supported_architecture_names() {
-  return "llama, qwen2, qwen3, qwen3moe, phi3, gpt-oss";
+  return "llama, qwen2, qwen3, qwen3moe, phi3, gpt-oss, gemma3";
 }
 
 }  // namespace pensieve::model

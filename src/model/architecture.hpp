@@ -15,7 +15,7 @@
 
 namespace pensieve::model {
 
-enum class Architecture { kLlama, kQwen2, kQwen3, kQwen3Moe, kPhi3, kGptOss };
+enum class Architecture { kLlama, kQwen2, kQwen3, kQwen3Moe, kPhi3, kGptOss, kGemma3 };
 
 struct ArchitectureInfo {
   Architecture architecture;

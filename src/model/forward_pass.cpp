@@ -25,7 +25,7 @@ ForwardPass::ForwardPass(const Model& model, Workspace& workspace, const TensorO
       kernels_(model.kernels()),
       pool_(model.thread_pool()),
       w_(model.weights()),
-      rope_(model.rope()),
+      model_(model),
       ws_(workspace),
       observer_(observer != nullptr && *observer ? observer : nullptr) {}
 
@@ -57,9 +57,14 @@ void ForwardPass::run(std::span<const Segment> segments, std::span<const OutputR
 void ForwardPass::embed(std::span<const Segment> segments, std::size_t n) {
   const std::size_t e = hp_.n_embd;
   float* x = ws_.x_.data();
+  // Gemma scales its (tied) embeddings by √n_embd on the way in.
+  const float scale = hp_.gemma_block ? std::sqrt(static_cast<float>(e)) : 1.0f;
   for (const Segment& s : segments) {
     for (const std::int32_t token : s.tokens) {
       kernels::dequantize_row(w_.token_embd, static_cast<std::size_t>(token), x);
+      if (scale != 1.0f) {
+        for (std::size_t i = 0; i < e; ++i) x[i] *= scale;
+      }
       x += e;
     }
   }
@@ -105,13 +110,22 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
   }
 
   const std::size_t half = hp_.n_rot / 2;
-  float* cos = ws_.rope_cos_.data();  // (n, n_rot / 2)
-  float* sin = ws_.rope_sin_.data();  // (n, n_rot / 2)
+  // Each table's angles once per pass: every layer's, then the sliding-window layers' (Gemma 3).
+  const kernels::RopeTable* tables[] = {&model_.rope(), model_.sliding_rope()};
   if (layer == 0) {
-    for (std::size_t t = 0; t < n; ++t) {
-      kernels::rope_angles(static_cast<double>(ws_.positions_[t]), rope_, cos + t * half, sin + t * half);
+    for (std::size_t table = 0; table < 2 && tables[table] != nullptr; ++table) {
+      const kernels::RopeTable& rope = *tables[table];
+      float* cos = ws_.rope_cos_.data() + table * ws_.max_rows_ * half;
+      float* sin = ws_.rope_sin_.data() + table * ws_.max_rows_ * half;
+      for (std::size_t t = 0; t < n; ++t) {
+        kernels::rope_angles(static_cast<double>(ws_.positions_[t]), rope, cos + t * half, sin + t * half);
+      }
     }
   }
+  const std::size_t table =
+      tables[1] != nullptr && hp_.window_of(static_cast<std::uint32_t>(layer)) != 0 ? 1 : 0;
+  const float* cos = ws_.rope_cos_.data() + table * ws_.max_rows_ * half;  // (n, n_rot / 2)
+  const float* sin = ws_.rope_sin_.data() + table * ws_.max_rows_ * half;  // (n, n_rot / 2)
   for (std::size_t t = 0; t < n; ++t) {
     kernels::rope_apply(q + t * q_dim, hp_.n_head, hp_.head_dim_k, hp_.n_rot, hp_.rope_style, cos + t * half,
                         sin + t * half);
@@ -154,6 +168,10 @@ void ForwardPass::attention_block(int layer, std::span<const Segment> segments, 
   if (lw.bo != nullptr) {
     for (std::size_t t = 0; t < n; ++t) kernels::add_in_place(proj + t * e, lw.bo, e);
   }
+  if (lw.attn_post_norm != nullptr) {
+    for (std::size_t t = 0; t < n; ++t)
+      kernels::rms_norm(proj + t * e, lw.attn_post_norm, e, hp_.rms_norm_eps, proj + t * e);
+  }
   observe("attn_out", layer, proj, n, e);
   kernels::add_in_place(x, proj, n * e);
 }
@@ -171,6 +189,11 @@ void ForwardPass::feed_forward_block(int layer, std::size_t n) {
   } else {
     dense_feed_forward(lw, n);
   }
+  if (lw.ffn_post_norm != nullptr) {
+    float* out = ws_.proj_.data();
+    for (std::size_t t = 0; t < n; ++t)
+      kernels::rms_norm(out + t * e, lw.ffn_post_norm, e, hp_.rms_norm_eps, out + t * e);
+  }
   observe("ffn_out", layer, ws_.proj_.data(), n, e);
   kernels::add_in_place(x, ws_.proj_.data(), n * e);
 }
@@ -183,7 +206,11 @@ void ForwardPass::dense_feed_forward(const LayerWeights& lw, std::size_t n) {
   ws_.embd_in_.set(ws_.xb_.data(), e, n, e);
   const kernels::Projection gate_up[] = {{&lw.ffn_gate, gate, f}, {&lw.ffn_up, up, f}};
   kernels::matmul(kernels_, pool_, gate_up, ws_.embd_in_);
-  kernels::swiglu(kernels_, pool_, gate, up, n * f, gate);
+  if (hp_.gemma_block) {
+    kernels::geglu_tanh(gate, up, n * f, gate);
+  } else {
+    kernels::swiglu(kernels_, pool_, gate, up, n * f, gate);
+  }
   ws_.ffn_in_.set(gate, f, n, f);
   project(lw.ffn_down, ws_.ffn_in_, ws_.proj_.data(), e);
 }

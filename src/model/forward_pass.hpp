@@ -52,7 +52,7 @@ class ForwardPass {
   const kernels::KernelTable& kernels_;
   core::ThreadPool& pool_;
   const Weights& w_;
-  const kernels::RopeTable& rope_;
+  const Model& model_;
   Workspace& ws_;
   const TensorObserver* observer_;
 };

@@ -187,6 +187,13 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   hp.rms_norm_eps = static_cast<float>(*f);
 
   hp.sliding_period = arch->sliding_period;
+  hp.gemma_block = hp.architecture == Architecture::kGemma3;
+  if (hp.gemma_block) {
+    PENSIEVE_ASSIGN(f, md.optional_float("rope.freq_base_swa"));
+    hp.rope_freq_base_sliding = f.value_or(10000.0);
+    if (hp.rope_freq_base_sliding <= 1.0)
+      return inconsistent(md.key("rope.freq_base_swa") + " must be greater than 1");
+  }
   if (hp.architecture == Architecture::kPhi3 || hp.sliding_period != 0) {
     PENSIEVE_ASSIGN(u,
                     md.optional_uint("attention.sliding_window", std::numeric_limits<std::uint32_t>::max()));

@@ -38,10 +38,16 @@ struct Hyperparams {
   RopeScaling rope_scaling = RopeScaling::kNone;
   double rope_scaling_factor = 1.0;
   kernels::YarnParams yarn;  // for kYarn (yarn.factor is rope_scaling_factor)
+  // Gemma 3: layers within a sliding window rotate with this base and no scaling (0: as the others).
+  double rope_freq_base_sliding = 0.0;
 
   float rms_norm_eps = 1e-5f;
   std::uint32_t sliding_window = 0;  // 0: every earlier position is visible
   std::uint32_t sliding_period = 0;  // ArchitectureInfo::sliding_period
+
+  // Gemma 3's block: embeddings scaled by √n_embd, norms after attention and feed-forward as well
+  // as before, and GELU (tanh form) gating the feed-forward instead of SiLU.
+  bool gemma_block = false;
 
   std::uint32_t n_expert = 0;  // 0 for dense models
   std::uint32_t n_expert_used = 0;

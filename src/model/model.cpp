@@ -29,7 +29,10 @@ Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const kernel
       weights_(std::move(weights)),
       kernels_(&kernels),
       pool_(std::move(pool)),
-      rope_(rope_of(hparams_, weights_)) {}
+      rope_(rope_of(hparams_, weights_)),
+      rope_sliding_(hparams_.rope_freq_base_sliding != 0.0
+                        ? kernels::plain_rope(hparams_.rope_freq_base_sliding, hparams_.n_rot, nullptr)
+                        : kernels::RopeTable{}) {}
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const ComputeOptions& options) {
   auto file = gguf::File::open(gguf_path);

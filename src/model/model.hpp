@@ -46,8 +46,13 @@ class Model {
   std::size_t file_size() const { return file_.file_size(); }
   unsigned threads() const { return pool_->size(); }
   const kernels::KernelTable& kernels() const { return *kernels_; }
-  // The rotation of q and k, computed once from the hyperparameters (and rope_freqs).
+  // The rotation of q and k, computed once from the hyperparameters (and rope_freqs): every
+  // layer's, or where sliding_rope() is set (Gemma 3) the full-attention layers'.
   const kernels::RopeTable& rope() const { return rope_; }
+  // The sliding-window layers' rotation where it differs (hparams().rope_freq_base_sliding), else null.
+  const kernels::RopeTable* sliding_rope() const {
+    return hparams_.rope_freq_base_sliding != 0.0 ? &rope_sliding_ : nullptr;
+  }
   // Forward passes of this model take turns on these threads (one pass at a time uses them all).
   core::ThreadPool& thread_pool() const { return *pool_; }
 
@@ -105,7 +110,8 @@ class Model {
   Weights weights_;
   const kernels::KernelTable* kernels_;
   std::unique_ptr<core::ThreadPool> pool_;
-  kernels::RopeTable rope_;
+  kernels::RopeTable rope_;          // every layer's, or the full-attention layers' (Gemma 3)
+  kernels::RopeTable rope_sliding_;  // Gemma 3's sliding-window layers'
 };
 
 }  // namespace pensieve::model

@@ -123,11 +123,13 @@ Status bind_attention(const Binder& b, const Hyperparams& hp, const std::string&
   PENSIEVE_BIND(l.bq, b.optional_vector(p + "attn_q.bias", hp.q_dim()));
   PENSIEVE_BIND(l.bk, b.optional_vector(p + "attn_k.bias", hp.k_dim()));
   PENSIEVE_BIND(l.bv, b.optional_vector(p + "attn_v.bias", hp.v_dim()));
-  if (hp.architecture == Architecture::kQwen3 || hp.architecture == Architecture::kQwen3Moe) {
+  if (hp.architecture == Architecture::kQwen3 || hp.architecture == Architecture::kQwen3Moe ||
+      hp.gemma_block) {
     PENSIEVE_BIND(l.q_norm, b.vector(p + "attn_q_norm.weight", hp.head_dim_k));
     PENSIEVE_BIND(l.k_norm, b.vector(p + "attn_k_norm.weight", hp.head_dim_k));
   }
   PENSIEVE_BIND(l.wo, b.matrix(p + "attn_output.weight", {hp.attn_out_dim(), e}));
+  if (hp.gemma_block) PENSIEVE_BIND(l.attn_post_norm, b.vector(p + "post_attention_norm.weight", e));
   if (hp.architecture == Architecture::kGptOss) {
     PENSIEVE_BIND(l.bo, b.vector(p + "attn_output.bias", e));
     PENSIEVE_BIND(l.sinks, b.vector(p + "attn_sinks.weight", hp.n_head));
@@ -166,6 +168,7 @@ Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::stri
     PENSIEVE_BIND(l.ffn_up, b.matrix(p + "ffn_up.weight", {e, hp.n_ff}));
   }
   PENSIEVE_BIND(l.ffn_down, b.matrix(p + "ffn_down.weight", {hp.n_ff, e}));
+  if (hp.gemma_block) PENSIEVE_BIND(l.ffn_post_norm, b.vector(p + "post_ffw_norm.weight", e));
   return {};
 }
 

@@ -31,7 +31,9 @@ struct LayerWeights {
   const float* bo = nullptr;         // (n_embd), gpt-oss
   const float* sinks = nullptr;      // (n_head) logits joining each softmax's denominator, gpt-oss
 
-  const float* ffn_norm = nullptr;  // (n_embd)
+  const float* attn_post_norm = nullptr;  // (n_embd), Gemma 3: on the attention's output
+  const float* ffn_norm = nullptr;        // (n_embd)
+  const float* ffn_post_norm = nullptr;   // (n_embd), Gemma 3: on the feed-forward's output
   // Dense feed-forward.
   WeightMatrix ffn_gate;  // (n_ff rows, n_embd)
   WeightMatrix ffn_up;    // (n_ff rows, n_embd)

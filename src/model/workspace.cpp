@@ -26,7 +26,8 @@ Sizes sizes_of(const Hyperparams& hp, std::uint32_t max_rows, unsigned threads) 
   s.ffn_width = ffn_width;
   s.router = b * hp.n_expert;
   s.chosen = b * hp.n_expert_used;
-  s.rope = b * (hp.n_rot / 2);
+  // One table's angles, or two where sliding-window layers rotate apart (Gemma 3).
+  s.rope = b * (hp.n_rot / 2) * (hp.rope_freq_base_sliding != 0.0 ? 2 : 1);
   s.attention = kernels::AttentionScratch::floats_needed(attention_shape_of(hp), b, threads);
   return s;
 }

@@ -63,8 +63,8 @@ class Workspace {
   std::vector<float> expert_out_;          // (max_rows, n_embd)
   std::vector<std::uint32_t> expert_row_;  // (max_rows) batch row of each expert_in row
   std::vector<float> expert_row_weight_;   // (max_rows) router weight of each expert_in row
-  std::vector<float> rope_cos_;            // (max_rows, n_rot / 2)
-  std::vector<float> rope_sin_;            // (max_rows, n_rot / 2)
+  std::vector<float> rope_cos_;            // (tables, max_rows, n_rot / 2): every layer's, then sliding ones'
+  std::vector<float> rope_sin_;            // (tables, max_rows, n_rot / 2)
   kernels::AttentionScratch attention_;    // tiles and softmax state, per thread
   // Matmul inputs, quantized once for every weight that reads them.
   kernels::PreparedInput embd_in_;  // (max_rows, n_embd): the normed block input, or an expert's rows

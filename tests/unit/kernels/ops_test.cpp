@@ -57,6 +57,20 @@ TEST(Swiglu, IsSiluOfGateTimesUp) {
   EXPECT_NEAR(out[3], 0.5 * 20.0, 1e-5);
 }
 
+TEST(Geglu, IsTanhGeluOfGateTimesUp) {
+  const std::vector<float> gate = {0.0f, 1.0f, -2.0f, 6.0f};
+  const std::vector<float> up = {5.0f, 2.0f, 3.0f, 0.5f};
+  std::vector<float> out(4);
+  geglu_tanh(gate.data(), up.data(), 4, out.data());
+  const auto gelu = [](double g) {
+    return 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / 3.14159265358979) * (g + 0.044715 * g * g * g)));
+  };
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_NEAR(out[1], gelu(1.0) * 2.0, 1e-6);  // 0.8412 · 2
+  EXPECT_NEAR(out[2], gelu(-2.0) * 3.0, 1e-6);
+  EXPECT_NEAR(out[3], 6.0 * 0.5, 1e-5);  // GELU is nearly the identity far above 0
+}
+
 // gpt-oss: the gate clamped from above only, up from both sides, and up shifted by one.
 TEST(Swiglu, ClampedVariantClampsAndShiftsUp) {
   const std::vector<float> gate = {1.0f, 9.0f, -9.0f, 0.5f};

@@ -174,6 +174,23 @@ TEST(Hyperparams, GptOssAlternatesSlidingLayersAndKeepsYarnUntruncated) {
   EXPECT_NE(without.error().message.find("gpt-oss.attention.sliding_window"), std::string::npos);
 }
 
+// Gemma 3: five sliding layers to one global; the sliding ones rotate with their own base and no
+// scaling, the global ones with the file's base, linearly scaled.
+TEST(Hyperparams, Gemma3SlidesFiveLayersInSixWithTheirOwnRopeBase) {
+  const gguf::File file = open_fixture("gemma3-f16.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok()) << hp.error().message;
+  EXPECT_EQ(hp->architecture, Architecture::kGemma3);
+  EXPECT_TRUE(hp->gemma_block);
+  for (std::uint32_t layer = 0; layer < 12; ++layer) {
+    EXPECT_EQ(hp->window_of(layer), layer % 6 == 5 ? 0u : 12u) << layer;
+  }
+  EXPECT_DOUBLE_EQ(hp->rope_freq_base, 1e6);
+  EXPECT_DOUBLE_EQ(hp->rope_freq_base_sliding, 1e4);
+  EXPECT_EQ(hp->rope_scaling, RopeScaling::kLinear);
+  EXPECT_DOUBLE_EQ(hp->rope_scaling_factor, 8.0);
+}
+
 TEST(Hyperparams, LinearAndYarnRopeScalingAreReadAndOtherKindsRefused) {
   const gguf::File file = open_fixture("llama-f32.gguf");
   gguf::Contents c = file.contents();
