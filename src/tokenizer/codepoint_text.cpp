@@ -6,18 +6,20 @@ namespace pensieve::tokenizer {
 namespace {
 
 // ASCII dominates prompts (English, code, JSON); its categories are fixed facts of Unicode.
-constexpr std::array<std::uint8_t, 128> kAsciiFlags = [] {
-  std::array<std::uint8_t, 128> t{};
+constexpr std::array<std::uint16_t, 128> kAsciiFlags = [] {
+  std::array<std::uint16_t, 128> t{};
   for (int c = 0; c < 128; ++c) {
-    std::uint8_t f = 0;
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
-      f = kLetter;
+    std::uint16_t f = 0;
+    if (c >= 'A' && c <= 'Z') {
+      f = kLetter | kUpperCase;
+    } else if (c >= 'a' && c <= 'z') {
+      f = kLetter | kLowerCase;
     } else if (c >= '0' && c <= '9') {
       f = kNumber;
     } else if (c == ' ' || (c >= '\t' && c <= '\r')) {
       f = kWhitespace;
-    } else if (c == '$' || c == '+' || c == '<' || c == '=' || c == '>' || c == '^' || c == '`' ||
-               c == '|' || c == '~') {
+    } else if (c == '$' || c == '+' || c == '<' || c == '=' || c == '>' || c == '^' || c == '`' || c == '|' ||
+               c == '~') {
       f = kSymbol;
     } else if (c > ' ' && c < 127) {
       f = kPunctuation;

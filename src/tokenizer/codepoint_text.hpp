@@ -17,7 +17,7 @@ class CodepointText {
 
   std::size_t size() const { return cps_.size(); }
   std::uint32_t cp(std::size_t i) const { return cps_[i]; }
-  std::uint8_t flags(std::size_t i) const { return flags_[i]; }
+  std::uint16_t flags(std::size_t i) const { return flags_[i]; }
   // Byte offset of code point i in the text; offset(size()) is the text length.
   std::uint32_t offset(std::size_t i) const { return offsets_[i]; }
 
@@ -25,13 +25,18 @@ class CodepointText {
   bool is_number(std::size_t i) const { return flags_[i] & kNumber; }
   bool is_space(std::size_t i) const { return flags_[i] & kWhitespace; }
   bool is_punctuation(std::size_t i) const { return flags_[i] & kPunctuation; }
+  bool is_symbol(std::size_t i) const { return flags_[i] & kSymbol; }
+  bool is_mark(std::size_t i) const { return flags_[i] & kMark; }
+  bool is_upper_case(std::size_t i) const { return flags_[i] & kUpperCase; }
+  bool is_lower_case(std::size_t i) const { return flags_[i] & kLowerCase; }
+  bool is_han(std::size_t i) const { return flags_[i] & kHan; }
   // [^\s\p{L}\p{N}]
   bool is_other(std::size_t i) const { return !(flags_[i] & (kWhitespace | kLetter | kNumber)); }
   bool is_newline(std::size_t i) const { return cps_[i] == '\r' || cps_[i] == '\n'; }
 
  private:
   std::vector<std::uint32_t> cps_;
-  std::vector<std::uint8_t> flags_;
+  std::vector<std::uint16_t> flags_;
   std::vector<std::uint32_t> offsets_;
 };
 

@@ -23,6 +23,11 @@ constexpr Rule kDeepseekCoderRules[] = {rules::single_newline, rules::space_then
 constexpr Rule kDeepseekLlmRules[] = {rules::single_newline,        rules::space_then_cased_letters,
                                       rules::space_then_ascii_punctuation, rules::trailing_spaces,
                                       rules::cjk_run,               rules::number_run};
+constexpr Rule kDeepseekV3Rules[] = {rules::one_to_three_numbers, rules::ideograph_or_kana_run,
+                                     rules::deepseek_v3_words};
+constexpr Rule kGpt4oRules[] = {rules::o200k};
+constexpr Rule kTekkenRules[] = {rules::tekken};
+constexpr Rule kKimiK2Rules[] = {rules::kimi_k2};
 
 constexpr PreTokenizerSpec kDefault{"default", kDefaultRules, false, false};
 constexpr PreTokenizerSpec kGpt2{"gpt-2", kGpt2Rules, false, false};
@@ -33,6 +38,14 @@ constexpr PreTokenizerSpec kStarcoder{"starcoder", kStarcoderRules, false, false
 constexpr PreTokenizerSpec kFalcon{"falcon", kFalconRules, false, false};
 constexpr PreTokenizerSpec kDeepseekCoder{"deepseek-coder", kDeepseekCoderRules, false, false};
 constexpr PreTokenizerSpec kDeepseekLlm{"deepseek-llm", kDeepseekLlmRules, false, false};
+constexpr PreTokenizerSpec kDeepseekV3{"deepseek-v3", kDeepseekV3Rules, false, false};
+// GLM-4 splits with Llama 3's regex but merges every word (its tokenizer.json does not ignore merges).
+constexpr PreTokenizerSpec kGlm4{"glm4", kLlama3Rules, false, false};
+// gpt-oss's tokenizer.json and Mistral's Tekken ignore merges; Kimi K2's reference is tiktoken,
+// which looks a whole piece up before merging, which is the same thing.
+constexpr PreTokenizerSpec kGpt4o{"gpt-4o", kGpt4oRules, true, false};
+constexpr PreTokenizerSpec kTekken{"tekken", kTekkenRules, true, false};
+constexpr PreTokenizerSpec kKimiK2{"kimi-k2", kKimiK2Rules, true, false};
 
 // GGUF names (as converters write them) → spec. Aliases share a spec when the model's
 // tokenizer uses the very same regexes.
@@ -57,6 +70,12 @@ constexpr std::pair<std::string_view, const PreTokenizerSpec*> kByName[] = {
     {"falcon", &kFalcon},
     {"deepseek-coder", &kDeepseekCoder},
     {"deepseek-llm", &kDeepseekLlm},
+    {"deepseek-v3", &kDeepseekV3},
+    {"glm4", &kGlm4},
+    {"chatglm-bpe", &kGlm4},
+    {"gpt-4o", &kGpt4o},
+    {"tekken", &kTekken},
+    {"kimi-k2", &kKimiK2},
 };
 
 constexpr auto kNames = [] {

@@ -4,49 +4,15 @@
 #include <cstdint>
 #include <iterator>
 
+#include "tokenizer/rule_matching.hpp"
+
 namespace pensieve::tokenizer::rules {
 namespace {
 
-// An anchored matcher: the length of the match starting exactly at `pos`, 0 for none.
-using MatchAt = std::size_t (*)(const CodepointText& t, std::size_t pos, std::size_t end);
-
-template <MatchAt match_at>
-Match search(const CodepointText& t, std::size_t from, std::size_t end) {
-  for (std::size_t p = from; p < end; ++p) {
-    if (const std::size_t n = match_at(t, p, end)) return {p, p + n};
-  }
-  return {end, end};
-}
-
-template <typename Pred>
-std::size_t run(std::size_t p, std::size_t end, Pred pred) {
-  while (p < end && pred(p)) ++p;
-  return p;
-}
-
-// 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive as in (?i:...).
-std::size_t contraction(const CodepointText& t, std::size_t p, std::size_t end, bool ignore_case) {
-  if (t.cp(p) != '\'' || p + 1 >= end) return 0;
-  auto at = [&](std::size_t i) {
-    const std::uint32_t c = t.cp(i);
-    return ignore_case && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-  };
-  const std::uint32_t c1 = at(p + 1);
-  if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return 2;
-  if (p + 2 < end) {
-    const std::uint32_t c2 = at(p + 2);
-    if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) return 3;
-  }
-  return 0;
-}
-
-// The tail shared by the GPT-2 family: \s+(?!\S)|\s+ at a whitespace character. A run followed
-// by a non-space gives that character back so it can lead the next word (" word").
-std::size_t whitespace_run(const CodepointText& t, std::size_t p, std::size_t end) {
-  const std::size_t q = run(p, end, [&](std::size_t i) { return t.is_space(i); });
-  if (q == end || q - p == 1) return q - p;
-  return q - p - 1;
-}
+using detail::contraction;
+using detail::run;
+using detail::search;
+using detail::whitespace_run;
 
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 std::size_t gpt2_at(const CodepointText& t, std::size_t p, std::size_t end) {
@@ -79,12 +45,7 @@ std::size_t llama3_at(const CodepointText& t, std::size_t p, std::size_t end) {
     const std::size_t q = run(s, end, [&](std::size_t i) { return t.is_other(i); });
     return run(q, end, [&](std::size_t i) { return t.is_newline(i); }) - p;
   }
-  // \s*[\r\n]+ ends after the last newline of the whitespace run, when it has one.
-  const std::size_t q = run(p, end, [&](std::size_t i) { return t.is_space(i); });
-  for (std::size_t j = q; j > p; --j) {
-    if (t.is_newline(j - 1)) return j - p;
-  }
-  return whitespace_run(t, p, end);
+  return detail::newline_or_whitespace_run(t, p, end);
 }
 
 // \p{N}

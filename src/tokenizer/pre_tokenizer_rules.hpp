@@ -34,4 +34,14 @@ Match space_then_cased_letters(const CodepointText& text, std::size_t from, std:
 Match space_then_ascii_punctuation(const CodepointText& text, std::size_t from, std::size_t end);
 Match trailing_spaces(const CodepointText& text, std::size_t from, std::size_t end);
 
+// pre_tokenizer_rules_cased.cpp: words split at case changes.
+Match o200k(const CodepointText& text, std::size_t from, std::size_t end);
+Match tekken(const CodepointText& text, std::size_t from, std::size_t end);
+Match kimi_k2(const CodepointText& text, std::size_t from, std::size_t end);
+
+// pre_tokenizer_rules_deepseek_v3.cpp
+Match one_to_three_numbers(const CodepointText& text, std::size_t from, std::size_t end);
+Match ideograph_or_kana_run(const CodepointText& text, std::size_t from, std::size_t end);
+Match deepseek_v3_words(const CodepointText& text, std::size_t from, std::size_t end);
+
 }  // namespace pensieve::tokenizer::rules

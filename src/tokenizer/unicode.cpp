@@ -2,6 +2,7 @@
 
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
+#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
 #include <array>
@@ -12,24 +13,28 @@ namespace {
 
 constexpr std::uint32_t kReplacement = 0xFFFD;
 
-std::uint8_t flags_from_icu(std::uint32_t cp) {
+std::uint16_t flags_from_icu(std::uint32_t cp) {
   const auto c = static_cast<UChar32>(cp);
   const std::uint32_t mask = U_GET_GC_MASK(c);
-  std::uint8_t flags = 0;
+  std::uint16_t flags = 0;
   if (mask & U_GC_L_MASK) flags |= kLetter;
   if (mask & U_GC_N_MASK) flags |= kNumber;
   if (mask & U_GC_P_MASK) flags |= kPunctuation;
   if (mask & U_GC_M_MASK) flags |= kMark;
   if (mask & U_GC_S_MASK) flags |= kSymbol;
   if (u_isUWhiteSpace(c)) flags |= kWhitespace;
+  if (mask & (U_GC_LU_MASK | U_GC_LT_MASK)) flags |= kUpperCase;
+  if (mask & U_GC_LL_MASK) flags |= kLowerCase;
+  UErrorCode status = U_ZERO_ERROR;
+  if (uscript_getScript(c, &status) == USCRIPT_HAN && U_SUCCESS(status)) flags |= kHan;
   return flags;
 }
 
 // The Basic Multilingual Plane covers nearly every character a prompt holds; its categories
-// are read from ICU once into a 64 KiB table so the splitters pay one load per character.
-const std::array<std::uint8_t, 0x10000>& bmp_flags() {
+// are read from ICU once into a 128 KiB table so the splitters pay one load per character.
+const std::array<std::uint16_t, 0x10000>& bmp_flags() {
   static const auto table = [] {
-    std::array<std::uint8_t, 0x10000> t{};
+    std::array<std::uint16_t, 0x10000> t{};
     for (std::uint32_t cp = 0; cp < 0x10000; ++cp) t[cp] = flags_from_icu(cp);
     return t;
   }();
@@ -107,7 +112,7 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-std::uint8_t codepoint_flags(std::uint32_t cp) {
+std::uint16_t codepoint_flags(std::uint32_t cp) {
   if (cp < 0x10000) return bmp_flags()[cp];
   if (cp > 0x10FFFF) return 0;
   return flags_from_icu(cp);

@@ -33,16 +33,21 @@ void append_utf8(std::string& out, std::uint32_t cp);
 
 // Category bits; a character has at most one of letter/number/punctuation/mark/symbol, and
 // whitespace is the Unicode White_Space property (what \s means in the tokenizers' regexes).
-enum CodepointFlag : std::uint8_t {
+// The case bits refine kLetter for the regexes that split words at case changes (o200k and its
+// kin): a letter with neither is \p{Lm} or \p{Lo}. kHan is the script, which Kimi K2 splits apart.
+enum CodepointFlag : std::uint16_t {
   kLetter = 1 << 0,       // \p{L}
   kNumber = 1 << 1,       // \p{N}
   kPunctuation = 1 << 2,  // \p{P}
   kMark = 1 << 3,         // \p{M}
   kSymbol = 1 << 4,       // \p{S}
   kWhitespace = 1 << 5,   // \s
+  kUpperCase = 1 << 6,    // \p{Lu} or \p{Lt}
+  kLowerCase = 1 << 7,    // \p{Ll}
+  kHan = 1 << 8,          // \p{Han} (Script=Han)
 };
 
-std::uint8_t codepoint_flags(std::uint32_t cp);
+std::uint16_t codepoint_flags(std::uint32_t cp);
 
 // How many leading bytes of `text` are a complete, valid UTF-8 prefix, with a trailing
 // sequence that is valid so far but cut short left out. Invalid bytes count as complete.

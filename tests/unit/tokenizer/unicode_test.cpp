@@ -47,8 +47,10 @@ TEST(Unicode, SanitiseReplacesEachMaximalInvalidSubpart) {
 
 TEST(Unicode, CategoriesHoldForEveryScript) {
   auto flags = [](std::uint32_t cp) { return codepoint_flags(cp); };
+  // Category alone, without the case and script refinements.
+  auto category = [](std::uint32_t cp) { return codepoint_flags(cp) & ~(kUpperCase | kLowerCase | kHan); };
   for (std::uint32_t letter : {0x41u, 0xE9u, 0x436u, 0x4E2Du, 0xE01u, 0x915u, 0x627u, 0xAC00u, 0x1D400u, 0x10400u}) {
-    EXPECT_EQ(flags(letter), kLetter) << std::hex << letter;
+    EXPECT_EQ(category(letter), kLetter) << std::hex << letter;
   }
   for (std::uint32_t mark : {0x93Fu, 0x94Du, 0x301u, 0xE34u}) EXPECT_EQ(flags(mark), kMark) << std::hex << mark;
   for (std::uint32_t number : {0x37u, 0x663u, 0xBDu, 0x2167u, 0xFF11u, 0x1D7CEu}) {
@@ -65,6 +67,22 @@ TEST(Unicode, CategoriesHoldForEveryScript) {
   }
   EXPECT_EQ(flags(0x200Du), 0);  // zero-width joiner: a format character
   EXPECT_EQ(flags(0x110000u), 0);
+}
+
+TEST(Unicode, CaseAndHanRefineLetters) {
+  auto flags = [](std::uint32_t cp) { return codepoint_flags(cp); };
+  for (std::uint32_t upper : {0x41u, 0xC9u, 0x416u, 0x391u, 0x1C5u, 0x1D400u}) {  // Lu, and Lt (ǅ)
+    EXPECT_EQ(flags(upper), kLetter | kUpperCase) << std::hex << upper;
+  }
+  for (std::uint32_t lower : {0x61u, 0xE9u, 0x436u, 0x3B1u, 0x10428u})
+    EXPECT_EQ(flags(lower), kLetter | kLowerCase);
+  for (std::uint32_t other : {0x627u, 0x915u, 0xE01u, 0xAC00u, 0x3042u, 0x2B0u})
+    EXPECT_EQ(flags(other), kLetter);  // Lo, Lm
+  for (std::uint32_t han : {0x4E2Du, 0x3400u, 0x20000u, 0x3005u})
+    EXPECT_EQ(flags(han), kLetter | kHan) << std::hex << han;
+  EXPECT_EQ(flags(0x3007u), kNumber | kHan);  // 〇, a Han number
+  EXPECT_EQ(flags(0x2E80u), kSymbol | kHan);  // a CJK radical
+  EXPECT_EQ(flags(0x3001u), kPunctuation);    // 、 is Common script, not Han
 }
 
 TEST(Unicode, NfcComposesAndLeavesNormalTextAlone) {
