@@ -101,6 +101,14 @@ Result<std::unique_ptr<ChatFrontend>> ChatFrontend::from_gguf(const gguf::Conten
       new ChatFrontend(std::move(*tok), std::move(*tmpl), std::move(*info), traits, source));
 }
 
+std::string reasoning_effort(bool thinking, std::optional<std::int64_t> budget_tokens) {
+  if (!thinking) return "low";
+  if (!budget_tokens) return "medium";
+  if (*budget_tokens < 4096) return "low";
+  if (*budget_tokens < 16384) return "medium";
+  return "high";
+}
+
 Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   auto context = chat::anthropic_to_template_context(request.body, {traits_.family});
   if (!context) return context.error();
@@ -117,8 +125,11 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
                  "(no tool-call syntax to prefill); such requests are treated as \"auto\"\n",
                  chat::to_string(traits_.family));
   }
-  // Qwen3-style templates switch reasoning on and off with this variable.
+  // Qwen3-style templates switch reasoning on and off with this variable; gpt-oss's always
+  // reasons, as much as its reasoning_effort says.
   (*context)["enable_thinking"] = request.thinking && !forcing;
+  (*context)["reasoning_effort"] =
+      reasoning_effort(request.thinking && !forcing, request.thinking_budget_tokens);
 
   chat::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};

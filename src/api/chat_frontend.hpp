@@ -6,7 +6,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "api/frontend.hpp"
 #include "chat/jinja/template.hpp"
@@ -17,6 +20,11 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::api {
+
+// gpt-oss's reasoning_effort for Anthropic's thinking settings: the least without thinking (it
+// cannot stop reasoning altogether), by budget_tokens with one (below 4096 low, below 16384
+// medium, else high), medium (its template's default) when adaptive.
+std::string reasoning_effort(bool thinking, std::optional<std::int64_t> budget_tokens);
 
 class ChatFrontend : public Frontend {
  public:

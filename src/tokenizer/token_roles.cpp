@@ -18,6 +18,8 @@ constexpr std::string_view kTurnEndTexts[] = {
     "<|call|>",        // gpt-oss
 };
 
+constexpr std::string_view kHarmonyTurnEnds[] = {"<|return|>", "<|call|>"};
+
 // Phi-3 tokens that, unlike the rest of its added tokens, keep the whitespace after them.
 constexpr std::string_view kPhi3KeepSpaceAfter[] = {"<unk>", "<s>", "<|endoftext|>"};
 
@@ -28,6 +30,17 @@ bool is_turn_end_text(std::string_view token_text) {
     if (t == token_text) return true;
   }
   return false;
+}
+
+bool is_harmony_turn_end(std::string_view token_text) {
+  for (std::string_view t : kHarmonyTurnEnds) {
+    if (t == token_text) return true;
+  }
+  return false;
+}
+
+bool is_harmony_message_end(std::string_view token_text) {
+  return token_text == "<|end|>";
 }
 
 bool strips_space_after(std::string_view architecture, std::string_view token_text) {

@@ -90,11 +90,20 @@ struct Tokenizer::Impl {
     mark(vocab.eos);
     mark(vocab.eot);
     mark(vocab.eom);
+    std::size_t harmony_turn_ends = 0;
     for (std::int32_t id = 0; id < vocab.size(); ++id) {
       const TokenType type = vocab.type(id);
       if ((type == TokenType::kControl || type == TokenType::kUserDefined) && is_turn_end_text(vocab.text(id))) {
         mark(id);
       }
+      if (type == TokenType::kControl && is_harmony_turn_end(vocab.text(id))) ++harmony_turn_ends;
+    }
+    if (harmony_turn_ends == 2) {  // <|return|> and <|call|>: gpt-oss's harmony vocabulary
+      std::erase_if(eog_ids, [this](std::int32_t id) {
+        if (!is_harmony_message_end(vocab.text(id))) return false;
+        is_eog[static_cast<std::size_t>(id)] = false;
+        return true;
+      });
     }
     std::sort(eog_ids.begin(), eog_ids.end());
   }

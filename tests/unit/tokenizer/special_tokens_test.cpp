@@ -141,6 +141,16 @@ TEST(SpecialTokens, EndOfGenerationCoversEachFamilysTurnEnd) {
   EXPECT_TRUE(phi3.is_end_of_generation(id_of(phi3, "<|end|>")));
   EXPECT_FALSE(phi3.is_end_of_generation(id_of(phi3, "<|user|>")));
 
+  // gpt-oss (harmony): <|end|> closes the analysis message, and the turn goes on to its answer
+  // or call; <|return|> and <|call|> end it.
+  auto gpt_oss = load_fixture("models/gpt-oss-f16.gguf");
+  EXPECT_TRUE(gpt_oss.is_end_of_generation(id_of(gpt_oss, "<|return|>")));
+  EXPECT_TRUE(gpt_oss.is_end_of_generation(id_of(gpt_oss, "<|call|>")));
+  EXPECT_FALSE(gpt_oss.is_end_of_generation(id_of(gpt_oss, "<|end|>")));
+  EXPECT_EQ(std::count(gpt_oss.end_of_generation_ids().begin(), gpt_oss.end_of_generation_ids().end(),
+                       id_of(gpt_oss, "<|end|>")),
+            0);
+
   auto gpt2 = load_fixture("vocab/ggml-vocab-gpt-2.gguf");
   EXPECT_TRUE(gpt2.is_end_of_generation(id_of(gpt2, "<|endoftext|>")));
   EXPECT_EQ(gpt2.end_of_generation_ids().size(), 1u);
