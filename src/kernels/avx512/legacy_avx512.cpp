@@ -1,5 +1,5 @@
-// kernels/avx512/legacy: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) against
-// ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
+// kernels/avx512/legacy: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, MXFP4)
+// against ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
 // (the signed code plus a bias, corrected exactly by the activations' sums), a scale and, for the
 // _1 types, an offset, for 16 rows at once (rows in the lanes).
 #include "kernels/avx512/entries.hpp"
@@ -17,6 +17,7 @@ constexpr IntScheme kQ4_1{32, 20, 32, 0, false, true, false};
 constexpr IntScheme kQ5_0{32, 22, 32, 16, false, false, false};
 constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
+constexpr IntScheme kMXFP4{32, 17, 32, 128, false, false, false};
 
 // Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
 struct BuildQ80 {
@@ -112,6 +113,45 @@ struct BuildIq4Nl {
   }
 };
 
+// MXFP4: { u8 e; u8 qs[16]; } value 2^(e − 128)·doubled[nibble], doubled = twice the E2M1 value
+// (an integer in [-12, 12]), looked up + 128.
+struct BuildMxfp4 {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    const __m512i doubled = _mm512_broadcast_i32x4(_mm_setr_epi8(
+        static_cast<char>(128), static_cast<char>(129), static_cast<char>(130), static_cast<char>(131),
+        static_cast<char>(132), static_cast<char>(134), static_cast<char>(136), static_cast<char>(140),
+        static_cast<char>(128), 127, 126, 125, 124, 122, 120, 116));
+    for (std::size_t b = begin; b < end; b += 2) {
+      const bool second = b + 1 < end;
+      __m512i z[8];
+      src.dwords4x2(b * 17 + 1, (b + 1) * 17 + 1, second, z);
+      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+        const std::size_t block = b + k;
+#pragma GCC unroll 8
+        for (std::size_t j = 0; j < 8; ++j) {
+          const __m512i packed = z[4 * k + j % 4];
+          store_quad<kMXFP4>(
+              panel, block - begin, j,
+              _mm512_shuffle_epi8(doubled, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        }
+        store_scale<kMXFP4>(panel, block - begin, e8m0_half(src.dword(block * 17)));
+      }
+    }
+  }
+
+  // Half of 2^(e − 127) for the E8M0 byte e in the low byte of each lane, built from its float
+  // bits: 2^(e − 128) is a subnormal for e < 2. (tensor/mxfp4_layout.hpp has the scalar form;
+  // AVX-512 files keep their own copies.)
+  static __m512 e8m0_half(__m512i dword) {
+    const __m512i e = _mm512_and_si512(dword, _mm512_set1_epi32(0xff));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i subnormal = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, subnormal));
+  }
+};
+
 // A few tokens against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers once for
 // all: for each token accumulate<kS, 1, 1>'s arithmetic on the same numbers in the same order
 // (see DecodeKQuant in kquants_avx512.cpp). Blocks are 34 or 18 bytes, so they are taken in pairs
@@ -200,6 +240,7 @@ void add_legacy_kernels(KernelTable& table) {
   set_panel_matmul(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
   set_panel_matmul(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);
   set_panel_matmul(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, BuildIq4Nl>);
+  set_panel_matmul(table, TensorType::kMXFP4, matmul_int<kMXFP4, BuildMxfp4>);
 }
 
 }  // namespace pensieve::kernels::avx512
