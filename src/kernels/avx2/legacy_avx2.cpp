@@ -80,24 +80,6 @@ struct Mxfp4 {
   }
 };
 
-// Half of 2^(e − 127) from the E8M0 byte e, built from its float bits: 2^(e − 128) is a subnormal
-// for e < 2. (tensor/mxfp4_layout.hpp has the scalar form; AVX2 files keep their own copies.)
-__m256i e8m0_half_bits(__m256i e) {
-  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
-  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
-  return _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
-}
-
-// The scale of one block, as a float.
-template <class K>
-float block_scale(const std::uint8_t* b) {
-  if constexpr (K::kScale == Scale::kE8M0) {
-    return _mm256_cvtss_f32(_mm256_castsi256_ps(e8m0_half_bits(_mm256_set1_epi32(b[0]))));
-  } else {
-    return load_fp16(b);
-  }
-}
-
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m
 struct Q4_1 {
   static constexpr Scale kScale = Scale::kFp16;
@@ -115,6 +97,24 @@ struct Q5_1 {
     return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
   }
 };
+
+// Half of 2^(e − 127) from the E8M0 byte e, built from its float bits: 2^(e − 128) is a subnormal
+// for e < 2. (tensor/mxfp4_layout.hpp has the scalar form; AVX2 files keep their own copies.)
+__m256i e8m0_half_bits(__m256i e) {
+  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  return _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
+}
+
+// The scale of one block, as a float.
+template <class K>
+float block_scale(const std::uint8_t* b) {
+  if constexpr (K::kScale == Scale::kE8M0) {
+    return _mm256_cvtss_f32(_mm256_castsi256_ps(e8m0_half_bits(_mm256_set1_epi32(b[0]))));
+  } else {
+    return load_fp16(b);
+  }
+}
 
 // Lane i of the result = Σ of the eight lanes of v[i].
 __m256i sum_lanes_8(const __m256i (&v)[8]) {
