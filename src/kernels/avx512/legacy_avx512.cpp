@@ -123,15 +123,13 @@ inline __m512i mxfp4_codes(__m512i nibbles) {
   return _mm512_shuffle_epi8(doubled, nibbles);
 }
 
-// Half of 2^(e − 127) for the E8M0 byte e in the low byte of each lane, built from its float
-// bits: 2^(e − 128) is a subnormal for e < 2. (tensor/mxfp4_layout.hpp has the scalar form; AVX-512
-// files keep their own copies.)
+// Half of 2^(e − 127), for the E8M0 byte e in the low byte of each lane: 0.5 scaled by 2^(e − 127),
+// exact for every e (the subnormals 2^-128 and 2^-127 included, as denormals are not flushed).
+// (tensor/mxfp4_layout.hpp has the scalar form; AVX-512 files keep their own copies.)
 inline __m512 mxfp4_half_scale(__m512i dword) {
   const __m512i e = _mm512_and_si512(dword, _mm512_set1_epi32(0xff));
-  const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
-  const __m512i subnormal = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
-  const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
-  return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, subnormal));
+  return _mm512_scalef_ps(_mm512_set1_ps(0.5f),
+                          _mm512_cvtepi32_ps(_mm512_sub_epi32(e, _mm512_set1_epi32(127))));
 }
 
 struct BuildMxfp4 {
