@@ -274,7 +274,8 @@ void run_bandwidth(benchmark::State& state, std::size_t total, std::size_t chunk
 
 const TensorType kTypes[] = {TensorType::kF32,    TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
                              TensorType::kQ4_0,   TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
-                             TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
+                             TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K,
+                             TensorType::kMXFP4};
 
 struct Shape {
   const char* name;

@@ -11,6 +11,7 @@ ActivationFormat activation_format_of(tensor::TensorType weight_type) {
     case TensorType::kQ5_1:
     case TensorType::kQ8_0:
     case TensorType::kIQ4_NL:
+    case TensorType::kMXFP4:
       return ActivationFormat::kQ8x32;
     case TensorType::kQ4_K:
     case TensorType::kQ5_K:

@@ -13,7 +13,7 @@ namespace pensieve::kernels {
 
 enum class ActivationFormat {
   kF32,     // the float row itself
-  kQ8x32,   // ActBlock32 per 32 values: the legacy block types and IQ4_NL
+  kQ8x32,   // ActBlock32 per 32 values: the legacy block types, IQ4_NL and MXFP4
   kQ8x256,  // ActBlock256 per 256 values: the K-quants
 };
 inline constexpr std::size_t kActivationFormats = 3;

@@ -23,6 +23,8 @@ constexpr std::array kSchemes = {
     WeightScheme{"Q5_K", TensorType::kQ5_K, Mix::kPure, 16},
     WeightScheme{"Q6_K", TensorType::kQ6_K, Mix::kPure, 18},
     WeightScheme{"IQ4_NL", TensorType::kIQ4_NL, Mix::kPure, 25},
+    // 38 is MXFP4_MOE, the label of gpt-oss files (experts in MXFP4); here every matrix is.
+    WeightScheme{"MXFP4", TensorType::kMXFP4, Mix::kPure, 38},
     WeightScheme{"Q4_K_M", TensorType::kQ4_K, Mix::kKQuantMedium, 15},
     WeightScheme{"Q5_K_M", TensorType::kQ5_K, Mix::kKQuantMedium, 17},
 };

@@ -32,6 +32,10 @@ void quantize_q5_1(const float* src, std::uint8_t* dst, std::size_t n_blocks);
 void quantize_q8_0(const float* src, std::uint8_t* dst, std::size_t n_blocks);
 void quantize_iq4_nl(const float* src, std::uint8_t* dst, std::size_t n_blocks);
 
+// mxfp4_codec.cpp: the OCP microscaling FP4 block (mxfp4_layout.hpp)
+void dequantize_mxfp4(const std::uint8_t* src, float* dst, std::size_t n_blocks);
+void quantize_mxfp4(const float* src, std::uint8_t* dst, std::size_t n_blocks);
+
 // kquant_codecs.cpp: the 256-value super-block formats
 void dequantize_q2_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);
 void dequantize_q3_k(const std::uint8_t* src, float* dst, std::size_t n_blocks);

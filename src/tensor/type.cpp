@@ -42,7 +42,7 @@ constexpr std::array kTraits = {
     TypeTraits{TensorType::kBF16, "BF16", 1, 2, dequantize_bf16, quantize_bf16},
     TypeTraits{TensorType::kTQ1_0, "TQ1_0", 256, 54},
     TypeTraits{TensorType::kTQ2_0, "TQ2_0", 256, 66},
-    TypeTraits{TensorType::kMXFP4, "MXFP4", 32, 17},
+    TypeTraits{TensorType::kMXFP4, "MXFP4", 32, 17, dequantize_mxfp4, quantize_mxfp4},
 };
 
 // Raw type id -> row of kTraits (or -1), so look-ups on hot paths cost one index.

@@ -1,5 +1,5 @@
-// kernels/avx512/legacy: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) against
-// ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
+// kernels/avx512/legacy: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, MXFP4)
+// against ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
 // (the signed code plus a bias, corrected exactly by the activations' sums), a scale and, for the
 // _1 types, an offset, for 16 rows at once (rows in the lanes).
 #include "kernels/avx512/entries.hpp"
@@ -17,6 +17,7 @@ constexpr IntScheme kQ4_1{32, 20, 32, 0, false, true, false};
 constexpr IntScheme kQ5_0{32, 22, 32, 16, false, false, false};
 constexpr IntScheme kQ5_1{32, 24, 32, 0, false, true, false};
 constexpr IntScheme kIQ4_NL{32, 18, 32, 128, false, false, false};
+constexpr IntScheme kMXFP4{32, 17, 32, 128, false, false, false};
 
 // Q8_0: { fp16 d; i8 q[32]; } — codes + 128.
 struct BuildQ80 {
@@ -112,15 +113,56 @@ struct BuildIq4Nl {
   }
 };
 
-// A few tokens against repacked panels of Q8_0 or Q4_0 rows, unpacked in registers once for
-// all: for each token accumulate<kS, 1, 1>'s arithmetic on the same numbers in the same order
-// (see DecodeKQuant in kquants_avx512.cpp). Blocks are 34 or 18 bytes, so they are taken in pairs
-// (a whole number of words): `words` is the pair's first word and kStart where the block starts
-// in the pair (0 or the block size), so every load is at a constant offset.
+// MXFP4: { u8 e; u8 qs[16]; } value 2^(e − 128)·doubled[nibble], doubled = twice the E2M1 value
+// (an integer in [-12, 12]), looked up + 128.
+inline __m512i mxfp4_codes(__m512i nibbles) {
+  const __m512i doubled = _mm512_broadcast_i32x4(_mm_setr_epi8(
+      static_cast<char>(128), static_cast<char>(129), static_cast<char>(130), static_cast<char>(131),
+      static_cast<char>(132), static_cast<char>(134), static_cast<char>(136), static_cast<char>(140),
+      static_cast<char>(128), 127, 126, 125, 124, 122, 120, 116));
+  return _mm512_shuffle_epi8(doubled, nibbles);
+}
+
+// Half of 2^(e − 127), for the E8M0 byte e in the low byte of each lane: 0.5 scaled by 2^(e − 127),
+// exact for every e (the subnormals 2^-128 and 2^-127 included, as denormals are not flushed).
+// (tensor/mxfp4_layout.hpp has the scalar form; AVX-512 files keep their own copies.)
+inline __m512 mxfp4_half_scale(__m512i dword) {
+  const __m512i e = _mm512_and_si512(dword, _mm512_set1_epi32(0xff));
+  return _mm512_scalef_ps(_mm512_set1_ps(0.5f),
+                          _mm512_cvtepi32_ps(_mm512_sub_epi32(e, _mm512_set1_epi32(127))));
+}
+
+struct BuildMxfp4 {
+  template <class Src>
+  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
+    for (std::size_t b = begin; b < end; b += 2) {
+      const bool second = b + 1 < end;
+      __m512i z[8];
+      src.dwords4x2(b * 17 + 1, (b + 1) * 17 + 1, second, z);
+      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+        const std::size_t block = b + k;
+#pragma GCC unroll 8
+        for (std::size_t j = 0; j < 8; ++j) {
+          const __m512i packed = z[4 * k + j % 4];
+          store_quad<kMXFP4>(panel, block - begin, j,
+                             mxfp4_codes(j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        }
+        store_scale<kMXFP4>(panel, block - begin, mxfp4_half_scale(src.dword(block * 17)));
+      }
+    }
+  }
+};
+
+// A few tokens against repacked panels of Q8_0, Q4_0 or MXFP4 rows, unpacked in registers once
+// for all: for each token accumulate<kS, 1, 1>'s arithmetic on the same numbers in the same order
+// (see DecodeKQuant in kquants_avx512.cpp). Blocks are 34, 18 or 17 bytes, so they are taken in
+// pairs or fours (a whole number of words): `words` is the first word of those and kStart where
+// the block starts among them, so every load is at a constant offset.
 template <const IntScheme& kS, std::size_t kStart, std::size_t kT>
 inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* const (&act)[kT],
                                 const std::int32_t (&bias)[kT], __m512 (&f)[kT]) {
-  constexpr std::size_t kCodes = kStart + 2;
+  constexpr bool kMxfp4 = &kS == &kMXFP4;  // an E8M0 byte before the codes, not an fp16
+  constexpr std::size_t kCodes = kStart + (kMxfp4 ? 1 : 2);
   constexpr unsigned kCodesShift = kCodes % 4 * 8, kScaleShift = kStart % 4 * 8;
   __m512i acc[2][kT];
   for (std::size_t t = 0; t < kT; ++t) {
@@ -141,7 +183,11 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
 #pragma GCC unroll 4
     for (std::size_t j = 0; j < 4; ++j) {
       const __m512i packed = panel_dword<kCodesShift>(words, kCodes + 4 * j);
-      const __m512i low = low_nibbles(packed), high = high_nibbles(packed);
+      __m512i low = low_nibbles(packed), high = high_nibbles(packed);
+      if constexpr (kMxfp4) {
+        low = mxfp4_codes(low);
+        high = mxfp4_codes(high);
+      }
       for (std::size_t t = 0; t < kT; ++t) {
         acc[0][t] = _mm512_dpbusd_epi32(acc[0][t], low,
                                         _mm512_set1_epi32(static_cast<int>(load_u32(act[t] + 4 * j))));
@@ -150,7 +196,12 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
       }
     }
   }
-  const __m512 ws = f16_low(panel_dword<kScaleShift>(words, kStart));
+  __m512 ws;
+  if constexpr (kMxfp4) {
+    ws = mxfp4_half_scale(panel_dword<kScaleShift>(words, kStart));
+  } else {
+    ws = f16_low(panel_dword<kScaleShift>(words, kStart));
+  }
   for (std::size_t t = 0; t < kT; ++t) {
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[0][t], acc[1][t])), ws);
     f[t] = _mm512_fmadd_ps(s, _mm512_set1_ps(load_f32(act[t] + offsetof(ActBlock32, d))), f[t]);
@@ -191,6 +242,48 @@ struct DecodeLegacy {
   }
 };
 
+// MXFP4's 17-byte blocks make a whole number of words four at a time (68 bytes): the four start
+// at bytes 0, 17, 34 and 51 of them, each load at a constant offset.
+struct DecodeMxfp4 {
+  static constexpr std::size_t kMaxTokens = 4;
+  static constexpr std::size_t kBatchTokens = 8;
+  template <std::size_t kT>
+  void run(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* const (&act)[kT],
+           const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
+    constexpr std::size_t kBB = kMXFP4.block_bytes;
+    constexpr std::size_t kQuadWords = 4 * kBB / 4;
+    constexpr std::size_t kAheadQuads = kDecodePrefetchBlocks * 144 / (4 * kBB) + 1;  // as DecodeLegacy
+    const std::size_t blocks = cols / 32;
+    for (std::size_t b = 0; b < blocks; b += 4) {
+      const std::uint8_t* words = panel + b / 4 * kQuadWords * 64;
+      prefetch_ahead(words + kAheadQuads * kQuadWords * 64, kQuadWords * 64);
+      const std::size_t quad = min_size(4, blocks - b);
+      for (std::size_t k = 0; k < quad; ++k) {
+        const std::uint8_t* a[kT];
+        std::int32_t bias[kT];
+        for (std::size_t t = 0; t < kT; ++t) {
+          a[t] = act[t] + (b + k) * sizeof(ActBlock32);
+          bias[t] = static_cast<std::int32_t>(load_u32(aux[t] + 4 * (b + k)));
+        }
+        switch (k) {
+          case 0:
+            decode_legacy_block<kMXFP4, 0, kT>(words, a, bias, f);
+            break;
+          case 1:
+            decode_legacy_block<kMXFP4, kBB, kT>(words, a, bias, f);
+            break;
+          case 2:
+            decode_legacy_block<kMXFP4, 2 * kBB, kT>(words, a, bias, f);
+            break;
+          default:
+            decode_legacy_block<kMXFP4, 3 * kBB, kT>(words, a, bias, f);
+            break;
+        }
+      }
+    }
+  }
+};
+
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
@@ -200,6 +293,7 @@ void add_legacy_kernels(KernelTable& table) {
   set_panel_matmul(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
   set_panel_matmul(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);
   set_panel_matmul(table, TensorType::kIQ4_NL, matmul_int<kIQ4_NL, BuildIq4Nl>);
+  set_panel_matmul(table, TensorType::kMXFP4, matmul_int<kMXFP4, BuildMxfp4, DecodeMxfp4>);
 }
 
 }  // namespace pensieve::kernels::avx512

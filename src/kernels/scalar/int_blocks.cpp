@@ -2,11 +2,15 @@
 
 #include "tensor/block_io.hpp"
 #include "tensor/kquant_layout.hpp"
+#include "tensor/mxfp4_layout.hpp"
 
 namespace pensieve::kernels::scalar {
 namespace {
 
+using tensor::detail::e8m0_half_scale;
+using tensor::detail::kE2M1Doubled;
 using tensor::detail::kIq4NlGrid;
+using tensor::detail::kMxfp4Bytes;
 using tensor::detail::load;
 using tensor::detail::load_fp16;
 using tensor::detail::unpack_scale_min;
@@ -53,6 +57,12 @@ void unpack_q8_0(const std::uint8_t* b, IntBlock& out) {
 void unpack_iq4_nl(const std::uint8_t* b, IntBlock& out) {
   one_group(out, load_fp16(b), 0.0f);
   for (std::size_t j = 0; j < 32; ++j) out.q[j] = kIq4NlGrid[nibble(b + 2, j)];
+}
+
+// MXFP4: twice the E2M1 values as the codes, half the power-of-two scale (mxfp4_layout.hpp).
+void unpack_mxfp4(const std::uint8_t* b, IntBlock& out) {
+  one_group(out, e8m0_half_scale(b[0]), 0.0f);
+  for (std::size_t j = 0; j < 32; ++j) out.q[j] = kE2M1Doubled[nibble(b + 1, j)];
 }
 
 // Q4_K and Q5_K: eight groups of 32 with 6-bit scales and minimums; see tensor/kquant_codecs.cpp.
@@ -129,6 +139,8 @@ IntFormat int_format_of(tensor::TensorType type) {
     case TensorType::kQ5_1: return {32, 24, 32, unpack_q5_1};
     case TensorType::kQ8_0: return {32, 34, 32, unpack_q8_0};
     case TensorType::kIQ4_NL: return {32, 18, 32, unpack_iq4_nl};
+    case TensorType::kMXFP4:
+      return {32, kMxfp4Bytes, 32, unpack_mxfp4};
     case TensorType::kQ4_K: return {256, kQ4KBytes, 32, unpack_q4_k};
     case TensorType::kQ5_K: return {256, kQ5KBytes, 32, unpack_q5_k};
     case TensorType::kQ6_K: return {256, kQ6KBytes, 16, unpack_q6_k};

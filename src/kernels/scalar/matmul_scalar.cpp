@@ -113,6 +113,7 @@ KernelTable scalar_kernels() {
   add_int<TensorType::kQ5_1>(table);
   add_int<TensorType::kQ8_0>(table);
   add_int<TensorType::kIQ4_NL>(table);
+  add_int<TensorType::kMXFP4>(table);
   add_int<TensorType::kQ4_K>(table);
   add_int<TensorType::kQ5_K>(table);
   add_int<TensorType::kQ6_K>(table);

@@ -24,7 +24,8 @@ using tensor::TensorType;
 
 const TensorType kTypes[] = {TensorType::kF32,    TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
                              TensorType::kQ4_0,   TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
-                             TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
+                             TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K,
+                             TensorType::kMXFP4};
 
 struct Weights {
   std::vector<std::uint8_t> bytes;
@@ -187,8 +188,9 @@ TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
   const auto [isa, type] = GetParam();
   std::mt19937 rng(static_cast<unsigned>(type) * 13 + 5);
   core::ThreadPool pool(2);
-  // An odd number of blocks: rows of the 32-value types are then not a whole number of dwords.
-  const std::size_t rows = 150, cols = 3 * block_of(type);
+  // An odd number of blocks: rows of the 32-value types are then not a whole number of dwords;
+  // and more than four, so MXFP4's decoder (four blocks at a time) meets a whole four and a rest.
+  const std::size_t rows = 150, cols = 7 * block_of(type);
   const Weights w = random_weights(type, rows, cols, rng);
   PanelBuffer panels(panels_bytes(rows, w.w.row_bytes));
   repack_panels(w.w, 0, panel_count(rows), panels.data);
@@ -215,6 +217,49 @@ TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
 }
 
 class ActivationVariantTest : public ::testing::TestWithParam<Isa> {};
+
+// MXFP4's scale byte spans 2^-127 (a subnormal float, built from its bits in the SIMD variants) to
+// 2^127, far beyond what random weights reach: one row per scale byte, checked relative to the
+// row's own magnitude (with room for subnormal intermediates), alone, in a batch and from panels.
+TEST_P(ActivationVariantTest, Mxfp4EveryScaleByteMatchesFloatArithmetic) {
+  const Isa isa = GetParam();
+  core::ThreadPool pool(2);
+  std::mt19937 rng(41);
+  constexpr std::size_t kRows = 241, kCols = 64;  // e ≤ 240 keeps the sums finite
+  const std::size_t row_bytes = *tensor::bytes_for(TensorType::kMXFP4, kCols);
+  Weights w;
+  w.bytes.resize(kRows * row_bytes);
+  for (std::size_t r = 0; r < kRows; ++r) {
+    for (std::size_t b = 0; b < kCols / 32; ++b) {
+      std::uint8_t* block = w.bytes.data() + r * row_bytes + b * 17;
+      block[0] = static_cast<std::uint8_t>(r);
+      for (std::size_t j = 1; j < 17; ++j) block[j] = static_cast<std::uint8_t>(rng());
+    }
+  }
+  w.w = {TensorType::kMXFP4, w.bytes.data(), kRows, kCols, row_bytes};
+  PanelBuffer panels(panels_bytes(kRows, row_bytes));
+  repack_panels(w.w, 0, panel_count(kRows), panels.data);
+  WeightMatrix packed = w.w;
+  packed.panels = panels.data;
+  for (std::size_t n : {1, 3, 9}) {
+    const std::vector<float> x = random_inputs(n, kCols, rng);
+    const std::vector<double> want = reference(w.w, x, n);
+    for (const WeightMatrix* m : {&w.w, &packed}) {
+      const std::vector<float> got = run(isa, *m, x, n, pool);
+      for (std::size_t t = 0; t < n; ++t) {
+        for (std::size_t r = 0; r < kRows; ++r) {
+          // Below 2^-126 the product of the two scales (or partial sums) rounds to a multiple
+          // of 2^-149: up to 2^-150 times a block's largest integer dot product, per block.
+          const double subnormal_rounding = kCols / 32 * (12.0 * 127 * 32) * 0x1p-150;
+          const double tolerance = 2e-6 * magnitude(w.w, x, t, r) + subnormal_rounding;
+          ASSERT_NEAR(got[t * kRows + r], want[t * kRows + r], tolerance)
+              << name_of(isa) << " scale byte " << r << ", n " << n << ", input " << t
+              << (m == &packed ? " (panels)" : "");
+        }
+      }
+    }
+  }
+}
 
 TEST_P(ActivationVariantTest, QuantizedActivationsEqualScalar) {
   const Isa isa = GetParam();

@@ -112,7 +112,7 @@ std::vector<TensorType> quantizable_types() {
   std::vector<TensorType> types;
   for (TensorType t : {TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
                        TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL,
-                       TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+                       TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kMXFP4}) {
     if (tensor::can_quantize(t) && tensor::can_dequantize(t)) types.push_back(t);
   }
   return types;

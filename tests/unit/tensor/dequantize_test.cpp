@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -29,10 +30,11 @@ std::vector<float> decode_unaligned(TensorType type, const std::vector<std::uint
 }
 
 TEST(Dequantize, SupportedTypes) {
-  for (auto type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
-                    TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ4_1,
-                    TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kQ8_K, TensorType::kIQ4_NL,
-                    TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kIQ4_XS, TensorType::kQ8_1}) {
+  for (auto type :
+       {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0, TensorType::kQ4_0,
+        TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ4_1, TensorType::kQ5_0,
+        TensorType::kQ5_1, TensorType::kQ8_K, TensorType::kIQ4_NL, TensorType::kQ2_K, TensorType::kQ3_K,
+        TensorType::kIQ4_XS, TensorType::kQ8_1, TensorType::kMXFP4}) {
     EXPECT_TRUE(can_dequantize(type)) << name_of(type);
   }
   EXPECT_FALSE(can_dequantize(TensorType::kI64));
@@ -122,6 +124,36 @@ TEST(Dequantize, IQ4_NLKnownBlock) {
   for (int j = 0; j < 16; ++j) {
     EXPECT_EQ(out[j], grid[j]);
     EXPECT_EQ(out[16 + j], grid[15 - j]);
+  }
+}
+
+// MXFP4: { u8 e; u8 qs[16]; } value = E2M1(nibble) · 2^(e − 127); bit 3 of a nibble is its sign.
+TEST(Dequantize, MXFP4KnownBlock) {
+  std::vector<std::uint8_t> block(17, 0);
+  block[0] = 128;  // scale 2
+  for (int j = 0; j < 16; ++j) block[1 + j] = static_cast<std::uint8_t>(j | ((15 - j) << 4));
+  const auto out = decode_unaligned(TensorType::kMXFP4, block);
+  const float e2m1[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(out[j], 2 * e2m1[j]) << j;
+    EXPECT_EQ(out[16 + j], 2 * e2m1[15 - j]) << j;
+  }
+  EXPECT_TRUE(std::signbit(out[8])) << "code 8 is -0";
+}
+
+// The scale byte spans 2^-127 (a subnormal float; half a step of it is still exact) to 2^127.
+// 255, NaN in the OCP format, follows the same rule as the other bytes (2^128), as GGUF readers
+// take it: half a step of it is 2^127, six steps overflow.
+TEST(Dequantize, MXFP4ScaleExtremes) {
+  std::vector<std::uint8_t> block(17, 0);
+  block[1] = 0x71;  // value 0: 0.5, value 16: 6
+  const std::pair<std::uint8_t, float> half_steps[] = {{0, 0x1p-128f}, {1, 0x1p-127f},  {2, 0x1p-126f},
+                                                       {127, 0.5f},    {254, 0x1p126f}, {255, 0x1p127f}};
+  for (const auto& [e, half] : half_steps) {
+    block[0] = e;
+    const auto out = decode_unaligned(TensorType::kMXFP4, block);
+    EXPECT_EQ(out[0], half) << "e " << int{e};
+    EXPECT_EQ(out[16], 12.0f * half) << "e " << int{e};
   }
 }
 

@@ -5,14 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gguf/reader.hpp"
 #include "tensor/dequantize.hpp"
@@ -126,7 +126,9 @@ TEST(FixtureDequantize, EveryQuantizedTensorIsWithinItsStepOfTheF16Weights) {
       ASSERT_TRUE(can_dequantize(t.type));
       const auto got = decode(t);
       const auto want = decode(*ref);
-      if (t.type == TensorType::kF32 || t.type == TensorType::kF16) {
+      // The gpt-oss fixture's MXFP4 experts are exactly representable (see FixtureMxfp4 below),
+      // so they too must decode to the f16 values, once gpt-oss leaves pending_models.
+      if (t.type == TensorType::kF32 || t.type == TensorType::kF16 || t.type == TensorType::kMXFP4) {
         EXPECT_EQ(got, want);
       } else {
         const auto rule = kRules.find(t.type);
@@ -180,6 +182,62 @@ TEST(FixtureQuantize, ErrorComparableToTheEstablishedQuantizer) {
     }
   }
   EXPECT_EQ(checked.size(), 5u);  // Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
+}
+
+}  // namespace
+}  // namespace pensieve::tensor
+
+namespace pensieve::tensor {
+namespace {
+
+// gpt-oss ships its expert weights in MXFP4. The fixture's weights are exactly representable in
+// it, so its MXFP4 file must decode to the very bits of the f16 file's tensors, and our quantizer,
+// fed those f16 weights, must find an encoding that decodes to them too.
+struct Mxfp4Pair {
+  Result<gguf::File> quantized = gguf::File::open(kModels + "/gpt-oss-mxfp4.gguf");
+  Result<gguf::File> base = gguf::File::open(kModels + "/gpt-oss-f16.gguf");
+};
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(FixtureMxfp4, ExpertTensorsDecodeToTheBitsOfTheF16Weights) {
+  const Mxfp4Pair files;
+  ASSERT_TRUE(files.quantized.ok() && files.base.ok());
+  int checked = 0;
+  for (const auto& t : files.quantized->contents().tensors) {
+    if (t.type != TensorType::kMXFP4) continue;
+    SCOPED_TRACE(std::string(t.name));
+    EXPECT_NE(std::string(t.name).find("_exps.weight"), std::string::npos) << "only experts are MXFP4";
+    const auto* ref = files.base->contents().find_tensor(t.name);
+    ASSERT_NE(ref, nullptr);
+    ASSERT_EQ(ref->dims, t.dims);
+    ASSERT_EQ(ref->type, TensorType::kF16);
+    const auto got = decode(t);
+    const auto want = decode(*ref);
+    ASSERT_TRUE(same_bits(got, want));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);  // gate, up and down experts of both layers
+}
+
+TEST(FixtureMxfp4, QuantizingTheF16WeightsGivesBackTheirBits) {
+  const Mxfp4Pair files;
+  ASSERT_TRUE(files.quantized.ok() && files.base.ok());
+  int checked = 0;
+  for (const auto& t : files.quantized->contents().tensors) {
+    if (t.type != TensorType::kMXFP4) continue;
+    SCOPED_TRACE(std::string(t.name));
+    const auto want = decode(*files.base->contents().find_tensor(t.name));
+    std::vector<std::uint8_t> ours(t.data.size());
+    quantize(TensorType::kMXFP4, want.data(), ours.data(), want.size());
+    std::vector<float> got(want.size());
+    dequantize(TensorType::kMXFP4, ours.data(), got.data(), got.size());
+    ASSERT_TRUE(same_bits(got, want));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
 }
 
 }  // namespace

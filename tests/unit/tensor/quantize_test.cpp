@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -121,6 +122,9 @@ TEST(Quantize, RoundTripStaysWithinTheStep) {
       {TensorType::kQ5_1, per_group(32, [](Span s) { return 0.5f * s.range() / 31; })},
       // IQ4_NL: grid gaps reach 24 units of absmax/127 and the top of the grid (113) clips 127.
       {TensorType::kIQ4_NL, per_group(32, [](Span s) { return 14.0f * s.absmax() / 127; })},
+      // MXFP4: the scale 2^E is the smallest with absmax ≤ 6·2^E, so 2^E < absmax / 3; the widest
+      // gap of the E2M1 grid (4 to 6) is two of those, half of it one.
+      {TensorType::kMXFP4, per_group(32, [](Span s) { return s.absmax() / 3; })},
       {TensorType::kQ4_K, k_with_min(15)},
       {TensorType::kQ5_K, k_with_min(31)},
       {TensorType::kQ6_K, q6_k_bound()},
@@ -150,9 +154,10 @@ TEST(Quantize, RelativeRmsOnGaussianWeights) {
   std::vector<float> x(64 * 256);
   for (auto& v : x) v = normal(rng);
   const std::vector<std::pair<TensorType, double>> limits = {
-      {TensorType::kQ8_0, 0.006}, {TensorType::kQ4_0, 0.095}, {TensorType::kQ4_1, 0.09},  {TensorType::kQ5_0, 0.048},
-      {TensorType::kQ5_1, 0.043}, {TensorType::kIQ4_NL, 0.09}, {TensorType::kQ4_K, 0.09}, {TensorType::kQ5_K, 0.045},
-      {TensorType::kQ6_K, 0.022}, {TensorType::kQ8_K, 0.008}};
+      {TensorType::kQ8_0, 0.006}, {TensorType::kQ4_0, 0.095}, {TensorType::kQ4_1, 0.09},
+      {TensorType::kQ5_0, 0.048}, {TensorType::kQ5_1, 0.043}, {TensorType::kIQ4_NL, 0.09},
+      {TensorType::kQ4_K, 0.09},  {TensorType::kQ5_K, 0.045}, {TensorType::kQ6_K, 0.022},
+      {TensorType::kQ8_K, 0.008}, {TensorType::kMXFP4, 0.13}};
   for (const auto& [type, limit] : limits) {
     const auto y = round_trip(type, x);
     double err = 0, ref = 0;
@@ -184,6 +189,27 @@ TEST(Quantize, Q4_0KnownBytes) {
   const auto bytes = encode(TensorType::kQ4_0, x);
   EXPECT_EQ(bytes[0] | (bytes[1] << 8), 0x3800);  // d = -4 / -8 = 0.5
   for (int j = 0; j < 16; ++j) EXPECT_EQ(bytes[2 + j], j | (j << 4)) << j;
+}
+
+// Codes: bit 3 the sign, then twice the magnitude's index in {0, 0.5, 1, 1.5, 2, 3, 4, 6}.
+TEST(Quantize, MXFP4KnownBytes) {
+  // Largest magnitude 5 ≤ 6: scale 1, e = 127. Values off the grid take the nearest point; ties
+  // take the even code (mantissa bit 0): 0.25 → 0, 0.75 → 1, 2.5 → 2, 3.5 → 4, 5 → 4.
+  std::vector<float> x(32, 0.0f);
+  const float values[] = {0.5f, -1.5f, 2.5f, 3.5f, -5.0f, 0.2f, 0.25f, -0.3f, 0.75f, -0.0f};
+  const std::uint8_t codes[] = {0x1, 0xb, 0x4, 0x6, 0xe, 0x0, 0x0, 0x9, 0x2, 0x8};
+  for (std::size_t j = 0; j < std::size(values); ++j) x[j] = values[j];
+  auto bytes = encode(TensorType::kMXFP4, x);
+  ASSERT_EQ(bytes.size(), 17u);
+  EXPECT_EQ(bytes[0], 127);
+  for (std::size_t j = 0; j < std::size(codes); ++j) EXPECT_EQ(bytes[1 + j], codes[j]) << j;
+
+  // 6.5 > 6 needs scale 2 (e = 128); as value 20 it is the high nibble of value 4's byte. Now
+  // -5 is 2.5 steps of 2: a tie, to -4 (code 0xc); 6.5 is 3.25 steps: 3, that is 6 (code 5).
+  x[20] = 6.5f;
+  bytes = encode(TensorType::kMXFP4, x);
+  EXPECT_EQ(bytes[0], 128);
+  EXPECT_EQ(bytes[1 + 4], 0x5c);
 }
 
 TEST(Quantize, Q4_KKnownBytes) {
@@ -230,14 +256,45 @@ TEST(Quantize, RepresentableValuesRoundTripExactly) {
   for (int i = 192; i < 224; ++i) z[i] = static_cast<float>(i % 32 - 63);
   for (int i = 224; i < 256; ++i) z[i] = static_cast<float>((i % 32) * 63);
   EXPECT_EQ(round_trip(TensorType::kQ5_K, z), z);
+
+  // MXFP4: any E2M1 values (signed zeros too) times a power of two per block, from the smallest
+  // scale (2^-127, subnormal) to the largest that decodes within the float range; blocks whose largest
+  // magnitude is not 6 (3, 1, 0.5) get a finer scale that still holds them.
+  const float e2m1[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+  const int exponents[] = {-127, -60, -3, 0, 5, 40, 125};
+  const int top_codes[] = {7, 5, 2, 1};
+  std::vector<float> m(32 * std::size(exponents) * std::size(top_codes));
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const std::size_t block = i / 32, top = static_cast<std::size_t>(top_codes[block % std::size(top_codes)]);
+    const std::size_t code = (i * 5) % 16 % 8 <= top ? (i * 5) % 16 : top;
+    m[i] = std::ldexp(e2m1[code], exponents[block / std::size(top_codes)]);
+  }
+  const auto back = round_trip(TensorType::kMXFP4, m);
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    EXPECT_EQ(back[i], m[i]) << i;
+    EXPECT_EQ(std::signbit(back[i]), std::signbit(m[i])) << i;
+  }
 }
 
 TEST(Quantize, ZerosStayZero) {
   const std::vector<float> zeros(256, 0.0f);
-  for (auto type : {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ4_1, TensorType::kQ5_1,
-                    TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ8_K}) {
+  for (auto type :
+       {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ4_1, TensorType::kQ5_1,
+        TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ8_K, TensorType::kMXFP4}) {
     EXPECT_EQ(round_trip(type, zeros), zeros) << name_of(type);
   }
+}
+
+// At the top of the float range MXFP4's scale stops at 2^125, so that no code decodes to
+// infinity: the largest floats clip to 6·2^125.
+TEST(Quantize, MXFP4LargestFloatsStayFinite) {
+  std::vector<float> x(32, std::numeric_limits<float>::max());
+  x[1] = -std::numeric_limits<float>::max();
+  x[2] = 0x1p127f;
+  const auto y = round_trip(TensorType::kMXFP4, x);
+  EXPECT_EQ(y[0], 0x1.8p127f);
+  EXPECT_EQ(y[1], -0x1.8p127f);
+  EXPECT_EQ(y[2], 0x1p127f);
 }
 
 TEST(Quantize, NonFiniteInputDoesNotMisbehave) {
@@ -246,8 +303,9 @@ TEST(Quantize, NonFiniteInputDoesNotMisbehave) {
   std::vector<float> x(768, 1.0f);
   x[3] = std::nanf("");
   x[300] = INFINITY;
-  for (auto type : {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
-                    TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ8_K}) {
+  for (auto type : {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0,
+                    TensorType::kQ5_1, TensorType::kIQ4_NL, TensorType::kQ4_K, TensorType::kQ5_K,
+                    TensorType::kQ6_K, TensorType::kQ8_K, TensorType::kMXFP4}) {
     const auto y = round_trip(type, x);
     EXPECT_NEAR(y[700], 1.0f, 0.1f) << name_of(type);
   }
