@@ -11,8 +11,11 @@
 // dense float files: max abs error 0.046–0.063, rms 0.010–0.011 (the MoE file, judged as below:
 // 0.076 and 0.011); larger where scores are: gpt-oss (YaRN multiplies every q·k by 1.81) 0.100 and
 // 0.015, Gemma 3 (normed q and k) 0.093 and 0.017. The bounds are 1.5× the worst of those — far
-// below what a wrong scale or layout gives (errors of order 1). Quantized files: rms within the
-// suite's 1.25 × peer (measured ratio 1.09–1.14).
+// below what a wrong scale or layout gives (errors of order 1). Quantized files: the cache's
+// rounding and the weights' are independent and add in quadrature, so rms within the hypotenuse
+// of the suite's 1.25 × peer and the float files' q8_0 bound (measured: 1.09–1.14 × peer where the
+// cache's share is small; gpt-oss's MXFP4 file 0.0214, with 0.0160 from its weights and 0.0149 from
+// the cache).
 //
 // Expert routing is discontinuous, so near-tie positions are judged apart as in the rest of the
 // suite. With q8_0 on a float file the suite's tie margin (0.005) suffices (6 of 48 positions on the
@@ -118,7 +121,7 @@ TEST_P(KvTypeFixtureTest, Q8CacheStaysNearTheReference) {
     EXPECT_LE(e.max_abs, kQ8MaxAbsError) << "rms " << e.rms;
     EXPECT_LE(e.rms, kQ8RmsError) << "max abs " << e.max_abs;
   } else {
-    EXPECT_LE(e.rms, kPeerRmsFactor * *f.peer_rms) << "max abs " << e.max_abs;
+    EXPECT_LE(e.rms, std::hypot(kPeerRmsFactor * *f.peer_rms, kQ8RmsError)) << "max abs " << e.max_abs;
   }
 }
 
