@@ -8,6 +8,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "support/derived_fixtures.hpp"
+
 namespace pensieve::model::testing {
 namespace {
 
@@ -26,7 +28,7 @@ std::vector<FixtureFile> load_manifest() {
       FixtureFile ff;
       ff.model = model;
       ff.file = file;
-      ff.path = kModels + file;
+      ff.path = ::pensieve::testing::fixture_path("models/" + file);  // derived where the file is
       ff.vocab = m.at("vocab").get<std::uint32_t>();
       ff.tokens = m.at("tokens").get<std::vector<std::int32_t>>();
       if (f.contains("exact_logits")) {
