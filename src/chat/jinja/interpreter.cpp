@@ -1,6 +1,7 @@
 #include "chat/jinja/interpreter.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <utility>
 
@@ -275,24 +276,30 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
     *cycle_index = i;
     Scope inner{&scope, {}};
     bind(inner, items[static_cast<std::size_t>(i)]);
+    // The keys are built once: a loop's dict is made again for every item.
+    static const std::array<Value, 12> kLoopKeys = [] {
+      std::array<Value, 12> keys;
+      const char* names[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
+                             "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
+      for (std::size_t k = 0; k < keys.size(); ++k) keys[k] = Value::string(Text(names[k]));
+      return keys;
+    }();
     Dict loop;
-    loop.entries.reserve(12);
-    loop.entries.emplace_back(Value::string(Text("index")), Value::integer(i + 1));
-    loop.entries.emplace_back(Value::string(Text("index0")), Value::integer(i));
-    loop.entries.emplace_back(Value::string(Text("revindex")), Value::integer(n - i));
-    loop.entries.emplace_back(Value::string(Text("revindex0")), Value::integer(n - i - 1));
-    loop.entries.emplace_back(Value::string(Text("first")), Value::boolean(i == 0));
-    loop.entries.emplace_back(Value::string(Text("last")), Value::boolean(i == n - 1));
-    loop.entries.emplace_back(Value::string(Text("length")), Value::integer(n));
-    loop.entries.emplace_back(Value::string(Text("depth")), Value::integer(1));
-    loop.entries.emplace_back(Value::string(Text("depth0")), Value::integer(0));
-    loop.entries.emplace_back(
-        Value::string(Text("previtem")),
-        i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    loop.entries.emplace_back(
-        Value::string(Text("nextitem")),
-        i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value::undefined("there is no next item"));
-    loop.entries.emplace_back(Value::string(Text("cycle")), cycle);
+    loop.entries.reserve(kLoopKeys.size());
+    loop.entries.emplace_back(kLoopKeys[0], Value::integer(i + 1));
+    loop.entries.emplace_back(kLoopKeys[1], Value::integer(i));
+    loop.entries.emplace_back(kLoopKeys[2], Value::integer(n - i));
+    loop.entries.emplace_back(kLoopKeys[3], Value::integer(n - i - 1));
+    loop.entries.emplace_back(kLoopKeys[4], Value::boolean(i == 0));
+    loop.entries.emplace_back(kLoopKeys[5], Value::boolean(i == n - 1));
+    loop.entries.emplace_back(kLoopKeys[6], Value::integer(n));
+    loop.entries.emplace_back(kLoopKeys[7], Value::integer(1));
+    loop.entries.emplace_back(kLoopKeys[8], Value::integer(0));
+    loop.entries.emplace_back(kLoopKeys[9], i > 0 ? items[static_cast<std::size_t>(i - 1)]
+                                                  : Value::undefined("there is no previous item"));
+    loop.entries.emplace_back(kLoopKeys[10], i + 1 < n ? items[static_cast<std::size_t>(i + 1)]
+                                                       : Value::undefined("there is no next item"));
+    loop.entries.emplace_back(kLoopKeys[11], cycle);
     inner.vars["loop"] = Value::dict(std::move(loop));
     const Flow flow = exec_body(s.body, inner);
     if (flow == Flow::kBreak) break;
