@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mixed_prompt.hpp"
+#include "support/derived_fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace {
@@ -21,7 +22,8 @@ const Tokenizer& load(const std::string& name) {
   static std::map<std::string, Tokenizer>* cache = new std::map<std::string, Tokenizer>();
   auto it = cache->find(name);
   if (it == cache->end()) {
-    auto tok = Tokenizer::from_file(std::string(PENSIEVE_FIXTURES) + "/vocab/" + name);
+    // The gpt-2-pre-* vocabularies are derived from ggml-vocab-gpt-2.gguf on first use.
+    auto tok = Tokenizer::from_file(pensieve::testing::fixture_path("vocab/" + name));
     if (!tok) {
       std::fprintf(stderr, "%s\n", tok.error().message.c_str());
       std::abort();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -28,7 +29,7 @@ std::vector<Value> iterate(const Value& v, std::string_view filter) {
       return v.list().items;
     case Kind::kDict: {
       std::vector<Value> keys;
-      for (const auto& [k, value] : v.dict().entries) keys.push_back(Value::string(k));
+      for (const auto& [k, value] : v.dict().entries) keys.push_back(k);
       return keys;
     }
     case Kind::kString: {
@@ -123,13 +124,16 @@ Value f_items(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_undefined()) return Value::list({});
   if (!v.is_dict()) fail(FailureKind::kType, "Can only get item pairs from a mapping.");
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries)
-    pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({k, value}, true));
   return Value::list(std::move(pairs));
 }
 
+// map, select, reject, selectattr and rejectattr look at their arguments only when the input is
+// truthy: Jinja2 yields nothing for none, Undefined, 0 or an empty sequence, whatever the
+// arguments, and fails on an unknown filter or test name only when it applies it to an item.
 Value f_map(Interpreter& in, const Value& v, CallArgs& args) {
   std::vector<Value> out;
+  if (!truthy(v)) return Value::list({});
   const std::string attribute = attribute_arg(args, SIZE_MAX);
   if (!attribute.empty()) {
     const Value* fallback = args.get(SIZE_MAX, "default");
@@ -140,10 +144,8 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& args) {
     }
     return Value::list(std::move(out));
   }
-  if (args.positional.empty() || !args.positional[0].is_string())
-    fail(FailureKind::kType, "map needs a filter name or attribute=");
-  const std::string name = args.positional[0].text().str();
-  if (!has_filter(name)) fail(FailureKind::kValue, "no filter named '" + name + "'");
+  if (args.positional.empty()) fail(FailureKind::kType, "map requires a filter argument");
+  const std::string name = to_text(args.positional[0]).str();
   CallArgs rest;
   rest.positional.assign(args.positional.begin() + 1, args.positional.end());
   rest.named = args.named;
@@ -157,29 +159,30 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& args) {
 // select/reject/selectattr/rejectattr share this: keep items whose (attribute's) test result
 // equals `keep`.
 Value select_items(Interpreter& in, const Value& v, CallArgs& args, bool by_attribute, bool keep) {
+  if (!truthy(v)) return Value::list({});
   std::size_t next = 0;
   std::string attribute;
   if (by_attribute) {
-    if (args.positional.empty()) fail(FailureKind::kType, "selectattr needs an attribute name");
+    if (args.positional.empty()) fail(FailureKind::kType, "Missing parameter for attribute name");
     attribute = to_text(args.positional[next++]).str();
   }
-  std::string test;
+  std::optional<std::string> test;  // none: the item's truth decides
   if (next < args.positional.size()) test = to_text(args.positional[next++]).str();
-  if (!test.empty() && !has_test(test)) fail(FailureKind::kValue, "no test named '" + test + "'");
   CallArgs test_args;
   test_args.positional.assign(
       args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(next, args.positional.size())),
       args.positional.end());
+  test_args.named = args.named;
   std::vector<Value> out;
   for (const Value& item : iterate(v, "select")) {
     in.count_steps();
     const Value subject = by_attribute ? lookup_path(in, item, attribute) : item;
     bool result = false;
-    if (test.empty()) {
+    if (!test) {
       result = truthy(subject);
     } else {
       CallArgs copy = test_args;
-      result = apply_test(in, test, subject, copy);
+      result = apply_test(in, *test, subject, copy);
     }
     if (result == keep) out.push_back(item);
   }
@@ -282,8 +285,7 @@ Value f_dictsort(Interpreter&, const Value& v, CallArgs& args) {
   const bool by_value = by && to_text(*by).str() == "value";
   const bool reverse = flag(args, 2, "reverse", false);
   std::vector<Value> pairs;
-  for (const auto& [k, value] : v.dict().entries)
-    pairs.push_back(Value::list({Value::string(k), value}, true));
+  for (const auto& [k, value] : v.dict().entries) pairs.push_back(Value::list({k, value}, true));
   std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& a, const Value& b) {
     const std::size_t i = by_value ? 1 : 0;
     const int c =
@@ -451,7 +453,7 @@ bool has_filter(std::string_view name) {
 
 Value apply_filter(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   auto it = filters().find(name);
-  if (it == filters().end()) fail(FailureKind::kValue, "no filter named '" + std::string(name) + "'");
+  if (it == filters().end()) fail(FailureKind::kValue, "No filter named '" + std::string(name) + "'.");
   in.count_steps(1 + work_units(input));
   return it->second(in, input, args);
 }

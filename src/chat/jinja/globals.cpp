@@ -86,8 +86,8 @@ Value g_strftime_now(Interpreter& in, CallArgs& args) {
 Dict make_globals() {
   Dict g;
   g.set(Text("range"), Value::callable("range", g_range));
-  g.set(Text("namespace"), Value::callable("namespace", g_namespace));
-  g.set(Text("dict"), Value::callable("dict", g_dict));
+  g.set(Text("namespace"), Value::callable("namespace", g_namespace, "type"));
+  g.set(Text("dict"), Value::callable("dict", g_dict, "type"));
   g.set(Text("raise_exception"), Value::callable("raise_exception", g_raise_exception));
   g.set(Text("strftime_now"), Value::callable("strftime_now", g_strftime_now));
   return g;

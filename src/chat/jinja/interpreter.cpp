@@ -1,6 +1,7 @@
 #include "chat/jinja/interpreter.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <utility>
 
@@ -84,8 +85,8 @@ Interpreter::Interpreter(Limits limits, std::function<std::time_t()> clock, bool
     : limits_(limits), clock_(std::move(clock)), utc_(utc) {}
 
 Text Interpreter::render(const Body& body, const Dict& context) {
-  for (auto& [name, value] : make_globals().entries) root_.vars[name.str()] = std::move(value);
-  for (const auto& [name, value] : context.entries) root_.vars[name.str()] = value;
+  for (auto& [name, value] : make_globals().entries) root_.vars[name.text().str()] = std::move(value);
+  for (const auto& [name, value] : context.entries) root_.vars[name.text().str()] = value;
   Text result;
   out_ = &result;
   try {
@@ -211,7 +212,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
       items = iterable.list().items;
       break;
     case Kind::kDict:
-      for (const auto& [key, value] : iterable.dict().entries) items.push_back(Value::string(key));
+      for (const auto& [key, value] : iterable.dict().entries) items.push_back(key);
       break;
     case Kind::kString: {
       const Text& text = iterable.text();
@@ -264,30 +265,41 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope) {
 
   const auto n = static_cast<std::int64_t>(items.size());
   auto cycle_index = std::make_shared<std::int64_t>(0);
-  const Value cycle = Value::callable("cycle", [cycle_index](Interpreter&, CallArgs& args) -> Value {
-    if (args.positional.empty()) fail(FailureKind::kType, "no items for cycling given");
-    return args.positional[static_cast<std::size_t>(*cycle_index) % args.positional.size()];
-  });
+  const Value cycle = Value::callable(
+      "cycle",
+      [cycle_index](Interpreter&, CallArgs& args) -> Value {
+        if (args.positional.empty()) fail(FailureKind::kType, "no items for cycling given");
+        return args.positional[static_cast<std::size_t>(*cycle_index) % args.positional.size()];
+      },
+      "method");
   for (std::int64_t i = 0; i < n; ++i) {
     *cycle_index = i;
     Scope inner{&scope, {}};
     bind(inner, items[static_cast<std::size_t>(i)]);
+    // The keys are built once: a loop's dict is made again for every item.
+    static const std::array<Value, 12> kLoopKeys = [] {
+      std::array<Value, 12> keys;
+      const char* names[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
+                             "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
+      for (std::size_t k = 0; k < keys.size(); ++k) keys[k] = Value::string(Text(names[k]));
+      return keys;
+    }();
     Dict loop;
-    loop.entries.reserve(12);
-    loop.entries.emplace_back(Text("index"), Value::integer(i + 1));
-    loop.entries.emplace_back(Text("index0"), Value::integer(i));
-    loop.entries.emplace_back(Text("revindex"), Value::integer(n - i));
-    loop.entries.emplace_back(Text("revindex0"), Value::integer(n - i - 1));
-    loop.entries.emplace_back(Text("first"), Value::boolean(i == 0));
-    loop.entries.emplace_back(Text("last"), Value::boolean(i == n - 1));
-    loop.entries.emplace_back(Text("length"), Value::integer(n));
-    loop.entries.emplace_back(Text("depth"), Value::integer(1));
-    loop.entries.emplace_back(Text("depth0"), Value::integer(0));
-    loop.entries.emplace_back(Text("previtem"), i > 0 ? items[static_cast<std::size_t>(i - 1)]
-                                                      : Value::undefined("there is no previous item"));
-    loop.entries.emplace_back(Text("nextitem"), i + 1 < n ? items[static_cast<std::size_t>(i + 1)]
-                                                          : Value::undefined("there is no next item"));
-    loop.entries.emplace_back(Text("cycle"), cycle);
+    loop.entries.reserve(kLoopKeys.size());
+    loop.entries.emplace_back(kLoopKeys[0], Value::integer(i + 1));
+    loop.entries.emplace_back(kLoopKeys[1], Value::integer(i));
+    loop.entries.emplace_back(kLoopKeys[2], Value::integer(n - i));
+    loop.entries.emplace_back(kLoopKeys[3], Value::integer(n - i - 1));
+    loop.entries.emplace_back(kLoopKeys[4], Value::boolean(i == 0));
+    loop.entries.emplace_back(kLoopKeys[5], Value::boolean(i == n - 1));
+    loop.entries.emplace_back(kLoopKeys[6], Value::integer(n));
+    loop.entries.emplace_back(kLoopKeys[7], Value::integer(1));
+    loop.entries.emplace_back(kLoopKeys[8], Value::integer(0));
+    loop.entries.emplace_back(kLoopKeys[9], i > 0 ? items[static_cast<std::size_t>(i - 1)]
+                                                  : Value::undefined("there is no previous item"));
+    loop.entries.emplace_back(kLoopKeys[10], i + 1 < n ? items[static_cast<std::size_t>(i + 1)]
+                                                       : Value::undefined("there is no next item"));
+    loop.entries.emplace_back(kLoopKeys[11], cycle);
     inner.vars["loop"] = Value::dict(std::move(loop));
     const Flow flow = exec_body(s.body, inner);
     if (flow == Flow::kBreak) break;
@@ -327,10 +339,13 @@ void Interpreter::assign(Scope& scope, const std::pair<std::string, std::string>
 Value Interpreter::make_macro(const Stmt& macro, Scope* caller_scope, std::shared_ptr<bool> alive) {
   const Stmt* m = &macro;
   const std::string name = caller_scope ? "caller" : macro.text;
-  return Value::callable(name, [m, caller_scope, alive](Interpreter& in, CallArgs& args) -> Value {
-    if (alive && !*alive) fail(FailureKind::kValue, "caller() used outside its call block");
-    return in.invoke_macro(*m, args, caller_scope ? caller_scope : &in.root_);
-  });
+  return Value::callable(
+      name,
+      [m, caller_scope, alive](Interpreter& in, CallArgs& args) -> Value {
+        if (alive && !*alive) fail(FailureKind::kValue, "caller() used outside its call block");
+        return in.invoke_macro(*m, args, caller_scope ? caller_scope : &in.root_);
+      },
+      "Macro");
 }
 
 Value Interpreter::invoke_macro(const Stmt& m, CallArgs& args, Scope* parent) {
@@ -420,8 +435,9 @@ Value Interpreter::get_item(const Value& object, const Value& key) {
       return Value::string(object.text().substr(at->first, at->second));
     }
     case Kind::kDict:
-      if (key.is_string()) {
-        if (const Value* v = object.dict().find(key.text().str())) return *v;
+      // Python's d[key] raises for an unhashable key; Jinja2 turns that, like a miss, into Undefined.
+      if (hashable(key)) {
+        if (const Value* v = object.dict().find(key)) return *v;
       }
       break;
     case Kind::kNamespace:
@@ -435,7 +451,10 @@ Value Interpreter::get_item(const Value& object, const Value& key) {
   if (key.is_string()) {
     if (auto method = find_method(object, key.text().str())) return *method;
   }
-  return Value::undefined("'" + type_name(object) + " object' has no attribute '" + to_text(key).str() + "'");
+  if (key.is_string()) {
+    return Value::undefined("'" + type_name(object) + " object' has no attribute '" + key.text().str() + "'");
+  }
+  return Value::undefined("'" + type_name(object) + " object' has no element " + repr_text(key).str());
 }
 
 Value Interpreter::eval_slice(const Value& object, const Expr& slice, Scope& scope) {
@@ -501,9 +520,10 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
     case ExprKind::kDict: {
       Dict d;
       for (std::size_t i = 0; i + 1 < e.operands.size(); i += 2) {
-        const Value key = eval(*e.operands[i], scope);
-        if (key.is_undefined()) fail(FailureKind::kUndefined, key.undefined_reason());
-        d.set(to_text(key), eval(*e.operands[i + 1], scope));
+        // Any hashable key, as in Python: {1: 'a'} has the integer 1, not the string '1'.
+        Value key = eval(*e.operands[i], scope);
+        require_hashable(key);
+        d.set(std::move(key), eval(*e.operands[i + 1], scope));
       }
       return Value::dict(std::move(d));
     }
@@ -528,6 +548,8 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
       CallArgs args;
       eval_args(e, scope, 1, args);
       line_ = e.line;
+      // Reached only where the parser let an unknown name through (inside an if), as Jinja2 does.
+      if (!has_filter(e.name)) fail(FailureKind::kValue, "No filter named '" + e.name + "' found.");
       return apply_filter(*this, e.name, input, args);
     }
     case ExprKind::kTest: {
@@ -535,6 +557,7 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
       CallArgs args;
       eval_args(e, scope, 1, args);
       line_ = e.line;
+      if (!has_test(e.name)) fail(FailureKind::kValue, "No test named '" + e.name + "' found.");
       return Value::boolean(apply_test(*this, e.name, input, args) != e.negated);
     }
     case ExprKind::kUnary: {

@@ -58,6 +58,29 @@ void json_string(Text& out, const Text& s, bool ensure_ascii) {
   out.append(body, s.any_untrusted());
 }
 
+// json.dumps writes a non-string key as the JSON text of its scalar (1 -> "1", True -> "true",
+// None -> "null", 1.5 -> "1.5", nan -> "NaN") and refuses any other key type.
+Text json_key(const Value& key) {
+  switch (key.kind()) {
+    case Kind::kString:
+      return key.text();
+    case Kind::kNone:
+      return Text("null");
+    case Kind::kBool:
+      return Text(key.as_bool() ? "true" : "false");
+    case Kind::kInt:
+      return Text(std::to_string(key.as_int()));
+    case Kind::kFloat: {
+      const double d = key.as_double();
+      if (std::isnan(d)) return Text("NaN");
+      if (std::isinf(d)) return Text(d > 0 ? "Infinity" : "-Infinity");
+      return Text(format_float(d));
+    }
+    default:
+      fail(FailureKind::kType, "keys must be str, int, float, bool or None, not " + type_name(key));
+  }
+}
+
 void json_newline(Text& out, const JsonOptions& o, int level) {
   out.append_trusted("\n");
   out.append_trusted(std::string(static_cast<std::size_t>(o.indent) * static_cast<std::size_t>(level), ' '));
@@ -108,11 +131,13 @@ void json_into(Text& out, const Value& v, const JsonOptions& o, int depth) {
     case Kind::kDict:
     case Kind::kNamespace: {
       if (v.is_namespace()) fail(FailureKind::kType, "Object of type Namespace is not JSON serializable");
-      std::vector<const std::pair<Text, Value>*> entries;
+      std::vector<const std::pair<Value, Value>*> entries;
       for (const auto& e : v.dict().entries) entries.push_back(&e);
       if (o.sort_keys) {
+        // Python sorts the keys as they are, before writing them as strings: keys of types that
+        // do not compare (1 and 'a') fail.
         std::stable_sort(entries.begin(), entries.end(),
-                         [](auto* a, auto* b) { return a->first.str() < b->first.str(); });
+                         [](auto* a, auto* b) { return compare(a->first, b->first) < 0; });
       }
       if (entries.empty()) {
         out.append_trusted("{}");
@@ -122,7 +147,7 @@ void json_into(Text& out, const Value& v, const JsonOptions& o, int depth) {
       for (std::size_t i = 0; i < entries.size(); ++i) {
         if (i) out.append_trusted(o.item_separator);
         if (o.indent >= 0) json_newline(out, o, depth + 1);
-        json_string(out, entries[i]->first, o.ensure_ascii);
+        json_string(out, json_key(entries[i]->first), o.ensure_ascii);
         out.append_trusted(o.key_separator);
         json_into(out, entries[i]->second, o, depth + 1);
       }
@@ -133,7 +158,7 @@ void json_into(Text& out, const Value& v, const JsonOptions& o, int depth) {
     case Kind::kUndefined:
       fail(FailureKind::kType, "Object of type Undefined is not JSON serializable");
     case Kind::kCallable:
-      fail(FailureKind::kType, "Object of type function is not JSON serializable");
+      fail(FailureKind::kType, "Object of type " + type_name(v) + " is not JSON serializable");
   }
 }
 
@@ -166,7 +191,7 @@ Value from_json_at(const Json& j, bool untrusted, int depth) {
       Dict d;
       d.entries.reserve(j.size());
       for (const auto& [k, e] : j.items())
-        d.entries.emplace_back(Text(k, untrusted), from_json_at(e, untrusted, depth + 1));
+        d.entries.emplace_back(Value::string(Text(k, untrusted)), from_json_at(e, untrusted, depth + 1));
       return Value::dict(std::move(d));
     }
     default:

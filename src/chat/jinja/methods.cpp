@@ -166,12 +166,12 @@ Value dict_method(const Value& self, const std::string& name, CallArgs& args) {
   const Dict& d = self.dict();
   if (name == "items") {
     std::vector<Value> pairs;
-    for (const auto& [k, v] : d.entries) pairs.push_back(Value::list({Value::string(k), v}, true));
+    for (const auto& [k, v] : d.entries) pairs.push_back(Value::list({k, v}, true));
     return Value::list(std::move(pairs));
   }
   if (name == "keys") {
     std::vector<Value> keys;
-    for (const auto& [k, v] : d.entries) keys.push_back(Value::string(k));
+    for (const auto& [k, v] : d.entries) keys.push_back(k);
     return Value::list(std::move(keys));
   }
   if (name == "values") {
@@ -182,9 +182,8 @@ Value dict_method(const Value& self, const std::string& name, CallArgs& args) {
   if (name == "get") {
     const Value* key = args.get(0, "key");
     if (!key) fail(FailureKind::kType, "get expected at least 1 argument, got 0");
-    if (key->is_string()) {
-      if (const Value* v = d.find(key->text().str())) return *v;
-    }
+    require_hashable(*key);
+    if (const Value* v = d.find(*key)) return *v;
     const Value* fallback = args.get(1, "default");
     return fallback ? *fallback : Value::none();
   }
@@ -222,6 +221,9 @@ bool listed(const std::array<std::string_view, N>& names, std::string_view name)
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// Python's type of a bound method of a built-in type.
+constexpr const char* kBuiltinMethod = "builtin_function_or_method";
+
 Value unsafe(std::string_view name, std::string_view type) {
   // Jinja2's sandbox answers with an Undefined that fails on any use, so `is defined` is false.
   return Value::undefined("access to attribute '" + std::string(name) + "' of '" + std::string(type) +
@@ -235,24 +237,33 @@ std::optional<Value> find_method(const Value& object, std::string_view name) {
   switch (object.kind()) {
     case Kind::kString:
       if (!listed(kStringMethods, name)) return std::nullopt;
-      return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
-        in.count_steps(work_units(object));
-        return string_method(object, method, in, args);
-      });
+      return Value::callable(
+          method,
+          [object, method](Interpreter& in, CallArgs& args) {
+            in.count_steps(work_units(object));
+            return string_method(object, method, in, args);
+          },
+          kBuiltinMethod);
     case Kind::kDict:
       if (listed(kDictMutators, name)) return unsafe(name, "dict");
       if (!listed(kDictMethods, name)) return std::nullopt;
-      return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
-        in.count_steps(work_units(object));
-        return dict_method(object, method, args);
-      });
+      return Value::callable(
+          method,
+          [object, method](Interpreter& in, CallArgs& args) {
+            in.count_steps(work_units(object));
+            return dict_method(object, method, args);
+          },
+          kBuiltinMethod);
     case Kind::kList:
       if (listed(kListMutators, name)) return unsafe(name, object.list().is_tuple ? "tuple" : "list");
       if (!listed(kListMethods, name)) return std::nullopt;
-      return Value::callable(method, [object, method](Interpreter& in, CallArgs& args) {
-        in.count_steps(work_units(object));
-        return list_method(object, method, args);
-      });
+      return Value::callable(
+          method,
+          [object, method](Interpreter& in, CallArgs& args) {
+            in.count_steps(work_units(object));
+            return list_method(object, method, args);
+          },
+          kBuiltinMethod);
     default:
       return std::nullopt;
   }

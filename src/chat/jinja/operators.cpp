@@ -113,7 +113,8 @@ bool contains(const Value& container, const Value& item) {
       }
       return false;
     case Kind::kDict:
-      return item.is_string() && container.dict().find(item.text().str()) != nullptr;
+      require_hashable(item);  // Python's `[1] in d` raises even when d is empty
+      return container.dict().find(item) != nullptr;
     case Kind::kUndefined:
       return false;  // Jinja2's Undefined iterates as empty
     default:

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <initializer_list>
 
-#include "chat/jinja/builtins.hpp"
 #include "chat/jinja/error.hpp"
 #include "chat/jinja/lexer.hpp"
+#include "chat/jinja/name_check.hpp"
 
 namespace pensieve::chat::jinja {
 namespace {
@@ -587,7 +587,6 @@ class Parser {
       auto e = make(ExprKind::kFilter);
       e->name = expect_name();
       while (accept_op(".")) e->name += "." + expect_name();
-      if (!has_filter(e->name)) fail(FailureKind::kSyntax, "no filter named '" + e->name + "'", e->line);
       e->operands.push_back(std::move(node));
       if (is_op("(")) parse_call_args(*e);
       node = std::move(e);
@@ -602,7 +601,6 @@ class Parser {
     e->negated = accept_name("not");
     e->name = expect_name();
     while (accept_op(".")) e->name += "." + expect_name();
-    if (!has_test(e->name)) fail(FailureKind::kSyntax, "no test named '" + e->name + "'", e->line);
     e->operands.push_back(std::move(node));
     const Token& t = peek();
     if (is_op("(")) {
@@ -624,7 +622,9 @@ class Parser {
 }  // namespace
 
 Body parse_template(std::string_view source) {
-  return Parser(tokenize(source)).parse_all();
+  Body body = Parser(tokenize(source)).parse_all();
+  check_filter_and_test_names(body);
+  return body;
 }
 
 }  // namespace pensieve::chat::jinja

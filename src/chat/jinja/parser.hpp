@@ -1,6 +1,6 @@
 // chat/jinja/parser: turns tokens into the statement tree the interpreter walks, with
-// Jinja2's operator precedence. Unknown filters and tests fail here, as Jinja2 fails at
-// compile time.
+// Jinja2's operator precedence. Unknown filters and tests fail here where Jinja2 fails at
+// compile time (see name_check.hpp).
 #pragma once
 
 #include <string_view>

@@ -174,7 +174,7 @@ bool has_test(std::string_view name) {
 bool apply_test(Interpreter& in, std::string_view name, const Value& input, CallArgs& args) {
   in.count_steps(1 + work_units(input) + (args.positional.empty() ? 0 : work_units(args.positional[0])));
   auto it = tests().find(name);
-  if (it == tests().end()) fail(FailureKind::kValue, "no test named '" + std::string(name) + "'");
+  if (it == tests().end()) fail(FailureKind::kValue, "No test named '" + std::string(name) + "'.");
   return it->second(input, args);
 }
 

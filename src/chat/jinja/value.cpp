@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "chat/jinja/error.hpp"
 #include "chat/jinja/strings.hpp"
@@ -98,7 +99,7 @@ void repr_into(Text& out, const Value& v, int depth) {
       for (const auto& [key, value] : v.dict().entries) {
         if (!first) out.append_trusted(", ");
         first = false;
-        append_repr_string(out, key);
+        repr_into(out, key, depth + 1);
         out.append_trusted(": ");
         repr_into(out, value, depth + 1);
       }
@@ -146,7 +147,7 @@ bool equals_at(const Value& a, const Value& b, int depth) {
       const auto& y = b.dict();
       if (x.entries.size() != y.entries.size()) return false;
       for (const auto& [k, v] : x.entries) {
-        const Value* other = y.find(k.str());
+        const Value* other = y.find(k);
         if (!other || !equals_at(v, *other, depth + 1)) return false;
       }
       return true;
@@ -160,24 +161,60 @@ bool equals_at(const Value& a, const Value& b, int depth) {
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : entries) {
-    if (k.str() == key) return &v;
+    if (k.is_string() && k.text().str() == key) return &v;
   }
   return nullptr;
 }
 
 Value* Dict::find(std::string_view key) {
-  for (auto& [k, v] : entries) {
-    if (k.str() == key) return &v;
+  return const_cast<Value*>(std::as_const(*this).find(key));
+}
+
+const Value* Dict::find(const Value& key) const {
+  if (key.is_string()) return find(key.text().str());
+  for (const auto& [k, v] : entries) {
+    if (equals(k, key)) return &v;
   }
   return nullptr;
 }
 
+Value* Dict::find(const Value& key) {
+  return const_cast<Value*>(std::as_const(*this).find(key));
+}
+
 void Dict::set(Text key, Value value) {
-  if (Value* existing = find(key.str())) {
+  set(Value::string(std::move(key)), std::move(value));
+}
+
+void Dict::set(Value key, Value value) {
+  if (Value* existing = find(key)) {
     *existing = std::move(value);
     return;
   }
   entries.emplace_back(std::move(key), std::move(value));
+}
+
+bool hashable(const Value& v) {
+  switch (v.kind()) {
+    case Kind::kDict:
+      return false;
+    case Kind::kList:
+      if (!v.list().is_tuple) return false;
+      return std::all_of(v.list().items.begin(), v.list().items.end(), hashable);
+    default:
+      return true;  // scalars by value; Undefined (one hash for all), namespaces and callables by identity
+  }
+}
+
+void require_hashable(const Value& v) {
+  if (hashable(v)) return;
+  // Python names the first unhashable object it meets, which may sit inside a tuple.
+  const Value* culprit = &v;
+  while (culprit->is_list() && culprit->list().is_tuple) {
+    culprit = &*std::find_if(culprit->list().items.begin(), culprit->list().items.end(),
+                             [](const Value& item) { return !hashable(item); });
+  }
+  fail(FailureKind::kType, "unhashable type: '" + type_name(*culprit) + "'");
 }
 
 const Value* CallArgs::get(std::size_t index, std::string_view name) const {
@@ -207,7 +244,7 @@ int container_depth(int deepest_child) {
 
 int deepest_entry(const Dict& d) {
   int deepest = 0;
-  for (const auto& [k, v] : d.entries) deepest = std::max(deepest, nesting_depth(v));
+  for (const auto& [k, v] : d.entries) deepest = std::max({deepest, nesting_depth(k), nesting_depth(v)});
   return deepest;
 }
 
@@ -246,9 +283,9 @@ Value Value::make_namespace(Dict attributes) {
   attributes.depth = container_depth(deepest_entry(attributes));
   return Value(Rep(std::in_place_index<8>, std::make_shared<Namespace>(Namespace{std::move(attributes)})));
 }
-Value Value::callable(std::string name, NativeFunction fn) {
+Value Value::callable(std::string name, NativeFunction fn, const char* python_type) {
   return Value(Rep(std::in_place_index<9>,
-                   std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)})));
+                   std::make_shared<const Callable>(Callable{std::move(name), std::move(fn), python_type})));
 }
 
 std::int64_t Value::as_int() const {
@@ -318,7 +355,7 @@ std::string type_name(const Value& v) {
     case Kind::kNamespace:
       return "Namespace";
     case Kind::kCallable:
-      return "function";
+      return v.callable().python_type;
   }
   return "object";
 }

@@ -26,14 +26,21 @@ struct List {
   int depth = 1;          // nesting depth, bounded so printing or freeing never recurses too deep
 };
 
-// Insertion-ordered like a Python dict; keys are strings (all chat templates need).
+// Insertion-ordered like a Python dict. Keys are any hashable value (str, int, float, bool,
+// None, tuples of those, ...) and match by Python's ==, so 1, 1.0 and True are one key; setting
+// an existing key keeps the first key object and replaces the value, as Python does.
 struct Dict {
-  std::vector<std::pair<Text, Value>> entries;
+  std::vector<std::pair<Value, Value>> entries;
   int depth = 1;  // set when it becomes a Value
 
+  // The entry whose key is the string `key`.
   const Value* find(std::string_view key) const;
   Value* find(std::string_view key);
+  // The entry whose key equals `key`, which must be hashable.
+  const Value* find(const Value& key) const;
+  Value* find(const Value& key);
   void set(Text key, Value value);
+  void set(Value key, Value value);
 };
 
 // The object namespace() returns: the one mutable thing a template can hold.
@@ -57,6 +64,9 @@ using NativeFunction = std::function<Value(Interpreter&, CallArgs&)>;
 struct Callable {
   std::string name;
   NativeFunction call;
+  // What Python's type() calls the object Jinja2 would hold, for messages such as json.dumps'
+  // "Object of type Macro is not JSON serializable".
+  const char* python_type = "function";
 };
 
 struct Undefined {
@@ -79,7 +89,7 @@ class Value {
   static Value list(std::vector<Value> items, bool is_tuple = false);
   static Value dict(Dict dict);
   static Value make_namespace(Dict attributes);
-  static Value callable(std::string name, NativeFunction fn);
+  static Value callable(std::string name, NativeFunction fn, const char* python_type = "function");
 
   Kind kind() const { return static_cast<Kind>(rep_.index()); }
   bool is_undefined() const { return kind() == Kind::kUndefined; }
@@ -129,6 +139,10 @@ std::size_t work_units(const Value& v);
 // Python's type name, as it appears in error messages: 'str', 'NoneType', 'dict', ...
 std::string type_name(const Value& v);
 bool truthy(const Value& v);
+// Whether `v` can be a dict key: not a list or dict, nor a tuple holding one (Python's hash()).
+bool hashable(const Value& v);
+// Fails (kType, "unhashable type: 'list'") when `v` cannot be a dict key.
+void require_hashable(const Value& v);
 // Python ==: 1 == 1.0 == True; containers compare deeply, dicts ignoring order.
 bool equals(const Value& a, const Value& b);
 // Python <, for numbers, strings and lists; a kType failure otherwise. Returns -1, 0, 1.

@@ -36,7 +36,7 @@ export function buildChatModel(out) {
   mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   execFileSync(process.env.MAKE_CHAT_MODEL, [
-    path.join(fixtures, 'vocab', 'ggml-vocab-gpt-2-pre-qwen2.gguf'),
+    path.join(fixtures, 'vocab', 'ggml-vocab-gpt-2.gguf'),  // make_chat_model sets the qwen2 pre-tokenizer
     path.join(fixtures, 'chat', 'templates', 'Qwen-Qwen3-0.6B.jinja'),
     tmp,
     String(CHAT_MODEL_CONTEXT),

@@ -11,6 +11,8 @@
 
 #include "model/architecture.hpp"
 
+#include "support/derived_fixtures.hpp"
+
 namespace pensieve::model::testing {
 namespace {
 
@@ -37,7 +39,7 @@ std::vector<FixtureFile> load_manifest() {
       FixtureFile ff;
       ff.model = model;
       ff.file = file;
-      ff.path = kModels + file;
+      ff.path = ::pensieve::testing::fixture_path("models/" + file);  // derived where the file is
       ff.vocab = m.at("vocab").get<std::uint32_t>();
       ff.tokens = m.at("tokens").get<std::vector<std::int32_t>>();
       if (f.contains("exact_logits")) {

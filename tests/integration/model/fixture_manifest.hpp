@@ -12,7 +12,7 @@ namespace pensieve::model::testing {
 struct FixtureFile {
   std::string model;  // the manifest's model key ("llama", "qwen3", …)
   std::string file;   // "llama-q4_0.gguf"
-  std::string path;   // absolute path
+  std::string path;   // absolute path: the shared file, or its copy derived at test time
   std::uint32_t vocab = 0;
   std::vector<std::int32_t> tokens;
   // Float files: the float64 reference. Quantized files: the float32 pass over their own

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/derived_fixtures.hpp"
+
 namespace {
 
 const std::string kBinary = std::string(PENSIEVE_BINARY_DIR) + "/src/cli/pensieve";
@@ -37,12 +39,12 @@ std::string first_expected_line(const std::string& out_file) {
 }
 
 TEST(CliTokenize, FileInputMatchesTheReferenceIds) {
-  const std::string vocab = kFixtures + "/vocab/ggml-vocab-gpt-2-pre-llama3.gguf";
+  const std::string vocab = ::pensieve::testing::fixture_path("vocab/ggml-vocab-gpt-2-pre-llama3.gguf");
   const std::string path = testing::TempDir() + "/tokenize_case.txt";
   std::ofstream(path, std::ios::binary) << "ied 4 \xC2\xBD months";
   const CommandResult r = run("tokenize " + vocab + " --file " + path);
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.out, first_expected_line(vocab + ".out") + "\n");
+  EXPECT_EQ(r.out, first_expected_line(kFixtures + "/vocab/ggml-vocab-gpt-2-pre-llama3.gguf.out") + "\n");
 }
 
 TEST(CliTokenize, SpecialFlagParsesControlTokens) {

@@ -137,5 +137,46 @@ TEST(JinjaFilter, DictMethodsAndGlobals) {
       "1 None 4 [('a', 1)] ['a'] [1] {'a': 1, 'b': 'x'} 1 [0, 1, 2] [1, 4, 7] [5, 3, 1]");
 }
 
+TEST(JinjaFilter, SelectRejectAndMapYieldNothingForAFalsyInput) {
+  // Jinja2 looks at neither the input nor the arguments when the input is falsy.
+  for (const char* input : {"none", "u", "0", "[]", "''"}) {
+    const std::string in = input;
+    EXPECT_EQ(render_text("{{ " + in + "|select|list }}{{ " + in + "|reject('none')|list }}{{ " + in +
+                          "|selectattr('a')|list }}{{ " + in + "|rejectattr('a', 'equalto', 1)|list }}{{ " +
+                          in + "|map(attribute='a')|list }}{{ " + in + "|map('upper')|list }}{{ " + in +
+                          "|selectattr|list }}{{ " + in + "|map|list }}"),
+              "[][][][][][][][]")
+        << input;
+  }
+  EXPECT_EQ(render_text("{% for m in none|selectattr('role', 'equalto', 'user') %}x{% endfor %}|"
+                        "{{ (none|map(attribute='name')|list)|length }}"),
+            "|0");
+  EXPECT_NE(render_error("{{ [1]|selectattr|list }}").find("Missing parameter for attribute name"),
+            std::string::npos);
+  EXPECT_NE(render_error("{{ [1]|map|list }}").find("map requires a filter argument"), std::string::npos);
+  EXPECT_NE(render_error("{{ 5|select|list }}").find("'int' object is not iterable"), std::string::npos);
+  // Other filters over none still fail, as in Jinja2.
+  EXPECT_NE(render_error("{{ none|join }}").find("'NoneType' object is not iterable"), std::string::npos);
+  EXPECT_NE(render_error("{{ none|list }}").find("'NoneType' object is not iterable"), std::string::npos);
+}
+
+TEST(JinjaFilter, TojsonRefusesWhatJsonCannotHold) {
+  const auto fails_with = [](const std::string& source, const std::string& message) {
+    const std::string error = render_error(source);
+    EXPECT_NE(error.find(message), std::string::npos) << source << " -> " << error;
+  };
+  fails_with("{{ u|tojson }}", "Object of type Undefined is not JSON serializable");
+  fails_with("{{ {'a': [1, u]}|tojson }}", "Object of type Undefined is not JSON serializable");
+  fails_with("{{ namespace(a=1)|tojson }}", "Object of type Namespace is not JSON serializable");
+  fails_with("{% macro m() %}{% endmacro %}{{ m|tojson }}", "Object of type Macro is not JSON serializable");
+  fails_with("{{ raise_exception|tojson }}", "Object of type function is not JSON serializable");
+  fails_with("{{ 'x'.strip|tojson }}", "Object of type builtin_function_or_method is not JSON serializable");
+  fails_with("{{ dict|tojson }}", "Object of type type is not JSON serializable");
+  fails_with("{{ {(1, 2): 'a'}|tojson }}", "keys must be str, int, float, bool or None, not tuple");
+  // Python's json writes what JSON proper lacks (allow_nan) rather than failing.
+  EXPECT_EQ(render_text("{{ [1e999, -1e999]|tojson }}"), "[Infinity, -Infinity]");
+  EXPECT_EQ(render_text("{{ (1, none)|tojson }}"), "[1, null]");
+}
+
 }  // namespace
 }  // namespace pensieve::chat::testing

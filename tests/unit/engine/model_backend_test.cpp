@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/scheduler.hpp"
+#include "support/derived_fixtures.hpp"
 
 namespace pensieve::engine {
 namespace {
@@ -33,7 +34,7 @@ TEST(ModelBackend, GreedyMatchesReferenceContinuation) {
   for (const std::string name : {"llama", "qwen2", "qwen3"}) {
     SCOPED_TRACE(name);
     auto& entry = manifest["models"][name];
-    auto model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f32.gguf");
+    auto model = model::Model::load(::pensieve::testing::fixture_path("models/" + name + "-f32.gguf"));
     if (!model) model = model::Model::load(std::string(PENSIEVE_FIXTURES) + "/models/" + name + "-f16.gguf");
     ASSERT_TRUE(model.ok()) << model.error().message;
     auto backend =

@@ -7,13 +7,19 @@
 #include <string_view>
 
 #include "gguf/reader.hpp"
+#include "support/derived_fixtures.hpp"
 
 namespace pensieve::model::testing {
 
 inline const std::string kModels = std::string(PENSIEVE_FIXTURES) + "/models/";
 
+// The fixture model `name` ("llama-f32.gguf"), derived at test time where it is one.
+inline std::string model_path(const std::string& name) {
+  return ::pensieve::testing::fixture_path("models/" + name);
+}
+
 inline gguf::File open_fixture(const std::string& name) {
-  auto file = gguf::File::open(kModels + name);
+  auto file = gguf::File::open(model_path(name));
   if (!file) throw std::runtime_error(file.error().message);
   return std::move(*file);
 }

@@ -158,7 +158,7 @@ TEST_F(ForwardTest, BadBatchesAreErrorsAndAppendToNoSequence) {
   EXPECT_NE(s.error().message.find("batch part 1"), std::string::npos) << s.error().message;
   EXPECT_EQ(a->size(), 0u);
   EXPECT_EQ(b->size(), 0u);
-  auto other = Model::load(kModels + "llama-f32.gguf");
+  auto other = Model::load(testing::model_path("llama-f32.gguf"));
   ASSERT_TRUE(other.ok());
   auto foreign = (*other)->create_workspace(4);
   ASSERT_TRUE(foreign.ok());
@@ -208,7 +208,7 @@ TEST_F(ForwardTest, BadInputsAreErrorsAndAppendNothing) {
 }
 
 TEST_F(ForwardTest, SequenceOfAnotherModelAndEmptySizesAreRefused) {
-  auto other = Model::load(kModels + "llama-f32.gguf");
+  auto other = Model::load(testing::model_path("llama-f32.gguf"));
   ASSERT_TRUE(other.ok());
   auto seq = (*other)->create_sequence(8);
   ASSERT_TRUE(seq.ok());

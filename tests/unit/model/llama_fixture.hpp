@@ -11,7 +11,7 @@ namespace pensieve::model::testing {
 class LlamaF32Test : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto m = Model::load(kModels + "llama-f32.gguf");
+    auto m = Model::load(model_path("llama-f32.gguf"));
     ASSERT_TRUE(m.ok()) << m.error().message;
     model_ = std::move(*m).release();
   }

@@ -9,7 +9,7 @@ namespace pensieve::model {
 namespace {
 
 TEST(MemoryEstimate, KvCacheIsLayersTimesContextInBlocksTimesKeyAndValueWidth) {
-  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  auto model = Model::load(testing::model_path("llama-f32.gguf"));
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Hyperparams& hp = (*model)->hparams();
   const MemoryEstimate one = estimate_memory(hp, (*model)->weights_bytes(), 1000, 1);
@@ -30,7 +30,7 @@ TEST(MemoryEstimate, KvCacheIsLayersTimesContextInBlocksTimesKeyAndValueWidth) {
 }
 
 TEST(MemoryEstimate, KvCacheBytesFollowTheElementType) {
-  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  auto model = Model::load(testing::model_path("llama-f32.gguf"));
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Hyperparams& hp = (*model)->hparams();
   const std::uint64_t w = (*model)->weights_bytes();
@@ -49,7 +49,7 @@ TEST(MemoryEstimate, KvCacheBytesFollowTheElementType) {
 // What a sequence allocates is what the estimate says: its cache in the chosen type, a pool of
 // its own of ceil(n_ctx / 64) blocks.
 TEST(MemoryEstimate, SequenceHoldsItsCacheInTheChosenType) {
-  auto model = Model::load(testing::kModels + "llama-f32.gguf");
+  auto model = Model::load(testing::model_path("llama-f32.gguf"));
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Hyperparams& hp = (*model)->hparams();
   for (kernels::KvType type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {

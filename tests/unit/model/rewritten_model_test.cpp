@@ -112,7 +112,7 @@ TEST(RewrittenModel, LinearRopeScalingEqualsUniformRopeFrequencyFactors) {
   });
   const auto scaled = logits_of(linear.path(), kTokens);
   const auto divided = logits_of(factors.path(), kTokens);
-  const auto original = logits_of(kModels + "llama-f32.gguf", kTokens);
+  const auto original = logits_of(testing::model_path("llama-f32.gguf"), kTokens);
   ASSERT_EQ(scaled.size(), original.size());
   ASSERT_EQ(divided.size(), original.size());
   EXPECT_LT(max_difference(scaled.data(), divided.data(), scaled.size()), 1e-4);

@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "model/model.hpp"
+#include "support/derived_fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::synth {
@@ -232,7 +233,7 @@ TEST_F(SynthesizeTest, BuiltInTokenizerAndChatTemplate) {
 
 TEST_F(SynthesizeTest, VocabularyFileGivesItsTokenizerAndSize) {
   SynthOptions o = options("tiny-llama", "Q8_0");
-  o.vocab_path = std::string(PENSIEVE_FIXTURES) + "/vocab/ggml-vocab-gpt-2-pre-llama3.gguf";
+  o.vocab_path = ::pensieve::testing::fixture_path("vocab/ggml-vocab-gpt-2-pre-llama3.gguf");
   const std::string path = write(o, "vocab.gguf");
   const auto m = load(path);
   ASSERT_NE(m, nullptr);

@@ -72,7 +72,7 @@ TEST(SynthVocabulary, BuiltInVocabularyIsDeterministicAndTruncatable) {
 }
 
 TEST(SynthVocabulary, ReadsAVocabularyFileAndReusesItsEndOfText) {
-  auto file = gguf::File::open(kVocabDir + "ggml-vocab-gpt-2-pre-qwen2.gguf");
+  auto file = gguf::File::open(kVocabDir + "ggml-vocab-gpt-2.gguf");
   ASSERT_TRUE(file.ok()) << file.error().message;
   auto list = read_byte_level_vocab(file->contents());
   ASSERT_TRUE(list.ok()) << list.error().message;

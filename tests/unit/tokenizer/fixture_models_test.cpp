@@ -5,12 +5,11 @@
 
 #include <string>
 
+#include "support/derived_fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::tokenizer {
 namespace {
-
-const std::string kModels = std::string(PENSIEVE_FIXTURES) + "/models";
 
 struct ModelCase {
   const char* file;
@@ -42,7 +41,7 @@ class FixtureModel : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(FixtureModel, LoadsAndRoundTrips) {
   const ModelCase& c = GetParam();
-  auto tok = Tokenizer::from_file(kModels + "/" + c.file);
+  auto tok = Tokenizer::from_file(::pensieve::testing::fixture_path(std::string("models/") + c.file));
   ASSERT_TRUE(tok.ok()) << tok.error().message;
   EXPECT_EQ(tok->kind(), c.kind);
   EXPECT_EQ(tok->pre_tokenizer(), c.pre);
@@ -62,7 +61,7 @@ TEST_P(FixtureModel, LoadsAndRoundTrips) {
 
 TEST_P(FixtureModel, ChatTokensParseAndEndTheTurn) {
   const ModelCase& c = GetParam();
-  auto tok = Tokenizer::from_file(kModels + "/" + c.file);
+  auto tok = Tokenizer::from_file(::pensieve::testing::fixture_path(std::string("models/") + c.file));
   ASSERT_TRUE(tok.ok()) << tok.error().message;
   const auto turn_end = tok->find_token(c.turn_end);
   ASSERT_TRUE(turn_end.has_value()) << c.turn_end;

@@ -1,5 +1,6 @@
 // Every case of every ../shared/fixtures/vocab/*.inp must encode to exactly the ids of the
-// matching .out (produced by each model's reference tokenizer), and decode back to its text.
+// matching .out (produced by each model's reference tokenizer), and decode back to its text. The
+// vocabulary beside them is the shared one, or derived at test time (support/derived_fixtures.hpp).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/derived_fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/unicode.hpp"
 
@@ -82,7 +84,7 @@ class VocabFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(VocabFixture, EveryCaseEncodesToTheReferenceIds) {
   const std::string base = kVocabDir + "/" + GetParam();
-  auto tok = Tokenizer::from_file(base);
+  auto tok = Tokenizer::from_file(::pensieve::testing::fixture_path("vocab/" + GetParam()));
   ASSERT_TRUE(tok.ok()) << tok.error().message;
   const auto cases = read_cases(base + ".inp");
   const auto expected = read_expected(base + ".out");
@@ -100,7 +102,7 @@ TEST_P(VocabFixture, EveryCaseEncodesToTheReferenceIds) {
 
 TEST_P(VocabFixture, EveryCaseDecodesBackToItsText) {
   const std::string base = kVocabDir + "/" + GetParam();
-  auto tok = Tokenizer::from_file(base);
+  auto tok = Tokenizer::from_file(::pensieve::testing::fixture_path("vocab/" + GetParam()));
   ASSERT_TRUE(tok.ok()) << tok.error().message;
   for (const std::string& text : read_cases(base + ".inp")) {
     const auto ids = tok->encode(text, false);
@@ -114,8 +116,9 @@ TEST_P(VocabFixture, EveryCaseDecodesBackToItsText) {
 
 std::vector<std::string> vocab_files() {
   std::vector<std::string> names;
+  // One per reference case file, so a vocabulary derived at test time is never left out.
   for (const auto& entry : std::filesystem::directory_iterator(kVocabDir)) {
-    if (entry.path().extension() == ".gguf") names.push_back(entry.path().filename().string());
+    if (entry.path().extension() == ".inp") names.push_back(entry.path().stem().string());
   }
   std::sort(names.begin(), names.end());
   return names;
