@@ -18,6 +18,20 @@ namespace {
 constexpr float kGptOssSwigluLimit = 7.0f;
 constexpr float kGptOssSwigluAlpha = 1.702f;
 
+// The k largest of n scores by repeated selection (k is small), ties to the lower index: their
+// indices into ids, their scores into chosen.
+void choose_top_k(const float* scores, std::size_t n, std::size_t k, std::uint32_t* ids, float* chosen) {
+  for (std::size_t j = 0; j < k; ++j) {
+    std::size_t best = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::find(ids, ids + j, static_cast<std::uint32_t>(i)) != ids + j) continue;
+      if (best == n || scores[i] > scores[best]) best = i;
+    }
+    ids[j] = static_cast<std::uint32_t>(best);
+    chosen[j] = scores[best];
+  }
+}
+
 }  // namespace
 
 ForwardPass::ForwardPass(const Model& model, Workspace& workspace, const TensorObserver* observer)
@@ -225,20 +239,10 @@ void ForwardPass::route_to_experts(int layer, const LayerWeights& lw, std::size_
   for (std::size_t t = 0; t < n; ++t) {
     float* p = probs + t * n_expert;
     kernels::softmax_in_place(p, n_expert);
-    std::uint32_t* ids = ws_.chosen_.data() + t * k;
     float* weights = ws_.chosen_weight_.data() + t * k;
-    // Top-k by repeated selection (k is small); ties go to the lower expert index.
+    choose_top_k(p, n_expert, k, ws_.chosen_.data() + t * k, weights);
     double sum = 0.0;
-    for (std::size_t j = 0; j < k; ++j) {
-      std::size_t best = n_expert;
-      for (std::size_t i = 0; i < n_expert; ++i) {
-        if (std::find(ids, ids + j, static_cast<std::uint32_t>(i)) != ids + j) continue;
-        if (best == n_expert || p[i] > p[best]) best = i;
-      }
-      ids[j] = static_cast<std::uint32_t>(best);
-      weights[j] = p[best];
-      sum += p[best];
-    }
+    for (std::size_t j = 0; j < k; ++j) sum += weights[j];
     for (std::size_t j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
   }
   observe("ffn_moe_probs", layer, probs, n, n_expert);
@@ -252,17 +256,8 @@ void ForwardPass::route_by_biased_logits(int layer, const LayerWeights& lw, std:
   for (std::size_t t = 0; t < n; ++t) {
     float* l = logits + t * n_expert;
     kernels::add_in_place(l, lw.router_bias, n_expert);
-    std::uint32_t* ids = ws_.chosen_.data() + t * k;
     float* weights = ws_.chosen_weight_.data() + t * k;
-    for (std::size_t j = 0; j < k; ++j) {  // ties go to the lower expert index
-      std::size_t best = n_expert;
-      for (std::size_t i = 0; i < n_expert; ++i) {
-        if (std::find(ids, ids + j, static_cast<std::uint32_t>(i)) != ids + j) continue;
-        if (best == n_expert || l[i] > l[best]) best = i;
-      }
-      ids[j] = static_cast<std::uint32_t>(best);
-      weights[j] = l[best];
-    }
+    choose_top_k(l, n_expert, k, ws_.chosen_.data() + t * k, weights);
     kernels::softmax_in_place(weights, k);
   }
   observe("ffn_moe_logits", layer, logits, n, n_expert);

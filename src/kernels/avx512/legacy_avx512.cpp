@@ -85,73 +85,65 @@ using BuildQ50 = BuildNibbles<kQ5_0, 6, true, 2>;
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value d·(nibble | fifth bit << 4) + m.
 using BuildQ51 = BuildNibbles<kQ5_1, 8, true, 4>;
 
-// IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble]; the grid (signed) is looked up + 128.
-struct BuildIq4Nl {
+// 4-bit codes looked up in a table of 16 signed values (+ 128 for the unsigned dot product), one
+// scale per block of 32: { scale; u8 qs[16]; } with the scale's kScaleBytes first.
+template <const IntScheme& kS, std::size_t kScaleBytes, class Table>
+struct BuildLookup4 {
   template <class Src>
   void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
-    // The IQ4_NL grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
-    // plus 128, in every 128-bit lane for vpshufb.
-    const __m512i grid = _mm512_broadcast_i32x4(
+    constexpr std::size_t kBlockBytes = kScaleBytes + 16;
+    const __m512i table = Table::codes();
+    for (std::size_t b = begin; b < end; b += 2) {
+      const bool second = b + 1 < end;
+      __m512i z[8];
+      src.dwords4x2(b * kBlockBytes + kScaleBytes, (b + 1) * kBlockBytes + kScaleBytes, second, z);
+      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
+        const std::size_t block = b + k;
+#pragma GCC unroll 8
+        for (std::size_t j = 0; j < 8; ++j) {
+          const __m512i packed = z[4 * k + j % 4];
+          store_quad<kS>(panel, block - begin, j,
+                         _mm512_shuffle_epi8(table, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
+        }
+        store_scale<kS>(panel, block - begin, Table::scale(src.dword(block * kBlockBytes)));
+      }
+    }
+  }
+};
+
+// IQ4_NL: { fp16 d; u8 qs[16]; } value d·grid[nibble].
+struct Iq4NlTable {
+  // The grid {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113} plus 128,
+  // in every 128-bit lane for vpshufb.
+  static __m512i codes() {
+    return _mm512_broadcast_i32x4(
         _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, static_cast<char>(129), static_cast<char>(141),
                       static_cast<char>(153), static_cast<char>(166), static_cast<char>(181),
                       static_cast<char>(197), static_cast<char>(217), static_cast<char>(241)));
-    for (std::size_t b = begin; b < end; b += 2) {
-      const bool second = b + 1 < end;
-      __m512i z[8];
-      src.dwords4x2(b * 18 + 2, (b + 1) * 18 + 2, second, z);
-      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
-        const std::size_t block = b + k;
-#pragma GCC unroll 8
-        for (std::size_t j = 0; j < 8; ++j) {
-          const __m512i packed = z[4 * k + j % 4];
-          store_quad<kIQ4_NL>(panel, block - begin, j,
-                              _mm512_shuffle_epi8(grid, j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
-        }
-        store_scale<kIQ4_NL>(panel, block - begin, f16_low(src.dword(block * 18)));
-      }
-    }
   }
+  static __m512 scale(__m512i dword) { return f16_low(dword); }
 };
+using BuildIq4Nl = BuildLookup4<kIQ4_NL, 2, Iq4NlTable>;
 
 // MXFP4: { u8 e; u8 qs[16]; } value 2^(e − 128)·doubled[nibble], doubled = twice the E2M1 value
-// (an integer in [-12, 12]), looked up + 128.
-inline __m512i mxfp4_codes(__m512i nibbles) {
-  const __m512i doubled = _mm512_broadcast_i32x4(_mm_setr_epi8(
-      static_cast<char>(128), static_cast<char>(129), static_cast<char>(130), static_cast<char>(131),
-      static_cast<char>(132), static_cast<char>(134), static_cast<char>(136), static_cast<char>(140),
-      static_cast<char>(128), 127, 126, 125, 124, 122, 120, 116));
-  return _mm512_shuffle_epi8(doubled, nibbles);
-}
-
-// Half of 2^(e − 127), for the E8M0 byte e in the low byte of each lane: 0.5 scaled by 2^(e − 127),
-// exact for every e (the subnormals 2^-128 and 2^-127 included, as denormals are not flushed).
-// (tensor/mxfp4_layout.hpp has the scalar form; AVX-512 files keep their own copies.)
-inline __m512 mxfp4_half_scale(__m512i dword) {
-  const __m512i e = _mm512_and_si512(dword, _mm512_set1_epi32(0xff));
-  return _mm512_scalef_ps(_mm512_set1_ps(0.5f),
-                          _mm512_cvtepi32_ps(_mm512_sub_epi32(e, _mm512_set1_epi32(127))));
-}
-
-struct BuildMxfp4 {
-  template <class Src>
-  void operator()(const Src& src, std::size_t begin, std::size_t end, std::uint8_t* panel) const {
-    for (std::size_t b = begin; b < end; b += 2) {
-      const bool second = b + 1 < end;
-      __m512i z[8];
-      src.dwords4x2(b * 17 + 1, (b + 1) * 17 + 1, second, z);
-      for (std::size_t k = 0; k < (second ? 2u : 1u); ++k) {
-        const std::size_t block = b + k;
-#pragma GCC unroll 8
-        for (std::size_t j = 0; j < 8; ++j) {
-          const __m512i packed = z[4 * k + j % 4];
-          store_quad<kMXFP4>(panel, block - begin, j,
-                             mxfp4_codes(j < 4 ? low_nibbles(packed) : high_nibbles(packed)));
-        }
-        store_scale<kMXFP4>(panel, block - begin, mxfp4_half_scale(src.dword(block * 17)));
-      }
-    }
+// (an integer in [-12, 12]).
+struct Mxfp4Table {
+  static __m512i codes() {
+    return _mm512_broadcast_i32x4(_mm_setr_epi8(
+        static_cast<char>(128), static_cast<char>(129), static_cast<char>(130), static_cast<char>(131),
+        static_cast<char>(132), static_cast<char>(134), static_cast<char>(136), static_cast<char>(140),
+        static_cast<char>(128), 127, 126, 125, 124, 122, 120, 116));
+  }
+  // Half of 2^(e − 127), for the E8M0 byte e in the low byte of each lane: 0.5 scaled by
+  // 2^(e − 127), exact for every e (the subnormals 2^-128 and 2^-127 included, as denormals are
+  // not flushed). (tensor/mxfp4_layout.hpp has the scalar form; AVX-512 files keep their own copies.)
+  static __m512 scale(__m512i dword) {
+    const __m512i e = _mm512_and_si512(dword, _mm512_set1_epi32(0xff));
+    return _mm512_scalef_ps(_mm512_set1_ps(0.5f),
+                            _mm512_cvtepi32_ps(_mm512_sub_epi32(e, _mm512_set1_epi32(127))));
   }
 };
+using BuildMxfp4 = BuildLookup4<kMXFP4, 1, Mxfp4Table>;
 
 // A few tokens against repacked panels of Q8_0, Q4_0 or MXFP4 rows, unpacked in registers once
 // for all: for each token accumulate<kS, 1, 1>'s arithmetic on the same numbers in the same order
@@ -185,8 +177,8 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
       const __m512i packed = panel_dword<kCodesShift>(words, kCodes + 4 * j);
       __m512i low = low_nibbles(packed), high = high_nibbles(packed);
       if constexpr (kMxfp4) {
-        low = mxfp4_codes(low);
-        high = mxfp4_codes(high);
+        low = _mm512_shuffle_epi8(Mxfp4Table::codes(), low);
+        high = _mm512_shuffle_epi8(Mxfp4Table::codes(), high);
       }
       for (std::size_t t = 0; t < kT; ++t) {
         acc[0][t] = _mm512_dpbusd_epi32(acc[0][t], low,
@@ -198,7 +190,7 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
   }
   __m512 ws;
   if constexpr (kMxfp4) {
-    ws = mxfp4_half_scale(panel_dword<kScaleShift>(words, kStart));
+    ws = Mxfp4Table::scale(panel_dword<kScaleShift>(words, kStart));
   } else {
     ws = f16_low(panel_dword<kScaleShift>(words, kStart));
   }
