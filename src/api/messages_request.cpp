@@ -153,8 +153,28 @@ std::optional<ApiError> number_in(const json& body, const char* name, double lo,
   return std::nullopt;
 }
 
+// True when containers nest deeper than `limit` anywhere in `value` (walked without recursion, so
+// a hostile body cannot exhaust the stack here either).
+bool nests_deeper_than(const json& value, int limit) {
+  std::vector<std::pair<const json*, int>> pending{{&value, 0}};
+  while (!pending.empty()) {
+    const auto [v, depth] = pending.back();
+    pending.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > limit) return true;
+    for (const json& child : *v) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
 std::optional<ApiError> parse_fields(const json& body, RequestKind kind, MessagesRequest& r) {
   if (!body.is_object()) return fail("Input should be a valid dictionary or object");
+  // Tool inputs and schemas reach the chat template, whose values may nest at most 256 deep
+  // around them: a deeper body is the client's mistake, said as such rather than met later.
+  if (nests_deeper_than(body, kMaxRequestNesting)) {
+    return fail("the request nests JSON arrays and objects more than " + std::to_string(kMaxRequestNesting) +
+                " levels deep");
+  }
   auto model = body.find("model");
   if (model == body.end()) return field_required("model");
   if (!model->is_string()) return fail("model: Input should be a valid string");

@@ -38,6 +38,9 @@ struct MessagesRequest {
 
 enum class RequestKind { kCreate, kCountTokens };
 
+// Deepest nesting of arrays and objects a request body may have (400 beyond).
+inline constexpr int kMaxRequestNesting = 128;
+
 // Either the request or the 400 the real API would give for it.
 struct ParsedRequest {
   std::optional<MessagesRequest> request;

@@ -35,6 +35,7 @@ std::string presented_key(std::string_view x_api_key, std::string_view authoriza
 
 bool authorized(const std::vector<std::string>& keys, std::string_view presented) {
   if (keys.empty()) return true;
+  if (presented.empty()) return false;  // no key presented never passes, whatever was configured
   bool ok = false;
   for (const auto& k : keys) ok = constant_time_equal(k, presented) || ok;  // no early exit
   return ok;
@@ -52,6 +53,14 @@ bool is_loopback_host(std::string_view host) {
 }
 
 Status check_bind_policy(std::string_view host, const std::vector<std::string>& keys, bool insecure) {
+  for (const auto& key : keys) {
+    // `--api-key "$UNSET"` must not quietly serve everyone.
+    if (key.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "an API key is empty: an empty key would let every request in. Give a non-empty "
+                        "--api-key (or PENSIEVE_API_KEY), or none at all");
+    }
+  }
   if (is_loopback_host(host) || !keys.empty() || insecure) return {};
   return make_error(
       ErrorCode::kInvalidArgument,

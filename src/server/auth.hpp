@@ -21,7 +21,8 @@ bool authorized(const std::vector<std::string>& keys, std::string_view presented
 // 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(std::string_view host);
 
-// Binding beyond loopback needs an API key, or an explicit --insecure.
+// Binding beyond loopback needs an API key, or an explicit --insecure; an empty key is refused
+// everywhere (it would look like a key and admit every request).
 Status check_bind_policy(std::string_view host, const std::vector<std::string>& keys, bool insecure);
 
 }  // namespace pensieve::server

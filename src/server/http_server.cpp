@@ -119,7 +119,8 @@ void HttpServer::Impl::install() {
 
   http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     if (!res.has_header("request-id")) res.set_header("request-id", api::random_id("req_"));
-    if (hooks.response_headers) {
+    // The memory figures are for clients with the key, not for whoever was just refused one.
+    if (hooks.response_headers && res.status != 401) {
       for (auto& [k, v] : hooks.response_headers()) res.set_header(k, v);
     }
   });
@@ -171,9 +172,12 @@ void HttpServer::Impl::install() {
   http.Get("/", hello);
   http.Get("/api/hello", hello);
 
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http.Get("/health", [this](const httplib::Request& req, httplib::Response& res) {
     if (hooks.health) {
-      const auto r = hooks.health();
+      // Open for liveness probes; what is loaded and how memory stands only for keyholders.
+      const bool details = authorized(options.api_keys, presented_key(req.get_header_value("x-api-key"),
+                                                                      req.get_header_value("authorization")));
+      const auto r = hooks.health(details);
       send_json(res, r.status, r.body);
       return;
     }

@@ -35,7 +35,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // What other modules add to the server; all optional.
 struct ServerHooks {
   std::function<HeaderList()> response_headers;  // added to every response
-  std::function<api::Reply()> health;            // GET /health
+  // GET /health; `details` false for a caller without the key (when keys are set): then the
+  // reply says only whether the server takes work and its memory tier.
+  std::function<api::Reply(bool details)> health;
   std::function<std::string()> metrics;          // GET /metrics (Prometheus text)
   std::function<void(const std::string&)> log;   // one line per request; default: stderr
 };

@@ -172,15 +172,22 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
     if (s.pool.block_tokens != 0)
       guard->set_kv_cache_bytes((s.pool.total_blocks - s.pool.free_blocks) * s.pool.block_bytes);
   };
-  hooks.health = [guard, scheduler, kv_held, model = w.model_json] {
+  hooks.health = [guard, scheduler, kv_held, model = w.model_json](bool details) {
     const engine::SchedulerStats stats = scheduler->stats();
     kv_held(stats);
     const bool accepting = guard->accepting_requests();
+    const int status = accepting ? 200 : 503;
+    nlohmann::json memory = guard->health_json();
+    if (!details) {
+      const nlohmann::ordered_json body{{"status", accepting ? "ok" : "degraded"},
+                                        {"memory", {{"status", memory["status"]}}}};
+      return api::Reply{status, body.dump()};
+    }
     nlohmann::ordered_json body{{"status", accepting ? "ok" : "degraded"},
                                 {"model", model},
-                                {"memory", guard->health_json()},
+                                {"memory", std::move(memory)},
                                 {"prompt_cache", prompt_cache_json(stats)}};
-    return api::Reply{accepting ? 200 : 503, body.dump()};
+    return api::Reply{status, body.dump()};
   };
   hooks.metrics = [guard, scheduler, kv_held] {
     const engine::SchedulerStats stats = scheduler->stats();

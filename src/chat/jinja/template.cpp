@@ -26,7 +26,9 @@ Error to_error(const jinja::Failure& failure) {
       code = ErrorCode::kInvalidFormat;
       break;
     case jinja::FailureKind::kLimit:
-      code = ErrorCode::kResourceExhausted;
+      // A limit of the template's own run (steps, output, macro depth): our side of the
+      // request, not an overload to retry later.
+      code = ErrorCode::kInternal;
       break;
     default:
       break;

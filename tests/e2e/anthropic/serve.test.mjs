@@ -92,6 +92,12 @@ test('a non-loopback address needs an API key or --insecure', async () => {
   assert.notEqual(refused.code, 0);
   assert.match(refused.log, /--api-key/);
   assert.match(refused.log, /--insecure/);
+  // An empty key (`--api-key "$UNSET"`) is no key: refused, on loopback too.
+  for (const host of ['0.0.0.0', '127.0.0.1']) {
+    const empty = await serveExpectingExit(smallModel(), ['--host', host, '--api-key', '']);
+    assert.notEqual(empty.code, 0, empty.log);
+    assert.match(empty.log, /API key is empty/);
+  }
   for (const extra of [['--insecure'], ['--api-key', 'k']]) {
     const server = await startServer(smallModel(), ['--host', '0.0.0.0', '--parallel', '1', ...extra]);
     const { code } = await server.stop();
@@ -100,7 +106,8 @@ test('a non-loopback address needs an API key or --insecure', async () => {
 });
 
 test('SIGTERM: the stream under way finishes, new work gets 503, then a clean exit', async () => {
-  const server = await startServer(smallModel(), ['--parallel', '2', '--ctx-size', '4096']);
+  // A grace far longer than the 2000 tokens take, even on a busy machine (the default 10 s is not).
+  const server = await startServer(smallModel(), ['--parallel', '2', '--ctx-size', '4096', '--shutdown-grace', '300']);
   const r = await postMessages(server.baseURL, longGeneration(2000));
   const events = sseEvents(r);
   await firstDelta(events);

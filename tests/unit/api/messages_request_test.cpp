@@ -115,6 +115,19 @@ TEST(MessagesRequest, SystemRoleInsideMessagesAccepted) {
   EXPECT_EQ(error_of(body), "messages.1.role: Input should be 'user' or 'assistant'");
 }
 
+// A tool input nested past the limit is the client's fault (400), found before anything else runs.
+TEST(MessagesRequest, BodiesNestedTooDeepAreRefused) {
+  auto body = base();
+  json deep = json::object();
+  json* at = &deep;
+  for (int i = 0; i < 126; ++i) at = &((*at)["a"] = json::object());  // with the body and metadata: 128
+  body["metadata"] = deep;
+  EXPECT_EQ(error_of(body), "");
+  (*at)["a"] = json::array();
+  body["metadata"] = deep;
+  EXPECT_EQ(error_of(body), "the request nests JSON arrays and objects more than 128 levels deep");
+}
+
 TEST(MessagesRequest, RangesAndTypes) {
   auto body = base();
   body["max_tokens"] = 0;

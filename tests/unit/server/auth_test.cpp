@@ -27,6 +27,7 @@ TEST(Auth, Authorized) {
   EXPECT_TRUE(authorized({"a", "b"}, "b"));
   EXPECT_FALSE(authorized({"a", "b"}, "c"));
   EXPECT_FALSE(authorized({"a"}, ""));
+  EXPECT_FALSE(authorized({""}, ""));  // had an empty key slipped through, no key still would not pass
 }
 
 TEST(Auth, Loopback) {
@@ -45,6 +46,13 @@ TEST(Auth, BindPolicy) {
   EXPECT_FALSE(check_bind_policy("0.0.0.0", {}, false).ok());
   EXPECT_TRUE(check_bind_policy("0.0.0.0", {"k"}, false).ok());
   EXPECT_TRUE(check_bind_policy("0.0.0.0", {}, true).ok());
+  // An empty key (`--api-key "$UNSET"`) is refused on any address, with or without --insecure.
+  for (const char* host : {"0.0.0.0", "127.0.0.1"}) {
+    const Status empty = check_bind_policy(host, {""}, true);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_NE(empty.error().message.find("empty"), std::string::npos);
+    EXPECT_FALSE(check_bind_policy(host, {"k", ""}, false).ok());
+  }
 }
 
 }  // namespace

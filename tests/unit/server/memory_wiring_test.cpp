@@ -33,18 +33,27 @@ class MemoryWiringTest : public ::testing::Test {
     service = std::make_unique<api::MessagesService>(frontend, *scheduler, api::ModelInfo{"tiny", "Tiny", "2026-01-01T00:00:00Z"});
     memory::ModelFigures figures{2, 4, 2, 32, 32, 64, 128, 257, 4096, 4, 1 << 20};
     MemoryWiring wiring{*guard, *scheduler, figures, 4096, true, json{{"id", "tiny"}}};
-    auto hooks = wire_memory(wiring, *service, [](const std::string&) {});
+    hooks = wire_memory(wiring, *service, [](const std::string&) {});
+    start_server({});
+  }
+
+  void start_server(std::vector<std::string> api_keys) {
     ServerOptions o;
     o.port = 0;
+    o.api_keys = std::move(api_keys);
     server = std::make_unique<HttpServer>(o, *service, hooks);
     ASSERT_TRUE(server->bind().ok());
     thread = std::thread([this] { server->serve(); });
     client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
   }
 
-  void TearDown() override {
+  void stop_server() {
     server->stop();
     thread.join();
+  }
+
+  void TearDown() override {
+    stop_server();
     scheduler->shutdown();
     guard->stop();
     std::filesystem::remove(meminfo);
@@ -67,6 +76,7 @@ class MemoryWiringTest : public ::testing::Test {
   std::unique_ptr<api::testing::ScriptBackend> backend;
   std::unique_ptr<engine::Scheduler> scheduler;
   std::unique_ptr<api::MessagesService> service;
+  ServerHooks hooks;
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<httplib::Client> client;
   std::thread thread;
@@ -181,6 +191,31 @@ TEST_F(MemoryWiringTest, TierChangesAreLogged) {
   EXPECT_EQ(lines[0], "memory: safe, 8.00 GiB available of 16.00 GiB");
   EXPECT_EQ(lines[1], "memory: safe -> critical, 700.0 MiB available of 16.00 GiB");
   EXPECT_EQ(lines[2], "memory: critical -> emergency, 300.0 MiB available of 16.00 GiB");
+}
+
+// With a key set, /health stays open for liveness probes but tells a caller without the key only
+// whether work is taken and the memory tier: no model, no memory figures, no cache, and no memory
+// headers on the refusal of a keyless request either.
+TEST_F(MemoryWiringTest, HealthDetailsAndMemoryHeadersAreForKeyholdersOnly) {
+  stop_server();
+  start_server({"k"});
+  auto open = client->Get("/health");
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->status, 200);
+  EXPECT_EQ(json::parse(open->body), json::parse(R"({"status":"ok","memory":{"status":"safe"}})"));
+
+  auto full = client->Get("/health", httplib::Headers{{"x-api-key", "k"}});
+  ASSERT_TRUE(full);
+  const json details = json::parse(full->body);
+  EXPECT_EQ(details["model"]["id"], "tiny");
+  EXPECT_TRUE(details["memory"].contains("available_bytes"));
+  EXPECT_TRUE(details.contains("prompt_cache"));
+
+  auto denied = post();
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+  EXPECT_FALSE(denied->has_header("x-available-memory-gb"));
+  EXPECT_FALSE(denied->has_header("x-memory-status"));
 }
 
 }  // namespace
