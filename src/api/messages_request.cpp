@@ -80,7 +80,8 @@ std::optional<ApiError> check_messages(const json& messages) {
     if (!m.is_object()) return fail(where + ": Input should be a valid dictionary or object");
     auto role = m.find("role");
     if (role == m.end()) return field_required(where + ".role");
-    if (!role->is_string() || (*role != "user" && *role != "assistant" && *role != "system")) {
+    // As the real API: system text goes in `system`, never as a message mid-conversation.
+    if (!role->is_string() || (*role != "user" && *role != "assistant")) {
       return fail(where + ".role: Input should be 'user' or 'assistant'");
     }
     auto content = m.find("content");

@@ -5,6 +5,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "core/printable.hpp"
+
 namespace pensieve::gguf {
 namespace {
 
@@ -171,7 +173,7 @@ Status read_metadata(Cursor& cur, std::uint64_t count, Contents& out) {
     const std::string index = "metadata entry " + std::to_string(i);
     auto key = cur.read_string(index + " key");
     if (!key) return key.error();
-    const std::string where = "metadata key '" + std::string(*key) + "'";
+    const std::string where = "metadata key '" + core::printable(*key) + "'";
     if (!seen.insert(*key).second) return format_error(where, at, "duplicate key");
     const std::uint64_t type_at = cur.offset();
     auto raw_type = cur.read<std::uint32_t>(where + " type");
@@ -193,7 +195,7 @@ Status read_tensor_infos(Cursor& cur, std::uint64_t count, Contents& out) {
     const std::uint64_t at = cur.offset();
     auto name = cur.read_string("tensor info " + std::to_string(i) + " name");
     if (!name) return name.error();
-    const std::string where = "tensor '" + std::string(*name) + "'";
+    const std::string where = "tensor '" + core::printable(*name) + "'";
     if (!seen.insert(*name).second) return format_error(where, at, "duplicate tensor name");
     TensorInfo info;
     info.name = *name;
@@ -244,7 +246,7 @@ Status read_tensor_infos(Cursor& cur, std::uint64_t count, Contents& out) {
 Status locate_tensor_data(std::span<const std::uint8_t> image, Contents& out) {
   const std::uint64_t data_size = image.size() - out.data_offset;
   for (auto& t : out.tensors) {
-    const std::string where = "tensor '" + std::string(t.name) + "'";
+    const std::string where = "tensor '" + core::printable(t.name) + "'";
     if (t.offset % out.alignment != 0) {
       return make_error(ErrorCode::kInvalidFormat, where + ": data offset " + std::to_string(t.offset) +
                                                        " is not a multiple of the alignment " +
@@ -270,10 +272,11 @@ Status locate_tensor_data(std::span<const std::uint8_t> image, Contents& out) {
     const TensorInfo& prev = *by_offset[i - 1];
     const TensorInfo& next = *by_offset[i];
     if (next.offset < prev.offset + prev.data.size()) {
-      return make_error(ErrorCode::kInvalidFormat,
-                        "tensor '" + std::string(next.name) + "': data at offset " + std::to_string(next.offset) +
-                            " overlaps tensor '" + std::string(prev.name) + "' (offset " +
-                            std::to_string(prev.offset) + ", " + std::to_string(prev.data.size()) + " bytes)");
+      return make_error(ErrorCode::kInvalidFormat, "tensor '" + core::printable(next.name) +
+                                                       "': data at offset " + std::to_string(next.offset) +
+                                                       " overlaps tensor '" + core::printable(prev.name) +
+                                                       "' (offset " + std::to_string(prev.offset) + ", " +
+                                                       std::to_string(prev.data.size()) + " bytes)");
     }
   }
   return {};
@@ -347,8 +350,9 @@ const TensorInfo* Contents::find_tensor(std::string_view name) const {
 
 namespace {
 Error wrong_type(std::string_view key, const Value& v, std::string_view wanted) {
-  return make_error(ErrorCode::kInvalidFormat, "metadata key '" + std::string(key) + "' is " +
-                                                   std::string(name_of(v.type)) + ", expected " + std::string(wanted));
+  return make_error(ErrorCode::kInvalidFormat, "metadata key '" + core::printable(key) + "' is " +
+                                                   std::string(name_of(v.type)) + ", expected " +
+                                                   std::string(wanted));
 }
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <limits>
 #include <optional>
 
+#include "core/printable.hpp"
+
 namespace pensieve::model {
 namespace {
 
@@ -72,7 +74,7 @@ Result<Hyperparams> read_hyperparams(const gguf::Contents& contents) {
   }
   const auto arch = find_architecture(**arch_name);
   if (!arch) {
-    return make_error(ErrorCode::kUnsupported, "architecture '" + std::string(**arch_name) +
+    return make_error(ErrorCode::kUnsupported, "architecture '" + core::printable(**arch_name) +
                                                    "' is not supported (supported: " +
                                                    std::string(supported_architecture_names()) + ")");
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/printable.hpp"
 #include "tensor/dequantize.hpp"
 
 namespace pensieve::model {
@@ -89,7 +90,7 @@ class Binder {
     std::uint32_t d = 0;
     for (auto expected : dims) ok = ok && t.dims[d++] == expected;
     if (ok) return {};
-    return make_error(ErrorCode::kInvalidFormat, "tensor " + std::string(t.name) + " has shape " +
+    return make_error(ErrorCode::kInvalidFormat, "tensor " + core::printable(t.name) + " has shape " +
                                                      shape_string(t) + "; the hyperparameters expect " +
                                                      shape_string(dims));
   }

@@ -232,7 +232,9 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
       cancelled = true;
     }
   }
-  log_generation(id, *stream, cancelled || probe.peer_closed());
+  // Only a generation the client cut short says so; one that ended is not marred by a client
+  // that hangs up as soon as it has the answer.
+  log_generation(id, *stream, cancelled);
   // Shed in a memory emergency (or at shutdown): like any 503, say when to come back.
   if (stream->http_status() == 503) res.set_header("retry-after", "5");
   send_json(res, stream->http_status(), body);
@@ -301,8 +303,9 @@ void HttpServer::Impl::stream_response(const httplib::Request& req, httplib::Res
             ignored.clear();
           }
         }
-        log_generation(state->id, *state->stream,
-                       state->client_left || !success || state->probe.peer_closed());
+        // As above: a stream that reached its end (success) was not cut short, whatever the
+        // client did after reading it.
+        log_generation(state->id, *state->stream, state->client_left || !success);
         state->counted.reset();
       });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/printable.hpp"
 #include "tokenizer/byte_level_bpe.hpp"
 #include "tokenizer/codepoint_text.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
@@ -169,7 +170,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const gguf::Contents& metadata) {
     if (impl->pre == nullptr) {
       std::string known;
       for (std::string_view name : known_pre_tokenizer_names()) known += (known.empty() ? "" : ", ") + std::string(name);
-      return make_error(ErrorCode::kUnsupported, "tokenizer: pre-tokenizer '" + std::string(v.pre_tokenizer_name()) +
+      return make_error(ErrorCode::kUnsupported, "tokenizer: pre-tokenizer '" +
+                                                     core::printable(v.pre_tokenizer_name()) +
                                                      "' is not supported (supported: " + known + ")");
     }
     auto bpe = ByteLevelBpe::build(v, metadata, impl->pre->ignore_merges);

@@ -3,6 +3,8 @@
 #include <limits>
 #include <utility>
 
+#include "core/printable.hpp"
+
 namespace pensieve::tokenizer {
 namespace {
 
@@ -41,7 +43,7 @@ Result<Vocabulary> Vocabulary::from_gguf(const gguf::Contents& m) {
   } else if (**model == "gpt2") {
     v.kind_ = VocabKind::kByteLevelBpe;
   } else {
-    return make_error(ErrorCode::kUnsupported, "tokenizer model '" + std::string(**model) +
+    return make_error(ErrorCode::kUnsupported, "tokenizer model '" + core::printable(**model) +
                                                    "' is not supported (supported: llama, gpt2)");
   }
 

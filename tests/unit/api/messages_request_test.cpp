@@ -107,9 +107,11 @@ TEST(MessagesRequest, ToolRoundTripAccepted) {
   EXPECT_TRUE(parsed.request->tool_choice.disable_parallel_tool_use);
 }
 
-TEST(MessagesRequest, SystemRoleInsideMessagesAccepted) {
+TEST(MessagesRequest, OnlyUserAndAssistantRolesInsideMessages) {
   auto body = base();
   body["messages"].insert(body["messages"].begin(), json::parse(R"({"role":"system","content":"be brief"})"));
+  EXPECT_EQ(error_of(body), "messages.0.role: Input should be 'user' or 'assistant'");
+  body["messages"][0]["role"] = "user";
   EXPECT_EQ(error_of(body), "");
   body["messages"][1]["role"] = "robot";
   EXPECT_EQ(error_of(body), "messages.1.role: Input should be 'user' or 'assistant'");

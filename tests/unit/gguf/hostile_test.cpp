@@ -50,6 +50,14 @@ TEST(GgufHostile, ErrorsSayWhere) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(unknown.error().message.find("'blk.0.attn_q.weight'"), std::string::npos);
+
+  // Names are the file's bytes: in a message they cannot steer a terminal or start a log line.
+  auto hostile = parse(RawGguf{}.header(1, 0).tensor("x\x1b[2J\nrequest forged", {8}, 77, 0).zeros(64).bytes);
+  ASSERT_FALSE(hostile.ok());
+  EXPECT_NE(hostile.error().message.find("'x\\x1b[2J\\x0arequest forged'"), std::string::npos)
+      << hostile.error().message;
+  EXPECT_EQ(hostile.error().message.find('\n'), std::string::npos);
+  EXPECT_EQ(hostile.error().message.find('\x1b'), std::string::npos);
 }
 
 // An array longer than the decoded-item budget is refused before anything is allocated for it,

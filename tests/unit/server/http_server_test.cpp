@@ -212,6 +212,22 @@ TEST_F(ServerTest, DisconnectCancelsGeneration) {
   EXPECT_TRUE(logged(", 2 more in "));
 }
 
+// A stream read to its end and then hung up on (as every client does) was not cut short: its log
+// line says how it ended and nothing of a disconnection.
+TEST_F(ServerTest, AStreamReadToItsEndIsNotLoggedAsDisconnected) {
+  start();
+  {
+    httplib::Client once("127.0.0.1", server->port());
+    auto res = once.Post("/v1/messages", body("hi", true, 3), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_NE(res->body.find("event: message_stop"), std::string::npos);
+  }  // the connection closes here
+  ASSERT_TRUE(logged("max_tokens: 2 prompt tokens"));
+  std::this_thread::sleep_for(200ms);  // the close reaches the server before any late log line
+  std::lock_guard lock(log_mutex);
+  for (const auto& line : log_lines) EXPECT_EQ(line.find("(client disconnected)"), std::string::npos) << line;
+}
+
 // An idle keep-alive connection does not hold up stop() until its keep-alive timeout (60 s).
 TEST_F(ServerTest, StopDoesNotWaitForIdleKeepAliveConnections) {
   start();
