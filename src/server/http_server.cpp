@@ -120,8 +120,8 @@ void HttpServer::Impl::install() {
   http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     if (!res.has_header("request-id")) res.set_header("request-id", api::random_id("req_"));
     // The memory figures are for clients with the key, not for whoever was just refused one.
-    if (hooks.response_headers && res.status != 401) {
-      for (auto& [k, v] : hooks.response_headers()) res.set_header(k, v);
+    if (hooks.response_headers) {
+      for (auto& [k, v] : hooks.response_headers(res.status != 401)) res.set_header(k, v);
     }
   });
 

@@ -34,7 +34,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // What other modules add to the server; all optional.
 struct ServerHooks {
-  std::function<HeaderList()> response_headers;  // added to every response
+  // Added to every response; `details` false on a refusal for a missing or wrong key, which is
+  // told the memory tier but no figures.
+  std::function<HeaderList(bool details)> response_headers;
   // GET /health; `details` false for a caller without the key (when keys are set): then the
   // reply says only whether the server takes work and its memory tier.
   std::function<api::Reply(bool details)> health;

@@ -161,11 +161,12 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   });
 
   ServerHooks hooks;
-  hooks.response_headers = [guard, responses] {
+  hooks.response_headers = [guard, responses](bool details) {
     responses->fetch_add(1, std::memory_order_relaxed);
     const auto snapshot = guard->snapshot();
-    return HeaderList{{"x-memory-status", memory::to_string(snapshot->tier)},
-                      {"x-available-memory-gb", memory::available_gb_header(*snapshot)}};
+    HeaderList headers{{"x-memory-status", memory::to_string(snapshot->tier)}};
+    if (details) headers.emplace_back("x-available-memory-gb", memory::available_gb_header(*snapshot));
+    return headers;
   };
   // The KV memory the guard reports is what the scheduler's pool holds now.
   auto kv_held = [guard](const engine::SchedulerStats& s) {

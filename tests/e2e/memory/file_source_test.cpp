@@ -257,8 +257,13 @@ TEST_F(FileSource, MemoryHeadersOnEveryResponse) {
   check(c.Post("/v1/messages", "{not json", "application/json"), 400, "bad JSON");
   check(post_message(c, 4), 200, "POST /v1/messages");
   check(post_message(c, 4, /*stream=*/true), 200, "streaming POST /v1/messages");
+  // A request refused for its key learns the tier, but no memory figures.
   httplib::Client anonymous("127.0.0.1", server->port());
-  check(anonymous.Get("/v1/models"), 401, "no API key");
+  auto refused_key = anonymous.Get("/v1/models");
+  ASSERT_TRUE(refused_key);
+  EXPECT_EQ(refused_key->status, 401);
+  EXPECT_EQ(refused_key->get_header_value("x-memory-status"), "safe");
+  EXPECT_FALSE(refused_key->has_header("x-available-memory-gb"));
 
   meminfo.set(kTotal, kCritical);
   ASSERT_NO_FATAL_FAILURE(expect_tier("critical"));
