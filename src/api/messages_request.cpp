@@ -80,9 +80,10 @@ std::optional<ApiError> check_messages(const json& messages) {
     if (!m.is_object()) return fail(where + ": Input should be a valid dictionary or object");
     auto role = m.find("role");
     if (role == m.end()) return field_required(where + ".role");
-    // As the real API: system text goes in `system`, never as a message mid-conversation.
-    if (!role->is_string() || (*role != "user" && *role != "assistant")) {
-      return fail(where + ".role: Input should be 'user' or 'assistant'");
+    // The API takes system messages among the others (its SDK's SystemMessageParam; Claude Code
+    // sends them), so the message names all three.
+    if (!role->is_string() || (*role != "user" && *role != "assistant" && *role != "system")) {
+      return fail(where + ".role: Input should be 'user', 'assistant' or 'system'");
     }
     auto content = m.find("content");
     if (content == m.end()) return field_required(where + ".content");

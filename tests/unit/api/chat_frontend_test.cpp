@@ -188,10 +188,11 @@ TEST_F(ChatFrontendTest, ReasoningIsNotReturnedUnlessAskedFor) {
   EXPECT_EQ(m["content"].back()["text"], "Hello!");
 }
 
-TEST_F(ChatFrontendTest, EverySystemBlockReachesThePrompt) {
+TEST_F(ChatFrontendTest, SystemBlocksAndSystemRoleMessagesReachThePrompt) {
   json body = request("hi");
-  body["system"] = json::array(
-      {{{"type", "text"}, {"text", "You are terse."}}, {{"type", "text"}, {"text", "Answer in French."}}});
+  body["system"] = json::array({{{"type", "text"}, {"text", "You are terse."}}});
+  body["messages"].insert(body["messages"].begin(),
+                          json{{"role", "system"}, {"content", "Answer in French."}});
   auto parsed = parse_messages_request(std::string_view(body.dump()), RequestKind::kCountTokens);
   ASSERT_TRUE(parsed.request) << parsed.error->message;
   auto prompt = frontend->prompt(*parsed.request);

@@ -107,14 +107,12 @@ TEST(MessagesRequest, ToolRoundTripAccepted) {
   EXPECT_TRUE(parsed.request->tool_choice.disable_parallel_tool_use);
 }
 
-TEST(MessagesRequest, OnlyUserAndAssistantRolesInsideMessages) {
+TEST(MessagesRequest, SystemRoleInsideMessagesAccepted) {
   auto body = base();
   body["messages"].insert(body["messages"].begin(), json::parse(R"({"role":"system","content":"be brief"})"));
-  EXPECT_EQ(error_of(body), "messages.0.role: Input should be 'user' or 'assistant'");
-  body["messages"][0]["role"] = "user";
   EXPECT_EQ(error_of(body), "");
   body["messages"][1]["role"] = "robot";
-  EXPECT_EQ(error_of(body), "messages.1.role: Input should be 'user' or 'assistant'");
+  EXPECT_EQ(error_of(body), "messages.1.role: Input should be 'user', 'assistant' or 'system'");
 }
 
 // A tool input nested past the limit is the client's fault (400), found before anything else runs.
