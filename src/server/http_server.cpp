@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "api/message_builder.hpp"
@@ -83,7 +85,9 @@ struct HttpServer::Impl {
   static std::string request_id(const httplib::Response& res) { return res.get_header_value("request-id"); }
 
   void install();
-  void handle_messages(const httplib::Request& req, httplib::Response& res);
+  std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader);
+  void handle_messages(const httplib::Request& req, const std::string& body, httplib::Response& res);
   void stream_response(const httplib::Request& req, httplib::Response& res,
                        std::shared_ptr<api::ResponseStream> stream);
   void log_generation(const std::string& id, const api::ResponseStream& stream, bool client_left);
@@ -197,15 +201,52 @@ void HttpServer::Impl::install() {
     const auto r = service.get_model(req.matches[1].str());
     send_json(res, r.status, r.body);
   });
-  http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto r = service.count_tokens(req.body, request_id(res));
+  // Bodies are read here, not by httplib, so the size limit holds for chunked uploads too.
+  http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& reader) {
+    const auto body = read_body(req, res, reader);
+    if (!body) return;
+    const auto r = service.count_tokens(*body, request_id(res));
     send_json(res, r.status, r.body);
   });
-  http.Post("/v1/messages",
-            [this](const httplib::Request& req, httplib::Response& res) { handle_messages(req, res); });
+  http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    const auto body = read_body(req, res, reader);
+    if (body) handle_messages(req, *body, res);
+  });
 }
 
-void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Response& res) {
+// The body, read to its end unless it grows past max_body_bytes — with a Content-Length or in
+// chunks alike. Past it nothing more is kept: a little more is read and dropped so that the
+// client, still sending, is there to read the 413; beyond that the connection is simply closed.
+// Either way the connection ends (what is left unread could not be told from a next request).
+std::optional<std::string> HttpServer::Impl::read_body(const httplib::Request& req, httplib::Response& res,
+                                                       const httplib::ContentReader& reader) {
+  std::string body;
+  const std::string length = req.get_header_value("Content-Length");
+  bool too_large = !length.empty() && std::strtoull(length.c_str(), nullptr, 10) > options.max_body_bytes;
+  std::size_t dropped = 0;
+  const std::size_t drop_at_most = 3 * options.max_body_bytes;
+  const bool complete = !too_large && reader([&](const char* data, std::size_t n) {
+    if (too_large || body.size() + n > options.max_body_bytes) {
+      too_large = true;
+      dropped += n;
+      return dropped <= drop_at_most;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (complete && !too_large) return body;
+  const api::ApiError e = too_large ? api::request_too_large()
+                                    : api::invalid_request("the request body could not be read to its end");
+  rejection_message = e.message;
+  res.set_header("Connection", "close");
+  send_json(res, e.http_status, api::error_body(e, request_id(res)));
+  return std::nullopt;
+}
+
+void HttpServer::Impl::handle_messages(const httplib::Request& req, const std::string& body,
+                                       httplib::Response& res) {
   const std::string id = request_id(res);
   if (draining) {
     const auto e = api::overloaded(engine::kShuttingDown, 503);
@@ -213,7 +254,7 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
     send_json(res, e.http_status, api::error_body(e, id));
     return;
   }
-  auto started = service.create(req.body, id);
+  auto started = service.create(body, id);
   if (started.reply) {
     if (started.reply->status == 529 || started.reply->status == 503) res.set_header("retry-after", "5");
     send_json(res, started.reply->status, started.reply->body);
@@ -224,9 +265,9 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
 
   InFlight counted(in_flight);
   ConnectionProbe probe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
-  std::string body;
+  std::string reply;
   bool cancelled = false;
-  while (stream->poll(body, kPollWait) != api::ResponseStream::Poll::kDone) {
+  while (stream->poll(reply, kPollWait) != api::ResponseStream::Poll::kDone) {
     if (!cancelled && probe.peer_closed()) {
       stream->cancel();
       cancelled = true;
@@ -237,7 +278,7 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, httplib::Res
   log_generation(id, *stream, cancelled);
   // Shed in a memory emergency (or at shutdown): like any 503, say when to come back.
   if (stream->http_status() == 503) res.set_header("retry-after", "5");
-  send_json(res, stream->http_status(), body);
+  send_json(res, stream->http_status(), reply);
 }
 
 void HttpServer::Impl::log_generation(const std::string& id, const api::ResponseStream& stream,

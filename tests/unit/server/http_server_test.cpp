@@ -142,6 +142,45 @@ TEST_F(ServerTest, BodyTooLarge) {
   EXPECT_EQ(json::parse(res->body)["error"]["type"], "request_too_large");
 }
 
+// The limit holds for a body sent in chunks (no Content-Length) too: nothing past it is kept, a
+// moderate excess is answered 413, a huge upload is cut off rather than read, and the server goes
+// on serving.
+TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
+  start({}, "x", 64 << 10);
+  const std::string piece(16 << 10, 'a');
+  const auto upload = [&](httplib::Client& c, std::size_t total, std::size_t& sent) {
+    sent = 0;
+    return c.Post(
+        "/v1/messages",
+        [&, total](std::size_t, httplib::DataSink& sink) {
+          if (sent >= total) {
+            sink.done();
+            return true;
+          }
+          sent += piece.size();
+          return sink.write(piece.data(), piece.size());
+        },
+        "application/json");
+  };
+  std::size_t sent = 0;
+  auto res = upload(*client, 160 << 10, sent);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "request_too_large");
+  EXPECT_TRUE(logged("413 rejected: "));
+
+  // 64 MiB: far more than the socket buffers hold, so the upload cannot end unless it is read.
+  httplib::Client huge("127.0.0.1", server->port());
+  (void)upload(huge, 64u << 20, sent);
+  EXPECT_LT(sent, 64u << 20) << "the server read the whole upload";
+
+  httplib::Client next("127.0.0.1", server->port());
+  auto ok = next.Post("/v1/messages/count_tokens",
+                      R"({"model":"m","messages":[{"role":"user","content":"hi"}]})", "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
 TEST_F(ServerTest, ValidationErrorIsLogged) {
   start();
   auto res = client->Post("/v1/messages", R"({"model":"m","messages":[]})", "application/json");
