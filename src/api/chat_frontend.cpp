@@ -86,7 +86,13 @@ ChatFrontend::ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::
       template_(std::move(tmpl)),
       info_(std::move(info)),
       traits_(traits),
-      prefiller_(traits, template_source) {}
+      prefiller_(traits, template_source) {
+  // Token texts as the vocabulary spells them (byte-level BPE writes some bytes as two), so this
+  // errs long, which only lowers the floor it gives.
+  for (std::int32_t id = 0; id < tokenizer_.n_vocab(); ++id) {
+    longest_token_bytes_ = std::max(longest_token_bytes_, tokenizer_.token_text(id).size());
+  }
+}
 
 Result<std::unique_ptr<ChatFrontend>> ChatFrontend::from_gguf(const gguf::Contents& metadata) {
   auto tok = tokenizer::Tokenizer::from_gguf(metadata);

@@ -35,6 +35,7 @@ class ChatFrontend : public Frontend {
   std::unique_ptr<TokenDecoder> decoder() override;
   std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) override;
   std::vector<std::int32_t> end_tokens() const override;
+  std::size_t longest_token_bytes() const override { return longest_token_bytes_; }
 
   const tokenizer::Tokenizer& tokenizer() const { return tokenizer_; }
   chat::TemplateTraits traits() const { return traits_; }
@@ -49,6 +50,7 @@ class ChatFrontend : public Frontend {
   chat::TemplateTraits traits_;
   chat::ToolCallPrefiller prefiller_;
   std::atomic<bool> told_forcing_unsupported_{false};
+  std::size_t longest_token_bytes_ = 0;
 };
 
 }  // namespace pensieve::api

@@ -61,6 +61,10 @@ class Frontend {
   virtual std::unique_ptr<TokenDecoder> decoder() = 0;
   virtual std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) = 0;
   virtual std::vector<std::int32_t> end_tokens() const = 0;
+  // The most bytes of text one token can stand for (0: not known). With it a request's text gives
+  // a floor on its prompt tokens before any prompt is built, so a request far too long for the
+  // context is refused before it costs the memory and time of rendering and tokenizing.
+  virtual std::size_t longest_token_bytes() const { return 0; }
 };
 
 }  // namespace pensieve::api

@@ -3,11 +3,7 @@
 namespace pensieve::api {
 
 std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length) {
-  // One position must stay free for the first generated token.
-  if (prompt_tokens >= context_length) {
-    return invalid_request("prompt is too long: " + std::to_string(prompt_tokens) + " tokens > " +
-                           std::to_string(context_length - 1) + " maximum");
-  }
+  if (auto e = check_prompt_length(prompt_tokens, context_length, false)) return e;
   if (prompt_tokens + max_tokens > context_length) {
     return invalid_request("input length and `max_tokens` exceed context limit: " + std::to_string(prompt_tokens) +
                            " + " + std::to_string(max_tokens) + " > " + std::to_string(context_length) +
@@ -16,6 +12,38 @@ std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t m
   return std::nullopt;
 }
 
+std::optional<ApiError> check_prompt_length(std::int64_t prompt_tokens, std::int64_t context_length,
+                                            bool at_least) {
+  // One position must stay free for the first generated token.
+  if (prompt_tokens < context_length) return std::nullopt;
+  return invalid_request("prompt is too long: " + std::string(at_least ? "at least " : "") +
+                         std::to_string(prompt_tokens) + " tokens > " + std::to_string(context_length - 1) +
+                         " maximum");
+}
+
+namespace {
+
+// Bytes of the users' text, which every template writes into the prompt as it is.
+std::size_t user_text_bytes(const MessagesRequest& request) {
+  std::size_t bytes = 0;
+  for (const auto& message : request.body.at("messages")) {
+    if (message.value("role", "") != "user") continue;
+    const auto& content = message.at("content");
+    if (content.is_string()) {
+      bytes += content.get_ref<const std::string&>().size();
+      continue;
+    }
+    for (const auto& block : content) {
+      const auto text = block.find("text");
+      if (block.value("type", "") == "text" && text != block.end() && text->is_string())
+        bytes += text->get_ref<const std::string&>().size();
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
 MessagesService::MessagesService(Frontend& frontend, engine::Scheduler& scheduler, ModelInfo model)
     : frontend_(frontend), scheduler_(scheduler), model_(std::move(model)) {}
 
@@ -23,15 +51,27 @@ Reply MessagesService::error_reply(const ApiError& error, const std::string& req
   return {error.http_status, error_body(error, request_id)};
 }
 
-MessagesService::Started MessagesService::create(std::string_view body, const std::string& request_id) {
-  auto parsed = parse_messages_request(body, RequestKind::kCreate);
+MessagesService::Started MessagesService::create(std::string body, const std::string& request_id) {
+  auto parsed = parse_messages_request(std::string_view(body), RequestKind::kCreate);
+  std::string().swap(body);
   if (parsed.error) return {error_reply(*parsed.error, request_id), nullptr};
   const MessagesRequest& request = *parsed.request;
+  const auto context_length = static_cast<std::int64_t>(scheduler_.context_length());
+
+  // Before the prompt is built: a floor on its tokens from the users' text, against the context,
+  // so that a request far too long costs neither the memory nor the time of rendering and
+  // tokenizing it. (Only the prompt's own length: clients such as Claude Code read the numbers of
+  // the max_tokens message to retry with less, and those must be exact.)
+  if (const std::size_t longest = frontend_.longest_token_bytes(); longest > 0) {
+    const auto at_least = static_cast<std::int64_t>(user_text_bytes(request) / longest);
+    if (auto e = check_prompt_length(at_least, context_length, true))
+      return {error_reply(*e, request_id), nullptr};
+  }
 
   auto prompt = frontend_.prompt(request);
   if (!prompt) return {error_reply(from_error(prompt.error()), request_id), nullptr};
   const auto n_prompt = static_cast<std::int64_t>(prompt->tokens.size());
-  if (auto e = check_context(n_prompt, request.max_tokens, static_cast<std::int64_t>(scheduler_.context_length()))) {
+  if (auto e = check_context(n_prompt, request.max_tokens, context_length)) {
     return {error_reply(*e, request_id), nullptr};
   }
   if (admission_) {

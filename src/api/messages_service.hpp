@@ -35,7 +35,8 @@ class MessagesService {
     std::optional<Reply> reply;               // an immediate answer (an error), or
     std::shared_ptr<ResponseStream> stream;   // a generation under way
   };
-  Started create(std::string_view body, const std::string& request_id);
+  // Takes the body: it is freed once parsed, so a large one is not held twice.
+  Started create(std::string body, const std::string& request_id);
   Reply count_tokens(std::string_view body, const std::string& request_id);
   Reply list_models() const;
   Reply get_model(std::string_view id) const;
@@ -53,5 +54,8 @@ class MessagesService {
 
 // The two context-overflow messages of the real API.
 std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length);
+// The first of them alone, "at least" when prompt_tokens is a floor on the prompt's length.
+std::optional<ApiError> check_prompt_length(std::int64_t prompt_tokens, std::int64_t context_length,
+                                            bool at_least);
 
 }  // namespace pensieve::api

@@ -87,7 +87,7 @@ struct HttpServer::Impl {
   void install();
   std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& reader);
-  void handle_messages(const httplib::Request& req, const std::string& body, httplib::Response& res);
+  void handle_messages(const httplib::Request& req, std::string body, httplib::Response& res);
   void stream_response(const httplib::Request& req, httplib::Response& res,
                        std::shared_ptr<api::ResponseStream> stream);
   void log_generation(const std::string& id, const api::ResponseStream& stream, bool client_left);
@@ -211,8 +211,8 @@ void HttpServer::Impl::install() {
   });
   http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
-    const auto body = read_body(req, res, reader);
-    if (body) handle_messages(req, *body, res);
+    auto body = read_body(req, res, reader);
+    if (body) handle_messages(req, std::move(*body), res);
   });
 }
 
@@ -224,7 +224,9 @@ std::optional<std::string> HttpServer::Impl::read_body(const httplib::Request& r
                                                        const httplib::ContentReader& reader) {
   std::string body;
   const std::string length = req.get_header_value("Content-Length");
-  bool too_large = !length.empty() && std::strtoull(length.c_str(), nullptr, 10) > options.max_body_bytes;
+  const std::uint64_t declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+  bool too_large = declared > options.max_body_bytes;
+  if (!too_large) body.reserve(declared);  // one buffer of the right size, not a doubling series
   std::size_t dropped = 0;
   const std::size_t drop_at_most = 3 * options.max_body_bytes;
   const bool complete = !too_large && reader([&](const char* data, std::size_t n) {
@@ -245,7 +247,7 @@ std::optional<std::string> HttpServer::Impl::read_body(const httplib::Request& r
   return std::nullopt;
 }
 
-void HttpServer::Impl::handle_messages(const httplib::Request& req, const std::string& body,
+void HttpServer::Impl::handle_messages(const httplib::Request& req, std::string body,
                                        httplib::Response& res) {
   const std::string id = request_id(res);
   if (draining) {
@@ -254,7 +256,7 @@ void HttpServer::Impl::handle_messages(const httplib::Request& req, const std::s
     send_json(res, e.http_status, api::error_body(e, id));
     return;
   }
-  auto started = service.create(body, id);
+  auto started = service.create(std::move(body), id);
   if (started.reply) {
     if (started.reply->status == 529 || started.reply->status == 503) res.set_header("retry-after", "5");
     send_json(res, started.reply->status, started.reply->body);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,7 @@ class PassThroughParser : public OutputParser {
 class ByteFrontend : public Frontend {
  public:
   Result<Prompt> prompt(const MessagesRequest& request) override {
+    ++prompts_built;
     Prompt p;
     auto& ids = p.tokens;
     for (const auto& m : request.body["messages"]) {
@@ -98,6 +100,8 @@ class ByteFrontend : public Frontend {
   std::unique_ptr<TokenDecoder> decoder() override { return std::make_unique<ByteDecoder>(); }
   std::unique_ptr<OutputParser> parser(const MessagesRequest&, const Prompt&) override { return std::make_unique<PassThroughParser>(); }
   std::vector<std::int32_t> end_tokens() const override { return {kEos}; }
+  std::size_t longest_token_bytes() const override { return 1; }  // a token per byte
+  std::atomic<int> prompts_built{0};
 };
 
 }  // namespace pensieve::api::testing

@@ -123,10 +123,18 @@ TEST(MessagesService, StreamingFrames) {
 TEST(MessagesService, ContextOverflowMessages) {
   Harness h("x", 16);
   int status = 0;
+  // The users' text alone (a token per byte at most) is over: refused before any prompt is built.
   auto e = json::parse(h.run(request(std::string(20, 'a'), 1), &status));
   EXPECT_EQ(status, 400);
-  EXPECT_EQ(e["error"]["message"], "prompt is too long: 20 tokens > 15 maximum");
+  EXPECT_EQ(e["error"]["message"], "prompt is too long: at least 20 tokens > 15 maximum");
   EXPECT_EQ(e["request_id"], "req_test");
+  EXPECT_EQ(h.frontend.prompts_built, 0);
+  // Over only with the assistant's text, which the floor leaves out: the built prompt's count.
+  json body = request("aaaaa", 1);
+  body["messages"].push_back({{"role", "assistant"}, {"content", std::string(15, 'b')}});
+  e = json::parse(h.run(body, &status));
+  EXPECT_EQ(e["error"]["message"], "prompt is too long: 20 tokens > 15 maximum");
+  EXPECT_EQ(h.frontend.prompts_built, 1);
   e = json::parse(h.run(request(std::string(10, 'a'), 7), &status));
   EXPECT_EQ(e["error"]["message"],
             "input length and `max_tokens` exceed context limit: 10 + 7 > 16, decrease input length or `max_tokens` "
