@@ -224,6 +224,9 @@ std::optional<std::string> HttpServer::Impl::read_body(const httplib::Request& r
                                                        const httplib::ContentReader& reader) {
   std::string body;
   const std::string length = req.get_header_value("Content-Length");
+  // Neither a length nor chunks: HTTP's empty body.
+  if (length.empty() && req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos)
+    return body;
   const std::uint64_t declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
   bool too_large = declared > options.max_body_bytes;
   if (!too_large) body.reserve(declared);  // one buffer of the right size, not a doubling series

@@ -181,6 +181,25 @@ TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
   EXPECT_EQ(ok->status, 200);
 }
 
+// A POST with neither a length nor chunks has an empty body: the JSON error, not a read failure.
+TEST_F(ServerTest, APostWithoutABodyIsEmptyJson) {
+  start();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_NE(reply.find("the body is not valid JSON"), std::string::npos) << reply;
+}
+
 TEST_F(ServerTest, ValidationErrorIsLogged) {
   start();
   auto res = client->Post("/v1/messages", R"({"model":"m","messages":[]})", "application/json");
