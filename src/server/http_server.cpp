@@ -211,6 +211,15 @@ void HttpServer::Impl::install() {
   });
   http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
+    if (hooks.refuse_before_reading) {
+      if (const auto e = hooks.refuse_before_reading()) {
+        rejection_message = e->message;
+        if (e->http_status == 503) res.set_header("retry-after", "5");
+        res.set_header("Connection", "close");  // the body stays unread
+        send_json(res, e->http_status, api::error_body(*e, request_id(res)));
+        return;
+      }
+    }
     auto body = read_body(req, res, reader);
     if (body) handle_messages(req, std::move(*body), res);
   });

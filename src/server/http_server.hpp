@@ -41,6 +41,9 @@ struct ServerHooks {
   // reply says only whether the server takes work and its memory tier.
   std::function<api::Reply(bool details)> health;
   std::function<std::string()> metrics;          // GET /metrics (Prometheus text)
+  // Asked before a generation's body is read: a refusal that needs nothing from the request (the
+  // memory guard at critical) costs neither the upload nor the parsing.
+  std::function<std::optional<api::ApiError>()> refuse_before_reading;
   std::function<void(const std::string&)> log;   // one line per request; default: stderr
 };
 

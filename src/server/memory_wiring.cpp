@@ -161,6 +161,15 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   });
 
   ServerHooks hooks;
+  // At critical or worse every generation is refused whatever it needs: say so before its body is
+  // read. (Asked of the guard only then, so that an admitted request is counted once, later.)
+  hooks.refuse_before_reading = [guard]() -> std::optional<api::ApiError> {
+    if (guard->accepting_requests()) return std::nullopt;
+    const auto decision = guard->admit(0);
+    if (decision.admitted()) return std::nullopt;
+    return api::overloaded(decision.message, 503);
+  };
+
   hooks.response_headers = [guard, responses](bool details) {
     responses->fetch_add(1, std::memory_order_relaxed);
     const auto snapshot = guard->snapshot();

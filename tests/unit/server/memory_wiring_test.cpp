@@ -218,5 +218,41 @@ TEST_F(MemoryWiringTest, HealthDetailsAndMemoryHeadersAreForKeyholdersOnly) {
   EXPECT_EQ(denied->get_header_value("x-memory-status"), "safe");  // the tier stays open
 }
 
+// At critical a generation is refused before its body is read: a 64 MiB upload is cut short by
+// the 503 rather than taken in, and the server is back to normal when memory is.
+TEST_F(MemoryWiringTest, CriticalRefusesBeforeTheBodyIsRead) {
+  set_available_mib(700);
+  guard->refresh_now();
+  const std::string piece(16 << 10, 'a');
+  std::size_t sent = 0;
+  const std::size_t total = 64u << 20;
+  auto refused = client->Post(
+      "/v1/messages",
+      [&](std::size_t, httplib::DataSink& sink) {
+        if (sent >= total) {
+          sink.done();
+          return true;
+        }
+        sent += piece.size();
+        return sink.write(piece.data(), piece.size());
+      },
+      "application/json");
+  EXPECT_LT(sent, total) << "the server read the whole upload";
+  if (refused) {  // the client may see its upload cut before it reads the answer
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(refused->get_header_value("retry-after"), "5");
+  }
+
+  set_available_mib(8192);
+  guard->refresh_now();
+  guard->refresh_now();  // hysteresis: recovery may take a clear reading
+  httplib::Client next("127.0.0.1", server->port());
+  auto ok = next.Post("/v1/messages",
+                      R"({"model":"m","max_tokens":4,"messages":[{"role":"user","content":"hey"}]})",
+                      "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
 }  // namespace
 }  // namespace pensieve::server
