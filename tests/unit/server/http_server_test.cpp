@@ -1,15 +1,13 @@
 #include "server/http_server.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include "../api/fake_model.hpp"
+#include "test_clients.hpp"
 
 namespace pensieve::server {
 namespace {
@@ -147,23 +145,8 @@ TEST_F(ServerTest, BodyTooLarge) {
 // on serving.
 TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
   start({}, "x", 64 << 10);
-  const std::string piece(16 << 10, 'a');
-  const auto upload = [&](httplib::Client& c, std::size_t total, std::size_t& sent) {
-    sent = 0;
-    return c.Post(
-        "/v1/messages",
-        [&, total](std::size_t, httplib::DataSink& sink) {
-          if (sent >= total) {
-            sink.done();
-            return true;
-          }
-          sent += piece.size();
-          return sink.write(piece.data(), piece.size());
-        },
-        "application/json");
-  };
   std::size_t sent = 0;
-  auto res = upload(*client, 160 << 10, sent);
+  auto res = testing::chunked_upload(*client, "/v1/messages", 160 << 10, sent);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_EQ(json::parse(res->body)["error"]["type"], "request_too_large");
@@ -171,7 +154,7 @@ TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
 
   // 64 MiB: far more than the socket buffers hold, so the upload cannot end unless it is read.
   httplib::Client huge("127.0.0.1", server->port());
-  (void)upload(huge, 64u << 20, sent);
+  (void)testing::chunked_upload(huge, "/v1/messages", 64u << 20, sent);
   EXPECT_LT(sent, 64u << 20) << "the server read the whole upload";
 
   httplib::Client next("127.0.0.1", server->port());
@@ -184,12 +167,8 @@ TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
 // A POST with neither a length nor chunks has an empty body: the JSON error, not a read failure.
 TEST_F(ServerTest, APostWithoutABodyIsEmptyJson) {
   start();
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(server->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = testing::connect_loopback(server->port());
+  ASSERT_GE(fd, 0);
   const std::string request = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   std::string reply;
@@ -235,12 +214,8 @@ TEST_F(ServerTest, CountTokensAndModel) {
 // A client that hangs up mid-stream frees its slot promptly, and the server stays healthy.
 TEST_F(ServerTest, DisconnectCancelsGeneration) {
   start({}, std::string(1 << 19, 'z'));
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(server->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = testing::connect_loopback(server->port());
+  ASSERT_GE(fd, 0);
   const std::string payload = body("hi", true, 1 << 19);
   const std::string request =
       "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "../api/fake_model.hpp"
+#include "test_clients.hpp"
 
 namespace pensieve::server {
 namespace {
@@ -223,20 +224,9 @@ TEST_F(MemoryWiringTest, HealthDetailsAndMemoryHeadersAreForKeyholdersOnly) {
 TEST_F(MemoryWiringTest, CriticalRefusesBeforeTheBodyIsRead) {
   set_available_mib(700);
   guard->refresh_now();
-  const std::string piece(16 << 10, 'a');
   std::size_t sent = 0;
   const std::size_t total = 64u << 20;
-  auto refused = client->Post(
-      "/v1/messages",
-      [&](std::size_t, httplib::DataSink& sink) {
-        if (sent >= total) {
-          sink.done();
-          return true;
-        }
-        sent += piece.size();
-        return sink.write(piece.data(), piece.size());
-      },
-      "application/json");
+  auto refused = testing::chunked_upload(*client, "/v1/messages", total, sent);
   EXPECT_LT(sent, total) << "the server read the whole upload";
   if (refused) {  // the client may see its upload cut before it reads the answer
     EXPECT_EQ(refused->status, 503);

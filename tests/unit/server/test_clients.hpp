@@ -1,0 +1,45 @@
+// Clients the server tests need beyond httplib's defaults: a raw loopback socket (to send exactly
+// the bytes a test means), and a chunked upload that counts what the server let it send.
+#pragma once
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace pensieve::server::testing {
+
+// A socket connected to 127.0.0.1:port, or -1.
+inline int connect_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  return -1;
+}
+
+// POSTs `total` bytes to `path` in 16 KiB chunks (no Content-Length); `sent` says how many the
+// server took before it answered or closed.
+inline httplib::Result chunked_upload(httplib::Client& client, const std::string& path, std::size_t total,
+                                      std::size_t& sent) {
+  static const std::string piece(16 << 10, 'a');
+  sent = 0;
+  return client.Post(
+      path,
+      [&sent, total](std::size_t, httplib::DataSink& sink) {
+        if (sent >= total) {
+          sink.done();
+          return true;
+        }
+        sent += piece.size();
+        return sink.write(piece.data(), piece.size());
+      },
+      "application/json");
+}
+
+}  // namespace pensieve::server::testing
