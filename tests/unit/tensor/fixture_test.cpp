@@ -196,6 +196,19 @@ namespace {
 struct Mxfp4Pair {
   Result<gguf::File> quantized = gguf::File::open(kModels + "/gpt-oss-mxfp4.gguf");
   Result<gguf::File> base = gguf::File::open(kModels + "/gpt-oss-f16.gguf");
+
+  struct Tensors {
+    const gguf::TensorInfo* mxfp4;
+    const gguf::TensorInfo* f16;  // the same tensor in the f16 file, or null
+  };
+  // Every MXFP4 tensor of the quantized file with its counterpart.
+  std::vector<Tensors> mxfp4_tensors() const {
+    std::vector<Tensors> out;
+    for (const auto& t : quantized->contents().tensors) {
+      if (t.type == TensorType::kMXFP4) out.push_back({&t, base->contents().find_tensor(t.name)});
+    }
+    return out;
+  }
 };
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -205,39 +218,33 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(FixtureMxfp4, ExpertTensorsDecodeToTheBitsOfTheF16Weights) {
   const Mxfp4Pair files;
   ASSERT_TRUE(files.quantized.ok() && files.base.ok());
-  int checked = 0;
-  for (const auto& t : files.quantized->contents().tensors) {
-    if (t.type != TensorType::kMXFP4) continue;
-    SCOPED_TRACE(std::string(t.name));
-    EXPECT_NE(std::string(t.name).find("_exps.weight"), std::string::npos) << "only experts are MXFP4";
-    const auto* ref = files.base->contents().find_tensor(t.name);
+  const auto tensors = files.mxfp4_tensors();
+  EXPECT_EQ(tensors.size(), 6u);  // gate, up and down experts of both layers
+  for (const auto& [t, ref] : tensors) {
+    SCOPED_TRACE(std::string(t->name));
+    EXPECT_NE(std::string(t->name).find("_exps.weight"), std::string::npos) << "only experts are MXFP4";
     ASSERT_NE(ref, nullptr);
-    ASSERT_EQ(ref->dims, t.dims);
+    ASSERT_EQ(ref->dims, t->dims);
     ASSERT_EQ(ref->type, TensorType::kF16);
-    const auto got = decode(t);
-    const auto want = decode(*ref);
-    ASSERT_TRUE(same_bits(got, want));
-    ++checked;
+    ASSERT_TRUE(same_bits(decode(*t), decode(*ref)));
   }
-  EXPECT_EQ(checked, 6);  // gate, up and down experts of both layers
 }
 
 TEST(FixtureMxfp4, QuantizingTheF16WeightsGivesBackTheirBits) {
   const Mxfp4Pair files;
   ASSERT_TRUE(files.quantized.ok() && files.base.ok());
-  int checked = 0;
-  for (const auto& t : files.quantized->contents().tensors) {
-    if (t.type != TensorType::kMXFP4) continue;
-    SCOPED_TRACE(std::string(t.name));
-    const auto want = decode(*files.base->contents().find_tensor(t.name));
-    std::vector<std::uint8_t> ours(t.data.size());
+  const auto tensors = files.mxfp4_tensors();
+  EXPECT_EQ(tensors.size(), 6u);
+  for (const auto& [t, ref] : tensors) {
+    SCOPED_TRACE(std::string(t->name));
+    ASSERT_NE(ref, nullptr);
+    const auto want = decode(*ref);
+    std::vector<std::uint8_t> ours(t->data.size());
     quantize(TensorType::kMXFP4, want.data(), ours.data(), want.size());
     std::vector<float> got(want.size());
     dequantize(TensorType::kMXFP4, ours.data(), got.data(), got.size());
     ASSERT_TRUE(same_bits(got, want));
-    ++checked;
   }
-  EXPECT_EQ(checked, 6);
 }
 
 }  // namespace
