@@ -4,6 +4,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(PkgConfig REQUIRED)
+# Beast and Asio (header-only) serve HTTP.
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 
 # Debian ships cpp-httplib as a header of declarations plus a shared library built with OpenSSL,

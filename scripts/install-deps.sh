@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   clang libclang-rt-14-dev            # libFuzzer harness and sanitizers
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libboost1.81-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libicu-dev
   procps util-linux                   # ps/free, and cgroup tooling for memory tests
 )

@@ -1,5 +1,7 @@
 #include "api/messages_service.hpp"
 
+#include <cstdint>
+
 namespace pensieve::api {
 
 std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length) {
@@ -46,6 +48,20 @@ std::size_t user_text_bytes(const MessagesRequest& request) {
 
 MessagesService::MessagesService(Frontend& frontend, engine::Scheduler& scheduler, ModelInfo model)
     : frontend_(frontend), scheduler_(scheduler), model_(std::move(model)) {}
+
+std::size_t MessagesService::context_length() const {
+  return scheduler_.context_length();
+}
+
+std::size_t MessagesService::largest_useful_body() const {
+  constexpr std::size_t kJsonBytesPerByte = 6;
+  constexpr std::size_t kSlack = 1u << 20;
+  const std::size_t longest = frontend_.longest_token_bytes();
+  if (longest == 0) return SIZE_MAX;
+  const std::size_t text = context_length() * longest;
+  if (text > (SIZE_MAX - kSlack) / kJsonBytesPerByte) return SIZE_MAX;
+  return text * kJsonBytesPerByte + kSlack;
+}
 
 Reply MessagesService::error_reply(const ApiError& error, const std::string& request_id) const {
   return {error.http_status, error_body(error, request_id)};

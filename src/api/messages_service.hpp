@@ -42,6 +42,11 @@ class MessagesService {
   Reply get_model(std::string_view id) const;
 
   const ModelInfo& model() const { return model_; }
+  std::size_t context_length() const;
+  // The largest body that could carry a prompt the context can take: no token is longer than
+  // the vocabulary's longest, and JSON spells a byte in at most six (\u00XX); a slack covers what
+  // never becomes prompt text. SIZE_MAX when the frontend does not know its longest token.
+  std::size_t largest_useful_body() const;
 
  private:
   Reply error_reply(const ApiError& error, const std::string& request_id) const;

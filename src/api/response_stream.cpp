@@ -53,6 +53,7 @@ void ResponseStream::on_prompt_cached(std::size_t tokens) {
   {
     std::lock_guard lock(mutex_);
     cached_ = tokens;
+    if (wake_) wake_();
   }
   cv_.notify_all();
 }
@@ -61,6 +62,7 @@ bool ResponseStream::on_token(std::int32_t token) {
   {
     std::lock_guard lock(mutex_);
     queued_.push_back(token);
+    if (wake_) wake_();
   }
   cv_.notify_all();
   return !stop_requested_.load(std::memory_order_relaxed);
@@ -70,6 +72,7 @@ void ResponseStream::on_finished(const engine::GenerationResult& result) {
   {
     std::lock_guard lock(mutex_);
     result_ = result;
+    if (wake_) wake_();
   }
   cv_.notify_all();
 }
@@ -107,6 +110,11 @@ int ResponseStream::http_status() const {
 
 std::string ResponseStream::outcome() const {
   return outcome_;
+}
+
+void ResponseStream::set_wake(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  wake_ = std::move(wake);
 }
 
 void ResponseStream::cancel() {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,10 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
 
   // The client went away: stop generating, free the slot.
   void cancel();
+
+  // Called on the scheduler thread, under the stream's lock, each time poll() has something new,
+  // so that a reader need not wait in poll(): it must only post work elsewhere, never call back.
+  void set_wake(std::function<void()> wake);
 
   // engine::GenerationObserver (scheduler thread): queue and wake, nothing more.
   bool wanted() override;
@@ -92,6 +97,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   // Shared with the scheduler thread, under mutex_.
   mutable std::mutex mutex_;
   std::condition_variable cv_;
+  std::function<void()> wake_;
   std::optional<std::size_t> cached_;  // of the prompt, once the scheduler has settled it
   std::vector<std::int32_t> queued_;
   std::optional<engine::GenerationResult> result_;

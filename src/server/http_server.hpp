@@ -1,7 +1,9 @@
-// server/http_server: the HTTP front of pensieve (cpp-httplib). It authenticates, stamps a
-// request-id on every response, enforces the body limit, moves bytes between sockets and the
-// API service — whole JSON bodies or SSE frames with pings — and notices clients that leave.
-// Routes ignore the query string (`/v1/messages?beta=true` is `/v1/messages`).
+// server/http_server: the HTTP front of pensieve (Boost.Beast over Asio). A few I/O threads
+// serve every connection without blocking, so idle or slow clients cost a socket and a buffer,
+// never a thread; work that takes time (parsing, prompts) runs on a small pool of workers. It
+// stamps a request-id on every response, enforces the body limit before a body is kept, moves
+// bytes between sockets and the API service — whole JSON bodies or SSE frames with pings — and
+// notices clients that leave. What is answered to which path is server/routes'.
 #pragma once
 
 #include <chrono>
@@ -23,10 +25,14 @@ struct ServerOptions {
   std::vector<std::string> api_keys;
   bool insecure = false;
   std::size_t max_body_bytes = 32u << 20;
-  std::chrono::seconds read_timeout{60};
-  std::chrono::seconds write_timeout{60};
-  std::chrono::seconds keep_alive_timeout{60};
-  std::size_t http_threads = 64;  // each open connection holds one while it lives
+  std::chrono::seconds read_timeout{60};        // a request's header, and each wait for its body
+  std::chrono::seconds write_timeout{60};       // each write of a response
+  std::chrono::seconds keep_alive_timeout{60};  // idle between requests
+  std::size_t io_threads = 2;
+  std::size_t worker_threads = 4;
+  // At a cap the connection idle longest makes room; with none idle the newcomer is closed.
+  std::size_t max_connections = 4096;  // also kept under the process's file limit
+  std::size_t max_connections_per_client = 256;
   std::chrono::milliseconds ping_interval{2000};
 };
 
@@ -61,6 +67,9 @@ class HttpServer {
   void begin_drain();
   // Generations (streaming or not) whose response is still being written.
   std::size_t in_flight() const;
+  // Connections open now, and those closed so far to make room for new ones.
+  std::size_t connections() const;
+  std::size_t connections_evicted() const;
   void stop();
 
  private:

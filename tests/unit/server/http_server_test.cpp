@@ -28,11 +28,13 @@ class ServerTest : public ::testing::Test {
     o.api_keys = std::move(keys);
     o.max_body_bytes = max_body;
     o.ping_interval = 200ms;
+    if (tweak_options) tweak_options(o);
     ServerHooks hooks;
     hooks.log = [this](const std::string& line) {
       std::lock_guard lock(log_mutex);
       log_lines.push_back(line);
     };
+    if (tweak_hooks) tweak_hooks(hooks);
     server = std::make_unique<HttpServer>(o, *service, hooks);
     ASSERT_TRUE(server->bind().ok());
     thread = std::thread([this] { server->serve(); });
@@ -69,6 +71,8 @@ class ServerTest : public ::testing::Test {
         .dump();
   }
 
+  std::function<void(ServerOptions&)> tweak_options;
+  std::function<void(ServerHooks&)> tweak_hooks;
   api::testing::ByteFrontend frontend;
   std::unique_ptr<api::testing::ScriptBackend> backend;
   std::unique_ptr<engine::Scheduler> scheduler;
@@ -293,6 +297,62 @@ TEST_F(ServerTest, StopRightAfterServeBeginsAlwaysReturns) {
     thread.join();
     scheduler->shutdown();
   }
+}
+
+// Connections past a client's cap make room by closing the ones idle longest: a client that
+// holds many open and silent cannot lock itself, or anyone behind the same address, out.
+TEST_F(ServerTest, ConnectionsPastAClientsCapMakeRoomByClosingIdleOnes) {
+  tweak_options = [](ServerOptions& o) { o.max_connections_per_client = 8; };
+  start();
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = testing::connect_loopback(server->port());
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  auto res = client->Get("/v1/models");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LE(server->connections(), 8u);
+  EXPECT_GE(server->connections_evicted() + 8, 20u);
+  for (int fd : idle) close(fd);
+}
+
+// 529 is the API's "overloaded" (clients retry it), and its status line says so.
+TEST_F(ServerTest, OverloadedHasItsOwnReasonPhrase) {
+  tweak_hooks = [](ServerHooks& h) {
+    h.refuse_before_reading = [] { return std::optional<api::ApiError>(api::overloaded()); };
+  };
+  start();
+  const int fd = testing::connect_loopback(server->port());
+  ASSERT_GE(fd, 0);
+  const std::string payload = body("hi");
+  const std::string request =
+      "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) +
+      "\r\n\r\n" + payload;
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 529 Overloaded\r\n", 0), 0u) << reply;
+  EXPECT_NE(reply.find("retry-after: 5"), std::string::npos) << reply;
+}
+
+// HEAD answers a GET route's headers, its length included, and no body.
+TEST_F(ServerTest, HeadHasTheLengthButNoBody) {
+  start();
+  const int fd = testing::connect_loopback(server->port());
+  ASSERT_GE(fd, 0);
+  const std::string request = "HEAD /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
+  EXPECT_NE(reply.find("Content-Length: "), std::string::npos) << reply;
+  EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "") << reply;
 }
 
 }  // namespace
