@@ -23,11 +23,14 @@ MemoryGuard::~MemoryGuard() {
   sampler_.stop();
 }
 
-AdmissionDecision MemoryGuard::admit(std::uint64_t needed_bytes) {
-  const auto snapshot = sampler_.latest();
+AdmissionDecision MemoryGuard::would_admit(std::uint64_t needed_bytes) const {
   AdmissionPolicy policy = config_.admission;
   policy.process_baseline_bytes = baseline_.load(std::memory_order_relaxed);
-  AdmissionDecision decision = decide_admission(*snapshot, needed_bytes, policy);
+  return decide_admission(*sampler_.latest(), needed_bytes, policy);
+}
+
+AdmissionDecision MemoryGuard::admit(std::uint64_t needed_bytes) {
+  AdmissionDecision decision = would_admit(needed_bytes);
   if (decision.admitted()) {
     metrics_.admitted.fetch_add(1, std::memory_order_relaxed);
   } else {

@@ -49,6 +49,8 @@ class MemoryGuard {
   // Request path: decide and count. The decision names the tier and available memory for the
   // x-memory-status / x-available-memory-gb headers on every response.
   AdmissionDecision admit(std::uint64_t needed_bytes);
+  // The same decision without counting it (a look ahead, before the request's real cost is known).
+  AdmissionDecision would_admit(std::uint64_t needed_bytes) const;
 
   // Records the current process RSS as the idle baseline (call once the model is loaded).
   void mark_baseline();

@@ -167,6 +167,7 @@ net::awaitable<bool> Connection::serve_request() {
   head.path = path_of(req.target());
   head_only_ = req.method() == http::verb::head;
   head.header = [&req](std::string_view name) { return std::string(req[name]); };
+  head.content_length = parser.content_length().value_or(0);
   const bool keep_alive = parser.keep_alive();
 
   if (auto answer = s_.routes.before_body(head)) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,9 +48,10 @@ struct ServerHooks {
   // reply says only whether the server takes work and its memory tier.
   std::function<api::Reply(bool details)> health;
   std::function<std::string()> metrics;          // GET /metrics (Prometheus text)
-  // Asked before a generation's body is read: a refusal that needs nothing from the request (the
-  // memory guard at critical) costs neither the upload nor the parsing.
-  std::function<std::optional<api::ApiError>()> refuse_before_reading;
+  // Asked before a generation's body is read, with its declared size (0 when sent in chunks): a
+  // refusal then (the memory guard at critical, or a body too costly for the memory left) costs
+  // neither the upload nor the parsing.
+  std::function<std::optional<api::ApiError>(std::uint64_t body_bytes)> refuse_before_reading;
   std::function<void(const std::string&)> log;   // one line per request; default: stderr
 };
 

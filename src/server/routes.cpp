@@ -83,7 +83,7 @@ std::optional<Answer> Routes::before_body(const RequestHead& head) const {
   if (head.path == "/v1/messages") {
     if (draining_) return error_answer(api::overloaded(engine::kShuttingDown, 503), head.id);
     if (hooks_.refuse_before_reading) {
-      if (const auto e = hooks_.refuse_before_reading()) {
+      if (const auto e = hooks_.refuse_before_reading(head.content_length)) {
         Answer a = error_answer(*e, head.id);
         a.close = true;  // the body stays unread
         return a;

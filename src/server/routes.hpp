@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@ struct RequestHead {
   std::string method;                                        // "GET", "HEAD", "POST", …
   std::string path;                                          // without the query
   std::string id;                                            // request-id, stamped on the answer
+  std::uint64_t content_length = 0;                          // declared; 0 when absent or sent in chunks
   std::function<std::string(std::string_view name)> header;  // "" when absent
 };
 

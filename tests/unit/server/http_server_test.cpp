@@ -321,7 +321,7 @@ TEST_F(ServerTest, ConnectionsPastAClientsCapMakeRoomByClosingIdleOnes) {
 // 529 is the API's "overloaded" (clients retry it), and its status line says so.
 TEST_F(ServerTest, OverloadedHasItsOwnReasonPhrase) {
   tweak_hooks = [](ServerHooks& h) {
-    h.refuse_before_reading = [] { return std::optional<api::ApiError>(api::overloaded()); };
+    h.refuse_before_reading = [](std::uint64_t) { return std::optional<api::ApiError>(api::overloaded()); };
   };
   start();
   const int fd = testing::connect_loopback(server->port());

@@ -244,5 +244,37 @@ TEST_F(MemoryWiringTest, CriticalRefusesBeforeTheBodyIsRead) {
   EXPECT_EQ(ok->status, 200);
 }
 
+// Below critical, a body is refused before it is read when handling it (a few times its declared
+// size) would eat into the memory kept free; a small request still passes, and so does the big
+// one once memory is back.
+TEST_F(MemoryWiringTest, ABodyTooCostlyForTheMemoryLeftIsRefusedBeforeItIsRead) {
+  set_available_mib(1100);  // warning: 76 MiB above the 1 GiB kept free
+  guard->refresh_now();
+  const std::string big = R"({"model":"m","max_tokens":4,"messages":[{"role":"user","content":")" +
+                          std::string(24u << 20, 'a') + R"("}]})";
+  auto refused = client->Post("/v1/messages", big, "application/json");
+  if (refused) {  // the client may see its upload cut before it reads the answer
+    EXPECT_EQ(refused->status, 503) << refused->body;
+    EXPECT_EQ(refused->get_header_value("retry-after"), "5");
+  }
+  httplib::Client small("127.0.0.1", server->port());
+  auto ok = small.Post("/v1/messages",
+                       R"({"model":"m","max_tokens":4,"messages":[{"role":"user","content":"hey"}]})",
+                       "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  std::uint64_t refusals = 0;
+  for (const auto& r : guard->metrics().refusals) refusals += r.load();
+  EXPECT_EQ(refusals, 1u);
+
+  set_available_mib(8192);
+  guard->refresh_now();
+  guard->refresh_now();
+  httplib::Client again("127.0.0.1", server->port());
+  auto passed = again.Post("/v1/messages", big, "application/json");
+  ASSERT_TRUE(passed);
+  EXPECT_NE(passed->status, 503) << passed->body;
+}
+
 }  // namespace
 }  // namespace pensieve::server
