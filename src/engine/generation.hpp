@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "engine/token_constraint.hpp"
 #include "sampling/sampler.hpp"
 
 namespace pensieve::engine {
@@ -19,6 +20,7 @@ struct GenerationRequest {
   sampling::SamplingParams sampling;
   std::int64_t max_tokens = 1;
   std::vector<std::int32_t> end_tokens;  // end the generation; never passed to the observer
+  std::shared_ptr<TokenConstraint> constraint;  // optional: what may come next (see token_constraint)
 };
 
 enum class FinishReason {

@@ -539,6 +539,7 @@ void Scheduler::step() {
       if (item.last_logits.empty()) continue;
       slot.prompt_done_at = Clock::now();
     }
+    if (work.request.constraint) work.request.constraint->mask(item.last_logits);
     accept_token(slot, slot.sampler->sample(item.last_logits));
   }
 }
@@ -551,7 +552,8 @@ void Scheduler::accept_token(Slot& slot, std::int32_t token) {
   }
   ++slot.output_tokens;
   slot.sampler->accept(token);
-  if (!work.observer->on_token(token)) return finish(slot, FinishReason::kStopped);
+  const bool more_allowed = !work.request.constraint || work.request.constraint->accept(token);
+  if (!work.observer->on_token(token) || !more_allowed) return finish(slot, FinishReason::kStopped);
   if (slot.output_tokens >= work.request.max_tokens) return finish(slot, FinishReason::kMaxTokens);
   // The sampled token still has to enter the cache before the next one can be computed.
   if (slot.sequence->size() + 1 > backend_.context_length()) return finish(slot, FinishReason::kContextFull);

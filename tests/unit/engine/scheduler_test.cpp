@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -176,6 +177,39 @@ TEST(Scheduler, ObserverCanStop) {
   auto r = rec->wait();
   EXPECT_EQ(r.reason, FinishReason::kStopped);
   EXPECT_EQ(r.output_tokens, 2);
+}
+
+// A constraint that allows only even tokens, and nothing after its third.
+class EvenTokensOnly : public TokenConstraint {
+ public:
+  void mask(std::span<float> logits) override {
+    ++masks;
+    for (std::size_t i = 1; i < logits.size(); i += 2) logits[i] = -std::numeric_limits<float>::infinity();
+  }
+  bool accept(std::int32_t token) override {
+    accepted.push_back(token);
+    return accepted.size() < 3;
+  }
+  int masks = 0;
+  std::vector<std::int32_t> accepted;
+};
+
+// The mask comes before sampling (the model's favourite, an odd token, is never drawn) and a
+// constraint that allows nothing more ends the generation after the token it was given.
+TEST(Scheduler, AConstraintMasksBeforeSamplingAndCanEndTheGeneration) {
+  CountingBackend backend;
+  auto s = Scheduler::create(backend, {});
+  auto rec = std::make_shared<Recorder>();
+  auto constraint = std::make_shared<EvenTokensOnly>();
+  auto req = greedy({2}, 100);  // the model wants 3 next
+  req.constraint = constraint;
+  ASSERT_TRUE((*s)->submit(req, rec).ok());
+  auto r = rec->wait();
+  EXPECT_EQ(r.reason, FinishReason::kStopped);
+  EXPECT_EQ(rec->tokens.size(), 3u);
+  for (auto t : rec->tokens) EXPECT_EQ(t % 2, 0) << t;
+  EXPECT_EQ(constraint->accepted, rec->tokens);
+  EXPECT_EQ(constraint->masks, 3);
 }
 
 TEST(Scheduler, LongPromptIsChunked) {
