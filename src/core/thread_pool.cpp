@@ -41,7 +41,8 @@ T spin_until_changed(const std::atomic<T>& value, T old) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(unsigned n_threads) : n_threads_(n_threads == 0 ? 1 : n_threads) {
+ThreadPool::ThreadPool(unsigned n_threads)
+    : n_threads_(n_threads == 0 ? 1 : n_threads), states_(n_threads_ - 1) {
   workers_.reserve(n_threads_ - 1);
   for (unsigned t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
@@ -54,12 +55,20 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::worker_loop(unsigned thread) {
+  std::atomic<std::uint64_t>& state = states_[thread - 1].value;
   std::uint64_t seen = 0;
   for (;;) {
     seen = spin_until_changed(generation_, seen);
     if (stopping_.load(std::memory_order_acquire)) return;
+    // Join the newest region unless the caller has already shut this thread out of it (then
+    // the state names that region, or a later one).
+    std::uint64_t before = state.load(std::memory_order_acquire);
+    if ((before >> 2) >= seen) continue;
+    if (!state.compare_exchange_strong(before, (seen << 2) | kJoined, std::memory_order_acq_rel)) continue;
+    // Joined: the region cannot end before this thread says it is done, so job_ is its job.
     (*job_)(thread, n_threads_);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    state.store((seen << 2) | kDone, std::memory_order_release);
+    state.notify_one();
   }
 }
 
@@ -70,12 +79,20 @@ void ThreadPool::run_region(FunctionRef<void(unsigned, unsigned)> job) {
   }
   std::lock_guard lock(region_mutex_);
   job_ = &job;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  const std::uint64_t region = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   generation_.notify_all();
   job(0, n_threads_);
-  unsigned left = pending_.load(std::memory_order_acquire);
-  while (left != 0) left = spin_until_changed(pending_, left);
+  for (unsigned t = 1; t < n_threads_; ++t) {
+    std::atomic<std::uint64_t>& state = states_[t - 1].value;
+    std::uint64_t s = state.load(std::memory_order_acquire);
+    if ((s >> 2) < region &&
+        state.compare_exchange_strong(s, (region << 2) | kShutOut, std::memory_order_acq_rel)) {
+      job(t, n_threads_);  // not yet running: its share is done here instead
+      continue;
+    }
+    // It joined (the exchange failed because it did): wait for it to finish.
+    while ((s & 3) != kDone) s = spin_until_changed(state, s);
+  }
   job_ = nullptr;
 }
 

@@ -1,8 +1,13 @@
 // core/thread_pool: persistent worker threads for the forward pass. A parallel region hands every
 // thread the same job; work inside it is split by task index, claimed from a shared counter so a
-// slow or preempted thread does not hold the others back. Workers spin briefly between regions
-// (a forward pass opens hundreds of them per token) and then sleep, so an idle server costs no CPU.
-// A region allocates nothing. Regions from different threads are serialised, never interleaved.
+// slow thread does not hold the others back. Workers spin briefly between regions (a forward pass
+// opens hundreds of them per token) and then sleep, so an idle server costs no CPU. A region
+// allocates nothing. Regions from different threads are serialised, never interleaved.
+//
+// A worker takes part in a region only if it joins before the calling thread has finished its own
+// share; one that has not (descheduled, on a machine busy with other work) is shut out of that
+// region and its share is run by the caller. So a region never waits for a thread the OS has not
+// run — on a loaded machine that wait was a scheduler time slice per region, hundreds per token.
 #pragma once
 
 #include <atomic>
@@ -41,10 +46,18 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex region_mutex_;  // one region at a time
 
-  // The current region: published by bumping generation_, finished when pending_ reaches 0.
+  // Per worker: (region << 2) | status, status one of the k* below. A worker joins region g by
+  // moving its state from an earlier region to (g, kJoined); the caller shuts it out by moving it
+  // to (g, kShutOut) first. Whoever wins decides; the loser sees it.
+  static constexpr std::uint64_t kDone = 0, kJoined = 1, kShutOut = 2;
+  struct alignas(64) WorkerState {
+    std::atomic<std::uint64_t> value{0};
+  };
+
+  // The current region: its job, published by bumping generation_.
   FunctionRef<void(unsigned, unsigned)>* job_ = nullptr;
   std::atomic<std::uint64_t> generation_{0};
-  std::atomic<unsigned> pending_{0};
+  std::vector<WorkerState> states_;  // [thread - 1]
   std::atomic<bool> stopping_{false};
 };
 

@@ -167,12 +167,14 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   // with its real cost; a refusal is counted here.
   hooks.refuse_before_reading = [guard](std::uint64_t body_bytes) -> std::optional<api::ApiError> {
     constexpr std::uint64_t kBodyCostFactor = 4;  // measured: a 29 MB body peaked at +119 MB
-    const std::uint64_t cost = kBodyCostFactor * body_bytes;
+    // Small bodies are judged later, with their prompt's real cost and its clearer message.
+    constexpr std::uint64_t kJudgedFrom = 1u << 20;
+    const std::uint64_t cost = body_bytes < kJudgedFrom ? 0 : kBodyCostFactor * body_bytes;
     if (guard->accepting_requests() && guard->would_admit(cost).admitted()) return std::nullopt;
     const auto decision = guard->admit(cost);
     if (decision.admitted()) return std::nullopt;
     if (decision.verdict == memory::AdmissionVerdict::kRefuseNeverFits)
-      return api::request_too_large(decision.message);
+      return api::invalid_request(decision.message);
     return api::overloaded(decision.message, 503);
   };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
@@ -49,12 +50,36 @@ TEST(ThreadPoolTest, WorkersWakeAfterSleeping) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // past the spin: workers now wait
   std::set<std::thread::id> ids;
   std::mutex m;
-  pool.run_on_all([&](unsigned, unsigned) {
+  // The caller's share takes long enough for a sleeping worker to wake and join (one that has
+  // not joined when the caller is done would be shut out, its share run by the caller).
+  pool.run_on_all([&](unsigned thread, unsigned) {
+    if (thread == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::lock_guard lock(m);
     ids.insert(std::this_thread::get_id());
   });
   EXPECT_EQ(ids.size(), 2u);
   EXPECT_EQ(count.load(), 2);
+}
+
+// Every thread's share runs exactly once per region, whether its worker joined in time or was
+// shut out (on a loaded machine, or here when the caller's share is quicker than a wake-up).
+TEST(ThreadPoolTest, EveryShareRunsOnceWhetherItsWorkerJoinsOrNot) {
+  ThreadPool pool(4);
+  std::vector<std::atomic<int>> runs(4);
+  std::atomic<int> by_caller{0};
+  const auto caller = std::this_thread::get_id();
+  constexpr int kRegions = 5000;
+  for (int r = 0; r < kRegions; ++r) {
+    if (r % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // let workers sleep
+    pool.run_on_all([&](unsigned thread, unsigned n) {
+      EXPECT_EQ(n, 4u);
+      runs[thread].fetch_add(1);
+      if (thread != 0 && std::this_thread::get_id() == caller) by_caller.fetch_add(1);
+    });
+  }
+  for (unsigned t = 0; t < 4; ++t) EXPECT_EQ(runs[t].load(), kRegions) << "thread " << t;
+  // A worker woken from sleep is later than the caller's empty share: some were shut out.
+  EXPECT_GT(by_caller.load(), 0);
 }
 
 TEST(ThreadPoolTest, RegionsFromTwoThreadsAreSerialisedNotLost) {
