@@ -12,6 +12,7 @@
 #include <future>
 
 #include "server_process.hpp"
+#include "support/loopback_clients.hpp"
 
 namespace pensieve::e2e {
 namespace {
@@ -20,17 +21,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr int kContext = 2048;
-
-int connect_loopback(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-  if (fd >= 0) close(fd);
-  return -1;
-}
 
 bool send_all(int fd, const std::string& bytes) {
   std::size_t at = 0;
@@ -138,7 +128,7 @@ class HostileClients : public ::testing::Test {
 TEST_F(HostileClients, AThousandIdleConnectionsDoNotDelayARequest) {
   std::vector<int> idle;
   for (int i = 0; i < 1000; ++i) {
-    const int fd = connect_loopback(server->port());
+    const int fd = pensieve::testing::connect_loopback(server->port());
     ASSERT_GE(fd, 0) << "connection " << i;
     idle.push_back(fd);
   }
@@ -176,7 +166,7 @@ TEST_F(HostileClients, HugeBodiesAreRefusedBeforeTheProcessGrows) {
   for (auto& f : three) EXPECT_EQ(f.get(), 413);
 
   // 200 MB in chunks: cut off past the limit (the client may see the cut before the answer).
-  const int fd = connect_loopback(server->port());
+  const int fd = pensieve::testing::connect_loopback(server->port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, "POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
   const std::string piece(1 << 20, 'a');
@@ -202,7 +192,7 @@ TEST_F(HostileClients, HugeBodiesAreRefusedBeforeTheProcessGrows) {
 
 // Two POSTs and a GET in one write are all answered, in order, on the one connection.
 TEST_F(HostileClients, PipelinedRequestsAreAllAnsweredInOrder) {
-  const int fd = connect_loopback(server->port());
+  const int fd = pensieve::testing::connect_loopback(server->port());
   ASSERT_GE(fd, 0);
   const std::string batch = post_request("/v1/messages", message_body(3, false, "one")) +
                             post_request("/v1/messages/count_tokens", message_body(3, false, "two")) +
@@ -226,7 +216,7 @@ TEST_F(HostileClients, PipelinedRequestsAreAllAnsweredInOrder) {
 // whole JSON or streamed.
 TEST_F(HostileClients, AHalfClosedClientGetsItsFullAnswer) {
   for (const bool stream : {false, true}) {
-    const int fd = connect_loopback(server->port());
+    const int fd = pensieve::testing::connect_loopback(server->port());
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(send_all(fd, post_request("/v1/messages", message_body(24, stream))));
     ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
@@ -247,7 +237,7 @@ TEST_F(HostileClients, AHalfClosedClientGetsItsFullAnswer) {
 // One that closes while its (non-streamed) answer is computed is still noticed, and its
 // generation cancelled rather than run to its end.
 TEST_F(HostileClients, AClientThatClosesIsStillNoticed) {
-  const int fd = connect_loopback(server->port());
+  const int fd = pensieve::testing::connect_loopback(server->port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, post_request("/v1/messages", message_body(2000, false))));
   close(fd);
@@ -259,7 +249,7 @@ TEST_F(HostileClients, AClientThatClosesIsStillNoticed) {
 
 // Expect: 100-continue gets its interim answer before the body is sent.
 TEST_F(HostileClients, ExpectContinueIsAnswered) {
-  const int fd = connect_loopback(server->port());
+  const int fd = pensieve::testing::connect_loopback(server->port());
   ASSERT_GE(fd, 0);
   const std::string body = message_body(3, false, "hello");
   ASSERT_TRUE(send_all(fd,

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "../api/fake_model.hpp"
-#include "test_clients.hpp"
+#include "support/loopback_clients.hpp"
 
 namespace pensieve::server {
 namespace {
@@ -150,7 +150,7 @@ TEST_F(ServerTest, BodyTooLarge) {
 TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
   start({}, "x", 64 << 10);
   std::size_t sent = 0;
-  auto res = testing::chunked_upload(*client, "/v1/messages", 160 << 10, sent);
+  auto res = pensieve::testing::chunked_upload(*client, "/v1/messages", 160 << 10, sent);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_EQ(json::parse(res->body)["error"]["type"], "request_too_large");
@@ -158,7 +158,7 @@ TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
 
   // 64 MiB: far more than the socket buffers hold, so the upload cannot end unless it is read.
   httplib::Client huge("127.0.0.1", server->port());
-  (void)testing::chunked_upload(huge, "/v1/messages", 64u << 20, sent);
+  (void)pensieve::testing::chunked_upload(huge, "/v1/messages", 64u << 20, sent);
   EXPECT_LT(sent, 64u << 20) << "the server read the whole upload";
 
   httplib::Client next("127.0.0.1", server->port());
@@ -171,14 +171,8 @@ TEST_F(ServerTest, ChunkedBodyPastTheLimitIsRefusedWithoutKeepingIt) {
 // A POST with neither a length nor chunks has an empty body: the JSON error, not a read failure.
 TEST_F(ServerTest, APostWithoutABodyIsEmptyJson) {
   start();
-  const int fd = testing::connect_loopback(server->port());
-  ASSERT_GE(fd, 0);
-  const std::string request = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  close(fd);
+  const std::string reply = pensieve::testing::exchange_until_close(
+      server->port(), "POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
   EXPECT_NE(reply.find("the body is not valid JSON"), std::string::npos) << reply;
 }
@@ -218,7 +212,7 @@ TEST_F(ServerTest, CountTokensAndModel) {
 // A client that hangs up mid-stream frees its slot promptly, and the server stays healthy.
 TEST_F(ServerTest, DisconnectCancelsGeneration) {
   start({}, std::string(1 << 19, 'z'));
-  const int fd = testing::connect_loopback(server->port());
+  const int fd = pensieve::testing::connect_loopback(server->port());
   ASSERT_GE(fd, 0);
   const std::string payload = body("hi", true, 1 << 19);
   const std::string request =
@@ -306,7 +300,7 @@ TEST_F(ServerTest, ConnectionsPastAClientsCapMakeRoomByClosingIdleOnes) {
   start();
   std::vector<int> idle;
   for (int i = 0; i < 20; ++i) {
-    const int fd = testing::connect_loopback(server->port());
+    const int fd = pensieve::testing::connect_loopback(server->port());
     ASSERT_GE(fd, 0);
     idle.push_back(fd);
   }
@@ -324,17 +318,10 @@ TEST_F(ServerTest, OverloadedHasItsOwnReasonPhrase) {
     h.refuse_before_reading = [](std::uint64_t) { return std::optional<api::ApiError>(api::overloaded()); };
   };
   start();
-  const int fd = testing::connect_loopback(server->port());
-  ASSERT_GE(fd, 0);
   const std::string payload = body("hi");
-  const std::string request =
-      "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) +
-      "\r\n\r\n" + payload;
-  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  close(fd);
+  const std::string reply = pensieve::testing::exchange_until_close(
+      server->port(), "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(payload.size()) + "\r\n\r\n" + payload);
   EXPECT_EQ(reply.rfind("HTTP/1.1 529 Overloaded\r\n", 0), 0u) << reply;
   EXPECT_NE(reply.find("retry-after: 5"), std::string::npos) << reply;
 }
@@ -342,14 +329,8 @@ TEST_F(ServerTest, OverloadedHasItsOwnReasonPhrase) {
 // HEAD answers a GET route's headers, its length included, and no body.
 TEST_F(ServerTest, HeadHasTheLengthButNoBody) {
   start();
-  const int fd = testing::connect_loopback(server->port());
-  ASSERT_GE(fd, 0);
-  const std::string request = "HEAD /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  close(fd);
+  const std::string reply = pensieve::testing::exchange_until_close(
+      server->port(), "HEAD /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
   EXPECT_NE(reply.find("Content-Length: "), std::string::npos) << reply;
   EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "") << reply;

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "../api/fake_model.hpp"
-#include "test_clients.hpp"
+#include "support/loopback_clients.hpp"
 
 namespace pensieve::server {
 namespace {
@@ -226,7 +226,7 @@ TEST_F(MemoryWiringTest, CriticalRefusesBeforeTheBodyIsRead) {
   guard->refresh_now();
   std::size_t sent = 0;
   const std::size_t total = 64u << 20;
-  auto refused = testing::chunked_upload(*client, "/v1/messages", total, sent);
+  auto refused = pensieve::testing::chunked_upload(*client, "/v1/messages", total, sent);
   EXPECT_LT(sent, total) << "the server read the whole upload";
   if (refused) {  // the client may see its upload cut before it reads the answer
     EXPECT_EQ(refused->status, 503);

@@ -1,16 +1,18 @@
 // Clients the server tests need beyond httplib's defaults: a raw loopback socket (to send exactly
-// the bytes a test means), and a chunked upload that counts what the server let it send.
+// the bytes a test means, and read all that comes back), and a chunked upload that counts what
+// the server let it send.
 #pragma once
 
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <string>
 
-namespace pensieve::server::testing {
+namespace pensieve::testing {
 
 // A socket connected to 127.0.0.1:port, or -1.
 inline int connect_loopback(int port) {
@@ -20,7 +22,22 @@ inline int connect_loopback(int port) {
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) close(fd);
   return -1;
+}
+
+// Sends `request` on a new connection and returns everything read until the server closes it
+// ("" when no connection could be made).
+inline std::string exchange_until_close(int port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  std::string reply;
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return reply;
 }
 
 // POSTs `total` bytes to `path` in 16 KiB chunks (no Content-Length); `sent` says how many the
@@ -42,4 +59,4 @@ inline httplib::Result chunked_upload(httplib::Client& client, const std::string
       "application/json");
 }
 
-}  // namespace pensieve::server::testing
+}  // namespace pensieve::testing
