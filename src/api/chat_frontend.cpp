@@ -4,6 +4,7 @@
 
 #include "chat/anthropic_mapping.hpp"
 #include "chat/stream_parser.hpp"
+#include "grammar/builder.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -133,9 +134,10 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   }
   // Qwen3-style templates switch reasoning on and off with this variable; gpt-oss's always
   // reasons, as much as its reasoning_effort says.
-  (*context)["enable_thinking"] = request.thinking && !forcing;
-  (*context)["reasoning_effort"] =
-      reasoning_effort(request.thinking && !forcing, request.thinking_budget_tokens);
+  // So is it for an output schema: the answer is the JSON alone.
+  const bool reasoning = request.thinking && !forcing && !request.output_schema;
+  (*context)["enable_thinking"] = reasoning;
+  (*context)["reasoning_effort"] = reasoning_effort(reasoning, request.thinking_budget_tokens);
 
   chat::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
@@ -175,7 +177,70 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   p.opens_reasoning = traits_.think_tags && chat::prompt_opens_reasoning(std::string_view(text).substr(0, rendered_size));
   if (context->contains("tools")) p.tools = (*context)["tools"];
   if (prefill->has_value()) p.prefill = std::move((*prefill)->text);
+  PENSIEVE_TRY(add_grammar(request, *context, p));
   return p;
+}
+
+Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann::ordered_json& context,
+                                 Prompt& p) {
+  if (!p.prefill.empty() && forces_a_call(request.tool_choice)) {
+    const auto mode = to_chat(request.tool_choice.type);
+    auto call = prefiller_.call_grammar(mode, request.tool_choice.name, context);
+    if (!call) {
+      // The call is still prefilled; only its arguments go unchecked.
+      std::fprintf(stderr, "pensieve: a forced tool call is not constrained: %s\n",
+                   call.error().message.c_str());
+      return {};
+    }
+    if (!*call) {
+      if (!told_unconstrained_.exchange(true))
+        std::fprintf(
+            stderr,
+            "pensieve: forced tool calls are prefilled but not constrained for the %s template family\n",
+            chat::to_string(traits_.family));
+      return {};
+    }
+    p.grammar = std::move(*call);
+    p.grammar_key = "call " + std::to_string(static_cast<int>(mode)) + " " + request.tool_choice.name + " " +
+                    context.value("tools", nlohmann::ordered_json()).dump();
+    return {};
+  }
+  if (!request.output_schema) return {};
+  grammar::GrammarBuilder b;
+  auto json = b.json_schema(*request.output_schema);
+  if (!json) {
+    return make_error(ErrorCode::kInvalidArgument, "output_config.format.schema: " + json.error().message +
+                                                       " (not supported for structured outputs)");
+  }
+  // A prompt that still leaves reasoning open has it closed, empty, before the answer.
+  auto root = p.opens_reasoning ? b.sequence({b.literal("</think>\n\n"), *json}) : *json;
+  auto built = b.try_build(root);
+  if (!built) return built.error();
+  p.grammar = std::move(*built);
+  p.grammar_key =
+      std::string("schema ") + (p.opens_reasoning ? "after reasoning " : "") + request.output_schema->dump();
+  return {};
+}
+
+MaskerCache& ChatFrontend::maskers() {
+  std::call_once(maskers_made_, [this] {
+    // The bytes each token stands for; control tokens decode to nothing, so none is ever allowed.
+    auto bytes = std::make_shared<std::vector<std::string>>(static_cast<std::size_t>(tokenizer_.n_vocab()));
+    for (std::int32_t id = 0; id < tokenizer_.n_vocab(); ++id) {
+      std::string& piece = (*bytes)[static_cast<std::size_t>(id)];
+      tokenizer_.append_piece(id, {}, piece);
+      tokenizer_.finish_decoded_text(piece, 0, false, {});
+    }
+    maskers_ = std::make_unique<MaskerCache>(std::move(bytes));
+  });
+  return *maskers_;
+}
+
+std::shared_ptr<engine::TokenConstraint> ChatFrontend::constraint(const Prompt& prompt) {
+  if (!prompt.grammar) return nullptr;
+  auto& cache = maskers();
+  auto entry = cache.get(prompt.grammar_key, prompt.grammar);
+  return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens());
 }
 
 std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {

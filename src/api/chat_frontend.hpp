@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "api/frontend.hpp"
+#include "api/grammar_constraint.hpp"
 #include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "chat/template_family.hpp"
@@ -36,6 +38,7 @@ class ChatFrontend : public Frontend {
   std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) override;
   std::vector<std::int32_t> end_tokens() const override;
   std::size_t longest_token_bytes() const override { return longest_token_bytes_; }
+  std::shared_ptr<engine::TokenConstraint> constraint(const Prompt& prompt) override;
 
   const tokenizer::Tokenizer& tokenizer() const { return tokenizer_; }
   chat::TemplateTraits traits() const { return traits_; }
@@ -49,7 +52,15 @@ class ChatFrontend : public Frontend {
   chat::ModelChatTemplate info_;
   chat::TemplateTraits traits_;
   chat::ToolCallPrefiller prefiller_;
+  // The grammar of a prompt: a forced call's (unconstrained, with a warning, when the family's
+  // syntax or the tool's schema cannot be expressed) or the output schema's (a 400 when it cannot).
+  Status add_grammar(const MessagesRequest& request, const nlohmann::ordered_json& context, Prompt& p);
+  MaskerCache& maskers();
+
   std::atomic<bool> told_forcing_unsupported_{false};
+  std::atomic<bool> told_unconstrained_{false};
+  std::once_flag maskers_made_;
+  std::unique_ptr<MaskerCache> maskers_;
   std::size_t longest_token_bytes_ = 0;
 };
 

@@ -12,6 +12,8 @@
 
 #include "api/messages_request.hpp"
 #include "core/result.hpp"
+#include "engine/token_constraint.hpp"
+#include "grammar/grammar.hpp"
 
 namespace pensieve::api {
 
@@ -50,6 +52,10 @@ struct Prompt {
   // (its tokens are at the end of `tokens` and count as input); the output parser reads it
   // first, so the model's continuation completes that call.
   std::string prefill;
+  // What the output must follow (a forced tool call after the prefill, or the JSON of an output
+  // schema), or null; the key names what it was made from, for the masker cache.
+  std::shared_ptr<const grammar::Grammar> grammar;
+  std::string grammar_key;
 };
 
 class Frontend {
@@ -65,6 +71,8 @@ class Frontend {
   // a floor on its prompt tokens before any prompt is built, so a request far too long for the
   // context is refused before it costs the memory and time of rendering and tokenizing.
   virtual std::size_t longest_token_bytes() const { return 0; }
+  // The constraint that makes the output follow the prompt's grammar; null without one.
+  virtual std::shared_ptr<engine::TokenConstraint> constraint(const Prompt& /*prompt*/) { return nullptr; }
 };
 
 }  // namespace pensieve::api

@@ -267,6 +267,30 @@ std::optional<ApiError> parse_fields(const json& body, RequestKind kind, Message
       r.tool_choice.disable_parallel_tool_use = d->get<bool>();
     }
   }
+
+  // Structured outputs: output_config.format, or the beta's top-level output_format.
+  const auto read_format = [&](const json& format, const std::string& where) -> std::optional<ApiError> {
+    if (format.is_null()) return std::nullopt;
+    if (!format.is_object() || !format.contains("type") || !format["type"].is_string())
+      return field_required(where + ".type");
+    if (format["type"] != "json_schema") {
+      return fail(where + ": Input tag '" + format["type"].get<std::string>() +
+                  "' found using 'type' does not match any of the expected tags: 'json_schema'");
+    }
+    if (!format.contains("schema")) return field_required(where + ".schema");
+    if (!format["schema"].is_object()) return fail(where + ".schema: Input should be a valid dictionary");
+    r.output_schema = format["schema"];
+    return std::nullopt;
+  };
+  if (auto oc = body.find("output_config"); oc != body.end() && !oc->is_null()) {
+    if (!oc->is_object()) return fail("output_config: Input should be a valid dictionary or object");
+    if (auto f = oc->find("format"); f != oc->end()) {
+      if (auto e = read_format(*f, "output_config.format")) return e;
+    }
+  }
+  if (auto f = body.find("output_format"); f != body.end()) {
+    if (auto e = read_format(*f, "output_format")) return e;
+  }
   return std::nullopt;
 }
 

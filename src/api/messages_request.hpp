@@ -33,6 +33,9 @@ struct MessagesRequest {
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
   ToolChoice tool_choice;
+  // output_config.format (or the beta output_format) of type json_schema: the text answer must be
+  // JSON valid for this schema.
+  std::optional<nlohmann::ordered_json> output_schema;
   nlohmann::ordered_json body;  // the whole request in the client's key order, for the chat mapping
 };
 

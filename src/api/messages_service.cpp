@@ -103,6 +103,7 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
   if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);
   if (gen.sampling.top_p <= 0.0f) gen.sampling.temperature = 0.0f;  // top_p 0 keeps only the best token
 
+  gen.constraint = frontend_.constraint(*prompt);
   auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id);
   auto job = scheduler_.submit(std::move(gen), stream);
   if (!job) {

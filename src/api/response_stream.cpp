@@ -213,11 +213,12 @@ void ResponseStream::finish(const engine::GenerationResult& finished) {
     if (stops_.matched()) {
       reason = StopReason::kStopSequence;
       matched = matched_stop_;
-    } else if (tool_calls_ > 0) {
-      reason = StopReason::kToolUse;
     } else if (result.reason == engine::FinishReason::kMaxTokens ||
                result.reason == engine::FinishReason::kContextFull) {
+      // Before tool_use: a call cut off by the limit is incomplete, as the real API says.
       reason = StopReason::kMaxTokens;
+    } else if (tool_calls_ > 0) {
+      reason = StopReason::kToolUse;
     }
     if (!started_) start(static_cast<std::size_t>(result.cached_prompt_tokens));
     builder_.prompt_cache(result.cached_prompt_tokens, result.cache_written_prompt_tokens);

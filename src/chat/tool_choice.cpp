@@ -1,6 +1,7 @@
 #include "chat/tool_choice.hpp"
 
 #include "chat/anthropic_mapping.hpp"
+#include "grammar/builder.hpp"
 
 namespace pensieve::chat {
 
@@ -73,14 +74,85 @@ ToolCallPrefiller::ToolCallPrefiller(const TemplateTraits& traits, std::string_v
   }
 }
 
+ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::ordered_json& context) const {
+  CallParts p;
+  switch (syntax_) {
+    case Syntax::kNone:
+      break;
+    case Syntax::kHermes:
+      p.close = "}\n</tool_call>";
+      p.before = "<tool_call>\n{\"name\": \"";
+      p.after = "\", \"arguments\": ";
+      p.json_name = true;
+      break;
+    case Syntax::kQwen3Coder:
+      p.before = "<tool_call>\n<function=";
+      p.after = ">\n";
+      break;
+    case Syntax::kLlama3:
+      p.close = "}";
+      p.before = "{\"name\": \"";
+      p.after = "\", \"parameters\": ";
+      p.json_name = true;
+      break;
+    case Syntax::kMistralArray:
+      p.close = "}]";
+      p.before = "[TOOL_CALLS][{\"name\": \"";
+      p.after = "\", \"arguments\": ";
+      p.json_name = true;
+      break;
+    case Syntax::kMistralCallId:
+      p.close = "";
+      p.before = "[TOOL_CALLS]";
+      // The id is ours either way (the parser does not keep the model's): write one, so the model
+      // goes straight on to the arguments.
+      p.after =
+          "[CALL_ID]" + mistral_tool_call_id("prefill-" + std::to_string(calls_so_far(context))) + "[ARGS]";
+      break;
+    case Syntax::kMistralArgs:
+      p.close = "";
+      p.before = "[TOOL_CALLS]";
+      p.after = "[ARGS]";
+      break;
+    case Syntax::kGptOss:
+      p.close = "";
+      // The generation prompt ends with "<|start|>assistant"; the template writes a call as
+      // "<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{...}<|call|>".
+      p.before = " to=functions.";
+      p.after = "<|channel|>commentary json<|message|>";
+      break;
+    case Syntax::kDeepSeekR1:
+      p.before = std::string(kDeepSeekCallsBegin) + std::string(kDeepSeekCallBegin) + "function" +
+                 std::string(kDeepSeekSep);
+      p.after = "\n```json\n";
+      break;
+    case Syntax::kGlm:
+      p.before = "\n<tool_call>";
+      p.after = "\n";
+      break;
+    case Syntax::kKimiK2:
+      p.before = "<|tool_calls_section_begin|><|tool_call_begin|>functions.";
+      p.after = ":" + std::to_string(calls_so_far(context)) + "<|tool_call_argument_begin|>";
+      break;
+    case Syntax::kGranite:
+      p.close = "}]";
+      p.before = "<|tool_call|>[{\"name\": \"";
+      p.after = "\", \"arguments\": ";
+      p.json_name = true;
+      break;
+  }
+  return p;
+}
+
 Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode mode, std::string_view name,
                                                                   const nlohmann::ordered_json& context,
                                                                   std::string_view rendered_prompt) const {
   if (mode == ToolChoiceMode::kAuto || mode == ToolChoiceMode::kNone) return std::optional<ToolCallPrefill>();
   const auto tools = context.find("tools");
   if (tools == context.end() || !tools->is_array() || tools->empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "tool_choice asks for a tool call, but the request offers no tools with an input_schema");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "tool_choice asks for a tool call, but the request offers no tools with an input_schema");
   }
   if (mode == ToolChoiceMode::kTool && !offers_tool(context, name)) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -92,66 +164,11 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
   // A prompt that leaves reasoning open gets it closed, empty, before the call.
   if (think_tags_ && prompt_opens_reasoning(rendered_prompt)) out.text = "</think>\n\n";
 
-  // Each syntax is: `before` NAME `after`; kAny stops before the name.
-  std::string before;
-  std::string after;
-  bool json_name = false;
-  switch (syntax_) {
-    case Syntax::kNone: return std::optional<ToolCallPrefill>();
-    case Syntax::kHermes:
-      before = "<tool_call>\n{\"name\": \"";
-      after = "\", \"arguments\": ";
-      json_name = true;
-      break;
-    case Syntax::kQwen3Coder:
-      before = "<tool_call>\n<function=";
-      after = ">\n";
-      break;
-    case Syntax::kLlama3:
-      before = "{\"name\": \"";
-      after = "\", \"parameters\": ";
-      json_name = true;
-      break;
-    case Syntax::kMistralArray:
-      before = "[TOOL_CALLS][{\"name\": \"";
-      after = "\", \"arguments\": ";
-      json_name = true;
-      break;
-    case Syntax::kMistralCallId:
-      before = "[TOOL_CALLS]";
-      // The id is ours either way (the parser does not keep the model's): write one, so the model
-      // goes straight on to the arguments.
-      after = "[CALL_ID]" + mistral_tool_call_id("prefill-" + std::to_string(calls_so_far(context))) + "[ARGS]";
-      break;
-    case Syntax::kMistralArgs:
-      before = "[TOOL_CALLS]";
-      after = "[ARGS]";
-      break;
-    case Syntax::kGptOss:
-      // The generation prompt ends with "<|start|>assistant"; the template writes a call as
-      // "<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{...}<|call|>".
-      before = " to=functions.";
-      after = "<|channel|>commentary json<|message|>";
-      break;
-    case Syntax::kDeepSeekR1:
-      before = std::string(kDeepSeekCallsBegin) + std::string(kDeepSeekCallBegin) + "function" +
-               std::string(kDeepSeekSep);
-      after = "\n```json\n";
-      break;
-    case Syntax::kGlm:
-      before = "\n<tool_call>";
-      after = "\n";
-      break;
-    case Syntax::kKimiK2:
-      before = "<|tool_calls_section_begin|><|tool_call_begin|>functions.";
-      after = ":" + std::to_string(calls_so_far(context)) + "<|tool_call_argument_begin|>";
-      break;
-    case Syntax::kGranite:
-      before = "<|tool_call|>[{\"name\": \"";
-      after = "\", \"arguments\": ";
-      json_name = true;
-      break;
-  }
+  const CallParts parts = call_parts(context);
+  if (syntax_ == Syntax::kNone) return std::optional<ToolCallPrefill>();
+  const std::string& before = parts.before;
+  const std::string& after = parts.after;
+  const bool json_name = parts.json_name;
   out.text += before;
   if (mode == ToolChoiceMode::kTool) {
     out.name_begin = out.text.size();
@@ -160,6 +177,41 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
     out.text += after;
   }
   return std::optional<ToolCallPrefill>(std::move(out));
+}
+
+Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
+    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context) const {
+  using Grammar = std::shared_ptr<const grammar::Grammar>;
+  if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool) return Grammar();
+  const CallParts parts = call_parts(context);
+  if (!parts.close) return Grammar();
+  const auto tools = context.find("tools");
+  if (tools == context.end() || !tools->is_array()) return Grammar();
+
+  grammar::GrammarBuilder b;
+  std::vector<grammar::GrammarBuilder::Rule> calls;
+  for (const auto& tool : *tools) {
+    const auto function = tool.find("function");
+    if (function == tool.end() || !function->is_object() || !function->contains("name") ||
+        !(*function)["name"].is_string())
+      continue;
+    const std::string tool_name = (*function)["name"].get<std::string>();
+    if (mode == ToolChoiceMode::kTool && tool_name != name) continue;
+    const auto schema = function->find("parameters");
+    auto arguments = schema != function->end() && schema->is_object() && !schema->empty()
+                         ? b.json_schema(*schema)
+                         : Result<grammar::GrammarBuilder::Rule>(b.any_json());
+    if (!arguments) return arguments.error().with_context("the input_schema of tool \"" + tool_name + "\"");
+    std::vector<grammar::GrammarBuilder::Rule> call;
+    // For "any" the model also picks the tool: its name and the syntax up to the arguments.
+    if (mode == ToolChoiceMode::kAny)
+      call.push_back(b.literal((parts.json_name ? json_escaped(tool_name) : tool_name) + parts.after));
+    call.push_back(*arguments);
+    call.push_back(b.literal(*parts.close));
+    calls.push_back(b.sequence(std::move(call)));
+  }
+  if (calls.empty()) return Grammar();
+  return b.try_build(calls.size() == 1 ? calls.front() : b.alternatives(std::move(calls)));
 }
 
 }  // namespace pensieve::chat

@@ -13,18 +13,21 @@
 //   by parsing tool-call markup as text).
 // Families with no tool-call syntax (generic) have nothing to prefill: the caller falls back to
 // auto and says so.
+//
+// call_grammar() (tool_call_grammar.cpp) gives what the model must write after the prefill for the
+// call to be valid, so that constrained decoding makes it so.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
+#include "grammar/grammar.hpp"
 
 namespace pensieve::chat {
 
@@ -54,7 +57,26 @@ class ToolCallPrefiller {
                                                  const nlohmann::ordered_json& context,
                                                  std::string_view rendered_prompt) const;
 
+  // For a forced choice, the grammar of what follows the prefill: for kAny the name of one of the
+  // offered tools and the syntax up to its arguments; the arguments, valid for that tool's
+  // schema; the call's close; then nothing (one call). nullptr for kAuto / kNone and for the
+  // families not constrained yet: Qwen3-Coder and GLM (arguments as XML, not one JSON object),
+  // DeepSeek-R1 and Kimi-K2 (calls closed by control tokens). An error names the tool and the
+  // schema keyword it cannot express.
+  Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
+                                                               const nlohmann::ordered_json& context) const;
+
  private:
+  // A call in the family's syntax: `before` NAME `after` ARGUMENTS `close`; no `close` when the
+  // family is not constrained (see call_grammar).
+  struct CallParts {
+    std::string before;
+    std::string after;
+    bool json_name = false;  // the name sits in a JSON string
+    std::optional<std::string> close;
+  };
+  CallParts call_parts(const nlohmann::ordered_json& context) const;
+
   enum class Syntax : std::uint8_t {
     kNone,
     kHermes,

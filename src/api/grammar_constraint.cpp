@@ -1,0 +1,63 @@
+#include "api/grammar_constraint.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace pensieve::api {
+
+GrammarConstraint::GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
+                                     std::shared_ptr<const grammar::Grammar> grammar,
+                                     std::shared_ptr<const std::vector<std::string>> token_bytes,
+                                     std::vector<std::int32_t> end_tokens)
+    : masker_(std::move(masker)),
+      matcher_(std::move(grammar)),
+      token_bytes_(std::move(token_bytes)),
+      end_tokens_(std::move(end_tokens)),
+      end_logits_(end_tokens_.size()) {}
+
+void GrammarConstraint::mask(std::span<float> logits) {
+  const std::size_t n = std::min(logits.size(), token_bytes_->size());
+  for (std::size_t i = 0; i < end_tokens_.size(); ++i) {
+    const auto t = static_cast<std::size_t>(end_tokens_[i]);
+    end_logits_[i] = t < logits.size() ? logits[t] : 0.0f;
+  }
+  masker_->allowed(matcher_, allowed_);
+  constexpr float kNever = -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (i >= n || ((allowed_[i / 64] >> (i % 64)) & 1u) == 0) logits[i] = kNever;
+  }
+  const bool may_end = matcher_.can_end();
+  for (std::size_t i = 0; i < end_tokens_.size(); ++i) {
+    const auto t = static_cast<std::size_t>(end_tokens_[i]);
+    if (t < logits.size()) logits[t] = may_end ? end_logits_[i] : kNever;
+  }
+}
+
+bool GrammarConstraint::accept(std::int32_t token) {
+  if (token >= 0 && static_cast<std::size_t>(token) < token_bytes_->size())
+    matcher_.accept((*token_bytes_)[static_cast<std::size_t>(token)]);
+  return !matcher_.must_end();
+}
+
+MaskerCache::MaskerCache(std::shared_ptr<const std::vector<std::string>> token_bytes, std::size_t capacity)
+    : token_bytes_(std::move(token_bytes)), capacity_(capacity) {}
+
+MaskerCache::Entry MaskerCache::get(const std::string& key,
+                                    const std::shared_ptr<const grammar::Grammar>& g) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first != key) continue;
+      entries_.splice(entries_.begin(), entries_, it);
+      return it->second;
+    }
+  }
+  // Built outside the lock: other requests' grammars need not wait for this one's.
+  Entry entry{g, std::make_shared<grammar::TokenMasker>(g, *token_bytes_)};
+  std::lock_guard lock(mutex_);
+  entries_.emplace_front(key, entry);
+  if (entries_.size() > capacity_) entries_.pop_back();
+  return entry;
+}
+
+}  // namespace pensieve::api

@@ -1,0 +1,62 @@
+// api/grammar_constraint: a grammar as the scheduler's token constraint. Each sampled token's
+// bytes move a matcher on; before each token the vocabulary mask comes from a TokenMasker, which
+// is costly to build (~100 ms for a 150k vocabulary) and so is kept per grammar in a small cache:
+// Claude Code sends the same tools every turn.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/token_constraint.hpp"
+#include "grammar/matcher.hpp"
+#include "grammar/token_masker.hpp"
+
+namespace pensieve::api {
+
+class GrammarConstraint final : public engine::TokenConstraint {
+ public:
+  // `token_bytes`: the bytes each token decodes to ("" for control tokens: never allowed);
+  // `end_tokens` are allowed exactly where the grammar may end.
+  GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
+                    std::shared_ptr<const grammar::Grammar> grammar,
+                    std::shared_ptr<const std::vector<std::string>> token_bytes,
+                    std::vector<std::int32_t> end_tokens);
+
+  void mask(std::span<float> logits) override;
+  bool accept(std::int32_t token) override;
+
+ private:
+  std::shared_ptr<grammar::TokenMasker> masker_;
+  grammar::Matcher matcher_;
+  std::shared_ptr<const std::vector<std::string>> token_bytes_;
+  std::vector<std::int32_t> end_tokens_;
+  std::vector<std::uint64_t> allowed_;
+  std::vector<float> end_logits_;
+};
+
+// The grammars used last with their maskers, by a key naming what a grammar was made from; a
+// hit returns the cached grammar, which the matcher must then use (the masker knows its own).
+class MaskerCache {
+ public:
+  struct Entry {
+    std::shared_ptr<const grammar::Grammar> grammar;
+    std::shared_ptr<grammar::TokenMasker> masker;
+  };
+  explicit MaskerCache(std::shared_ptr<const std::vector<std::string>> token_bytes, std::size_t capacity = 8);
+  Entry get(const std::string& key, const std::shared_ptr<const grammar::Grammar>& g);
+  const std::shared_ptr<const std::vector<std::string>>& token_bytes() const { return token_bytes_; }
+
+ private:
+  std::shared_ptr<const std::vector<std::string>> token_bytes_;
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::list<std::pair<std::string, Entry>> entries_;  // most recent first
+};
+
+}  // namespace pensieve::api
