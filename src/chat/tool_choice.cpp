@@ -97,6 +97,7 @@ ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::order
       break;
     case Syntax::kMistralArray:
       p.close = "}]";
+      p.call_id = true;
       p.before = "[TOOL_CALLS][{\"name\": \"";
       p.after = "\", \"arguments\": ";
       p.json_name = true;
@@ -207,6 +208,8 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     if (mode == ToolChoiceMode::kAny)
       call.push_back(b.literal((parts.json_name ? json_escaped(tool_name) : tool_name) + parts.after));
     call.push_back(*arguments);
+    if (parts.call_id)
+      call.push_back(b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)})));
     call.push_back(b.literal(*parts.close));
     calls.push_back(b.sequence(std::move(call)));
   }

@@ -74,6 +74,7 @@ class ToolCallPrefiller {
     std::string after;
     bool json_name = false;  // the name sits in a JSON string
     std::optional<std::string> close;
+    bool call_id = false;  // `, "id": "…"` may come before the close (Mistral Nemo writes one)
   };
   CallParts call_parts(const nlohmann::ordered_json& context) const;
 

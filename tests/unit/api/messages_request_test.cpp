@@ -161,5 +161,35 @@ TEST(ErrorEnvelope, Shape) {
   EXPECT_EQ(authentication_failed("invalid x-api-key").http_status, 401);
 }
 
+// Structured outputs: output_config.format (and the beta's output_format) of type json_schema
+// carry the schema, in the client's key order (the grammar writes properties in that order).
+TEST(MessagesRequest, OutputSchemaFromOutputConfigOrTheBetaField) {
+  auto body = base();
+  body["output_config"] = json::parse(R"({"format":{"type":"json_schema","schema":{"type":"object"}}})");
+  auto parsed = parse_messages_request(body, RequestKind::kCreate);
+  ASSERT_TRUE(parsed.request) << parsed.error->message;
+  ASSERT_TRUE(parsed.request->output_schema);
+  EXPECT_EQ((*parsed.request->output_schema)["type"], "object");
+
+  auto beta = base();
+  beta["output_format"] = json::parse(R"({"type":"json_schema","schema":{"type":"string"}})");
+  auto parsed_beta = parse_messages_request(beta, RequestKind::kCreate);
+  ASSERT_TRUE(parsed_beta.request);
+  EXPECT_EQ((*parsed_beta.request->output_schema)["type"], "string");
+
+  EXPECT_FALSE(parse_messages_request(base(), RequestKind::kCreate).request->output_schema);
+
+  auto text = base();
+  text["output_config"] = json::parse(R"({"format":{"type":"text"}})");
+  EXPECT_NE(error_of(text).find("output_config.format: Input tag 'text'"), std::string::npos)
+      << error_of(text);
+  auto no_schema = base();
+  no_schema["output_config"] = json::parse(R"({"format":{"type":"json_schema"}})");
+  EXPECT_EQ(error_of(no_schema), "output_config.format.schema: Field required");
+  auto not_object = base();
+  not_object["output_config"] = "json";
+  EXPECT_EQ(error_of(not_object), "output_config: Input should be a valid dictionary or object");
+}
+
 }  // namespace
 }  // namespace pensieve::api

@@ -4,11 +4,13 @@
 #include "chat/tool_choice.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "chat/anthropic_mapping.hpp"
 #include "chat/jinja/template.hpp"
 #include "chat_fixtures.hpp"
+#include "grammar/matcher.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -91,6 +93,33 @@ const Family kFamilies[] = {
     {"Kimi-K2-Instruct", "<|im_assistant|>assistant<|im_middle|>"},
 };
 
+// Constrained decoding: the grammar of what follows the prefill takes the call exactly as the
+// template writes it (for "tool" after the name, for "any" from the name on), and refuses
+// arguments the tool's schema does not allow. The families not constrained yet say so.
+void expect_grammar_takes_the_call(const TemplateTraits& traits, const ToolCallPrefiller& prefiller,
+                                   const ojson& request_context, std::string continuation, std::string any) {
+  for (std::string* text : {&continuation, &any}) text->erase(text->find_last_not_of(" \n") + 1);
+  auto tool = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context);
+  auto either = prefiller.call_grammar(ToolChoiceMode::kAny, "", request_context);
+  ASSERT_TRUE(tool.ok() && either.ok());
+  const bool unconstrained =
+      traits.family == TemplateFamily::kQwen3Coder || traits.family == TemplateFamily::kGlm ||
+      traits.family == TemplateFamily::kDeepSeekR1 || traits.family == TemplateFamily::kKimiK2;
+  EXPECT_EQ(*tool == nullptr, unconstrained);
+  EXPECT_EQ(*either == nullptr, unconstrained);
+  if (unconstrained) return;
+  grammar::Matcher call(*tool);
+  EXPECT_TRUE(call.accept(continuation)) << continuation;
+  EXPECT_TRUE(call.can_end()) << continuation;
+  grammar::Matcher named(*either);
+  EXPECT_TRUE(named.accept(any)) << any;
+  EXPECT_TRUE(named.can_end()) << any;
+  grammar::Matcher wrong_type(*tool);
+  EXPECT_FALSE(wrong_type.accept(R"({"location": "Paris", "days": "3")")) << "days must be an integer";
+  grammar::Matcher unknown_tool(*either);
+  EXPECT_FALSE(unknown_tool.accept("delete_everything")) << "only the offered tools";
+}
+
 TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBack) {
   for (const Family& f : kFamilies) {
     SCOPED_TRACE(f.model);
@@ -155,6 +184,8 @@ TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBac
     EXPECT_EQ(opener.size(), prefill.name_begin);
     const std::string model_writes = prefill.text.substr(opener.size()) + continuation;
     EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {opener, model_writes})), want);
+
+    expect_grammar_takes_the_call(t.traits, prefiller, request_context, continuation, model_writes);
   }
 }
 
