@@ -205,6 +205,19 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
                     context.value("tools", nlohmann::ordered_json()).dump();
     return {};
   }
+  if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&
+      !request.output_schema) {
+    auto lazy = prefiller_.lazy_call(context);
+    if (!lazy) {
+      std::fprintf(stderr, "pensieve: tool calls are not constrained: %s\n", lazy.error().message.c_str());
+      return {};
+    }
+    if (!*lazy) return {};
+    p.grammar = std::move((*lazy)->grammar);
+    p.grammar_trigger = std::move((*lazy)->trigger);
+    p.grammar_key = "auto " + context.value("tools", nlohmann::ordered_json()).dump();
+    return {};
+  }
   if (!request.output_schema) return {};
   grammar::GrammarBuilder b;
   auto json = b.json_schema(*request.output_schema);
@@ -240,7 +253,10 @@ std::shared_ptr<engine::TokenConstraint> ChatFrontend::constraint(const Prompt& 
   if (!prompt.grammar) return nullptr;
   auto& cache = maskers();
   auto entry = cache.get(prompt.grammar_key, prompt.grammar);
-  return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens());
+  std::optional<Trigger> trigger;
+  if (!prompt.grammar_trigger.empty()) trigger = Trigger{prompt.grammar_trigger, prompt.opens_reasoning};
+  return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens(),
+                                             std::move(trigger));
 }
 
 std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {

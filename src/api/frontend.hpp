@@ -56,6 +56,7 @@ struct Prompt {
   // schema), or null; the key names what it was made from, for the masker cache.
   std::shared_ptr<const grammar::Grammar> grammar;
   std::string grammar_key;
+  std::string grammar_trigger;  // non-empty: the grammar holds only from this text on (tool_choice auto)
 };
 
 class Frontend {

@@ -5,17 +5,26 @@
 
 namespace pensieve::api {
 
+namespace {
+constexpr std::string_view kReasoningEnd = "</think>";
+}
+
 GrammarConstraint::GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
                                      std::shared_ptr<const grammar::Grammar> grammar,
                                      std::shared_ptr<const std::vector<std::string>> token_bytes,
-                                     std::vector<std::int32_t> end_tokens)
+                                     std::vector<std::int32_t> end_tokens, std::optional<Trigger> trigger)
     : masker_(std::move(masker)),
+      grammar_(grammar),
       matcher_(std::move(grammar)),
+      trigger_(std::move(trigger)),
+      engaged_(!trigger_),
+      in_reasoning_(trigger_ && trigger_->starts_in_reasoning),
       token_bytes_(std::move(token_bytes)),
       end_tokens_(std::move(end_tokens)),
       end_logits_(end_tokens_.size()) {}
 
 void GrammarConstraint::mask(std::span<float> logits) {
+  if (!engaged_) return;
   const std::size_t n = std::min(logits.size(), token_bytes_->size());
   for (std::size_t i = 0; i < end_tokens_.size(); ++i) {
     const auto t = static_cast<std::size_t>(end_tokens_[i]);
@@ -34,9 +43,45 @@ void GrammarConstraint::mask(std::span<float> logits) {
 }
 
 bool GrammarConstraint::accept(std::int32_t token) {
-  if (token >= 0 && static_cast<std::size_t>(token) < token_bytes_->size())
-    matcher_.accept((*token_bytes_)[static_cast<std::size_t>(token)]);
-  return !matcher_.must_end();
+  const std::string_view bytes = token >= 0 && static_cast<std::size_t>(token) < token_bytes_->size()
+                                     ? std::string_view((*token_bytes_)[static_cast<std::size_t>(token)])
+                                     : std::string_view();
+  if (!engaged_) {
+    watch(bytes);
+    return true;
+  }
+  matcher_.accept(bytes);
+  if (!matcher_.must_end()) return true;
+  if (!trigger_) return false;
+  // A lazy call is complete: free again, for text or another call.
+  engaged_ = false;
+  matcher_ = grammar::Matcher(grammar_);
+  return true;
+}
+
+bool GrammarConstraint::watch(std::string_view bytes) {
+  recent_.append(bytes);
+  if (in_reasoning_) {
+    const auto end = recent_.find(kReasoningEnd);
+    if (end == std::string::npos) {
+      if (recent_.size() > kReasoningEnd.size()) recent_.erase(0, recent_.size() - kReasoningEnd.size());
+      return false;
+    }
+    in_reasoning_ = false;
+    recent_.erase(0, end + kReasoningEnd.size());
+  }
+  const std::string& trigger = trigger_->text;
+  const auto at = recent_.find(trigger);
+  if (at == std::string::npos) {
+    if (recent_.size() >= trigger.size()) recent_.erase(0, recent_.size() - (trigger.size() - 1));
+    return false;
+  }
+  // What the token wrote past the trigger is already part of the call.
+  const std::string rest = recent_.substr(at + trigger.size());
+  recent_.clear();
+  matcher_ = grammar::Matcher(grammar_);
+  engaged_ = rest.empty() || matcher_.accept(rest);
+  return engaged_;
 }
 
 MaskerCache::MaskerCache(std::shared_ptr<const std::vector<std::string>> token_bytes, std::size_t capacity)

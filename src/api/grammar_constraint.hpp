@@ -8,8 +8,10 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,14 @@
 
 namespace pensieve::api {
 
+// Lazy (with a trigger, for tool_choice auto): free until the output shows the trigger (outside
+// the reasoning, when the prompt opens some), then held to the grammar until it is complete, then
+// free again. Otherwise the whole output follows the grammar and nothing may follow it.
+struct Trigger {
+  std::string text;
+  bool starts_in_reasoning = false;  // triggers count only after "</think>"
+};
+
 class GrammarConstraint final : public engine::TokenConstraint {
  public:
   // `token_bytes`: the bytes each token decodes to ("" for control tokens: never allowed);
@@ -26,14 +36,22 @@ class GrammarConstraint final : public engine::TokenConstraint {
   GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
                     std::shared_ptr<const grammar::Grammar> grammar,
                     std::shared_ptr<const std::vector<std::string>> token_bytes,
-                    std::vector<std::int32_t> end_tokens);
+                    std::vector<std::int32_t> end_tokens, std::optional<Trigger> trigger = std::nullopt);
 
   void mask(std::span<float> logits) override;
   bool accept(std::int32_t token) override;
 
  private:
+  // Free: watches for the trigger; true once it has engaged the grammar.
+  bool watch(std::string_view bytes);
+
   std::shared_ptr<grammar::TokenMasker> masker_;
+  std::shared_ptr<const grammar::Grammar> grammar_;
   grammar::Matcher matcher_;
+  std::optional<Trigger> trigger_;
+  bool engaged_ = true;
+  bool in_reasoning_ = false;
+  std::string recent_;  // free output not yet ruled out as the start of a trigger
   std::shared_ptr<const std::vector<std::string>> token_bytes_;
   std::vector<std::int32_t> end_tokens_;
   std::vector<std::uint64_t> allowed_;

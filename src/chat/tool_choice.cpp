@@ -182,6 +182,24 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context) const {
+  return call_grammar(mode, name, context, "");
+}
+
+Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
+    const nlohmann::ordered_json& context) const {
+  if (syntax_ != Syntax::kHermes) return std::optional<LazyCall>();
+  constexpr std::string_view kTrigger = "<tool_call>";
+  const CallParts parts = call_parts(context);
+  auto g =
+      call_grammar(ToolChoiceMode::kAny, "", context, std::string_view(parts.before).substr(kTrigger.size()));
+  if (!g) return g.error();
+  if (!*g) return std::optional<LazyCall>();
+  return std::optional<LazyCall>(LazyCall{std::string(kTrigger), std::move(*g)});
+}
+
+Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
+    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context,
+    std::string_view lead) const {
   using Grammar = std::shared_ptr<const grammar::Grammar>;
   if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool) return Grammar();
   const CallParts parts = call_parts(context);
@@ -214,7 +232,8 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     calls.push_back(b.sequence(std::move(call)));
   }
   if (calls.empty()) return Grammar();
-  return b.try_build(calls.size() == 1 ? calls.front() : b.alternatives(std::move(calls)));
+  auto call = calls.size() == 1 ? calls.front() : b.alternatives(std::move(calls));
+  return b.try_build(lead.empty() ? call : b.sequence({b.literal(lead), call}));
 }
 
 }  // namespace pensieve::chat

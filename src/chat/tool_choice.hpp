@@ -66,6 +66,17 @@ class ToolCallPrefiller {
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
                                                                const nlohmann::ordered_json& context) const;
 
+  // For tool_choice auto: the text with which the model opens a call, and the grammar of the call
+  // from there on (the rest of the opener, one of the offered tools, its valid arguments, the
+  // close). Constrained decoding engages when the trigger appears, so free text stays free but a
+  // call that starts finishes valid. No trigger for families whose calls have no distinct opener
+  // in text (Llama 3's bare JSON) or are not constrained (see call_grammar); only Hermes so far.
+  struct LazyCall {
+    std::string trigger;
+    std::shared_ptr<const grammar::Grammar> grammar;
+  };
+  Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context) const;
+
  private:
   // A call in the family's syntax: `before` NAME `after` ARGUMENTS `close`; no `close` when the
   // family is not constrained (see call_grammar).
@@ -77,6 +88,10 @@ class ToolCallPrefiller {
     bool call_id = false;  // `, "id": "…"` may come before the close (Mistral Nemo writes one)
   };
   CallParts call_parts(const nlohmann::ordered_json& context) const;
+  // call_grammar() behind `lead`, literal text the model writes first.
+  Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
+                                                               const nlohmann::ordered_json& context,
+                                                               std::string_view lead) const;
 
   enum class Syntax : std::uint8_t {
     kNone,

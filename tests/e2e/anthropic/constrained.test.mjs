@@ -1,8 +1,9 @@
 // Constrained decoding end to end (issue 12): a random-weight model, which left alone garbles
 // every tool call, served by the real `pensieve serve` and driven by the official SDK. With
 // tool_choice "any" or "tool", every answer is a tool_use whose input validates against the
-// tool's input_schema, and with output_config.format every answer is JSON valid for its schema —
-// checked by a real JSON Schema validator (ajv), over many sampled answers.
+// tool's input_schema; with "auto", every call the model opens does; and with
+// output_config.format every answer is JSON valid for its schema — checked by a real JSON Schema
+// validator (ajv), over many sampled answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
@@ -151,6 +152,29 @@ test(`output_config json_schema: ${RUNS} sampled answers are JSON valid for the 
       const value = JSON.parse(text);
       assert.ok(validate(value), `${text}: ${JSON.stringify(validate.errors)}`);
     }
+  });
+});
+
+test(`tool_choice auto: every call the model opens in ${RUNS} sampled answers is valid`, async () => {
+  await withServer(async (client) => {
+    let calls = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const msg = await client.messages.create({
+        model: MODEL, max_tokens: 600, temperature: 1, messages: user(`Hello ${i}.`), tools,
+        tool_choice: { type: 'auto' },
+      });
+      const uses = msg.content.filter((b) => b.type === 'tool_use');
+      // A call still open when max_tokens ran out is cut off, as with any model.
+      if (msg.stop_reason === 'max_tokens') uses.pop();
+      for (const use of uses) {
+        calls += 1;
+        const validate = validators[use.name];
+        assert.ok(validate, `unknown tool ${use.name}`);
+        assert.ok(validate(use.input), `${use.name} ${JSON.stringify(use.input)}: ${JSON.stringify(validate.errors)}`);
+      }
+    }
+    // The random model opens a call now and then (its <tool_call> token is as likely as any).
+    assert.ok(calls > 0, 'no call was opened: nothing was checked');
   });
 });
 
