@@ -9,7 +9,7 @@ namespace pensieve::memory {
 // Makes every thread allocate from glibc's main arena, the one arena whose free top
 // release_free_heap() can return. Without it each server thread gets an arena of its own, and a
 // big body freed at the end of one stays resident there: 16 clients sending 16 MB bodies at once
-// left 100–500 MiB behind. Call at start-up, before any other thread exists. Returns false where
+// left 50–480 MiB behind. Call at start-up, before any other thread exists. Returns false where
 // the allocator is not glibc's (a sanitizer's, another C library) and nothing was changed.
 bool use_one_heap_arena();
 

@@ -63,7 +63,7 @@ TEST(Release, AnotherThreadsFreedHeapGoesBackWhenThreadsShareOneArena) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "ASan replaces malloc; there are no glibc arenas under it";
 #else
-  // Before this process's first thread other than main allocates: glibc fixes its arena limit then.
+  // Before any thread but main has allocated: a thread keeps the arena it first got.
   ASSERT_TRUE(use_one_heap_arena());
   constexpr std::size_t kMiB = 1024 * 1024;
   // Freeing a 30 MiB block (mmapped) makes glibc serve smaller blocks from arenas from now on and
