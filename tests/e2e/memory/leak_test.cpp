@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <limits>
 #include <thread>
 
 #include "engine/serving_memory.hpp"
@@ -62,6 +63,16 @@ class Leak : public ::testing::Test {
     auto m = process_memory(pid);
     EXPECT_TRUE(m.has_value());
     return m ? m->rss_bytes : 0;
+  }
+
+  // The first settled_rss() at or below `at_most`, else the lowest of a few: a server thread may
+  // still be freeing a request's memory just after its response went out, so one heap release can
+  // come too early (what glibc keeps in a thread's arena never comes back, however many follow).
+  std::uint64_t settled_rss_within(std::uint64_t at_most) {
+    constexpr int kReleases = 5;
+    std::uint64_t lowest = std::numeric_limits<std::uint64_t>::max();
+    for (int i = 0; i < kReleases && lowest > at_most; ++i) lowest = std::min(lowest, settled_rss());
+    return lowest;
   }
 
   httplib::Result post(const std::string& body) {
@@ -157,9 +168,9 @@ TEST_F(Leak, ConcurrentBigRefusedAndAcceptedRequestsEndWhereTheyStarted) {
   std::uint64_t most = 0;
   for (int round = 0; round < kRounds; ++round) {
     ASSERT_EQ(all_at_once(refused, 400), kClients);
-    const std::uint64_t after_refused = settled_rss();
+    const std::uint64_t after_refused = settled_rss_within(idle + 32 * kMiB);
     ASSERT_EQ(all_at_once(accepted, 200), kClients);
-    const std::uint64_t after_accepted = settled_rss();
+    const std::uint64_t after_accepted = settled_rss_within(idle + 32 * kMiB);
     std::printf(
         "RSS idle %.2f MiB; round %d: after %d refused 16 MB bodies %.2f MiB, after %d accepted %.2f MiB\n",
         mib(idle), round + 1, kClients, mib(after_refused), kClients, mib(after_accepted));
