@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <limits>
 #include <thread>
@@ -38,7 +39,7 @@ class Leak : public ::testing::Test {
   void SetUp() override {
     meminfo.set(16 * kGiB, 8 * kGiB);
     server = std::make_unique<ServerProcess>(
-        std::vector<std::string>{"--model", fixture_model(), "--ctx-size", std::to_string(kContext),
+        std::vector<std::string>{"--model", fixture_model(), "--ctx-size", std::to_string(context_),
                                  "--parallel", "4", "--memory-source", meminfo.source(), "--memory-interval",
                                  "50"},
         dir.path() / "server.log");
@@ -80,10 +81,19 @@ class Leak : public ::testing::Test {
     return c.Post("/v1/messages", body, "application/json");
   }
 
+  int context_ = kContext;
   TempDir dir;
   MeminfoFile meminfo{dir.path() / "meminfo"};
   std::unique_ptr<ServerProcess> server;
   pid_t pid = -1;
+};
+
+// The server refuses a body longer than any prompt its context could hold before keeping it, so
+// bodies of 16 MB are read and parsed (then refused: their text is far too long) only with a long
+// context: 262,144 tokens here, a limit of 19.9 MB with this model.
+class LeakBigBodies : public Leak {
+ protected:
+  LeakBigBodies() { context_ = 262144; }
 };
 
 double mib(std::uint64_t bytes) {
@@ -125,8 +135,10 @@ TEST_F(Leak, FreedHeapGoesBackToTheOperatingSystem) {
 // own heap arena; what such an arena freed must go back as well as the main heap's. Whether a
 // thread's freed blocks end up where a plain trim reaches depends on the order they were freed
 // in, so a few rounds are sent and every one must end near the idle start. (With an arena per
-// thread this ended 50–480 MiB above the start; with the one arena serve now uses, within 3 MiB.)
-TEST_F(Leak, ConcurrentBigRefusedAndAcceptedRequestsEndWhereTheyStarted) {
+// thread this ended 50–85 MiB above the start; with the one arena serve now uses, within 1 MiB.)
+TEST_F(LeakBigBodies, ConcurrentRefusedAndAcceptedRequestsEndWhereTheyStarted) {
+  // A write to a connection the server has closed must fail, not end the test.
+  std::signal(SIGPIPE, SIG_IGN);
   ASSERT_EQ(post(padded_body(8, false, 100))->status, 200);
   const std::uint64_t idle = settled_rss();
 
