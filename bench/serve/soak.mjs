@@ -12,8 +12,12 @@
 // and once idle after it (a second after the last response and after the next heap release the
 // server reports in /metrics). Prints one JSON line; exits 1 when a request did not get what it
 // should have, or when idle RSS ended more than --slack-mib (32) above its start.
+// The server refuses unread a body longer than any prompt its context could hold, so the huge
+// bodies are read (and refused with a 400 once parsed) only with a long enough context: with the
+// qwen3-q8_0 fixture, --ctx-size 458752 lets bodies up to the 32 MiB limit in.
 //   node bench/serve/soak.mjs --bin build/release/src/cli/pensieve --model M.gguf \
-//        [--seconds 120] [--clients 32] [--seed 1] [--slack-mib 32] [--threads T] [-- serve args]
+//        [--seconds 120] [--clients 32] [--seed 1] [--slack-mib 32] [--threads T] \
+//        [-- serve args, e.g. --ctx-size 458752 --cache-dir off]
 import { readFileSync } from 'node:fs';
 import { parseFlags, startServe } from './server.mjs';
 
