@@ -31,7 +31,7 @@ export function parseFlags(argv, flags, defaults) {
 }
 
 // Starts `bin serve --model model` on a free port and waits for it to answer; returns its base URL
-// and a stop().
+// and a stop(), with its process id (pid) for readings from /proc.
 export async function startServe(bin, model, { threads, serveArgs = [] } = {}) {
   const port = await freePort();
   const args = ['serve', '--model', model, '--port', String(port), ...serveArgs];
@@ -48,7 +48,7 @@ export async function startServe(bin, model, { threads, serveArgs = [] } = {}) {
   }
   const exited = new Promise((resolve) => child.on('exit', resolve));
   // stop() resolves once the server has exited (it saves its prompt cache on the way out).
-  return { base, log: () => log, stop: () => { child.kill('SIGTERM'); return exited; } };
+  return { base, pid: child.pid, log: () => log, stop: () => { child.kill('SIGTERM'); return exited; } };
 }
 
 // Varied English-like text, so the tokenizer sees ordinary words rather than one repeated piece;

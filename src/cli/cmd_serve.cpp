@@ -24,6 +24,7 @@
 #include "memory/byte_size.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
+#include "memory/release.hpp"
 #include "model/model.hpp"
 #include "server/http_server.hpp"
 #include "server/memory_wiring.hpp"
@@ -102,6 +103,8 @@ std::string rfc3339_mtime(const std::string& path) {
 }
 
 int run_serve(const ServeArgs& args) {
+  // Before any thread starts, so that none gets a heap arena the idle-time trim cannot empty.
+  memory::use_one_heap_arena();
   // Signals are taken by one thread with sigwait; every other thread must have them blocked.
   sigset_t signals;
   sigemptyset(&signals);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "memory/proc_parsers.hpp"
@@ -52,6 +54,46 @@ TEST(Release, FreedHeapGoesBackToTheOs) {
   std::free(pin);
   EXPECT_TRUE(released);
   EXPECT_GT(before, after + 64 * 1024 * 1024) << "before " << before << " after " << after;
+#endif
+}
+
+// Blocks another thread freed into the top of its own arena stay resident: malloc_trim shrinks only
+// the main arena's top. Once every thread shares the main arena they go back like the rest.
+TEST(Release, AnotherThreadsFreedHeapGoesBackWhenThreadsShareOneArena) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan replaces malloc; there are no glibc arenas under it";
+#else
+  // Before any thread but main has allocated: a thread keeps the arena it first got.
+  ASSERT_TRUE(use_one_heap_arena());
+  constexpr std::size_t kMiB = 1024 * 1024;
+  // Freeing a 30 MiB block (mmapped) makes glibc serve smaller blocks from arenas from now on and
+  // trim an arena's top by itself only past 60 MiB: what a server sees after one big body.
+  void* big = std::malloc(30 * kMiB);
+  ASSERT_NE(big, nullptr);
+  std::memset(big, 1, 30 * kMiB);
+  EXPECT_EQ(static_cast<volatile char*>(big)[30 * kMiB - 1], 1);
+  std::free(big);
+  const std::uint64_t at_start = anon_rss();
+  std::thread([] {
+    constexpr std::size_t kBlock = 256 * 1024;
+    std::vector<char*> blocks;
+    for (std::size_t i = 0; i < 48 * kMiB / kBlock; ++i) {
+      char* p = static_cast<char*>(std::malloc(kBlock));
+      ASSERT_NE(p, nullptr);
+      std::memset(p, static_cast<int>(i), kBlock);
+      blocks.push_back(p);
+    }
+    std::uint64_t sum = 0;
+    for (char* p : blocks) sum += static_cast<unsigned char>(p[kBlock - 1]);
+    EXPECT_GT(sum, 0u);
+    // Newest first, so that each merges into the free top.
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+  }).join();
+  const std::uint64_t before = anon_rss();
+  ASSERT_GT(before, at_start + 40 * kMiB) << "the freed blocks did not stay resident: nothing to test";
+  release_free_heap();
+  const std::uint64_t after = anon_rss();
+  EXPECT_LT(after, at_start + 8 * kMiB) << "start " << at_start << " before " << before << " after " << after;
 #endif
 }
 
