@@ -10,7 +10,8 @@ import { startServer, fixtures, MODEL, user } from './harness.mjs';
 
 const tools = [{
   name: 'get_time', description: 'The current time in a time zone',
-  input_schema: { type: 'object', properties: { tz: { type: 'string' } } },
+  // Bounded: a random-weight model rarely closes a string, and the call must end within max_tokens.
+  input_schema: { type: 'object', properties: { tz: { type: 'string', maxLength: 16 } } },
 }];
 
 async function withServer(file, body) {
@@ -52,13 +53,16 @@ for (const file of ['gpt-oss-f16.gguf', 'gemma3-f16.gguf']) {
 test('gpt-oss-f16.gguf: a tool call and its result round-trip through harmony with the SDK', async () => {
   await withServer('gpt-oss-f16.gguf', async (client) => {
     const question = user('What time is it in UTC?');
-    // Forced: the server opens the harmony call to functions.get_time, the model completes it.
+    // Forced: the server opens the harmony call to functions.get_time, the model completes it
+    // (held to the tool's schema by constrained decoding).
     const call = await client.messages.stream({
-      model: MODEL, max_tokens: 24, messages: question, tools, tool_choice: { type: 'tool', name: 'get_time' },
+      model: MODEL, max_tokens: 400, messages: question, tools, tool_choice: { type: 'tool', name: 'get_time' },
     }).finalMessage();
     const use = call.content.find((b) => b.type === 'tool_use');
     assert.ok(use, JSON.stringify(call.content));
     assert.equal(use.name, 'get_time');
+    assert.ok(Object.keys(use.input).every((k) => k === 'tz'), JSON.stringify(use.input));
+    if ('tz' in use.input) assert.ok(typeof use.input.tz === 'string' && [...use.input.tz].length <= 16);
     assert.match(use.id, /^toolu_/);
     assert.equal(call.stop_reason, 'tool_use');
 
