@@ -1,6 +1,7 @@
 #include "api/grammar_constraint.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 namespace pensieve::api {
@@ -32,9 +33,14 @@ void GrammarConstraint::mask(std::span<float> logits) {
   }
   masker_->allowed(matcher_, allowed_);
   constexpr float kNever = -std::numeric_limits<float>::infinity();
-  for (std::size_t i = 0; i < logits.size(); ++i) {
-    if (i >= n || ((allowed_[i / 64] >> (i % 64)) & 1u) == 0) logits[i] = kNever;
+  // A word at a time: inside a free string nearly every word is all ones and costs nothing.
+  for (std::size_t base = 0; base < n; base += 64) {
+    std::uint64_t refused = ~allowed_[base / 64];
+    if (n - base < 64) refused &= (std::uint64_t{1} << (n - base)) - 1;
+    for (; refused != 0; refused &= refused - 1)
+      logits[base + static_cast<std::size_t>(std::countr_zero(refused))] = kNever;
   }
+  for (std::size_t i = n; i < logits.size(); ++i) logits[i] = kNever;
   const bool may_end = matcher_.can_end();
   for (std::size_t i = 0; i < end_tokens_.size(); ++i) {
     const auto t = static_cast<std::size_t>(end_tokens_[i]);
