@@ -178,11 +178,13 @@ GrammarBuilder::Rule GrammarBuilder::json_string(std::size_t min_chars,
 
 GrammarBuilder::Rule GrammarBuilder::make_number() {
   // Digits are bounded too (a float64 needs no more), so that no loop is unbounded but strings'.
+  // Two exponent digits keep every number within a float64 (20 digits × 1e99): a reader such as
+  // nlohmann::json refuses 1e999 outright, which would lose a whole tool call's arguments.
   const Rule digit = bytes(ByteSet::range('0', '9'));
   const Rule integer =
       alternatives({literal("0"), sequence({bytes(ByteSet::range('1', '9')), repeat(digit, 0, 19)})});
   const Rule fraction = sequence({literal("."), repeat(digit, 1, 20)});
-  const Rule exponent = sequence({literal_set({"e", "E", "e+", "E+", "e-", "E-"}), repeat(digit, 1, 3)});
+  const Rule exponent = sequence({literal_set({"e", "E", "e+", "E+", "e-", "E-"}), repeat(digit, 1, 2)});
   return sequence({optional(literal("-")), integer, optional(fraction), optional(exponent)});
 }
 

@@ -509,8 +509,8 @@ class SchemaCompiler {
     const Rule integer = b_.alternatives(
         {b_.literal("0"), b_.sequence({b_.bytes(ByteSet::range('1', '9')), b_.repeat(digit, 0, 19)})});
     const Rule fraction = b_.sequence({b_.literal("."), b_.repeat(digit, 1, 20)});
-    const Rule exponent =
-        b_.sequence({b_.literal_set({"e", "E", "e+", "E+", "e-", "E-"}), b_.repeat(digit, 1, 3)});
+    const Rule exponent = b_.sequence(
+        {b_.literal_set({"e", "E", "e+", "E+", "e-", "E-"}), b_.repeat(digit, 1, 2)});  // see make_number
     const Rule body = b_.sequence({integer, b_.optional(fraction), b_.optional(exponent)});
     if (non_negative) return body;
     return b_.sequence({b_.optional(b_.literal("-")), body});

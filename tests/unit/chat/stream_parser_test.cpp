@@ -40,6 +40,23 @@ TEST(HermesParser, TextThenTwoCalls) {
                    R"(call:get_weather {"location":"Oslo"})"}));
 }
 
+// Whatever JSON allows inside argument strings — escaped quotes and backslashes, braces, escapes
+// of every kind, markup — stays inside the string: constrained decoding writes all of it.
+TEST(HermesParser, ArgumentStringsMayHoldAnythingJsonAllows) {
+  const std::string text =
+      "<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\\\\\", \"x\": "
+      "\"\\\"}\\\\\\\"}\", "
+      "\"y\": \"\\u0022}\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\", \"z\": "
+      "\"</tool_call><tool_call>{\"}}\n</tool_call>";
+  const Lines got = parse_every_way(traits(TemplateFamily::kHermes), make_options(), text);
+  ASSERT_EQ(got.size(), 1u) << ::testing::PrintToString(got);
+  EXPECT_EQ(got[0].rfind("call:read_file {", 0), 0u) << got[0];
+  const auto args = nlohmann::json::parse(got[0].substr(std::string("call:read_file ").size()));
+  EXPECT_EQ(args["path"], "a\\");
+  EXPECT_EQ(args["x"], "\"}\\\"}");
+  EXPECT_EQ(args["z"], "</tool_call><tool_call>{");
+}
+
 TEST(HermesParser, ArgumentsStreamAsTheyArrive) {
   auto parser = make_stream_parser(traits(TemplateFamily::kHermes), make_options());
   std::vector<ChatEvent> events;

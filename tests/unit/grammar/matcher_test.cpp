@@ -99,6 +99,22 @@ TEST(GrammarMatcher, AnyJson) {
   }
 }
 
+// Every number the grammar lets through is a float64 a JSON reader takes: 1e999 would be refused
+// (nlohmann::json discards it), losing a whole call's arguments.
+TEST(GrammarMatcher, NumbersStayWithinAFloat64) {
+  GrammarBuilder b;
+  const auto any = b.build(b.any_json());
+  const auto number = schema_grammar(R"({"type": "number"})");
+  for (const auto& g : {any, number}) {
+    for (const char* ok : {"1e99", "-99999999999999999999.5e-99", "0.00000000000000000001E+10"}) {
+      EXPECT_TRUE(matches(g, ok)) << ok;
+      EXPECT_FALSE(nlohmann::json::parse(ok, nullptr, false).is_discarded()) << ok;
+    }
+    EXPECT_FALSE(matches(g, "1e999"));
+    EXPECT_FALSE(matches(g, "1e308"));
+  }
+}
+
 TEST(GrammarSchema, ObjectsKeepOrderAndSkipOptional) {
   const auto g = schema_grammar(R"({"type": "object", "properties": {
       "a": {"type": "integer"}, "b": {"type": "string"}, "c": {"type": "boolean"}},
