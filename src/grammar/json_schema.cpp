@@ -286,6 +286,12 @@ class SchemaCompiler {
       return unsupported("allOf can only merge object schemas; keyword '" + key + "'",
                          ptr + "/" + escape_pointer_token(key));
     }
+    return collect_own_keywords(s, ptr, shape);
+  }
+
+  // properties, required and additionalProperties of one schema, into a shape that allOf may
+  // already have filled from others.
+  Status collect_own_keywords(const json& s, const std::string& ptr, ObjectShape& shape) {
     if (s.contains("properties")) {
       const json& props = s["properties"];
       if (!props.is_object()) return invalid("properties must be an object", ptr + "/properties");
@@ -339,34 +345,10 @@ class SchemaCompiler {
     if (type == "array") return compile_array(s, ptr);
     if (type == "object") {
       ObjectShape shape;
-      PENSIEVE_TRY(collect_object_keywords_only(s, ptr, shape));
+      PENSIEVE_TRY(collect_own_keywords(s, ptr, shape));
       return compile_object_rule(shape, ptr);
     }
     return invalid("unknown type '" + type + "'", ptr + "/type");
-  }
-
-  Status collect_object_keywords_only(const json& s, const std::string& ptr, ObjectShape& shape) {
-    if (s.contains("properties")) {
-      const json& props = s["properties"];
-      if (!props.is_object()) return invalid("properties must be an object", ptr + "/properties");
-      shape.has_properties = true;
-      for (const auto& [name, sub] : props.items())
-        shape.properties.push_back({name, {&sub, ptr + "/properties/" + escape_pointer_token(name)}});
-    }
-    if (s.contains("required")) {
-      const json& req = s["required"];
-      if (!req.is_array()) return invalid("required must be an array", ptr + "/required");
-      for (const json& r : req) {
-        if (!r.is_string()) return invalid("required must list strings", ptr + "/required");
-        shape.required.insert(r.template get<std::string>());
-      }
-      shape.required_ptr = ptr + "/required";
-    }
-    if (s.contains("additionalProperties")) {
-      shape.additional = &s["additionalProperties"];
-      shape.additional_ptr = ptr + "/additionalProperties";
-    }
-    return {};
   }
 
   Result<Rule> compile_object_rule(const ObjectShape& shape, const std::string& ptr) {
