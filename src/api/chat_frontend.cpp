@@ -185,7 +185,8 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
                                  Prompt& p) {
   if (!p.prefill.empty() && forces_a_call(request.tool_choice)) {
     const auto mode = to_chat(request.tool_choice.type);
-    auto call = prefiller_.call_grammar(mode, request.tool_choice.name, context);
+    auto call = prefiller_.call_grammar(mode, request.tool_choice.name, context,
+                                        !request.tool_choice.disable_parallel_tool_use);
     if (!call) {
       // The call is still prefilled; only its arguments go unchecked.
       std::fprintf(stderr, "pensieve: a forced tool call is not constrained: %s\n",
@@ -201,8 +202,9 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
       return {};
     }
     p.grammar = std::move(*call);
-    p.grammar_key = "call " + std::to_string(static_cast<int>(mode)) + " " + request.tool_choice.name + " " +
-                    context.value("tools", nlohmann::ordered_json()).dump();
+    p.grammar_key = "call " + std::to_string(static_cast<int>(mode)) +
+                    (request.tool_choice.disable_parallel_tool_use ? " one " : " some ") +
+                    request.tool_choice.name + " " + context.value("tools", nlohmann::ordered_json()).dump();
     return {};
   }
   if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&

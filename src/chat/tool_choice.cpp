@@ -81,6 +81,7 @@ ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::order
       break;
     case Syntax::kHermes:
       p.close = "}\n</tool_call>";
+      p.next = "\n<tool_call>\n{\"name\": \"";
       p.before = "<tool_call>\n{\"name\": \"";
       p.after = "\", \"arguments\": ";
       p.json_name = true;
@@ -181,8 +182,8 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
 }
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
-    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context) const {
-  return call_grammar(mode, name, context, "");
+    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel) const {
+  return call_grammar(mode, name, context, parallel, "");
 }
 
 Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
@@ -190,15 +191,15 @@ Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
   if (syntax_ != Syntax::kHermes) return std::optional<LazyCall>();
   constexpr std::string_view kTrigger = "<tool_call>";
   const CallParts parts = call_parts(context);
-  auto g =
-      call_grammar(ToolChoiceMode::kAny, "", context, std::string_view(parts.before).substr(kTrigger.size()));
+  auto g = call_grammar(ToolChoiceMode::kAny, "", context, false,
+                        std::string_view(parts.before).substr(kTrigger.size()));
   if (!g) return g.error();
   if (!*g) return std::optional<LazyCall>();
   return std::optional<LazyCall>(LazyCall{std::string(kTrigger), std::move(*g)});
 }
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
-    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context,
+    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel,
     std::string_view lead) const {
   using Grammar = std::shared_ptr<const grammar::Grammar>;
   if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool) return Grammar();
@@ -208,7 +209,8 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
   if (tools == context.end() || !tools->is_array()) return Grammar();
 
   grammar::GrammarBuilder b;
-  std::vector<grammar::GrammarBuilder::Rule> calls;
+  std::vector<grammar::GrammarBuilder::Rule> calls;  // the first call, after the prefill
+  std::vector<grammar::GrammarBuilder::Rule> named;  // any call from its name on
   for (const auto& tool : *tools) {
     const auto function = tool.find("function");
     if (function == tool.end() || !function->is_object() || !function->contains("name") ||
@@ -221,19 +223,29 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
                          ? b.json_schema(*schema)
                          : Result<grammar::GrammarBuilder::Rule>(b.any_json());
     if (!arguments) return arguments.error().with_context("the input_schema of tool \"" + tool_name + "\"");
-    std::vector<grammar::GrammarBuilder::Rule> call;
-    // For "any" the model also picks the tool: its name and the syntax up to the arguments.
-    if (mode == ToolChoiceMode::kAny)
-      call.push_back(b.literal((parts.json_name ? json_escaped(tool_name) : tool_name) + parts.after));
-    call.push_back(*arguments);
+    std::vector<grammar::GrammarBuilder::Rule> rest{*arguments};
     if (parts.call_id)
-      call.push_back(b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)})));
-    call.push_back(b.literal(*parts.close));
-    calls.push_back(b.sequence(std::move(call)));
+      rest.push_back(b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)})));
+    rest.push_back(b.literal(*parts.close));
+    const auto from_arguments = b.sequence(std::move(rest));
+    const auto from_name = b.sequence(
+        {b.literal((parts.json_name ? json_escaped(tool_name) : tool_name) + parts.after), from_arguments});
+    named.push_back(from_name);
+    // For "any" the model also picks the tool: its name and the syntax up to the arguments.
+    calls.push_back(mode == ToolChoiceMode::kAny ? from_name : from_arguments);
   }
   if (calls.empty()) return Grammar();
-  auto call = calls.size() == 1 ? calls.front() : b.alternatives(std::move(calls));
-  return b.try_build(lead.empty() ? call : b.sequence({b.literal(lead), call}));
+  const auto either = [&b](std::vector<grammar::GrammarBuilder::Rule> rules) {
+    return rules.size() == 1 ? rules.front() : b.alternatives(std::move(rules));
+  };
+  std::vector<grammar::GrammarBuilder::Rule> sequence;
+  if (!lead.empty()) sequence.push_back(b.literal(lead));
+  sequence.push_back(either(std::move(calls)));
+  constexpr std::size_t kMoreCalls = 7;
+  if (parallel && parts.next)
+    sequence.push_back(
+        b.repeat(b.sequence({b.literal(*parts.next), either(std::move(named))}), 0, kMoreCalls));
+  return b.try_build(b.sequence(std::move(sequence)));
 }
 
 }  // namespace pensieve::chat

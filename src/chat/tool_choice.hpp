@@ -14,7 +14,7 @@
 // Families with no tool-call syntax (generic) have nothing to prefill: the caller falls back to
 // auto and says so.
 //
-// call_grammar() (tool_call_grammar.cpp) gives what the model must write after the prefill for the
+// call_grammar() gives what the model must write after the prefill for the
 // call to be valid, so that constrained decoding makes it so.
 #pragma once
 
@@ -59,12 +59,15 @@ class ToolCallPrefiller {
 
   // For a forced choice, the grammar of what follows the prefill: for kAny the name of one of the
   // offered tools and the syntax up to its arguments; the arguments, valid for that tool's
-  // schema; the call's close; then nothing (one call). nullptr for kAuto / kNone and for the
+  // schema; the call's close; then, with `parallel` where the family writes calls one after
+  // another (Hermes), up to seven more calls (for kTool, of that tool), else nothing. The output
+  // may end after any complete call. nullptr for kAuto / kNone and for the
   // families not constrained yet: Qwen3-Coder and GLM (arguments as XML, not one JSON object),
   // DeepSeek-R1 and Kimi-K2 (calls closed by control tokens). An error names the tool and the
   // schema keyword it cannot express.
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
-                                                               const nlohmann::ordered_json& context) const;
+                                                               const nlohmann::ordered_json& context,
+                                                               bool parallel = false) const;
 
   // For tool_choice auto: the text with which the model opens a call, and the grammar of the call
   // from there on (the rest of the opener, one of the offered tools, its valid arguments, the
@@ -86,12 +89,13 @@ class ToolCallPrefiller {
     bool json_name = false;  // the name sits in a JSON string
     std::optional<std::string> close;
     bool call_id = false;  // `, "id": "…"` may come before the close (Mistral Nemo writes one)
+    std::optional<std::string> next;  // between one call's close and the next one's name
   };
   CallParts call_parts(const nlohmann::ordered_json& context) const;
   // call_grammar() behind `lead`, literal text the model writes first.
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
                                                                const nlohmann::ordered_json& context,
-                                                               std::string_view lead) const;
+                                                               bool parallel, std::string_view lead) const;
 
   enum class Syntax : std::uint8_t {
     kNone,

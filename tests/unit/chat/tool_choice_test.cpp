@@ -118,6 +118,23 @@ void expect_grammar_takes_the_call(const TemplateTraits& traits, const ToolCallP
   EXPECT_FALSE(wrong_type.accept(R"({"location": "Paris", "days": "3")")) << "days must be an integer";
   grammar::Matcher unknown_tool(*either);
   EXPECT_FALSE(unknown_tool.accept("delete_everything")) << "only the offered tools";
+
+  // Calls one after another (Hermes writes them so): more after the first unless only one is
+  // allowed, and the output may end after any of them.
+  auto some = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context, true);
+  ASSERT_TRUE(some.ok() && *some);
+  grammar::Matcher two(*some);
+  EXPECT_TRUE(two.accept(continuation));
+  EXPECT_TRUE(two.can_end());
+  const bool hermes = traits.family == TemplateFamily::kHermes;
+  EXPECT_EQ(two.must_end(), !hermes);
+  if (hermes) {
+    EXPECT_TRUE(two.accept(
+        "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Oslo\"}}\n</tool_call>"));
+    EXPECT_TRUE(two.can_end());
+    EXPECT_FALSE(two.accept("\n<tool_call>\n{\"name\": \"read_file\"")) << "tool_choice names one tool";
+  }
+  EXPECT_TRUE(call.must_end()) << "one call only";
 }
 
 TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBack) {
