@@ -183,12 +183,22 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
 
 Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann::ordered_json& context,
                                  Prompt& p) {
+  std::vector<std::string> unconstrained;
+  // Said once per grammar (as its masker is built once): Claude Code resends the same tools.
+  auto tell = [&](const std::string& key) {
+    if (unconstrained.empty()) return;
+    std::lock_guard lock(told_mutex_);
+    if (!told_keys_.insert(std::hash<std::string>{}(key)).second) return;
+    for (const auto& why : unconstrained)
+      std::fprintf(stderr, "pensieve: tool arguments held only to be a JSON object: %s\n", why.c_str());
+  };
+  const std::string tools = context.value("tools", nlohmann::ordered_json()).dump();
   if (!p.prefill.empty() && forces_a_call(request.tool_choice)) {
     const auto mode = to_chat(request.tool_choice.type);
     auto call = prefiller_.call_grammar(mode, request.tool_choice.name, context,
-                                        !request.tool_choice.disable_parallel_tool_use);
+                                        !request.tool_choice.disable_parallel_tool_use, &unconstrained);
     if (!call) {
-      // The call is still prefilled; only its arguments go unchecked.
+      // Too large a grammar: the call is still prefilled, only not held to its schema.
       std::fprintf(stderr, "pensieve: a forced tool call is not constrained: %s\n",
                    call.error().message.c_str());
       return {};
@@ -204,12 +214,13 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
     p.grammar = std::move(*call);
     p.grammar_key = "call " + std::to_string(static_cast<int>(mode)) +
                     (request.tool_choice.disable_parallel_tool_use ? " one " : " some ") +
-                    request.tool_choice.name + " " + context.value("tools", nlohmann::ordered_json()).dump();
+                    request.tool_choice.name + " " + tools;
+    tell(p.grammar_key);
     return {};
   }
   if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&
       !request.output_schema) {
-    auto lazy = prefiller_.lazy_call(context);
+    auto lazy = prefiller_.lazy_call(context, &unconstrained);
     if (!lazy) {
       std::fprintf(stderr, "pensieve: tool calls are not constrained: %s\n", lazy.error().message.c_str());
       return {};
@@ -217,7 +228,8 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
     if (!*lazy) return {};
     p.grammar = std::move((*lazy)->grammar);
     p.grammar_trigger = std::move((*lazy)->trigger);
-    p.grammar_key = "auto " + context.value("tools", nlohmann::ordered_json()).dump();
+    p.grammar_key = "auto " + tools;
+    tell(p.grammar_key);
     return {};
   }
   if (!request.output_schema) return {};

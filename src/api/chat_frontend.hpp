@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "api/frontend.hpp"
 #include "api/grammar_constraint.hpp"
@@ -59,6 +60,8 @@ class ChatFrontend : public Frontend {
 
   std::atomic<bool> told_forcing_unsupported_{false};
   std::atomic<bool> told_unconstrained_{false};
+  std::mutex told_mutex_;
+  std::unordered_set<std::size_t> told_keys_;  // grammars whose unconstrained tools were told
   std::once_flag maskers_made_;
   std::unique_ptr<MaskerCache> maskers_;
   std::size_t longest_token_bytes_ = 0;

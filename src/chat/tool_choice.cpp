@@ -182,17 +182,18 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
 }
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
-    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel) const {
-  return call_grammar(mode, name, context, parallel, "");
+    ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel,
+    std::vector<std::string>* unconstrained) const {
+  return call_grammar(mode, name, context, parallel, "", unconstrained);
 }
 
 Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
-    const nlohmann::ordered_json& context) const {
+    const nlohmann::ordered_json& context, std::vector<std::string>* unconstrained) const {
   if (syntax_ != Syntax::kHermes) return std::optional<LazyCall>();
   constexpr std::string_view kTrigger = "<tool_call>";
   const CallParts parts = call_parts(context);
   auto g = call_grammar(ToolChoiceMode::kAny, "", context, false,
-                        std::string_view(parts.before).substr(kTrigger.size()));
+                        std::string_view(parts.before).substr(kTrigger.size()), unconstrained);
   if (!g) return g.error();
   if (!*g) return std::optional<LazyCall>();
   return std::optional<LazyCall>(LazyCall{std::string(kTrigger), std::move(*g)});
@@ -200,7 +201,7 @@ Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel,
-    std::string_view lead) const {
+    std::string_view lead, std::vector<std::string>* unconstrained) const {
   using Grammar = std::shared_ptr<const grammar::Grammar>;
   if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool) return Grammar();
   const CallParts parts = call_parts(context);
@@ -222,7 +223,13 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     auto arguments = schema != function->end() && schema->is_object() && !schema->empty()
                          ? b.json_schema(*schema)
                          : Result<grammar::GrammarBuilder::Rule>(b.any_json());
-    if (!arguments) return arguments.error().with_context("the input_schema of tool \"" + tool_name + "\"");
+    if (!arguments) {
+      if (unconstrained)
+        unconstrained->push_back("the input_schema of tool \"" + tool_name +
+                                 "\": " + arguments.error().message);
+      arguments = b.json_schema(nlohmann::ordered_json{{"type", "object"}});  // any object
+      if (!arguments) return arguments.error();
+    }
     std::vector<grammar::GrammarBuilder::Rule> rest{*arguments};
     if (parts.call_id)
       rest.push_back(b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)})));

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
@@ -63,11 +64,12 @@ class ToolCallPrefiller {
   // another (Hermes), up to seven more calls (for kTool, of that tool), else nothing. The output
   // may end after any complete call. nullptr for kAuto / kNone and for the
   // families not constrained yet: Qwen3-Coder and GLM (arguments as XML, not one JSON object),
-  // DeepSeek-R1 and Kimi-K2 (calls closed by control tokens). An error names the tool and the
-  // schema keyword it cannot express.
-  Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
-                                                               const nlohmann::ordered_json& context,
-                                                               bool parallel = false) const;
+  // DeepSeek-R1 and Kimi-K2 (calls closed by control tokens). A tool whose schema the grammar
+  // cannot express still gets a call with the right syntax and name, its arguments held only to
+  // be a JSON object; `unconstrained` (when given) receives why, one line per such tool.
+  Result<std::shared_ptr<const grammar::Grammar>> call_grammar(
+      ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context,
+      bool parallel = false, std::vector<std::string>* unconstrained = nullptr) const;
 
   // For tool_choice auto: the text with which the model opens a call, and the grammar of the call
   // from there on (the rest of the opener, one of the offered tools, its valid arguments, the
@@ -78,7 +80,8 @@ class ToolCallPrefiller {
     std::string trigger;
     std::shared_ptr<const grammar::Grammar> grammar;
   };
-  Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context) const;
+  Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context,
+                                            std::vector<std::string>* unconstrained = nullptr) const;
 
  private:
   // A call in the family's syntax: `before` NAME `after` ARGUMENTS `close`; no `close` when the
@@ -95,7 +98,8 @@ class ToolCallPrefiller {
   // call_grammar() behind `lead`, literal text the model writes first.
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
                                                                const nlohmann::ordered_json& context,
-                                                               bool parallel, std::string_view lead) const;
+                                                               bool parallel, std::string_view lead,
+                                                               std::vector<std::string>* unconstrained) const;
 
   enum class Syntax : std::uint8_t {
     kNone,

@@ -206,6 +206,30 @@ TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBac
   }
 }
 
+// A tool whose schema the grammar cannot express still gets its calls held to the syntax, its
+// name and a JSON object; the others keep their schemas; and the caller is told which and why.
+TEST(ToolChoice, AnInexpressibleSchemaFallsBackToAnyObjectForThatToolOnly) {
+  ojson request = ojson::parse(R"({"tools": [
+      {"name": "grep", "input_schema": {"type": "object", "properties": {"pattern": {"type": "string", "pattern": "^x"}}}},
+      {"name": "read_file", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}},
+       "required": ["path"], "additionalProperties": false}}],
+    "messages": [{"role": "user", "content": "hi"}]})");
+  auto context = anthropic_to_template_context(request);
+  ASSERT_TRUE(context.ok());
+  const std::string source = read_text(kChatFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
+  const ToolCallPrefiller prefiller(detect_template_traits(source), source);
+  std::vector<std::string> why;
+  auto g = prefiller.call_grammar(ToolChoiceMode::kAny, "", *context, false, &why);
+  ASSERT_TRUE(g.ok() && *g);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("\"grep\""), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("pattern"), std::string::npos) << why[0];
+  grammar::Matcher any_object(*g);
+  EXPECT_TRUE(any_object.accept(R"(grep", "arguments": {"pattern": 42, "more": [true]}})"));
+  grammar::Matcher kept(*g);
+  EXPECT_FALSE(kept.accept(R"(read_file", "arguments": {"path": 42)")) << "read_file keeps its schema";
+}
+
 TEST(ToolChoice, ReasoningLeftOpenIsClosedEmptyBeforeTheCall) {
   // The R1 distill template opens <think> in the generation prompt when thinking is on.
   auto context = anthropic_to_template_context(kRequest);
