@@ -21,6 +21,23 @@ namespace {
   return mem.ok() ? mem->rss_anon_bytes : 0;
 }
 
+// `count` blocks of `size` bytes from malloc, written and read back so that they are resident
+// (the read keeps the compiler from dropping stores to memory about to be freed).
+[[maybe_unused]] std::vector<char*> resident_blocks(std::size_t count, std::size_t size) {
+  std::vector<char*> blocks;
+  blocks.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    char* p = static_cast<char*>(std::malloc(size));
+    if (p == nullptr) std::abort();
+    std::memset(p, static_cast<int>(i), size);
+    blocks.push_back(p);
+  }
+  std::uint64_t sum = 0;
+  for (char* p : blocks) sum += static_cast<unsigned char>(p[size - 1]);
+  EXPECT_GT(sum, 0u);
+  return blocks;
+}
+
 // Small blocks freed below a live one stay in glibc's free lists, resident, until trimmed.
 TEST(Release, FreedHeapGoesBackToTheOs) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -29,18 +46,7 @@ TEST(Release, FreedHeapGoesBackToTheOs) {
   constexpr std::size_t kBlock = 4096;
   constexpr std::size_t kBlocks = 96 * 1024 * 1024 / kBlock;  // 96 MiB
   const std::uint64_t at_start = anon_rss();
-  std::vector<char*> blocks;
-  blocks.reserve(kBlocks);
-  for (std::size_t i = 0; i < kBlocks; ++i) {
-    char* p = static_cast<char*>(std::malloc(kBlock));
-    ASSERT_NE(p, nullptr);
-    std::memset(p, static_cast<int>(i), kBlock);
-    blocks.push_back(p);
-  }
-  // Reading the blocks back keeps the compiler from dropping the stores to memory about to be freed.
-  std::uint64_t sum = 0;
-  for (char* p : blocks) sum += static_cast<unsigned char>(p[kBlock - 1]);
-  EXPECT_GT(sum, 0u);
+  std::vector<char*> blocks = resident_blocks(kBlocks, kBlock);
   ASSERT_GT(anon_rss(), at_start + 90 * 1024 * 1024) << "the blocks never became resident";
   // The last block stays allocated: it sits above the others and keeps glibc from trimming the
   // top of the heap by itself, so only malloc_trim can return the pages below it.
@@ -76,16 +82,7 @@ TEST(Release, AnotherThreadsFreedHeapGoesBackWhenThreadsShareOneArena) {
   const std::uint64_t at_start = anon_rss();
   std::thread([] {
     constexpr std::size_t kBlock = 256 * 1024;
-    std::vector<char*> blocks;
-    for (std::size_t i = 0; i < 48 * kMiB / kBlock; ++i) {
-      char* p = static_cast<char*>(std::malloc(kBlock));
-      ASSERT_NE(p, nullptr);
-      std::memset(p, static_cast<int>(i), kBlock);
-      blocks.push_back(p);
-    }
-    std::uint64_t sum = 0;
-    for (char* p : blocks) sum += static_cast<unsigned char>(p[kBlock - 1]);
-    EXPECT_GT(sum, 0u);
+    std::vector<char*> blocks = resident_blocks(48 * kMiB / kBlock, kBlock);
     // Newest first, so that each merges into the free top.
     for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
   }).join();
