@@ -101,45 +101,46 @@ std::optional<std::string> random_walk(TokenMasker& masker, const std::shared_pt
   return std::nullopt;
 }
 
-TEST(GrammarTokenMask, EqualsBruteForceOnRandomStates) {
-  std::mt19937 rng(7);
+// Runs `check(schema, grammar, masker)` for every schema of the corpus, each traced by name.
+template <typename Check>
+void for_each_schema(Check check) {
   for (const auto& [name, schema] : all_schemas()) {
     SCOPED_TRACE(name);
     const auto g = grammar_for(schema);
     ASSERT_NE(g, nullptr);
     TokenMasker masker(g, vocab().bytes);
-    (void)random_walk(masker, g, rng, 9);
+    check(schema, g, masker);
   }
+}
+
+TEST(GrammarTokenMask, EqualsBruteForceOnRandomStates) {
+  std::mt19937 rng(7);
+  for_each_schema([&](const ordered_json& /*schema*/, const std::shared_ptr<const Grammar>& g,
+                      TokenMasker& masker) { (void)random_walk(masker, g, rng, 9); });
 }
 
 TEST(GrammarTokenMask, RandomWalksProduceValidInstances) {
   std::mt19937 rng(11);
-  for (const auto& [name, schema] : all_schemas()) {
-    SCOPED_TRACE(name);
-    const auto g = grammar_for(schema);
-    ASSERT_NE(g, nullptr);
-    TokenMasker masker(g, vocab().bytes);
-    SchemaCheck check(schema);
-    int finished = 0;
-    for (int walk = 0; walk < 6; ++walk) {
-      const auto text = random_walk(masker, g, rng);
-      if (!text) continue;
-      ++finished;
-      const ordered_json value = ordered_json::parse(*text, nullptr, false);
-      ASSERT_FALSE(value.is_discarded()) << "does not parse: " << *text;
-      EXPECT_EQ(check.validate(value, schema), "") << *text;
-    }
-    EXPECT_GT(finished, 0);
-  }
+  for_each_schema(
+      [&](const ordered_json& schema, const std::shared_ptr<const Grammar>& g, TokenMasker& masker) {
+        SchemaCheck check(schema);
+        int finished = 0;
+        for (int walk = 0; walk < 6; ++walk) {
+          const auto text = random_walk(masker, g, rng);
+          if (!text) continue;
+          ++finished;
+          const ordered_json value = ordered_json::parse(*text, nullptr, false);
+          ASSERT_FALSE(value.is_discarded()) << "does not parse: " << *text;
+          EXPECT_EQ(check.validate(value, schema), "") << *text;
+        }
+        EXPECT_GT(finished, 0);
+      });
 }
 
 TEST(GrammarTokenMask, ValidInstancesAreNeverBlocked) {
   std::mt19937 rng(3);
-  for (const auto& [name, schema] : all_schemas()) {
-    SCOPED_TRACE(name);
-    const auto g = grammar_for(schema);
-    ASSERT_NE(g, nullptr);
-    TokenMasker masker(g, vocab().bytes);
+  for_each_schema([&](const ordered_json& schema, const std::shared_ptr<const Grammar>& g,
+                      TokenMasker& masker) {
     SchemaCheck check(schema);
     for (int i = 0; i < 10; ++i) {
       const ordered_json value = check.generate(schema, rng);
@@ -159,7 +160,7 @@ TEST(GrammarTokenMask, ValidInstancesAreNeverBlocked) {
         EXPECT_TRUE(m.can_end()) << text;
       }
     }
-  }
+  });
 }
 
 TEST(GrammarTokenMask, ToolCallsInFamilySyntax) {
