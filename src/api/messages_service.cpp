@@ -98,6 +98,7 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
   gen.prompt = prompt->tokens;
   gen.max_tokens = request.max_tokens;
   gen.end_tokens = frontend_.end_tokens();
+  gen.label = request_id;
   gen.sampling.temperature = static_cast<float>(request.temperature.value_or(1.0));
   if (request.top_p) gen.sampling.top_p = static_cast<float>(*request.top_p);
   if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);

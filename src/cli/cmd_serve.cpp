@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -135,7 +136,23 @@ int run_serve(const ServeArgs& args) {
   }
 
   log_line("loading " + args.model);
-  auto model = model::Model::load(args.model, {.threads = args.threads});
+  const auto load_start = std::chrono::steady_clock::now();
+  auto last_line = load_start;
+  const auto loading = [&](std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_line < std::chrono::seconds(2)) return;
+    last_line = now;
+    const double seconds = std::chrono::duration<double>(now - load_start).count();
+    if (done < total) {
+      log_line("loading weights: " + std::to_string(total > 0 ? done * 100 / total : 100) + "% (" +
+               memory::format_bytes(done) + " of " + memory::format_bytes(total) + ")");
+    } else {
+      char took[32];
+      std::snprintf(took, sizeof took, "%.1f s", seconds);
+      log_line("weights ready: " + memory::format_bytes(total) + " in " + took);
+    }
+  };
+  auto model = model::Model::load(args.model, {.threads = args.threads, .on_progress = loading});
   if (!model) {
     log_line("pensieve serve: " + model.error().message);
     return 1;
@@ -221,6 +238,7 @@ int run_serve(const ServeArgs& args) {
   scheduler_options.prompt_chunk = slot.batch_tokens;
   scheduler_options.parallel = args.parallel;
   scheduler_options.max_queued = args.max_queue;
+  scheduler_options.log = log_line;
   auto scheduler = engine::Scheduler::create(**backend, scheduler_options);
   if (!scheduler) {
     log_line("pensieve serve: " + scheduler.error().message);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/result.hpp"
@@ -21,6 +22,7 @@ struct GenerationRequest {
   std::int64_t max_tokens = 1;
   std::vector<std::int32_t> end_tokens;  // end the generation; never passed to the observer
   std::shared_ptr<TokenConstraint> constraint;  // optional: what may come next (see token_constraint)
+  std::string label;                            // names the generation in log lines (the HTTP request's id)
 };
 
 enum class FinishReason {

@@ -76,6 +76,8 @@ struct Scheduler::Slot {
   std::int64_t output_tokens = 0;
   Clock::time_point admitted_at{};
   std::optional<Clock::time_point> prompt_done_at;  // when the prompt's last logits came
+  Clock::time_point progress_logged_at{};           // the job's last prompt progress line
+  bool progress_logged = false;                     // whether it has had one
 };
 
 Scheduler::Scheduler(Backend& backend, SchedulerOptions options) : backend_(backend), options_(options) {}
@@ -258,6 +260,8 @@ void Scheduler::admit_queued() {
     ++active_;
     slot->last_used = ++admissions_;
     slot->admitted_at = Clock::now();
+    slot->progress_logged_at = slot->admitted_at;
+    slot->progress_logged = false;
     slot->prompt_done_at.reset();
     const auto& req = slot->work->request;
     running_[slot->work->job->id()] =
@@ -536,12 +540,42 @@ void Scheduler::step() {
     if (slot.prompt_done < work.request.prompt.size()) {
       slot.prompt_done += item.tokens.size();
       work.observer->on_prompt_progress(slot.prompt_done, work.request.prompt.size());
+      log_prompt_progress(slot);
       if (item.last_logits.empty()) continue;
       slot.prompt_done_at = Clock::now();
     }
     if (work.request.constraint) work.request.constraint->mask(item.last_logits);
     accept_token(slot, slot.sampler->sample(item.last_logits));
   }
+}
+
+void Scheduler::log_prompt_progress(Slot& slot) {
+  if (!options_.log) return;
+  const GenerationRequest& request = slot.work->request;
+  const auto now = Clock::now();
+  const double seconds = seconds_between(slot.admitted_at, now);
+  const bool done = slot.prompt_done >= request.prompt.size();
+  // Prompts done before their first line say nothing: the generation's own line has their timings.
+  if (done ? !slot.progress_logged : now - slot.progress_logged_at < options_.progress_interval) return;
+  slot.progress_logged_at = now;
+  slot.progress_logged = true;
+  const std::size_t computed = slot.prompt_done - slot.reused;
+  const std::size_t to_compute = request.prompt.size() - slot.reused;
+  const double rate = seconds > 0 ? static_cast<double>(computed) / seconds : 0.0;
+  const std::string name =
+      request.label.empty() ? "job " + std::to_string(slot.work->job->id()) : request.label;
+  std::string line = "prompt " + name + ": ";
+  if (done) {
+    line += std::to_string(computed) + " tokens computed in " + std::to_string(static_cast<long>(seconds)) +
+            " s (" + std::to_string(static_cast<long>(rate)) + " tokens/s)";
+  } else {
+    const auto left = rate > 0 ? static_cast<long>(static_cast<double>(to_compute - computed) / rate) : 0L;
+    line += std::to_string(computed) + " of " + std::to_string(to_compute) + " tokens computed (" +
+            std::to_string(computed * 100 / to_compute) + "%), " + std::to_string(static_cast<long>(rate)) +
+            " tokens/s, about " + std::to_string(left) + " s left";
+  }
+  if (slot.reused > 0) line += "; " + std::to_string(slot.reused) + " found cached";
+  options_.log(line);
 }
 
 void Scheduler::accept_token(Slot& slot, std::int32_t token) {

@@ -21,10 +21,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,6 +48,11 @@ struct SchedulerOptions {
   // starts with a saved prefix longer than any sequence in memory holds loads it; at shutdown,
   // and when asked (save_prompt_cache), the cached sequences are saved.
   PromptStore* prompt_store = nullptr;
+  // When set: a line now and then while a long prompt is computed (Claude Code's first request is
+  // 20k tokens, minutes on a small machine), at most one per progress_interval per job, and one
+  // when such a prompt is done.
+  std::function<void(const std::string&)> log = nullptr;
+  std::chrono::milliseconds progress_interval{5000};
 };
 
 // A generation holding a slot, as the memory guard's emergency policy sees it.
@@ -122,6 +129,7 @@ class Scheduler {
   void save_to_store();
   void apply_relief();
   void step();
+  void log_prompt_progress(Slot& slot);
   void accept_token(Slot& slot, std::int32_t token);
   void finish(Slot& slot, FinishReason reason, std::optional<Error> error = std::nullopt);
   void finish_unstarted(Work& work, std::optional<Error> error = std::nullopt);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,10 @@ struct BatchPart {
 struct ComputeOptions {
   unsigned threads = 0;  // 0: one per physical core (core::default_thread_count)
   bool exact = false;    // the float oracle kernels instead of the active instruction set's
+  // When set: called on the loading thread after each tensor is bound, with the bytes of tensor
+  // data bound so far and in all (repacking reads them from the file, so a large model's load
+  // takes seconds to minutes; the rest are only mapped). The last call has done == total.
+  std::function<void(std::uint64_t done, std::uint64_t total)> on_progress = nullptr;
 };
 
 class Model {

@@ -1,5 +1,6 @@
 #include "model/weights.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -27,8 +28,16 @@ std::string shape_string(std::initializer_list<std::uint64_t> dims) {
 
 class Binder {
  public:
-  Binder(const gguf::Contents& contents, std::uint64_t& bytes, WeightPanels* panels)
-      : contents_(contents), bytes_(bytes), panels_(panels) {}
+  Binder(const gguf::Contents& contents, std::uint64_t& bytes, WeightPanels* panels,
+         const BindProgress& progress)
+      : contents_(contents), bytes_(bytes), panels_(panels), progress_(progress) {
+    for (const auto& t : contents.tensors) total_ += t.data.size();
+  }
+
+  // Tensors the architecture does not use leave the count short of the total.
+  void report_done() const {
+    if (progress_ && bytes_ < total_) progress_(total_, total_);
+  }
 
   bool has(const std::string& name) const { return contents_.find_tensor(name) != nullptr; }
 
@@ -54,7 +63,7 @@ class Binder {
     if (panels_ != nullptr && panels_->wants(t->type)) {
       if (auto repacked = panels_->repack(m, t->data); !repacked) return repacked.error().with_context(name);
     }
-    bytes_ += t->data.size();
+    bound(t->data.size());
     return m;
   }
 
@@ -74,7 +83,7 @@ class Binder {
     if (reinterpret_cast<std::uintptr_t>(t->data.data()) % alignof(float) != 0) {
       return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " data is not 4-byte aligned");
     }
-    bytes_ += t->data.size();
+    bound(t->data.size());
     if (panels_ != nullptr) return panels_->copy_vector(t->data);
     return reinterpret_cast<const float*>(t->data.data());
   }
@@ -85,6 +94,11 @@ class Binder {
   }
 
  private:
+  void bound(std::uint64_t n) const {
+    bytes_ += n;
+    if (progress_) progress_(std::min(bytes_, total_), total_);
+  }
+
   static Status check_shape(const gguf::TensorInfo& t, std::initializer_list<std::uint64_t> dims) {
     bool ok = t.n_dims == dims.size();
     std::uint32_t d = 0;
@@ -98,6 +112,8 @@ class Binder {
   const gguf::Contents& contents_;
   std::uint64_t& bytes_;
   WeightPanels* panels_;
+  const BindProgress& progress_;
+  std::uint64_t total_ = 0;
 };
 
 #define PENSIEVE_BIND(lhs, expr)                          \
@@ -175,9 +191,10 @@ Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::stri
 
 }  // namespace
 
-Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp, WeightPanels* panels) {
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp, WeightPanels* panels,
+                             const BindProgress& progress) {
   Weights w;
-  const Binder b(contents, w.bytes, panels);
+  const Binder b(contents, w.bytes, panels, progress);
   PENSIEVE_BIND(w.token_embd, b.matrix("token_embd.weight", {hp.n_embd, hp.n_vocab}));
   PENSIEVE_BIND(w.output_norm, b.vector("output_norm.weight", hp.n_embd));
   if (b.has("output.weight")) {
@@ -198,6 +215,7 @@ Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& 
     PENSIEVE_TRY(bind_feed_forward(b, hp, prefix, w.layers[i]));
   }
   if (panels != nullptr) w.panel_storage = panels->take_storage();
+  b.report_done();
   return w;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/result.hpp"
@@ -62,8 +63,11 @@ struct Weights {
   std::vector<core::AnonymousMemory> panel_storage;  // what the matrices' panels point into
 };
 
-// With `panels`, the matrices its kernels read as panels are repacked as they are bound.
+// With `panels`, the matrices its kernels read as panels are repacked as they are bound. With
+// `progress`, told after each tensor the bytes bound so far and the tensor data of the whole file
+// (then once with both equal at the end).
+using BindProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp,
-                             WeightPanels* panels = nullptr);
+                             WeightPanels* panels = nullptr, const BindProgress& progress = nullptr);
 
 }  // namespace pensieve::model

@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace pensieve::engine {
 namespace {
@@ -224,6 +225,56 @@ TEST(Scheduler, LongPromptIsChunked) {
   EXPECT_EQ(rec->tokens, std::vector<std::int32_t>{2});
 }
 
+// Each step takes 20 ms and lines may come every 30 ms: a 1,000-token prompt in chunks of 100 logs
+// its progress a few times, with figures that only grow, then once when it is done; a prompt done
+// in one step logs nothing.
+TEST(Scheduler, LongPromptsLogTheirProgress) {
+  CountingBackend backend;
+  backend.delay = std::chrono::milliseconds(20);
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  SchedulerOptions o;
+  o.prompt_chunk = 100;
+  o.progress_interval = std::chrono::milliseconds(30);
+  o.log = [&](const std::string& line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(line);
+  };
+  auto s = Scheduler::create(backend, o);
+  ASSERT_TRUE(s.ok());
+  auto request = greedy(std::vector<std::int32_t>(1000, 1), 1);
+  request.label = "req_long";
+  auto rec = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(std::move(request), rec).ok());
+  rec->wait();
+
+  const auto logged = [&] {
+    std::lock_guard lock(mutex);
+    return std::exchange(lines, {});
+  };
+  const std::vector<std::string> long_lines = logged();
+  ASSERT_GE(long_lines.size(), 3u);
+  long previous = 0;
+  for (std::size_t i = 0; i + 1 < long_lines.size(); ++i) {
+    SCOPED_TRACE(long_lines[i]);
+    EXPECT_EQ(long_lines[i].rfind("prompt req_long: ", 0), 0u);
+    EXPECT_NE(long_lines[i].find(" of 1000 tokens computed ("), std::string::npos);
+    EXPECT_NE(long_lines[i].find("s left"), std::string::npos);
+    const long computed = std::stol(long_lines[i].substr(std::string("prompt req_long: ").size()));
+    EXPECT_GT(computed, previous);
+    EXPECT_LT(computed, 1000);
+    EXPECT_EQ(computed % 100, 0);
+    previous = computed;
+  }
+  EXPECT_EQ(long_lines.back().rfind("prompt req_long: 1000 tokens computed in ", 0), 0u) << long_lines.back();
+
+  backend.delay = std::chrono::milliseconds(0);
+  auto short_rec = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 1), short_rec).ok());
+  short_rec->wait();
+  const std::vector<std::string> short_lines = logged();
+  EXPECT_TRUE(short_lines.empty()) << short_lines.front();
+}
 TEST(Scheduler, RejectsPromptThatDoesNotFit) {
   CountingBackend backend;
   backend.context = 8;

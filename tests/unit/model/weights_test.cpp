@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "contents_editing.hpp"
 
 namespace pensieve::model {
@@ -28,6 +31,28 @@ TEST(Weights, BindsEveryTensorOfTheLlamaFixture) {
   std::uint64_t all = 0;
   for (const auto& t : file.contents().tensors) all += t.data.size();
   EXPECT_EQ(w->bytes, all);
+}
+
+// What `pensieve serve` shows while a model loads: a count that only grows, ends at the file's
+// tensor data once, and is told after every tensor (a qwen3 fixture has a few dozen).
+TEST(Weights, ProgressCountsUpToTheFilesTensorData) {
+  const gguf::File file = open_fixture("qwen3-q8_0.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok());
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
+  auto w = bind_weights(file.contents(), *hp, nullptr,
+                        [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); });
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  std::uint64_t all = 0;
+  for (const auto& t : file.contents().tensors) all += t.data.size();
+  ASSERT_GE(calls.size(), file.contents().tensors.size() - 1);
+  std::uint64_t previous = 0;
+  for (const auto& [done, total] : calls) {
+    EXPECT_EQ(total, all);
+    EXPECT_GT(done, previous);
+    previous = done;
+  }
+  EXPECT_EQ(calls.back().first, all);
 }
 
 TEST(Weights, MissingOutputMeansTiedEmbeddings) {
