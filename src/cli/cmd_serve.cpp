@@ -379,12 +379,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Seconds between SSE ping events while a stream has nothing else to send")
       ->check(CLI::Range(0.05, 5.0))
       ->capture_default_str();
-  cmd->callback([args, &exit_code] {
-    if (args->api_keys.empty()) {
-      if (const char* key = std::getenv("PENSIEVE_API_KEY"); key && *key) args->api_keys.emplace_back(key);
-    }
-    exit_code = run_serve(*args);
-  });
+  cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 
 }  // namespace pensieve::cli

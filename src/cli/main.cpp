@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/environment.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"pensieve: a local LLM server with an Anthropic Messages API"};
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   pensieve::cli::add_render_command(app, exit_code);
   pensieve::cli::add_serve_command(app, exit_code);
   pensieve::cli::add_synth_command(app, exit_code);
+  pensieve::cli::bind_environment_variables(app);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,35 @@
+#include "cli/environment.hpp"
+
+#include <cctype>
+
+namespace pensieve::cli {
+
+std::string environment_name(const std::string& option_name) {
+  std::string name = "PENSIEVE_";
+  for (char c : option_name) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+namespace {
+
+void bind_options(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const auto& long_names = option->get_lnames();
+    std::string name = long_names.empty() ? option->get_name(true) : long_names.front();
+    if (name.empty() || name == "help" || name == "help-all") continue;
+    option->envname(environment_name(name));
+  }
+}
+
+}  // namespace
+
+void bind_environment_variables(CLI::App& app) {
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    bind_options(*command);
+    bind_environment_variables(*command);
+  }
+}
+
+}  // namespace pensieve::cli

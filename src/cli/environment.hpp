@@ -1,0 +1,18 @@
+// cli/environment: every option of every command can also be given in the environment, as
+// PENSIEVE_ and its long name in capitals with '-' as '_' (--ctx-size: PENSIEVE_CTX_SIZE; a
+// positional MODEL: PENSIEVE_MODEL), so a service manager or a container sets a server up without
+// a command line. The command line wins where both are given; `--help` names each variable.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace pensieve::cli {
+
+// The variable for an option's long (or positional) name.
+std::string environment_name(const std::string& option_name);
+
+// Binds every option of `app`'s subcommands, and theirs, to its variable (help flags excepted).
+void bind_environment_variables(CLI::App& app);
+
+}  // namespace pensieve::cli
