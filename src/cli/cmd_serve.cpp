@@ -16,6 +16,7 @@
 #include "api/chat_frontend.hpp"
 #include "api/messages_service.hpp"
 #include "cli/commands.hpp"
+#include "cli/environment.hpp"
 #include "cli/memory_options.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/prompt_store.hpp"
@@ -379,6 +380,12 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Seconds between SSE ping events while a stream has nothing else to send")
       ->check(CLI::Range(0.05, 5.0))
       ->capture_default_str();
+  group_options(
+      *cmd,
+      {{"Model", {"model", "model-name"}},
+       {"Listening", {"host", "port", "api-key", "insecure", "shutdown-grace", "ping-interval"}},
+       {"Compute", {"threads", "ctx-size", "parallel", "max-queue", "prompt-chunk", "kv-type", "kv-budget"}},
+       {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}}});
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

@@ -1,6 +1,7 @@
 #include "cli/environment.hpp"
 
 #include <cctype>
+#include <stdexcept>
 
 namespace pensieve::cli {
 
@@ -29,6 +30,18 @@ void bind_environment_variables(CLI::App& app) {
   for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
     bind_options(*command);
     bind_environment_variables(*command);
+  }
+}
+
+void group_options(CLI::App& command, std::initializer_list<OptionTopic> topics) {
+  for (const OptionTopic& topic : topics) {
+    for (const char* name : topic.long_names) {
+      CLI::Option* option = command.get_option_no_throw(std::string("--") + name);
+      if (option == nullptr) {
+        throw std::logic_error("pensieve " + command.get_name() + " has no option --" + name + " to group");
+      }
+      option->group(topic.heading);
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 #include "cli/memory_options.hpp"
 
 namespace pensieve::cli {
+namespace {
 
-void add_memory_options(CLI::App& command, MemoryOptions& o, bool sampling) {
+void add_guard_options(CLI::App& command, MemoryOptions& o, bool sampling) {
   command
       .add_option("--memory-source", o.source, "Memory readings: proc, or file:PATH (a meminfo-format file)")
       ->capture_default_str();
@@ -27,6 +28,16 @@ void add_memory_options(CLI::App& command, MemoryOptions& o, bool sampling) {
       ->capture_default_str();
   command.add_flag("--memory-refuse-unknown", o.refuse_when_unknown,
                    "Refuse requests (503) while memory readings fail, instead of admitting them");
+}
+
+}  // namespace
+
+void add_memory_options(CLI::App& command, MemoryOptions& o, bool sampling) {
+  add_guard_options(command, o, sampling);
+  for (CLI::Option* option : command.get_options()) {
+    const auto& names = option->get_lnames();
+    if (!names.empty() && names.front().starts_with("memory-")) option->group("Memory guard");
+  }
 }
 
 Result<memory::MemoryGuardConfig> memory_guard_config(const MemoryOptions& o) {

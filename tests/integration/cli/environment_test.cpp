@@ -51,5 +51,31 @@ TEST(EnvironmentVariables, HelpNamesEachVariable) {
   EXPECT_EQ(run.output.find("PENSIEVE_HELP"), std::string::npos);
 }
 
+// `serve --help` lists its options under topics, each option under its own.
+TEST(Help, ServeGroupsItsOptionsByTopic) {
+  const auto run = testing::run_shell(kBinary + " serve --help");
+  ASSERT_EQ(run.exit_code, 0);
+  const auto under = [&](const std::string& heading, const std::string& option) {
+    const auto at = run.output.find("\n" + heading + ":\n");
+    if (at == std::string::npos) return false;
+    const auto next = run.output.find(":\n  ", at + heading.size() + 3);  // the next heading's end
+    const auto found = run.output.find(option, at);
+    return found != std::string::npos && (next == std::string::npos || found < next);
+  };
+  EXPECT_TRUE(under("Model", "--model")) << run.output;
+  EXPECT_TRUE(under("Listening", "--api-key")) << run.output;
+  EXPECT_TRUE(under("Compute", "--ctx-size")) << run.output;
+  EXPECT_TRUE(under("Memory guard", "--memory-critical")) << run.output;
+  EXPECT_TRUE(under("Prompt cache on disk", "--cache-dir")) << run.output;
+}
+
+TEST(Help, EveryCommandHasOne) {
+  for (const char* command : {"inspect", "logits", "bench", "tokenize", "render", "serve", "synth"}) {
+    const auto run = testing::run_shell(kBinary + " " + command + " --help 2>&1");
+    EXPECT_EQ(run.exit_code, 0) << command << ": " << run.output;
+    EXPECT_NE(run.output.find("Usage:"), std::string::npos) << command;
+  }
+}
+
 }  // namespace
 }  // namespace pensieve
