@@ -18,6 +18,7 @@
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
 #include "cli/memory_options.hpp"
+#include "core/log.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/prompt_store.hpp"
 #include "engine/scheduler.hpp"
@@ -53,16 +54,13 @@ struct ServeArgs {
   int shutdown_grace_seconds = 10;
   double ping_interval_seconds = 2.0;
   std::uint32_t prompt_chunk = 256;
+  std::string log_level = "info";
+  std::string log_format = "text";
 };
 
-std::mutex log_mutex;
-
+// What the server says as it goes; warnings and errors go to core::log's own levels.
 void log_line(const std::string& line) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  std::lock_guard lock(log_mutex);
-  std::cerr << stamp << " " << line << "\n" << std::flush;
+  core::log::info(line);
 }
 
 // --cache-dir: the folder given, "off", or by default $XDG_CACHE_HOME/pensieve/prompts (else
@@ -79,16 +77,15 @@ Result<std::unique_ptr<engine::PromptStore>> open_prompt_store(const ServeArgs& 
     } else if (home != nullptr && *home == '/') {
       dir = std::filesystem::path(home) / ".cache" / "pensieve" / "prompts";
     } else {
-      log_line("warning: no prompt cache on disk: neither XDG_CACHE_HOME nor HOME is set (use --cache-dir)");
+      core::log::warning("no prompt cache on disk: neither XDG_CACHE_HOME nor HOME is set (use --cache-dir)");
       return std::unique_ptr<engine::PromptStore>();
     }
   }
   auto budget = memory::parse_byte_size(args.cache_dir_size);
   if (!budget) return budget.error().with_context("--cache-dir-size");
   auto store = engine::PromptStore::open(
-      backend, {.cache_dir = dir, .max_bytes = *budget, .warn = [](const std::string& m) {
-                  log_line("warning: " + m);
-                }});
+      backend,
+      {.cache_dir = dir, .max_bytes = *budget, .warn = [](const std::string& m) { core::log::warning(m); }});
   if (!store) return store.error().with_context("--cache-dir");
   log_line("prompt cache: " + std::to_string((*store)->entries()) + " saved prefix(es), " +
            memory::format_bytes((*store)->bytes()) + " of " + memory::format_bytes(*budget) + " in " +
@@ -105,6 +102,13 @@ std::string rfc3339_mtime(const std::string& path) {
 }
 
 int run_serve(const ServeArgs& args) {
+  auto log_level = core::log::parse_level(args.log_level);
+  auto log_format = core::log::parse_format(args.log_format);
+  if (!log_level || !log_format) {
+    core::log::error("pensieve serve: " + (log_level ? log_format.error() : log_level.error()).message);
+    return 2;
+  }
+  core::log::configure(*log_level, *log_format);
   // Before any thread starts, so that none gets a heap arena the idle-time trim cannot empty.
   memory::use_one_heap_arena();
   // Signals are taken by one thread with sigwait; every other thread must have them blocked.
@@ -117,12 +121,12 @@ int run_serve(const ServeArgs& args) {
 
   auto guard_config = memory_guard_config(args.memory);
   if (!guard_config) {
-    log_line("pensieve serve: " + guard_config.error().message);
+    core::log::error("pensieve serve: " + guard_config.error().message);
     return 2;
   }
   auto context = engine::parse_context_request(args.ctx_size);
   if (!context) {
-    log_line("pensieve serve: " + context.error().message);
+    core::log::error("pensieve serve: " + context.error().message);
     return 2;
   }
   auto kv_type = kernels::parse_kv_type(args.kv_type);
@@ -155,7 +159,7 @@ int run_serve(const ServeArgs& args) {
   };
   auto model = model::Model::load(args.model, {.threads = args.threads, .on_progress = loading});
   if (!model) {
-    log_line("pensieve serve: " + model.error().message);
+    core::log::error("pensieve serve: " + model.error().message);
     return 1;
   }
   log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
@@ -164,12 +168,12 @@ int run_serve(const ServeArgs& args) {
   if (auto shape =
           kernels::check_kv_shape(*kv_type, (*model)->hparams().head_dim_k, (*model)->hparams().head_dim_v);
       !shape) {
-    log_line("pensieve serve: " + shape.error().message);
+    core::log::error("pensieve serve: " + shape.error().message);
     return 1;
   }
   auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
   if (!frontend) {
-    log_line("pensieve serve: " + frontend.error().message);
+    core::log::error("pensieve serve: " + frontend.error().message);
     return 1;
   }
 
@@ -205,16 +209,16 @@ int run_serve(const ServeArgs& args) {
     plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
   }
   if (!plan) {
-    log_line("pensieve serve: " + plan.error().message);
+    core::log::error("pensieve serve: " + plan.error().message);
     return 1;
   }
   if (!plan->checked) {
     std::string why =
         snapshot->reading.warnings.empty() ? "" : " (" + snapshot->reading.warnings.front() + ")";
-    log_line("warning: available memory is unknown" + why + "; the model needs " +
-             memory::describe(plan->estimate) + ", and that cannot be checked");
+    core::log::warning("available memory is unknown" + why + "; the model needs " +
+                       memory::describe(plan->estimate) + ", and that cannot be checked");
   } else if (!plan->fit.fits) {
-    log_line("pensieve serve: " + plan->fit.message);
+    core::log::error("pensieve serve: " + plan->fit.message);
     return 1;
   } else {
     log_line(plan->fit.message);
@@ -226,12 +230,12 @@ int run_serve(const ServeArgs& args) {
       engine::ModelBackend::create(**model, static_cast<std::uint32_t>(ctx), *kv_type,
                                    engine::batch_rows(slot.batch_tokens, args.parallel), pool_blocks);
   if (!backend) {
-    log_line("pensieve serve: " + backend.error().message);
+    core::log::error("pensieve serve: " + backend.error().message);
     return 1;
   }
   auto store = open_prompt_store(args, **backend);
   if (!store) {
-    log_line("pensieve serve: " + store.error().message);
+    core::log::error("pensieve serve: " + store.error().message);
     return 1;
   }
   engine::SchedulerOptions scheduler_options;
@@ -242,7 +246,7 @@ int run_serve(const ServeArgs& args) {
   scheduler_options.log = log_line;
   auto scheduler = engine::Scheduler::create(**backend, scheduler_options);
   if (!scheduler) {
-    log_line("pensieve serve: " + scheduler.error().message);
+    core::log::error("pensieve serve: " + scheduler.error().message);
     return 1;
   }
   (*guard)->mark_baseline();
@@ -277,7 +281,7 @@ int run_serve(const ServeArgs& args) {
       std::chrono::milliseconds(static_cast<std::int64_t>(args.ping_interval_seconds * 1000.0));
   server::HttpServer http(options, service, hooks);
   if (auto bound = http.bind(); !bound) {
-    log_line("pensieve serve: " + bound.error().message);
+    core::log::error("pensieve serve: " + bound.error().message);
     return 1;
   }
   log_line("serving " + info.id + " on http://" + args.host + ":" + std::to_string(http.port()) +
@@ -380,12 +384,18 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Seconds between SSE ping events while a stream has nothing else to send")
       ->check(CLI::Range(0.05, 5.0))
       ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "What the log says: debug, info, warning or error")
+      ->capture_default_str();
+  cmd->add_option("--log-format", args->log_format,
+                  "text (a timestamped line each) or json (one object per line: time, level, message)")
+      ->capture_default_str();
   group_options(
       *cmd,
       {{"Model", {"model", "model-name"}},
        {"Listening", {"host", "port", "api-key", "insecure", "shutdown-grace", "ping-interval"}},
        {"Compute", {"threads", "ctx-size", "parallel", "max-queue", "prompt-chunk", "kv-type", "kv-budget"}},
-       {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}}});
+       {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}},
+       {"Logging", {"log-level", "log-format"}}});
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

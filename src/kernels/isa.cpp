@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu_features.hpp"
+#include "core/log.hpp"
 
 namespace pensieve::kernels {
 
@@ -70,7 +71,7 @@ Isa active_isa() {
     auto chosen = isa_from_environment();
     if (!chosen) {
       // Running a different variant than the one asked for would make a test or benchmark lie.
-      std::fprintf(stderr, "pensieve: %s\n", chosen.error().message.c_str());
+      core::log::error(chosen.error().message);
       std::exit(2);
     }
     return *chosen;

@@ -14,10 +14,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
-#include <iostream>
 #include <thread>
 #include <vector>
 
+#include "core/log.hpp"
 #include "server/auth.hpp"
 #include "server/connection.hpp"
 #include "server/connection_table.hpp"
@@ -66,7 +66,7 @@ struct HttpServer::Impl {
 
   Impl(ServerOptions o, api::MessagesService& s, ServerHooks h)
       : options(std::move(o)), service(s), hooks(std::move(h)), routes(options, service, hooks, draining) {
-    if (!hooks.log) hooks.log = [](const std::string& line) { std::cerr << line << "\n"; };
+    if (!hooks.log) hooks.log = [](const std::string& line) { core::log::info(line); };
     workers = std::make_unique<net::thread_pool>(std::max<std::size_t>(options.worker_threads, 1));
   }
 

@@ -1,7 +1,8 @@
-// Every option of every command can come from the environment (PENSIEVE_<LONG_NAME>), the
-// command line winning where both are given: run on the real binary and a fixture model.
+// The command line as a user meets it, on the real binary: options from the environment
+// (PENSIEVE_<LONG_NAME>, the command line winning), --help by topic, and the log's formats.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "../../support/command_run.hpp"
@@ -49,6 +50,33 @@ TEST(EnvironmentVariables, HelpNamesEachVariable) {
     EXPECT_NE(run.output.find(name), std::string::npos) << name;
   }
   EXPECT_EQ(run.output.find("PENSIEVE_HELP"), std::string::npos);
+}
+
+// With --log-format json every line serve writes, errors included, is one JSON object.
+TEST(Log, ServeWritesJsonLinesWhenAsked) {
+  const auto run = testing::run_shell(
+      kBinary + " serve --model /nonexistent/model.gguf --log-format json 2>&1 >/dev/null");
+  EXPECT_NE(run.exit_code, 0);
+  std::size_t lines = 0;
+  std::size_t start = 0;
+  while (start < run.output.size()) {
+    const auto end = run.output.find('\n', start);
+    const std::string line = run.output.substr(start, end - start);
+    start = end == std::string::npos ? run.output.size() : end + 1;
+    if (line.empty()) continue;
+    ++lines;
+    const auto object = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(object.is_object()) << line;
+    EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("message")) << line;
+  }
+  EXPECT_GE(lines, 2u) << run.output;  // loading …, then the error
+  EXPECT_NE(run.output.find("\"level\":\"error\""), std::string::npos) << run.output;
+}
+
+TEST(Log, AnUnknownLevelIsRefused) {
+  const auto run = testing::run_shell(kBinary + " serve --model /nonexistent.gguf --log-level loud 2>&1");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("unknown log level 'loud'"), std::string::npos) << run.output;
 }
 
 // `serve --help` lists its options under topics, each option under its own.
