@@ -85,3 +85,45 @@ test('pensieve chat: a question, a streamed answer, Ctrl-C stops it, /clear, /st
     rmSync(dirs.root, { recursive: true, force: true });
   }
 });
+
+test('pensieve chat --thinking: the thinking is dimmed, the answer is not, /stats counts it, /system', { timeout: 300_000 }, async () => {
+  assert.ok(tmuxBin, 'tmux not found: scripts/install-deps.sh installs it; then reconfigure');
+  const model = scriptedModel('reply-thinking', 'reply', ['<think>', '\nPondering the question.', '</think>', '\n\nThe answer is here.']);
+  const dirs = userDirs('chat-thinking');
+  const socket = `pensieve-chat-think-${process.pid}`;
+  const command =
+    `env HOME='${dirs.home}' XDG_STATE_HOME='${dirs.state}' XDG_CACHE_HOME='${dirs.cache}' TERM=xterm-256color ` +
+    `'${process.env.PENSIEVE_BIN}' chat '${model}' --thinking; sleep 600`;
+  tmux(socket, 'new-session', '-d', '-s', 'chat', '-x', '120', '-y', '40', command);
+  // With escape sequences: what is dim shows as such.
+  const styled = () => tmux(socket, 'capture-pane', '-p', '-e', '-J', '-S', '-', '-t', 'chat');
+  try {
+    await waitFor(() => /^>>>\s*$/m.test(screen(socket)), 'the first prompt', 120_000);
+    tmux(socket, 'send-keys', '-t', 'chat', '-l', 'Why?');
+    tmux(socket, 'send-keys', '-t', 'chat', 'Enter');
+    await waitFor(() => /The answer is here\.\n>>>/.test(screen(socket).trimEnd()), 'the whole answer and the prompt');
+    const answer = styled().split('Why?')[1];
+    // Dim (SGR 2) from the thinking's first word, reset before the answer.
+    assert.match(answer, /\x1b\[2m\s*Pondering the question\.[^]*?\x1b\[0m[^]*The answer is here\./, JSON.stringify(answer));
+    assert.doesNotMatch(answer.slice(answer.indexOf('The answer')), /^[^\n]*\x1b\[2m/, 'the answer itself is dim');
+
+    tmux(socket, 'send-keys', '-t', 'chat', '-l', '/stats');
+    tmux(socket, 'send-keys', '-t', 'chat', 'Enter');
+    await waitFor(() => /conversation: 2 messages/.test(screen(socket)), '/stats');
+    assert.match(screen(socket), /last answer: \d+ prompt tokens \(\d+ from the cache\), [1-9]\d* output tokens/);
+    assert.match(screen(socket), /output +[\d.]+ tokens\/s/);
+
+    tmux(socket, 'send-keys', '-t', 'chat', '-l', '/system Answer in French.');
+    tmux(socket, 'send-keys', '-t', 'chat', 'Enter');
+    // Lines that come together are one pasted message: wait for the answer before the next.
+    await waitFor(() => /system prompt set/.test(screen(socket)), '/system to be taken');
+    tmux(socket, 'send-keys', '-t', 'chat', '-l', '/system');
+    tmux(socket, 'send-keys', '-t', 'chat', 'Enter');
+    await waitFor(() => /system prompt: Answer in French\./.test(screen(socket)), '/system to show the new prompt');
+  } finally {
+    try {
+      tmux(socket, 'kill-server');
+    } catch {}
+    rmSync(dirs.root, { recursive: true, force: true });
+  }
+});
