@@ -5,7 +5,7 @@ namespace pensieve::cli {
 Result<std::filesystem::path> resolve_model_argument(const std::string& argument) {
   if (argument.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "no model given: pass a GGUF file with --model (or set PENSIEVE_MODEL)");
+                      "no model given: name a GGUF file (or set PENSIEVE_MODEL)");
   }
   std::error_code ec;
   const std::filesystem::path path(argument);
