@@ -15,6 +15,8 @@ pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(httplib::httplib INTERFACE IMPORTED)
 set_target_properties(httplib::httplib PROPERTIES INTERFACE_LINK_LIBRARIES PkgConfig::HTTPLIB)
+# libedit (BSD licensed, readline-compatible): `pensieve chat`'s line editing and history.
+pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 
 if(PENSIEVE_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -9,7 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libboost1.81-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libicu-dev
+  libedit-dev                         # pensieve chat: line editing and history
   procps util-linux                   # ps/free, and cgroup tooling for memory tests
+  tmux                                # drives pensieve chat through a real terminal in tests
 )
 
 # Node runs the e2e tests with the official Anthropic SDK; a machine that already has a

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "api/request_summary.hpp"
+
 namespace pensieve::api {
 namespace {
 
@@ -47,7 +49,8 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
       stops_(request.stop_sequences),
       builder_(random_id("msg_"), request.model,
                Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream),
-      prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())) {}
+      prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())),
+      conversation_(summarize_conversation(request.body)) {}
 
 void ResponseStream::on_prompt_cached(std::size_t tokens) {
   {
@@ -228,7 +231,8 @@ void ResponseStream::finish(const engine::GenerationResult& finished) {
   }
   outcome_ = std::string(engine::to_string(result.reason)) + ": " + std::to_string(result.prompt_tokens) +
              " prompt tokens (" + std::to_string(result.cached_prompt_tokens) + " cached), " +
-             std::to_string(result.output_tokens) + " output tokens; " + timings(result);
+             std::to_string(result.output_tokens) + " output tokens; " + timings(result) + "; " +
+             conversation_;
   done_ = true;
 }
 

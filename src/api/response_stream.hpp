@@ -88,6 +88,7 @@ class ResponseStream : public engine::GenerationObserver, private OutputSink {
   std::int64_t consumed_ = 0;  // tokens that reached the text, up to the one that stopped it
   std::string pending_;        // output not yet returned by poll
   std::int64_t prompt_tokens_;
+  std::string conversation_;  // for the log: what the request carried (api/request_summary)
   bool started_ = false;
   bool done_ = false;
   int http_status_ = 200;

@@ -18,6 +18,8 @@
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
 #include "cli/memory_options.hpp"
+#include "cli/serve_banner.hpp"
+#include "cli/test_model.hpp"
 #include "core/log.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/prompt_store.hpp"
@@ -224,6 +226,8 @@ int run_serve(const ServeArgs& args) {
     log_line(plan->fit.message);
   }
   const std::uint64_t ctx = plan->ctx_size;
+  const std::string memory_verdict =
+      plan->checked ? plan->fit.message : "not checked: available memory is unknown";
 
   const std::uint32_t pool_blocks = engine::kv_pool_blocks((*model)->hparams(), slot, ctx, args.parallel);
   auto backend =
@@ -288,6 +292,22 @@ int run_serve(const ServeArgs& args) {
            " (context " + std::to_string(ctx) + ", " + std::to_string(args.parallel) +
            " slots), a KV pool of " +
            std::to_string(std::uint64_t{pool_blocks} * model::KvPool::kBlockTokens) + " tokens");
+  for (const auto& line : serve_banner({.model_id = info.id,
+                          .model_path = args.model,
+                          .architecture = (*model)->hparams().architecture_name,
+                          .context = ctx,
+                          .slots = args.parallel,
+                          .kv_pool_tokens = std::uint64_t{pool_blocks} * model::KvPool::kBlockTokens,
+                          .kv_type = std::string(kernels::name_of(*kv_type)),
+                          .threads = (*model)->threads(),
+                          .isa = std::string(kernels::name_of((*model)->kernels().isa)),
+                          .memory = memory_verdict,
+                          .host = args.host,
+                          .port = http.port(),
+                          .needs_key = !args.api_keys.empty(),
+                          .test_model_notice = test_model_notice((*model)->metadata())})) {
+    log_line(line);
+  }
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
