@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libboost1.81-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libicu-dev
+  libcurl4-openssl-dev libssl-dev     # pull: downloads from the Hugging Face hub, SHA-256 checks
   procps util-linux                   # ps/free, and cgroup tooling for memory tests
 )
 
