@@ -16,6 +16,7 @@
 #include "api/messages_service.hpp"
 #include "cli/commands.hpp"
 #include "cli/memory_options.hpp"
+#include "cli/model_argument.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/prompt_store.hpp"
 #include "engine/scheduler.hpp"
@@ -34,6 +35,7 @@ namespace {
 
 struct ServeArgs {
   std::string model;
+  bool pull = false;
   std::string host = "127.0.0.1";
   int port = 7777;
   std::string ctx_size = "0";  // 0: the model's trained context; "auto": the largest that fits
@@ -321,7 +323,8 @@ int run_serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the Anthropic Messages API on a model");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--model,-m", args->model, "GGUF model file")->required();
+  cmd->add_option("--model,-m", args->model, kModelArgumentHelp)->required();
+  add_pull_flag(*cmd, args->pull);
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "Port to listen on")->capture_default_str();
   cmd->add_option("--ctx-size,-c", args->ctx_size,
@@ -364,6 +367,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->callback([args, &exit_code] {
     if (args->api_keys.empty()) {
       if (const char* key = std::getenv("PENSIEVE_API_KEY"); key && *key) args->api_keys.emplace_back(key);
+    }
+    if (!resolve_model_argument("serve", args->model, args->pull)) {
+      exit_code = 1;
+      return;
     }
     exit_code = run_serve(*args);
   });

@@ -14,5 +14,7 @@ void add_tokenize_command(CLI::App& app, int& exit_code);
 void add_render_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_synth_command(CLI::App& app, int& exit_code);
+void add_pull_command(CLI::App& app, int& exit_code);
+void add_list_command(CLI::App& app, int& exit_code);
 
 }  // namespace pensieve::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   pensieve::cli::add_render_command(app, exit_code);
   pensieve::cli::add_serve_command(app, exit_code);
   pensieve::cli::add_synth_command(app, exit_code);
+  pensieve::cli::add_pull_command(app, exit_code);
+  pensieve::cli::add_list_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

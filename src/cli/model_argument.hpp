@@ -1,0 +1,23 @@
+// cli/model_argument: the model argument every command shares: a GGUF path, or a Hugging Face
+// reference (ORG/REPO[:QUANT|/FILE]) looked up on this machine, fetched with --pull.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <string_view>
+
+namespace pensieve::cli {
+
+// The help text of a model argument.
+inline constexpr const char* kModelArgumentHelp =
+    "GGUF model file, or a Hugging Face reference ORG/REPO[:QUANT|/FILE] found in the local cache or LM "
+    "Studio's models folder";
+
+// Adds --pull (environment PENSIEVE_PULL): fetch a reference that is not on this machine.
+void add_pull_flag(CLI::App& command, bool& pull);
+
+// Replaces `argument` with the file to open. False after telling the user why not, on stderr
+// as "pensieve COMMAND: …".
+bool resolve_model_argument(std::string_view command, std::string& argument, bool pull);
+
+}  // namespace pensieve::cli
