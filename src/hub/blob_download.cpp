@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "hub/disk_space.hpp"
@@ -74,17 +76,21 @@ struct Download {
   bool hashing = false;
   Error write_error;
   bool write_failed = false;
+  bool misanswered_range = false;
   ProgressReporter* progress = nullptr;
 
-  // Appends what arrived; when a range request was answered with the whole file (200), the
-  // response's first bytes start the file over.
-  bool accept(long status, std::string_view bytes, bool& response_started) {
+  // Appends what arrived. A response that does not continue where the file stops starts it
+  // over: a 200 (the whole file) is kept from its first byte; a 206 from elsewhere is dropped
+  // and `misanswered_range` set, so the next attempt asks for the whole file.
+  bool accept(const HttpReply& response, std::string_view bytes, bool& response_started) {
     const bool first = !response_started;
     response_started = true;
-    if (first && status == 200 && have > 0) {
-      if (::ftruncate(fd, 0) != 0) return fail(errno_error("cannot truncate " + incomplete.string()));
-      have = 0;
-      if (hashing) hash.reset();
+    if (first && have > 0 && !(response.status == 206 && range_start(response) == have)) {
+      if (!start_over()) return false;
+      if (response.status != 200) {
+        misanswered_range = true;
+        return false;
+      }
     }
     while (!bytes.empty()) {
       const ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -106,6 +112,24 @@ struct Download {
     }
     if (progress != nullptr) progress->update(have);
     return true;
+  }
+
+  bool start_over() {
+    if (::ftruncate(fd, 0) != 0) return fail(errno_error("cannot truncate " + incomplete.string()));
+    have = 0;
+    hash.reset();
+    return true;
+  }
+
+  // Where a 206's bytes start, from its Content-Range ("bytes 5000-9999/10000").
+  static std::optional<std::uint64_t> range_start(const HttpReply& response) {
+    const std::string range = response.header("content-range");
+    if (!range.starts_with("bytes ")) return std::nullopt;
+    const char* begin = range.c_str() + 6;
+    char* end = nullptr;
+    const unsigned long long start = std::strtoull(begin, &end, 10);
+    if (end == begin || *end != '-') return std::nullopt;
+    return start;
   }
 
   bool fail(Error error) {
@@ -178,25 +202,23 @@ Result<BlobState> download_blob(HttpClient& http, const HubConfig& hub, const Re
 
   ProgressReporter progress(settings.out, settings.progress, file.path, file.size, d.have);
   d.progress = &progress;
-  if (d.have > 0 && settings.progress != ProgressStyle::kNone) {
-    std::fprintf(settings.out, "%s: resuming after %s\n", file.path.c_str(),
-                 memory::format_bytes(d.have).c_str());
-  }
+  if (d.have > 0) progress.note("resuming after " + memory::format_bytes(d.have));
   for (int attempt = 0; d.have < file.size; ++attempt) {
     bool response_started = false;
-    auto reply = http.download(url, d.have, [&](long status, std::string_view bytes) {
-      return d.accept(status, bytes, response_started);
+    auto reply = http.download(url, d.have, [&](const HttpReply& response, std::string_view bytes) {
+      return d.accept(response, bytes, response_started);
     });
     if (d.write_failed) {
       progress.finish(false);
       return d.write_error;
     }
-    if (reply && reply->status == 416 && d.have > 0) {
-      // The range starts past the end of what the server has: our partial file is not a prefix of
-      // this blob after all. Start over (once).
-      if (::ftruncate(d.fd, 0) != 0) return errno_error("cannot truncate " + d.incomplete.string());
-      d.have = 0;
-      d.hash.reset();
+    // Both start over without a range, which cannot go wrong the same way twice: a 206 that does
+    // not continue the file, and 416 (the range lies past the server's end, so the partial file
+    // was not a prefix of this blob).
+    if (d.misanswered_range || (reply && reply->status == 416 && d.have > 0)) {
+      d.misanswered_range = false;
+      if (!d.start_over()) return d.write_error;
+      progress.note("the server did not continue from the partial download; starting over");
       continue;
     }
     if (reply && (reply->status < 200 || reply->status >= 300)) {
@@ -213,9 +235,7 @@ Result<BlobState> download_blob(HttpClient& http, const HubConfig& hub, const Re
                                             memory::format_bytes(file.size) + ": " + why +
                                             ". Run the pull again to resume from there");
     }
-    std::fprintf(settings.out, "%s: %s at %s; resuming\n", file.path.c_str(), why.c_str(),
-                 memory::format_bytes(d.have).c_str());
-    std::fflush(settings.out);
+    progress.note(why + " at " + memory::format_bytes(d.have) + "; resuming");
     // The first retry goes at once (a dropped connection is the usual cause); later ones back off.
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1 << std::min(attempt - 1, 4)));
   }

@@ -52,7 +52,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   const std::string_view bytes(data, size * count);
   const bool success = t.reply.status >= 200 && t.reply.status < 300;
   if (t.sink != nullptr && success) {
-    if (!(*t.sink)(t.reply.status, bytes)) {
+    if (!(*t.sink)(t.reply, bytes)) {
       t.sink_stopped = true;
       return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
     }

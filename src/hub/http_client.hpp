@@ -27,10 +27,10 @@ struct HttpReply {
   std::string header(std::string_view lower_case_name) const;
 };
 
-// Bytes of a download's body as they arrive, with the status of the response they belong to
-// (206 when the range was honoured, 200 when the server sent the whole file instead). Returning
-// false stops the transfer.
-using BodySink = std::function<bool(long status, std::string_view bytes)>;
+// Bytes of a download's body as they arrive, with the response they belong to (its status and
+// headers: 206 and a Content-Range when the range was honoured, 200 when the server sent the
+// whole file instead). Returning false stops the transfer.
+using BodySink = std::function<bool(const HttpReply& response, std::string_view bytes)>;
 
 class HttpClient {
  public:

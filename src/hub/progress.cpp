@@ -98,6 +98,15 @@ void ProgressReporter::update(std::uint64_t done) {
   if (!drawn_ || now - last_draw_ >= interval) draw(done, now);
 }
 
+void ProgressReporter::note(const std::string& message) {
+  if (style_ == ProgressStyle::kNone) return;
+  // The bar's line has no newline yet: end it, or the message would be drawn over.
+  if (style_ == ProgressStyle::kBar && drawn_) std::fputc('\n', out_);
+  std::fprintf(out_, "%s: %s\n", label_.c_str(), message.c_str());
+  std::fflush(out_);
+  drawn_ = false;
+}
+
 void ProgressReporter::finish(bool complete) {
   if (style_ == ProgressStyle::kNone) return;
   const auto now = Clock::now();

@@ -37,6 +37,8 @@ class ProgressReporter {
 
   // `done`: bytes of the file present now.
   void update(std::uint64_t done);
+  // A message on a line of its own ("resuming at …"); a bar being drawn moves below it.
+  void note(const std::string& message);
   // The last line: how much arrived and how fast, or that it stopped.
   void finish(bool complete);
 

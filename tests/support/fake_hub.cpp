@@ -143,6 +143,20 @@ FakeHub::FakeHub() {
     }
     // A copy: the provider runs after the handler, outside the lock.
     auto content = std::make_shared<const std::string>(file->content);
+    if (ranges_ != Ranges::kHonour) {
+      // httplib applies ranges to bodies of known length only, so a chunked one goes out whole;
+      // its status is 206 when a range was asked for unless the handler sets one.
+      if (ranges_ == Ranges::kIgnore) res.status = 200;
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [content](std::size_t offset, httplib::DataSink& sink) {
+                                         const std::size_t n = std::min(content->size() - offset, kChunk);
+                                         if (n > 0 && !sink.write(content->data() + offset, n)) return false;
+                                         if (offset + n == content->size()) sink.done();
+                                         return true;
+                                       });
+      record(req, res);
+      return;
+    }
     // httplib answers a Range request with 206 and calls the provider for that range only.
     res.set_content_provider(content->size(), "application/octet-stream",
                              [content, cut](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
@@ -178,6 +192,11 @@ void FakeHub::add_repo(FakeHubRepo repo) {
 void FakeHub::cut_after(const std::string& sha256, std::uint64_t offset, int times) {
   std::lock_guard lock(mutex_);
   cuts_[sha256] = Cut{offset, times};
+}
+
+void FakeHub::set_ranges(Ranges ranges) {
+  std::lock_guard lock(mutex_);
+  ranges_ = ranges;
 }
 
 std::string FakeHub::endpoint() const {

@@ -10,6 +10,7 @@
 //                                             A gated repository wants `Bearer <token>` (401
 //                                             + X-Error-Code: GatedRepo without it)
 //   GET /cdn/SHA256                           the bytes, Range requests honoured (by httplib)
+//                                             unless set_ranges() says otherwise
 //
 // A file can publish a wrong checksum or size, and a download can be cut after a given offset
 // (the server closes the connection mid-body).
@@ -66,6 +67,14 @@ class FakeHub {
   // The next `times` transfers of the blob `sha256` stop after byte `offset` of the file.
   void cut_after(const std::string& sha256, std::uint64_t offset, int times = 1);
 
+  // How blob requests with a Range header are answered.
+  enum class Ranges {
+    kHonour,      // 206 with the range (httplib's handling)
+    kIgnore,      // 200 with the whole file, as some proxies do
+    kWholeAs206,  // 206 without Content-Range and the whole file: a broken server
+  };
+  void set_ranges(Ranges ranges);
+
   std::string endpoint() const;  // http://127.0.0.1:PORT
   std::vector<FakeHubRequest> requests() const;
   // The requests for one blob's bytes (GET /cdn/SHA256), in order.
@@ -89,6 +98,7 @@ class FakeHub {
   mutable std::mutex mutex_;
   std::vector<FakeHubRepo> repos_;
   std::map<std::string, Cut> cuts_;
+  Ranges ranges_ = Ranges::kHonour;
   std::vector<FakeHubRequest> requests_;
 };
 

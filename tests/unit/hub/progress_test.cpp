@@ -54,5 +54,28 @@ TEST(ProgressTest, LinesReportStartAndEnd) {
   EXPECT_EQ(log.find('\r'), std::string::npos) << "lines never redraw";
 }
 
+TEST(ProgressTest, ABarRedrawsOneLineAndMakesRoomForNotes) {
+  char* text = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&text, &size);
+  {
+    ProgressReporter progress(out, ProgressStyle::kBar, "model.gguf", 2048, 0);
+    progress.update(1024);
+    progress.note("the connection ended early at 1.0 KiB; resuming");
+    progress.update(2048);
+    progress.finish(true);
+  }
+  std::fclose(out);
+  const std::string log(text, size);
+  std::free(text);
+  EXPECT_EQ(log.rfind("\rmodel.gguf [", 0), 0u) << log;
+  EXPECT_NE(log.find("1.0 KiB / 2.0 KiB  50%\x1b[K\nmodel.gguf: the connection ended early"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("\rmodel.gguf [######################] 2.0 KiB / 2.0 KiB  100%"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.back(), '\n');
+}
+
 }  // namespace
 }  // namespace pensieve::hub

@@ -164,6 +164,37 @@ TEST_F(PullTest, ACutTransferIsRetriedFromWhereItStopped) {
   EXPECT_NE(log().find("resuming"), std::string::npos) << log();
 }
 
+TEST_F(PullTest, AServerThatIgnoresTheRangeIsFollowedFromTheStart) {
+  // A partial download whose bytes are not this file's: were the whole answer appended to it,
+  // the checksum would fail.
+  const std::string sha = FakeHub::sha256_hex(q4_);
+  pensieve::testing::write_file((repo_folder() / "blobs" / (sha + ".incomplete")).string(),
+                                std::string(5000, 'x'));
+  hub_.set_ranges(FakeHub::Ranges::kIgnore);
+  auto pulled = pull_ref("test-org/Tiny-GGUF:Q4_K_M");
+  ASSERT_TRUE(pulled.ok()) << pulled.error().message;
+  const auto transfers = hub_.blob_requests(sha);
+  ASSERT_EQ(transfers.size(), 1u);
+  EXPECT_EQ(transfers[0].range, "bytes=5000-");
+  EXPECT_EQ(read_all(pulled->files.front()), q4_);
+}
+
+TEST_F(PullTest, APartialAnswerThatDoesNotContinueTheFileStartsItOver) {
+  const std::string sha = FakeHub::sha256_hex(q4_);
+  pensieve::testing::write_file((repo_folder() / "blobs" / (sha + ".incomplete")).string(),
+                                q4_.substr(0, 5000));
+  hub_.set_ranges(FakeHub::Ranges::kWholeAs206);
+  options_.retries = 0;  // starting over is not a retry of a broken transfer
+  auto pulled = pull_ref("test-org/Tiny-GGUF:Q4_K_M");
+  ASSERT_TRUE(pulled.ok()) << pulled.error().message;
+  const auto transfers = hub_.blob_requests(sha);
+  ASSERT_EQ(transfers.size(), 2u);
+  EXPECT_EQ(transfers[0].range, "bytes=5000-");
+  EXPECT_EQ(transfers[1].range, "") << "the second attempt asks for the whole file";
+  EXPECT_EQ(read_all(pulled->files.front()), q4_);
+  EXPECT_NE(log().find("starting over"), std::string::npos) << log();
+}
+
 TEST_F(PullTest, AChecksumMismatchIsRejectedAndRemoved) {
   FakeHubFile bad("Bad-Q4_0.gguf", q8_);
   bad.published_sha256 = FakeHub::sha256_hex("something else");
