@@ -7,6 +7,10 @@ find_package(PkgConfig REQUIRED)
 # Beast and Asio (header-only) serve HTTP.
 find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+# libcurl fetches models from the Hugging Face hub (TLS, redirects, proxies); libcrypto checks
+# their SHA-256.
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 
 # Debian ships cpp-httplib as a header of declarations plus a shared library built with OpenSSL,
 # zlib and Brotli support, without a CMake package. Its pkg-config file carries the matching

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libboost1.81-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libicu-dev
   libedit-dev                         # pensieve chat: line editing and history
+  libcurl4-openssl-dev libssl-dev     # pull: downloads from the Hugging Face hub, SHA-256 checks
   procps util-linux                   # ps/free, and cgroup tooling for memory tests
   tmux                                # drives pensieve chat through a real terminal in tests
 )

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/model_argument.hpp"
 #include "core/memory_bandwidth.hpp"
 #include "core/result.hpp"
 #include "core/thread_pool.hpp"
@@ -28,6 +29,7 @@ namespace {
 
 struct BenchCommandOptions {
   std::string model_path;
+  bool pull = false;
   unsigned threads = 0;  // 0: one per physical core
   std::uint32_t n_prompt = 512;
   std::uint32_t n_gen = 128;
@@ -355,7 +357,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "bench", "Measure prompt (pp) and generation (tg) tokens/s like llama-bench, or memory read bandwidth");
   auto options = std::make_shared<BenchCommandOptions>();
-  cmd->add_option("model", options->model_path, "GGUF model file");
+  cmd->add_option("model", options->model_path, kModelArgumentHelp);
+  add_pull_flag(*cmd, options->pull);
   cmd->add_option("--threads,-t", options->threads, "compute threads (default: one per physical core)");
   cmd->add_option("--n-prompt,-p", options->n_prompt, "prompt tokens of the pp test; 0 skips it")
       ->capture_default_str();
@@ -381,6 +384,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                   "buffer read by --memory-bandwidth, e.g. 64MiB (default: 4x the last-level cache, at least "
                   "1 GiB); smaller buffers measure caches");
   cmd->callback([options, &exit_code] {
+    if (!options->model_path.empty() &&
+        !resolve_model_argument("bench", options->model_path, options->pull)) {
+      exit_code = 1;
+      return;
+    }
     const Status status = run_bench_command(*options);
     if (!status) {
       std::cerr << "pensieve bench: " << status.error().message << "\n";

@@ -19,6 +19,7 @@ namespace {
 
 struct ChatArgs {
   std::string model;
+  bool pull = false;
   std::string system;
   bool thinking = false;
   std::string ctx_size = "auto";
@@ -34,11 +35,8 @@ bool use_color() {
 }
 
 int run_chat(const ChatArgs& args) {
-  auto model = resolve_model_argument(args.model);
-  if (!model) {
-    std::cerr << "pensieve chat: " << model.error().message << "\n";
-    return 1;
-  }
+  auto model = model_file("chat", args.model, args.pull);
+  if (!model) return 1;
   const bool color = use_color();
   auto port = free_port("127.0.0.1");
   if (!port) {
@@ -92,7 +90,9 @@ int run_chat(const ChatArgs& args) {
 void add_chat_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("chat", "Chat with a model in the terminal");
   auto args = std::make_shared<ChatArgs>();
-  cmd->add_option("model", args->model, "GGUF model file")->group("Model");
+  cmd->add_option("model", args->model, kModelArgumentHelp)->group("Model");
+  add_pull_flag(*cmd, args->pull);
+  cmd->get_option("--pull")->group("Model");
   cmd->add_option("--ctx-size,-c", args->ctx_size,
                   "Context size in tokens: auto = the largest the model and memory allow")
       ->capture_default_str()

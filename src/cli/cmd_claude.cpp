@@ -20,6 +20,7 @@ namespace {
 
 struct ClaudeArgs {
   std::string model;
+  bool pull = false;
   std::string host = "127.0.0.1";
   int port = 7777;
   std::string ctx_size = "auto";
@@ -91,11 +92,8 @@ int run_claude(const ClaudeArgs& args) {
       return 1;
     }
     if (!args.model.empty()) {
-      auto model = resolve_model_argument(args.model);
-      if (!model) {
-        say(model.error().message);
-        return 1;
-      }
+      auto model = model_file("claude", args.model, args.pull);
+      if (!model) return 1;
       if (!serves_model(probe, *model)) {
         say("the pensieve server on " + where + " serves " + probe.model_path + ", not " + model->string() +
             "; stop it or choose another --port");
@@ -104,11 +102,8 @@ int run_claude(const ClaudeArgs& args) {
     }
     say("using the server already running on " + where + " (" + probe.model_path + ")");
   } else {
-    auto model = resolve_model_argument(args.model);
-    if (!model) {
-      say(model.error().message);
-      return 1;
-    }
+    auto model = model_file("claude", args.model, args.pull);
+    if (!model) return 1;
     if (key.empty()) key = random_api_key();
     ServerLaunch launch;
     launch.model = model->string();
@@ -173,9 +168,12 @@ void add_claude_command(CLI::App& app, int& exit_code) {
   auto* cmd =
       app.add_subcommand("claude", "Run Claude Code on a local model (starts a server when none runs)");
   auto args = std::make_shared<ClaudeArgs>();
-  cmd->add_option("--model,-m", args->model,
-                  "GGUF model file; optional when a pensieve server already runs on --port")
+  cmd->add_option(
+         "--model,-m", args->model,
+         std::string(kModelArgumentHelp) + "; optional when a pensieve server already runs on --port")
       ->group("Model");
+  add_pull_flag(*cmd, args->pull);
+  cmd->get_option("--pull")->group("Model");
   cmd->add_option("--ctx-size,-c", args->ctx_size,
                   "Context size of a started server: auto = the largest the model and memory allow")
       ->capture_default_str()

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/memory_options.hpp"
+#include "cli/model_argument.hpp"
 #include "engine/serving_memory.hpp"
 #include "gguf/reader.hpp"
 #include "kernels/kv_cache.hpp"
@@ -21,6 +22,7 @@ namespace {
 // `serve --model MODEL` will check and allocate.
 struct InspectOptions {
   std::string model_path;
+  bool pull = false;
   std::string ctx_size = "0";  // 0: the training context; auto: the largest that fits
   std::uint64_t parallel = 4;
   std::string kv_type = "f16";
@@ -163,7 +165,8 @@ int run_inspect(const InspectOptions& options) {
 void add_inspect_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("inspect", "Print a model's metadata, tensors and memory needs");
   auto options = std::make_shared<InspectOptions>();
-  cmd->add_option("model", options->model_path, "GGUF model file")->required();
+  cmd->add_option("model", options->model_path, kModelArgumentHelp)->required();
+  add_pull_flag(*cmd, options->pull);
   cmd->add_option("--ctx-size", options->ctx_size,
                   "Context size per slot for the memory estimate, as for serve: 0 = the model's, auto = the "
                   "largest that fits")
@@ -174,7 +177,13 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--kv-type", options->kv_type, "KV cache element type, as for serve: f16, q8_0 or f32")
       ->capture_default_str();
   add_memory_options(*cmd, options->memory, false);
-  cmd->callback([options, &exit_code] { exit_code = run_inspect(*options); });
+  cmd->callback([options, &exit_code] {
+    if (!resolve_model_argument("inspect", options->model_path, options->pull)) {
+      exit_code = 1;
+      return;
+    }
+    exit_code = run_inspect(*options);
+  });
 }
 
 }  // namespace pensieve::cli

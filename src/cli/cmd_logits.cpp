@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/model_argument.hpp"
 #include "core/result.hpp"
 #include "kernels/kv_cache.hpp"
 #include "model/model.hpp"
@@ -21,6 +22,7 @@ namespace {
 
 struct LogitsOptions {
   std::string model_path;
+  bool pull = false;
   std::string tokens;
   std::string out_path;
   std::uint32_t ctx_size = 0;  // 0: exactly the number of tokens
@@ -108,7 +110,8 @@ void add_logits_command(CLI::App& app, int& exit_code) {
   auto* cmd =
       app.add_subcommand("logits", "Write the logits of every position as raw float32 [positions x vocab]");
   auto options = std::make_shared<LogitsOptions>();
-  cmd->add_option("model", options->model_path, "GGUF model file")->required();
+  cmd->add_option("model", options->model_path, kModelArgumentHelp)->required();
+  add_pull_flag(*cmd, options->pull);
   cmd->add_option("--tokens", options->tokens, "token ids, e.g. \"1 2 3\"")->required();
   cmd->add_option("--out", options->out_path, "output file")->required();
   cmd->add_option("--ctx-size", options->ctx_size, "context size in tokens (default: the number of tokens)");
@@ -120,6 +123,10 @@ void add_logits_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dump-dir", options->dump_dir,
                   "also write every named intermediate tensor to DIR/[blk.L.]NAME.f32 (raw float32)");
   cmd->callback([options, &exit_code] {
+    if (!resolve_model_argument("logits", options->model_path, options->pull)) {
+      exit_code = 1;
+      return;
+    }
     const Status status = run_logits(*options);
     if (!status) {
       std::cerr << "pensieve logits: " << status.error().message << "\n";

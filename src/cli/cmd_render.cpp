@@ -8,6 +8,7 @@
 #include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "cli/commands.hpp"
+#include "cli/model_argument.hpp"
 #include "gguf/reader.hpp"
 
 namespace pensieve::cli {
@@ -15,6 +16,7 @@ namespace {
 
 struct RenderArgs {
   std::string model;
+  bool pull = false;
   std::string conversation;
   std::string template_file;
   bool no_generation_prompt = false;
@@ -98,8 +100,11 @@ void add_render_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RenderArgs>();
   auto* cmd =
       app.add_subcommand("render", "Print the prompt a model's chat template makes of a conversation");
-  cmd->add_option("MODEL", args->model, "GGUF model (its chat template, BOS and EOS), or '-' with --template")
+  cmd->add_option(
+         "MODEL", args->model,
+         std::string(kModelArgumentHelp) + " (its chat template, BOS and EOS), or '-' with --template")
       ->required();
+  add_pull_flag(*cmd, args->pull);
   cmd->add_option("CONVERSATION", args->conversation, "JSON object with \"messages\" and optional \"tools\"")
       ->required();
   cmd->add_option("--template", args->template_file, "Jinja2 template file to use instead of the model's");
@@ -107,6 +112,10 @@ void add_render_command(CLI::App& app, int& exit_code) {
                 "Render add_generation_prompt as false");
   cmd->add_option("--set", args->sets, "NAME=VALUE template variable (VALUE as JSON, else a string)");
   cmd->callback([args, &exit_code] {
+    if (args->model != "-" && !resolve_model_argument("render", args->model, args->pull)) {
+      exit_code = 1;
+      return;
+    }
     const Status status = run_render(*args);
     if (!status.ok()) {
       std::cerr << "pensieve render: " << status.error().message << "\n";

@@ -18,6 +18,7 @@
 #include "cli/commands.hpp"
 #include "cli/environment.hpp"
 #include "cli/memory_options.hpp"
+#include "cli/model_argument.hpp"
 #include "cli/serve_banner.hpp"
 #include "cli/test_model.hpp"
 #include "core/log.hpp"
@@ -39,6 +40,7 @@ namespace {
 
 struct ServeArgs {
   std::string model;
+  bool pull = false;
   std::string host = "127.0.0.1";
   int port = 7777;
   std::string ctx_size = "0";  // 0: the model's trained context; "auto": the largest that fits
@@ -364,7 +366,8 @@ int run_serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the Anthropic Messages API on a model");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--model,-m", args->model, "GGUF model file")->required();
+  cmd->add_option("--model,-m", args->model, kModelArgumentHelp)->required();
+  add_pull_flag(*cmd, args->pull);
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "Port to listen on")->capture_default_str();
   cmd->add_option("--ctx-size,-c", args->ctx_size,
@@ -411,12 +414,18 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   group_options(
       *cmd,
-      {{"Model", {"model", "model-name"}},
+      {{"Model", {"model", "pull", "model-name"}},
        {"Listening", {"host", "port", "api-key", "insecure", "shutdown-grace", "ping-interval"}},
        {"Compute", {"threads", "ctx-size", "parallel", "max-queue", "prompt-chunk", "kv-type", "kv-budget"}},
        {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}},
        {"Logging", {"log-level", "log-format"}}});
-  cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
+  cmd->callback([args, &exit_code] {
+    if (!resolve_model_argument("serve", args->model, args->pull)) {
+      exit_code = 1;
+      return;
+    }
+    exit_code = run_serve(*args);
+  });
 }
 
 }  // namespace pensieve::cli

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/model_argument.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::cli {
@@ -15,6 +16,7 @@ struct TokenizeArgs {
   std::string text;
   std::string file;
   bool special = false;
+  bool pull = false;
 };
 
 int run_tokenize(const TokenizeArgs& args) {
@@ -50,7 +52,8 @@ int run_tokenize(const TokenizeArgs& args) {
 void add_tokenize_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("tokenize", "Print the token ids of a text, separated by spaces");
   auto args = std::make_shared<TokenizeArgs>();
-  cmd->add_option("model", args->model, "GGUF model file")->required();
+  cmd->add_option("model", args->model, kModelArgumentHelp)->required();
+  add_pull_flag(*cmd, args->pull);
   auto* text = cmd->add_option("--text", args->text, "Text to tokenize");
   auto* file = cmd->add_option("--file", args->file, "File whose bytes to tokenize");
   text->excludes(file);
@@ -61,6 +64,10 @@ void add_tokenize_command(CLI::App& app, int& exit_code) {
     if (text->count() == 0 && file->count() == 0) {
       std::cerr << "pensieve tokenize: give --text TEXT or --file PATH\n";
       exit_code = 2;
+      return;
+    }
+    if (!resolve_model_argument("tokenize", args->model, args->pull)) {
+      exit_code = 1;
       return;
     }
     exit_code = run_tokenize(*args);

@@ -14,6 +14,8 @@ void add_tokenize_command(CLI::App& app, int& exit_code);
 void add_render_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_synth_command(CLI::App& app, int& exit_code);
+void add_pull_command(CLI::App& app, int& exit_code);
+void add_list_command(CLI::App& app, int& exit_code);
 void add_claude_command(CLI::App& app, int& exit_code);
 void add_chat_command(CLI::App& app, int& exit_code);
 

@@ -20,6 +20,7 @@ void bind_options(CLI::App& app) {
     const auto& long_names = option->get_lnames();
     std::string name = long_names.empty() ? option->get_name(true) : long_names.front();
     if (name.empty() || name == "help" || name == "help-all") continue;
+    if (!option->get_envname().empty()) continue;  // named by its command, where the rule is ambiguous
     option->envname(environment_name(name));
   }
 }

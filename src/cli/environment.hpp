@@ -13,7 +13,8 @@ namespace pensieve::cli {
 // The variable for an option's long (or positional) name.
 std::string environment_name(const std::string& option_name);
 
-// Binds every option of `app`'s subcommands, and theirs, to its variable (help flags excepted).
+// Binds every option of `app`'s subcommands, and theirs, to its variable (help flags excepted),
+// unless its command named one (list's --json is PENSIEVE_LIST_JSON, not bench's PENSIEVE_JSON).
 void bind_environment_variables(CLI::App& app);
 
 // Puts a command's options under topic headings in its --help, in the order given: each topic

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   pensieve::cli::add_render_command(app, exit_code);
   pensieve::cli::add_serve_command(app, exit_code);
   pensieve::cli::add_synth_command(app, exit_code);
+  pensieve::cli::add_pull_command(app, exit_code);
+  pensieve::cli::add_list_command(app, exit_code);
   pensieve::cli::add_claude_command(app, exit_code);
   pensieve::cli::add_chat_command(app, exit_code);
   pensieve::cli::bind_environment_variables(app);

@@ -1,16 +1,30 @@
-// cli/model_argument: the one place a command's model argument becomes a file to load. Today it
-// is a path to a GGUF file; model references (REPO[:QUANT], found in a local cache or pulled) plug
-// in here, so every command that takes a model accepts what this accepts.
+// cli/model_argument: the model argument every command shares: a GGUF path, or a Hugging Face
+// reference (ORG/REPO[:QUANT|/FILE]) looked up on this machine, fetched with --pull.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 #include <string>
-
-#include "core/result.hpp"
+#include <string_view>
 
 namespace pensieve::cli {
 
-// The GGUF file `argument` names; an error that says what to give instead.
-Result<std::filesystem::path> resolve_model_argument(const std::string& argument);
+// The help text of a model argument.
+inline constexpr const char* kModelArgumentHelp =
+    "GGUF model file, or a Hugging Face reference ORG/REPO[:QUANT|/FILE] found in the local cache or LM "
+    "Studio's models folder";
+
+// Adds --pull (environment PENSIEVE_PULL): fetch a reference that is not on this machine.
+void add_pull_flag(CLI::App& command, bool& pull);
+
+// Replaces `argument` with the file to open. False after telling the user why not, on stderr
+// as "pensieve COMMAND: …".
+bool resolve_model_argument(std::string_view command, std::string& argument, bool pull);
+
+// The same for commands that go on with a file path (claude, chat): the absolute path of the
+// file `argument` names, or nullopt after telling the user why not.
+std::optional<std::filesystem::path> model_file(std::string_view command, const std::string& argument,
+                                                bool pull);
 
 }  // namespace pensieve::cli
