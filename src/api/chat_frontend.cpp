@@ -5,6 +5,7 @@
 #include "chat/anthropic_mapping.hpp"
 #include "chat/stream_parser.hpp"
 #include "grammar/builder.hpp"
+#include "grammar/control_token.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -220,15 +221,16 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
   }
   if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&
       !request.output_schema) {
-    auto lazy = prefiller_.lazy_call(context, &unconstrained);
+    const bool parallel = !request.tool_choice.disable_parallel_tool_use;
+    auto lazy = prefiller_.lazy_call(context, parallel, &unconstrained);
     if (!lazy) {
       std::fprintf(stderr, "pensieve: tool calls are not constrained: %s\n", lazy.error().message.c_str());
       return {};
     }
     if (!*lazy) return {};
     p.grammar = std::move((*lazy)->grammar);
-    p.grammar_trigger = std::move((*lazy)->trigger);
-    p.grammar_key = "auto " + tools;
+    p.grammar_triggers = std::move((*lazy)->triggers);
+    p.grammar_key = std::string("auto ") + (parallel ? "some " : "one ") + tools;
     tell(p.grammar_key);
     return {};
   }
@@ -251,12 +253,16 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
 
 MaskerCache& ChatFrontend::maskers() {
   std::call_once(maskers_made_, [this] {
-    // The bytes each token stands for; control tokens decode to nothing, so none is ever allowed.
+    // The bytes each token stands for in a grammar: its text, or for a control token its marked
+    // text, which only a grammar's marker literal takes (grammar/control_token.hpp).
     auto bytes = std::make_shared<std::vector<std::string>>(static_cast<std::size_t>(tokenizer_.n_vocab()));
     for (std::int32_t id = 0; id < tokenizer_.n_vocab(); ++id) {
-      std::string& piece = (*bytes)[static_cast<std::size_t>(id)];
+      std::string piece;
       tokenizer_.append_piece(id, {}, piece);
       tokenizer_.finish_decoded_text(piece, 0, false, {});
+      (*bytes)[static_cast<std::size_t>(id)] =
+          grammar::grammar_token_bytes(std::move(piece), tokenizer_.token_text(id),
+                                       tokenizer_.token_type(id) == tokenizer::TokenType::kControl);
     }
     maskers_ = std::make_unique<MaskerCache>(std::move(bytes));
   });
@@ -268,7 +274,7 @@ std::shared_ptr<engine::TokenConstraint> ChatFrontend::constraint(const Prompt& 
   auto& cache = maskers();
   auto entry = cache.get(prompt.grammar_key, prompt.grammar);
   std::optional<Trigger> trigger;
-  if (!prompt.grammar_trigger.empty()) trigger = Trigger{prompt.grammar_trigger, prompt.opens_reasoning};
+  if (!prompt.grammar_triggers.empty()) trigger = Trigger{prompt.grammar_triggers, prompt.opens_reasoning};
   return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens(),
                                              std::move(trigger));
 }

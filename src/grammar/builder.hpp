@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -120,6 +121,8 @@ class GrammarBuilder {
   bool markup_json_ = false;
   std::optional<std::uint32_t> ws_rule_, number_rule_;
   std::optional<std::uint32_t> string_rule_[2], value_rule_[2];  // [markup_json_]
+  // markup_arguments' raw texts, shared by every parameter of every tool (by what ends them).
+  std::map<std::string, std::uint32_t> markup_text_rules_;
 };
 
 }  // namespace pensieve::grammar

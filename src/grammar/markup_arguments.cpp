@@ -132,8 +132,11 @@ class MarkupCompiler : public SchemaCompiler<json> {
                                       markup(form_.name_close), *value, markup(form_.value_close)});
       parts.push_back(b.repeat(member, 0, std::nullopt));
     }
-    if (parts.empty()) return b.empty();
-    return b.sequence(std::move(parts));
+    // A named rule, so that a grammar may use it in several places (several calls in a row)
+    // without copies.
+    const std::uint32_t id = b.declare("markup arguments");
+    b.define(id, parts.empty() ? b.empty() : b.sequence(std::move(parts)));
+    return b.call(id);
   }
 
  private:
@@ -168,17 +171,21 @@ class MarkupCompiler : public SchemaCompiler<json> {
     return b.alternatives({b.bytes(ascii_except(excluded)), b.utf8_multibyte()});
   }
 
-  // Any text without value_end. value_end begins with a character that it holds nowhere else
-  // ('<'), so every occurrence begins at a '<', and the text is: characters other than '<', then
-  // any number of '<' each followed by a run without '<' that does not begin with the rest of
-  // value_end.
+  // Any text without value_end, as one named rule per value_end in the builder (it is the value
+  // of most parameters). value_end begins with a character that it holds nowhere else ('<'), so
+  // every occurrence begins at a '<', and the text is: characters other than '<', then any number
+  // of '<' each followed by a run without '<' that does not begin with the rest of value_end.
   Rule free_text() {
     GrammarBuilder& b = this->b_;
     const std::string& end = form_.value_end;
+    if (const auto it = b.markup_text_rules_.find(end); it != b.markup_text_rules_.end())
+      return b.call(it->second);
+    const std::uint32_t id = b.declare("text without " + end);
+    b.markup_text_rules_.emplace(end, id);
     const char lead = end.front();
     const Rule plain = b.repeat(text_char(std::string_view(&lead, 1)), 0, std::nullopt);
     const std::string rest = end.substr(1);
-    // after(k): the run after a lead that has matched rest[0, k) so far.
+    // run(k): the run after a lead that has matched rest[0, k) so far.
     Rule run = b.empty();
     bool have_run = false;
     for (std::size_t k = rest.size(); k-- > 0;) {
@@ -188,16 +195,26 @@ class MarkupCompiler : public SchemaCompiler<json> {
       run = b.alternatives(std::move(choices));
       have_run = true;
     }
-    return b.sequence({plain, b.repeat(b.sequence({b.literal(std::string(1, lead)), run}), 0, std::nullopt)});
+    b.define(id, b.sequence(
+                     {plain, b.repeat(b.sequence({b.literal(std::string(1, lead)), run}), 0, std::nullopt)}));
+    return b.call(id);
   }
 
-  // Raw text of min..max code points (no max: at least min), without value_end.
+  // Raw text of min..max code points (no max: at least min), without value_end; counted texts
+  // leave out value_end's first character altogether. One named rule per shape in the builder.
   Rule counted_text(std::size_t min, std::optional<std::size_t> max) {
     GrammarBuilder& b = this->b_;
+    if (min == 0 && !max) return free_text();
+    const std::string key =
+        form_.value_end + " " + std::to_string(min) + "," + (max ? std::to_string(*max) : "");
+    if (const auto it = b.markup_text_rules_.find(key); it != b.markup_text_rules_.end())
+      return b.call(it->second);
+    const std::uint32_t id = b.declare("text " + key);
+    b.markup_text_rules_.emplace(key, id);
     const std::string lead(1, form_.value_end.front());
-    if (max) return b.repeat(text_char(lead), min, max);
-    if (min == 0) return free_text();
-    return b.sequence({b.repeat(text_char(lead), min, min), free_text()});
+    b.define(id, max ? b.repeat(text_char(lead), min, max)
+                     : b.sequence({b.repeat(text_char(lead), min, min), free_text()}));
+    return b.call(id);
   }
 
   // The string values of a string schema as raw text; `mixed`: where the parser tries JSON first.
