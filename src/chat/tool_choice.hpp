@@ -14,8 +14,9 @@
 // Families with no tool-call syntax (generic) have nothing to prefill: the caller falls back to
 // auto and says so.
 //
-// call_grammar() gives what the model must write after the prefill for the
-// call to be valid, so that constrained decoding makes it so.
+// call_grammar() gives what the model must write after the prefill for the call to be valid, so
+// that constrained decoding makes it so, in every family with call syntax; lazy_call() does the
+// same for tool_choice auto from the moment the model opens a call.
 #pragma once
 
 #include <cstddef>

@@ -3,7 +3,10 @@
 // a long context, so Claude Code's 20k-token prompts are processed in seconds. The output
 // projection favours <|im_end|> just enough that sampled answers end after a few tokens.
 //
-// usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT]
+// Another family's template may be given, with the control tokens it writes (its markers), which
+// are added to the vocabulary as such.
+//
+// usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT [CONTROL_TOKEN...]]
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -30,7 +33,8 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) return fail("usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT]");
+  if (argc < 4)
+    return fail("usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT [CONTROL_TOKEN...]]");
   const std::uint32_t context = argc > 4 ? static_cast<std::uint32_t>(std::stoul(argv[4])) : 65536;
   auto vocab = gguf::File::open(argv[1]);
   if (!vocab) return fail(vocab.error().message);
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
        {"<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"}) {
     list->add(text, tokenizer::TokenType::kUserDefined);
   }
+  for (int i = 5; i < argc; ++i) list->add(argv[i], tokenizer::TokenType::kControl);
   const std::int32_t im_end = chat.im_end;
   const std::uint32_t n_vocab = static_cast<std::uint32_t>(list->size());
 
