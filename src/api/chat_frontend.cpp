@@ -4,7 +4,9 @@
 
 #include "chat/anthropic_mapping.hpp"
 #include "chat/stream_parser.hpp"
+#include "core/log.hpp"
 #include "grammar/builder.hpp"
+#include "grammar/control_token.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -127,10 +129,10 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   const bool forcing = forces_a_call(request.tool_choice) && prefiller_.supported();
   if (forces_a_call(request.tool_choice) && !prefiller_.supported() &&
       !told_forcing_unsupported_.exchange(true)) {
-    std::fprintf(stderr,
-                 "pensieve: tool_choice \"any\"/\"tool\" cannot be enforced for the %s template family "
-                 "(no tool-call syntax to prefill); such requests are treated as \"auto\"\n",
-                 chat::to_string(traits_.family));
+    core::log::warning(
+        std::string("tool_choice \"any\"/\"tool\" cannot be enforced for the ") +
+        chat::to_string(traits_.family) +
+        " template family (no tool-call syntax to prefill); such requests are treated as \"auto\"");
   }
   // Qwen3-style templates switch reasoning on and off with this variable; gpt-oss's always
   // reasons, as much as its reasoning_effort says.
@@ -190,7 +192,7 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
     std::lock_guard lock(told_mutex_);
     if (!told_keys_.insert(std::hash<std::string>{}(key)).second) return;
     for (const auto& why : unconstrained)
-      std::fprintf(stderr, "pensieve: tool arguments held only to be a JSON object: %s\n", why.c_str());
+      core::log::warning("tool arguments held only to be a JSON object: " + why);
   };
   const std::string tools = context.value("tools", nlohmann::ordered_json()).dump();
   if (!p.prefill.empty() && forces_a_call(request.tool_choice)) {
@@ -199,16 +201,13 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
                                         !request.tool_choice.disable_parallel_tool_use, &unconstrained);
     if (!call) {
       // Too large a grammar: the call is still prefilled, only not held to its schema.
-      std::fprintf(stderr, "pensieve: a forced tool call is not constrained: %s\n",
-                   call.error().message.c_str());
+      core::log::warning("a forced tool call is not constrained: " + call.error().message);
       return {};
     }
     if (!*call) {
       if (!told_unconstrained_.exchange(true))
-        std::fprintf(
-            stderr,
-            "pensieve: forced tool calls are prefilled but not constrained for the %s template family\n",
-            chat::to_string(traits_.family));
+        core::log::warning(std::string("forced tool calls are prefilled but not constrained for the ") +
+                           chat::to_string(traits_.family) + " template family");
       return {};
     }
     p.grammar = std::move(*call);
@@ -220,15 +219,16 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
   }
   if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&
       !request.output_schema) {
-    auto lazy = prefiller_.lazy_call(context, &unconstrained);
+    const bool parallel = !request.tool_choice.disable_parallel_tool_use;
+    auto lazy = prefiller_.lazy_call(context, parallel, &unconstrained);
     if (!lazy) {
-      std::fprintf(stderr, "pensieve: tool calls are not constrained: %s\n", lazy.error().message.c_str());
+      core::log::warning("tool calls are not constrained: " + lazy.error().message);
       return {};
     }
     if (!*lazy) return {};
     p.grammar = std::move((*lazy)->grammar);
-    p.grammar_trigger = std::move((*lazy)->trigger);
-    p.grammar_key = "auto " + tools;
+    p.grammar_triggers = std::move((*lazy)->triggers);
+    p.grammar_key = std::string("auto ") + (parallel ? "some " : "one ") + tools;
     tell(p.grammar_key);
     return {};
   }
@@ -251,12 +251,16 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
 
 MaskerCache& ChatFrontend::maskers() {
   std::call_once(maskers_made_, [this] {
-    // The bytes each token stands for; control tokens decode to nothing, so none is ever allowed.
+    // The bytes each token stands for in a grammar: its text, or for a control token its marked
+    // text, which only a grammar's marker literal takes (grammar/control_token.hpp).
     auto bytes = std::make_shared<std::vector<std::string>>(static_cast<std::size_t>(tokenizer_.n_vocab()));
     for (std::int32_t id = 0; id < tokenizer_.n_vocab(); ++id) {
-      std::string& piece = (*bytes)[static_cast<std::size_t>(id)];
+      std::string piece;
       tokenizer_.append_piece(id, {}, piece);
       tokenizer_.finish_decoded_text(piece, 0, false, {});
+      (*bytes)[static_cast<std::size_t>(id)] =
+          grammar::grammar_token_bytes(std::move(piece), tokenizer_.token_text(id),
+                                       tokenizer_.token_type(id) == tokenizer::TokenType::kControl);
     }
     maskers_ = std::make_unique<MaskerCache>(std::move(bytes));
   });
@@ -268,7 +272,7 @@ std::shared_ptr<engine::TokenConstraint> ChatFrontend::constraint(const Prompt& 
   auto& cache = maskers();
   auto entry = cache.get(prompt.grammar_key, prompt.grammar);
   std::optional<Trigger> trigger;
-  if (!prompt.grammar_trigger.empty()) trigger = Trigger{prompt.grammar_trigger, prompt.opens_reasoning};
+  if (!prompt.grammar_triggers.empty()) trigger = Trigger{prompt.grammar_triggers, prompt.opens_reasoning};
   return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens(),
                                              std::move(trigger));
 }

@@ -56,7 +56,9 @@ struct Prompt {
   // schema), or null; the key names what it was made from, for the masker cache.
   std::shared_ptr<const grammar::Grammar> grammar;
   std::string grammar_key;
-  std::string grammar_trigger;  // non-empty: the grammar holds only from this text on (tool_choice auto)
+  // Non-empty: the grammar holds only from one of these on (tool_choice auto), each as the
+  // constraint's token bytes spell it (a marker's text, or its control token's marked text).
+  std::vector<std::string> grammar_triggers;
 };
 
 class Frontend {

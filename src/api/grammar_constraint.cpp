@@ -4,6 +4,8 @@
 #include <bit>
 #include <limits>
 
+#include "grammar/control_token.hpp"
+
 namespace pensieve::api {
 
 namespace {
@@ -74,16 +76,31 @@ bool GrammarConstraint::watch(std::string_view bytes) {
       return false;
     }
     in_reasoning_ = false;
-    recent_.erase(0, end + kReasoningEnd.size());
+    std::size_t after = end + kReasoningEnd.size();
+    // "</think>" as a control token: its closing mark goes with it.
+    if (end > 0 && recent_[end - 1] == grammar::kControlMark && after < recent_.size() &&
+        recent_[after] == grammar::kControlMark)
+      ++after;
+    recent_.erase(0, after);
   }
-  const std::string& trigger = trigger_->text;
-  const auto at = recent_.find(trigger);
+  // The trigger that begins first (a control token's marked text begins before the text in it).
+  std::size_t at = std::string::npos;
+  std::size_t found = 0;
+  std::size_t longest = 0;
+  for (const std::string& trigger : trigger_->texts) {
+    longest = std::max(longest, trigger.size());
+    const std::size_t pos = recent_.find(trigger);
+    if (pos < at || (pos == at && pos != std::string::npos && trigger.size() > found)) {
+      at = pos;
+      found = trigger.size();
+    }
+  }
   if (at == std::string::npos) {
-    if (recent_.size() >= trigger.size()) recent_.erase(0, recent_.size() - (trigger.size() - 1));
+    if (longest > 0 && recent_.size() >= longest) recent_.erase(0, recent_.size() - (longest - 1));
     return false;
   }
   // What the token wrote past the trigger is already part of the call.
-  const std::string rest = recent_.substr(at + trigger.size());
+  const std::string rest = recent_.substr(at + found);
   recent_.clear();
   matcher_ = grammar::Matcher(grammar_);
   engaged_ = rest.empty() || matcher_.accept(rest);

@@ -25,13 +25,13 @@ namespace pensieve::api {
 // the reasoning, when the prompt opens some), then held to the grammar until it is complete, then
 // free again. Otherwise the whole output follows the grammar and nothing may follow it.
 struct Trigger {
-  std::string text;
+  std::vector<std::string> texts;    // any of them engages the grammar
   bool starts_in_reasoning = false;  // triggers count only after "</think>"
 };
 
 class GrammarConstraint final : public engine::TokenConstraint {
  public:
-  // `token_bytes`: the bytes each token decodes to ("" for control tokens: never allowed);
+  // `token_bytes`: the bytes each token stands for in a grammar (grammar_token_bytes());
   // `end_tokens` are allowed exactly where the grammar may end.
   GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
                     std::shared_ptr<const grammar::Grammar> grammar,

@@ -2,6 +2,7 @@
 
 #include "chat/anthropic_mapping.hpp"
 #include "grammar/builder.hpp"
+#include "grammar/control_token.hpp"
 
 namespace pensieve::chat {
 
@@ -19,6 +20,10 @@ constexpr std::string_view kDeepSeekCallsBegin =
 constexpr std::string_view kDeepSeekCallBegin =
     "<" PENSIEVE_DS_BAR "tool" PENSIEVE_DS_SPACE "call" PENSIEVE_DS_SPACE "begin" PENSIEVE_DS_BAR ">";
 constexpr std::string_view kDeepSeekSep = "<" PENSIEVE_DS_BAR "tool" PENSIEVE_DS_SPACE "sep" PENSIEVE_DS_BAR ">";
+constexpr std::string_view kDeepSeekCallEnd =
+    "<" PENSIEVE_DS_BAR "tool" PENSIEVE_DS_SPACE "call" PENSIEVE_DS_SPACE "end" PENSIEVE_DS_BAR ">";
+constexpr std::string_view kDeepSeekCallsEnd =
+    "<" PENSIEVE_DS_BAR "tool" PENSIEVE_DS_SPACE "calls" PENSIEVE_DS_SPACE "end" PENSIEVE_DS_BAR ">";
 #undef PENSIEVE_DS_BAR
 #undef PENSIEVE_DS_SPACE
 
@@ -74,73 +79,119 @@ ToolCallPrefiller::ToolCallPrefiller(const TemplateTraits& traits, std::string_v
   }
 }
 
-ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::ordered_json& context) const {
+ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::ordered_json& context,
+                                                           std::size_t k) const {
   CallParts p;
   switch (syntax_) {
     case Syntax::kNone:
       break;
     case Syntax::kHermes:
-      p.close = "}\n</tool_call>";
-      p.next = "\n<tool_call>\n{\"name\": \"";
       p.before = "<tool_call>\n{\"name\": \"";
       p.after = "\", \"arguments\": ";
       p.json_name = true;
+      p.close = "}\n</tool_call>";
+      p.next = "\n<tool_call>\n{\"name\": \"";
+      p.trigger = "<tool_call>";
+      p.tokens = {"<tool_call>", "</tool_call>"};
       break;
     case Syntax::kQwen3Coder:
       p.before = "<tool_call>\n<function=";
       p.after = ">\n";
+      p.arguments = Arguments::kQwen3Coder;
+      p.close = "</function>\n</tool_call>";
+      p.next = "\n<tool_call>\n<function=";
+      p.trigger = "<tool_call>";
+      p.tokens = {"<tool_call>", "</tool_call>"};
       break;
     case Syntax::kLlama3:
-      p.close = "}";
+      // One bare JSON object: no opener to trigger on, and the templates write one call a turn.
       p.before = "{\"name\": \"";
       p.after = "\", \"parameters\": ";
       p.json_name = true;
+      p.close = "}";
       break;
     case Syntax::kMistralArray:
-      p.close = "}]";
-      p.call_id = true;
       p.before = "[TOOL_CALLS][{\"name\": \"";
       p.after = "\", \"arguments\": ";
       p.json_name = true;
+      p.call_id = true;
+      p.close = "}";
+      p.next = ", {\"name\": \"";
+      p.end = "]";
+      p.trigger = "[TOOL_CALLS]";
+      p.tokens = {"[TOOL_CALLS]"};
       break;
     case Syntax::kMistralCallId:
-      p.close = "";
       p.before = "[TOOL_CALLS]";
       // The id is ours either way (the parser does not keep the model's): write one, so the model
       // goes straight on to the arguments.
-      p.after =
-          "[CALL_ID]" + mistral_tool_call_id("prefill-" + std::to_string(calls_so_far(context))) + "[ARGS]";
+      p.after = "[CALL_ID]" + mistral_tool_call_id("prefill-" + std::to_string(calls_so_far(context) + k)) +
+                "[ARGS]";
+      p.numbered = true;
+      p.next = "[TOOL_CALLS]";
+      p.trigger = "[TOOL_CALLS]";
+      p.tokens = {"[TOOL_CALLS]", "[CALL_ID]", "[ARGS]"};
       break;
     case Syntax::kMistralArgs:
-      p.close = "";
       p.before = "[TOOL_CALLS]";
       p.after = "[ARGS]";
+      p.next = "[TOOL_CALLS]";
+      p.trigger = "[TOOL_CALLS]";
+      p.tokens = {"[TOOL_CALLS]", "[ARGS]"};
       break;
     case Syntax::kGptOss:
-      p.close = "";
       // The generation prompt ends with "<|start|>assistant"; the template writes a call as
-      // "<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{...}<|call|>".
+      // "<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{...}<|call|>",
+      // and <|call|> ends the generation (one call a turn). The model itself may write the
+      // channel first and the recipient after it ("<|channel|>commentary to=functions.NAME
+      // <|constrain|>json<|message|>"), so what follows a name it writes may be either.
       p.before = " to=functions.";
       p.after = "<|channel|>commentary json<|message|>";
+      p.other_afters = {" <|constrain|>json<|message|>", "<|constrain|>json<|message|>", " json<|message|>",
+                        "<|message|>"};
+      p.trigger = "to=functions.";
+      p.tokens = {"<|channel|>", "<|constrain|>", "<|message|>"};
       break;
     case Syntax::kDeepSeekR1:
       p.before = std::string(kDeepSeekCallsBegin) + std::string(kDeepSeekCallBegin) + "function" +
                  std::string(kDeepSeekSep);
       p.after = "\n```json\n";
+      p.close = "\n```" + std::string(kDeepSeekCallEnd);
+      p.next = "\n" + std::string(kDeepSeekCallBegin) + "function" + std::string(kDeepSeekSep);
+      p.end = std::string(kDeepSeekCallsEnd);
+      p.trigger = std::string(kDeepSeekCallsBegin);
+      p.tokens = {std::string(kDeepSeekCallsBegin), std::string(kDeepSeekCallBegin),
+                  std::string(kDeepSeekSep), std::string(kDeepSeekCallEnd), std::string(kDeepSeekCallsEnd)};
       break;
     case Syntax::kGlm:
       p.before = "\n<tool_call>";
       p.after = "\n";
+      p.arguments = Arguments::kGlm;
+      p.close = "</tool_call>";
+      p.next = "\n<tool_call>";
+      p.trigger = "<tool_call>";
+      p.tokens = {"<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"};
       break;
     case Syntax::kKimiK2:
       p.before = "<|tool_calls_section_begin|><|tool_call_begin|>functions.";
-      p.after = ":" + std::to_string(calls_so_far(context)) + "<|tool_call_argument_begin|>";
+      p.after = ":" + std::to_string(calls_so_far(context) + k) + "<|tool_call_argument_begin|>";
+      p.numbered = true;
+      p.close = "<|tool_call_end|>";
+      p.next = "<|tool_call_begin|>functions.";
+      p.end = "<|tool_calls_section_end|>";
+      p.trigger = "<|tool_calls_section_begin|>";
+      p.tokens = {"<|tool_calls_section_begin|>", "<|tool_call_begin|>", "<|tool_call_argument_begin|>",
+                  "<|tool_call_end|>", "<|tool_calls_section_end|>"};
       break;
     case Syntax::kGranite:
-      p.close = "}]";
       p.before = "<|tool_call|>[{\"name\": \"";
       p.after = "\", \"arguments\": ";
       p.json_name = true;
+      p.close = "}";
+      p.next = ", {\"name\": \"";
+      p.end = "]";
+      p.trigger = "<|tool_call|>";
+      p.tokens = {"<|tool_call|>"};
       break;
   }
   return p;
@@ -166,7 +217,7 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
   // A prompt that leaves reasoning open gets it closed, empty, before the call.
   if (think_tags_ && prompt_opens_reasoning(rendered_prompt)) out.text = "</think>\n\n";
 
-  const CallParts parts = call_parts(context);
+  const CallParts parts = call_parts(context, 0);
   if (syntax_ == Syntax::kNone) return std::optional<ToolCallPrefill>();
   const std::string& before = parts.before;
   const std::string& after = parts.after;
@@ -184,34 +235,81 @@ Result<std::optional<ToolCallPrefill>> ToolCallPrefiller::prefill(ToolChoiceMode
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel,
     std::vector<std::string>* unconstrained) const {
-  return call_grammar(mode, name, context, parallel, "", unconstrained);
+  if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool)
+    return std::shared_ptr<const grammar::Grammar>();
+  return call_grammar(mode, name, context, parallel, false, unconstrained);
 }
 
 Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
-    const nlohmann::ordered_json& context, std::vector<std::string>* unconstrained) const {
-  if (syntax_ != Syntax::kHermes) return std::optional<LazyCall>();
-  constexpr std::string_view kTrigger = "<tool_call>";
-  const CallParts parts = call_parts(context);
-  auto g = call_grammar(ToolChoiceMode::kAny, "", context, false,
-                        std::string_view(parts.before).substr(kTrigger.size()), unconstrained);
+    const nlohmann::ordered_json& context, bool parallel, std::vector<std::string>* unconstrained) const {
+  const CallParts parts = call_parts(context, 0);
+  if (parts.trigger.empty()) return std::optional<LazyCall>();
+  auto g = call_grammar(ToolChoiceMode::kAny, "", context, parallel, true, unconstrained);
   if (!g) return g.error();
   if (!*g) return std::optional<LazyCall>();
-  return std::optional<LazyCall>(LazyCall{std::string(kTrigger), std::move(*g)});
+  LazyCall lazy{{parts.trigger}, std::move(*g)};
+  // A trigger that is a marker may come as its control token too.
+  for (const std::string& token : parts.tokens)
+    if (token == parts.trigger) lazy.triggers.push_back(grammar::control_token_bytes(token));
+  return std::optional<LazyCall>(std::move(lazy));
+}
+
+namespace {
+
+using Rule = grammar::GrammarBuilder::Rule;
+
+Rule either(grammar::GrammarBuilder& b, std::vector<Rule> rules) {
+  return rules.size() == 1 ? rules.front() : b.alternatives(std::move(rules));
+}
+
+}  // namespace
+
+Result<grammar::GrammarBuilder::Rule> ToolCallPrefiller::arguments_rule(
+    grammar::GrammarBuilder& b, const CallParts& parts, const nlohmann::ordered_json& schema) const {
+  grammar::MarkupForm form;
+  form.tokens = parts.tokens;
+  switch (parts.arguments) {
+    case Arguments::kJson:
+      return b.json_schema(schema);
+    case Arguments::kQwen3Coder:
+      // <parameter=NAME>\nVALUE\n</parameter>\n; the parser strips one line break at each end.
+      form.name_open = "<parameter=";
+      form.name_close = ">\n";
+      form.value_close = "\n</parameter>\n";
+      form.value_end = "</parameter>";
+      return b.markup_arguments(schema, form);
+    case Arguments::kGlm:
+      // <arg_key>NAME</arg_key>\n<arg_value>VALUE</arg_value>\n
+      form.name_open = "<arg_key>";
+      form.name_close = "</arg_key>\n<arg_value>";
+      form.value_close = "</arg_value>\n";
+      form.value_end = "</arg_value>";
+      return b.markup_arguments(schema, form);
+  }
+  return b.json_schema(schema);
 }
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context, bool parallel,
-    std::string_view lead, std::vector<std::string>* unconstrained) const {
+    bool lazy, std::vector<std::string>* unconstrained) const {
   using Grammar = std::shared_ptr<const grammar::Grammar>;
-  if (mode != ToolChoiceMode::kAny && mode != ToolChoiceMode::kTool) return Grammar();
-  const CallParts parts = call_parts(context);
-  if (!parts.close) return Grammar();
+  if (syntax_ == Syntax::kNone) return Grammar();
+  const CallParts parts = call_parts(context, 0);
   const auto tools = context.find("tools");
   if (tools == context.end() || !tools->is_array()) return Grammar();
 
   grammar::GrammarBuilder b;
-  std::vector<grammar::GrammarBuilder::Rule> calls;  // the first call, after the prefill
-  std::vector<grammar::GrammarBuilder::Rule> named;  // any call from its name on
+  auto text = [&](const std::string& t) { return b.text_with_tokens(t, parts.tokens); };
+  // Up to this many calls in a row where the family writes several (and may).
+  constexpr std::size_t kMaxCalls = 8;
+  const std::size_t count = parallel && parts.next ? kMaxCalls : 1;
+  // Per tool: its name as written, and its arguments with the call's close.
+  std::vector<std::string> names;
+  std::vector<Rule> from_arguments;
+  const nlohmann::ordered_json any_object{{"type", "object"}};
+  // Mistral Nemo's optional call id, made once for all the tools.
+  std::optional<Rule> call_id;
+  if (parts.call_id) call_id = b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)}));
   for (const auto& tool : *tools) {
     const auto function = tool.find("function");
     if (function == tool.end() || !function->is_object() || !function->contains("name") ||
@@ -220,38 +318,55 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     const std::string tool_name = (*function)["name"].get<std::string>();
     if (mode == ToolChoiceMode::kTool && tool_name != name) continue;
     const auto schema = function->find("parameters");
-    auto arguments = schema != function->end() && schema->is_object() && !schema->empty()
-                         ? b.json_schema(*schema)
-                         : Result<grammar::GrammarBuilder::Rule>(b.any_json());
+    const bool has_schema = schema != function->end() && schema->is_object() && !schema->empty();
+    auto arguments = arguments_rule(b, parts, has_schema ? *schema : any_object);
     if (!arguments) {
       if (unconstrained)
         unconstrained->push_back("the input_schema of tool \"" + tool_name +
                                  "\": " + arguments.error().message);
-      arguments = b.json_schema(nlohmann::ordered_json{{"type", "object"}});  // any object
+      arguments = arguments_rule(b, parts, any_object);
       if (!arguments) return arguments.error();
     }
-    std::vector<grammar::GrammarBuilder::Rule> rest{*arguments};
-    if (parts.call_id)
-      rest.push_back(b.optional(b.sequence({b.literal(", \"id\": "), b.json_string(1, 64)})));
-    rest.push_back(b.literal(*parts.close));
-    const auto from_arguments = b.sequence(std::move(rest));
-    const auto from_name = b.sequence(
-        {b.literal((parts.json_name ? json_escaped(tool_name) : tool_name) + parts.after), from_arguments});
-    named.push_back(from_name);
-    // For "any" the model also picks the tool: its name and the syntax up to the arguments.
-    calls.push_back(mode == ToolChoiceMode::kAny ? from_name : from_arguments);
+    std::vector<Rule> rest{*arguments};
+    if (call_id) rest.push_back(*call_id);
+    if (!parts.close.empty()) rest.push_back(text(parts.close));
+    from_arguments.push_back(b.sequence(std::move(rest)));
+    names.push_back(parts.json_name ? json_escaped(tool_name) : tool_name);
   }
-  if (calls.empty()) return Grammar();
-  const auto either = [&b](std::vector<grammar::GrammarBuilder::Rule> rules) {
-    return rules.size() == 1 ? rules.front() : b.alternatives(std::move(rules));
+  if (from_arguments.empty()) return Grammar();
+
+  // Call number k (0: the first) from its name on, the model naming the tool.
+  auto from_name = [&](std::size_t k) {
+    const CallParts numbered = parts.numbered && k > 0 ? call_parts(context, k) : parts;
+    std::vector<Rule> afters{text(numbered.after)};
+    for (const std::string& other : parts.other_afters) afters.push_back(text(other));
+    const Rule after = either(b, std::move(afters));
+    std::vector<Rule> calls;
+    for (std::size_t t = 0; t < names.size(); ++t)
+      calls.push_back(b.sequence({b.literal(names[t]), after, from_arguments[t]}));
+    return either(b, std::move(calls));
   };
-  std::vector<grammar::GrammarBuilder::Rule> sequence;
-  if (!lead.empty()) sequence.push_back(b.literal(lead));
-  sequence.push_back(either(std::move(calls)));
-  constexpr std::size_t kMoreCalls = 7;
-  if (parallel && parts.next)
-    sequence.push_back(
-        b.repeat(b.sequence({b.literal(*parts.next), either(std::move(named))}), 0, kMoreCalls));
+  std::vector<Rule> sequence;
+  if (lazy) {
+    // From the trigger on: the rest of the opener.
+    const std::string lead = parts.before.substr(parts.before.find(parts.trigger) + parts.trigger.size());
+    if (!lead.empty()) sequence.push_back(text(lead));
+  }
+  // For "tool" the prefill wrote the first call's name and what follows it.
+  sequence.push_back(mode == ToolChoiceMode::kTool ? either(b, from_arguments) : from_name(0));
+  // Lazily, calls that each open with the trigger are held one at a time; a section of calls
+  // (closed by `end`) is held whole.
+  const bool more = count > 1 && !(lazy && parts.end.empty());
+  if (more && parts.numbered) {
+    // (next call1 (next call2 (...)?)?)?: each call with its own number.
+    Rule tail = b.empty();
+    for (std::size_t k = count - 1; k >= 1; --k)
+      tail = b.optional(b.sequence({text(*parts.next), from_name(k), tail}));
+    sequence.push_back(tail);
+  } else if (more) {
+    sequence.push_back(b.repeat(b.sequence({text(*parts.next), from_name(1)}), 0, count - 1));
+  }
+  if (!parts.end.empty()) sequence.push_back(text(parts.end));
   return b.try_build(b.sequence(std::move(sequence)));
 }
 

@@ -14,8 +14,9 @@
 // Families with no tool-call syntax (generic) have nothing to prefill: the caller falls back to
 // auto and says so.
 //
-// call_grammar() gives what the model must write after the prefill for the
-// call to be valid, so that constrained decoding makes it so.
+// call_grammar() gives what the model must write after the prefill for the call to be valid, so
+// that constrained decoding makes it so, in every family with call syntax; lazy_call() does the
+// same for tool_choice auto from the moment the model opens a call.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,7 @@
 
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
+#include "grammar/builder.hpp"
 #include "grammar/grammar.hpp"
 
 namespace pensieve::chat {
@@ -59,46 +61,66 @@ class ToolCallPrefiller {
                                                  std::string_view rendered_prompt) const;
 
   // For a forced choice, the grammar of what follows the prefill: for kAny the name of one of the
-  // offered tools and the syntax up to its arguments; the arguments, valid for that tool's
-  // schema; the call's close; then, with `parallel` where the family writes calls one after
-  // another (Hermes), up to seven more calls (for kTool, of that tool), else nothing. The output
-  // may end after any complete call. nullptr for kAuto / kNone and for the
-  // families not constrained yet: Qwen3-Coder and GLM (arguments as XML, not one JSON object),
-  // DeepSeek-R1 and Kimi-K2 (calls closed by control tokens). A tool whose schema the grammar
-  // cannot express still gets a call with the right syntax and name, its arguments held only to
-  // be a JSON object; `unconstrained` (when given) receives why, one line per such tool.
+  // offered tools and the syntax up to its arguments; the arguments, valid for that tool's schema
+  // (as JSON, or for Qwen3-Coder and GLM as their parameter markup, which the family parser reads
+  // back into arguments that validate); the call's close; then, with `parallel` where the family
+  // writes calls one after another, up to seven more calls (for kTool, of that tool); then what
+  // closes a section of calls (DeepSeek-R1, Kimi-K2, the JSON lists of Mistral Nemo and Granite).
+  // The output may end after any complete call. Parallel calls: Hermes, Qwen3-Coder, GLM, the
+  // three Mistral forms, DeepSeek-R1, Kimi-K2, Granite; not Llama 3 (one bare JSON object a turn)
+  // nor gpt-oss (<|call|> ends the turn). Markers that a vocabulary may hold as control tokens
+  // (Kimi-K2's <|tool_call_end|>, DeepSeek's <｜tool▁call▁end｜>, Mistral's [ARGS]) are matched by
+  // those tokens or by their text (grammar/control_token.hpp). nullptr for kAuto / kNone and for
+  // families without call syntax. A tool whose schema the grammar cannot express still gets a
+  // call with the right syntax and name, its arguments held only to be an object; `unconstrained`
+  // (when given) receives why, one line per such tool.
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(
       ToolChoiceMode mode, std::string_view name, const nlohmann::ordered_json& context,
       bool parallel = false, std::vector<std::string>* unconstrained = nullptr) const;
 
-  // For tool_choice auto: the text with which the model opens a call, and the grammar of the call
-  // from there on (the rest of the opener, one of the offered tools, its valid arguments, the
-  // close). Constrained decoding engages when the trigger appears, so free text stays free but a
-  // call that starts finishes valid. No trigger for families whose calls have no distinct opener
-  // in text (Llama 3's bare JSON) or are not constrained (see call_grammar); only Hermes so far.
+  // For tool_choice auto: the texts with which the model opens a call (a marker's text and, for a
+  // marker, its control token), and the grammar of the call from there on (the rest of the opener,
+  // one of the offered tools, its valid arguments, the close). Constrained decoding engages when a
+  // trigger appears, so free text stays free but a call that starts finishes valid. Every family
+  // with a distinct opener has one: Hermes and Qwen3-Coder (<tool_call>), GLM (<tool_call>), the
+  // Mistral forms ([TOOL_CALLS]), gpt-oss (to=functions.), DeepSeek-R1 (<｜tool▁calls▁begin｜>),
+  // Kimi-K2 (<|tool_calls_section_begin|>), Granite (<|tool_call|>). Llama 3 has none: its call
+  // is a bare JSON object, which no text tells apart from an answer that begins with "{". Where a
+  // section holds the calls (see call_grammar) the grammar takes the whole section, with more
+  // calls when `parallel`; elsewhere each call opens with the trigger and is held alone.
   struct LazyCall {
-    std::string trigger;
+    std::vector<std::string> triggers;
     std::shared_ptr<const grammar::Grammar> grammar;
   };
-  Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context,
+  Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context, bool parallel = false,
                                             std::vector<std::string>* unconstrained = nullptr) const;
 
  private:
-  // A call in the family's syntax: `before` NAME `after` ARGUMENTS `close`; no `close` when the
-  // family is not constrained (see call_grammar).
+  enum class Arguments : std::uint8_t { kJson, kQwen3Coder, kGlm };
+  // A call in the family's syntax: `before` NAME `after` ARGUMENTS `close`, further calls
+  // `next` NAME `after` ARGUMENTS `close`, then `end`.
   struct CallParts {
     std::string before;
     std::string after;
-    bool json_name = false;  // the name sits in a JSON string
-    std::optional<std::string> close;
+    bool numbered = false;                  // `after` holds the call's number (call_parts' k)
+    std::vector<std::string> other_afters;  // what else may follow a name the model writes
+    bool json_name = false;                 // the name sits in a JSON string
+    Arguments arguments = Arguments::kJson;
+    std::string close;
     bool call_id = false;  // `, "id": "…"` may come before the close (Mistral Nemo writes one)
     std::optional<std::string> next;  // between one call's close and the next one's name
+    std::string end;
+    std::string trigger;              // what opens a call, within `before`; empty: no distinct opener
+    std::vector<std::string> tokens;  // the markers a vocabulary may hold as control tokens
   };
-  CallParts call_parts(const nlohmann::ordered_json& context) const;
-  // call_grammar() behind `lead`, literal text the model writes first.
+  // The parts of call number k of this turn.
+  CallParts call_parts(const nlohmann::ordered_json& context, std::size_t k) const;
+  Result<grammar::GrammarBuilder::Rule> arguments_rule(grammar::GrammarBuilder& b, const CallParts& parts,
+                                                       const nlohmann::ordered_json& schema) const;
+  // call_grammar(); `lazy`: from the trigger on, the model naming the tool (kAny).
   Result<std::shared_ptr<const grammar::Grammar>> call_grammar(ToolChoiceMode mode, std::string_view name,
                                                                const nlohmann::ordered_json& context,
-                                                               bool parallel, std::string_view lead,
+                                                               bool parallel, bool lazy,
                                                                std::vector<std::string>* unconstrained) const;
 
   enum class Syntax : std::uint8_t {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "grammar/compile.hpp"
+#include "grammar/control_token.hpp"
 
 namespace pensieve::grammar {
 
@@ -21,6 +22,37 @@ GrammarBuilder::Rule GrammarBuilder::literal(std::string_view bytes) {
   e.kind = Expr::Kind::kLiteral;
   e.text = std::string(bytes);
   return add(std::move(e));
+}
+
+GrammarBuilder::Rule GrammarBuilder::token(std::string_view text) {
+  return alternatives({literal(text), literal(control_token_bytes(text))});
+}
+
+GrammarBuilder::Rule GrammarBuilder::text_with_tokens(std::string_view text,
+                                                      std::span<const std::string> tokens) {
+  std::vector<Rule> parts;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    // The token that occurs first (the longest where two begin at the same place).
+    std::size_t best = std::string_view::npos;
+    std::string_view found;
+    for (const std::string& t : tokens) {
+      const std::size_t pos = t.empty() ? std::string_view::npos : text.find(t, at);
+      if (pos < best || (pos == best && pos != std::string_view::npos && t.size() > found.size())) {
+        best = pos;
+        found = t;
+      }
+    }
+    if (best == std::string_view::npos) {
+      parts.push_back(literal(text.substr(at)));
+      break;
+    }
+    if (best > at) parts.push_back(literal(text.substr(at, best - at)));
+    parts.push_back(token(found));
+    at = best + found.size();
+  }
+  if (parts.empty()) return empty();
+  return sequence(std::move(parts));
 }
 
 GrammarBuilder::Rule GrammarBuilder::bytes(const ByteSet& set) {
@@ -121,9 +153,14 @@ GrammarBuilder::Rule GrammarBuilder::make_ws() {
                                                                  0, kMaxIndent)});
 }
 
-GrammarBuilder::Rule GrammarBuilder::utf8_multibyte() {
+GrammarBuilder::Rule GrammarBuilder::utf8_multibyte(bool with_bom) {
   const Rule cont = bytes(ByteSet::range(0x80, 0xBF));
   auto r = [this](std::uint8_t lo, std::uint8_t hi) { return bytes(ByteSet::range(lo, hi)); };
+  // U+FEFF is EF BB BF: without it, EF BB takes 80..BE only.
+  const Rule ef = with_bom ? sequence({r(0xEF, 0xEF), cont, cont})
+                           : alternatives({sequence({r(0xEF, 0xEF), r(0x80, 0xBA), cont}),
+                                           sequence({r(0xEF, 0xEF), r(0xBB, 0xBB), r(0x80, 0xBE)}),
+                                           sequence({r(0xEF, 0xEF), r(0xBC, 0xBF), cont})});
   // The well-formed sequences of Unicode's table 3-7: no overlongs, surrogates or values past
   // U+10FFFF.
   return alternatives({
@@ -131,17 +168,21 @@ GrammarBuilder::Rule GrammarBuilder::utf8_multibyte() {
       sequence({r(0xE0, 0xE0), r(0xA0, 0xBF), cont}),
       sequence({r(0xE1, 0xEC), cont, cont}),
       sequence({r(0xED, 0xED), r(0x80, 0x9F), cont}),
-      sequence({r(0xEE, 0xEF), cont, cont}),
+      sequence({r(0xEE, 0xEE), cont, cont}),
+      ef,
       sequence({r(0xF0, 0xF0), r(0x90, 0xBF), cont, cont}),
       sequence({r(0xF1, 0xF3), cont, cont, cont}),
       sequence({r(0xF4, 0xF4), r(0x80, 0x8F), cont, cont}),
   });
 }
 
-GrammarBuilder::Rule GrammarBuilder::json_char() {
+// One character of a JSON string, but none of the printable ASCII characters `unwritten` (an
+// escape may still stand for them).
+GrammarBuilder::Rule GrammarBuilder::json_char(std::string_view unwritten) {
   ByteSet without_quote_and_backslash;
   for (unsigned b = 0x20; b <= 0x7E; ++b)
-    if (b != '"' && b != '\\') without_quote_and_backslash.add(static_cast<std::uint8_t>(b));
+    if (b != '"' && b != '\\' && unwritten.find(static_cast<char>(b)) == std::string_view::npos)
+      without_quote_and_backslash.add(static_cast<std::uint8_t>(b));
   auto set_of = [](std::string_view chars) {
     ByteSet s;
     for (const char c : chars) s.add(static_cast<std::uint8_t>(c));
@@ -164,15 +205,25 @@ GrammarBuilder::Rule GrammarBuilder::json_char() {
 }
 
 GrammarBuilder::Rule GrammarBuilder::make_string() {
-  return sequence({literal("\""), repeat(json_char(), 0, std::nullopt), literal("\"")});
+  if (!markup_json_) return sequence({literal("\""), repeat(json_char(""), 0, std::nullopt), literal("\"")});
+  // No "</": every run of '<' is followed by a character other than '/', or ends the string.
+  const Rule after_lts = sequence({repeat(literal("<"), 1, std::nullopt), json_char("</")});
+  const Rule chunk = alternatives({json_char("<"), after_lts});
+  return sequence(
+      {literal("\""), repeat(chunk, 0, std::nullopt), repeat(literal("<"), 0, std::nullopt), literal("\"")});
 }
 
 GrammarBuilder::Rule GrammarBuilder::json_string(std::size_t min_chars,
                                                  std::optional<std::size_t> max_chars) {
-  if (min_chars == 0 && !max_chars) return shared_rule(string_rule_, "string", &GrammarBuilder::make_string);
+  if (min_chars == 0 && !max_chars)
+    return shared_rule(string_rule_[markup_json_], markup_json_ ? "markup string" : "string",
+                       &GrammarBuilder::make_string);
   const std::uint32_t id = declare("string{" + std::to_string(min_chars) + "," +
                                    (max_chars ? std::to_string(*max_chars) : std::string()) + "}");
-  define(id, sequence({literal("\""), repeat(json_char(), min_chars, max_chars), literal("\"")}));
+  // In markup a counted string leaves '<' out (escapes may still write it): "no '</'" and a
+  // count of characters do not combine into a small automaton.
+  define(id, sequence({literal("\""), repeat(json_char(markup_json_ ? "<" : ""), min_chars, max_chars),
+                       literal("\"")}));
   return call(id);
 }
 
@@ -191,7 +242,7 @@ GrammarBuilder::Rule GrammarBuilder::make_number() {
 GrammarBuilder::Rule GrammarBuilder::make_value() {
   const Rule ws = optional_whitespace();
   const Rule str = json_string();
-  const Rule value = call(*value_rule_);
+  const Rule value = call(*value_rule_[markup_json_]);
   const Rule sep = sequence({ws, literal(","), ws});
   const Rule member = sequence({str, ws, literal(":"), ws, value});
   const Rule object = sequence(
@@ -207,12 +258,13 @@ GrammarBuilder::Rule GrammarBuilder::make_value() {
 }
 
 GrammarBuilder::Rule GrammarBuilder::any_json() {
-  if (!value_rule_) {
-    value_rule_ = declare("value");
-    const std::uint32_t id = *value_rule_;
+  std::optional<std::uint32_t>& slot = value_rule_[markup_json_];
+  if (!slot) {
+    slot = declare(markup_json_ ? "markup value" : "value");
+    const std::uint32_t id = *slot;
     define(id, make_value());
   }
-  return call(*value_rule_);
+  return call(*slot);
 }
 
 Result<std::shared_ptr<const Grammar>> GrammarBuilder::try_build(Rule root) {

@@ -53,7 +53,7 @@ Rule hex(GrammarBuilder& b, std::size_t n) {
 
 }  // namespace
 
-std::optional<Rule> json_format(GrammarBuilder& b, std::string_view name) {
+std::optional<Rule> format_text(GrammarBuilder& b, std::string_view name) {
   std::optional<Rule> body;
   if (name == "date") {
     body = date(b);
@@ -82,6 +82,11 @@ std::optional<Rule> json_format(GrammarBuilder& b, std::string_view name) {
     body = b.sequence({b.repeat(b.bytes(local), 1, 64), b.literal("@"), domain_label,
                        b.repeat(b.sequence({b.literal("."), domain_label}), 0, std::nullopt)});
   }
+  return body;
+}
+
+std::optional<Rule> json_format(GrammarBuilder& b, std::string_view name) {
+  const std::optional<Rule> body = format_text(b, name);
   if (!body) return std::nullopt;
   return b.sequence({b.literal("\""), *body, b.literal("\"")});
 }

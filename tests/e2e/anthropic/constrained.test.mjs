@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import Ajv from 'ajv';
-import { startServer, smallModel, MODEL, user } from './harness.mjs';
+import { startServer, smallModel, familyModel, MODEL, user } from './harness.mjs';
 
 const RUNS = 50;
 
@@ -79,8 +79,8 @@ const outputSchema = {
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validators = Object.fromEntries(tools.map((t) => [t.name, ajv.compile(t.input_schema)]));
 
-async function withServer(body) {
-  const server = await startServer(smallModel(), ['--ctx-size', '4096', '--cache-dir', 'off']);
+async function withServer(body, model = smallModel()) {
+  const server = await startServer(model, ['--ctx-size', '4096', '--cache-dir', 'off']);
   try {
     return await body(new Anthropic({ baseURL: server.baseURL, apiKey: 'unused', maxRetries: 0 }), server);
   } finally {
@@ -196,3 +196,36 @@ test('a schema the grammar cannot express is a 400 naming the keyword', async ()
     );
   });
 });
+
+// Other call syntaxes, each on a model given that family's template (and the control tokens it
+// writes): Qwen3-Coder's parameter markup, whose values the parser reads back as text or JSON; and
+// Kimi-K2, whose calls open and close with control tokens.
+const FAMILY_RUNS = 8;
+const families = [
+  { template: 'Qwen3-Coder', controls: [] },
+  {
+    template: 'Kimi-K2-Instruct',
+    controls: ['<|im_user|>', '<|im_assistant|>', '<|im_middle|>', '<|im_system|>', '<|tool_calls_section_begin|>',
+      '<|tool_call_begin|>', '<|tool_call_argument_begin|>', '<|tool_call_end|>', '<|tool_calls_section_end|>'],
+  },
+];
+for (const { template, controls } of families) {
+  test(`${template}: tool_choice any and tool, ${FAMILY_RUNS} sampled answers each, all valid tool calls`, async () => {
+    await withServer(async (client) => {
+      for (let i = 0; i < FAMILY_RUNS; i++) {
+        const onlyOne = i % 2 === 1;
+        const any = await client.messages.create({
+          model: MODEL, max_tokens: 2048, temperature: 1, messages: user(`Task ${i}.`),
+          tools, tool_choice: { type: 'any', disable_parallel_tool_use: onlyOne },
+        });
+        assertValidCalls(any, undefined, onlyOne);
+        const name = tools[i % tools.length].name;
+        const forced = await client.messages.create({
+          model: MODEL, max_tokens: 2048, temperature: 1, messages: user(`Step ${i}.`),
+          tools, tool_choice: { type: 'tool', name, disable_parallel_tool_use: true },
+        });
+        assertValidCalls(forced, name, true);
+      }
+    }, familyModel(template, controls));
+  });
+}

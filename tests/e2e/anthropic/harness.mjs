@@ -44,6 +44,26 @@ export function buildChatModel(out) {
   renameSync(tmp, out);
 }
 
+// A chat model like chatModel() (4096 tokens of context) but with another family's template and
+// the control tokens it writes; built afresh once per test process, so it follows make_chat_model.
+const familyModels = new Map();
+export function familyModel(templateName, controlTokens = []) {
+  if (familyModels.has(templateName)) return familyModels.get(templateName);
+  if (!process.env.MAKE_CHAT_MODEL) throw new Error('MAKE_CHAT_MODEL is not set (run through ctest)');
+  mkdirSync(workDir, { recursive: true });
+  const out = path.join(workDir, `e2e-${templateName}.${process.pid}.gguf`);
+  execFileSync(process.env.MAKE_CHAT_MODEL, [
+    path.join(fixtures, 'vocab', 'ggml-vocab-gpt-2.gguf'),
+    path.join(fixtures, 'chat', 'templates', `${templateName}.jinja`),
+    out,
+    '4096',
+    ...controlTokens,
+  ]);
+  familyModels.set(templateName, out);
+  process.on('exit', () => rmSync(out, { force: true }));
+  return out;
+}
+
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

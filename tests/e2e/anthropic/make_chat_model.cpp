@@ -11,7 +11,11 @@
 // dimension per piece, one for every other token) and the output matrix (the successor's row
 // reads its predecessor's dimension), with a margin that sampling at any usual temperature keeps.
 //
-// usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT [--reply|--loop PIECE...]]
+// Another family's template may be given, with the control tokens it writes (its markers), which
+// are added to the vocabulary as such.
+//
+// usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT [CONTROL_TOKEN... | --reply|--loop
+// PIECE...]]
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -41,12 +45,14 @@ int fail(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc < 4) {
     return fail(
-        "usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf [CONTEXT [--reply|--loop PIECE...]]");
+        "usage: make_chat_model VOCAB.gguf TEMPLATE.jinja OUT.gguf "
+        "[CONTEXT [CONTROL_TOKEN... | --reply|--loop PIECE...]]");
   }
-  const bool scripted = argc > 5;
-  const bool loop = scripted && std::string(argv[5]) == "--loop";
-  if (scripted && !loop && std::string(argv[5]) != "--reply") return fail("expected --reply or --loop");
-  const std::vector<std::string> pieces(argv + std::min(argc, 6), argv + argc);
+  const std::string mode = argc > 5 ? argv[5] : "";
+  const bool scripted = mode == "--reply" || mode == "--loop";
+  const bool loop = mode == "--loop";
+  const std::vector<std::string> pieces(argv + (scripted ? 6 : argc), argv + argc);
+  const std::vector<std::string> control_tokens(argv + (scripted ? argc : std::min(argc, 5)), argv + argc);
   if (scripted && (pieces.empty() || pieces.size() + 1 > kEmbd)) {
     return fail("a script has 1 to " + std::to_string(kEmbd - 1) + " pieces");
   }
@@ -68,6 +74,7 @@ int main(int argc, char** argv) {
        {"<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"}) {
     list->add(text, tokenizer::TokenType::kUserDefined);
   }
+  for (const auto& token : control_tokens) list->add(token, tokenizer::TokenType::kControl);
   const std::int32_t im_end = chat.im_end;
   std::vector<std::int32_t> script;  // the pieces' token ids
   for (const auto& piece : pieces) {

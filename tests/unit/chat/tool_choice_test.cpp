@@ -10,6 +10,7 @@
 #include "chat/anthropic_mapping.hpp"
 #include "chat/jinja/template.hpp"
 #include "chat_fixtures.hpp"
+#include "grammar/control_token.hpp"
 #include "grammar/matcher.hpp"
 #include "parser_test_support.hpp"
 
@@ -93,48 +94,36 @@ const Family kFamilies[] = {
     {"Kimi-K2-Instruct", "<|im_assistant|>assistant<|im_middle|>"},
 };
 
+bool markup_arguments(const TemplateTraits& traits) {
+  return traits.family == TemplateFamily::kQwen3Coder || traits.family == TemplateFamily::kGlm;
+}
+
 // Constrained decoding: the grammar of what follows the prefill takes the call exactly as the
 // template writes it (for "tool" after the name, for "any" from the name on), and refuses
-// arguments the tool's schema does not allow. The families not constrained yet say so.
+// arguments the tool's schema does not allow and tools not offered; one call only, unless
+// parallel calls are asked for.
 void expect_grammar_takes_the_call(const TemplateTraits& traits, const ToolCallPrefiller& prefiller,
                                    const ojson& request_context, std::string continuation, std::string any) {
   for (std::string* text : {&continuation, &any}) text->erase(text->find_last_not_of(" \n") + 1);
   auto tool = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context);
   auto either = prefiller.call_grammar(ToolChoiceMode::kAny, "", request_context);
   ASSERT_TRUE(tool.ok() && either.ok());
-  const bool unconstrained =
-      traits.family == TemplateFamily::kQwen3Coder || traits.family == TemplateFamily::kGlm ||
-      traits.family == TemplateFamily::kDeepSeekR1 || traits.family == TemplateFamily::kKimiK2;
-  EXPECT_EQ(*tool == nullptr, unconstrained);
-  EXPECT_EQ(*either == nullptr, unconstrained);
-  if (unconstrained) return;
+  ASSERT_TRUE(*tool && *either);
   grammar::Matcher call(*tool);
   EXPECT_TRUE(call.accept(continuation)) << continuation;
   EXPECT_TRUE(call.can_end()) << continuation;
+  EXPECT_TRUE(call.must_end()) << "one call only";
   grammar::Matcher named(*either);
   EXPECT_TRUE(named.accept(any)) << any;
   EXPECT_TRUE(named.can_end()) << any;
+  // days: 3 is an integer; "3" in JSON, or the text "three" in markup, is not.
+  std::string wrong = continuation;
+  ASSERT_NE(wrong.find('3'), std::string::npos) << wrong;
+  wrong.replace(wrong.find('3'), 1, markup_arguments(traits) ? "three" : "\"3\"");
   grammar::Matcher wrong_type(*tool);
-  EXPECT_FALSE(wrong_type.accept(R"({"location": "Paris", "days": "3")")) << "days must be an integer";
+  EXPECT_FALSE(wrong_type.accept(wrong)) << wrong;
   grammar::Matcher unknown_tool(*either);
   EXPECT_FALSE(unknown_tool.accept("delete_everything")) << "only the offered tools";
-
-  // Calls one after another (Hermes writes them so): more after the first unless only one is
-  // allowed, and the output may end after any of them.
-  auto some = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context, true);
-  ASSERT_TRUE(some.ok() && *some);
-  grammar::Matcher two(*some);
-  EXPECT_TRUE(two.accept(continuation));
-  EXPECT_TRUE(two.can_end());
-  const bool hermes = traits.family == TemplateFamily::kHermes;
-  EXPECT_EQ(two.must_end(), !hermes);
-  if (hermes) {
-    EXPECT_TRUE(two.accept(
-        "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Oslo\"}}\n</tool_call>"));
-    EXPECT_TRUE(two.can_end());
-    EXPECT_FALSE(two.accept("\n<tool_call>\n{\"name\": \"read_file\"")) << "tool_choice names one tool";
-  }
-  EXPECT_TRUE(call.must_end()) << "one call only";
 }
 
 TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBack) {
@@ -203,6 +192,141 @@ TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBac
     EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {opener, model_writes})), want);
 
     expect_grammar_takes_the_call(t.traits, prefiller, request_context, continuation, model_writes);
+  }
+}
+
+// The assistant turn of `messages` as the template renders it, after its first message (the
+// question): from the turn's start to its end mark.
+std::string rendered_turn(const Loaded& t, const Family& f, const ojson& messages) {
+  const std::string history = render_with(t, messages, false);
+  const std::string question = render_with(t, ojson::array({messages[0]}), false);
+  EXPECT_TRUE(history.starts_with(question));
+  std::string turn = history.substr(question.size());
+  const size_t start = turn.find(f.turn_start);
+  EXPECT_NE(start, std::string::npos) << turn;
+  if (start == std::string::npos) return "";
+  turn.erase(0, start + std::string_view(f.turn_start).size());
+  size_t end = turn.size();
+  for (std::string_view mark : kTurnEnds) end = std::min(end, turn.find(mark));
+  turn.resize(end);
+  turn.erase(turn.find_last_not_of(" \n") + 1);
+  return turn;
+}
+
+// `text` with every marker of `markers` written as its control token instead.
+std::string as_control_tokens(std::string text, std::initializer_list<std::string_view> markers) {
+  for (const std::string_view marker : markers) {
+    const std::string control = grammar::control_token_bytes(marker);
+    for (size_t at = 0; (at = text.find(marker, at)) != std::string::npos; at += control.size())
+      text.replace(at, marker.size(), control);
+  }
+  return text;
+}
+
+const ojson kTwoCalls = testing::request_with_two_tools(R"([
+    {"role": "user", "content": "Weather in Paris for 3 days, and in Oslo?"},
+    {"role": "assistant", "content": [
+      {"type": "tool_use", "id": "toolu_01AbCdEf", "name": "get_weather", "input": {"location": "Paris", "days": 3}},
+      {"type": "tool_use", "id": "toolu_02GhIjKl", "name": "get_weather", "input": {"location": "Oslo"}}]}])");
+
+// Several forced calls in a row, exactly as each family's template writes them, unless only one
+// is allowed; markers may come as control tokens. Llama 3 and gpt-oss write one call a turn, and
+// Granite's fixture template renders no calls.
+TEST(ToolChoice, ParallelForcedCallsAsTheTemplateWritesThem) {
+  for (const Family& f : kFamilies) {
+    const std::string_view model = f.model;
+    if (model.find("Llama") != std::string_view::npos || model.find("gpt-oss") != std::string_view::npos)
+      continue;
+    SCOPED_TRACE(f.model);
+    auto context = anthropic_to_template_context(kTwoCalls);
+    ASSERT_TRUE(context.ok());
+    const Loaded t = load(f.model, (*context)["tools"]);
+    auto mapped = anthropic_to_template_context(kTwoCalls, {t.traits.family});
+    ASSERT_TRUE(mapped.ok());
+    const ojson& messages = (*mapped)["messages"];
+    const ToolCallPrefiller prefiller(t.traits, t.source);
+    ojson request_context = t.base;
+    request_context["messages"] = ojson::array({messages[0]});
+    auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "get_weather", request_context, "");
+    ASSERT_TRUE(prefill.ok() && prefill->has_value());
+    std::string turn = rendered_turn(t, f, messages);
+    if (turn.find("[CALL_ID]") != std::string::npos) {
+      // The history's ids are the client's; ours are made up, one per call.
+      for (size_t at = 0, k = 0; (at = turn.find("[CALL_ID]", at)) != std::string::npos; ++k, at += 9)
+        turn.replace(at + 9, 9, mistral_tool_call_id("prefill-" + std::to_string(k)));
+    }
+    const size_t at = turn.find((*prefill)->text);
+    ASSERT_NE(at, std::string::npos) << "prefill [" << (*prefill)->text << "] not in [" << turn << "]";
+    const std::string continuation = turn.substr(at + (*prefill)->text.size());
+
+    auto some = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context, true);
+    auto one = prefiller.call_grammar(ToolChoiceMode::kTool, "get_weather", request_context, false);
+    ASSERT_TRUE(some.ok() && *some && one.ok() && *one);
+    grammar::Matcher both(*some);
+    EXPECT_TRUE(both.accept(continuation)) << continuation;
+    EXPECT_TRUE(both.can_end()) << continuation;
+    grammar::Matcher marked(*some);
+    const std::string controls = as_control_tokens(
+        continuation,
+        {"<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_end|>",
+         "<|tool_calls_section_end|>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>",
+         "<｜tool▁calls▁end｜>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "</tool_call>", "<tool_call>",
+         "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"});
+    EXPECT_TRUE(marked.accept(controls) && marked.can_end()) << "markers as control tokens: " << continuation;
+    grammar::Matcher single(*one);
+    EXPECT_FALSE(single.accept(continuation)) << "disable_parallel_tool_use: " << continuation;
+
+    // The family's parser reads both calls back.
+    const auto options = testing::make_options(nlohmann::json((*mapped)["tools"]));
+    EXPECT_EQ(testing::describe(testing::run_parser(t.traits, options, {(*prefill)->text, continuation})),
+              (std::vector<std::string>{"call:get_weather {\"days\":3,\"location\":\"Paris\"}",
+                                        "call:get_weather {\"location\":\"Oslo\"}"}));
+  }
+}
+
+// tool_choice auto: every family with a distinct opener has a trigger, and its grammar takes the
+// call as the template writes it from the trigger on (the trigger as text or as its control
+// token); Llama 3's bare JSON has none.
+TEST(ToolChoice, LazyCallsEngageAtEachFamilysOpener) {
+  for (const Family& f : kFamilies) {
+    SCOPED_TRACE(f.model);
+    auto context = anthropic_to_template_context(kRequest);
+    ASSERT_TRUE(context.ok());
+    const Loaded t = load(f.model, (*context)["tools"]);
+    auto mapped = anthropic_to_template_context(kRequest, {t.traits.family});
+    ASSERT_TRUE(mapped.ok());
+    const ojson& messages = (*mapped)["messages"];
+    const ToolCallPrefiller prefiller(t.traits, t.source);
+    ojson request_context = t.base;
+    request_context["messages"] = ojson::array({messages[0]});
+    auto lazy = prefiller.lazy_call(request_context, /*parallel=*/true);
+    ASSERT_TRUE(lazy.ok());
+    if (t.traits.family == TemplateFamily::kLlama3) {
+      EXPECT_FALSE(lazy->has_value());
+      continue;
+    }
+    ASSERT_TRUE(lazy->has_value());
+    const auto& triggers = (*lazy)->triggers;
+    ASSERT_FALSE(triggers.empty());
+    const std::string& trigger = triggers.front();
+    // A marker may come as its control token too; gpt-oss's "to=functions." is plain text.
+    EXPECT_EQ(triggers.size(), t.traits.family == TemplateFamily::kGptOss ? 1u : 2u);
+    if (triggers.size() == 2) {
+      EXPECT_EQ(triggers[1], grammar::control_token_bytes(trigger));
+    }
+    std::string turn = rendered_turn(t, f, messages);
+    if (const size_t id = turn.find("[CALL_ID]"); id != std::string::npos)
+      turn.replace(id + 9, 9, mistral_tool_call_id("prefill-0"));
+    const size_t at = turn.find(trigger);
+    ASSERT_NE(at, std::string::npos) << trigger << " not in " << turn;
+    grammar::Matcher m((*lazy)->grammar);
+    EXPECT_TRUE(m.accept(turn.substr(at + trigger.size()))) << turn;
+    EXPECT_TRUE(m.can_end()) << turn;
+    std::string garbled = turn.substr(at + trigger.size());
+    ASSERT_NE(garbled.find("get_weather"), std::string::npos);
+    garbled.replace(garbled.find("get_weather"), 11, "get_weathe_");
+    grammar::Matcher wrong((*lazy)->grammar);
+    EXPECT_FALSE(wrong.accept(garbled)) << "only the offered tools";
   }
 }
 
