@@ -1,5 +1,7 @@
 #include "chat/text_arguments.hpp"
 
+#include "grammar/raw_text_schema.hpp"
+
 namespace pensieve::chat {
 
 namespace {
@@ -22,24 +24,6 @@ const nlohmann::json* parameter_schema(const nlohmann::json& tools, std::string_
   return nullptr;
 }
 
-// Whether the schema allows only strings (a type list counts if "string" is its only non-null).
-bool schema_is_string(const nlohmann::json& schema) {
-  if (!schema.is_object()) return false;
-  const auto type = schema.find("type");
-  if (type == schema.end()) return false;
-  if (type->is_string()) return *type == "string";
-  if (!type->is_array()) return false;
-  bool string = false;
-  for (const auto& t : *type) {
-    if (t == "string") {
-      string = true;
-    } else if (t != "null") {
-      return false;
-    }
-  }
-  return string;
-}
-
 }  // namespace
 
 std::string dump_json(const nlohmann::json& value) {
@@ -49,7 +33,7 @@ std::string dump_json(const nlohmann::json& value) {
 nlohmann::json typed_argument_value(const nlohmann::json& tools, std::string_view function,
                                     std::string_view parameter, std::string_view raw) {
   const nlohmann::json* schema = parameter_schema(tools, function, parameter);
-  if (schema != nullptr && schema_is_string(*schema)) return std::string(raw);
+  if (schema != nullptr && grammar::is_raw_text_schema(*schema)) return std::string(raw);
   auto parsed = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || parsed.is_string()) return std::string(raw);
   return parsed;

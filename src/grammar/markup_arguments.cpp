@@ -23,6 +23,7 @@
 
 #include "grammar/builder.hpp"
 #include "grammar/compile.hpp"
+#include "grammar/raw_text_schema.hpp"
 #include "grammar/schema_compiler.hpp"
 
 namespace pensieve::grammar {
@@ -55,26 +56,6 @@ bool plain_name(const std::string& name) {
     if (u < 0x20 || u == 0x7F || c == '<' || c == '>') return false;
   }
   return true;
-}
-
-// Whether chat/text_arguments.cpp takes the value of a parameter with this schema as raw text
-// (schema_is_string there): type "string", or a list of "string" and "null" naming "string".
-template <class json>
-bool read_raw(const json& schema) {
-  if (!schema.is_object()) return false;
-  const auto type = schema.find("type");
-  if (type == schema.end()) return false;
-  if (type->is_string()) return *type == "string";
-  if (!type->is_array()) return false;
-  bool string = false;
-  for (const auto& t : *type) {
-    if (t == "string") {
-      string = true;
-    } else if (t != "null") {
-      return false;
-    }
-  }
-  return string;
 }
 
 // Whether a string written raw where the parser tries JSON first comes back as itself.
@@ -115,7 +96,7 @@ class MarkupCompiler : public SchemaCompiler<json> {
         if (required) return unsupported("a required parameter name markup cannot hold", sub.second);
         continue;
       }
-      const bool raw = direct && direct->contains(name) && read_raw((*direct)[name]);
+      const bool raw = direct && direct->contains(name) && is_raw_text_schema((*direct)[name]);
       auto value = raw ? raw_value(*sub.first, sub.second) : value_text(*sub.first, sub.second, 0);
       if (!value) return value.error();
       const Rule member = b.sequence({markup(form_.name_open), b.literal(name), markup(form_.name_close),
