@@ -26,6 +26,7 @@
 #include "engine/prompt_store.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/serving_memory.hpp"
+#include "hub/model_ref.hpp"
 #include "kernels/kv_cache.hpp"
 #include "memory/byte_size.hpp"
 #include "memory/estimate.hpp"
@@ -105,7 +106,7 @@ std::string rfc3339_mtime(const std::string& path) {
   return buf;
 }
 
-int run_serve(const ServeArgs& args) {
+int run_serve(ServeArgs args) {
   auto log_level = core::log::parse_level(args.log_level);
   auto log_format = core::log::parse_format(args.log_format);
   if (!log_level || !log_format) {
@@ -113,6 +114,14 @@ int run_serve(const ServeArgs& args) {
     return 2;
   }
   core::log::configure(*log_level, *log_format);
+  // After the log is set up, so that what it says about the model is in the log's format.
+  auto resolved = hub::resolve_model(args.model, args.pull);
+  if (!resolved) {
+    core::log::error("pensieve serve: " + resolved.error().message);
+    return 1;
+  }
+  if (!resolved->note.empty()) log_line(resolved->note);
+  args.model = resolved->path;
   // Before any thread starts, so that none gets a heap arena the idle-time trim cannot empty.
   memory::use_one_heap_arena();
   // Signals are taken by one thread with sigwait; every other thread must have them blocked.
@@ -419,13 +428,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
        {"Compute", {"threads", "ctx-size", "parallel", "max-queue", "prompt-chunk", "kv-type", "kv-budget"}},
        {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}},
        {"Logging", {"log-level", "log-format"}}});
-  cmd->callback([args, &exit_code] {
-    if (!resolve_model_argument("serve", args->model, args->pull)) {
-      exit_code = 1;
-      return;
-    }
-    exit_code = run_serve(*args);
-  });
+  cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 
 }  // namespace pensieve::cli

@@ -12,6 +12,8 @@ namespace {
 
 const std::string kBinary = PENSIEVE_CLI_BINARY;
 const std::string kModel = std::string(PENSIEVE_FIXTURES) + "/models/qwen3-q8_0.gguf";
+// A file that exists but is no GGUF model: serve logs that it is loading it, then why it cannot.
+const std::string kNotAModel = std::string(PENSIEVE_FIXTURES) + "/models/manifest.json";
 
 TEST(EnvironmentVariables, AnOptionComesFromItsVariable) {
   const auto run = testing::run_shell("PENSIEVE_CTX_SIZE=1234 " + kBinary + " inspect " + kModel);
@@ -54,8 +56,8 @@ TEST(EnvironmentVariables, HelpNamesEachVariable) {
 
 // With --log-format json every line serve writes, errors included, is one JSON object.
 TEST(Log, ServeWritesJsonLinesWhenAsked) {
-  const auto run = testing::run_shell(
-      kBinary + " serve --model /nonexistent/model.gguf --log-format json 2>&1 >/dev/null");
+  const auto run =
+      testing::run_shell(kBinary + " serve --model " + kNotAModel + " --log-format json 2>&1 >/dev/null");
   EXPECT_NE(run.exit_code, 0);
   std::size_t lines = 0;
   std::size_t start = 0;
