@@ -102,7 +102,11 @@ int run_claude(const ClaudeArgs& args) {
     }
     say("using the server already running on " + where + " (" + probe.model_path + ")");
   } else {
-    auto model = model_file("claude", args.model, args.pull);
+    // No model named and none served: the default one, fetched on first use.
+    const bool use_default = args.model.empty();
+    if (use_default) say("no --model given: using " + std::string(kDefaultModelReference));
+    auto model =
+        model_file("claude", use_default ? kDefaultModelReference : args.model, args.pull || use_default);
     if (!model) return 1;
     if (key.empty()) key = random_api_key();
     ServerLaunch launch;
@@ -168,9 +172,10 @@ void add_claude_command(CLI::App& app, int& exit_code) {
   auto* cmd =
       app.add_subcommand("claude", "Run Claude Code on a local model (starts a server when none runs)");
   auto args = std::make_shared<ClaudeArgs>();
-  cmd->add_option(
-         "--model,-m", args->model,
-         std::string(kModelArgumentHelp) + "; optional when a pensieve server already runs on --port")
+  cmd->add_option("--model,-m", args->model,
+                  std::string(kModelArgumentHelp) +
+                      "; without one, the server already running on --port, else the default model (fetched "
+                      "on first use)")
       ->group("Model");
   add_pull_flag(*cmd, args->pull);
   cmd->get_option("--pull")->group("Model");

@@ -1,4 +1,4 @@
-// `pensieve pull REF`: fetches a model from the Hugging Face hub into the shared cache. Notes and
+// `pensieve pull [REF]`: fetches a model from the Hugging Face hub into the shared cache. Notes and
 // progress go to stderr; the local path of each file goes to stdout, so scripts can use
 // `pensieve serve --model "$(pensieve pull REF | head -1)"`.
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/model_argument.hpp"
 #include "hub/pull.hpp"
 #include "hub/reference.hpp"
 
@@ -21,7 +22,7 @@ struct PullArgs {
 };
 
 int run_pull(const PullArgs& args) {
-  auto ref = hub::parse_reference(args.reference);
+  auto ref = hub::parse_reference(args.reference.empty() ? kDefaultModelReference : args.reference);
   if (!ref) {
     std::cerr << "pensieve pull: " << ref.error().message << "\n";
     return 2;
@@ -57,10 +58,11 @@ void add_pull_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "pull", "Download a model from the Hugging Face hub into the shared cache (resumable, verified)");
   auto args = std::make_shared<PullArgs>();
-  cmd->add_option("reference", args->reference,
-                  "ORG/REPO[:QUANT] (e.g. Qwen/Qwen3-1.7B-GGUF:Q4_K_M) or ORG/REPO/FILE.gguf; HF_TOKEN, "
-                  "HF_ENDPOINT, HF_HOME and the proxy variables are honoured")
-      ->required();
+  cmd->add_option(
+      "reference", args->reference,
+      std::string("ORG/REPO[:QUANT] (e.g. Qwen/Qwen3-8B-GGUF:Q4_K_M) or ORG/REPO/FILE.gguf; without "
+                  "one, the default model ") +
+          kDefaultModelReference + ". HF_TOKEN, HF_ENDPOINT, HF_HOME and the proxy variables are honoured");
   cmd->add_option("--retries", args->retries,
                   "Further attempts per file when a transfer breaks off (each resumes)")
       ->check(CLI::Range(0, 100))

@@ -1,5 +1,7 @@
 #include "cli/test_model.hpp"
 
+#include "cli/model_argument.hpp"
+
 namespace pensieve::cli {
 
 bool is_test_model(const gguf::Contents& metadata) {
@@ -12,8 +14,8 @@ std::optional<std::string> test_model_notice(const gguf::Contents& metadata) {
   const auto name = metadata.get_string("general.name");
   return std::string(**name) +
          " is a random-weight test model: it runs the whole engine, but its answers are gibberish. "
-         "For a real model: pensieve pull Qwen/Qwen3-1.7B-GGUF:Q4_K_M, or --model with any instruct GGUF "
-         "file";
+         "For a real model: pensieve pull (fetches " +
+         kDefaultModelReference + "), or --model with any instruct GGUF file";
 }
 
 }  // namespace pensieve::cli

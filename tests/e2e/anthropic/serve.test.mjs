@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import {
   startServer, serveExpectingExit, freePort, smallModel, sseEvents, postMessages, logLine, rejectedLines, MODEL, user,
@@ -145,12 +147,16 @@ test('SIGINT past the grace period: the stream ends with an error event, never c
   assert.deepEqual(rejectedLines(server.log()), []);
 });
 
-test("README's first command, scripts/serve.sh, serves the bundled default model", { timeout: 300_000 }, async () => {
+test("README's first command, scripts/serve.sh, offline: the bundled test model, said plainly", { timeout: 300_000 }, async () => {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
   const port = await freePort();
   // The script installs dependencies and builds (both no-ops here: ctest runs after a build), then
-  // execs `pensieve serve`, which is the process signalled below.
-  const child = spawn(path.join(repo, 'scripts', 'serve.sh'), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // tries to fetch the default model — from a hub that refuses connections, into an empty cache,
+  // as on a machine without the network — and execs `pensieve serve`, the process signalled below.
+  const env = { ...process.env, HF_ENDPOINT: 'http://127.0.0.1:9', HF_HOME: mkdtempSync(path.join(tmpdir(), 'pensieve-hf-')) };
+  delete env.PENSIEVE_MODEL;
+  delete env.HF_HUB_CACHE;
+  const child = spawn(path.join(repo, 'scripts', 'serve.sh'), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
@@ -169,6 +175,8 @@ test("README's first command, scripts/serve.sh, serves the bundled default model
     const msg = await sdk.messages.create({ model: MODEL, max_tokens: 4, messages: user('hello') });
     assert.equal(msg.type, 'message');
     assert.match(log, /qwen3-q8_0\.gguf/);
+    assert.match(log, /RANDOM-WEIGHT TEST MODEL/);
+    assert.match(log, /is a random-weight test model/);  // the server's banner too
   } finally {
     child.kill('SIGTERM');
   }

@@ -72,6 +72,20 @@ TEST_F(HubCommandTest, PullPrintsThePathAndASecondPullIsANoOp) {
   EXPECT_EQ(hub_.blob_requests(FakeHub::sha256_hex(llama_)).size(), 1u);
 }
 
+// The first run's model: `pull` with no reference fetches the default (here from the fake hub, which
+// holds a stand-in under its name), and the path it prints is what scripts/serve.sh serves.
+TEST_F(HubCommandTest, PullWithoutAReferenceFetchesTheDefaultModel) {
+  hub_.add_repo({"Qwen/Qwen3-1.7B-GGUF", kCommit, {{"Qwen3-1.7B-Q8_0.gguf", q8_}}});
+  const CommandRun pulled = run("pull", "", false);
+  ASSERT_EQ(pulled.exit_code, 0) << run("pull").output;
+  const fs::path expected =
+      dir_ / "hf" / "hub" / "models--Qwen--Qwen3-1.7B-GGUF" / "snapshots" / kCommit / "Qwen3-1.7B-Q8_0.gguf";
+  EXPECT_EQ(pulled.output, expected.string() + "\n");
+  EXPECT_EQ(read_all(expected), q8_);
+  const CommandRun help = run("pull --help");
+  EXPECT_NE(help.output.find("Qwen/Qwen3-1.7B-GGUF:Q8_0"), std::string::npos) << help.output;
+}
+
 TEST_F(HubCommandTest, AnInterruptedPullResumesWithRange) {
   const std::string sha = FakeHub::sha256_hex(q8_);
   hub_.cut_after(sha, 123456);
