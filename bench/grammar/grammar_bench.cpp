@@ -1,5 +1,6 @@
 // Token mask time during random walks through the Claude-Code-shaped tool-call grammar
-// (tests/unit/grammar/schema_corpus.hpp). Target: mean under 50 us and worst under 1 ms per mask
+// (tests/unit/grammar/schema_corpus.hpp), in Hermes' JSON form or (PENSIEVE_GRAMMAR_SYNTAX=markup)
+// Qwen3-Coder's markup. Target: mean under 50 us and worst under 1 ms per mask
 // for a ~150k-token vocabulary. The vocabulary is the GGUF named by PENSIEVE_GRAMMAR_VOCAB (e.g.
 // Qwen3's 151k, converted by tools/tokenizer_json_to_gguf), else the GPT-2 fixture (50k).
 //
@@ -12,7 +13,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <random>
+#include <string>
+#include <vector>
 
+#include "grammar/builder.hpp"
 #include "grammar/matcher.hpp"
 #include "grammar/token_masker.hpp"
 #include "support/derived_fixtures.hpp"
@@ -41,8 +45,37 @@ const std::vector<std::string>& vocab() {
   return *bytes;
 }
 
+// The same tools in Qwen3-Coder's markup (<function=NAME> with one <parameter=…> per argument),
+// in the form chat/tool_choice builds for that family.
+std::shared_ptr<const Grammar> markup_tool_call_grammar() {
+  GrammarBuilder b;
+  const MarkupForm form{"<parameter=", ">\n", "\n</parameter>\n", "</parameter>", {}};
+  std::vector<GrammarBuilder::Rule> calls;
+  for (const auto& [name, schema] : testing::claude_code_tools()) {
+    auto args = b.markup_arguments(schema, form);
+    if (!args) {
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), args.error().message.c_str());
+      std::abort();
+    }
+    calls.push_back(b.sequence({b.literal("<function=" + name + ">\n"), *args, b.literal("</function>")}));
+  }
+  const auto one =
+      b.sequence({b.literal("<tool_call>\n"), b.alternatives(calls), b.literal("\n</tool_call>")});
+  return b.build(b.sequence({one, b.repeat(b.sequence({b.literal("\n"), one}), 0, std::nullopt)}));
+}
+
+// PENSIEVE_GRAMMAR_SYNTAX=markup measures the Qwen3-Coder form, else the Hermes JSON form.
+bool markup() {
+  static const bool yes = [] {
+    const char* syntax = std::getenv("PENSIEVE_GRAMMAR_SYNTAX");
+    return syntax != nullptr && std::string(syntax) == "markup";
+  }();
+  return yes;
+}
+
 const std::shared_ptr<const Grammar>& grammar() {
-  static const auto g = testing::tool_call_grammar(testing::claude_code_tools());
+  static const auto g =
+      markup() ? markup_tool_call_grammar() : testing::tool_call_grammar(testing::claude_code_tools());
   return g;
 }
 
@@ -73,7 +106,8 @@ void walk(TokenMasker& masker, std::mt19937& rng, int max_steps, std::vector<dou
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       if (!has(mask, i)) continue;
       all.push_back(static_cast<std::uint32_t>(i));
-      if (bytes[i].find_first_of("\"}]") != std::string::npos)
+      // (In markup a value ends at its closing tag.)
+      if (bytes[i].find_first_of(markup() ? "\"}]<" : "\"}]") != std::string::npos)
         closing.push_back(static_cast<std::uint32_t>(i));
     }
     if (all.empty()) return;
