@@ -287,13 +287,9 @@ class MarkupCompiler : public SchemaCompiler<json> {
     for (const char* combinator : {"anyOf", "oneOf"}) {
       if (!s.contains(combinator)) continue;
       const std::string here = ptr + "/" + combinator;
-      for (const auto& [key, value] : s.items())
-        if (key != combinator && !kIgnored.contains(key))
-          return unsupported("keyword '" + key + "' beside " + combinator,
-                             ptr + "/" + escape_pointer_token(key));
-      const json& list = s[combinator];
-      if (!list.is_array() || list.empty())
-        return invalid(std::string(combinator) + " must be a non-empty array", here);
+      auto checked = this->combinator_list(s, ptr, combinator);
+      if (!checked) return checked.error();
+      const json& list = **checked;
       std::vector<Rule> choices;
       for (std::size_t i = 0; i < list.size(); ++i) {
         auto r = value_text(list[i], here + "/" + std::to_string(i), depth + 1);

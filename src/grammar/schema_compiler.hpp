@@ -103,14 +103,9 @@ class SchemaCompiler {
     for (const char* combinator : {"anyOf", "oneOf"}) {
       if (!s.contains(combinator)) continue;
       const std::string here = ptr + "/" + combinator;
-      for (const auto& [key, value] : s.items()) {
-        if (key != combinator && !kIgnored.contains(key))
-          return unsupported("keyword '" + key + "' beside " + combinator,
-                             ptr + "/" + escape_pointer_token(key));
-      }
-      const json& list = s[combinator];
-      if (!list.is_array() || list.empty())
-        return invalid(std::string(combinator) + " must be a non-empty array", here);
+      auto checked = combinator_list(s, ptr, combinator);
+      if (!checked) return checked.error();
+      const json& list = **checked;
       std::vector<Rule> choices;
       for (std::size_t i = 0; i < list.size(); ++i) {
         auto r = compile(list[i], here + "/" + std::to_string(i));
@@ -133,6 +128,20 @@ class SchemaCompiler {
   }
 
  protected:
+  // s[combinator] ("anyOf", "oneOf") as a list of alternatives: a non-empty array with nothing
+  // beside it but the keywords that do not constrain.
+  Result<const json*> combinator_list(const json& s, const std::string& ptr, const char* combinator) {
+    for (const auto& [key, value] : s.items()) {
+      if (key != combinator && !kIgnored.contains(key))
+        return unsupported("keyword '" + key + "' beside " + combinator,
+                           ptr + "/" + escape_pointer_token(key));
+    }
+    const json& list = s[combinator];
+    if (!list.is_array() || list.empty())
+      return invalid(std::string(combinator) + " must be a non-empty array", ptr + "/" + combinator);
+    return &list;
+  }
+
   // The types a schema names, or the one its keywords imply ("any" if none do).
   Result<std::vector<std::string>> types_of(const json& s, const std::string& ptr) const {
     std::vector<std::string> types;
