@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -30,6 +31,12 @@ struct TokenMasker::Impl {
     // (trie node, grammar node): the trie node's byte, read at the grammar node (reached by
     // simple moves from this one), needs the full step over the stack.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> frontier;
+    // Trie nodes whose byte may follow the rule's end at a node reached by simple moves, where
+    // nothing else makes the byte complex: the move within the rule (if any) is walked above like
+    // any simple one, and only the return to the caller is left for allowed(), from the stack
+    // without its top frame. (A line break inside raw markup text may begin the closing tag: these
+    // are most of a markup grammar's complex bytes.)
+    std::vector<std::uint32_t> returns;
   };
 
   Impl(std::shared_ptr<const Grammar> g, std::vector<std::string> tokens)
@@ -54,8 +61,20 @@ struct TokenMasker::Impl {
       if (next == Grammar::kNone) {
         i = trie.subtree_end(i);
       } else if (next == Grammar::kComplex) {
-        mask.frontier.emplace_back(i, from);
-        i = trie.subtree_end(i);
+        const std::optional<std::uint32_t> within = only_returns(from, trie.byte(i));
+        if (!within) {
+          mask.frontier.emplace_back(i, from);
+          i = trie.subtree_end(i);
+          continue;
+        }
+        if (mask.returns.empty() || mask.returns.back() != i) mask.returns.push_back(i);
+        if (*within == Grammar::kNone) {
+          i = trie.subtree_end(i);
+          continue;
+        }
+        at_depth[trie.depth(i)] = *within;
+        for (const std::uint32_t id : trie.ids(i)) mask.ids.push_back(id);
+        ++i;
       } else {
         at_depth[trie.depth(i)] = next;
         for (const std::uint32_t id : trie.ids(i)) mask.ids.push_back(id);
@@ -70,13 +89,50 @@ struct TokenMasker::Impl {
     }
   }
 
-  // Walks trie node i's subtree from `start` (the state before i's byte) with full steps.
+  // out = the state after byte b. Where the state has come down to one stack and the byte is a
+  // simple move from its top (a line break inside raw text, once the closing tag it might have begun
+  // is ruled out), the move is a look-up rather than a full step: the walks below a frontier branch
+  // mostly run inside one rule again after a byte or two.
+  void advance(const StackSet& in, std::uint8_t b, StackSet& out) {
+    if (in.size() == 1) {
+      const std::uint32_t next = grammar->simple_next(in.frames.back(), b);
+      if (next == Grammar::kNone) {
+        out.clear();
+        return;
+      }
+      if (next != Grammar::kComplex) {
+        out = in;
+        out.frames.back() = next;
+        return;
+      }
+    }
+    step(*grammar, in, b, scratch, out);
+  }
+
+  // Where byte b at node n is complex only because it may follow n's rule: no call from n can
+  // start with b and at most one byte edge takes it. Then the node that edge leads to (kNone when
+  // none does), else nullopt.
+  std::optional<std::uint32_t> only_returns(std::uint32_t n, std::uint8_t b) const {
+    const Grammar& g = *grammar;
+    if (!g.node(n).accepting || !g.follow(g.node(n).rule).test(b)) return std::nullopt;
+    for (const auto& c : g.call_edges(n))
+      if (g.first(g.rule_start(c.rule)).test(b)) return std::nullopt;
+    std::uint32_t target = Grammar::kNone;
+    for (const auto& e : g.byte_edges(n)) {
+      if (b < e.lo || b > e.hi) continue;
+      if (target != Grammar::kNone) return std::nullopt;
+      target = e.target;
+    }
+    return target;
+  }
+
+  // Walks trie node i's subtree from `start` (the state before i's byte), a byte at a time.
   void walk(const StackSet& start, std::uint32_t i, std::vector<std::uint64_t>& out) {
     const std::uint32_t base = trie.depth(i) - 1;
     states[0] = start;
     for (std::uint32_t j = i, end = trie.subtree_end(i); j < end;) {
       const std::uint32_t d = trie.depth(j) - base;
-      step(*grammar, states[d - 1], trie.byte(j), scratch, states[d]);
+      advance(states[d - 1], trie.byte(j), states[d]);
       if (states[d].empty()) {
         j = trie.subtree_end(j);
         continue;
@@ -101,6 +157,11 @@ struct TokenMasker::Impl {
         single.push(stack);
         single.frames.back() = grammar_node;
         walk(single, trie_node, out);
+      }
+      if (stack.size() > 1 && !mask.returns.empty()) {
+        single.clear();
+        single.push(stack.first(stack.size() - 1));
+        for (const std::uint32_t trie_node : mask.returns) walk(single, trie_node, out);
       }
     }
   }
