@@ -61,13 +61,16 @@ struct TokenMasker::Impl {
       if (next == Grammar::kNone) {
         i = trie.subtree_end(i);
       } else if (next == Grammar::kComplex) {
-        const std::optional<std::uint32_t> within = only_returns(from, trie.byte(i));
+        // A token's first byte is read at n itself, whose calls allowed() expands (see add_stack).
+        const bool at_n = trie.depth(i) == 1;
+        const std::optional<std::uint32_t> within = split_move(from, trie.byte(i), at_n);
         if (!within) {
           mask.frontier.emplace_back(i, from);
           i = trie.subtree_end(i);
           continue;
         }
-        if (mask.returns.empty() || mask.returns.back() != i) mask.returns.push_back(i);
+        if (may_return(from, trie.byte(i)) && (mask.returns.empty() || mask.returns.back() != i))
+          mask.returns.push_back(i);
         if (*within == Grammar::kNone) {
           i = trie.subtree_end(i);
           continue;
@@ -109,14 +112,21 @@ struct TokenMasker::Impl {
     step(*grammar, in, b, scratch, out);
   }
 
-  // Where byte b at node n is complex only because it may follow n's rule: no call from n can
-  // start with b and at most one byte edge takes it. Then the node that edge leads to (kNone when
-  // none does), else nullopt.
-  std::optional<std::uint32_t> only_returns(std::uint32_t n, std::uint8_t b) const {
+  bool may_return(std::uint32_t n, std::uint8_t b) const {
     const Grammar& g = *grammar;
-    if (!g.node(n).accepting || !g.follow(g.node(n).rule).test(b)) return std::nullopt;
-    for (const auto& c : g.call_edges(n))
-      if (g.first(g.rule_start(c.rule)).test(b)) return std::nullopt;
+    return g.node(n).accepting && g.follow(g.node(n).rule).test(b);
+  }
+
+  // A complex byte b at node n taken apart: the one node a byte edge leads to within the rule
+  // (kNone when none does), the return being left to allowed() (may_return) and, with
+  // `calls_expanded`, the calls too. Nullopt when b needs the full step: several byte edges take
+  // it, or a call does and calls are not expanded.
+  std::optional<std::uint32_t> split_move(std::uint32_t n, std::uint8_t b, bool calls_expanded) const {
+    const Grammar& g = *grammar;
+    if (!calls_expanded) {
+      for (const auto& c : g.call_edges(n))
+        if (g.first(g.rule_start(c.rule)).test(b)) return std::nullopt;
+    }
     std::uint32_t target = Grammar::kNone;
     for (const auto& e : g.byte_edges(n)) {
       if (b < e.lo || b > e.hi) continue;
@@ -144,8 +154,14 @@ struct TokenMasker::Impl {
 
   void compute(const StackSet& state, std::vector<std::uint64_t>& out) {
     out.assign(words, 0);
-    for (std::size_t s = 0; s < state.size(); ++s) {
-      const auto stack = state.stack(s);
+    for (std::size_t s = 0; s < state.size(); ++s) add_stack(state.stack(s), out);
+  }
+
+  // The tokens one stack allows: its top's precomputed set, the walks it left, the returns to
+  // the caller, and for each call its top can make, what the callee's start allows on the stack
+  // that call makes (a token entering a call at its first byte).
+  void add_stack(std::span<const std::uint32_t> stack, std::vector<std::uint64_t>& out) {
+    {
       const NodeMask& mask = node_masks[stack.back()];
       if (!mask.dense.empty()) {
         for (std::size_t w = 0; w < words; ++w) out[w] |= mask.dense[w];
@@ -163,6 +179,13 @@ struct TokenMasker::Impl {
         single.push(stack.first(stack.size() - 1));
         for (const std::uint32_t trie_node : mask.returns) walk(single, trie_node, out);
       }
+    }
+    std::vector<std::uint32_t> called;
+    for (const auto& c : grammar->call_edges(stack.back())) {
+      called.assign(stack.begin(), stack.end());
+      called.back() = c.ret;
+      called.push_back(grammar->rule_start(c.rule));
+      add_stack(called, out);
     }
   }
 

@@ -119,6 +119,26 @@ TEST(GrammarTokenMask, EqualsBruteForceOnRandomStates) {
                       TokenMasker& masker) { (void)random_walk(masker, g, rng, 9); });
 }
 
+// The tool-call grammar in Qwen3-Coder's markup: raw text values (a line break may begin the
+// closing tag, which returns into the caller), and calls into the shared text rule at a value's
+// first byte, which the masker takes apart rather than walking. Checked against the full step.
+TEST(GrammarTokenMask, MarkupCallsEqualBruteForceOnRandomStates) {
+  GrammarBuilder b;
+  const MarkupForm form{"<parameter=", ">\n", "\n</parameter>\n", "</parameter>", {}};
+  std::vector<GrammarBuilder::Rule> calls;
+  for (const auto& [name, schema] : testing::claude_code_tools()) {
+    auto args = b.markup_arguments(schema, form);
+    ASSERT_TRUE(args.ok()) << name << ": " << args.error().message;
+    calls.push_back(b.sequence({b.literal("<function=" + name + ">\n"), *args, b.literal("</function>")}));
+  }
+  const auto g =
+      b.build(b.sequence({b.literal("<tool_call>\n"), b.alternatives(calls), b.literal("\n</tool_call>")}));
+  ASSERT_NE(g, nullptr);
+  TokenMasker masker(g, vocab().bytes);
+  std::mt19937 rng(5);
+  for (int walk = 0; walk < 3; ++walk) (void)random_walk(masker, g, rng, 6);
+}
+
 TEST(GrammarTokenMask, RandomWalksProduceValidInstances) {
   std::mt19937 rng(11);
   for_each_schema(
