@@ -594,8 +594,11 @@ TEST(Scheduler, ResultsSayWhereTheTimeWent) {
   ASSERT_TRUE(s.ok());
   auto first = std::make_shared<Recorder>();
   auto second = std::make_shared<Recorder>();
+  // Both are queued before the first step runs, however late this thread gets its turns.
+  backend.hold_gate();
   ASSERT_TRUE((*s)->submit(greedy({1, 2, 3}, 5), first).ok());
   ASSERT_TRUE((*s)->submit(greedy({9, 9}, 3), second).ok());
+  backend.release_gate();
   const GenerationResult a = first->wait();
   const GenerationResult b = second->wait();
   EXPECT_GE(a.prompt_seconds, 0.001);      // one prompt step
