@@ -49,7 +49,7 @@ const std::vector<std::string>& vocab() {
 // in the form chat/tool_choice builds for that family.
 std::shared_ptr<const Grammar> markup_tool_call_grammar() {
   GrammarBuilder b;
-  const MarkupForm form{"<parameter=", ">\n", "\n</parameter>\n", "</parameter>", {}};
+  const MarkupForm form = MarkupForm::qwen3_coder();
   std::vector<GrammarBuilder::Rule> calls;
   for (const auto& [name, schema] : testing::claude_code_tools()) {
     auto args = b.markup_arguments(schema, form);

@@ -266,27 +266,11 @@ Rule either(grammar::GrammarBuilder& b, std::vector<Rule> rules) {
 
 Result<grammar::GrammarBuilder::Rule> ToolCallPrefiller::arguments_rule(
     grammar::GrammarBuilder& b, const CallParts& parts, const nlohmann::ordered_json& schema) const {
-  grammar::MarkupForm form;
+  if (parts.arguments == Arguments::kJson) return b.json_schema(schema);
+  grammar::MarkupForm form = parts.arguments == Arguments::kQwen3Coder ? grammar::MarkupForm::qwen3_coder()
+                                                                       : grammar::MarkupForm::glm();
   form.tokens = parts.tokens;
-  switch (parts.arguments) {
-    case Arguments::kJson:
-      return b.json_schema(schema);
-    case Arguments::kQwen3Coder:
-      // <parameter=NAME>\nVALUE\n</parameter>\n; the parser strips one line break at each end.
-      form.name_open = "<parameter=";
-      form.name_close = ">\n";
-      form.value_close = "\n</parameter>\n";
-      form.value_end = "</parameter>";
-      return b.markup_arguments(schema, form);
-    case Arguments::kGlm:
-      // <arg_key>NAME</arg_key>\n<arg_value>VALUE</arg_value>\n
-      form.name_open = "<arg_key>";
-      form.name_close = "</arg_key>\n<arg_value>";
-      form.value_close = "</arg_value>\n";
-      form.value_end = "</arg_value>";
-      return b.markup_arguments(schema, form);
-  }
-  return b.json_schema(schema);
+  return b.markup_arguments(schema, form);
 }
 
 Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(

@@ -41,6 +41,14 @@ struct MarkupForm {
   // Qwen3-Coder's parser strips one line break from each end of a value: name_close and
   // value_close carry those, and the value itself is written exactly.
   std::vector<std::string> tokens;
+
+  // <parameter=NAME>\nVALUE\n</parameter>\n (Qwen3-Coder; its parser strips one line break at each
+  // end of a value).
+  static MarkupForm qwen3_coder() { return {"<parameter=", ">\n", "\n</parameter>\n", "</parameter>", {}}; }
+  // <arg_key>NAME</arg_key>\n<arg_value>VALUE</arg_value>\n (GLM).
+  static MarkupForm glm() {
+    return {"<arg_key>", "</arg_key>\n<arg_value>", "</arg_value>\n", "</arg_value>", {}};
+  }
 };
 
 // Whitespace between JSON tokens is bounded so that a weak model cannot loop on it forever: at

@@ -124,7 +124,7 @@ TEST(GrammarTokenMask, EqualsBruteForceOnRandomStates) {
 // first byte, which the masker takes apart rather than walking. Checked against the full step.
 TEST(GrammarTokenMask, MarkupCallsEqualBruteForceOnRandomStates) {
   GrammarBuilder b;
-  const MarkupForm form{"<parameter=", ">\n", "\n</parameter>\n", "</parameter>", {}};
+  const MarkupForm form = MarkupForm::qwen3_coder();
   std::vector<GrammarBuilder::Rule> calls;
   for (const auto& [name, schema] : testing::claude_code_tools()) {
     auto args = b.markup_arguments(schema, form);
