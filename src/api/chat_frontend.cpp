@@ -227,7 +227,7 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
     }
     if (!*lazy) return {};
     p.grammar = std::move((*lazy)->grammar);
-    p.grammar_triggers = std::move((*lazy)->triggers);
+    p.grammar_trigger = std::move((*lazy)->trigger);
     p.grammar_key = std::string("auto ") + (parallel ? "some " : "one ") + tools;
     tell(p.grammar_key);
     return {};
@@ -272,7 +272,7 @@ std::shared_ptr<engine::TokenConstraint> ChatFrontend::constraint(const Prompt& 
   auto& cache = maskers();
   auto entry = cache.get(prompt.grammar_key, prompt.grammar);
   std::optional<Trigger> trigger;
-  if (!prompt.grammar_triggers.empty()) trigger = Trigger{prompt.grammar_triggers, prompt.opens_reasoning};
+  if (prompt.grammar_trigger) trigger = Trigger{*prompt.grammar_trigger, prompt.opens_reasoning};
   return std::make_shared<GrammarConstraint>(entry.masker, entry.grammar, cache.token_bytes(), end_tokens(),
                                              std::move(trigger));
 }

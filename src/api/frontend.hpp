@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/messages_request.hpp"
+#include "chat/call_trigger.hpp"
 #include "core/result.hpp"
 #include "engine/token_constraint.hpp"
 #include "grammar/grammar.hpp"
@@ -56,9 +58,9 @@ struct Prompt {
   // schema), or null; the key names what it was made from, for the masker cache.
   std::shared_ptr<const grammar::Grammar> grammar;
   std::string grammar_key;
-  // Non-empty: the grammar holds only from one of these on (tool_choice auto), each as the
-  // constraint's token bytes spell it (a marker's text, or its control token's marked text).
-  std::vector<std::string> grammar_triggers;
+  // Set: the grammar holds only from the trigger on (tool_choice auto), its texts as the
+  // constraint's token bytes spell them (a marker's text, or its control token's marked text).
+  std::optional<chat::CallTrigger> grammar_trigger;
 };
 
 class Frontend {

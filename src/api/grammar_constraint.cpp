@@ -9,8 +9,30 @@
 namespace pensieve::api {
 
 namespace {
-constexpr std::string_view kReasoningEnd = "</think>";
+
+const std::vector<std::string> kReasoningEnd{"</think>"};
+
+// Where the first of `texts` begins in `s` (the longest at a tie: a control token's marked text
+// begins before the text in it), and its length; npos when none does.
+std::pair<std::size_t, std::size_t> first_of(const std::string& s, const std::vector<std::string>& texts) {
+  std::size_t at = std::string::npos, length = 0;
+  for (const std::string& t : texts) {
+    const std::size_t pos = s.find(t);
+    if (pos < at || (pos == at && pos != std::string::npos && t.size() > length)) {
+      at = pos;
+      length = t.size();
+    }
+  }
+  return {at, length};
 }
+
+std::size_t longest(const std::vector<std::string>& texts) {
+  std::size_t n = 0;
+  for (const std::string& t : texts) n = std::max(n, t.size());
+  return n;
+}
+
+}  // namespace
 
 GrammarConstraint::GrammarConstraint(std::shared_ptr<grammar::TokenMasker> masker,
                                      std::shared_ptr<const grammar::Grammar> grammar,
@@ -21,7 +43,7 @@ GrammarConstraint::GrammarConstraint(std::shared_ptr<grammar::TokenMasker> maske
       matcher_(std::move(grammar)),
       trigger_(std::move(trigger)),
       engaged_(!trigger_),
-      in_reasoning_(trigger_ && trigger_->starts_in_reasoning),
+      quiet_until_(trigger_ && trigger_->starts_in_reasoning ? &kReasoningEnd : nullptr),
       token_bytes_(std::move(token_bytes)),
       end_tokens_(std::move(end_tokens)),
       end_logits_(end_tokens_.size()) {}
@@ -69,42 +91,45 @@ bool GrammarConstraint::accept(std::int32_t token) {
 
 bool GrammarConstraint::watch(std::string_view bytes) {
   recent_.append(bytes);
-  if (in_reasoning_) {
-    const auto end = recent_.find(kReasoningEnd);
-    if (end == std::string::npos) {
-      if (recent_.size() > kReasoningEnd.size()) recent_.erase(0, recent_.size() - kReasoningEnd.size());
+  const chat::CallTrigger& call = trigger_->call;
+  for (;;) {
+    if (quiet_until_) {
+      const auto [end, length] = first_of(recent_, *quiet_until_);
+      if (end == std::string::npos) {
+        const std::size_t keep = longest(*quiet_until_);
+        if (recent_.size() > keep) recent_.erase(0, recent_.size() - keep);
+        return false;
+      }
+      std::size_t after = end + length;
+      // A marker as a control token: its closing mark goes with it.
+      if (end > 0 && recent_[end - 1] == grammar::kControlMark && after < recent_.size() &&
+          recent_[after] == grammar::kControlMark)
+        ++after;
+      recent_.erase(0, after);
+      quiet_until_ = nullptr;
+    }
+    const auto [quiet, quiet_length] = first_of(recent_, call.quiet_open);
+    const auto [at, length] = first_of(recent_, call.texts);
+    const auto [opening, opening_length] = first_of(recent_, call.openings);
+    const std::size_t first = std::min({quiet, at, opening});
+    if (first == std::string::npos) {
+      const std::size_t keep =
+          std::max({longest(call.texts), longest(call.openings), longest(call.quiet_open)});
+      if (keep > 0 && recent_.size() >= keep) recent_.erase(0, recent_.size() - (keep - 1));
       return false;
     }
-    in_reasoning_ = false;
-    std::size_t after = end + kReasoningEnd.size();
-    // "</think>" as a control token: its closing mark goes with it.
-    if (end > 0 && recent_[end - 1] == grammar::kControlMark && after < recent_.size() &&
-        recent_[after] == grammar::kControlMark)
-      ++after;
-    recent_.erase(0, after);
-  }
-  // The trigger that begins first (a control token's marked text begins before the text in it).
-  std::size_t at = std::string::npos;
-  std::size_t found = 0;
-  std::size_t longest = 0;
-  for (const std::string& trigger : trigger_->texts) {
-    longest = std::max(longest, trigger.size());
-    const std::size_t pos = recent_.find(trigger);
-    if (pos < at || (pos == at && pos != std::string::npos && trigger.size() > found)) {
-      at = pos;
-      found = trigger.size();
+    if (first == quiet) {
+      recent_.erase(0, quiet + quiet_length);
+      quiet_until_ = &call.quiet_close;
+      continue;
     }
+    // What the token wrote past a trigger is already part of the call; an opening is its start.
+    const std::string rest = first == at ? recent_.substr(at + length) : recent_.substr(opening);
+    recent_.clear();
+    matcher_ = grammar::Matcher(grammar_);
+    engaged_ = rest.empty() || matcher_.accept(rest);
+    return engaged_;
   }
-  if (at == std::string::npos) {
-    if (longest > 0 && recent_.size() >= longest) recent_.erase(0, recent_.size() - (longest - 1));
-    return false;
-  }
-  // What the token wrote past the trigger is already part of the call.
-  const std::string rest = recent_.substr(at + found);
-  recent_.clear();
-  matcher_ = grammar::Matcher(grammar_);
-  engaged_ = rest.empty() || matcher_.accept(rest);
-  return engaged_;
 }
 
 MaskerCache::MaskerCache(std::shared_ptr<const std::vector<std::string>> token_bytes, std::size_t capacity)

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/call_trigger.hpp"
 #include "engine/token_constraint.hpp"
 #include "grammar/matcher.hpp"
 #include "grammar/token_masker.hpp"
@@ -22,10 +23,11 @@
 namespace pensieve::api {
 
 // Lazy (with a trigger, for tool_choice auto): free until the output shows the trigger (outside
-// the reasoning, when the prompt opens some), then held to the grammar until it is complete, then
-// free again. Otherwise the whole output follows the grammar and nothing may follow it.
+// the reasoning, when the prompt opens some, and outside the call's quiet spans), then held to the
+// grammar until it is complete, then free again. Otherwise the whole output follows the grammar
+// and nothing may follow it.
 struct Trigger {
-  std::vector<std::string> texts;    // any of them engages the grammar
+  chat::CallTrigger call;
   bool starts_in_reasoning = false;  // triggers count only after "</think>"
 };
 
@@ -50,7 +52,8 @@ class GrammarConstraint final : public engine::TokenConstraint {
   grammar::Matcher matcher_;
   std::optional<Trigger> trigger_;
   bool engaged_ = true;
-  bool in_reasoning_ = false;
+  // Triggers are only words until one of these shows ("</think>", or the end of a quiet span).
+  const std::vector<std::string>* quiet_until_ = nullptr;
   std::string recent_;  // free output not yet ruled out as the start of a trigger
   std::shared_ptr<const std::vector<std::string>> token_bytes_;
   std::vector<std::int32_t> end_tokens_;

@@ -101,6 +101,8 @@ ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::order
       p.close = "</function>\n</tool_call>";
       p.next = "\n<tool_call>\n<function=";
       p.trigger = "<tool_call>";
+      p.bare_opener = "<function=";
+      p.bare_close = "</function>";
       p.tokens = {"<tool_call>", "</tool_call>"};
       break;
     case Syntax::kLlama3:
@@ -150,6 +152,9 @@ ToolCallPrefiller::CallParts ToolCallPrefiller::call_parts(const nlohmann::order
       p.other_afters = {" <|constrain|>json<|message|>", "<|constrain|>json<|message|>", " json<|message|>",
                         "<|message|>"};
       p.trigger = "to=functions.";
+      // A message's body runs from <|message|> to <|end|> (the other ends end the generation).
+      p.quiet_open = {"<|message|>"};
+      p.quiet_close = {"<|end|>"};
       p.tokens = {"<|channel|>", "<|constrain|>", "<|message|>"};
       break;
     case Syntax::kDeepSeekR1:
@@ -247,10 +252,18 @@ Result<std::optional<ToolCallPrefiller::LazyCall>> ToolCallPrefiller::lazy_call(
   auto g = call_grammar(ToolChoiceMode::kAny, "", context, parallel, true, unconstrained);
   if (!g) return g.error();
   if (!*g) return std::optional<LazyCall>();
-  LazyCall lazy{{parts.trigger}, std::move(*g)};
-  // A trigger that is a marker may come as its control token too.
-  for (const std::string& token : parts.tokens)
-    if (token == parts.trigger) lazy.triggers.push_back(grammar::control_token_bytes(token));
+  LazyCall lazy{{{parts.trigger}, {}, parts.quiet_open, parts.quiet_close}, std::move(*g)};
+  if (!parts.bare_opener.empty()) lazy.trigger.openings.push_back(parts.bare_opener);
+  // A marker may come as its control token too.
+  auto add_control_tokens = [&](std::vector<std::string>& texts) {
+    const std::size_t n = texts.size();
+    for (std::size_t i = 0; i < n; ++i)
+      for (const std::string& token : parts.tokens)
+        if (token == texts[i]) texts.push_back(grammar::control_token_bytes(token));
+  };
+  add_control_tokens(lazy.trigger.texts);
+  add_control_tokens(lazy.trigger.quiet_open);
+  add_control_tokens(lazy.trigger.quiet_close);
   return std::optional<LazyCall>(std::move(lazy));
 }
 
@@ -289,7 +302,7 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
   const std::size_t count = parallel && parts.next ? kMaxCalls : 1;
   // Per tool: its name as written, and its arguments with the call's close.
   std::vector<std::string> names;
-  std::vector<Rule> from_arguments;
+  std::vector<Rule> from_arguments, bare_from_arguments;
   const nlohmann::ordered_json any_object{{"type", "object"}};
   // Mistral Nemo's optional call id, made once for all the tools.
   std::optional<Rule> call_id;
@@ -315,19 +328,21 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     if (call_id) rest.push_back(*call_id);
     if (!parts.close.empty()) rest.push_back(text(parts.close));
     from_arguments.push_back(b.sequence(std::move(rest)));
+    if (lazy && !parts.bare_opener.empty())
+      bare_from_arguments.push_back(b.sequence({*arguments, text(parts.bare_close)}));
     names.push_back(parts.json_name ? json_escaped(tool_name) : tool_name);
   }
   if (from_arguments.empty()) return Grammar();
 
   // Call number k (0: the first) from its name on, the model naming the tool.
-  auto from_name = [&](std::size_t k) {
+  auto from_name = [&](std::size_t k, const std::vector<Rule>& arguments_and_close) {
     const CallParts numbered = parts.numbered && k > 0 ? call_parts(context, k) : parts;
     std::vector<Rule> afters{text(numbered.after)};
     for (const std::string& other : parts.other_afters) afters.push_back(text(other));
     const Rule after = either(b, std::move(afters));
     std::vector<Rule> calls;
     for (std::size_t t = 0; t < names.size(); ++t)
-      calls.push_back(b.sequence({b.literal(names[t]), after, from_arguments[t]}));
+      calls.push_back(b.sequence({b.literal(names[t]), after, arguments_and_close[t]}));
     return either(b, std::move(calls));
   };
   std::vector<Rule> sequence;
@@ -337,7 +352,8 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     if (!lead.empty()) sequence.push_back(text(lead));
   }
   // For "tool" the prefill wrote the first call's name and what follows it.
-  sequence.push_back(mode == ToolChoiceMode::kTool ? either(b, from_arguments) : from_name(0));
+  sequence.push_back(mode == ToolChoiceMode::kTool ? either(b, from_arguments)
+                                                   : from_name(0, from_arguments));
   // Lazily, calls that each open with the trigger are held one at a time; a section of calls
   // (closed by `end`) is held whole.
   const bool more = count > 1 && !(lazy && parts.end.empty());
@@ -345,13 +361,17 @@ Result<std::shared_ptr<const grammar::Grammar>> ToolCallPrefiller::call_grammar(
     // (next call1 (next call2 (...)?)?)?: each call with its own number.
     Rule tail = b.empty();
     for (std::size_t k = count - 1; k >= 1; --k)
-      tail = b.optional(b.sequence({text(*parts.next), from_name(k), tail}));
+      tail = b.optional(b.sequence({text(*parts.next), from_name(k, from_arguments), tail}));
     sequence.push_back(tail);
   } else if (more) {
-    sequence.push_back(b.repeat(b.sequence({text(*parts.next), from_name(1)}), 0, count - 1));
+    sequence.push_back(b.repeat(b.sequence({text(*parts.next), from_name(1, from_arguments)}), 0, count - 1));
   }
   if (!parts.end.empty()) sequence.push_back(text(parts.end));
-  return b.try_build(b.sequence(std::move(sequence)));
+  if (bare_from_arguments.empty()) return b.try_build(b.sequence(std::move(sequence)));
+  // The bare form's grammar begins with its opener, which the trigger's own form never writes
+  // first.
+  const Rule bare = b.sequence({b.literal(parts.bare_opener), from_name(0, bare_from_arguments)});
+  return b.try_build(b.alternatives({b.sequence(std::move(sequence)), bare}));
 }
 
 }  // namespace pensieve::chat

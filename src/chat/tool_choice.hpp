@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/call_trigger.hpp"
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
 #include "grammar/builder.hpp"
@@ -88,8 +89,10 @@ class ToolCallPrefiller {
   // is a bare JSON object, which no text tells apart from an answer that begins with "{". Where a
   // section holds the calls (see call_grammar) the grammar takes the whole section, with more
   // calls when `parallel`; elsewhere each call opens with the trigger and is held alone.
+  // Qwen3-Coder's model sometimes drops the <tool_call> wrapper: a bare "<function=" opens a call
+  // too (one of the trigger's openings). gpt-oss's trigger counts only in a message's header.
   struct LazyCall {
-    std::vector<std::string> triggers;
+    CallTrigger trigger;
     std::shared_ptr<const grammar::Grammar> grammar;
   };
   Result<std::optional<LazyCall>> lazy_call(const nlohmann::ordered_json& context, bool parallel = false,
@@ -111,6 +114,10 @@ class ToolCallPrefiller {
     std::optional<std::string> next;  // between one call's close and the next one's name
     std::string end;
     std::string trigger;              // what opens a call, within `before`; empty: no distinct opener
+    // Another opener (lazily only): `bare_opener` NAME `after` ARGUMENTS `bare_close`, one call.
+    std::string bare_opener;
+    std::string bare_close;
+    std::vector<std::string> quiet_open, quiet_close;  // see CallTrigger
     std::vector<std::string> tokens;  // the markers a vocabulary may hold as control tokens
   };
   // The parts of call number k of this turn.

@@ -120,6 +120,8 @@ class GrammarBuilder {
   Rule make_value();
   Rule json_char(std::string_view unwritten);
   Rule utf8_multibyte(bool with_bom = true);
+  // A JSON string (quotes included) whose value is none of `names`, in any spelling (json_key.cpp).
+  Rule json_key_other_than(const std::vector<std::string>& names);
 
   detail::ExprPool pool_;
   // JSON inside markup (markup_arguments) must never write "</", which could close the markup's

@@ -384,7 +384,13 @@ class SchemaCompiler {
       extra = *value;
     }
     std::optional<Rule> extra_member;
-    if (extra) extra_member = b_.sequence({b_.json_string(), colon, *extra});
+    if (extra) {
+      // An extra member must not repeat a listed name: a reader keeps one of the two values.
+      std::vector<std::string> listed;
+      for (const auto& p : shape.properties) listed.push_back(p.first);
+      const Rule key = listed.empty() ? b_.json_string() : b_.json_key_other_than(listed);
+      extra_member = b_.sequence({key, colon, *extra});
+    }
 
     const std::size_t k = blocks.size();
     // g[j]: what may follow once something has been written and properties before j are done.

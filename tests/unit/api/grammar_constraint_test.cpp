@@ -31,6 +31,8 @@ enum Token : std::int32_t {
   kRawFF,
   kThinkEndControl,
   kGarbledControl,
+  kMessageControl,
+  kMessageEndControl,
   kCount
 };
 
@@ -50,6 +52,8 @@ std::shared_ptr<const std::vector<std::string>> token_bytes() {
   b[kRawFF] = grammar::grammar_token_bytes("\xFF", "", false);
   b[kThinkEndControl] = control_token_bytes("</think>");
   b[kGarbledControl] = control_token_bytes("<|don|>");
+  b[kMessageControl] = control_token_bytes("<|message|>");
+  b[kMessageEndControl] = control_token_bytes("<|end|>");
   return bytes;
 }
 
@@ -77,6 +81,17 @@ std::vector<std::int32_t> allowed(GrammarConstraint& c) {
   return out;
 }
 
+chat::CallTrigger call_trigger(std::vector<std::string> texts, std::vector<std::string> openings = {},
+                               std::vector<std::string> quiet_open = {},
+                               std::vector<std::string> quiet_close = {}) {
+  chat::CallTrigger t;
+  t.texts = std::move(texts);
+  t.openings = std::move(openings);
+  t.quiet_open = std::move(quiet_open);
+  t.quiet_close = std::move(quiet_close);
+  return t;
+}
+
 std::vector<std::int32_t> all() {
   std::vector<std::int32_t> out;
   for (std::int32_t i = 0; i < kCount; ++i) out.push_back(i);
@@ -88,7 +103,7 @@ TEST(GrammarConstraint, LazyEngagesAtATriggerInEitherFormAndLetsGoWhenTheCallIsC
   for (const std::int32_t trigger : {kGoText, kGoControl}) {
     SCOPED_TRACE(trigger);
     GrammarConstraint c(s.masker, s.grammar, s.bytes, {kEnd},
-                        Trigger{{"<|go|>", control_token_bytes("<|go|>")}, false});
+                        Trigger{call_trigger({"<|go|>", control_token_bytes("<|go|>")}), false});
     EXPECT_EQ(allowed(c), all()) << "free before the trigger";
     EXPECT_TRUE(c.accept(kHi));
     EXPECT_TRUE(c.accept(trigger));
@@ -116,14 +131,43 @@ TEST(GrammarConstraint, ForcedFollowsTheGrammarAndEndsWithIt) {
 
 TEST(GrammarConstraint, ATriggerInsideReasoningIsNotOne) {
   const Parts s = parts();
-  GrammarConstraint c(s.masker, s.grammar, s.bytes, {kEnd},
-                      Trigger{{"<|go|>", control_token_bytes("<|go|>")}, /*starts_in_reasoning=*/true});
+  GrammarConstraint c(
+      s.masker, s.grammar, s.bytes, {kEnd},
+      Trigger{call_trigger({"<|go|>", control_token_bytes("<|go|>")}), /*starts_in_reasoning=*/true});
   EXPECT_TRUE(c.accept(kGoControl));
   EXPECT_EQ(allowed(c), all()) << "still thinking";
   EXPECT_TRUE(c.accept(kThinkEndControl));  // </think> as a control token ends the reasoning
   EXPECT_EQ(allowed(c), all());
   EXPECT_TRUE(c.accept(kGoControl));
   EXPECT_EQ(allowed(c), std::vector<std::int32_t>{kOpen});
+}
+
+// gpt-oss writes "to=functions." in a message's header to call; inside a message's body the same
+// words are only words.
+TEST(GrammarConstraint, ATriggerInsideAQuietSpanIsNotOne) {
+  const Parts s = parts();
+  const chat::CallTrigger call =
+      call_trigger({"<|go|>"}, {}, {control_token_bytes("<|message|>")}, {control_token_bytes("<|end|>")});
+  GrammarConstraint c(s.masker, s.grammar, s.bytes, {kEnd}, Trigger{call, false});
+  EXPECT_TRUE(c.accept(kMessageControl));
+  EXPECT_TRUE(c.accept(kGoText));
+  EXPECT_EQ(allowed(c), all()) << "in a body";
+  EXPECT_TRUE(c.accept(kMessageEndControl));
+  EXPECT_TRUE(c.accept(kHi));
+  EXPECT_EQ(allowed(c), all());
+  EXPECT_TRUE(c.accept(kGoText));
+  EXPECT_EQ(allowed(c), std::vector<std::int32_t>{kOpen}) << "in a header";
+}
+
+// An opening (Qwen3-Coder's bare "<function=") is the grammar's own first words: the constraint
+// hands it to the grammar rather than skipping it.
+TEST(GrammarConstraint, AnOpeningIsTheStartOfTheCall) {
+  const Parts s = parts();
+  GrammarConstraint c(s.masker, s.grammar, s.bytes, {kEnd}, Trigger{call_trigger({"<|go|>"}, {"{"}), false});
+  EXPECT_TRUE(c.accept(kHi));
+  EXPECT_EQ(allowed(c), all());
+  EXPECT_TRUE(c.accept(kOpen));
+  EXPECT_EQ(allowed(c), std::vector<std::int32_t>{kClose});
 }
 
 }  // namespace

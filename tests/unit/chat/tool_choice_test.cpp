@@ -306,7 +306,7 @@ TEST(ToolChoice, LazyCallsEngageAtEachFamilysOpener) {
       continue;
     }
     ASSERT_TRUE(lazy->has_value());
-    const auto& triggers = (*lazy)->triggers;
+    const auto& triggers = (*lazy)->trigger.texts;
     ASSERT_FALSE(triggers.empty());
     const std::string& trigger = triggers.front();
     // A marker may come as its control token too; gpt-oss's "to=functions." is plain text.
@@ -327,6 +327,19 @@ TEST(ToolChoice, LazyCallsEngageAtEachFamilysOpener) {
     garbled.replace(garbled.find("get_weather"), 11, "get_weathe_");
     grammar::Matcher wrong((*lazy)->grammar);
     EXPECT_FALSE(wrong.accept(garbled)) << "only the offered tools";
+    // Qwen3-Coder's call without its wrapper opens at "<function=" and ends at "</function>".
+    const auto& openings = (*lazy)->trigger.openings;
+    EXPECT_EQ(openings, t.traits.family == TemplateFamily::kQwen3Coder
+                            ? std::vector<std::string>{"<function="}
+                            : std::vector<std::string>{});
+    for (const std::string& opening : openings) {
+      const size_t from = turn.find(opening), to = turn.find("</function>");
+      ASSERT_NE(to, std::string::npos) << turn;
+      grammar::Matcher bare((*lazy)->grammar);
+      EXPECT_TRUE(bare.accept(turn.substr(from, to + 11 - from)) && bare.must_end()) << turn;
+    }
+    // gpt-oss's trigger counts only in a message's header.
+    EXPECT_EQ((*lazy)->trigger.quiet_open.empty(), t.traits.family != TemplateFamily::kGptOss);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "grammar/builder.hpp"
 
@@ -128,6 +129,52 @@ TEST(GrammarSchema, ObjectsKeepOrderAndSkipOptional) {
   EXPECT_FALSE(matches(g, R"({"b": "x", "d": 1})"));  // unlisted
   EXPECT_FALSE(matches(g, R"({"a": 1.5, "b": "x"})"));
   EXPECT_FALSE(matches(g, R"({"b": "x",})"));
+}
+
+// An extra member (additionalProperties) under a listed name would replace or supply that
+// property with a value its schema never checked: no spelling of a listed name may be an extra
+// key, and every other key may. Checked over every key of up to three characters from units that
+// spell the listed names' characters in all of JSON's ways; in markup (Qwen3-Coder), where a
+// value must also never hold "</", as well.
+TEST(GrammarSchema, ExtraMembersNeverRepeatAListedName) {
+  const char* object =
+      R"({"type": "object", "properties": {"ab": {"type": "integer"}, "a": {"type": "integer"},
+      "b/": {"type": "integer"}, "\u00e9": {"type": "integer"}}, "additionalProperties": {"type": "boolean"}})";
+  const auto plain = schema_grammar(object);
+  GrammarBuilder b;
+  const MarkupForm form = MarkupForm::qwen3_coder();
+  auto r = b.markup_arguments(
+      ordered_json::parse(std::string(R"({"properties": {"o": )") + object + R"(}, "required": ["o"]})"),
+      form);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto markup = b.build(*r);
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(markup, nullptr);
+  const std::vector<std::string> units{"a",       "b",       "/",       "\\/",    "\\u0061", "\\u0041",
+                                       "\\u0062", "\\u002F", "\\u002f", "\u00e9", "\\u00E9", "\\ud83d\\ude00",
+                                       "<"};
+  std::vector<std::string> keys{""};
+  for (std::size_t length = 0, begin = 0; length < 3; ++length) {
+    const std::size_t end = keys.size();
+    for (std::size_t i = begin; i < end; ++i)
+      for (const std::string& u : units) keys.push_back(keys[i] + u);
+    begin = end;
+  }
+  const std::set<std::string> listed{"ab", "a", "b/", "\u00e9"};
+  int refused = 0;
+  for (const std::string& key : keys) {
+    const std::string value = ordered_json::parse("\"" + key + "\"").get<std::string>();
+    const bool allowed = !listed.contains(value);
+    refused += !allowed;
+    const std::string member = "{\"" + key + "\": true}";
+    EXPECT_EQ(matches(plain, member), allowed) << member;
+    const std::string call = "<parameter=o>\n" + member + "\n</parameter>\n";
+    EXPECT_EQ(matches(markup, call), allowed && key.find("</") == std::string::npos) << call;
+  }
+  // a 2 ways, ab 2×2, b/ 2×4, é 2: the units do spell the listed names in every way they can.
+  EXPECT_EQ(refused, 16);
+  EXPECT_TRUE(matches(plain, R"({"ab": 1, "a": 2, "x": false, "abc": true, "": true})"));
+  EXPECT_FALSE(matches(plain, R"({"ab": 1, "ab": true})"));
 }
 
 TEST(GrammarSchema, IntegersNumbersEnumsFormats) {
