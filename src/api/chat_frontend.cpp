@@ -37,50 +37,6 @@ bool forces_a_call(const ToolChoice& choice) {
   return choice.type == ToolChoiceType::kAny || choice.type == ToolChoiceType::kTool;
 }
 
-class Parser : public OutputParser {
- public:
-  // The prefill's events (a tool call's start) go out with the first output.
-  Parser(std::unique_ptr<chat::StreamParser> parser, std::string_view prefill) : parser_(std::move(parser)) {
-    if (!prefill.empty()) parser_->feed(prefill, events_);
-  }
-  void feed(std::string_view text, OutputSink& sink) override {
-    parser_->feed(text, events_);
-    deliver(sink);
-    events_.clear();
-  }
-  void finish(OutputSink& sink) override {
-    parser_->finish(events_);
-    deliver(sink);
-    events_.clear();
-  }
-
- private:
-  void deliver(OutputSink& sink) {
-    for (const auto& e : events_) {
-      switch (e.kind) {
-        case chat::ChatEventKind::kText:
-          sink.text(e.text);
-          break;
-        case chat::ChatEventKind::kReasoning:
-          sink.thinking(e.text);
-          break;
-        case chat::ChatEventKind::kToolCallStart:
-          sink.tool_call_start(e.id, e.name);
-          break;
-        case chat::ChatEventKind::kToolCallArguments:
-          sink.tool_call_arguments(e.text);
-          break;
-        case chat::ChatEventKind::kToolCallEnd:
-          sink.tool_call_end();
-          break;
-      }
-    }
-  }
-
-  std::unique_ptr<chat::StreamParser> parser_;
-  std::vector<chat::ChatEvent> events_;
-};
-
 }  // namespace
 
 ChatFrontend::ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
@@ -281,12 +237,13 @@ std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {
   return std::make_unique<Decoder>(tokenizer_);
 }
 
-std::unique_ptr<OutputParser> ChatFrontend::parser(const MessagesRequest& request, const Prompt& prompt) {
+std::unique_ptr<chat::StreamParser> ChatFrontend::parser(const MessagesRequest& request,
+                                                         const Prompt& prompt) {
   chat::ParserOptions options;
   options.tools = nlohmann::json(prompt.tools);
   options.starts_in_reasoning = prompt.opens_reasoning;
   options.parse_tool_calls = request.tool_choice.type != ToolChoiceType::kNone;
-  return std::make_unique<Parser>(chat::make_stream_parser(traits_, std::move(options)), prompt.prefill);
+  return chat::make_stream_parser(traits_, std::move(options));
 }
 
 std::vector<std::int32_t> ChatFrontend::end_tokens() const {

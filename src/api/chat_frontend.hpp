@@ -36,7 +36,7 @@ class ChatFrontend : public Frontend {
 
   Result<Prompt> prompt(const MessagesRequest& request) override;
   std::unique_ptr<TokenDecoder> decoder() override;
-  std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) override;
+  std::unique_ptr<chat::StreamParser> parser(const MessagesRequest& request, const Prompt& prompt) override;
   std::vector<std::int32_t> end_tokens() const override;
   std::size_t longest_token_bytes() const override { return longest_token_bytes_; }
   std::shared_ptr<engine::TokenConstraint> constraint(const Prompt& prompt) override;

@@ -13,30 +13,12 @@
 
 #include "api/messages_request.hpp"
 #include "chat/call_trigger.hpp"
+#include "chat/stream_parser.hpp"
 #include "core/result.hpp"
 #include "engine/token_constraint.hpp"
 #include "grammar/grammar.hpp"
 
 namespace pensieve::api {
-
-// Receives what the model's output means, in order.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  virtual void text(std::string_view text) = 0;
-  virtual void thinking(std::string_view text) = 0;
-  virtual void tool_call_start(std::string_view id, std::string_view name) = 0;  // id may be empty
-  virtual void tool_call_arguments(std::string_view json_fragment) = 0;  // pieces of one JSON object
-  virtual void tool_call_end() = 0;
-};
-
-// Splits generated text as it streams. Not thread-safe; one per generation.
-class OutputParser {
- public:
-  virtual ~OutputParser() = default;
-  virtual void feed(std::string_view text, OutputSink& sink) = 0;
-  virtual void finish(OutputSink& sink) = 0;  // end of generation: release anything held back
-};
 
 // Token ids → UTF-8 text, never splitting a character. One per generation.
 class TokenDecoder {
@@ -70,7 +52,10 @@ class Frontend {
   // tokens recognised only in the template's own text.
   virtual Result<Prompt> prompt(const MessagesRequest& request) = 0;
   virtual std::unique_ptr<TokenDecoder> decoder() = 0;
-  virtual std::unique_ptr<OutputParser> parser(const MessagesRequest& request, const Prompt& prompt) = 0;
+  // Splits the output text into text, reasoning and tool calls, as the model's family writes them
+  // (the prompt's prefill is fed to it first, by the caller).
+  virtual std::unique_ptr<chat::StreamParser> parser(const MessagesRequest& request,
+                                                     const Prompt& prompt) = 0;
   virtual std::vector<std::int32_t> end_tokens() const = 0;
   // The most bytes of text one token can stand for (0: not known). With it a request's text gives
   // a floor on its prompt tokens before any prompt is built, so a request far too long for the

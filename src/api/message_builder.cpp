@@ -34,12 +34,98 @@ std::string error_frame(const ApiError& error) {
   return sse_frame("error", ordered_json{{"type", "error"}, {"error", {{"type", error.type}, {"message", error.message}}}});
 }
 
-std::string thinking_signature(std::string_view thinking) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : thinking) h = (h ^ c) * 1099511628211ull;
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;  // FNV-1a, so it runs over the pieces
+
+std::uint64_t fnv1a(std::uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string signature(std::uint64_t hash) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
   return std::string("pensieve-") + buf;
+}
+
+// Length of the well-formed UTF-8 character at the start of `s` (Unicode's table 3-7), 0 if none.
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto in = [&](std::size_t i, unsigned lo, unsigned hi) {
+    return i < s.size() && b(i) >= lo && b(i) <= hi;
+  };
+  const unsigned c = b(0);
+  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+// `text` as a JSON string, written as nlohmann::json dumps one (broken UTF-8, which only a bug
+// upstream makes, becomes U+FFFD), without building a JSON value for every streamed piece.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length(text.substr(i));
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(text.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string thinking_signature(std::string_view thinking) {
+  return signature(fnv1a(kFnvOffset, thinking));
 }
 
 std::string random_id(std::string_view prefix) {
@@ -81,7 +167,7 @@ ordered_json MessageBuilder::block_json(const Block& b, bool at_start) const {
     case BlockType::kThinking:
       return {{"type", "thinking"},
               {"thinking", at_start ? "" : b.content},
-              {"signature", at_start ? "" : thinking_signature(b.content)}};
+              {"signature", at_start ? "" : signature(b.hash)}};
     case BlockType::kToolUse: {
       ordered_json input = ordered_json::object();
       if (!at_start && !b.content.empty()) {
@@ -100,17 +186,18 @@ void MessageBuilder::close_open_block(std::string& out) {
   if (!streaming_) return;
   const std::size_t index = blocks_.size() - 1;
   if (blocks_.back().type == BlockType::kThinking) {
-    out += sse_frame("content_block_delta",
-                     {{"type", "content_block_delta"},
-                      {"index", index},
-                      {"delta", {{"type", "signature_delta"}, {"signature", thinking_signature(blocks_.back().content)}}}});
+    out +=
+        sse_frame("content_block_delta",
+                  {{"type", "content_block_delta"},
+                   {"index", index},
+                   {"delta", {{"type", "signature_delta"}, {"signature", signature(blocks_.back().hash)}}}});
   }
   out += sse_frame("content_block_stop", {{"type", "content_block_stop"}, {"index", index}});
 }
 
 void MessageBuilder::open(BlockType type, std::string& out) {
   close_open_block(out);
-  blocks_.push_back({type, {}, {}, {}});
+  blocks_.push_back({type, {}, {}, {}, kFnvOffset});
   block_open_ = true;
 }
 
@@ -135,12 +222,28 @@ void MessageBuilder::append_to_block(BlockType type, const char* delta_type, con
                                                {"content_block", block_json(blocks_.back(), true)}});
     }
   }
-  blocks_.back().content.append(piece);
-  if (streaming_) {
-    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
-                                             {"index", blocks_.size() - 1},
-                                             {"delta", {{"type", delta_type}, {field, piece}}}});
-  }
+  add_piece(delta_type, field, piece, out);
+}
+
+// A streamed piece is a delta frame, written straight into `out`: the per-token path builds no
+// JSON value. The content is kept either way: message() is the same whether it streamed or not.
+void MessageBuilder::add_piece(const char* delta_type, const char* field, std::string_view piece,
+                               std::string& out) {
+  Block& block = blocks_.back();
+  if (block.type == BlockType::kThinking) block.hash = fnv1a(block.hash, piece);
+  block.content.append(piece);
+  if (!streaming_) return;
+  out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+  char index[24];
+  const int n = std::snprintf(index, sizeof index, "%zu", blocks_.size() - 1);
+  out.append(index, static_cast<std::size_t>(n));
+  out += ",\"delta\":{\"type\":\"";
+  out += delta_type;
+  out += "\",\"";
+  out += field;
+  out += "\":";
+  append_json_string(out, piece);
+  out += "}}\n\n";
 }
 
 void MessageBuilder::tool_use_start(std::string id, std::string name, std::string& out) {
@@ -156,12 +259,7 @@ void MessageBuilder::tool_use_start(std::string id, std::string name, std::strin
 
 void MessageBuilder::tool_use_input(std::string_view partial_json, std::string& out) {
   if (partial_json.empty() || !block_open_ || blocks_.back().type != BlockType::kToolUse) return;
-  blocks_.back().content.append(partial_json);
-  if (streaming_) {
-    out += sse_frame("content_block_delta", {{"type", "content_block_delta"},
-                                             {"index", blocks_.size() - 1},
-                                             {"delta", {{"type", "input_json_delta"}, {"partial_json", partial_json}}}});
-  }
+  add_piece("input_json_delta", "partial_json", partial_json, out);
 }
 
 void MessageBuilder::prompt_cache(std::int64_t read, std::int64_t written) {

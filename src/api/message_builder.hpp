@@ -58,13 +58,15 @@ class MessageBuilder {
   enum class BlockType { kText, kThinking, kToolUse };
   struct Block {
     BlockType type;
-    std::string content;  // text, thinking, or the tool input's JSON text
+    std::string content;   // text, thinking, or the tool input's JSON text
     std::string id, name;  // tool_use
+    std::uint64_t hash;    // of a thinking block's text, for its signature
   };
 
   void open(BlockType type, std::string& out);
   void append_to_block(BlockType type, const char* delta_type, const char* field, std::string_view piece,
                        std::string& out);
+  void add_piece(const char* delta_type, const char* field, std::string_view piece, std::string& out);
   void close_open_block(std::string& out);
   nlohmann::ordered_json block_json(const Block& block, bool at_start) const;
   nlohmann::ordered_json usage_json() const;

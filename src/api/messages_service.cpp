@@ -106,7 +106,7 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
 
   gen.constraint = frontend_.constraint(*prompt);
   auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id);
-  auto job = scheduler_.submit(std::move(gen), stream);
+  auto job = scheduler_.submit(std::move(gen), stream->queue());
   if (!job) {
     if (job.error().code == ErrorCode::kResourceExhausted) {
       return {error_reply(overloaded("Overloaded: " + job.error().message), request_id), nullptr};

@@ -16,11 +16,35 @@ const char* to_string(ChatEventKind kind) {
 }
 
 namespace {
+
 bool is_delta(ChatEventKind kind) {
   return kind == ChatEventKind::kText || kind == ChatEventKind::kReasoning ||
          kind == ChatEventKind::kToolCallArguments;
 }
+
+// Text buffers of cleared events, per thread (a stream is driven by one thread at a time, and a
+// buffer moved between threads is still just memory). Bounded: a burst of events leaves no more
+// than this many behind.
+constexpr std::size_t kMaxSpareTexts = 16;
+thread_local std::vector<std::string> spare_texts;
+
+std::string take_spare_text() {
+  if (spare_texts.empty()) return {};
+  std::string s = std::move(spare_texts.back());
+  spare_texts.pop_back();
+  s.clear();
+  return s;
+}
+
 }  // namespace
+
+void clear_events(std::vector<ChatEvent>& events) {
+  if (spare_texts.capacity() < kMaxSpareTexts) spare_texts.reserve(kMaxSpareTexts);
+  for (ChatEvent& e : events)
+    if (spare_texts.size() < kMaxSpareTexts && e.text.capacity() > std::string().capacity())
+      spare_texts.push_back(std::move(e.text));
+  events.clear();
+}
 
 void EventSink::delta_event(ChatEventKind kind, std::string_view delta) {
   if (delta.empty() || out_ == nullptr) return;
@@ -30,6 +54,7 @@ void EventSink::delta_event(ChatEventKind kind, std::string_view delta) {
   }
   ChatEvent event;
   event.kind = kind;
+  event.text = take_spare_text();
   event.text.assign(delta);
   out_->push_back(std::move(event));
 }

@@ -50,6 +50,10 @@ class EventSink {
   std::vector<ChatEvent>* out_;
 };
 
+// Empties `events`, keeping their text buffers for the next events this thread's EventSinks make:
+// a stream that clears its vector after each token then allocates nothing once they have grown.
+void clear_events(std::vector<ChatEvent>& events);
+
 // Merges adjacent deltas of the same kind: two streams that differ only in how their deltas were
 // cut compare equal afterwards.
 std::vector<ChatEvent> merge_adjacent_deltas(const std::vector<ChatEvent>& events);

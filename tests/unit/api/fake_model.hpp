@@ -78,10 +78,12 @@ class ByteDecoder : public TokenDecoder {
   void finish(std::string&) override {}
 };
 
-class PassThroughParser : public OutputParser {
+class PassThroughParser : public chat::StreamParser {
  public:
-  void feed(std::string_view text, OutputSink& sink) override { sink.text(text); }
-  void finish(OutputSink&) override {}
+  void feed(std::string_view text, std::vector<chat::ChatEvent>& out) override {
+    chat::EventSink(&out).text(text);
+  }
+  void finish(std::vector<chat::ChatEvent>&) override {}
 };
 
 class ByteFrontend : public Frontend {
@@ -98,7 +100,9 @@ class ByteFrontend : public Frontend {
     return p;
   }
   std::unique_ptr<TokenDecoder> decoder() override { return std::make_unique<ByteDecoder>(); }
-  std::unique_ptr<OutputParser> parser(const MessagesRequest&, const Prompt&) override { return std::make_unique<PassThroughParser>(); }
+  std::unique_ptr<chat::StreamParser> parser(const MessagesRequest&, const Prompt&) override {
+    return std::make_unique<PassThroughParser>();
+  }
   std::vector<std::int32_t> end_tokens() const override { return {kEos}; }
   std::size_t longest_token_bytes() const override { return 1; }  // a token per byte
   std::atomic<int> prompts_built{0};

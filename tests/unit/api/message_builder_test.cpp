@@ -87,6 +87,43 @@ TEST(MessageBuilder, StreamingEventOrderAndIndexes) {
   EXPECT_EQ(m["usage"]["output_tokens"], 9);
 }
 
+// Delta frames are written by hand, not through a JSON value: byte for byte what nlohmann::json
+// writes for the same frame, for every character class a piece may hold; broken UTF-8 (a bug
+// upstream) becomes U+FFFD rather than an exception or invalid JSON.
+TEST(MessageBuilder, DeltaFramesAreTheBytesAJsonLibraryWrites) {
+  std::string all_controls;
+  for (char c = 1; c < 0x20; ++c) all_controls += c;
+  for (const std::string& piece :
+       {std::string("plain"), std::string("quote \" backslash \\ slash /"), all_controls,
+        std::string("tab\tnew\nline\r"), std::string("Übersicht 日本語 😀"), std::string("\x7f del"),
+        std::string("a\0b", 3)}) {
+    MessageBuilder b("msg_e", "m", Usage{}, true);
+    std::string out;
+    b.start(out);
+    b.text("x", out);  // opens the block
+    out.clear();
+    b.text(piece, out);
+    const std::string expected = sse_frame(
+        "content_block_delta",
+        nlohmann::ordered_json{{"type", "content_block_delta"},
+                               {"index", 0},
+                               {"delta", nlohmann::ordered_json{{"type", "text_delta"}, {"text", piece}}}});
+    EXPECT_EQ(out, expected) << piece;
+  }
+  for (const std::string& broken : {std::string("a\xff"
+                                                "b"),
+                                    std::string("\xc3"), std::string("\xed\xa0\x80")}) {
+    MessageBuilder b("msg_u", "m", Usage{}, true);
+    std::string out;
+    b.start(out);
+    b.text(broken, out);
+    const auto frames = parse_sse(out);
+    ASSERT_EQ(frames.size(), 3u);
+    const std::string text = frames[2].data["delta"]["text"].get<std::string>();
+    EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos) << text;
+  }
+}
+
 TEST(MessageBuilder, NonStreamingWritesNothingAndKeepsStopSequence) {
   MessageBuilder b("msg_2", "m", Usage{3, 0, 0, 0}, false);
   std::string out;
