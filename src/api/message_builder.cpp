@@ -137,8 +137,46 @@ std::string random_id(std::string_view prefix) {
   return id;
 }
 
-MessageBuilder::MessageBuilder(std::string id, std::string model, Usage usage, bool streaming)
-    : id_(std::move(id)), model_(std::move(model)), usage_(usage), streaming_(streaming) {}
+MessageBuilder::MessageBuilder(std::string id, std::string model, Usage usage, bool streaming,
+                               std::string request_id)
+    : id_(std::move(id)),
+      model_(std::move(model)),
+      request_id_(std::move(request_id)),
+      usage_(usage),
+      streaming_(streaming) {}
+
+void MessageBuilder::event(const chat::ChatEvent& e, std::string& out) {
+  switch (e.kind) {
+    case chat::ChatEventKind::kText:
+      text(e.text, out);
+      break;
+    case chat::ChatEventKind::kReasoning:
+      thinking(e.text, out);
+      break;
+    case chat::ChatEventKind::kToolCallStart:
+      tool_use_start(e.id.empty() ? random_id("toolu_") : e.id, e.name, out);
+      break;
+    case chat::ChatEventKind::kToolCallArguments:
+      tool_use_input(e.text, out);
+      break;
+    case chat::ChatEventKind::kToolCallEnd:
+      break;  // the block closes when the next opens or the message ends
+  }
+}
+
+void MessageBuilder::end(StopReason reason, std::optional<std::string> stop_sequence,
+                         std::int64_t output_tokens, std::string& out) {
+  finish(reason, std::move(stop_sequence), output_tokens, out);
+  if (!streaming_) out = message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void MessageBuilder::fail(const ApiError& error, std::string& out) {
+  if (streaming_) {
+    out += error_frame(error);
+  } else {
+    out = error_body(error, request_id_);
+  }
+}
 
 ordered_json MessageBuilder::usage_json() const {
   return {{"input_tokens", usage_.input_tokens},

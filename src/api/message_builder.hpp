@@ -5,18 +5,18 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "api/answer_encoder.hpp"
 #include "api/error.hpp"
 
 namespace pensieve::api {
 
-enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse };
+// Anthropic's names: "end_turn", "max_tokens", "stop_sequence", "tool_use".
 const char* to_string(StopReason reason);
 
 struct Usage {
@@ -31,12 +31,19 @@ std::string sse_frame(std::string_view event, const nlohmann::ordered_json& data
 std::string ping_frame();
 std::string error_frame(const ApiError& error);
 
-class MessageBuilder {
+class MessageBuilder final : public AnswerEncoder {
  public:
-  MessageBuilder(std::string id, std::string model, Usage usage, bool streaming);
+  // `request_id` names the request in an error body.
+  MessageBuilder(std::string id, std::string model, Usage usage, bool streaming, std::string request_id = {});
+
+  // AnswerEncoder: the Anthropic message, built from the calls below.
+  void event(const chat::ChatEvent& event, std::string& out) override;
+  void end(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
+           std::string& out) override;
+  void fail(const ApiError& error, std::string& out) override;
 
   // Each call appends the SSE frames it causes to `out` (nothing when not streaming).
-  void start(std::string& out);
+  void start(std::string& out) override;
   void text(std::string_view text, std::string& out);
   void thinking(std::string_view text, std::string& out);
   void tool_use_start(std::string id, std::string name, std::string& out);
@@ -46,7 +53,7 @@ class MessageBuilder {
   // (input_tokens + cache_read_input_tokens + cache_creation_input_tokens is the whole prompt).
   // The server caches every prompt it computes, so input_tokens is what it computed and did not
   // keep. Before finish().
-  void prompt_cache(std::int64_t read, std::int64_t written);
+  void prompt_cache(std::int64_t read, std::int64_t written) override;
   void finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
               std::string& out);
 
@@ -71,7 +78,7 @@ class MessageBuilder {
   nlohmann::ordered_json block_json(const Block& block, bool at_start) const;
   nlohmann::ordered_json usage_json() const;
 
-  std::string id_, model_;
+  std::string id_, model_, request_id_;
   Usage usage_;
   bool streaming_;
   std::vector<Block> blocks_;

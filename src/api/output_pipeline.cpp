@@ -5,16 +5,14 @@
 namespace pensieve::api {
 
 OutputPipeline::OutputPipeline(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
-                               std::string request_id)
-    : request_id_(std::move(request_id)),
-      streaming_(request.stream),
-      thinking_enabled_(request.thinking),
+                               std::unique_ptr<AnswerEncoder> encoder)
+    : thinking_enabled_(request.thinking),
       single_tool_call_(request.tool_choice.disable_parallel_tool_use),
       prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())),
       decoder_(frontend.decoder()),
       parser_(frontend.parser(request, prompt)),
       stops_(request.stop_sequences),
-      builder_(random_id("msg_"), request.model, Usage{prompt_tokens_, 0, 0, 0}, request.stream) {
+      encoder_(std::move(encoder)) {
   // The prefill (a forced call's opening) is the output's start: its events (the call's start)
   // go out with the first token.
   if (!prompt.prefill.empty()) parser_->feed(prompt.prefill, events_);
@@ -25,8 +23,8 @@ OutputPipeline::OutputPipeline(const MessagesRequest& request, Frontend& fronten
 void OutputPipeline::start(std::size_t cached, std::string& out) {
   started_ = true;
   const auto read = static_cast<std::int64_t>(cached);
-  builder_.prompt_cache(read, prompt_tokens_ - read);
-  builder_.start(out);
+  encoder_->prompt_cache(read, prompt_tokens_ - read);
+  encoder_->start(out);
 }
 
 bool OutputPipeline::token(std::int32_t id, std::string& out) {
@@ -52,25 +50,12 @@ void OutputPipeline::parse(std::string_view text, std::string& out) {
 
 void OutputPipeline::deliver(std::string& out) {
   for (const chat::ChatEvent& e : events_) {
-    switch (e.kind) {
-      case chat::ChatEventKind::kText:
-        builder_.text(e.text, out);
-        break;
-      case chat::ChatEventKind::kReasoning:
-        // Reasoning is returned only to clients that asked for thinking blocks.
-        if (thinking_enabled_) builder_.thinking(e.text, out);
-        break;
-      case chat::ChatEventKind::kToolCallStart:
-        builder_.tool_use_start(e.id.empty() ? random_id("toolu_") : e.id, e.name, out);
-        break;
-      case chat::ChatEventKind::kToolCallArguments:
-        builder_.tool_use_input(e.text, out);
-        break;
-      case chat::ChatEventKind::kToolCallEnd:
-        ++tool_calls_;
-        if (single_tool_call_) stop_now_ = true;
-        break;
+    if (e.kind == chat::ChatEventKind::kToolCallEnd) {
+      ++tool_calls_;
+      if (single_tool_call_) stop_now_ = true;
     }
+    // Reasoning is returned only to clients that asked for it.
+    if (e.kind != chat::ChatEventKind::kReasoning || thinking_enabled_) encoder_->event(e, out);
   }
   chat::clear_events(events_);
 }
@@ -109,11 +94,7 @@ engine::GenerationResult OutputPipeline::finish(const engine::GenerationResult& 
   }
   if (error) {
     http_status_ = error->http_status;
-    if (streaming_) {
-      out += error_frame(*error);
-    } else {
-      out = error_body(*error, request_id_);
-    }
+    encoder_->fail(*error, out);
     return result;
   }
   StopReason reason = StopReason::kEndTurn;
@@ -129,9 +110,8 @@ engine::GenerationResult OutputPipeline::finish(const engine::GenerationResult& 
     reason = StopReason::kToolUse;
   }
   if (!started_) start(static_cast<std::size_t>(result.cached_prompt_tokens), out);
-  builder_.prompt_cache(result.cached_prompt_tokens, result.cache_written_prompt_tokens);
-  builder_.finish(reason, matched, result.output_tokens, out);
-  if (!streaming_) out = builder_.message().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  encoder_->prompt_cache(result.cached_prompt_tokens, result.cache_written_prompt_tokens);
+  encoder_->end(reason, matched, result.output_tokens, out);
   return result;
 }
 

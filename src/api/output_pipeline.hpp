@@ -1,8 +1,8 @@
 // api/output_pipeline: one generation's output on the request's side, from token ids to the bytes
 // of the answer: ids → UTF-8 text (never splitting a character) → stop sequences → the family's
-// parser (text, reasoning, tool calls, as chat::ChatEvent) → the Anthropic message and its SSE
-// frames (MessageBuilder). Not thread-safe: the thread serving the request drives it. Once its
-// buffers have grown, a token that streams costs no allocation.
+// parser (text, reasoning, tool calls, as chat::ChatEvent) → the answer in the route's format and
+// its SSE frames (an AnswerEncoder, such as MessageBuilder). Not thread-safe: the thread serving the request
+// drives it. Once its buffers have grown, a token that streams costs no allocation.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/answer_encoder.hpp"
 #include "api/frontend.hpp"
-#include "api/message_builder.hpp"
 #include "api/messages_request.hpp"
 #include "chat/chat_event.hpp"
 #include "chat/stream_parser.hpp"
@@ -23,8 +23,9 @@ namespace pensieve::api {
 
 class OutputPipeline {
  public:
+  // `encoder` writes the answer in the route's wire format.
   OutputPipeline(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
-                 std::string request_id);
+                 std::unique_ptr<AnswerEncoder> encoder);
 
   // message_start, once the prompt's cached part is known (so that its usage is the truth).
   void start(std::size_t cached, std::string& out);
@@ -43,15 +44,13 @@ class OutputPipeline {
   void parse(std::string_view text, std::string& out);
   void deliver(std::string& out);  // the parser's events into the message
 
-  std::string request_id_;
-  bool streaming_;
   bool thinking_enabled_;
   bool single_tool_call_;  // disable_parallel_tool_use: stop after the first complete call
   std::int64_t prompt_tokens_;
   std::unique_ptr<TokenDecoder> decoder_;
   std::unique_ptr<chat::StreamParser> parser_;
   sampling::StopMatcher stops_;
-  MessageBuilder builder_;
+  std::unique_ptr<AnswerEncoder> encoder_;
 
   std::vector<chat::ChatEvent> events_;
   std::string decoded_;   // one token's text

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "api/message_builder.hpp"
 #include "api/request_summary.hpp"
 
 namespace pensieve::api {
@@ -43,7 +44,11 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
       conversation_(summarize_conversation(request.body)),
-      pipeline_(request, frontend, prompt, request_id_) {}
+      pipeline_(
+          request, frontend, prompt,
+          std::make_unique<MessageBuilder>(random_id("msg_"), request.model,
+                                           Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0},
+                                           request.stream, request_id_)) {}
 
 ResponseStream::Poll ResponseStream::poll(std::string& out, std::chrono::milliseconds wait) {
   queue_->take(taken_, pending_.empty() && !done_ ? wait : std::chrono::milliseconds(0));

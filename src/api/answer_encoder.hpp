@@ -1,0 +1,35 @@
+// api/answer_encoder: what one wire format (Anthropic's messages, OpenAI's chat completions)
+// makes of an answer. The output pipeline hands it the parser's events as they are — one
+// vocabulary from the family parser to the bytes — and the encoder writes frames as it goes
+// (streaming) or the whole body at the end.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "api/error.hpp"
+#include "chat/chat_event.hpp"
+
+namespace pensieve::api {
+
+enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse };
+
+class AnswerEncoder {
+ public:
+  virtual ~AnswerEncoder() = default;
+  // Of the prompt, `read` tokens came from the cache and `written` were computed and kept there.
+  // Before start() and again before end(), when the final split is known.
+  virtual void prompt_cache(std::int64_t read, std::int64_t written) = 0;
+  virtual void start(std::string& out) = 0;
+  // One parser event (reasoning reaches here only when the client asked for it).
+  virtual void event(const chat::ChatEvent& event, std::string& out) = 0;
+  // The answer is complete: the last frames, or (not streaming) `out` becomes the whole body.
+  virtual void end(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
+                   std::string& out) = 0;
+  // The generation failed or was cancelled: an error frame, or (not streaming) `out` becomes the
+  // error body.
+  virtual void fail(const ApiError& error, std::string& out) = 0;
+};
+
+}  // namespace pensieve::api
