@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include "api/json_text.hpp"
+
 namespace pensieve::api {
 
 using nlohmann::ordered_json;
@@ -47,79 +49,6 @@ std::string signature(std::uint64_t hash) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
   return std::string("pensieve-") + buf;
-}
-
-// Length of the well-formed UTF-8 character at the start of `s` (Unicode's table 3-7), 0 if none.
-std::size_t utf8_length(std::string_view s) {
-  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto in = [&](std::size_t i, unsigned lo, unsigned hi) {
-    return i < s.size() && b(i) >= lo && b(i) <= hi;
-  };
-  const unsigned c = b(0);
-  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    return in(1, lo, hi) && in(2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    return in(1, lo, hi) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
-
-// `text` as a JSON string, written as nlohmann::json dumps one (broken UTF-8, which only a bug
-// upstream makes, becomes U+FFFD), without building a JSON value for every streamed piece.
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t n = utf8_length(text.substr(i));
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";
-        ++i;
-      } else {
-        out.append(text.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
 }
 
 }  // namespace
@@ -272,9 +201,7 @@ void MessageBuilder::add_piece(const char* delta_type, const char* field, std::s
   block.content.append(piece);
   if (!streaming_) return;
   out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
-  char index[24];
-  const int n = std::snprintf(index, sizeof index, "%zu", blocks_.size() - 1);
-  out.append(index, static_cast<std::size_t>(n));
+  append_decimal(out, blocks_.size() - 1);
   out += ",\"delta\":{\"type\":\"";
   out += delta_type;
   out += "\",\"";
