@@ -9,6 +9,7 @@
 #include "memory/admission.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
+#include "memory/request_admission.hpp"
 #include "memory/sampler.hpp"
 
 namespace pensieve::memory {
@@ -72,7 +73,7 @@ void BM_GuardAdmit(benchmark::State& state) {
 }
 BENCHMARK(BM_GuardAdmit)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
-// The server's whole admission check (server/memory_wiring): the request's estimate from the
+// The server's whole admission check (memory/request_admission): the request's estimate from the
 // model's figures, then the guard's decision. Qwen3-8B-like figures, 2000 prompt tokens.
 void BM_RequestAdmission(benchmark::State& state) {
   MemoryGuard& guard = *shared_guard();
@@ -85,11 +86,11 @@ void BM_RequestAdmission(benchmark::State& state) {
   figures.n_ff = 12288;
   figures.n_vocab = 151936;
   figures.n_ctx_train = 40960;
+  RequestAdmission admission(guard, {figures, 32768, /*kv_preallocated=*/true});
   std::uint64_t prompt = 2000;
   for (auto _ : state) {
     benchmark::DoNotOptimize(prompt);
-    const auto estimate = estimate_request(figures, prompt, 4096, 32768, /*kv_preallocated=*/true);
-    auto d = guard.admit(estimate.total_bytes);
+    auto d = admission.admit_request(prompt, 4096);
     benchmark::DoNotOptimize(d);
   }
 }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/generation.hpp"
+
 namespace pensieve::api {
 
 ApiError invalid_request(std::string message) { return {400, "invalid_request_error", std::move(message)}; }
@@ -14,6 +16,9 @@ ApiError overloaded(std::string message, int http_status) {
   return {http_status, "overloaded_error", std::move(message)};
 }
 ApiError internal_error(std::string message) { return {500, "api_error", std::move(message)}; }
+ApiError shutting_down() {
+  return overloaded(engine::kShuttingDown, 503);
+}
 
 ApiError from_error(const Error& error) {
   switch (error.code) {

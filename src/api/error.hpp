@@ -21,6 +21,8 @@ ApiError request_too_large(std::string message =
                                "Request exceeds the maximum allowed number of bytes.");  // 413
 ApiError overloaded(std::string message = "Overloaded", int http_status = 529);
 ApiError internal_error(std::string message);             // 500
+// 503 overloaded_error: the server is draining before it stops and takes no new generation.
+ApiError shutting_down();
 
 // A pensieve Error as the API reports it: bad input is a 400, everything else a 500.
 ApiError from_error(const Error& error);

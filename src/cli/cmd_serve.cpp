@@ -193,7 +193,6 @@ int run_serve(ServeArgs args) {
   // Nothing big is allocated yet (the weights are only mapped): check that the whole
   // configuration fits before the slots reserve their KV caches.
   const auto weights_bytes = engine::tensor_data_bytes((*model)->metadata());
-  const auto figures = engine::request_figures((*model)->hparams(), weights_bytes, *kv_type);
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
@@ -277,7 +276,7 @@ int run_serve(ServeArgs args) {
 
   server::MemoryWiring wiring{**guard,
                               **scheduler,
-                              figures,
+                              plan->figures,
                               ctx,
                               false,  // the KV pool takes memory as blocks are used
                               nlohmann::json{{"id", info.id},

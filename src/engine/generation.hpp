@@ -35,6 +35,10 @@ enum class FinishReason {
 };
 const char* to_string(FinishReason reason);
 
+// Why a job refused or cancelled because the scheduler is stopping ends; the API layer refuses new
+// work with the same words while the server drains, so a client reads one reason for both.
+inline constexpr const char* kShuttingDown = "the server is shutting down";
+
 struct GenerationResult {
   FinishReason reason = FinishReason::kCancelled;
   std::int64_t prompt_tokens = 0;

@@ -37,9 +37,6 @@
 
 namespace pensieve::engine {
 
-// What a job refused or cancelled because the server is stopping is told, here and by the HTTP layer.
-inline constexpr const char* kShuttingDown = "the server is shutting down";
-
 struct SchedulerOptions {
   std::size_t parallel = 4;       // slots: generations computed at once
   std::size_t max_queued = 32;    // jobs waiting for a slot before submit() refuses

@@ -5,9 +5,7 @@
 #include <string>
 
 #include "core/thread_pool.hpp"
-#include "kernels/kv_cache.hpp"
 #include "model/kv_pool.hpp"
-#include "model/memory_estimate.hpp"
 #include "model/model.hpp"
 #include "model/sequence.hpp"
 #include "model/workspace.hpp"
@@ -40,8 +38,7 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
   const auto batch = plan.batch_tokens != 0 ? plan.batch_tokens : 1;
   const unsigned threads = slot.threads != 0 ? slot.threads : core::default_thread_count();
   // Each slot holds its KV cache alone; all are computed in one workspace.
-  const model::MemoryEstimate model =
-      model::estimate_memory(hp, weights_bytes, ctx, 1, {.max_batch = 0, .kv_type = slot.kv_type}, threads);
+  const memory::ModelFigures figures = model_figures(hp, weights_bytes, slot.kv_type);
   const std::uint64_t workspace =
       model::WorkspaceLayout::plan(hp, batch_rows(batch, plan.parallel), threads).bytes();
   // Besides, each slot may want one row of logits per step (Scheduler's step logits).
@@ -49,12 +46,11 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
 
   memory::LoadEstimate e;
   e.plan = plan;
-  e.weights_bytes = model.weights_bytes;
-  e.kv_bytes = slot.kv_budget_bytes != 0 ? std::uint64_t{kv_pool_blocks(hp, slot, ctx, plan.parallel)} *
-                                               model::KvPool::block_bytes_for(hp, slot.kv_type)
-                                         : model.kv_cache_bytes * plan.parallel;
-  // The cache is allocated a block of KvPool::kBlockTokens positions at a time.
-  e.kv_bytes_per_token = model::KvPool::block_bytes_for(hp, slot.kv_type) / model::KvPool::kBlockTokens;
+  e.weights_bytes = weights_bytes;
+  e.kv_bytes = slot.kv_budget_bytes != 0
+                   ? std::uint64_t{kv_pool_blocks(hp, slot, ctx, plan.parallel)} * figures.kv_block_bytes
+                   : memory::kv_bytes_for_tokens(figures, ctx) * plan.parallel;
+  e.kv_bytes_per_token = memory::kv_bytes_per_token(figures);
   e.scratch_bytes = workspace + slot_logits * plan.parallel;
   e.total_bytes = e.weights_bytes + e.kv_bytes + e.scratch_bytes;
   return e;
@@ -73,8 +69,8 @@ memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std
   };
 }
 
-memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
-                                     kernels::KvType kv_type) {
+memory::ModelFigures model_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                   kernels::KvType kv_type) {
   memory::ModelFigures f;
   f.n_layers = hp.n_layer;
   f.n_heads = hp.n_head;
@@ -85,9 +81,8 @@ memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t
   f.n_ff = hp.is_moe() ? hp.n_expert_used * hp.n_ff_expert : hp.n_ff;
   f.n_vocab = hp.n_vocab;
   f.n_ctx_train = hp.n_ctx_train;
-  // Bytes per block of cached values: f32 and f16 per value, q8_0 per 32 (kernels::kv_row_bytes).
-  f.kv_block_values = kv_type == kernels::KvType::kQ8_0 ? 32 : 1;
-  f.kv_block_bytes = static_cast<std::uint32_t>(kernels::kv_row_bytes(kv_type, f.kv_block_values));
+  f.kv_block_tokens = model::KvPool::kBlockTokens;
+  f.kv_block_bytes = model::KvPool::block_bytes_for(hp, kv_type);
   f.weights_bytes = weights_bytes;
   return f;
 }
@@ -140,6 +135,7 @@ Result<ServingPlan> plan_serving(const model::Hyperparams& hp, std::uint64_t wei
   }
   ServingPlan out;
   out.ctx_size = plan.ctx_size;
+  out.figures = model_figures(hp, weights_bytes, slot.kv_type);
   out.estimate = estimator(plan);
   if (budget.known) {
     out.checked = true;

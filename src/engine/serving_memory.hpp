@@ -1,9 +1,11 @@
-// engine/serving_memory: what serving a model costs in memory — weights, the KV pool (one context
-// per slot in whole blocks, the figures model::KvPool maps, or --kv-budget), the one workspace all
-// requests are computed in (model::WorkspaceLayout) and the scheduler's own per-slot buffers — and
-// the choice of context size that `pensieve serve` checks against available memory before
-// allocating anything. `pensieve inspect` prints the same plan, so what it says and what serve
-// decides cannot drift apart.
+// engine/serving_memory: the one memory estimate, derived from the model's layout as it is
+// allocated — weights, the KV pool (one context per slot in whole blocks, the figures
+// model::KvPool maps, or --kv-budget), the one workspace all requests are computed in
+// (model::WorkspaceLayout) and the scheduler's own per-slot buffers — and the choice of context
+// size that `pensieve serve` checks against available memory before allocating anything. The
+// same model figures are what admission estimates each request from (memory::estimate_request),
+// and `pensieve inspect` prints the same plan, so what it says, what serve decides and what
+// admission counts cannot drift apart.
 #pragma once
 
 #include <cstdint>
@@ -49,9 +51,10 @@ memory::LoadEstimate serving_memory(const model::Hyperparams& hp, std::uint64_t 
 memory::LoadEstimator serving_memory_estimator(const model::Hyperparams& hp, std::uint64_t weights_bytes,
                                                const SlotConfig& slot = {});
 
-// The figures a request's admission estimate needs (memory::estimate_request).
-memory::ModelFigures request_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
-                                     kernels::KvType kv_type = SlotConfig{}.kv_type);
+// The model as it is served, for memory::estimate_request (admission) and the KV figures of the
+// serving estimate: its shape, and its KV cache in `kv_type` as model::KvPool allocates it.
+memory::ModelFigures model_figures(const model::Hyperparams& hp, std::uint64_t weights_bytes,
+                                   kernels::KvType kv_type = SlotConfig{}.kv_type);
 
 // What the user asked for with --ctx-size.
 struct ContextRequest {
@@ -71,6 +74,7 @@ struct MemoryBudget {
 
 struct ServingPlan {
   std::uint64_t ctx_size = 0;
+  memory::ModelFigures figures;  // what admission estimates each request from
   memory::LoadEstimate estimate;
   bool checked = false;  // false when available memory is not known: nothing to check against
   memory::FitCheck fit;  // when checked

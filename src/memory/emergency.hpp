@@ -1,8 +1,8 @@
 // memory/emergency: what to cancel when memory reaches the emergency tier. Running generations
 // are cancelled newest first (the oldest are nearest to finishing and have cost the most) until
 // the memory they are expected to free lifts available memory out of the emergency tier. Each
-// intervention leaves a record for the log and /health. The engine calls decide() on every
-// snapshot while generations run and performs the cancellations itself.
+// intervention leaves a record for the log and /health. memory/shedding asks on every emergency
+// reading (through MemoryGuard::emergency_cancellations) and has the engine cancel them.
 #pragma once
 
 #include <chrono>

@@ -10,12 +10,18 @@ namespace {
 constexpr std::uint64_t kF32 = 4;
 constexpr std::uint64_t kSamplerBytesPerToken = 20;
 
+// Figures without a block size (validate() names them) count each position as a block rather
+// than divide by zero.
+std::uint64_t block_tokens(const ModelFigures& m) {
+  return std::max<std::uint64_t>(m.kv_block_tokens, 1);
+}
+
 }  // namespace
 
 Status validate(const ModelFigures& m) {
   struct Field {
     const char* name;
-    std::uint32_t value;
+    std::uint64_t value;
   };
   const Field fields[] = {{"n_layers", m.n_layers},
                           {"n_heads", m.n_heads},
@@ -25,8 +31,8 @@ Status validate(const ModelFigures& m) {
                           {"n_embd", m.n_embd},
                           {"n_ff", m.n_ff},
                           {"n_vocab", m.n_vocab},
-                          {"kv_block_bytes", m.kv_block_bytes},
-                          {"kv_block_values", m.kv_block_values}};
+                          {"kv_block_tokens", m.kv_block_tokens},
+                          {"kv_block_bytes", m.kv_block_bytes}};
   for (const Field& f : fields) {
     if (f.value == 0) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -42,8 +48,12 @@ Status validate(const ModelFigures& m) {
 }
 
 std::uint64_t kv_bytes_per_token(const ModelFigures& m) {
-  return std::uint64_t{m.n_layers} * m.n_kv_heads *
-         ((std::uint64_t{m.head_dim_k} + m.head_dim_v) / m.kv_block_values) * m.kv_block_bytes;
+  return m.kv_block_bytes / block_tokens(m);
+}
+
+std::uint64_t kv_bytes_for_tokens(const ModelFigures& m, std::uint64_t tokens) {
+  const std::uint64_t blocks = tokens / block_tokens(m) + (tokens % block_tokens(m) != 0 ? 1 : 0);
+  return blocks * m.kv_block_bytes;
 }
 
 std::uint64_t sequence_scratch_bytes(const ModelFigures& m, std::uint64_t tokens) {
@@ -65,7 +75,7 @@ RequestEstimate estimate_request(const ModelFigures& m, std::uint64_t prompt_tok
   const std::uint64_t wanted =
       prompt_tokens > UINT64_MAX - max_tokens ? UINT64_MAX : prompt_tokens + max_tokens;
   e.tokens = std::min(wanted, ctx_size);
-  e.kv_bytes = kv_preallocated ? 0 : kv_bytes_per_token(m) * e.tokens;
+  e.kv_bytes = kv_preallocated ? 0 : kv_bytes_for_tokens(m, e.tokens);
   e.scratch_bytes = sequence_scratch_bytes(m, e.tokens);
   const std::uint64_t prompt = std::min(prompt_tokens, e.tokens);
   e.handling_bytes = request_handling_bytes(prompt, e.tokens - prompt);

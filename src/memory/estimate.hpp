@@ -1,10 +1,12 @@
 // memory/estimate: how many bytes one request and a whole server configuration need, so
 // admission and the load-time fit check can decide before any allocation happens.
 //
-// A request's estimate comes from a handful of model figures, a plain struct filled by whoever
-// knows the model (the engine at load, a test by hand). A configuration's estimate comes from
-// an estimator the engine supplies (it knows every buffer it allocates); here it is only
-// checked against available memory. So memory/ depends on nothing but core/.
+// A request's estimate comes from a handful of model figures, a plain struct filled from the
+// model's layout as it is allocated (engine::model_figures; a test fills it by hand). A
+// configuration's estimate comes from an estimator the engine supplies (it knows every buffer it
+// allocates); here it is only checked against available memory. Neither works out the size of a
+// model's buffers itself — the model's layout is the one source — and memory/ depends on nothing
+// but core/.
 #pragma once
 
 #include <cstdint>
@@ -25,19 +27,21 @@ struct ModelFigures {
   std::uint32_t n_ff = 0;  // feed-forward width (for MoE: active experts × expert width)
   std::uint32_t n_vocab = 0;
   std::uint32_t n_ctx_train = 0;       // upper bound for an automatic context size
-  // KV cache bytes per block of kv_block_values values (a block never spans two head rows):
-  // f16 2 per 1, f32 4 per 1, q8_0 34 per 32.
-  std::uint32_t kv_block_bytes = 2;
-  std::uint32_t kv_block_values = 1;
+  // The KV cache as it is allocated: blocks of kv_block_tokens positions, each holding every
+  // layer's keys and values in the served element type and taking kv_block_bytes (whole pages).
+  // model::KvPool's figures, so that what admission counts is what the pool takes.
+  std::uint32_t kv_block_tokens = 0;
+  std::uint64_t kv_block_bytes = 0;
   std::uint64_t weights_bytes = 0;     // sum of tensor data sizes in the file
 };
 
 // Names the first figure that is zero (or inconsistent) so a caller can fail clearly.
 Status validate(const ModelFigures& model);
 
-// KV cache for one token across all layers: n_layers × n_kv_heads × (head_dim_k + head_dim_v) values
-// at kv_block_bytes per kv_block_values.
+// KV cache for one token across all layers, on average over a block (for messages).
 std::uint64_t kv_bytes_per_token(const ModelFigures& model);
+// KV cache `tokens` positions take: the whole blocks they start.
+std::uint64_t kv_bytes_for_tokens(const ModelFigures& model, std::uint64_t tokens);
 
 // Buffers one running sequence keeps besides its KV cache: logits (n_vocab f32), the sampler's
 // per-token state (n_vocab × 20 bytes: a candidate of id, logit and probability, a penalty count
@@ -60,7 +64,7 @@ struct RequestEstimate {
   std::uint64_t total_bytes = 0;
 };
 
-// What one request adds on top of an idle server: KV cache for its tokens, its per-sequence
+// What one request adds on top of an idle server: KV cache for its tokens in whole blocks, its per-sequence
 // scratch and its handling. `kv_preallocated` (an engine that reserves every slot's cache at
 // load) leaves out the KV cache.
 RequestEstimate estimate_request(const ModelFigures& model, std::uint64_t prompt_tokens,

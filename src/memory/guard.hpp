@@ -5,8 +5,9 @@
 //
 // The module as a whole (src/memory/): readings from /proc and cgroups (reader, cgroup,
 // proc_parsers), tiers with hysteresis (tiers), per-request and load-time estimates
-// (estimate), admission (admission), emergency shedding (emergency), heap release (release),
-// and observability (health, metrics).
+// (estimate), admission (admission, request_admission), emergency shedding (emergency), the
+// shedding order (shedding), heap release (release), their application to a server's work
+// (memory_policy, through the engine's workload), and observability (health, metrics, tier_log).
 #pragma once
 
 #include <atomic>

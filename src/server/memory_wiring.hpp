@@ -1,7 +1,7 @@
-// server/memory_wiring: plugs the memory guard into the server — admission before a
-// generation starts (503 overloaded_error, or 400 when it could never fit), the
-// x-memory-status / x-available-memory-gb headers on every response, /health and /metrics,
-// and emergency shedding of running generations, newest first.
+// server/memory_wiring: plugs the memory policy (memory/memory_policy) into the server — its
+// admission checks before a body is read and before a generation starts, the x-memory-status /
+// x-available-memory-gb headers on every response, and /health and /metrics. The policy itself
+// (admission, shedding order, heap release) is memory/'s; this only routes to it.
 #pragma once
 
 #include <string>
@@ -23,9 +23,8 @@ struct MemoryWiring {
   nlohmann::json model_json;    // the "model" object of /health
 };
 
-// Sets the service's admission check and returns hooks for the HTTP server. Also registers the
-// guard's snapshot listener that cancels generations in an emergency; `log` receives one line
-// per intervention.
+// Starts the memory policy on the guard's readings (it logs through `log`, one line per
+// intervention), sets the service's admission check and returns hooks for the HTTP server.
 ServerHooks wire_memory(const MemoryWiring& wiring, api::MessagesService& service,
                         std::function<void(const std::string&)> log);
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "api/message_builder.hpp"
-#include "engine/scheduler.hpp"
 #include "server/auth.hpp"
 
 namespace pensieve::server {
@@ -81,7 +80,7 @@ std::optional<Answer> Routes::before_body(const RequestHead& head) const {
   if (head.method != "POST" || (head.path != "/v1/messages" && head.path != "/v1/messages/count_tokens"))
     return error_answer(api::not_found(), head.id);
   if (head.path == "/v1/messages") {
-    if (draining_) return error_answer(api::overloaded(engine::kShuttingDown, 503), head.id);
+    if (draining_) return error_answer(api::shutting_down(), head.id);
     if (hooks_.refuse_before_reading) {
       if (const auto e = hooks_.refuse_before_reading(head.content_length)) {
         Answer a = error_answer(*e, head.id);
@@ -122,7 +121,7 @@ std::optional<Answer> Routes::get(const RequestHead& head) const {
 Routes::Outcome Routes::handle(const RequestHead& head, std::string body) const {
   if (head.path == "/v1/messages/count_tokens")
     return {from_reply(service_.count_tokens(body, head.id)), nullptr};
-  if (draining_) return {error_answer(api::overloaded(engine::kShuttingDown, 503), head.id), nullptr};
+  if (draining_) return {error_answer(api::shutting_down(), head.id), nullptr};
   auto started = service_.create(std::move(body), head.id);
   if (started.reply) return {from_reply(*started.reply), nullptr};
   return {std::nullopt, std::move(started.stream)};

@@ -229,7 +229,7 @@ TEST_F(Leak, FourConcurrentRequestsPeakWithinTheirEstimate) {
   ASSERT_TRUE(file.ok());
   auto hp = model::read_hyperparams(file->contents());
   ASSERT_TRUE(hp.ok());
-  const auto figures = engine::request_figures(*hp, engine::tensor_data_bytes(file->contents()));
+  const auto figures = engine::model_figures(*hp, engine::tensor_data_bytes(file->contents()));
   std::uint64_t estimate = 0;
   for (auto tokens : prompt_tokens) {
     estimate += memory::estimate_request(figures, static_cast<std::uint64_t>(tokens), kMaxTokens, kContext,

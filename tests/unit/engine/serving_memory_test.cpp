@@ -156,11 +156,11 @@ TEST_F(ServingMemory, RefusesContextsBeyondTheEngine) {
 }
 
 TEST_F(ServingMemory, RequestFiguresMatchTheModel) {
-  const auto f = request_figures(hp, weights);
+  const auto f = model_figures(hp, weights);
   EXPECT_TRUE(memory::validate(f).ok());
   EXPECT_EQ(memory::kv_bytes_per_token(f), serving_memory(hp, weights, {100, 1, 64}).kv_bytes_per_token);
   for (kernels::KvType type : {kernels::KvType::kF32, kernels::KvType::kF16, kernels::KvType::kQ8_0}) {
-    EXPECT_EQ(memory::kv_bytes_per_token(request_figures(hp, weights, type)),
+    EXPECT_EQ(memory::kv_bytes_per_token(model_figures(hp, weights, type)),
               serving_memory(hp, weights, {100, 1, 64}, {type, 0}).kv_bytes_per_token);
   }
   EXPECT_EQ(f.n_vocab, 512u);

@@ -19,7 +19,10 @@ ModelFigures llama3_8b() {
   m.n_ff = 14336;
   m.n_vocab = 128256;
   m.n_ctx_train = 8192;
-  m.kv_block_bytes = 2;
+  // An f16 cache in blocks of 64 positions: 64 × 128 KiB (engine::model_figures fills these from
+  // model::KvPool; tests/unit/model checks the per-token bytes of other shapes and types).
+  m.kv_block_tokens = 64;
+  m.kv_block_bytes = 64 * 131072;
   m.weights_bytes = 4920734720;
   return m;
 }
@@ -27,25 +30,15 @@ ModelFigures llama3_8b() {
 TEST(Estimate, KvBytesPerToken) {
   // 32 layers × 8 KV heads × (128 + 128) × 2 bytes.
   EXPECT_EQ(kv_bytes_per_token(llama3_8b()), 131072u);
-  // Qwen2.5-0.5B: 24 layers × 2 KV heads × (64 + 64) × 2 bytes.
-  ModelFigures qwen = llama3_8b();
-  qwen.n_layers = 24;
-  qwen.n_heads = 14;
-  qwen.n_kv_heads = 2;
-  qwen.head_dim_k = qwen.head_dim_v = 64;
-  EXPECT_EQ(kv_bytes_per_token(qwen), 12288u);
-  // An f32 cache doubles it; unequal k/v head sizes (DeepSeek-style) add up.
-  qwen.kv_block_bytes = 4;
-  EXPECT_EQ(kv_bytes_per_token(qwen), 24576u);
-  // q8_0: 34 bytes per 32 values.
-  qwen.kv_block_bytes = 34;
-  qwen.kv_block_values = 32;
-  EXPECT_EQ(kv_bytes_per_token(qwen), 24u * 2 * (128 / 32) * 34);
-  qwen.kv_block_bytes = 4;
-  qwen.kv_block_values = 1;
-  qwen.head_dim_k = 192;
-  qwen.head_dim_v = 128;
-  EXPECT_EQ(kv_bytes_per_token(qwen), 24u * 2 * 320 * 4);
+}
+
+// The pool takes a request's cache a block at a time, so admission counts whole blocks.
+TEST(Estimate, RequestKvIsCountedInWholeBlocks) {
+  EXPECT_EQ(kv_bytes_for_tokens(llama3_8b(), 0), 0u);
+  EXPECT_EQ(kv_bytes_for_tokens(llama3_8b(), 1), 64u * 131072);
+  EXPECT_EQ(kv_bytes_for_tokens(llama3_8b(), 64), 64u * 131072);
+  EXPECT_EQ(kv_bytes_for_tokens(llama3_8b(), 65), 2u * 64 * 131072);
+  EXPECT_EQ(estimate_request(llama3_8b(), 90, 10, 8192).kv_bytes, 2u * 64 * 131072);
 }
 
 TEST(Estimate, RequestAddsKvForPromptPlusMaxTokensAndScratch) {

@@ -63,6 +63,28 @@ TEST(MemoryEstimate, SequenceHoldsItsCacheInTheChosenType) {
   }
 }
 
+// What a token of cache takes, per shape and element type, as the pool lays out its blocks (the
+// figures the memory estimate takes from engine::model_figures).
+TEST(MemoryEstimate, KvBytesPerTokenFollowTheShapeAndTheElementType) {
+  auto per_token = [](const Hyperparams& hp, kernels::KvType type) {
+    return KvPool::block_bytes_for(hp, type) / KvPool::kBlockTokens;
+  };
+  // Qwen2.5-0.5B: 24 layers × 2 KV heads × (64 + 64) × 2 bytes.
+  Hyperparams qwen;
+  qwen.n_layer = 24;
+  qwen.n_head = 14;
+  qwen.n_head_kv = 2;
+  qwen.head_dim_k = qwen.head_dim_v = 64;
+  EXPECT_EQ(per_token(qwen, kernels::KvType::kF16), 12288u);
+  // An f32 cache doubles it; unequal k/v head sizes (DeepSeek-style) add up.
+  EXPECT_EQ(per_token(qwen, kernels::KvType::kF32), 24576u);
+  // q8_0: 34 bytes per 32 values.
+  EXPECT_EQ(per_token(qwen, kernels::KvType::kQ8_0), 24u * 2 * (128 / 32) * 34);
+  qwen.head_dim_k = 192;
+  qwen.head_dim_v = 128;
+  EXPECT_EQ(per_token(qwen, kernels::KvType::kF32), 24u * 2 * 320 * 4);
+}
+
 TEST(MemoryEstimate, MixtureOfExpertsScratchCoversExpertBuffers) {
   auto moe = Model::load(testing::kModels + "qwen3moe-f16.gguf");
   ASSERT_TRUE(moe.ok()) << moe.error().message;
