@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "chat/jinja/template.hpp"
+#include "jinja/template.hpp"
 
 namespace {
 
@@ -36,18 +36,18 @@ nlohmann::ordered_json context_for(int extra_turns) {
 }
 
 void render_template(benchmark::State& state, const char* name, int extra_turns) {
-  auto tmpl = pensieve::chat::Template::parse(
+  auto tmpl = pensieve::jinja::Template::parse(
       read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/" + name + ".jinja"));
   if (!tmpl) {
     state.SkipWithError(tmpl.error().message.c_str());
     return;
   }
   const auto context = context_for(extra_turns);
-  pensieve::chat::RenderOptions options;
+  pensieve::jinja::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
   std::size_t bytes = 0;
   for (auto _ : state) {
-    auto out = pensieve::chat::render(*tmpl, context, options);
+    auto out = pensieve::jinja::render(*tmpl, context, options);
     if (!out) {
       state.SkipWithError(out.error().message.c_str());
       return;
@@ -62,7 +62,7 @@ void BM_ParseGptOss(benchmark::State& state) {
   const std::string source =
       read(std::string(PENSIEVE_FIXTURES) + "/chat/templates/openai-gpt-oss-120b.jinja");
   for (auto _ : state) {
-    auto tmpl = pensieve::chat::Template::parse(source);
+    auto tmpl = pensieve::jinja::Template::parse(source);
     benchmark::DoNotOptimize(tmpl.ok());
   }
 }

@@ -39,7 +39,7 @@ bool forces_a_call(const ToolChoice& choice) {
 
 }  // namespace
 
-ChatFrontend::ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
+ChatFrontend::ChatFrontend(tokenizer::Tokenizer tok, jinja::Template tmpl, chat::ModelChatTemplate info,
                            chat::TemplateTraits traits, std::string_view template_source)
     : tokenizer_(std::move(tok)),
       template_(std::move(tmpl)),
@@ -59,7 +59,7 @@ Result<std::unique_ptr<ChatFrontend>> ChatFrontend::from_gguf(const gguf::Conten
   auto info = chat::read_model_chat_template(metadata);
   if (!info) return info.error().with_context("chat template");
   const std::string source = info->source ? *info->source : std::string(chat::default_chat_template());
-  auto tmpl = chat::Template::parse(source);
+  auto tmpl = jinja::Template::parse(source);
   if (!tmpl) return tmpl.error().with_context("chat template");
   const auto traits = chat::detect_template_traits(source);
   return std::unique_ptr<ChatFrontend>(
@@ -97,9 +97,9 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   (*context)["enable_thinking"] = reasoning;
   (*context)["reasoning_effort"] = reasoning_effort(reasoning, request.thinking_budget_tokens);
 
-  chat::RenderOptions options;
+  jinja::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
-  auto rendered = chat::render(template_, *context, options);
+  auto rendered = jinja::render(template_, *context, options);
   if (!rendered) return rendered.error().with_context("rendering the chat template");
 
   auto prefill = prefiller_.prefill(to_chat(request.tool_choice.type), request.tool_choice.name, *context,

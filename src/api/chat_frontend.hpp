@@ -15,11 +15,11 @@
 
 #include "api/frontend.hpp"
 #include "api/grammar_constraint.hpp"
-#include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "chat/template_family.hpp"
 #include "chat/tool_choice.hpp"
 #include "gguf/reader.hpp"
+#include "jinja/template.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::api {
@@ -45,11 +45,11 @@ class ChatFrontend : public Frontend {
   chat::TemplateTraits traits() const { return traits_; }
 
  private:
-  ChatFrontend(tokenizer::Tokenizer tok, chat::Template tmpl, chat::ModelChatTemplate info,
+  ChatFrontend(tokenizer::Tokenizer tok, jinja::Template tmpl, chat::ModelChatTemplate info,
                chat::TemplateTraits traits, std::string_view template_source);
 
   tokenizer::Tokenizer tokenizer_;
-  chat::Template template_;
+  jinja::Template template_;
   chat::ModelChatTemplate info_;
   chat::TemplateTraits traits_;
   chat::ToolCallPrefiller prefiller_;

@@ -39,7 +39,7 @@ struct MappingOptions {
 };
 
 // Ordered JSON in and out: templates print dicts (tool schemas, arguments) in the order the
-// client wrote their keys, so that order must survive (see chat/jinja/template.hpp).
+// client wrote their keys, so that order must survive (see jinja/template.hpp).
 Result<nlohmann::ordered_json> anthropic_to_template_context(const nlohmann::ordered_json& request,
                                                              const MappingOptions& options = {});
 

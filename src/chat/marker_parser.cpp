@@ -1,64 +1,55 @@
 #include "chat/marker_parser.hpp"
 
-#include <algorithm>
 #include <utility>
+
+#include "chat/tool_call_object.hpp"
 
 namespace pensieve::chat {
 
-namespace {
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-size_t trailing_space(std::string_view text) {
-  size_t n = 0;
-  while (n < text.size() && is_space(text[text.size() - 1 - n])) ++n;
-  return n;
-}
-}  // namespace
-
-size_t partial_marker_tail(std::string_view text, std::string_view marker) {
-  const size_t longest = std::min(text.size(), marker.size() - 1);
-  for (size_t k = longest; k > 0; --k) {
-    if (text.substr(text.size() - k) == marker.substr(0, k)) return k;
-  }
-  return 0;
-}
-
-size_t partial_marker_tail(std::string_view text, std::span<const Marker> markers) {
-  size_t tail = 0;
-  for (const Marker& marker : markers) tail = std::max(tail, partial_marker_tail(text, marker.text));
-  return tail;
-}
-
-Expect expect_literal(std::string_view input, size_t& at, std::string_view literal, bool skip_blanks) {
-  size_t i = at;
-  if (skip_blanks) {
-    while (i < input.size() && is_space(input[i])) ++i;
-  }
-  const std::string_view rest = input.substr(std::min(i, input.size()));
-  if (rest.starts_with(literal)) {
-    at = i + literal.size();
-    return Expect::kFound;
-  }
-  if (literal.starts_with(rest)) return Expect::kPartial;
-  return Expect::kAbsent;
-}
-
-size_t find_marker(std::string_view input, size_t from, std::string_view marker, size_t& safe_end) {
-  const size_t at = input.find(marker, from);
-  if (at != std::string_view::npos) {
-    safe_end = at;
-    return at;
-  }
-  safe_end = input.size() - partial_marker_tail(input.substr(from), marker);
-  return std::string_view::npos;
-}
-
 MarkerParser::BodyStatus MarkerParser::close_with_optional_marker(std::string_view input, size_t& consumed,
-                                                                 std::string_view marker, bool at_end) {
+                                                                  std::string_view marker, bool at_end) {
   switch (expect_literal(input, consumed, marker)) {
-    case Expect::kFound: return BodyStatus::kDone;
-    case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
-    case Expect::kAbsent: return BodyStatus::kDone;
+    case Expect::kFound:
+      return BodyStatus::kDone;
+    case Expect::kPartial:
+      return at_end ? BodyStatus::kDone : BodyStatus::kMore;
+    case Expect::kAbsent:
+      return BodyStatus::kDone;
+  }
+  return BodyStatus::kFailed;
+}
+
+template <class Reader>
+MarkerParser::BodyStatus MarkerParser::feed_json_reader(Reader& reader, std::string_view input,
+                                                        size_t& consumed) {
+  while (consumed < input.size()) {
+    const auto status = reader.feed(input[consumed], writer_);
+    if (status == ToolCallObject::Status::kFailed) return BodyStatus::kFailed;
+    ++consumed;
+    if (status == ToolCallObject::Status::kDone) return BodyStatus::kDone;
+  }
+  return BodyStatus::kMore;
+}
+
+MarkerParser::BodyStatus MarkerParser::feed_json_call(ToolCallObject& reader, std::string_view input,
+                                                      size_t& consumed) {
+  return feed_json_reader(reader, input, consumed);
+}
+
+MarkerParser::BodyStatus MarkerParser::feed_json_call(ToolCallArray& reader, std::string_view input,
+                                                      size_t& consumed) {
+  return feed_json_reader(reader, input, consumed);
+}
+
+MarkerParser::BodyStatus MarkerParser::feed_json_arguments(JsonScanner& scanner, std::string_view input,
+                                                           size_t& consumed) {
+  switch (stream_json_arguments(scanner, input, consumed, writer_)) {
+    case ArgumentsStep::kMore:
+      return BodyStatus::kMore;
+    case ArgumentsStep::kComplete:
+      return BodyStatus::kDone;
+    case ArgumentsStep::kInvalid:
+      return BodyStatus::kFailed;
   }
   return BodyStatus::kFailed;
 }
@@ -114,33 +105,21 @@ bool MarkerParser::step_text(bool at_end) {
     }
   }
   const auto all_markers = markers();
-  size_t best = std::string_view::npos;
-  const Marker* found = nullptr;
-  for (const Marker& marker : all_markers) {
-    const size_t at = view.find(marker.text);
-    if (at == std::string_view::npos) continue;
-    if (at < best || (at == best && marker.text.size() > found->text.size())) {
-      best = at;
-      found = &marker;
-    }
-  }
-  if (found != nullptr) {
-    std::string_view before = view.substr(0, best);
+  const MarkerHit hit = find_first_marker(view, all_markers);
+  if (hit.marker != nullptr) {
+    std::string_view before = view.substr(0, hit.at);
     // Blanks between text and a tool call carry nothing; they come back if the call fails.
-    const size_t blanks = found->opener != kDropMarker ? trailing_space(before) : 0;
+    const size_t blanks = hit.marker->opener != kDropMarker ? trailing_blanks(before) : 0;
     sink_.text(before.substr(0, before.size() - blanks));
-    pos_ += best + found->text.size();
-    if (found->opener != kDropMarker) {
-      enter_body(found->opener, view.substr(best - blanks, blanks + found->text.size()));
+    pos_ += hit.at + hit.marker->text.size();
+    if (hit.marker->opener != kDropMarker) {
+      enter_body(hit.marker->opener, view.substr(hit.at - blanks, blanks + hit.marker->text.size()));
     }
     return true;
   }
-  size_t release = view.size();
-  if (!at_end) {
-    release -= partial_marker_tail(view, all_markers);
-    // Trailing blanks wait to see whether a tool call follows them.
-    release -= trailing_space(view.substr(0, release));
-  }
+  size_t release = releasable(view, all_markers, at_end);
+  // Trailing blanks wait to see whether a tool call follows them.
+  if (!at_end) release -= trailing_blanks(view.substr(0, release));
   if (release == 0) return false;
   sink_.text(view.substr(0, release));
   pos_ += release;

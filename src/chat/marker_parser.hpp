@@ -9,29 +9,20 @@
 #include <string>
 #include <string_view>
 
+#include "chat/marker_scan.hpp"
 #include "chat/stream_parser.hpp"
 #include "chat/tool_call_writer.hpp"
 
 namespace pensieve::chat {
 
-struct Marker {
-  std::string_view text;
-  int opener;  // >= 0: opens a tool call body; kDropMarker: consumed silently
-};
+class JsonScanner;
+class ToolCallArray;
+class ToolCallObject;
+
+// Marker::opener in a family's list: >= 0 opens a tool call body (the value is passed to
+// begin_body); kDropMarker is consumed silently.
 inline constexpr int kDropMarker = -1;
 inline constexpr int kImplicitOpener = -2;  // a body that begins without a marker (Llama 3 JSON)
-
-// Longest tail of `text` that is a proper prefix of one of the markers.
-size_t partial_marker_tail(std::string_view text, std::span<const Marker> markers);
-size_t partial_marker_tail(std::string_view text, std::string_view marker);
-
-// For body parsers: skips blanks from `at`, then looks for `literal` there.
-enum class Expect : std::uint8_t { kFound, kPartial, kAbsent };
-Expect expect_literal(std::string_view input, size_t& at, std::string_view literal, bool skip_blanks = true);
-
-// For body parsers: finds `marker` in input[from, …). When absent, `safe_end` is where a partial
-// marker could begin (text before it surely belongs to the field being read).
-size_t find_marker(std::string_view input, size_t from, std::string_view marker, size_t& safe_end);
 
 class MarkerParser : public StreamParser {
  public:
@@ -56,6 +47,12 @@ class MarkerParser : public StreamParser {
   // there, and its absence only means the text goes on.
   static BodyStatus close_with_optional_marker(std::string_view input, size_t& consumed,
                                                std::string_view marker, bool at_end);
+  // Feeds input[consumed, …) to a reader of calls written as JSON, a character at a time, until
+  // it completes (kDone) or rejects a character (kFailed, that character not consumed).
+  BodyStatus feed_json_call(ToolCallObject& reader, std::string_view input, size_t& consumed);
+  BodyStatus feed_json_call(ToolCallArray& reader, std::string_view input, size_t& consumed);
+  // Streams a call's JSON arguments; kDone once the object is complete.
+  BodyStatus feed_json_arguments(JsonScanner& scanner, std::string_view input, size_t& consumed);
 
   const ParserOptions& options() const { return options_; }
   EventSink sink_;
@@ -68,6 +65,8 @@ class MarkerParser : public StreamParser {
   bool step_body(bool at_end);
   bool step_after_call(bool at_end);
   void enter_body(int opener, std::string_view marker);
+  template <class Reader>
+  BodyStatus feed_json_reader(Reader& reader, std::string_view input, size_t& consumed);
 
   ParserOptions options_;
   std::string buf_;

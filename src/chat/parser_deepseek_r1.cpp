@@ -28,13 +28,6 @@ constexpr std::string_view kSep = "<" PENSIEVE_DS_BAR "tool" PENSIEVE_DS_SPACE "
 constexpr Marker kMarkers[] = {{kCallBegin, 0}, {kCallsBegin, kDropMarker}, {kCallsEnd, kDropMarker}};
 constexpr size_t kMaxFieldSize = 256;
 
-std::string_view trim(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const size_t last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 class DeepSeekR1Parser final : public MarkerParser {
  public:
   using MarkerParser::MarkerParser;
@@ -59,15 +52,10 @@ class DeepSeekR1Parser final : public MarkerParser {
     for (;;) {
       switch (state_) {
         case State::kHead: {
-          size_t safe_end = 0;
-          const size_t at = find_marker(input, consumed, kSep, safe_end);
-          const size_t end = at == std::string_view::npos ? safe_end : at;
-          field_.append(input.substr(consumed, end - consumed));
-          consumed = end;
+          const bool found = read_until(input, consumed, kSep, field_);
           if (field_.size() > kMaxFieldSize) return BodyStatus::kFailed;
-          if (at == std::string_view::npos) return BodyStatus::kMore;
-          consumed += kSep.size();
-          const std::string_view head = trim(field_);
+          if (!found) return BodyStatus::kMore;
+          const std::string_view head = trim_blanks(field_);
           if (head.empty() || head.find('<') != std::string_view::npos) return BodyStatus::kFailed;
           if (head == "function") {
             field_.clear();
@@ -79,14 +67,10 @@ class DeepSeekR1Parser final : public MarkerParser {
           break;
         }
         case State::kName: {
-          const size_t newline = input.find('\n', consumed);
-          const size_t end = newline == std::string_view::npos ? input.size() : newline;
-          field_.append(input.substr(consumed, end - consumed));
-          consumed = end;
+          const bool found = read_until(input, consumed, "\n", field_);
           if (field_.size() > kMaxFieldSize) return BodyStatus::kFailed;
-          if (newline == std::string_view::npos) return BodyStatus::kMore;
-          ++consumed;
-          const std::string_view name = trim(field_);
+          if (!found) return BodyStatus::kMore;
+          const std::string_view name = trim_blanks(field_);
           if (name.empty() || name.find('<') != std::string_view::npos) return BodyStatus::kFailed;
           start_call(name);
           state_ = State::kFenceOpen;
@@ -105,11 +89,8 @@ class DeepSeekR1Parser final : public MarkerParser {
           state_ = State::kArguments;
           break;
         case State::kArguments: {
-          switch (stream_json_arguments(scanner_, input, consumed, writer_)) {
-            case ArgumentsStep::kMore: return BodyStatus::kMore;
-            case ArgumentsStep::kInvalid: return BodyStatus::kFailed;
-            case ArgumentsStep::kComplete: break;
-          }
+          const BodyStatus status = feed_json_arguments(scanner_, input, consumed);
+          if (status != BodyStatus::kDone) return status;
           state_ = State::kFenceClose;
           break;
         }

@@ -11,13 +11,6 @@ namespace {
 constexpr Marker kMarkers[] = {{"<tool_call>", 0}};
 constexpr size_t kMaxNameSize = 256;
 
-std::string_view trim(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const size_t last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 class GlmParser final : public MarkerParser {
  public:
   using MarkerParser::MarkerParser;
@@ -33,19 +26,6 @@ class GlmParser final : public MarkerParser {
     arguments_.reset();
   }
 
-  // Reads up to `end_marker` into field_; true when found (marker consumed).
-  static bool read_until(std::string_view input, size_t& consumed, std::string_view end_marker,
-                         std::string& field) {
-    size_t safe_end = 0;
-    const size_t at = find_marker(input, consumed, end_marker, safe_end);
-    const size_t end = at == std::string_view::npos ? safe_end : at;
-    field.append(input.substr(consumed, end - consumed));
-    consumed = end;
-    if (at == std::string_view::npos) return false;
-    consumed += end_marker.size();
-    return true;
-  }
-
   BodyStatus parse_body(std::string_view input, size_t& consumed, bool /*at_end*/) override {
     consumed = 0;
     for (;;) {
@@ -58,7 +38,7 @@ class GlmParser final : public MarkerParser {
           consumed = stop;
           if (field_.size() > kMaxNameSize) return BodyStatus::kFailed;
           if (end == std::string_view::npos) return BodyStatus::kMore;
-          name_ = std::string(trim(field_));
+          name_ = std::string(trim_blanks(field_));
           if (name_.empty() || name_.find_first_of(" \t") != std::string::npos) return BodyStatus::kFailed;
           state_ = State::kKeyOrEnd;
           break;
@@ -86,7 +66,7 @@ class GlmParser final : public MarkerParser {
         }
         case State::kKey:
           if (!read_until(input, consumed, "</arg_key>", field_)) return BodyStatus::kMore;
-          key_ = std::string(trim(field_));
+          key_ = std::string(trim_blanks(field_));
           state_ = State::kValueTag;
           break;
         case State::kValueTag:

@@ -5,7 +5,7 @@
 // and ends with <|call|>. analysis → reasoning; final and commentary without recipient → text.
 #include "chat/family_parsers.hpp"
 #include "chat/json_scanner.hpp"
-#include "chat/marker_parser.hpp"
+#include "chat/marker_scan.hpp"
 #include "chat/tool_call_writer.hpp"
 
 namespace pensieve::chat {
@@ -19,8 +19,6 @@ constexpr std::string_view kStart = "<|start|>";
 constexpr Marker kBodyEnds[] = {{"<|end|>", 0}, {"<|call|>", 0}, {"<|return|>", 0}, {kStart, 1}, {kChannel, 1}};
 constexpr std::string_view kHeaderStarts[] = {kStart, kChannel, "to=", "<|constrain|>", "assistant"};
 constexpr size_t kMaxHeaderSize = 512;
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view skip_space(std::string_view text) {
   const size_t first = text.find_first_not_of(" \t\r\n");
@@ -42,7 +40,7 @@ std::string_view word_after(std::string_view text, std::string_view key) {
   if (at == std::string_view::npos) return {};
   const std::string_view rest = text.substr(at + key.size());
   size_t end = 0;
-  while (end < rest.size() && !is_space(rest[end]) && rest[end] != '<') ++end;
+  while (end < rest.size() && !is_blank(rest[end]) && rest[end] != '<') ++end;
   return rest.substr(0, end);
 }
 
@@ -140,24 +138,16 @@ class GptOssParser final : public StreamParser {
 
   bool step_body(bool at_end) {
     const std::string_view view = buf_;
-    size_t best = std::string_view::npos;
-    const Marker* found = nullptr;
-    for (const Marker& marker : kBodyEnds) {
-      const size_t at = view.find(marker.text);
-      if (at != std::string_view::npos && at < best) {
-        best = at;
-        found = &marker;
-      }
-    }
-    if (found != nullptr) {
-      emit_body(view.substr(0, best));
+    const MarkerHit hit = find_first_marker(view, kBodyEnds);
+    if (hit.marker != nullptr) {
+      emit_body(view.substr(0, hit.at));
       close_body();
-      const bool starts_next_header = found->opener == 1;
-      buf_.erase(0, best + (starts_next_header ? 0 : found->text.size()));
+      const bool starts_next_header = hit.marker->opener == 1;
+      buf_.erase(0, hit.at + (starts_next_header ? 0 : hit.marker->text.size()));
       state_ = State::kHeader;
       return true;
     }
-    const size_t release = at_end ? view.size() : view.size() - partial_marker_tail(view, kBodyEnds);
+    const size_t release = releasable(view, kBodyEnds, at_end);
     if (release == 0) return false;
     emit_body(view.substr(0, release));
     buf_.erase(0, release);

@@ -22,13 +22,7 @@ class GraniteParser final : public MarkerParser {
 
   BodyStatus parse_body(std::string_view input, size_t& consumed, bool /*at_end*/) override {
     consumed = 0;
-    while (consumed < input.size()) {
-      const auto status = array_.feed(input[consumed], writer_);
-      if (status == ToolCallArray::Status::kFailed) return BodyStatus::kFailed;
-      ++consumed;
-      if (status == ToolCallArray::Status::kDone) return BodyStatus::kDone;
-    }
-    return BodyStatus::kMore;
+    return feed_json_call(array_, input, consumed);
   }
 
   ToolCallArray array_;

@@ -24,20 +24,13 @@ class HermesParser final : public MarkerParser {
 
   BodyStatus parse_body(std::string_view input, size_t& consumed, bool at_end) override {
     consumed = 0;
-    while (!closing_ && consumed < input.size()) {
-      const auto status = object_.feed(input[consumed], writer_);
-      if (status == ToolCallObject::Status::kFailed) return BodyStatus::kFailed;
-      ++consumed;
-      if (status == ToolCallObject::Status::kDone) closing_ = true;
+    if (!closing_) {
+      const BodyStatus status = feed_json_call(object_, input, consumed);
+      if (status != BodyStatus::kDone) return status;
+      closing_ = true;
     }
-    if (!closing_) return BodyStatus::kMore;
     // A missing close tag does not spoil a complete call: whatever follows is text again.
-    switch (expect_literal(input, consumed, kClose)) {
-      case Expect::kFound: return BodyStatus::kDone;
-      case Expect::kPartial: return at_end ? BodyStatus::kDone : BodyStatus::kMore;
-      case Expect::kAbsent: return BodyStatus::kDone;
-    }
-    return BodyStatus::kFailed;
+    return close_with_optional_marker(input, consumed, kClose, at_end);
   }
 
   ToolCallObject object_;

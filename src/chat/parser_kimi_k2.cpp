@@ -17,9 +17,7 @@ constexpr Marker kMarkers[] = {{"<|tool_call_begin|>", 0},
 constexpr size_t kMaxFieldSize = 256;
 
 std::string_view name_from_id(std::string_view id) {
-  const size_t first = id.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  id = id.substr(first, id.find_last_not_of(" \t\r\n") - first + 1);
+  id = trim_blanks(id);
   if (id.starts_with("functions.")) id.remove_prefix(10);
   const size_t colon = id.rfind(':');
   if (colon != std::string_view::npos &&
@@ -48,14 +46,9 @@ class KimiK2Parser final : public MarkerParser {
     for (;;) {
       switch (state_) {
         case State::kId: {
-          size_t safe_end = 0;
-          const size_t at = find_marker(input, consumed, kArgumentBegin, safe_end);
-          const size_t end = at == std::string_view::npos ? safe_end : at;
-          field_.append(input.substr(consumed, end - consumed));
-          consumed = end;
+          const bool found = read_until(input, consumed, kArgumentBegin, field_);
           if (field_.size() > kMaxFieldSize) return BodyStatus::kFailed;
-          if (at == std::string_view::npos) return BodyStatus::kMore;
-          consumed += kArgumentBegin.size();
+          if (!found) return BodyStatus::kMore;
           const std::string_view name = name_from_id(field_);
           if (name.empty() || name.find('<') != std::string_view::npos) return BodyStatus::kFailed;
           writer_.start(std::string(name));
@@ -63,14 +56,12 @@ class KimiK2Parser final : public MarkerParser {
           state_ = State::kArguments;
           break;
         }
-        case State::kArguments:
-          switch (stream_json_arguments(scanner_, input, consumed, writer_)) {
-            case ArgumentsStep::kMore: return BodyStatus::kMore;
-            case ArgumentsStep::kInvalid: return BodyStatus::kFailed;
-            case ArgumentsStep::kComplete: break;
-          }
+        case State::kArguments: {
+          const BodyStatus status = feed_json_arguments(scanner_, input, consumed);
+          if (status != BodyStatus::kDone) return status;
           state_ = State::kClose;
           break;
+        }
         case State::kClose:
           return close_with_optional_marker(input, consumed, kCallEnd, at_end);
       }

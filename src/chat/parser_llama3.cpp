@@ -31,13 +31,7 @@ class Llama3Parser final : public MarkerParser {
 
   BodyStatus parse_body(std::string_view input, size_t& consumed, bool /*at_end*/) override {
     consumed = 0;
-    while (consumed < input.size()) {
-      const auto status = object_.feed(input[consumed], writer_);
-      if (status == ToolCallObject::Status::kFailed) return BodyStatus::kFailed;
-      ++consumed;
-      if (status == ToolCallObject::Status::kDone) return BodyStatus::kDone;
-    }
-    return BodyStatus::kMore;
+    return feed_json_call(object_, input, consumed);
   }
 
   ToolCallObject object_;

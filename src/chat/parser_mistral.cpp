@@ -53,13 +53,8 @@ class MistralParser final : public MarkerParser {
             state_ = State::kName;
           }
           continue;
-        case State::kArray: {
-          const auto status = array_.feed(c, writer_);
-          if (status == ToolCallArray::Status::kFailed) return BodyStatus::kFailed;
-          ++consumed;
-          if (status == ToolCallArray::Status::kDone) return BodyStatus::kDone;
-          continue;
-        }
+        case State::kArray:
+          return feed_json_call(array_, input, consumed);
         case State::kName:
         case State::kCallId: {
           if (c == '[') {
@@ -94,12 +89,7 @@ class MistralParser final : public MarkerParser {
           continue;
         }
         case State::kArguments:
-          switch (stream_json_arguments(scanner_, input, consumed, writer_)) {
-            case ArgumentsStep::kMore: return BodyStatus::kMore;
-            case ArgumentsStep::kInvalid: return BodyStatus::kFailed;
-            case ArgumentsStep::kComplete: return BodyStatus::kDone;
-          }
-          return BodyStatus::kFailed;
+          return feed_json_arguments(scanner_, input, consumed);
       }
     }
     return BodyStatus::kMore;

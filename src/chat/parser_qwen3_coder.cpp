@@ -35,18 +35,13 @@ class Qwen3CoderParser final : public MarkerParser {
     arguments_.reset();
   }
 
-  // Reads a field up to `end_marker`; true when complete (field in `field_`, marker consumed).
-  bool read_until(std::string_view input, size_t& consumed, std::string_view end_marker, size_t limit,
+  // Reads a field up to `end_marker` into field_; true when complete (marker consumed). A field
+  // past `limit` fails only while its end is still to come.
+  bool read_field(std::string_view input, size_t& consumed, std::string_view end_marker, size_t limit,
                   bool& failed) {
-    size_t safe_end = 0;
-    const size_t at = find_marker(input, consumed, end_marker, safe_end);
-    const size_t end = at == std::string_view::npos ? safe_end : at;
-    field_.append(input.substr(consumed, end - consumed));
-    consumed = end;
+    const bool found = read_until(input, consumed, end_marker, field_);
     if (field_.size() > limit) failed = true;
-    if (at == std::string_view::npos) return false;
-    consumed += end_marker.size();
-    return true;
+    return found;
   }
 
   BodyStatus parse_body(std::string_view input, size_t& consumed, bool at_end) override {
@@ -64,7 +59,7 @@ class Qwen3CoderParser final : public MarkerParser {
           state_ = State::kName;
           break;
         case State::kName:
-          if (!read_until(input, consumed, ">", kMaxNameSize, failed)) {
+          if (!read_field(input, consumed, ">", kMaxNameSize, failed)) {
             return failed ? BodyStatus::kFailed : BodyStatus::kMore;
           }
           if (field_.empty() || field_.find_first_of("<\n") != std::string::npos) return BodyStatus::kFailed;
@@ -97,7 +92,7 @@ class Qwen3CoderParser final : public MarkerParser {
           return BodyStatus::kFailed;
         }
         case State::kParameterName:
-          if (!read_until(input, consumed, ">", kMaxNameSize, failed)) {
+          if (!read_field(input, consumed, ">", kMaxNameSize, failed)) {
             return failed ? BodyStatus::kFailed : BodyStatus::kMore;
           }
           parameter_ = field_;
@@ -105,7 +100,8 @@ class Qwen3CoderParser final : public MarkerParser {
           state_ = State::kValue;
           break;
         case State::kValue:
-          if (!read_until(input, consumed, "</parameter>", std::string::npos, failed)) return BodyStatus::kMore;
+          if (!read_field(input, consumed, "</parameter>", std::string::npos, failed))
+            return BodyStatus::kMore;
           arguments_.add(writer_, parameter_,
                          typed_argument_value(options().tools, name_, parameter_, strip_one_newline(field_)));
           state_ = State::kParameterOrEnd;

@@ -2,7 +2,7 @@
 // the answer (after blanks), where the templates that use it put it; blanks at the edges of the
 // reasoning and between it and the answer are dropped, as the templates add them.
 #include "chat/family_parsers.hpp"
-#include "chat/marker_parser.hpp"
+#include "chat/marker_scan.hpp"
 
 namespace pensieve::chat {
 
@@ -10,14 +10,6 @@ namespace {
 
 constexpr std::string_view kOpen = "<think>";
 constexpr std::string_view kClose = "</think>";
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-size_t trailing_space(std::string_view text) {
-  size_t n = 0;
-  while (n < text.size() && is_space(text[text.size() - 1 - n])) ++n;
-  return n;
-}
 
 class ReasoningSplitter final : public StreamParser {
  public:
@@ -87,7 +79,7 @@ class ReasoningSplitter final : public StreamParser {
           const size_t close = buf_.find(kClose);
           if (close != std::string::npos) {
             std::string_view reasoning = std::string_view(buf_).substr(0, close);
-            reasoning.remove_suffix(trailing_space(reasoning));
+            reasoning.remove_suffix(trailing_blanks(reasoning));
             sink.reasoning(reasoning);
             buf_.erase(0, close + kClose.size());
             state_ = State::kAfterReasoning;
@@ -95,13 +87,13 @@ class ReasoningSplitter final : public StreamParser {
           }
           if (at_end) {
             std::string_view reasoning = buf_;
-            reasoning.remove_suffix(trailing_space(reasoning));
+            reasoning.remove_suffix(trailing_blanks(reasoning));
             sink.reasoning(reasoning);
             buf_.clear();
             return;
           }
           size_t release = buf_.size() - partial_marker_tail(buf_, kClose);
-          release -= trailing_space(std::string_view(buf_).substr(0, release));
+          release -= trailing_blanks(std::string_view(buf_).substr(0, release));
           sink.reasoning(std::string_view(buf_).substr(0, release));
           buf_.erase(0, release);
           return;

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_argument.hpp"
 #include "gguf/reader.hpp"
+#include "jinja/template.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -84,11 +84,11 @@ Status run_render(const RenderArgs& args) {
     trusted.push_back(name);
   }
 
-  auto tmpl = chat::Template::parse(source);
+  auto tmpl = jinja::Template::parse(source);
   if (!tmpl) return tmpl.error();
-  chat::RenderOptions options;
+  jinja::RenderOptions options;
   options.trusted_variables = trusted;
-  auto rendered = chat::render(*tmpl, context, options);
+  auto rendered = jinja::render(*tmpl, context, options);
   if (!rendered) return rendered.error();
   std::cout << rendered->text << std::flush;
   return {};

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <string>
 
-#include "chat/jinja/template.hpp"
 #include "chat/model_template.hpp"
 #include "gguf/reader.hpp"
+#include "jinja/template.hpp"
 
 namespace pensieve::chat {
 namespace {
@@ -74,7 +74,7 @@ TEST(RenderCommand, PrintsTheModelTemplatesRendering) {
   ASSERT_TRUE(model.ok());
   auto chat = read_model_chat_template(model->contents());
   ASSERT_TRUE(chat.ok() && chat->source);
-  auto tmpl = Template::parse(*chat->source);
+  auto tmpl = jinja::Template::parse(*chat->source);
   ASSERT_TRUE(tmpl.ok());
 
   std::ifstream in(conversation);
@@ -84,7 +84,7 @@ TEST(RenderCommand, PrintsTheModelTemplatesRendering) {
     context["messages"] = conv.at("messages");
     context["tools"] = conv.at("tools");
     context["add_generation_prompt"] = generation_prompt;
-    auto expected = render(*tmpl, context, RenderOptions{});
+    auto expected = jinja::render(*tmpl, context, jinja::RenderOptions{});
     ASSERT_TRUE(expected.ok()) << expected.error().message;
 
     const CommandResult got = run("render " + model_path + " " + conversation +

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/jinja/template.hpp"
+#include "jinja/template.hpp"
 
 namespace pensieve::chat {
 namespace {
@@ -53,10 +53,10 @@ TEST_P(TemplateFixture, RendersEveryConversationLikeJinja2) {
   const nlohmann::ordered_json expected = load_json("expected.json").at("renders").at(name);
   const nlohmann::ordered_json conversations = load_json("conversations.json").at("conversations");
 
-  auto parsed = Template::parse(read_file(kChatFixtures / "templates" / (name + ".jinja")));
+  auto parsed = jinja::Template::parse(read_file(kChatFixtures / "templates" / (name + ".jinja")));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
 
-  RenderOptions options;
+  jinja::RenderOptions options;
   options.clock = fixture_clock;
   options.utc = true;
   for (const auto& [variable, value] : expected.at("context").items())
@@ -74,7 +74,7 @@ TEST_P(TemplateFixture, RendersEveryConversationLikeJinja2) {
         conversation.contains("tools") ? conversation.at("tools") : nlohmann::ordered_json(nullptr);
     context["add_generation_prompt"] = generation_prompt;
 
-    auto rendered = render(*parsed, context, options);
+    auto rendered = jinja::render(*parsed, context, options);
     if (outcome.contains("error")) {
       EXPECT_FALSE(rendered.ok()) << case_name << ": Jinja2 failed with \""
                                   << outcome.at("error").get<std::string>() << "\" but we rendered:\n"

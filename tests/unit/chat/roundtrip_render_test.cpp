@@ -4,16 +4,16 @@
 // parser (whole, byte by byte and in random chunks): the same calls must come out.
 // Granite's and SmolLM3's fixture templates do not render tool calls at all, so their syntax is
 // covered by the hand-written cases in stream_parser_test.cpp only.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <iostream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "chat/anthropic_mapping.hpp"
-#include "chat/jinja/template.hpp"
 #include "chat/template_family.hpp"
 #include "chat_fixtures.hpp"
+#include "jinja/template.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -39,14 +39,14 @@ struct Case {
   bool reasoning = false;  // …and its reasoning, as <think>
 };
 
-Result<std::string> render_messages(const Template& tmpl, const ojson& base, const ojson& messages) {
+Result<std::string> render_messages(const jinja::Template& tmpl, const ojson& base, const ojson& messages) {
   ojson context = base;
   context["messages"] = messages;
-  RenderOptions options;
+  jinja::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
   options.clock = [] { return std::time_t{1795343400}; };  // 2026-11-22 10:30 UTC, as the fixtures
   options.utc = true;
-  auto rendered = render(tmpl, context, options);
+  auto rendered = jinja::render(tmpl, context, options);
   if (!rendered.ok()) return rendered.error();
   return rendered->text;
 }
@@ -105,7 +105,7 @@ TEST(RoundTripRender, EveryFamilyGetsItsCallsBack) {
     base["tools"] = context.value()["tools"];
     base["add_generation_prompt"] = false;
 
-    auto tmpl = Template::parse(source);
+    auto tmpl = jinja::Template::parse(source);
     ASSERT_TRUE(tmpl.ok()) << tmpl.error().message;
     const ojson& messages = context.value()["messages"];
     auto question = render_messages(tmpl.value(), base, ojson::array({messages[0]}));

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/anthropic_mapping.hpp"
-#include "chat/jinja/template.hpp"
 #include "chat_fixtures.hpp"
 #include "grammar/control_token.hpp"
 #include "grammar/matcher.hpp"
+#include "jinja/template.hpp"
 #include "parser_test_support.hpp"
 
 namespace pensieve::chat {
@@ -36,7 +36,7 @@ struct Family {
 struct Loaded {
   std::string source;
   TemplateTraits traits;
-  Template tmpl;
+  jinja::Template tmpl;
   ojson base;  // the fixture's render context, with the request's tools
 };
 
@@ -47,7 +47,7 @@ Loaded load(const char* model, const ojson& tools) {
     const std::string append = "tool_response_queue.ids.append(formatted_id)";
     source.replace(source.find(append), append.size(), "none");
   }
-  auto tmpl = Template::parse(source);
+  auto tmpl = jinja::Template::parse(source);
   EXPECT_TRUE(tmpl.ok()) << tmpl.error().message;
   ojson base = ojson::parse(read_text(kChatFixtures + "expected.json"))["renders"][model]["context"];
   base["tools"] = tools;
@@ -60,11 +60,11 @@ std::string render_with(const Loaded& t, const ojson& messages, bool generation_
   context["messages"] = messages;
   context["add_generation_prompt"] = generation_prompt;
   context["enable_thinking"] = false;  // as the frontend renders a forced call
-  RenderOptions options;
+  jinja::RenderOptions options;
   options.trusted_variables = {"bos_token", "eos_token"};
   options.clock = [] { return std::time_t{1795343400}; };
   options.utc = true;
-  auto rendered = render(t.tmpl, context, options);
+  auto rendered = jinja::render(t.tmpl, context, options);
   EXPECT_TRUE(rendered.ok()) << rendered.error().message;
   return rendered.ok() ? rendered->text : std::string();
 }
@@ -376,7 +376,7 @@ TEST(ToolChoice, ReasoningLeftOpenIsClosedEmptyBeforeTheCall) {
   request_context["messages"] = ojson::array({(*context)["messages"][0]});
   request_context["add_generation_prompt"] = true;
   request_context["enable_thinking"] = true;
-  auto rendered = render(t.tmpl, request_context, {});
+  auto rendered = jinja::render(t.tmpl, request_context, {});
   ASSERT_TRUE(rendered.ok()) << rendered.error().message;
   ASSERT_TRUE(prompt_opens_reasoning(rendered->text));
   const ToolCallPrefiller prefiller(t.traits, t.source);
