@@ -43,14 +43,14 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
       thinking_enabled_(request.thinking),
-      single_tool_call_(request.tool_choice.disable_parallel_tool_use),
+      single_tool_call_(request.conversation.tool_choice.disable_parallel_tool_use),
       decoder_(frontend.decoder()),
       parser_(frontend.parser(request, prompt)),
       stops_(request.stop_sequences),
       builder_(random_id("msg_"), request.model,
                Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0}, request.stream),
       prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())),
-      conversation_(summarize_conversation(request.body)) {}
+      conversation_(summarize_conversation(request.conversation)) {}
 
 void ResponseStream::on_prompt_cached(std::size_t tokens) {
   {
