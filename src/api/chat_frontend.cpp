@@ -23,19 +23,6 @@ class Decoder : public TokenDecoder {
   tokenizer::StreamDecoder decoder_;
 };
 
-chat::ToolChoiceMode to_chat(ToolChoiceType type) {
-  switch (type) {
-    case ToolChoiceType::kAuto: return chat::ToolChoiceMode::kAuto;
-    case ToolChoiceType::kAny: return chat::ToolChoiceMode::kAny;
-    case ToolChoiceType::kTool: return chat::ToolChoiceMode::kTool;
-    case ToolChoiceType::kNone: return chat::ToolChoiceMode::kNone;
-  }
-  return chat::ToolChoiceMode::kAuto;
-}
-
-bool forces_a_call(const ToolChoice& choice) {
-  return choice.type == ToolChoiceType::kAny || choice.type == ToolChoiceType::kTool;
-}
 
 }  // namespace
 
@@ -75,16 +62,16 @@ std::string reasoning_effort(bool thinking, std::optional<std::int64_t> budget_t
 }
 
 Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
-  auto context = chat::anthropic_to_template_context(request.body, {traits_.family});
+  const chat::ToolChoice& choice = request.conversation.tool_choice;
+  auto context = chat::anthropic_to_template_context(request.conversation, {traits_.family});
   if (!context) return context.error();
   (*context)["bos_token"] = info_.bos_token;
   (*context)["eos_token"] = info_.eos_token;
   (*context)["add_generation_prompt"] = true;
   // A forced tool call comes first, so reasoning is switched off: the templates that know
   // enable_thinking then close an empty <think></think> before the call (Qwen3, SmolLM3, GLM).
-  const bool forcing = forces_a_call(request.tool_choice) && prefiller_.supported();
-  if (forces_a_call(request.tool_choice) && !prefiller_.supported() &&
-      !told_forcing_unsupported_.exchange(true)) {
+  const bool forcing = choice.forces_a_call() && prefiller_.supported();
+  if (choice.forces_a_call() && !prefiller_.supported() && !told_forcing_unsupported_.exchange(true)) {
     core::log::warning(
         std::string("tool_choice \"any\"/\"tool\" cannot be enforced for the ") +
         chat::to_string(traits_.family) +
@@ -102,8 +89,7 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
   auto rendered = jinja::render(template_, *context, options);
   if (!rendered) return rendered.error().with_context("rendering the chat template");
 
-  auto prefill = prefiller_.prefill(to_chat(request.tool_choice.type), request.tool_choice.name, *context,
-                                    rendered->text);
+  auto prefill = prefiller_.prefill(choice.mode, choice.name, *context, rendered->text);
   if (!prefill) return prefill.error();
 
   // Trusted template text may hold control tokens; untrusted spans (user and tool text) never.
@@ -151,10 +137,10 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
       core::log::warning("tool arguments held only to be a JSON object: " + why);
   };
   const std::string tools = context.value("tools", nlohmann::ordered_json()).dump();
-  if (!p.prefill.empty() && forces_a_call(request.tool_choice)) {
-    const auto mode = to_chat(request.tool_choice.type);
-    auto call = prefiller_.call_grammar(mode, request.tool_choice.name, context,
-                                        !request.tool_choice.disable_parallel_tool_use, &unconstrained);
+  const chat::ToolChoice& choice = request.conversation.tool_choice;
+  if (!p.prefill.empty() && choice.forces_a_call()) {
+    auto call = prefiller_.call_grammar(choice.mode, choice.name, context, !choice.disable_parallel_tool_use,
+                                        &unconstrained);
     if (!call) {
       // Too large a grammar: the call is still prefilled, only not held to its schema.
       core::log::warning("a forced tool call is not constrained: " + call.error().message);
@@ -167,15 +153,13 @@ Status ChatFrontend::add_grammar(const MessagesRequest& request, const nlohmann:
       return {};
     }
     p.grammar = std::move(*call);
-    p.grammar_key = "call " + std::to_string(static_cast<int>(mode)) +
-                    (request.tool_choice.disable_parallel_tool_use ? " one " : " some ") +
-                    request.tool_choice.name + " " + tools;
+    p.grammar_key = "call " + std::to_string(static_cast<int>(choice.mode)) +
+                    (choice.disable_parallel_tool_use ? " one " : " some ") + choice.name + " " + tools;
     tell(p.grammar_key);
     return {};
   }
-  if (request.tool_choice.type == ToolChoiceType::kAuto && context.contains("tools") &&
-      !request.output_schema) {
-    const bool parallel = !request.tool_choice.disable_parallel_tool_use;
+  if (choice.mode == chat::ToolChoiceMode::kAuto && context.contains("tools") && !request.output_schema) {
+    const bool parallel = !choice.disable_parallel_tool_use;
     auto lazy = prefiller_.lazy_call(context, parallel, &unconstrained);
     if (!lazy) {
       core::log::warning("tool calls are not constrained: " + lazy.error().message);
@@ -242,7 +226,7 @@ std::unique_ptr<chat::StreamParser> ChatFrontend::parser(const MessagesRequest& 
   chat::ParserOptions options;
   options.tools = nlohmann::json(prompt.tools);
   options.starts_in_reasoning = prompt.opens_reasoning;
-  options.parse_tool_calls = request.tool_choice.type != ToolChoiceType::kNone;
+  options.parse_tool_calls = request.conversation.tool_choice.mode != chat::ToolChoiceMode::kNone;
   return chat::make_stream_parser(traits_, std::move(options));
 }
 

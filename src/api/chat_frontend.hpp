@@ -1,4 +1,4 @@
-// api/chat_frontend: the Frontend of a real model — the Anthropic request mapped to the
+// api/chat_frontend: the Frontend of a real model — the request's conversation mapped to the
 // model's chat-template context (chat/anthropic_mapping), rendered with its Jinja template,
 // tokenized so that only the template's own text can produce control tokens (the rendered
 // text's untrusted ranges become Segments with allow_special=false), streamed back through

@@ -4,23 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "api/error.hpp"
+#include "chat/conversation.hpp"
 
 namespace pensieve::api {
-
-enum class ToolChoiceType { kAuto, kAny, kTool, kNone };
-
-struct ToolChoice {
-  ToolChoiceType type = ToolChoiceType::kAuto;
-  std::string name;  // for kTool
-  bool disable_parallel_tool_use = false;
-};
 
 struct MessagesRequest {
   std::string model;
@@ -32,11 +24,10 @@ struct MessagesRequest {
   std::optional<std::int64_t> top_k;
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
-  ToolChoice tool_choice;
   // output_config.format (or the beta output_format) of type json_schema: the text answer must be
   // JSON valid for this schema.
   std::optional<nlohmann::ordered_json> output_schema;
-  nlohmann::ordered_json body;  // the whole request in the client's key order, for the chat mapping
+  chat::Conversation conversation;  // system, messages, tools and tool_choice
 };
 
 enum class RequestKind { kCreate, kCountTokens };

@@ -1,6 +1,7 @@
 #include "api/messages_service.hpp"
 
 #include <cstdint>
+#include <variant>
 
 namespace pensieve::api {
 
@@ -26,19 +27,12 @@ std::optional<ApiError> check_prompt_length(std::int64_t prompt_tokens, std::int
 namespace {
 
 // Bytes of the users' text, which every template writes into the prompt as it is.
-std::size_t user_text_bytes(const MessagesRequest& request) {
+std::size_t user_text_bytes(const chat::Conversation& conversation) {
   std::size_t bytes = 0;
-  for (const auto& message : request.body.at("messages")) {
-    if (message.value("role", "") != "user") continue;
-    const auto& content = message.at("content");
-    if (content.is_string()) {
-      bytes += content.get_ref<const std::string&>().size();
-      continue;
-    }
-    for (const auto& block : content) {
-      const auto text = block.find("text");
-      if (block.value("type", "") == "text" && text != block.end() && text->is_string())
-        bytes += text->get_ref<const std::string&>().size();
+  for (const auto& message : conversation.messages) {
+    if (message.role != chat::Role::kUser) continue;
+    for (const auto& block : message.content.blocks) {
+      if (const auto* text = std::get_if<chat::TextBlock>(&block)) bytes += text->text.size();
     }
   }
   return bytes;
@@ -79,7 +73,7 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
   // tokenizing it. (Only the prompt's own length: clients such as Claude Code read the numbers of
   // the max_tokens message to retry with less, and those must be exact.)
   if (const std::size_t longest = frontend_.longest_token_bytes(); longest > 0) {
-    const auto at_least = static_cast<std::int64_t>(user_text_bytes(request) / longest);
+    const auto at_least = static_cast<std::int64_t>(user_text_bytes(request.conversation) / longest);
     if (auto e = check_prompt_length(at_least, context_length, true))
       return {error_reply(*e, request_id), nullptr};
   }

@@ -57,7 +57,9 @@ class MessagesService {
   AdmissionCheck admission_;
 };
 
-// The two context-overflow messages of the real API.
+// Whether a prompt and max_tokens fit the context: the one place that decides it, with the two
+// context-overflow messages of the real API (clients such as Claude Code read their numbers).
+// The engine below only guards its bounds.
 std::optional<ApiError> check_context(std::int64_t prompt_tokens, std::int64_t max_tokens, std::int64_t context_length);
 // The first of them alone, "at least" when prompt_tokens is a floor on the prompt's length.
 std::optional<ApiError> check_prompt_length(std::int64_t prompt_tokens, std::int64_t context_length,

@@ -7,7 +7,7 @@ namespace pensieve::api {
 OutputPipeline::OutputPipeline(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                                std::unique_ptr<AnswerEncoder> encoder)
     : thinking_enabled_(request.thinking),
-      single_tool_call_(request.tool_choice.disable_parallel_tool_use),
+      single_tool_call_(request.conversation.tool_choice.disable_parallel_tool_use),
       prompt_tokens_(static_cast<std::int64_t>(prompt.tokens.size())),
       decoder_(frontend.decoder()),
       parser_(frontend.parser(request, prompt)),

@@ -3,11 +3,12 @@
 // log shows an agent's loop (a tool call answered by its result) without logging anyone's text.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include "chat/conversation.hpp"
 
 namespace pensieve::api {
 
-std::string summarize_conversation(const nlohmann::ordered_json& body);
+std::string summarize_conversation(const chat::Conversation& conversation);
 
 }  // namespace pensieve::api

@@ -43,7 +43,7 @@ ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& fronten
                                std::string request_id)
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
-      conversation_(summarize_conversation(request.body)),
+      conversation_(summarize_conversation(request.conversation)),
       pipeline_(
           request, frontend, prompt,
           std::make_unique<MessageBuilder>(random_id("msg_"), request.model,

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace pensieve::chat {
@@ -14,8 +15,6 @@ using json = nlohmann::ordered_json;
 
 constexpr std::string_view kBlockSeparator = "\n\n";
 
-Error invalid(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
-
 std::string join(const std::vector<std::string>& parts) {
   std::string joined;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -23,11 +22,6 @@ std::string join(const std::vector<std::string>& parts) {
     joined.append(parts[i]);
   }
   return joined;
-}
-
-const std::string* string_field(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
 }
 
 bool is_alphanumeric_id(std::string_view id) {
@@ -38,68 +32,50 @@ bool is_alphanumeric_id(std::string_view id) {
   return true;
 }
 
+std::string indexed(const std::string& where, size_t i) {
+  return where + ".content[" + std::to_string(i) + "]";
+}
+
+// The string a content was sent as, or null when it came as blocks.
+const std::string* bare_string(const Content& content) {
+  if (!content.bare_text || content.blocks.size() != 1) return nullptr;
+  const auto* text = std::get_if<TextBlock>(&content.blocks.front());
+  return text != nullptr ? &text->text : nullptr;
+}
+
+// The text a block stands for where only text-like blocks may appear (a ContentBlock or a
+// ToolResultPart).
+template <class Block>
+Result<std::string> text_of(const Block& block, const std::string& where) {
+  if (const auto* text = std::get_if<TextBlock>(&block)) return text->text;
+  if (std::holds_alternative<ImageBlock>(block)) return std::string(kImagePlaceholder);
+  if (std::holds_alternative<DocumentBlock>(block)) return std::string(kDocumentPlaceholder);
+  return make_error(
+      ErrorCode::kUnsupported,
+      where + ": content blocks of type \"" + std::string(block_type(block)) + "\" are not supported here");
+}
+
 class Mapper {
  public:
   explicit Mapper(const MappingOptions& options) : options_(options) {}
 
-  Result<json> map(const json& request) {
-    if (!request.is_object()) return invalid("the request body must be a JSON object");
-    const auto messages = request.find("messages");
-    if (messages == request.end() || !messages->is_array()) {
-      return invalid("the request needs a \"messages\" array");
-    }
-    if (const auto system = request.find("system"); system != request.end() && !system->is_null()) {
-      PENSIEVE_TRY(add_system(*system, "system"));
-    }
-    for (size_t i = 0; i < messages->size(); ++i) {
-      PENSIEVE_TRY(add_message((*messages)[i], "messages[" + std::to_string(i) + "]"));
+  Result<json> map(const Conversation& conversation) {
+    if (conversation.system) PENSIEVE_TRY(add_system(*conversation.system, "system"));
+    for (size_t i = 0; i < conversation.messages.size(); ++i) {
+      PENSIEVE_TRY(add_message(conversation.messages[i], "messages[" + std::to_string(i) + "]"));
     }
     json context;
     context["messages"] = json::array();
     if (!system_parts_.empty()) context["messages"].push_back({{"role", "system"}, {"content", join(system_parts_)}});
     for (json& message : out_) context["messages"].push_back(std::move(message));
-    auto tools = map_tools(request);
-    if (!tools.ok()) return tools.error();
-    context["tools"] = std::move(tools.value());
+    context["tools"] = map_tools(conversation);
     return context;
   }
 
  private:
-  // Text of a content value (string or blocks) where only text-like blocks may appear.
-  Result<std::vector<std::string>> text_parts(const json& content, const std::string& where) {
-    std::vector<std::string> parts;
-    if (content.is_string()) {
-      parts.push_back(content.get<std::string>());
-      return parts;
-    }
-    if (!content.is_array()) return invalid(where + ": content must be a string or an array of blocks");
-    for (size_t i = 0; i < content.size(); ++i) {
-      auto part = text_of_block(content[i], where + ".content[" + std::to_string(i) + "]");
-      if (!part.ok()) return part.error();
-      parts.push_back(std::move(part.value()));
-    }
-    return parts;
-  }
-
-  Result<std::string> text_of_block(const json& block, const std::string& where) {
-    if (block.is_string()) return block.get<std::string>();
-    if (!block.is_object()) return invalid(where + ": a content block must be an object");
-    const std::string* type = string_field(block, "type");
-    if (type == nullptr) return invalid(where + ": a content block needs a \"type\"");
-    if (*type == "text") {
-      const std::string* text = string_field(block, "text");
-      if (text == nullptr) return invalid(where + ": a text block needs a \"text\" string");
-      return *text;
-    }
-    if (*type == "image") return std::string(kImagePlaceholder);
-    if (*type == "document") return std::string(kDocumentPlaceholder);
-    return make_error(ErrorCode::kUnsupported,
-                      where + ": content blocks of type \"" + *type + "\" are not supported here");
-  }
-
-  Status add_system(const json& content, const std::string& where) {
-    if (content.is_string()) {
-      std::string_view text = content.get_ref<const std::string&>();
+  Status add_system(const Content& content, const std::string& where) {
+    if (const std::string* string = bare_string(content)) {
+      std::string_view text = *string;
       if (text.starts_with(kBillingHeaderPrefix)) {
         const size_t newline = text.find('\n');
         text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
@@ -107,9 +83,13 @@ class Mapper {
       if (!text.empty()) system_parts_.emplace_back(text);
       return {};
     }
-    auto parts = text_parts(content, where);
-    if (!parts.ok()) return parts.error();
-    for (std::string& part : parts.value()) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < content.blocks.size(); ++i) {
+      auto part = text_of(content.blocks[i], indexed(where, i));
+      if (!part.ok()) return part.error();
+      parts.push_back(std::move(part.value()));
+    }
+    for (std::string& part : parts) {
       if (std::string_view(part).starts_with(kBillingHeaderPrefix)) continue;
       system_parts_.push_back(std::move(part));
     }
@@ -151,40 +131,37 @@ class Mapper {
     }
   }
 
-  Status add_message(const json& message, const std::string& where) {
-    if (!message.is_object()) return invalid(where + ": a message must be an object");
-    const std::string* role = string_field(message, "role");
-    if (role == nullptr) return invalid(where + ": a message needs a \"role\"");
-    const auto content = message.find("content");
-    if (content == message.end()) return invalid(where + ": a message needs \"content\"");
-    if (*role == "system") return add_system(*content, where);
-    if (*role == "user") return add_user(*content, where);
-    if (*role == "assistant") return add_assistant(*content, where);
-    return invalid(where + ": role must be \"user\" or \"assistant\" (or \"system\"), not \"" + *role + "\"");
+  Status add_message(const Message& message, const std::string& where) {
+    switch (message.role) {
+      case Role::kSystem:
+        return add_system(message.content, where);
+      case Role::kUser:
+        return add_user(message.content, where);
+      case Role::kAssistant:
+        return add_assistant(message.content, where);
+    }
+    return {};
   }
 
-  Status add_user(const json& content, const std::string& where) {
-    if (content.is_string()) {
-      push({{"role", "user"}, {"content", content}});
+  Status add_user(const Content& content, const std::string& where) {
+    if (const std::string* text = bare_string(content)) {
+      push({{"role", "user"}, {"content", *text}});
       return {};
     }
-    if (!content.is_array()) return invalid(where + ": content must be a string or an array of blocks");
     std::vector<std::string> parts;
     auto flush_text = [&] {
       if (parts.empty()) return;
       push({{"role", "user"}, {"content", join(parts)}});
       parts.clear();
     };
-    for (size_t i = 0; i < content.size(); ++i) {
-      const json& block = content[i];
-      const std::string block_where = where + ".content[" + std::to_string(i) + "]";
-      const std::string* type = block.is_object() ? string_field(block, "type") : nullptr;
-      if (type != nullptr && *type == "tool_result") {
+    for (size_t i = 0; i < content.blocks.size(); ++i) {
+      const ContentBlock& block = content.blocks[i];
+      if (const auto* result = std::get_if<ToolResultBlock>(&block)) {
         flush_text();
-        PENSIEVE_TRY(add_tool_result(block, block_where));
+        PENSIEVE_TRY(add_tool_result(*result, indexed(where, i)));
         continue;
       }
-      auto text = text_of_block(block, block_where);
+      auto text = text_of(block, indexed(where, i));
       if (!text.ok()) return text.error();
       parts.push_back(std::move(text.value()));
     }
@@ -192,60 +169,46 @@ class Mapper {
     return {};
   }
 
-  Status add_tool_result(const json& block, const std::string& where) {
-    const std::string* id = string_field(block, "tool_use_id");
-    if (id == nullptr) return invalid(where + ": a tool_result block needs a \"tool_use_id\"");
-    std::string text;
-    if (const auto content = block.find("content"); content != block.end() && !content->is_null()) {
-      auto parts = text_parts(*content, where);
-      if (!parts.ok()) return parts.error();
-      text = join(parts.value());
+  Status add_tool_result(const ToolResultBlock& result, const std::string& where) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < result.content.size(); ++i) {
+      auto part = text_of(result.content[i], indexed(where, i));
+      if (!part.ok()) return part.error();
+      parts.push_back(std::move(part.value()));
     }
-    json message = {{"role", "tool"}, {"tool_call_id", call_id(*id)}};
-    if (const auto name = call_names_.find(*id); name != call_names_.end()) message["name"] = name->second;
-    message["content"] = std::move(text);
-    if (const auto is_error = block.find("is_error"); is_error != block.end() && *is_error == true) {
-      message["is_error"] = true;
+    json message = {{"role", "tool"}, {"tool_call_id", call_id(result.tool_use_id)}};
+    if (const auto name = call_names_.find(result.tool_use_id); name != call_names_.end()) {
+      message["name"] = name->second;
     }
+    message["content"] = join(parts);
+    if (result.is_error) message["is_error"] = true;
     out_.push_back(std::move(message));
     return {};
   }
 
-  Status add_assistant(const json& content, const std::string& where) {
+  Status add_assistant(const Content& content, const std::string& where) {
     json message = {{"role", "assistant"}, {"content", ""}};
-    if (content.is_string()) {
-      message["content"] = content;
+    if (const std::string* text = bare_string(content)) {
+      message["content"] = *text;
       push(std::move(message));
       return {};
     }
-    if (!content.is_array()) return invalid(where + ": content must be a string or an array of blocks");
     std::vector<std::string> text;
     std::vector<std::string> reasoning;
     json calls = json::array();
-    for (size_t i = 0; i < content.size(); ++i) {
-      const json& block = content[i];
-      const std::string block_where = where + ".content[" + std::to_string(i) + "]";
-      const std::string* type = block.is_object() ? string_field(block, "type") : nullptr;
-      if (type != nullptr && *type == "tool_use") {
-        const std::string* id = string_field(block, "id");
-        const std::string* name = string_field(block, "name");
-        if (id == nullptr || name == nullptr) return invalid(block_where + ": a tool_use block needs \"id\" and \"name\"");
-        const auto input = block.find("input");
-        if (input == block.end() || !input->is_object()) {
-          return invalid(block_where + ": a tool_use block needs an \"input\" object");
-        }
-        call_names_[*id] = *name;
-        calls.push_back({{"id", call_id(*id)},
+    for (size_t i = 0; i < content.blocks.size(); ++i) {
+      const ContentBlock& block = content.blocks[i];
+      if (const auto* call = std::get_if<ToolUseBlock>(&block)) {
+        call_names_[call->id] = call->name;
+        calls.push_back({{"id", call_id(call->id)},
                          {"type", "function"},
-                         {"function", {{"name", *name}, {"arguments", *input}}}});
-      } else if (type != nullptr && *type == "thinking") {
-        const std::string* thinking = string_field(block, "thinking");
-        if (thinking == nullptr) return invalid(block_where + ": a thinking block needs a \"thinking\" string");
-        reasoning.push_back(*thinking);
-      } else if (type != nullptr && *type == "redacted_thinking") {
+                         {"function", {{"name", call->name}, {"arguments", call->input}}}});
+      } else if (const auto* thinking = std::get_if<ThinkingBlock>(&block)) {
+        reasoning.push_back(thinking->thinking);
+      } else if (std::holds_alternative<RedactedThinkingBlock>(block)) {
         continue;  // encrypted for Anthropic's models; nothing a local model can read
       } else {
-        auto part = text_of_block(block, block_where);
+        auto part = text_of(block, indexed(where, i));
         if (!part.ok()) return part.error();
         text.push_back(std::move(part.value()));
       }
@@ -265,27 +228,14 @@ class Mapper {
     return {};
   }
 
-  Result<json> map_tools(const json& request) {
-    const auto tools = request.find("tools");
-    if (tools == request.end() || tools->is_null()) return json(nullptr);
-    if (!tools->is_array()) return invalid("\"tools\" must be an array");
-    if (const auto choice = request.find("tool_choice"); choice != request.end() && choice->is_object()) {
-      const std::string* type = string_field(*choice, "type");
-      if (type != nullptr && *type == "none") return json(nullptr);
-    }
+  static json map_tools(const Conversation& conversation) {
+    if (conversation.tool_choice.mode == ToolChoiceMode::kNone) return json(nullptr);
     json functions = json::array();
-    for (size_t i = 0; i < tools->size(); ++i) {
-      const json& tool = (*tools)[i];
-      const std::string where = "tools[" + std::to_string(i) + "]";
-      if (!tool.is_object()) return invalid(where + ": a tool must be an object");
-      const std::string* name = string_field(tool, "name");
-      if (name == nullptr) return invalid(where + ": a tool needs a \"name\"");
-      const auto schema = tool.find("input_schema");
-      if (schema == tool.end()) continue;  // a server tool: nothing here can run it
-      if (!schema->is_object()) return invalid(where + ": \"input_schema\" must be an object");
-      json function = {{"name", *name}};
-      if (const std::string* description = string_field(tool, "description")) function["description"] = *description;
-      function["parameters"] = *schema;
+    for (const Tool& tool : conversation.tools) {
+      if (!tool.input_schema) continue;  // a server tool: nothing here can run it
+      json function = {{"name", tool.name}};
+      if (tool.description) function["description"] = *tool.description;
+      function["parameters"] = *tool.input_schema;
       functions.push_back({{"type", "function"}, {"function", std::move(function)}});
     }
     if (functions.empty()) return json(nullptr);
@@ -318,10 +268,10 @@ std::string mistral_tool_call_id(std::string_view id, unsigned salt) {
   return out;
 }
 
-Result<nlohmann::ordered_json> anthropic_to_template_context(const nlohmann::ordered_json& request,
+Result<nlohmann::ordered_json> anthropic_to_template_context(const Conversation& conversation,
                                                              const MappingOptions& options) {
   Mapper mapper(options);
-  return mapper.map(request);
+  return mapper.map(conversation);
 }
 
 }  // namespace pensieve::chat

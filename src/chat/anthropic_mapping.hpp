@@ -1,12 +1,14 @@
-// chat/anthropic_mapping: turns the body of an Anthropic Messages request into the context a chat
-// template renders: {"messages": [...], "tools": [...] or null}, in the OpenAI-like shape the
-// templates were written for (see ../shared/fixtures/chat/conversations.json). The caller adds
-// bos_token, eos_token and add_generation_prompt.
+// chat/anthropic_mapping: turns an Anthropic Messages conversation (chat/conversation, read from
+// the request by the API layer) into the context a chat template renders: {"messages": [...],
+// "tools": [...] or null}, in the OpenAI-like shape the templates were written for (see
+// ../shared/fixtures/chat/conversations.json). The caller adds bos_token, eos_token and
+// add_generation_prompt.
 //
 // - `system` (a string or text blocks) and any role "system" message become one leading system
 //   message, blocks joined by a blank line. A system text block that starts with
-//   "x-anthropic-billing-header:" is dropped: Claude Code sends one that changes on every request,
-//   and it would make every prompt differ at its very start, defeating prefix caching.
+//   "x-anthropic-billing-header:" is dropped (a system string loses that first line): Claude Code
+//   sends one that changes on every request, and it would make every prompt differ at its very
+//   start, defeating prefix caching.
 // - Text blocks are joined into one string per message, separated by a blank line.
 // - tool_use blocks become the assistant's "tool_calls" ([{"id", "type": "function", "function":
 //   {"name", "arguments": OBJECT}}]); tool_result blocks become "tool" messages ("tool_call_id",
@@ -18,17 +20,19 @@
 // - image and document blocks become a short placeholder text rather than failing the request:
 //   a long agent session that once read a screenshot must go on working. The model does not see
 //   the image.
+// - A block where the mapping has no place for it (a tool call from the user, a server tool's
+//   block, …) fails the request with kUnsupported, naming the block ("messages[2].content[0]").
 // - Consecutive messages of the same role (user or assistant) are merged, since many templates
 //   insist that roles alternate.
 // - `tools` become function schemas; tools without an input_schema (Anthropic's server tools,
 //   which pensieve does not run) are left out; tool_choice "none" offers no tools at all.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
+#include "chat/conversation.hpp"
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
 
@@ -40,7 +44,7 @@ struct MappingOptions {
 
 // Ordered JSON in and out: templates print dicts (tool schemas, arguments) in the order the
 // client wrote their keys, so that order must survive (see jinja/template.hpp).
-Result<nlohmann::ordered_json> anthropic_to_template_context(const nlohmann::ordered_json& request,
+Result<nlohmann::ordered_json> anthropic_to_template_context(const Conversation& conversation,
                                                              const MappingOptions& options = {});
 
 // Mistral's tool-call id for `id`: kept when it already is 9 letters and digits, otherwise 9

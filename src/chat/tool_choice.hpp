@@ -28,14 +28,13 @@
 #include <vector>
 
 #include "chat/call_trigger.hpp"
+#include "chat/conversation.hpp"
 #include "chat/template_family.hpp"
 #include "core/result.hpp"
 #include "grammar/builder.hpp"
 #include "grammar/grammar.hpp"
 
 namespace pensieve::chat {
-
-enum class ToolChoiceMode : std::uint8_t { kAuto, kAny, kTool, kNone };
 
 struct ToolCallPrefill {
   std::string text;  // goes after the rendered prompt, and first into the stream parser

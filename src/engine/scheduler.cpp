@@ -107,10 +107,13 @@ void Scheduler::wake() { cv_.notify_all(); }
 Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
                                                std::shared_ptr<GenerationObserver> observer) {
   if (request.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  // Whether a request fits is the API layer's decision, made once with the client's numbers
+  // (api/messages_service); this guard only keeps a job that no sequence could start out of the
+  // queue. A longer max_tokens is the caller's to allow: generation stops at kContextFull.
   if (request.prompt.size() >= backend_.context_length()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "prompt is too long: " + std::to_string(request.prompt.size()) + " tokens > " +
-                          std::to_string(backend_.context_length() - 1) + " maximum");
+    return make_error(ErrorCode::kInvalidArgument, "a prompt of " + std::to_string(request.prompt.size()) +
+                                                       " tokens leaves no room to generate in a context of " +
+                                                       std::to_string(backend_.context_length()));
   }
   if (request.max_tokens < 1) request.max_tokens = 1;
   if (const KvPoolStats pool = backend_.kv_pool(); pool.block_tokens != 0) {

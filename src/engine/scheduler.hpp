@@ -91,7 +91,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Queues a generation. kResourceExhausted when the queue is full; kInvalidArgument when the
-  // prompt is empty or does not fit the context; kCancelled after shutdown().
+  // prompt is empty or leaves no room in the context (a guard: callers check the fit first);
+  // kCancelled after shutdown().
   Result<std::shared_ptr<Job>> submit(GenerationRequest request, std::shared_ptr<GenerationObserver> observer);
 
   // Stops the thread; running and queued jobs finish as kCancelled, then the cached sequences are

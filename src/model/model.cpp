@@ -53,7 +53,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const C
 
 namespace {
 
-Status check_context(std::uint32_t n_ctx) {
+// A sequence's size, checked before anything is allocated for it.
+Status check_sequence_capacity(std::uint32_t n_ctx) {
   if (n_ctx == 0) return make_error(ErrorCode::kInvalidArgument, "context size must be at least 1 token");
   if (n_ctx > Model::kMaxContext) {
     return make_error(ErrorCode::kInvalidArgument, "context size " + std::to_string(n_ctx) +
@@ -66,7 +67,7 @@ Status check_context(std::uint32_t n_ctx) {
 }  // namespace
 
 Result<Sequence> Model::create_sequence(std::uint32_t n_ctx, const SequenceOptions& options) const {
-  PENSIEVE_TRY(check_context(n_ctx));
+  PENSIEVE_TRY(check_sequence_capacity(n_ctx));
   PENSIEVE_TRY(kernels::check_kv_shape(options.kv_type, hparams_.head_dim_k, hparams_.head_dim_v));
   auto pool =
       KvPool::create(hparams_, options.kv_type, (n_ctx + KvPool::kBlockTokens - 1) / KvPool::kBlockTokens,
@@ -88,7 +89,7 @@ Result<std::shared_ptr<KvPool>> Model::create_kv_pool(std::uint32_t blocks, kern
 
 Result<Sequence> Model::create_sequence(std::shared_ptr<KvPool> pool, std::uint32_t max_tokens,
                                         const SequenceOptions& options) const {
-  PENSIEVE_TRY(check_context(max_tokens));
+  PENSIEVE_TRY(check_sequence_capacity(max_tokens));
   if (pool == nullptr) return make_error(ErrorCode::kInvalidArgument, "no KV pool given");
   if (pool->layout() != KvPool::layout_for(hparams_, pool->kv_type())) {
     return make_error(ErrorCode::kInvalidArgument, "the KV pool was made for a model of another shape");
@@ -128,6 +129,8 @@ Status Model::check_part(const BatchPart& part) const {
   if (seq.model_ != this) {
     return make_error(ErrorCode::kInvalidArgument, "the sequence was created by a different model");
   }
+  // The bounds of the sequence's cache, not a policy: whether a request fits was decided before
+  // it was queued (api/messages_service), and the scheduler stops a generation at the context.
   const std::uint64_t needed = std::uint64_t{seq.size()} + tokens.size();
   if (needed > seq.capacity()) {
     return make_error(ErrorCode::kResourceExhausted,

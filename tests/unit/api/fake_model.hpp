@@ -92,9 +92,9 @@ class ByteFrontend : public Frontend {
     ++prompts_built;
     Prompt p;
     auto& ids = p.tokens;
-    for (const auto& m : request.body["messages"]) {
-      if (m["content"].is_string()) {
-        for (unsigned char c : m["content"].get<std::string>()) ids.push_back(c);
+    for (const auto& m : request.conversation.messages) {
+      if (m.content.bare_text) {
+        for (unsigned char c : std::get<chat::TextBlock>(m.content.blocks.front()).text) ids.push_back(c);
       }
     }
     return p;

@@ -102,9 +102,10 @@ TEST(MessagesRequest, ToolRoundTripAccepted) {
           "content":[{"type":"text","text":"ok"}],"is_error":false}]})"));
   auto parsed = parse_messages_request(body, RequestKind::kCreate);
   ASSERT_FALSE(parsed.error) << parsed.error->message;
-  EXPECT_EQ(parsed.request->tool_choice.type, ToolChoiceType::kTool);
-  EXPECT_EQ(parsed.request->tool_choice.name, "f");
-  EXPECT_TRUE(parsed.request->tool_choice.disable_parallel_tool_use);
+  const chat::ToolChoice& tool_choice = parsed.request->conversation.tool_choice;
+  EXPECT_EQ(tool_choice.mode, chat::ToolChoiceMode::kTool);
+  EXPECT_EQ(tool_choice.name, "f");
+  EXPECT_TRUE(tool_choice.disable_parallel_tool_use);
 }
 
 TEST(MessagesRequest, SystemRoleInsideMessagesAccepted) {

@@ -1,15 +1,19 @@
 // Anthropic Messages requests → chat-template contexts.
+#include "chat/anthropic_mapping.hpp"
+
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "chat/anthropic_mapping.hpp"
+#include "support/conversation_from_body.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using pensieve::testing::context_from_body;
 
 using json = nlohmann::ordered_json;  // key order matters to templates
 
@@ -20,7 +24,7 @@ json conversations() {
 }
 
 json map_ok(const json& request, TemplateFamily family = TemplateFamily::kGeneric) {
-  auto context = anthropic_to_template_context(request, {family});
+  auto context = context_from_body(request, {family});
   EXPECT_TRUE(context.ok()) << (context.ok() ? "" : context.error().message);
   return context.ok() ? context.value() : json();
 }
@@ -201,12 +205,12 @@ TEST(AnthropicMapping, BadRequestsFailWithAMessage) {
       R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})",
   };
   for (const char* body : bad) {
-    const auto context = anthropic_to_template_context(json::parse(body));
+    const auto context = context_from_body(json::parse(body));
     ASSERT_FALSE(context.ok()) << body;
     EXPECT_FALSE(context.error().message.empty()) << body;
   }
   const auto unsupported =
-      anthropic_to_template_context(json::parse(R"({"messages": [{"role": "user", "content": [{"type": "audio"}]}]})"));
+      context_from_body(json::parse(R"({"messages": [{"role": "user", "content": [{"type": "audio"}]}]})"));
   ASSERT_FALSE(unsupported.ok());
   EXPECT_EQ(unsupported.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(unsupported.error().message.find("messages[0].content[0]"), std::string::npos);

@@ -15,9 +15,12 @@
 #include "chat_fixtures.hpp"
 #include "jinja/template.hpp"
 #include "parser_test_support.hpp"
+#include "support/conversation_from_body.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using pensieve::testing::context_from_body;
 
 using ojson = nlohmann::ordered_json;
 using Lines = std::vector<std::string>;
@@ -99,7 +102,7 @@ TEST(RoundTripRender, EveryFamilyGetsItsCallsBack) {
       calls.insert(calls.begin(), ojson{{"type", "thinking"}, {"thinking", "Two tools are needed."}});
       want.insert(want.begin(), "reasoning:Two tools are needed.");
     }
-    auto context = anthropic_to_template_context(request, {traits.family});
+    auto context = context_from_body(request, {traits.family});
     ASSERT_TRUE(context.ok()) << context.error().message;
     ojson base = expected[c.model]["context"];
     base["tools"] = context.value()["tools"];

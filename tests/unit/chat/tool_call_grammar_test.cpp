@@ -20,11 +20,14 @@
 #include "grammar/matcher.hpp"
 #include "grammar/token_masker.hpp"
 #include "parser_test_support.hpp"
+#include "support/conversation_from_body.hpp"
 #include "support/derived_fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using pensieve::testing::context_from_body;
 
 using nlohmann::ordered_json;
 using testing::kChatFixtures;
@@ -129,7 +132,7 @@ ordered_json context_for(const std::vector<std::pair<std::string, ordered_json>>
   for (const auto& [name, schema] : tools)
     request["tools"].push_back({{"name", name}, {"input_schema", schema}});
   request["messages"] = ordered_json::array({{{"role", "user"}, {"content", "Go."}}});
-  auto context = anthropic_to_template_context(request);
+  auto context = context_from_body(request);
   EXPECT_TRUE(context.ok());
   return context.ok() ? *context : ordered_json();
 }

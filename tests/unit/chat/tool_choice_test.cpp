@@ -13,9 +13,12 @@
 #include "grammar/matcher.hpp"
 #include "jinja/template.hpp"
 #include "parser_test_support.hpp"
+#include "support/conversation_from_body.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using pensieve::testing::context_from_body;
 
 using ojson = nlohmann::ordered_json;
 
@@ -129,10 +132,10 @@ void expect_grammar_takes_the_call(const TemplateTraits& traits, const ToolCallP
 TEST(ToolChoice, ToolPrefillIsTheStartOfTheCallAsTheTemplateWritesItAndParsesBack) {
   for (const Family& f : kFamilies) {
     SCOPED_TRACE(f.model);
-    auto context = anthropic_to_template_context(kRequest);
+    auto context = context_from_body(kRequest);
     ASSERT_TRUE(context.ok());
     const Loaded t = load(f.model, (*context)["tools"]);
-    auto mapped = anthropic_to_template_context(kRequest, {t.traits.family});
+    auto mapped = context_from_body(kRequest, {t.traits.family});
     ASSERT_TRUE(mapped.ok());
     const ojson& messages = (*mapped)["messages"];
     const ToolCallPrefiller prefiller(t.traits, t.source);
@@ -238,10 +241,10 @@ TEST(ToolChoice, ParallelForcedCallsAsTheTemplateWritesThem) {
     if (model.find("Llama") != std::string_view::npos || model.find("gpt-oss") != std::string_view::npos)
       continue;
     SCOPED_TRACE(f.model);
-    auto context = anthropic_to_template_context(kTwoCalls);
+    auto context = context_from_body(kTwoCalls);
     ASSERT_TRUE(context.ok());
     const Loaded t = load(f.model, (*context)["tools"]);
-    auto mapped = anthropic_to_template_context(kTwoCalls, {t.traits.family});
+    auto mapped = context_from_body(kTwoCalls, {t.traits.family});
     ASSERT_TRUE(mapped.ok());
     const ojson& messages = (*mapped)["messages"];
     const ToolCallPrefiller prefiller(t.traits, t.source);
@@ -290,10 +293,10 @@ TEST(ToolChoice, ParallelForcedCallsAsTheTemplateWritesThem) {
 TEST(ToolChoice, LazyCallsEngageAtEachFamilysOpener) {
   for (const Family& f : kFamilies) {
     SCOPED_TRACE(f.model);
-    auto context = anthropic_to_template_context(kRequest);
+    auto context = context_from_body(kRequest);
     ASSERT_TRUE(context.ok());
     const Loaded t = load(f.model, (*context)["tools"]);
-    auto mapped = anthropic_to_template_context(kRequest, {t.traits.family});
+    auto mapped = context_from_body(kRequest, {t.traits.family});
     ASSERT_TRUE(mapped.ok());
     const ojson& messages = (*mapped)["messages"];
     const ToolCallPrefiller prefiller(t.traits, t.source);
@@ -351,7 +354,7 @@ TEST(ToolChoice, AnInexpressibleSchemaFallsBackToAnyObjectForThatToolOnly) {
       {"name": "read_file", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}},
        "required": ["path"], "additionalProperties": false}}],
     "messages": [{"role": "user", "content": "hi"}]})");
-  auto context = anthropic_to_template_context(request);
+  auto context = context_from_body(request);
   ASSERT_TRUE(context.ok());
   const std::string source = read_text(kChatFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
   const ToolCallPrefiller prefiller(detect_template_traits(source), source);
@@ -369,7 +372,7 @@ TEST(ToolChoice, AnInexpressibleSchemaFallsBackToAnyObjectForThatToolOnly) {
 
 TEST(ToolChoice, ReasoningLeftOpenIsClosedEmptyBeforeTheCall) {
   // The R1 distill template opens <think> in the generation prompt when thinking is on.
-  auto context = anthropic_to_template_context(kRequest);
+  auto context = context_from_body(kRequest);
   ASSERT_TRUE(context.ok());
   const Loaded t = load("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", (*context)["tools"]);
   ojson request_context = t.base;
@@ -394,7 +397,7 @@ TEST(ToolChoice, GraniteCallsAreAJsonList) {
   const std::string source = read_text(kChatFixtures + "templates/ibm-granite-granite-3.3-2B-Instruct.jinja");
   const TemplateTraits traits = detect_template_traits(source);
   ASSERT_EQ(traits.family, TemplateFamily::kGranite);
-  auto context = anthropic_to_template_context(kRequest);
+  auto context = context_from_body(kRequest);
   ASSERT_TRUE(context.ok());
   const ToolCallPrefiller prefiller(traits, source);
   auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "read_file", *context, "<|start_of_role|>assistant<|end_of_role|>");
@@ -411,7 +414,7 @@ TEST(ToolChoice, FamiliesWithoutCallSyntaxHaveNoPrefill) {
     const std::string source = read_text(kChatFixtures + "templates/" + model + ".jinja");
     const ToolCallPrefiller prefiller(detect_template_traits(source), source);
     EXPECT_FALSE(prefiller.supported());
-    auto context = anthropic_to_template_context(kRequest);
+    auto context = context_from_body(kRequest);
     ASSERT_TRUE(context.ok());
     auto prefill = prefiller.prefill(ToolChoiceMode::kTool, "get_weather", *context, "");
     ASSERT_TRUE(prefill.ok());
@@ -422,7 +425,7 @@ TEST(ToolChoice, FamiliesWithoutCallSyntaxHaveNoPrefill) {
 TEST(ToolChoice, AutoAndNoneNeverPrefillAndUnknownToolsAreRefused) {
   const std::string source = read_text(kChatFixtures + "templates/Qwen-Qwen3-0.6B.jinja");
   const ToolCallPrefiller prefiller(detect_template_traits(source), source);
-  auto context = anthropic_to_template_context(kRequest);
+  auto context = context_from_body(kRequest);
   ASSERT_TRUE(context.ok());
   for (ToolChoiceMode mode : {ToolChoiceMode::kAuto, ToolChoiceMode::kNone}) {
     auto prefill = prefiller.prefill(mode, "", *context, "");
@@ -441,7 +444,7 @@ TEST(ToolChoice, NoneRendersNoToolsAndLeavesCallMarkupAsText) {
   ojson request = kRequest;
   request["tool_choice"] = {{"type", "none"}};
   request["messages"] = ojson::array({request["messages"][0]});
-  auto context = anthropic_to_template_context(request, {TemplateFamily::kHermes});
+  auto context = context_from_body(request, {TemplateFamily::kHermes});
   ASSERT_TRUE(context.ok());
   EXPECT_TRUE((*context)["tools"].is_null());
   const Loaded t = load("Qwen-Qwen3-0.6B", nullptr);
