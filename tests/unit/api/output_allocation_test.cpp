@@ -18,15 +18,45 @@ std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};
 }  // namespace
 
-void* operator new(std::size_t n) {
+// Every plain form of new and delete, so that each pair meets the same malloc and free (a
+// sanitizer's own operator new must never be freed by ours).
+namespace {
+void* counted_malloc(std::size_t n) noexcept {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  return std::malloc(n == 0 ? 1 : n);
+}
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (void* p = counted_malloc(n)) return p;
   throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  if (void* p = counted_malloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_malloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_malloc(n);
 }
 void operator delete(void* p) noexcept {
   std::free(p);
 }
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
 void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 
@@ -63,7 +93,7 @@ TEST(OutputAllocation, AStreamedTokenAllocatesNothingOnceBuffersHaveGrown) {
   const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(answer(), false);
   ASSERT_GT(tokens.size(), 4000u);
 
-  ResponseStream stream(*parsed.request, **frontend, *prompt, "req_alloc");
+  ResponseStream stream(*parsed.request, **frontend, *prompt, "req_alloc", anthropic_format());
   engine::OutputQueue& queue = *stream.queue();
   std::string out;
   out.reserve(1 << 16);
