@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # The end-to-end tests' npm packages (official Anthropic SDK, Claude Code), pinned by the lock file.
 (cd tests/e2e/anthropic && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/e2e/openai && npm ci --no-audit --no-fund --loglevel=error)
 # The reference tokenizers (real tokenizer.json files and transformers.js), pinned the same way.
 (cd tests/integration/tokenizer_reference && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)

@@ -33,9 +33,10 @@ void BM_IdsToAnswerBytes(benchmark::State& state) {
   auto parsed = parse_messages_request(std::string_view(body), RequestKind::kCreate);
   auto prompt = (*frontend)->prompt(*parsed.request);
   const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(answer(), false);
+  const AnswerFormat format = anthropic_format();
   std::size_t bytes = 0;
   for (auto _ : state) {
-    ResponseStream stream(*parsed.request, **frontend, *prompt, "req_bench");
+    ResponseStream stream(*parsed.request, **frontend, *prompt, "req_bench", format);
     engine::OutputQueue& queue = *stream.queue();
     std::string out;
     queue.on_prompt_cached(0);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,5 +33,20 @@ class AnswerEncoder {
   // error body.
   virtual void fail(const ApiError& error, std::string& out) = 0;
 };
+
+struct MessagesRequest;
+
+// How a route writes its answers: the encoder of a generation, the body of an error, and what
+// keeps a stream alive while a long prompt is computed.
+struct AnswerFormat {
+  std::function<std::unique_ptr<AnswerEncoder>(const MessagesRequest& request, std::int64_t prompt_tokens,
+                                               const std::string& request_id)>
+      encoder;
+  std::function<std::string(const ApiError& error, const std::string& request_id)> error_body;
+  std::string ping;
+};
+
+// Anthropic's messages (MessageBuilder, error_body, the ping event).
+AnswerFormat anthropic_format();
 
 }  // namespace pensieve::api

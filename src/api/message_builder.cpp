@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/json_text.hpp"
+#include "api/messages_request.hpp"
 
 namespace pensieve::api {
 
@@ -28,6 +29,19 @@ std::string sse_frame(std::string_view event, const ordered_json& data) {
   frame += data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   frame += "\n\n";
   return frame;
+}
+
+AnswerFormat anthropic_format() {
+  AnswerFormat f;
+  f.encoder = [](const MessagesRequest& request, std::int64_t prompt_tokens, const std::string& request_id) {
+    return std::make_unique<MessageBuilder>(random_id("msg_"), request.model, Usage{prompt_tokens, 0, 0, 0},
+                                            request.stream, request_id);
+  };
+  f.error_body = [](const ApiError& error, const std::string& request_id) {
+    return error_body(error, request_id);
+  };
+  f.ping = ping_frame();
+  return f;
 }
 
 std::string ping_frame() { return sse_frame("ping", ordered_json{{"type", "ping"}}); }

@@ -4,6 +4,19 @@
 #include "api/conversation_reader.hpp"
 
 namespace pensieve::api {
+
+bool nests_deeper_than(const nlohmann::ordered_json& value, int limit) {
+  std::vector<std::pair<const nlohmann::ordered_json*, int>> pending{{&value, 0}};
+  while (!pending.empty()) {
+    const auto [v, depth] = pending.back();
+    pending.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > limit) return true;
+    for (const nlohmann::ordered_json& child : *v) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -21,20 +34,6 @@ std::optional<ApiError> number_in(const json& body, const char* name, double lo,
                       std::to_string(int(hi)));
   out = v;
   return std::nullopt;
-}
-
-// True when containers nest deeper than `limit` anywhere in `value` (walked without recursion, so
-// a hostile body cannot exhaust the stack here either).
-bool nests_deeper_than(const json& value, int limit) {
-  std::vector<std::pair<const json*, int>> pending{{&value, 0}};
-  while (!pending.empty()) {
-    const auto [v, depth] = pending.back();
-    pending.pop_back();
-    if (!v->is_structured()) continue;
-    if (depth + 1 > limit) return true;
-    for (const json& child : *v) pending.emplace_back(&child, depth + 1);
-  }
-  return false;
 }
 
 std::optional<ApiError> parse_fields(json& body, RequestKind kind, MessagesRequest& r) {

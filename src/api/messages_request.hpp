@@ -16,12 +16,15 @@ namespace pensieve::api {
 
 struct MessagesRequest {
   std::string model;
+  // 0 for count_tokens, which has none, and for an OpenAI request that sets none: as many as the
+  // context leaves.
   std::int64_t max_tokens = 0;  // 0 for count_tokens, which has none
   bool stream = false;
   std::vector<std::string> stop_sequences;
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::optional<std::int64_t> top_k;
+  std::optional<std::uint64_t> seed;  // OpenAI's `seed`; Anthropic's API has none
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
   // output_config.format (or the beta output_format) of type json_schema: the text answer must be
@@ -34,6 +37,9 @@ enum class RequestKind { kCreate, kCountTokens };
 
 // Deepest nesting of arrays and objects a request body may have (400 beyond).
 inline constexpr int kMaxRequestNesting = 128;
+// True when arrays and objects nest deeper than `limit` anywhere in `value` (walked without
+// recursion, so a hostile body cannot exhaust the stack).
+bool nests_deeper_than(const nlohmann::ordered_json& value, int limit);
 
 // Either the request or the 400 the real API would give for it.
 struct ParsedRequest {

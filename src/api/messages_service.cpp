@@ -65,7 +65,14 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
   auto parsed = parse_messages_request(std::string_view(body), RequestKind::kCreate);
   std::string().swap(body);
   if (parsed.error) return {error_reply(*parsed.error, request_id), nullptr};
-  const MessagesRequest& request = *parsed.request;
+  return start(*parsed.request, request_id, anthropic_format());
+}
+
+MessagesService::Started MessagesService::start(const MessagesRequest& request, const std::string& request_id,
+                                                const AnswerFormat& format) {
+  const auto refuse = [&](const ApiError& e) -> Started {
+    return {Reply{e.http_status, format.error_body(e, request_id)}, nullptr};
+  };
   const auto context_length = static_cast<std::int64_t>(scheduler_.context_length());
 
   // Before the prompt is built: a floor on its tokens from the users' text, against the context,
@@ -74,38 +81,37 @@ MessagesService::Started MessagesService::create(std::string body, const std::st
   // the max_tokens message to retry with less, and those must be exact.)
   if (const std::size_t longest = frontend_.longest_token_bytes(); longest > 0) {
     const auto at_least = static_cast<std::int64_t>(user_text_bytes(request.conversation) / longest);
-    if (auto e = check_prompt_length(at_least, context_length, true))
-      return {error_reply(*e, request_id), nullptr};
+    if (auto e = check_prompt_length(at_least, context_length, true)) return refuse(*e);
   }
 
   auto prompt = frontend_.prompt(request);
-  if (!prompt) return {error_reply(from_error(prompt.error()), request_id), nullptr};
+  if (!prompt) return refuse(from_error(prompt.error()));
   const auto n_prompt = static_cast<std::int64_t>(prompt->tokens.size());
-  if (auto e = check_context(n_prompt, request.max_tokens, context_length)) {
-    return {error_reply(*e, request_id), nullptr};
-  }
+  // No max_tokens (OpenAI's default): whatever the context leaves after the prompt.
+  const std::int64_t max_tokens = request.max_tokens > 0 ? request.max_tokens : context_length - n_prompt;
+  if (auto e = check_context(n_prompt, max_tokens, context_length)) return refuse(*e);
   if (admission_) {
-    if (auto e = admission_(n_prompt, request.max_tokens)) return {error_reply(*e, request_id), nullptr};
+    if (auto e = admission_(n_prompt, max_tokens)) return refuse(*e);
   }
 
   engine::GenerationRequest gen;
   gen.prompt = prompt->tokens;
-  gen.max_tokens = request.max_tokens;
+  gen.max_tokens = max_tokens;
   gen.end_tokens = frontend_.end_tokens();
   gen.label = request_id;
   gen.sampling.temperature = static_cast<float>(request.temperature.value_or(1.0));
   if (request.top_p) gen.sampling.top_p = static_cast<float>(*request.top_p);
   if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);
   if (gen.sampling.top_p <= 0.0f) gen.sampling.temperature = 0.0f;  // top_p 0 keeps only the best token
+  gen.sampling.seed = request.seed;
 
   gen.constraint = frontend_.constraint(*prompt);
-  auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id);
+  auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id, format);
   auto job = scheduler_.submit(std::move(gen), stream->queue());
   if (!job) {
-    if (job.error().code == ErrorCode::kResourceExhausted) {
-      return {error_reply(overloaded("Overloaded: " + job.error().message), request_id), nullptr};
-    }
-    return {error_reply(from_error(job.error()), request_id), nullptr};
+    if (job.error().code == ErrorCode::kResourceExhausted)
+      return refuse(overloaded("Overloaded: " + job.error().message));
+    return refuse(from_error(job.error()));
   }
   stream->attach(std::move(*job));
   return {std::nullopt, std::move(stream)};

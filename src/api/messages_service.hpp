@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/answer_encoder.hpp"
 #include "api/error.hpp"
 #include "api/frontend.hpp"
 #include "api/models.hpp"
@@ -37,6 +38,9 @@ class MessagesService {
   };
   // Takes the body: it is freed once parsed, so a large one is not held twice.
   Started create(std::string body, const std::string& request_id);
+  // A request already read (by any route), answered in `format`: prompt, context and memory
+  // checks, submission.
+  Started start(const MessagesRequest& request, const std::string& request_id, const AnswerFormat& format);
   Reply count_tokens(std::string_view body, const std::string& request_id);
   Reply list_models() const;
   Reply get_model(std::string_view id) const;

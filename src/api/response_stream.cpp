@@ -40,15 +40,13 @@ std::string timings(const engine::GenerationResult& r) {
 }  // namespace
 
 ResponseStream::ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
-                               std::string request_id)
+                               std::string request_id, const AnswerFormat& format)
     : request_id_(std::move(request_id)),
       streaming_(request.stream),
+      ping_(format.ping),
       conversation_(summarize_conversation(request.conversation)),
-      pipeline_(
-          request, frontend, prompt,
-          std::make_unique<MessageBuilder>(random_id("msg_"), request.model,
-                                           Usage{static_cast<std::int64_t>(prompt.tokens.size()), 0, 0, 0},
-                                           request.stream, request_id_)) {}
+      pipeline_(request, frontend, prompt,
+                format.encoder(request, static_cast<std::int64_t>(prompt.tokens.size()), request_id_)) {}
 
 ResponseStream::Poll ResponseStream::poll(std::string& out, std::chrono::milliseconds wait) {
   queue_->take(taken_, pending_.empty() && !done_ ? wait : std::chrono::milliseconds(0));

@@ -23,12 +23,14 @@ namespace pensieve::api {
 class ResponseStream {
  public:
   ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
-                 std::string request_id);
+                 std::string request_id, const AnswerFormat& format);
 
   // What the scheduler reports to: submit the job with this as its observer.
   std::shared_ptr<engine::OutputQueue> queue() const { return queue_; }
   void attach(std::shared_ptr<engine::Job> job) { job_ = std::move(job); }
   bool streaming() const { return streaming_; }
+  // What keeps the stream alive while nothing else goes out (the format's ping).
+  const std::string& ping_frame() const { return ping_; }
 
   enum class Poll { kData, kIdle, kDone };
   // Moves pending output into `out`, waiting up to `wait` for some. kDone: generation has
@@ -50,6 +52,7 @@ class ResponseStream {
  private:
   std::string request_id_;
   bool streaming_;
+  std::string ping_;
   std::string conversation_;  // for the log: what the request carried (api/request_summary)
   std::shared_ptr<engine::OutputQueue> queue_ = std::make_shared<engine::OutputQueue>();
   OutputPipeline pipeline_;

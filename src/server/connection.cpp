@@ -219,7 +219,7 @@ net::awaitable<std::optional<std::string>> Connection::read_body(
   std::string().swap(body);
   const api::ApiError e = too_large ? s_.routes.body_too_large()
                                     : api::invalid_request("the request body could not be read to its end");
-  Answer answer = error_answer(e, head.id);
+  Answer answer = error_answer(e, head.id, openai_route(head.path));
   answer.close = true;
   if (co_await write_answer(std::move(answer), head))
     co_await linger(drain_budget(parser, 3 * limit, s_.options.max_body_bytes));
@@ -326,7 +326,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::ResponseStream> gene
       // client answers with a reset. A stream sends a ping; a JSON answer an interim 100, which
       // HTTP/1.1 clients skip.
       probed = true;
-      if (streaming && out.empty()) out = api::ping_frame();
+      if (streaming && out.empty()) out = generation->ping_frame();
       if (!streaming && version_ >= 11 && !co_await write_raw("HTTP/1.1 100 Continue\r\n\r\n")) {
         client_left = true;
         break;
@@ -334,7 +334,8 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::ResponseStream> gene
     }
     if (streaming) {
       // Pings keep proxies and clients patient during a long prompt.
-      if (out.empty() && !done && now - last_write >= s_.options.ping_interval) out = api::ping_frame();
+      if (out.empty() && !done && now - last_write >= s_.options.ping_interval)
+        out = generation->ping_frame();
       if (!out.empty()) {
         const bool sent = chunked ? co_await write_chunk(out) : co_await write_raw(out);
         if (!sent) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "api/message_builder.hpp"
+#include "openai/chat_completions.hpp"
+#include "openai/completion_encoder.hpp"
 #include "server/auth.hpp"
 
 namespace pensieve::server {
@@ -38,8 +40,13 @@ Answer json_answer(int status, std::string body) {
   return a;
 }
 
-Answer error_answer(const api::ApiError& error, const std::string& request_id) {
-  Answer a = json_answer(error.http_status, api::error_body(error, request_id));
+bool openai_route(std::string_view path) {
+  return path == "/v1/chat/completions";
+}
+
+Answer error_answer(const api::ApiError& error, const std::string& request_id, bool openai) {
+  Answer a =
+      json_answer(error.http_status, openai ? openai::error_body(error) : api::error_body(error, request_id));
   a.rejection = error.message;
   if (error.http_status == 503 || error.http_status == 529) a.headers.emplace_back("retry-after", "5");
   return a;
@@ -69,21 +76,23 @@ HeaderList Routes::common_headers(bool details) const {
 }
 
 std::optional<Answer> Routes::before_body(const RequestHead& head) const {
+  const bool openai = openai_route(head.path);
   // Liveness probes answer without a key so supervisors need no secret.
   const bool open_route = head.path == "/" || head.path == "/api/hello" || head.path == "/health";
   if (!open_route && !keyed(options_, head))
-    return error_answer(api::authentication_failed("invalid x-api-key"), head.id);
+    return error_answer(api::authentication_failed("invalid x-api-key"), head.id, openai);
   if (head.method == "GET" || head.method == "HEAD") {
     if (auto a = get(head)) return a;
     return error_answer(api::not_found(), head.id);
   }
-  if (head.method != "POST" || (head.path != "/v1/messages" && head.path != "/v1/messages/count_tokens"))
-    return error_answer(api::not_found(), head.id);
-  if (head.path == "/v1/messages") {
-    if (draining_) return error_answer(api::shutting_down(), head.id);
+  if (head.method != "POST" ||
+      (head.path != "/v1/messages" && head.path != "/v1/messages/count_tokens" && !openai))
+    return error_answer(api::not_found(), head.id, openai);
+  if (head.path == "/v1/messages" || openai) {
+    if (draining_) return error_answer(api::shutting_down(), head.id, openai);
     if (hooks_.refuse_before_reading) {
       if (const auto e = hooks_.refuse_before_reading(head.content_length)) {
-        Answer a = error_answer(*e, head.id);
+        Answer a = error_answer(*e, head.id, openai);
         a.close = true;  // the body stays unread
         return a;
       }
@@ -121,8 +130,10 @@ std::optional<Answer> Routes::get(const RequestHead& head) const {
 Routes::Outcome Routes::handle(const RequestHead& head, std::string body) const {
   if (head.path == "/v1/messages/count_tokens")
     return {from_reply(service_.count_tokens(body, head.id)), nullptr};
-  if (draining_) return {error_answer(api::shutting_down(), head.id), nullptr};
-  auto started = service_.create(std::move(body), head.id);
+  const bool openai = openai_route(head.path);
+  if (draining_) return {error_answer(api::shutting_down(), head.id, openai), nullptr};
+  auto started = openai ? openai::create_chat_completion(service_, std::move(body), head.id)
+                        : service_.create(std::move(body), head.id);
   if (started.reply) return {from_reply(*started.reply), nullptr};
   return {std::nullopt, std::move(started.stream)};
 }

@@ -37,7 +37,10 @@ struct Answer {
 };
 
 Answer json_answer(int status, std::string body);
-Answer error_answer(const api::ApiError& error, const std::string& request_id);
+// In OpenAI's envelope on OpenAI's routes, Anthropic's elsewhere.
+Answer error_answer(const api::ApiError& error, const std::string& request_id, bool openai = false);
+// POST /v1/chat/completions.
+bool openai_route(std::string_view path);
 
 class Routes {
  public:
