@@ -6,21 +6,12 @@
 #include "api/chat_frontend.hpp"
 #include "api/response_stream.hpp"
 #include "gguf/reader.hpp"
+#include "support/sample_answer.hpp"
 
 namespace pensieve::api {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string answer() {
-  std::string text = "<think>\nThe user wants the function fixed; first read what it does.\n</think>\n\n";
-  const std::string paragraph =
-      "Here is the fix — the loop \"skipped\" the last element:\n\n```cpp\nfor (std::size_t i = 0; i < n; "
-      "++i) {\n"
-      "    total += values[i];\t// was i + 1 < n\n}\n```\n\nÜbersicht: 日本語のテキストも問題ありません。\n";
-  for (int i = 0; i < 40; ++i) text += paragraph;
-  return text;
-}
 
 void BM_IdsToAnswerBytes(benchmark::State& state) {
   const bool streaming = state.range(0) != 0;
@@ -32,7 +23,7 @@ void BM_IdsToAnswerBytes(benchmark::State& state) {
       "stop_sequences": ["</answer>"], "messages": [{"role": "user", "content": "fix it"}]})";
   auto parsed = parse_messages_request(std::string_view(body), RequestKind::kCreate);
   auto prompt = (*frontend)->prompt(*parsed.request);
-  const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(answer(), false);
+  const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(testing::sample_answer(40), false);
   const AnswerFormat format = anthropic_format();
   std::size_t bytes = 0;
   for (auto _ : state) {

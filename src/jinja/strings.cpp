@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace pensieve::jinja {
 
 char32_t decode_at(std::string_view s, std::size_t i, std::size_t& length) {
@@ -38,21 +40,7 @@ void append_hex_escape(std::string& out, const char* prefix, unsigned value, int
 }
 
 void append_code_point(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
+  core::append_utf8(out, c);
 }
 
 bool is_python_space(char32_t c) {

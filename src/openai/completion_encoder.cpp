@@ -51,13 +51,17 @@ void CompletionEncoder::prompt_cache(std::int64_t read, std::int64_t /*written*/
   cached_tokens_ = read;
 }
 
-void CompletionEncoder::open_chunk(std::string& out) const {
+void CompletionEncoder::chunk_head(std::string& out) const {
   out += "data: {\"id\":";
   api::append_json_string(out, options_.id);
   out += ",\"object\":\"chat.completion.chunk\",\"created\":";
   api::append_decimal(out, static_cast<std::size_t>(options_.created));
   out += ",\"model\":";
   api::append_json_string(out, options_.model);
+}
+
+void CompletionEncoder::open_chunk(std::string& out) const {
+  chunk_head(out);
   out += ",\"choices\":[{\"index\":0,\"delta\":";
 }
 
@@ -144,12 +148,7 @@ void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /
     out += "{}";
     close_chunk(out, finish_reason(reason));
     if (options_.include_usage) {
-      out += "data: {\"id\":";
-      api::append_json_string(out, options_.id);
-      out += ",\"object\":\"chat.completion.chunk\",\"created\":";
-      api::append_decimal(out, static_cast<std::size_t>(options_.created));
-      out += ",\"model\":";
-      api::append_json_string(out, options_.model);
+      chunk_head(out);
       out += ",\"choices\":[],\"usage\":" + usage_json(output_tokens) + "}\n\n";
     }
     out += "data: [DONE]\n\n";

@@ -41,8 +41,11 @@ class CompletionEncoder final : public api::AnswerEncoder {
   struct ToolCall {
     std::string id, name, arguments;
   };
-  // "data: {"id":…,"object":"chat.completion.chunk",…,"choices":[{"index":0,"delta":" — the
-  // delta's object follows, then close_chunk().
+  // "data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…" — the start of
+  // every chunk.
+  void chunk_head(std::string& out) const;
+  // chunk_head() and ',"choices":[{"index":0,"delta":' — the delta's object follows, then
+  // close_chunk().
   void open_chunk(std::string& out) const;
   void close_chunk(std::string& out, const char* finish_reason) const;
   std::string usage_json(std::int64_t output_tokens) const;

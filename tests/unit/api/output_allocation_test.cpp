@@ -12,6 +12,7 @@
 #include "api/chat_frontend.hpp"
 #include "api/response_stream.hpp"
 #include "gguf/reader.hpp"
+#include "support/sample_answer.hpp"
 
 namespace {
 std::atomic<bool> counting{false};
@@ -65,18 +66,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A plausible answer: reasoning, prose with punctuation and quotes, code with indentation and
-// escapes, non-ASCII text — every kind of piece the SSE encoder writes.
-std::string answer() {
-  std::string text = "<think>\nThe user wants the function fixed; first read what it does.\n</think>\n\n";
-  const std::string paragraph =
-      "Here is the fix — the loop \"skipped\" the last element:\n\n```cpp\nfor (std::size_t i = 0; i < n; "
-      "++i) {\n"
-      "    total += values[i];\t// was i + 1 < n\n}\n```\n\nÜbersicht: 日本語のテキストも問題ありません。\n";
-  for (int i = 0; i < 80; ++i) text += paragraph;
-  return text;
-}
-
 TEST(OutputAllocation, AStreamedTokenAllocatesNothingOnceBuffersHaveGrown) {
   auto file = gguf::File::open(PENSIEVE_FIXTURES "/models/qwen3-q8_0.gguf");
   ASSERT_TRUE(file.ok());
@@ -90,7 +79,7 @@ TEST(OutputAllocation, AStreamedTokenAllocatesNothingOnceBuffersHaveGrown) {
   ASSERT_FALSE(parsed.error);
   auto prompt = (*frontend)->prompt(*parsed.request);
   ASSERT_TRUE(prompt.ok());
-  const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(answer(), false);
+  const std::vector<std::int32_t> tokens = (*frontend)->tokenizer().encode(testing::sample_answer(80), false);
   ASSERT_GT(tokens.size(), 4000u);
 
   ResponseStream stream(*parsed.request, **frontend, *prompt, "req_alloc", anthropic_format());
