@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "api/messages_service.hpp"
-#include "fake_model.hpp"
+#include "support/fake_model.hpp"
 
 namespace pensieve::api {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "api/chat_frontend.hpp"
 #include "api/messages_service.hpp"
-#include "fake_model.hpp"
+#include "support/fake_model.hpp"
 
 namespace pensieve::api {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_model.hpp"
+#include "support/fake_model.hpp"
 
 namespace pensieve::api {
 namespace {

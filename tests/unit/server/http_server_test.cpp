@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "../api/fake_model.hpp"
+#include "support/fake_model.hpp"
 #include "support/loopback_clients.hpp"
 
 namespace pensieve::server {

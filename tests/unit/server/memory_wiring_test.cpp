@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "../api/fake_model.hpp"
+#include "support/fake_model.hpp"
 #include "support/loopback_clients.hpp"
 
 namespace pensieve::server {

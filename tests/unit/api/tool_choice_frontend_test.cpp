@@ -8,7 +8,7 @@
 
 #include "api/chat_frontend.hpp"
 #include "api/messages_service.hpp"
-#include "fake_model.hpp"
+#include "support/fake_model.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -81,7 +81,9 @@ TEST(ToolChoiceFrontend, ForcedToolIsPrefilledAtThePromptEndPerFixtureModel) {
     EXPECT_TRUE(std::string_view(c.prefill).ends_with(forced->prefill));
     // The prefill's marker is a control token (one id), as when the template writes it.
     if (const auto tool_call = fe->tokenizer().find_token("<tool_call>")) {
-      const auto count = [&](const std::vector<std::int32_t>& t) { return std::count(t.begin(), t.end(), *tool_call); };
+      const auto count = [&](const std::vector<std::int32_t>& t) {
+        return std::count(t.begin(), t.end(), *tool_call);
+      };
       EXPECT_EQ(count(forced->tokens), count(automatic->tokens) + 1);
     }
     EXPECT_GT(forced->tokens.size(), automatic->tokens.size());
@@ -183,7 +185,8 @@ TEST_F(ToolChoiceService, NoneOffersNoToolsAndCallMarkupStaysText) {
 }
 
 TEST_F(ToolChoiceService, DisableParallelToolUseStopsAfterTheFirstCall) {
-  const std::string first = "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"UTC\"}}\n</tool_call>";
+  const std::string first =
+      "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"UTC\"}}\n</tool_call>";
   const std::string second = "\n<tool_call>\n{\"name\": \"get_date\", \"arguments\": {}}\n</tool_call>";
   for (const char* type : {"auto", "any"}) {
     SCOPED_TRACE(type);

@@ -1,11 +1,10 @@
-#include "memory/reader.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "fake_tree.hpp"
 #include "memory/byte_size.hpp"
+#include "memory/reader.hpp"
 
 namespace pensieve::memory {
 namespace {

@@ -1,5 +1,3 @@
-#include "memory/sampler.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,6 +5,7 @@
 #include <vector>
 
 #include "fake_tree.hpp"
+#include "memory/sampler.hpp"
 
 namespace pensieve::memory {
 namespace {

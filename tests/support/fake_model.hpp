@@ -19,7 +19,8 @@ inline constexpr std::int32_t kEos = 256;
 // first), then `end` for ever: what the API layer sees of a model that writes exactly this.
 class TokenScriptBackend : public engine::Backend {
  public:
-  TokenScriptBackend(std::vector<std::int32_t> script, std::int32_t end, std::int32_t vocab, std::size_t context = 4096)
+  TokenScriptBackend(std::vector<std::int32_t> script, std::int32_t end, std::int32_t vocab,
+                     std::size_t context = 4096)
       : script_(std::move(script)), end_(end), vocab_(vocab), context_(context) {}
 
   struct Seq : engine::Sequence {
@@ -41,7 +42,8 @@ class TokenScriptBackend : public engine::Backend {
   Result<std::unique_ptr<engine::Sequence>> create_sequence() override {
     return std::unique_ptr<engine::Sequence>(new Seq);
   }
-  Status forward(engine::Sequence& s, std::span<const std::int32_t> tokens, std::span<float> logits) override {
+  Status forward(engine::Sequence& s, std::span<const std::int32_t> tokens,
+                 std::span<float> logits) override {
     auto& seq = static_cast<Seq&>(s);
     seq.n += tokens.size();
     if (!logits.empty()) {
