@@ -115,11 +115,14 @@ test('tool_choice required: a call whose arguments fit the schema', async () => 
     max_tokens: 200,
     tools,
     tool_choice: 'required',
+    // One call: several, each within its schema, could outrun max_tokens on a random model.
+    parallel_tool_calls: false,
     messages: [{ role: 'user', content: 'What time is it in Paris?' }],
   });
   const choice = r.choices[0];
   assert.equal(choice.finish_reason, 'tool_calls', JSON.stringify(r));
   const call = choice.message.tool_calls[0];
+  assert.equal(choice.message.tool_calls.length, 1);
   assert.equal(call.type, 'function');
   assert.equal(call.function.name, 'get_time');
   const args = JSON.parse(call.function.arguments);
@@ -134,6 +137,7 @@ test('a named tool, streamed: the arguments arrive as deltas', async () => {
     stream: true,
     tools,
     tool_choice: { type: 'function', function: { name: 'get_time' } },
+    parallel_tool_calls: false,
     messages: [{ role: 'user', content: 'Time in London?' }],
   });
   const calls = [];
