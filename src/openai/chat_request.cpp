@@ -195,8 +195,8 @@ std::optional<ApiError> number(const json& body, const char* name, double lo, do
   const auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi)
-    return invalid_request(std::string(name) + ": must be a number from " + std::to_string(lo).substr(0, 3) +
-                           " to " + std::to_string(hi).substr(0, 3));
+    return invalid_request(std::string(name) + ": must be a number from " + json(lo).dump() + " to " +
+                           json(hi).dump());
   out = it->get<double>();
   return std::nullopt;
 }

@@ -28,8 +28,7 @@ namespace {
 std::string error_type(const api::ApiError& error) {
   if (error.http_status == 401) return "invalid_api_key";
   if (error.http_status == 404) return "not_found_error";
-  if (error.http_status == 429 || error.http_status == 529 || error.http_status == 503) return "server_error";
-  if (error.http_status >= 500) return "server_error";
+  if (error.http_status == 429 || error.http_status >= 500) return "server_error";
   return "invalid_request_error";
 }
 
@@ -134,11 +133,11 @@ void CompletionEncoder::event(const chat::ChatEvent& e, std::string& out) {
   }
 }
 
-std::string CompletionEncoder::usage_json(std::int64_t output_tokens) const {
-  return dumped({{"prompt_tokens", options_.prompt_tokens},
-                 {"completion_tokens", output_tokens},
-                 {"total_tokens", options_.prompt_tokens + output_tokens},
-                 {"prompt_tokens_details", {{"cached_tokens", cached_tokens_}}}});
+ordered_json CompletionEncoder::usage(std::int64_t output_tokens) const {
+  return {{"prompt_tokens", options_.prompt_tokens},
+          {"completion_tokens", output_tokens},
+          {"total_tokens", options_.prompt_tokens + output_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", cached_tokens_}}}};
 }
 
 void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /*stop_sequence*/,
@@ -149,7 +148,7 @@ void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /
     close_chunk(out, finish_reason(reason));
     if (options_.include_usage) {
       chunk_head(out);
-      out += ",\"choices\":[],\"usage\":" + usage_json(output_tokens) + "}\n\n";
+      out += ",\"choices\":[],\"usage\":" + dumped(usage(output_tokens)) + "}\n\n";
     }
     out += "data: [DONE]\n\n";
     return;
@@ -175,7 +174,7 @@ void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /
                                                       {"message", std::move(message)},
                                                       {"logprobs", nullptr},
                                                       {"finish_reason", finish_reason(reason)}}})},
-                    {"usage", ordered_json::parse(usage_json(output_tokens))}};
+                    {"usage", usage(output_tokens)}};
   out = dumped(body);
 }
 

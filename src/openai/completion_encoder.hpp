@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,7 @@ class CompletionEncoder final : public api::AnswerEncoder {
   // close_chunk().
   void open_chunk(std::string& out) const;
   void close_chunk(std::string& out, const char* finish_reason) const;
-  std::string usage_json(std::int64_t output_tokens) const;
+  nlohmann::ordered_json usage(std::int64_t output_tokens) const;
 
   Options options_;
   std::int64_t cached_tokens_ = 0;
