@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "api/answer_encoder.hpp"
+#include "api/api_backend.hpp"
 #include "api/error.hpp"
 #include "api/frontend.hpp"
 #include "api/models.hpp"
@@ -16,11 +17,6 @@
 #include "engine/scheduler.hpp"
 
 namespace pensieve::api {
-
-struct Reply {
-  int status = 200;
-  std::string body;  // JSON
-};
 
 // Decides whether a request with this many prompt tokens and this max_tokens may start now
 // (the memory guard plugs in here); nullopt admits it.
@@ -32,10 +28,7 @@ class MessagesService {
 
   void set_admission_check(AdmissionCheck check) { admission_ = std::move(check); }
 
-  struct Started {
-    std::optional<Reply> reply;               // an immediate answer (an error), or
-    std::shared_ptr<ResponseStream> stream;   // a generation under way
-  };
+  using Started = api::Started;
   // Takes the body: it is freed once parsed, so a large one is not held twice.
   Started create(std::string body, const std::string& request_id);
   // A request already read (by any route), answered in `format`: prompt, context and memory

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "api/frontend.hpp"
+#include "api/generation.hpp"
 #include "api/messages_request.hpp"
 #include "api/output_pipeline.hpp"
 #include "engine/generation.hpp"
@@ -20,7 +21,7 @@
 
 namespace pensieve::api {
 
-class ResponseStream {
+class ResponseStream final : public Generation {
  public:
   ResponseStream(const MessagesRequest& request, Frontend& frontend, const Prompt& prompt,
                  std::string request_id, const AnswerFormat& format);
@@ -28,26 +29,23 @@ class ResponseStream {
   // What the scheduler reports to: submit the job with this as its observer.
   std::shared_ptr<engine::OutputQueue> queue() const { return queue_; }
   void attach(std::shared_ptr<engine::Job> job) { job_ = std::move(job); }
-  bool streaming() const { return streaming_; }
+  bool streaming() const override { return streaming_; }
   // What keeps the stream alive while nothing else goes out (the format's ping).
-  const std::string& ping_frame() const { return ping_; }
+  const std::string& ping_frame() const override { return ping_; }
 
-  enum class Poll { kData, kIdle, kDone };
-  // Moves pending output into `out`, waiting up to `wait` for some. kDone: generation has
-  // finished and `out` holds the last bytes.
-  Poll poll(std::string& out, std::chrono::milliseconds wait);
+  Poll poll(std::string& out, std::chrono::milliseconds wait) override;
 
   // Non-streaming only, after kDone: the HTTP status of the body (200, or the error's).
-  int http_status() const { return pipeline_.http_status(); }
+  int http_status() const override { return pipeline_.http_status(); }
   // How the generation ended, after kDone (for logs).
-  std::string outcome() const { return outcome_; }
+  std::string outcome() const override { return outcome_; }
 
   // The client went away: stop generating, free the slot.
-  void cancel();
+  void cancel() override;
 
   // Called on the scheduler thread each time poll() has something new, so that a reader need not
   // wait in poll(): it must only post work elsewhere, never call back.
-  void set_wake(std::function<void()> wake) { queue_->set_wake(std::move(wake)); }
+  void set_wake(std::function<void()> wake) override { queue_->set_wake(std::move(wake)); }
 
  private:
   std::string request_id_;

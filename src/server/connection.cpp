@@ -106,13 +106,13 @@ class Connection {
                                                        const RequestHead& head);
   net::awaitable<bool> write_answer(Answer answer, const RequestHead& head);
   // Carries a generation's output to the client; false when the client left.
-  net::awaitable<bool> carry(std::shared_ptr<api::ResponseStream> generation, const RequestHead& head);
+  net::awaitable<bool> carry(std::shared_ptr<api::Generation> generation, const RequestHead& head);
   net::awaitable<bool> write_raw(std::string_view bytes);
   net::awaitable<bool> write_chunk(std::string_view bytes);
   // Reads and drops what the client still sends, up to `budget` bytes, then the connection ends.
   net::awaitable<void> linger(std::size_t budget);
   void log_request(const RequestHead& head, int status, const std::string& rejection);
-  void log_generation(const RequestHead& head, const api::ResponseStream& generation, bool client_left);
+  void log_generation(const RequestHead& head, const api::Generation& generation, bool client_left);
 
   ServerState& s_;
   std::shared_ptr<beast::tcp_stream> stream_;
@@ -266,8 +266,7 @@ net::awaitable<bool> Connection::write_chunk(std::string_view bytes) {
   co_return co_await write_raw(frame);
 }
 
-net::awaitable<bool> Connection::carry(std::shared_ptr<api::ResponseStream> generation,
-                                       const RequestHead& head) {
+net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generation, const RequestHead& head) {
   InFlight counted(s_.in_flight);
   const bool streaming = generation->streaming();
   const bool chunked = version_ >= 11;
@@ -314,7 +313,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::ResponseStream> gene
   while (!client_left) {
     out.clear();
     const auto poll = generation->poll(out, 0ms);
-    const bool done = poll == api::ResponseStream::Poll::kDone;
+    const bool done = poll == api::Generation::Poll::kDone;
     const Peer peer = peer_state(fd);
     if (peer == Peer::kGone) {
       client_left = true;
@@ -370,7 +369,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::ResponseStream> gene
     const auto until = Clock::now() + 5s;
     while (Clock::now() < until) {
       out.clear();
-      if (generation->poll(out, 0ms) == api::ResponseStream::Poll::kDone) break;
+      if (generation->poll(out, 0ms) == api::Generation::Poll::kDone) break;
       timer->expires_after(50ms);
       co_await timer->async_wait(kUse);
     }
@@ -403,7 +402,7 @@ void Connection::log_request(const RequestHead& head, int status, const std::str
   s_.log(line);
 }
 
-void Connection::log_generation(const RequestHead& head, const api::ResponseStream& generation,
+void Connection::log_generation(const RequestHead& head, const api::Generation& generation,
                                 bool client_left) {
   s_.log("generation " + head.id + " " + generation.outcome() +
          (client_left ? " (client disconnected)" : ""));

@@ -21,6 +21,7 @@
 #include "server/auth.hpp"
 #include "server/connection.hpp"
 #include "server/connection_table.hpp"
+#include "server/local_backend.hpp"
 #include "server/routes.hpp"
 
 namespace pensieve::server {
@@ -50,7 +51,8 @@ std::size_t raise_file_limit() {
 
 struct HttpServer::Impl {
   ServerOptions options;
-  api::MessagesService& service;
+  std::unique_ptr<LocalBackend> local;  // when built on a MessagesService
+  api::ApiBackend& backend;
   ServerHooks hooks;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> in_flight{0};
@@ -64,8 +66,12 @@ struct HttpServer::Impl {
   bool bound = false;
   int port = -1;
 
-  Impl(ServerOptions o, api::MessagesService& s, ServerHooks h)
-      : options(std::move(o)), service(s), hooks(std::move(h)), routes(options, service, hooks, draining) {
+  Impl(ServerOptions o, std::unique_ptr<LocalBackend> l, api::ApiBackend& b, ServerHooks h)
+      : options(std::move(o)),
+        local(std::move(l)),
+        backend(b),
+        hooks(std::move(h)),
+        routes(options, backend, hooks, draining) {
     if (!hooks.log) hooks.log = [](const std::string& line) { core::log::info(line); };
     workers = std::make_unique<net::thread_pool>(std::max<std::size_t>(options.worker_threads, 1));
   }
@@ -128,8 +134,14 @@ void HttpServer::Impl::admit(tcp::socket socket) {
                 });
 }
 
-HttpServer::HttpServer(ServerOptions options, api::MessagesService& service, ServerHooks hooks)
-    : impl_(std::make_unique<Impl>(std::move(options), service, std::move(hooks))) {}
+HttpServer::HttpServer(ServerOptions options, api::MessagesService& service, ServerHooks hooks) {
+  auto local = std::make_unique<LocalBackend>(service);
+  auto& backend = *local;
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(local), backend, std::move(hooks));
+}
+
+HttpServer::HttpServer(ServerOptions options, api::ApiBackend& backend, ServerHooks hooks)
+    : impl_(std::make_unique<Impl>(std::move(options), nullptr, backend, std::move(hooks))) {}
 
 HttpServer::~HttpServer() {
   stop();

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/api_backend.hpp"
 #include "api/messages_service.hpp"
 #include "core/result.hpp"
 
@@ -57,7 +58,10 @@ struct ServerHooks {
 
 class HttpServer {
  public:
+  // On the local engine.
   HttpServer(ServerOptions options, api::MessagesService& service, ServerHooks hooks = {});
+  // On any backend (upstream mode); it must outlive the server.
+  HttpServer(ServerOptions options, api::ApiBackend& backend, ServerHooks hooks = {});
   ~HttpServer();
 
   // Checks the bind policy and binds the socket.

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "api/message_builder.hpp"
-#include "openai/chat_completions.hpp"
 #include "openai/completion_encoder.hpp"
 #include "server/auth.hpp"
 
@@ -52,13 +51,13 @@ Answer error_answer(const api::ApiError& error, const std::string& request_id, b
   return a;
 }
 
-Routes::Routes(const ServerOptions& options, api::MessagesService& service, const ServerHooks& hooks,
+Routes::Routes(const ServerOptions& options, api::ApiBackend& backend, const ServerHooks& hooks,
                const std::atomic<bool>& draining)
     : options_(options),
-      service_(service),
+      backend_(backend),
       hooks_(hooks),
       draining_(draining),
-      body_limit_(std::min(options.max_body_bytes, service.largest_useful_body())) {}
+      body_limit_(std::min(options.max_body_bytes, backend.largest_useful_body())) {}
 
 std::size_t Routes::body_limit() const {
   return body_limit_;
@@ -66,9 +65,7 @@ std::size_t Routes::body_limit() const {
 
 api::ApiError Routes::body_too_large() const {
   if (body_limit_ == options_.max_body_bytes) return api::request_too_large();
-  return api::request_too_large("request exceeds " + std::to_string(body_limit_) +
-                                " bytes, more than any prompt this model's context of " +
-                                std::to_string(service_.context_length()) + " tokens can hold");
+  return api::request_too_large(backend_.body_limit_reason(body_limit_));
 }
 
 HeaderList Routes::common_headers(bool details) const {
@@ -110,7 +107,7 @@ std::optional<Answer> Routes::get(const RequestHead& head) const {
       const auto r = hooks_.health(keyed(options_, head));
       return json_answer(r.status, r.body);
     }
-    nlohmann::ordered_json body{{"status", "ok"}, {"model", {{"id", service_.model().id}}}};
+    nlohmann::ordered_json body{{"status", "ok"}, {"model", {{"id", backend_.model_id()}}}};
     return json_answer(200, body.dump());
   }
   if (path == "/metrics") {
@@ -118,22 +115,22 @@ std::optional<Answer> Routes::get(const RequestHead& head) const {
     a.content_type = "text/plain; version=0.0.4";
     return a;
   }
-  if (path == "/v1/models") return from_reply(service_.list_models());
+  if (path == "/v1/models") return from_reply(backend_.list_models());
   constexpr std::string_view kModel = "/v1/models/";
   if (path.size() > kModel.size() && path.rfind(kModel, 0) == 0 &&
       path.find('/', kModel.size()) == std::string::npos) {
-    return from_reply(service_.get_model(std::string_view(path).substr(kModel.size())));
+    return from_reply(backend_.get_model(std::string_view(path).substr(kModel.size())));
   }
   return std::nullopt;
 }
 
 Routes::Outcome Routes::handle(const RequestHead& head, std::string body) const {
   if (head.path == "/v1/messages/count_tokens")
-    return {from_reply(service_.count_tokens(body, head.id)), nullptr};
+    return {from_reply(backend_.count_tokens(body, head.id)), nullptr};
   const bool openai = openai_route(head.path);
   if (draining_) return {error_answer(api::shutting_down(), head.id, openai), nullptr};
-  auto started = openai ? openai::create_chat_completion(service_, std::move(body), head.id)
-                        : service_.create(std::move(body), head.id);
+  auto started = openai ? backend_.chat_completions(std::move(body), head.id)
+                        : backend_.messages(std::move(body), head.id);
   if (started.reply) return {from_reply(*started.reply), nullptr};
   return {std::nullopt, std::move(started.stream)};
 }

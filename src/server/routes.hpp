@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/messages_service.hpp"
+#include "api/api_backend.hpp"
 #include "server/http_server.hpp"
 
 namespace pensieve::server {
@@ -44,7 +44,7 @@ bool openai_route(std::string_view path);
 
 class Routes {
  public:
-  Routes(const ServerOptions& options, api::MessagesService& service, const ServerHooks& hooks,
+  Routes(const ServerOptions& options, api::ApiBackend& backend, const ServerHooks& hooks,
          const std::atomic<bool>& draining);
 
   // The answer that needs no body (GETs, refusals: a wrong key, an unknown route, a memory
@@ -57,7 +57,7 @@ class Routes {
 
   struct Outcome {
     std::optional<Answer> answer;
-    std::shared_ptr<api::ResponseStream> generation;
+    std::shared_ptr<api::Generation> generation;
   };
   // The route with its body: parsing, prompts, admission. May take a while (a long prompt is
   // tokenized here): call it off the I/O threads.
@@ -70,7 +70,7 @@ class Routes {
   std::optional<Answer> get(const RequestHead& head) const;
 
   const ServerOptions& options_;
-  api::MessagesService& service_;
+  api::ApiBackend& backend_;
   const ServerHooks& hooks_;
   const std::atomic<bool>& draining_;
   std::size_t body_limit_;
