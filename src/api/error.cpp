@@ -16,6 +16,9 @@ ApiError overloaded(std::string message, int http_status) {
   return {http_status, "overloaded_error", std::move(message)};
 }
 ApiError internal_error(std::string message) { return {500, "api_error", std::move(message)}; }
+ApiError bad_gateway(std::string message) {
+  return {502, "api_error", std::move(message)};
+}
 ApiError shutting_down() {
   return overloaded(engine::kShuttingDown, 503);
 }

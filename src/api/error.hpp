@@ -21,6 +21,8 @@ ApiError request_too_large(std::string message =
                                "Request exceeds the maximum allowed number of bytes.");  // 413
 ApiError overloaded(std::string message = "Overloaded", int http_status = 529);
 ApiError internal_error(std::string message);             // 500
+// 502 api_error: a server this one forwards to failed or answered with something unusable.
+ApiError bad_gateway(std::string message);
 // 503 overloaded_error: the server is draining before it stops and takes no new generation.
 ApiError shutting_down();
 

@@ -246,11 +246,27 @@ std::optional<ApiError> read_fields(const json& body, ChatRequest& chat) {
     if (!seed->is_number_integer()) return invalid_request("seed: must be an integer");
     r.seed = static_cast<std::uint64_t>(seed->get<std::int64_t>());
   }
+  // Not OpenAI's, but vLLM's and SGLang's (and what pensieve's upstream mode sends): -1 or 0 is off.
+  if (const auto k = body.find("top_k"); k != body.end() && !k->is_null()) {
+    if (!k->is_number_integer() || k->get<std::int64_t>() < -1)
+      return invalid_request("top_k: must be a positive integer, or -1 or 0 for no limit");
+    if (k->get<std::int64_t>() > 0) r.top_k = k->get<std::int64_t>();
+  }
   // Reasoning models think unless told not to; what they think comes back as reasoning_content.
   const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string()
                                  ? body["reasoning_effort"].get<std::string>()
                                  : "";
   r.thinking = effort != "none" && effort != "minimal";
+  // vLLM's and SGLang's switch for Qwen3-style templates, which pensieve's upstream mode sends:
+  // read so that a pensieve upstream honours it too. Other template arguments are not taken.
+  if (const auto kwargs = body.find("chat_template_kwargs"); kwargs != body.end() && !kwargs->is_null()) {
+    if (!kwargs->is_object()) return invalid_request("chat_template_kwargs: must be an object");
+    if (const auto enable = kwargs->find("enable_thinking"); enable != kwargs->end() && !enable->is_null()) {
+      if (!enable->is_boolean())
+        return invalid_request("chat_template_kwargs.enable_thinking: must be a boolean");
+      r.thinking = enable->get<bool>();
+    }
+  }
   if (const auto format = body.find("response_format"); format != body.end() && format->is_object()) {
     const std::string type = format->value("type", "");
     if (type == "json_schema") {

@@ -93,6 +93,36 @@ TEST(ChatRequest, ToolsChoicesAndFormats) {
   EXPECT_FALSE(with(R"(, "reasoning_effort": "none")").request.thinking);
 }
 
+TEST(ChatRequest, TemplateKwargsSwitchThinkingAndTopKIsRead) {
+  auto with = [](const std::string& extra) {
+    return parsed(std::string(R"({"model": "m", "messages": [{"role": "user", "content": "x"}])") + extra +
+                  "}")
+        .request;
+  };
+  EXPECT_TRUE(with("").thinking) << "reasoning models think unless told not to";
+  EXPECT_FALSE(with(R"(, "chat_template_kwargs": {"enable_thinking": false})").thinking);
+  EXPECT_TRUE(
+      with(R"(, "reasoning_effort": "none", "chat_template_kwargs": {"enable_thinking": true})").thinking)
+      << "the template's own switch wins";
+  EXPECT_FALSE(with(R"(, "chat_template_kwargs": {"enable_thinking": null, "reasoning_effort": "none"},
+      "reasoning_effort": "none")")
+                   .thinking)
+      << "null and other template arguments leave it alone";
+  EXPECT_TRUE(with(R"(, "chat_template_kwargs": {"other": 1})").thinking);
+  EXPECT_EQ(with(R"(, "top_k": 20)").top_k, 20);
+  EXPECT_FALSE(with(R"(, "top_k": -1)").top_k.has_value()) << "vLLM's no-limit";
+  EXPECT_FALSE(with(R"(, "top_k": 0)").top_k.has_value());
+  const std::string x = R"({"model": "m", "messages": [{"role": "user", "content": "x"}], )";
+  EXPECT_NE(error_of(x + R"("chat_template_kwargs": {"enable_thinking": "yes"}})")
+                .find("chat_template_kwargs.enable_thinking: must be a boolean"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(x + R"("chat_template_kwargs": [true]})").find("chat_template_kwargs: must be an object"),
+      std::string::npos);
+  EXPECT_NE(error_of(x + R"("top_k": 1.5})").find("top_k"), std::string::npos);
+  EXPECT_NE(error_of(x + R"("top_k": -2})").find("top_k"), std::string::npos);
+}
+
 TEST(ChatRequest, ErrorsNameTheField) {
   EXPECT_NE(error_of(R"({"messages": []})").find("model"), std::string::npos);
   EXPECT_NE(error_of(R"({"model": "m", "messages": []})").find("messages"), std::string::npos);
