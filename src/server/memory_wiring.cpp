@@ -3,6 +3,7 @@
 #include "api/memory_refusal.hpp"
 #include "engine/scheduler_workload.hpp"
 #include "memory/memory_policy.hpp"
+#include "server/load_report.hpp"
 #include "server/prompt_cache_report.hpp"
 
 namespace pensieve::server {
@@ -48,7 +49,7 @@ ServerHooks wire_memory(const MemoryWiring& w, api::MessagesService& service,
   };
   hooks.metrics = [policy, scheduler] {
     const engine::SchedulerStats stats = scheduler->stats();
-    return policy->prometheus_text() + prompt_cache_metrics(stats);
+    return policy->prometheus_text() + prompt_cache_metrics(stats) + load_metrics(stats);
   };
   hooks.log = std::move(log);
   return hooks;

@@ -138,6 +138,9 @@ TEST_F(MemoryWiringTest, HealthAndMetricsShowThePromptCache) {
             std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("pensieve_prompt_cache_tokens "), std::string::npos);
+  // The load a pensieve in front of this one admits against (upstream/prometheus reads it).
+  EXPECT_NE(metrics->body.find("\npensieve_requests_waiting 0\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("\npensieve_requests_running "), std::string::npos) << metrics->body;
 }
 
 TEST_F(MemoryWiringTest, HeapIsReleasedOnTheReadingAfterARequestEnds) {
