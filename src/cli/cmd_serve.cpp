@@ -20,6 +20,7 @@
 #include "cli/memory_options.hpp"
 #include "cli/model_argument.hpp"
 #include "cli/serve_banner.hpp"
+#include "cli/serve_upstream.hpp"
 #include "cli/test_model.hpp"
 #include "core/log.hpp"
 #include "engine/model_backend.hpp"
@@ -61,7 +62,31 @@ struct ServeArgs {
   std::uint32_t prompt_chunk = 256;
   std::string log_level = "info";
   std::string log_format = "text";
+  // Upstream mode (cli/serve_upstream).
+  std::vector<std::string> upstreams;
+  std::string upstream_key;
+  std::string upstream_model;
+  std::size_t upstream_max_outstanding = 16;
+  double upstream_max_waiting = 4;
 };
+
+UpstreamServeArgs upstream_args(const ServeArgs& args) {
+  UpstreamServeArgs u;
+  u.upstreams = args.upstreams;
+  u.key = args.upstream_key;
+  u.upstream_model = args.upstream_model;
+  u.max_outstanding = args.upstream_max_outstanding;
+  u.max_waiting = args.upstream_max_waiting;
+  u.model_name = args.model_name;
+  u.host = args.host;
+  u.port = args.port;
+  u.api_keys = args.api_keys;
+  u.insecure = args.insecure;
+  u.memory = args.memory;
+  u.shutdown_grace_seconds = args.shutdown_grace_seconds;
+  u.ping_interval_seconds = args.ping_interval_seconds;
+  return u;
+}
 
 // What the server says as it goes; warnings and errors go to core::log's own levels.
 void log_line(const std::string& line) {
@@ -114,6 +139,20 @@ int run_serve(ServeArgs args) {
     return 2;
   }
   core::log::configure(*log_level, *log_format);
+  if (!args.upstreams.empty()) {
+    if (!args.model.empty()) {
+      core::log::error(
+          "pensieve serve: --model and --upstream exclude each other: a model is served here, or "
+          "the upstreams serve theirs");
+      return 2;
+    }
+    return run_upstream_serve(upstream_args(args));
+  }
+  if (args.model.empty()) {
+    core::log::error(
+        "pensieve serve: --model is required (or --upstream URL, to serve from upstream servers)");
+    return 2;
+  }
   // After the log is set up, so that what it says about the model is in the log's format.
   auto resolved = hub::resolve_model(args.model, args.pull);
   if (!resolved) {
@@ -374,7 +413,7 @@ int run_serve(ServeArgs args) {
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the Anthropic Messages API on a model");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--model,-m", args->model, kModelArgumentHelp)->required();
+  cmd->add_option("--model,-m", args->model, kModelArgumentHelp);
   add_pull_flag(*cmd, args->pull);
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "Port to listen on")->capture_default_str();
@@ -420,9 +459,23 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-format", args->log_format,
                   "text (a timestamped line each) or json (one object per line: time, level, message)")
       ->capture_default_str();
+  cmd->add_option("--upstream", args->upstreams,
+                  "Serve from this OpenAI-compatible server (vLLM, SGLang, pensieve) instead of a local "
+                  "model, e.g. http://10.0.0.5:8000; repeatable (balanced, with failover)");
+  cmd->add_option("--upstream-key", args->upstream_key, "API key sent to the upstreams");
+  cmd->add_option("--upstream-model", args->upstream_model,
+                  "Model id asked of the upstreams (default: the first one they list)");
+  cmd->add_option("--upstream-max-outstanding", args->upstream_max_outstanding,
+                  "Requests in flight per upstream before 529 (the limit when an upstream has no metrics)")
+      ->capture_default_str();
+  cmd->add_option("--upstream-max-waiting", args->upstream_max_waiting,
+                  "Requests queued at an upstream (from its Prometheus metrics) before 529")
+      ->capture_default_str();
   group_options(
       *cmd,
       {{"Model", {"model", "pull", "model-name"}},
+       {"Upstream mode",
+        {"upstream", "upstream-key", "upstream-model", "upstream-max-outstanding", "upstream-max-waiting"}},
        {"Listening", {"host", "port", "api-key", "insecure", "shutdown-grace", "ping-interval"}},
        {"Compute", {"threads", "ctx-size", "parallel", "max-queue", "prompt-chunk", "kv-type", "kv-budget"}},
        {"Prompt cache on disk", {"cache-dir", "cache-dir-size"}},

@@ -86,9 +86,9 @@ process.on('exit', () => {
   if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
 });
 
-function spawnServe(model, port, extraArgs) {
+function spawnServe(port, args) {
   if (!process.env.PENSIEVE_BIN) throw new Error('PENSIEVE_BIN is not set (run through ctest)');
-  const child = spawn(process.env.PENSIEVE_BIN, ['serve', '--model', model, '--port', String(port), ...extraArgs], {
+  const child = spawn(process.env.PENSIEVE_BIN, ['serve', '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
   });
@@ -100,8 +100,17 @@ function spawnServe(model, port, extraArgs) {
 }
 
 export async function startServer(model, extraArgs = []) {
+  return startServing(['--model', model, ...extraArgs]);
+}
+
+// `pensieve serve --upstream URL…`: a front that serves from the given servers.
+export async function startFront(upstreamURLs, extraArgs = []) {
+  return startServing([...upstreamURLs.flatMap((u) => ['--upstream', u]), ...extraArgs]);
+}
+
+async function startServing(args) {
   const port = await freePort();
-  const { child, state, exited } = spawnServe(model, port, extraArgs);
+  const { child, state, exited } = spawnServe(port, args);
   const baseURL = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -131,7 +140,7 @@ export async function startServer(model, extraArgs = []) {
 // Runs `pensieve serve` expecting it to refuse to start; resolves with its exit code and log.
 export async function serveExpectingExit(model, extraArgs, timeoutMs = 30_000) {
   const port = await freePort();
-  const { child, state, exited } = spawnServe(model, port, extraArgs);
+  const { child, state, exited } = spawnServe(port, model === null ? extraArgs : ['--model', model, ...extraArgs]);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { code, signal } = await exited;
   clearTimeout(timer);
