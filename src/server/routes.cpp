@@ -5,6 +5,7 @@
 #include "api/message_builder.hpp"
 #include "openai/chat_completions.hpp"
 #include "openai/completion_encoder.hpp"
+#include "openai/text_completions.hpp"
 #include "server/auth.hpp"
 
 namespace pensieve::server {
@@ -41,7 +42,7 @@ Answer json_answer(int status, std::string body) {
 }
 
 bool openai_route(std::string_view path) {
-  return path == "/v1/chat/completions";
+  return path == "/v1/chat/completions" || path == "/v1/completions";
 }
 
 Answer error_answer(const api::ApiError& error, const std::string& request_id, bool openai) {
@@ -132,8 +133,10 @@ Routes::Outcome Routes::handle(const RequestHead& head, std::string body) const 
     return {from_reply(service_.count_tokens(body, head.id)), nullptr};
   const bool openai = openai_route(head.path);
   if (draining_) return {error_answer(api::shutting_down(), head.id, openai), nullptr};
-  auto started = openai ? openai::create_chat_completion(service_, std::move(body), head.id)
-                        : service_.create(std::move(body), head.id);
+  auto started = head.path == "/v1/completions"
+                     ? openai::create_text_completion(service_, std::move(body), head.id)
+                 : openai ? openai::create_chat_completion(service_, std::move(body), head.id)
+                          : service_.create(std::move(body), head.id);
   if (started.reply) return {from_reply(*started.reply), nullptr};
   return {std::nullopt, std::move(started.stream)};
 }
