@@ -30,6 +30,7 @@ struct MessagesRequest {
   std::optional<double> presence_penalty;
   std::optional<double> frequency_penalty;
   std::optional<double> min_p;
+  std::optional<double> repetition_penalty;  // > 1 makes recent tokens less likely (an extension too)
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
   // output_config.format (or the beta output_format) of type json_schema: the text answer must be

@@ -109,6 +109,8 @@ MessagesService::Started MessagesService::start(const MessagesRequest& request, 
   if (request.frequency_penalty)
     gen.sampling.frequency_penalty = static_cast<float>(*request.frequency_penalty);
   if (request.min_p) gen.sampling.min_p = static_cast<float>(*request.min_p);
+  if (request.repetition_penalty)
+    gen.sampling.repetition_penalty = static_cast<float>(*request.repetition_penalty);
 
   gen.constraint = frontend_.constraint(*prompt);
   auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id, format);

@@ -96,6 +96,8 @@ std::optional<ApiError> read_shared_fields(const json& body, api::MessagesReques
   if (auto e = number(body, "presence_penalty", -2, 2, r.presence_penalty)) return e;
   if (auto e = number(body, "frequency_penalty", -2, 2, r.frequency_penalty)) return e;
   if (auto e = number(body, "min_p", 0, 1, r.min_p)) return e;
+  // The sampler divides a positive logit by it: 0 would divide by zero.
+  if (auto e = number(body, "repetition_penalty", 0.01, 10, r.repetition_penalty)) return e;
   // top_k 0 (SillyTavern's "off") keeps every token, as the sampler reads it.
   if (const auto k = body.find("top_k"); k != body.end() && !k->is_null()) {
     if (!k->is_number_integer() || k->get<std::int64_t>() < 0)

@@ -1,9 +1,9 @@
 // openai/request_fields: the fields a chat completion and a text completion share — model, n,
 // stream and stream_options, stop, the sampling settings (temperature, top_p, seed, the presence
-// and frequency penalties, and the top_k/min_p extensions local servers take) — and those
-// refused because ignoring them would change the answer without a word: token log
-// probabilities, a non-empty logit_bias, best_of above 1. Everything else a client sends
-// (user, metadata, service_tier, store, …) is ignored. Checked as read; an error names the field.
+// and frequency penalties, and the top_k/min_p/repetition_penalty extensions local servers take)
+// — and those refused because ignoring them would change the answer without a word: token log
+// probabilities, a non-empty logit_bias, best_of above 1. Everything else a client sends (user,
+// metadata, service_tier, store, …) is ignored. Checked as read; an error names the field.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -97,7 +97,7 @@ TEST(ChatRequest, ToolsChoicesAndFormats) {
 // changes nothing (user, metadata, empty logit_bias, logprobs false, verbosity, …).
 TEST(ChatRequest, FrontEndFieldsAreHonouredOrIgnored) {
   const ChatRequest c = parsed(R"({"model": "m", "messages": [{"role": "user", "content": "x"}],
-      "presence_penalty": 0.5, "frequency_penalty": 1.5, "top_k": 40, "min_p": 0.05, "seed": -1,
+      "presence_penalty": 0.5, "frequency_penalty": 1.5, "top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1, "seed": -1,
       "stop": ["a", "b", "c", "d", "e", "f"], "logit_bias": {}, "logprobs": false, "top_logprobs": 0, "user": "u",
       "metadata": {"chat_id": "1"}, "verbosity": "low", "store": false, "service_tier": "auto",
       "stream_options": {"include_usage": "yes"}, "n": 1})");
@@ -106,6 +106,7 @@ TEST(ChatRequest, FrontEndFieldsAreHonouredOrIgnored) {
   EXPECT_DOUBLE_EQ(*r.frequency_penalty, 1.5);
   EXPECT_EQ(r.top_k, 40);
   EXPECT_DOUBLE_EQ(*r.min_p, 0.05);
+  EXPECT_DOUBLE_EQ(*r.repetition_penalty, 1.1);
   EXPECT_FALSE(r.seed.has_value()) << "a negative seed asks for a random one";
   EXPECT_EQ(r.stop_sequences.size(), 6u) << "more than OpenAI's 4: all honoured";
   EXPECT_FALSE(c.include_usage);
@@ -151,6 +152,10 @@ TEST(ChatRequest, ErrorsNameTheField) {
       std::string::npos);
   EXPECT_NE(
       error_of(R"({"model": "m", "min_p": 2, "messages": [{"role": "user", "content": "x"}]})").find("min_p"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"model": "m", "repetition_penalty": 0, "messages": [{"role": "user", "content": "x"}]})")
+          .find("repetition_penalty"),
       std::string::npos);
   EXPECT_NE(error_of(R"({"model": "m", "top_k": -1, "messages": [{"role": "user", "content": "x"}]})")
                 .find("top_k"),
