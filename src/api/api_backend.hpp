@@ -31,6 +31,7 @@ class ApiBackend {
   // Each takes its body: it is freed once parsed, so that a large one is not held twice.
   virtual Started messages(std::string body, const std::string& request_id) = 0;          // POST /v1/messages
   virtual Started chat_completions(std::string body, const std::string& request_id) = 0;  // OpenAI
+  virtual Started completions(std::string body, const std::string& request_id) = 0;       // OpenAI, text
   virtual Reply count_tokens(std::string_view body, const std::string& request_id) = 0;
   virtual Reply list_models() const = 0;
   virtual Reply get_model(std::string_view id) const = 0;

@@ -4,6 +4,7 @@
 
 #include "chat/anthropic_mapping.hpp"
 #include "chat/stream_parser.hpp"
+#include "chat/tool_call_writer.hpp"
 #include "core/log.hpp"
 #include "grammar/builder.hpp"
 #include "grammar/control_token.hpp"
@@ -61,7 +62,25 @@ std::string reasoning_effort(bool thinking, std::optional<std::int64_t> budget_t
   return "high";
 }
 
+Prompt ChatFrontend::raw_prompt(std::string_view text) const {
+  // The client wrote the whole prompt, template markers included (text-completion front ends
+  // format chats themselves), so its control tokens are read as such: no text of anyone else's
+  // is in it to guard.
+  const tokenizer::Tokenizer::Segment whole{text, true};
+  Prompt p;
+  p.tokens = tokenizer_.encode(std::span(&whole, 1));
+  add_bos(p.tokens);
+  return p;
+}
+
+void ChatFrontend::add_bos(std::vector<std::int32_t>& tokens) const {
+  if (tokenizer_.add_bos() && tokenizer_.bos_id() &&
+      (tokens.empty() || tokens.front() != *tokenizer_.bos_id()))
+    tokens.insert(tokens.begin(), *tokenizer_.bos_id());
+}
+
 Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
+  if (request.raw_prompt) return raw_prompt(*request.raw_prompt);
   const chat::ToolChoice& choice = request.conversation.tool_choice;
   auto context = chat::anthropic_to_template_context(request.conversation, {traits_.family});
   if (!context) return context.error();
@@ -113,10 +132,7 @@ Result<Prompt> ChatFrontend::prompt(const MessagesRequest& request) {
 
   Prompt p;
   p.tokens = tokenizer_.encode(segments);
-  if (tokenizer_.add_bos() && tokenizer_.bos_id() &&
-      (p.tokens.empty() || p.tokens.front() != *tokenizer_.bos_id())) {
-    p.tokens.insert(p.tokens.begin(), *tokenizer_.bos_id());
-  }
+  add_bos(p.tokens);
   // Judged before the prefill: the parser reads the prefill as the model's first output.
   p.opens_reasoning = traits_.think_tags && chat::prompt_opens_reasoning(std::string_view(text).substr(0, rendered_size));
   if (context->contains("tools")) p.tools = (*context)["tools"];
@@ -223,7 +239,10 @@ std::unique_ptr<TokenDecoder> ChatFrontend::decoder() {
 
 std::unique_ptr<chat::StreamParser> ChatFrontend::parser(const MessagesRequest& request,
                                                          const Prompt& prompt) {
+  // A text completion is text, whatever markup the model writes.
+  if (request.raw_prompt) return chat::make_stream_parser(chat::TemplateTraits{}, {});
   chat::ParserOptions options;
+  options.make_tool_call_id = chat::tool_call_id_maker(request.tool_call_id_prefix);
   options.tools = nlohmann::json(prompt.tools);
   options.starts_in_reasoning = prompt.opens_reasoning;
   options.parse_tool_calls = request.conversation.tool_choice.mode != chat::ToolChoiceMode::kNone;

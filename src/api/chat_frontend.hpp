@@ -53,6 +53,9 @@ class ChatFrontend : public Frontend {
   chat::ModelChatTemplate info_;
   chat::TemplateTraits traits_;
   chat::ToolCallPrefiller prefiller_;
+  // A text completion's prompt: the text tokenized as it is, BOS first when the model wants one.
+  Prompt raw_prompt(std::string_view text) const;
+  void add_bos(std::vector<std::int32_t>& tokens) const;
   // The grammar of a prompt: a forced call's (unconstrained, with a warning, when the family's
   // syntax or the tool's schema cannot be expressed) or the output schema's (a 400 when it cannot).
   Status add_grammar(const MessagesRequest& request, const nlohmann::ordered_json& context, Prompt& p);

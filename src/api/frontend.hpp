@@ -49,11 +49,12 @@ class Frontend {
  public:
   virtual ~Frontend() = default;
   // The prompt for a request: rendered with the model's chat template, tokenized with control
-  // tokens recognised only in the template's own text.
+  // tokens recognised only in the template's own text; a raw_prompt is tokenized as it is.
   virtual Result<Prompt> prompt(const MessagesRequest& request) = 0;
   virtual std::unique_ptr<TokenDecoder> decoder() = 0;
   // Splits the output text into text, reasoning and tool calls, as the model's family writes them
-  // (the prompt's prefill is fed to it first, by the caller).
+  // (the prompt's prefill is fed to it first, by the caller); the calls' ids start with the
+  // request's tool_call_id_prefix. A raw_prompt's output is all text.
   virtual std::unique_ptr<chat::StreamParser> parser(const MessagesRequest& request,
                                                      const Prompt& prompt) = 0;
   virtual std::vector<std::int32_t> end_tokens() const = 0;

@@ -25,12 +25,24 @@ struct MessagesRequest {
   std::optional<double> top_p;
   std::optional<std::int64_t> top_k;
   std::optional<std::uint64_t> seed;  // OpenAI's `seed`; Anthropic's API has none
+  // OpenAI's penalties (over the sampler's recent window) and the min_p extension local servers
+  // take; Anthropic's API has none.
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
+  std::optional<double> min_p;
+  std::optional<double> repetition_penalty;  // > 1 makes recent tokens less likely (an extension too)
   bool thinking = false;  // thinking.type "enabled" or "adaptive"
   std::optional<std::int64_t> thinking_budget_tokens;
   // output_config.format (or the beta output_format) of type json_schema: the text answer must be
   // JSON valid for this schema.
   std::optional<nlohmann::ordered_json> output_schema;
   chat::Conversation conversation;  // system, messages, tools and tool_choice
+  // A text completion's prompt (OpenAI's /v1/completions): the model continues this text as it
+  // is — no chat template, the conversation empty — and all it writes is text (no tool calls,
+  // no reasoning).
+  std::optional<std::string> raw_prompt;
+  // What the ids of the model's tool calls start with: Anthropic's "toolu_", OpenAI's "call_".
+  std::string tool_call_id_prefix = "toolu_";
 };
 
 enum class RequestKind { kCreate, kCountTokens };

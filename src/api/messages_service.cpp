@@ -26,10 +26,11 @@ std::optional<ApiError> check_prompt_length(std::int64_t prompt_tokens, std::int
 
 namespace {
 
-// Bytes of the users' text, which every template writes into the prompt as it is.
-std::size_t user_text_bytes(const chat::Conversation& conversation) {
-  std::size_t bytes = 0;
-  for (const auto& message : conversation.messages) {
+// Bytes of the users' text, which every template writes into the prompt as it is (and of a text
+// completion's prompt, which is the prompt).
+std::size_t user_text_bytes(const MessagesRequest& request) {
+  std::size_t bytes = request.raw_prompt ? request.raw_prompt->size() : 0;
+  for (const auto& message : request.conversation.messages) {
     if (message.role != chat::Role::kUser) continue;
     for (const auto& block : message.content.blocks) {
       if (const auto* text = std::get_if<chat::TextBlock>(&block)) bytes += text->text.size();
@@ -80,7 +81,7 @@ MessagesService::Started MessagesService::start(const MessagesRequest& request, 
   // tokenizing it. (Only the prompt's own length: clients such as Claude Code read the numbers of
   // the max_tokens message to retry with less, and those must be exact.)
   if (const std::size_t longest = frontend_.longest_token_bytes(); longest > 0) {
-    const auto at_least = static_cast<std::int64_t>(user_text_bytes(request.conversation) / longest);
+    const auto at_least = static_cast<std::int64_t>(user_text_bytes(request) / longest);
     if (auto e = check_prompt_length(at_least, context_length, true)) return refuse(*e);
   }
 
@@ -104,6 +105,12 @@ MessagesService::Started MessagesService::start(const MessagesRequest& request, 
   if (request.top_k) gen.sampling.top_k = static_cast<std::int32_t>(*request.top_k);
   if (gen.sampling.top_p <= 0.0f) gen.sampling.temperature = 0.0f;  // top_p 0 keeps only the best token
   gen.sampling.seed = request.seed;
+  if (request.presence_penalty) gen.sampling.presence_penalty = static_cast<float>(*request.presence_penalty);
+  if (request.frequency_penalty)
+    gen.sampling.frequency_penalty = static_cast<float>(*request.frequency_penalty);
+  if (request.min_p) gen.sampling.min_p = static_cast<float>(*request.min_p);
+  if (request.repetition_penalty)
+    gen.sampling.repetition_penalty = static_cast<float>(*request.repetition_penalty);
 
   gen.constraint = frontend_.constraint(*prompt);
   auto stream = std::make_shared<ResponseStream>(request, frontend_, *prompt, request_id, format);

@@ -59,16 +59,20 @@ ArgumentsStep stream_json_arguments(JsonScanner& scanner, std::string_view input
   return result;
 }
 
-std::function<std::string()> default_tool_call_id_maker() {
+std::function<std::string()> tool_call_id_maker(std::string prefix) {
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [engine] {
+  return [engine, prefix = std::move(prefix)] {
     static constexpr std::string_view kAlphabet =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::uniform_int_distribution<size_t> pick(0, kAlphabet.size() - 1);
-    std::string id = "toolu_";
+    std::string id = prefix;
     for (int i = 0; i < 24; ++i) id.push_back(kAlphabet[pick(*engine)]);
     return id;
   };
+}
+
+std::function<std::string()> default_tool_call_id_maker() {
+  return tool_call_id_maker("toolu_");
 }
 
 }  // namespace pensieve::chat

@@ -39,7 +39,9 @@ enum class ArgumentsStep : std::uint8_t { kMore, kComplete, kInvalid };
 ArgumentsStep stream_json_arguments(JsonScanner& scanner, std::string_view input, size_t& consumed,
                                     ToolCallWriter& writer);
 
-// "toolu_" and 24 letters and digits from a random_device-seeded generator.
+// `prefix` and 24 letters and digits from a random_device-seeded generator.
+std::function<std::string()> tool_call_id_maker(std::string prefix);
+// Anthropic's form: "toolu_" and 24 letters and digits.
 std::function<std::string()> default_tool_call_id_maker();
 
 }  // namespace pensieve::chat

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "openai/request_fields.hpp"
+
 namespace pensieve::openai {
 namespace {
 
@@ -190,68 +192,14 @@ std::optional<ApiError> read_tools(const json& body, chat::Conversation& c) {
   return std::nullopt;
 }
 
-std::optional<ApiError> number(const json& body, const char* name, double lo, double hi,
-                               std::optional<double>& out) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi)
-    return invalid_request(std::string(name) + ": must be a number from " + json(lo).dump() + " to " +
-                           json(hi).dump());
-  out = it->get<double>();
-  return std::nullopt;
-}
-
 std::optional<ApiError> read_fields(const json& body, ChatRequest& chat) {
   api::MessagesRequest& r = chat.request;
-  if (!body.is_object()) return invalid_request("the body must be a JSON object");
-  // Schemas and arguments reach the chat template: a body nested deeper than the Anthropic route
-  // takes is refused the same way.
-  if (api::nests_deeper_than(body, api::kMaxRequestNesting))
-    return invalid_request("the request nests JSON arrays and objects more than " +
-                           std::to_string(api::kMaxRequestNesting) + " levels deep");
-  if (!body.contains("model") || !body["model"].is_string())
-    return invalid_request("model: required, a string");
-  r.model = body["model"].get<std::string>();
-  for (const char* name : {"max_completion_tokens", "max_tokens"}) {
-    const auto it = body.find(name);
-    if (it == body.end() || it->is_null()) continue;
-    if (!it->is_number_integer() || it->get<std::int64_t>() < 1)
-      return invalid_request(std::string(name) + ": must be a positive integer");
-    r.max_tokens = it->get<std::int64_t>();
-    break;
-  }
-  if (const auto n = body.find("n"); n != body.end() && !n->is_null() && *n != 1)
-    return invalid_request("n: only 1 choice per request is supported");
-  if (const auto stream = body.find("stream"); stream != body.end() && !stream->is_null()) {
-    if (!stream->is_boolean()) return invalid_request("stream: must be a boolean");
-    r.stream = stream->get<bool>();
-  }
-  if (const auto options = body.find("stream_options"); options != body.end() && options->is_object())
-    chat.include_usage = options->value("include_usage", false);
-  if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
-    if (stop->is_string()) {
-      r.stop_sequences.push_back(stop->get<std::string>());
-    } else if (stop->is_array() && stop->size() <= 4) {
-      for (const json& s : *stop) {
-        if (!s.is_string()) return invalid_request("stop: must be a string or up to 4 strings");
-        r.stop_sequences.push_back(s.get<std::string>());
-      }
-    } else {
-      return invalid_request("stop: must be a string or up to 4 strings");
-    }
-  }
-  if (auto e = number(body, "temperature", 0, 2, r.temperature)) return e;
-  if (auto e = number(body, "top_p", 0, 1, r.top_p)) return e;
-  if (const auto seed = body.find("seed"); seed != body.end() && !seed->is_null()) {
-    if (!seed->is_number_integer()) return invalid_request("seed: must be an integer");
-    r.seed = static_cast<std::uint64_t>(seed->get<std::int64_t>());
-  }
-  // Not OpenAI's, but vLLM's and SGLang's (and what pensieve's upstream mode sends): -1 or 0 is off.
-  if (const auto k = body.find("top_k"); k != body.end() && !k->is_null()) {
-    if (!k->is_number_integer() || k->get<std::int64_t>() < -1)
-      return invalid_request("top_k: must be a positive integer, or -1 or 0 for no limit");
-    if (k->get<std::int64_t>() > 0) r.top_k = k->get<std::int64_t>();
-  }
+  SharedFields shared;
+  if (auto e = read_shared_fields(body, r, shared)) return e;
+  chat.include_usage = shared.include_usage;
+  // Tool calls the model makes get ids in OpenAI's form; those a client sends back keep theirs.
+  r.tool_call_id_prefix = "call_";
+  if (auto e = read_max_tokens(body, {"max_completion_tokens", "max_tokens"}, r.max_tokens)) return e;
   // Reasoning models think unless told not to; what they think comes back as reasoning_content.
   const std::string effort = body.contains("reasoning_effort") && body["reasoning_effort"].is_string()
                                  ? body["reasoning_effort"].get<std::string>()

@@ -32,11 +32,19 @@ std::string error_type(const api::ApiError& error) {
   return "invalid_request_error";
 }
 
+}  // namespace
+
 std::string dumped(const ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace
+ordered_json usage_object(std::int64_t prompt_tokens, std::int64_t completion_tokens,
+                          std::int64_t cached_tokens) {
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
+}
 
 std::string error_body(const api::ApiError& error) {
   return dumped(
@@ -133,13 +141,6 @@ void CompletionEncoder::event(const chat::ChatEvent& e, std::string& out) {
   }
 }
 
-ordered_json CompletionEncoder::usage(std::int64_t output_tokens) const {
-  return {{"prompt_tokens", options_.prompt_tokens},
-          {"completion_tokens", output_tokens},
-          {"total_tokens", options_.prompt_tokens + output_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", cached_tokens_}}}};
-}
-
 void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /*stop_sequence*/,
                             std::int64_t output_tokens, std::string& out) {
   if (options_.streaming) {
@@ -148,7 +149,8 @@ void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /
     close_chunk(out, finish_reason(reason));
     if (options_.include_usage) {
       chunk_head(out);
-      out += ",\"choices\":[],\"usage\":" + dumped(usage(output_tokens)) + "}\n\n";
+      out += ",\"choices\":[],\"usage\":" +
+             dumped(usage_object(options_.prompt_tokens, output_tokens, cached_tokens_)) + "}\n\n";
     }
     out += "data: [DONE]\n\n";
     return;
@@ -174,7 +176,7 @@ void CompletionEncoder::end(api::StopReason reason, std::optional<std::string> /
                                                       {"message", std::move(message)},
                                                       {"logprobs", nullptr},
                                                       {"finish_reason", finish_reason(reason)}}})},
-                    {"usage", usage(output_tokens)}};
+                    {"usage", usage_object(options_.prompt_tokens, output_tokens, cached_tokens_)}};
   out = dumped(body);
 }
 

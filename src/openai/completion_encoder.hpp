@@ -19,6 +19,13 @@ const char* finish_reason(api::StopReason reason);
 // OpenAI's error envelope: {"error": {"message", "type", "param", "code"}}.
 std::string error_body(const api::ApiError& error);
 
+// OpenAI's usage object, with the prompt's cached tokens in prompt_tokens_details.
+nlohmann::ordered_json usage_object(std::int64_t prompt_tokens, std::int64_t completion_tokens,
+                                    std::int64_t cached_tokens);
+
+// A JSON value as the wire carries it (invalid UTF-8 replaced, never thrown on).
+std::string dumped(const nlohmann::ordered_json& value);
+
 class CompletionEncoder final : public api::AnswerEncoder {
  public:
   struct Options {
@@ -49,7 +56,6 @@ class CompletionEncoder final : public api::AnswerEncoder {
   // close_chunk().
   void open_chunk(std::string& out) const;
   void close_chunk(std::string& out, const char* finish_reason) const;
-  nlohmann::ordered_json usage(std::int64_t output_tokens) const;
 
   Options options_;
   std::int64_t cached_tokens_ = 0;

@@ -1,6 +1,7 @@
 #include "server/local_backend.hpp"
 
 #include "openai/chat_completions.hpp"
+#include "openai/text_completions.hpp"
 
 namespace pensieve::server {
 
@@ -10,6 +11,10 @@ api::Started LocalBackend::messages(std::string body, const std::string& request
 
 api::Started LocalBackend::chat_completions(std::string body, const std::string& request_id) {
   return openai::create_chat_completion(service_, std::move(body), request_id);
+}
+
+api::Started LocalBackend::completions(std::string body, const std::string& request_id) {
+  return openai::create_text_completion(service_, std::move(body), request_id);
 }
 
 api::Reply LocalBackend::count_tokens(std::string_view body, const std::string& request_id) {

@@ -13,6 +13,7 @@ class LocalBackend final : public api::ApiBackend {
 
   api::Started messages(std::string body, const std::string& request_id) override;
   api::Started chat_completions(std::string body, const std::string& request_id) override;
+  api::Started completions(std::string body, const std::string& request_id) override;
   api::Reply count_tokens(std::string_view body, const std::string& request_id) override;
   api::Reply list_models() const override;
   api::Reply get_model(std::string_view id) const override;

@@ -40,7 +40,7 @@ Answer json_answer(int status, std::string body) {
 }
 
 bool openai_route(std::string_view path) {
-  return path == "/v1/chat/completions";
+  return path == "/v1/chat/completions" || path == "/v1/completions";
 }
 
 Answer error_answer(const api::ApiError& error, const std::string& request_id, bool openai) {
@@ -129,8 +129,9 @@ Routes::Outcome Routes::handle(const RequestHead& head, std::string body) const 
     return {from_reply(backend_.count_tokens(body, head.id)), nullptr};
   const bool openai = openai_route(head.path);
   if (draining_) return {error_answer(api::shutting_down(), head.id, openai), nullptr};
-  auto started = openai ? backend_.chat_completions(std::move(body), head.id)
-                        : backend_.messages(std::move(body), head.id);
+  auto started = head.path == "/v1/completions" ? backend_.completions(std::move(body), head.id)
+                 : openai                       ? backend_.chat_completions(std::move(body), head.id)
+                                                : backend_.messages(std::move(body), head.id);
   if (started.reply) return {from_reply(*started.reply), nullptr};
   return {std::nullopt, std::move(started.stream)};
 }

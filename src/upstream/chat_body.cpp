@@ -234,6 +234,23 @@ json tool_choice_of(const chat::ToolChoice& choice) {
   return "auto";
 }
 
+// What both kinds of completion carry besides the prompt: the limit and the sampler's fields
+// (penalties, min_p and top_k are extensions that vLLM, SGLang and pensieve read).
+void add_sampling(const api::MessagesRequest& request, json& body) {
+  if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
+  if (request.temperature) body["temperature"] = *request.temperature;
+  if (request.top_p) body["top_p"] = *request.top_p;
+  // Not OpenAI's, but vLLM, SGLang and pensieve read it. 0 (no limit) is left out: older vLLM
+  // refuses it (its "no limit" is -1), and leaving it out means the same everywhere.
+  if (request.top_k && *request.top_k > 0) body["top_k"] = *request.top_k;
+  // Written as the signed integer an OpenAI body carried (pensieve's reader and vLLM's take that).
+  if (request.seed) body["seed"] = static_cast<std::int64_t>(*request.seed);
+  if (request.presence_penalty) body["presence_penalty"] = *request.presence_penalty;
+  if (request.frequency_penalty) body["frequency_penalty"] = *request.frequency_penalty;
+  if (request.min_p) body["min_p"] = *request.min_p;
+  if (request.repetition_penalty) body["repetition_penalty"] = *request.repetition_penalty;
+}
+
 }  // namespace
 
 std::optional<api::ApiError> check_forwardable(const api::MessagesRequest& request) {
@@ -270,14 +287,7 @@ json chat_completion_body(const api::MessagesRequest& request, const std::string
     body["tool_choice"] = tool_choice_of(c.tool_choice);
     if (c.tool_choice.disable_parallel_tool_use) body["parallel_tool_calls"] = false;
   }
-  if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
-  if (request.temperature) body["temperature"] = *request.temperature;
-  if (request.top_p) body["top_p"] = *request.top_p;
-  // Not OpenAI's, but vLLM, SGLang and pensieve read it. 0 (no limit) is left out: older vLLM
-  // refuses it (its "no limit" is -1), and leaving it out means the same everywhere.
-  if (request.top_k && *request.top_k > 0) body["top_k"] = *request.top_k;
-  // Written as the signed integer an OpenAI body carried (pensieve's reader and vLLM's take that).
-  if (request.seed) body["seed"] = static_cast<std::int64_t>(*request.seed);
+  add_sampling(request, body);
   if (request.output_schema) {
     body["response_format"] = {
         {"type", "json_schema"},
@@ -286,6 +296,14 @@ json chat_completion_body(const api::MessagesRequest& request, const std::string
   // Qwen3-style templates switch reasoning with this variable; vLLM and SGLang pass these
   // arguments to the template, and pensieve reads enable_thinking from them.
   body["chat_template_kwargs"] = {{"enable_thinking", request.thinking}};
+  body["stream"] = true;
+  body["stream_options"] = {{"include_usage", true}};
+  return body;
+}
+
+json text_completion_body(const api::MessagesRequest& request, const std::string& model) {
+  json body{{"model", model}, {"prompt", request.raw_prompt.value_or("")}};
+  add_sampling(request, body);
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}};
   return body;

@@ -25,4 +25,8 @@ std::optional<api::ApiError> check_forwardable(const api::MessagesRequest& reque
 // only for a request check_forwardable() passed: what it would refuse is left out here.
 nlohmann::ordered_json chat_completion_body(const api::MessagesRequest& request, const std::string& model);
 
+// A text completion (POST /v1/completions, its raw_prompt continued as it is) for the upstream:
+// the prompt and the same sampling fields, streamed, with usage. Echo is the front's to write.
+nlohmann::ordered_json text_completion_body(const api::MessagesRequest& request, const std::string& model);
+
 }  // namespace pensieve::upstream

@@ -123,6 +123,11 @@ void CompletionReader::read_chunk(std::string_view data, chat::EventSink& sink) 
       }
       read_delta(*delta, sink);
       if (error_) return;
+    } else if (const json* text = member(choice, "text"); text != nullptr && text->is_string()) {
+      // A text completion's chunk (POST /v1/completions): its text is the answer's.
+      json as_delta{{"content", *text}};
+      read_delta(as_delta, sink);
+      if (error_) return;
     }
     read_finish(choice, sink);
   }
@@ -300,9 +305,12 @@ void CompletionReader::read_body(chat::EventSink& sink) {
     const json* index = member(choice, "index");
     if (index != nullptr && *index != 0) continue;
     const json* message = member(choice, "message");
-    if (message == nullptr || !message->is_object()) return malformed("choice 0 has no \"message\" object");
-    // The message is one delta that holds everything; its calls carry no index.
-    json delta = *message;
+    const json* text = member(choice, "text");
+    if ((message == nullptr || !message->is_object()) && (text == nullptr || !text->is_string()))
+      return malformed("choice 0 has no \"message\" object");
+    // The message is one delta that holds everything; its calls carry no index. A text
+    // completion's choice has its text instead.
+    json delta = message != nullptr && message->is_object() ? *message : json{{"content", *text}};
     if (json* calls = delta.contains("tool_calls") ? &delta["tool_calls"] : nullptr;
         calls && calls->is_array()) {
       for (std::size_t i = 0; i < calls->size(); ++i) {

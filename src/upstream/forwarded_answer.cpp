@@ -112,7 +112,7 @@ bool ForwardedAnswer::attempt(std::unique_lock<std::mutex>& lock) {
 
   HttpClient::Request request;
   request.method = "POST";
-  request.target = url.chat_completions_target();
+  request.target = url.api_target(setup_.path);
   request.body = setup_.body;  // kept: the next upstream may need it
   request.headers = setup_.headers;
   request.headers.emplace_back("accept", "text/event-stream");

@@ -31,7 +31,8 @@ struct ForwardSetup {
   api::MessagesRequest request;
   api::AnswerFormat format;
   std::string request_id;
-  std::string body;  // the chat-completions request for the upstream
+  std::string path = "/chat/completions";  // under the upstream's API base
+  std::string body;                        // the request for the upstream
   std::uint64_t prefix_key = 0;
   std::int64_t estimated_prompt_tokens = 0;  // until the upstream tells its count
   HeaderList headers;                        // the upstream's key, if any

@@ -6,6 +6,8 @@
 #include "openai/chat_completions.hpp"
 #include "openai/chat_request.hpp"
 #include "openai/completion_encoder.hpp"
+#include "openai/text_completion_request.hpp"
+#include "openai/text_completions.hpp"
 #include "upstream/chat_body.hpp"
 #include "upstream/forwarded_answer.hpp"
 
@@ -24,6 +26,11 @@ std::uint64_t prefix_key(const nlohmann::ordered_json& chat_body) {
   return core::hash64({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
 }
 
+namespace {
+// How much of a text completion's prompt decides its upstream.
+constexpr std::size_t kTextPrefixBytes = 4096;
+}  // namespace
+
 std::int64_t estimate_tokens(std::size_t bytes) {
   return static_cast<std::int64_t>((bytes + 3) / 4);
 }
@@ -31,17 +38,16 @@ std::int64_t estimate_tokens(std::size_t bytes) {
 UpstreamBackend::UpstreamBackend(UpstreamBackendOptions options, UpstreamPool& pool, HttpClient& client)
     : options_(std::move(options)), pool_(pool), client_(client) {}
 
-api::Started UpstreamBackend::forward(const api::MessagesRequest& request, const std::string& request_id,
+api::Started UpstreamBackend::forward(const api::MessagesRequest& request, const nlohmann::ordered_json& body,
+                                      std::uint64_t key, std::string path, const std::string& request_id,
                                       const api::AnswerFormat& format) {
-  if (auto refused = check_forwardable(request))
-    return {api::Reply{refused->http_status, format.error_body(*refused, request_id)}, nullptr};
-  const auto body = chat_completion_body(request, options_.upstream_model);
   ForwardSetup setup;
   setup.request = request;
   setup.format = format;
   setup.request_id = request_id;
+  setup.path = std::move(path);
   setup.body = body.dump();
-  setup.prefix_key = prefix_key(body);
+  setup.prefix_key = key;
   setup.estimated_prompt_tokens = estimate_tokens(setup.body.size());
   if (!options_.key.empty()) {
     setup.headers.emplace_back("authorization", "Bearer " + options_.key);
@@ -56,7 +62,15 @@ api::Started UpstreamBackend::messages(std::string body, const std::string& requ
   std::string().swap(body);
   if (parsed.error)
     return {api::Reply{parsed.error->http_status, api::error_body(*parsed.error, request_id)}, nullptr};
-  return forward(*parsed.request, request_id, api::anthropic_format());
+  return forward_chat(*parsed.request, request_id, api::anthropic_format());
+}
+
+api::Started UpstreamBackend::forward_chat(const api::MessagesRequest& request, const std::string& request_id,
+                                           const api::AnswerFormat& format) {
+  if (auto refused = check_forwardable(request))
+    return {api::Reply{refused->http_status, format.error_body(*refused, request_id)}, nullptr};
+  const auto body = chat_completion_body(request, options_.upstream_model);
+  return forward(request, body, prefix_key(body), "/chat/completions", request_id, format);
 }
 
 api::Started UpstreamBackend::chat_completions(std::string body, const std::string& request_id) {
@@ -64,8 +78,23 @@ api::Started UpstreamBackend::chat_completions(std::string body, const std::stri
   std::string().swap(body);
   if (parsed.error)
     return {api::Reply{parsed.error->http_status, openai::error_body(*parsed.error)}, nullptr};
-  return forward(parsed.chat->request, request_id,
-                 openai::chat_completion_format(parsed.chat->include_usage));
+  return forward_chat(parsed.chat->request, request_id,
+                      openai::chat_completion_format(parsed.chat->include_usage));
+}
+
+api::Started UpstreamBackend::completions(std::string body, const std::string& request_id) {
+  auto parsed = openai::parse_text_completion_request(body);
+  std::string().swap(body);
+  if (parsed.error)
+    return {api::Reply{parsed.error->http_status, openai::error_body(*parsed.error)}, nullptr};
+  const auto& request = parsed.completion->request;
+  const auto upstream_body = text_completion_body(request, options_.upstream_model);
+  // Completions of one document share its beginning: that keeps them on one upstream.
+  const std::string_view prompt = *request.raw_prompt;
+  const auto head = prompt.substr(0, std::min<std::size_t>(prompt.size(), kTextPrefixBytes));
+  const std::uint64_t key = core::hash64({reinterpret_cast<const std::uint8_t*>(head.data()), head.size()});
+  return forward(request, upstream_body, key, "/completions", request_id,
+                 openai::text_completion_format(parsed.completion->include_usage, parsed.completion->echo));
 }
 
 api::Reply UpstreamBackend::count_tokens(std::string_view body, const std::string& request_id) {

@@ -32,6 +32,7 @@ class UpstreamBackend final : public api::ApiBackend {
 
   api::Started messages(std::string body, const std::string& request_id) override;
   api::Started chat_completions(std::string body, const std::string& request_id) override;
+  api::Started completions(std::string body, const std::string& request_id) override;
   api::Reply count_tokens(std::string_view body, const std::string& request_id) override;
   api::Reply list_models() const override;
   api::Reply get_model(std::string_view id) const override;
@@ -40,7 +41,11 @@ class UpstreamBackend final : public api::ApiBackend {
   std::string body_limit_reason(std::size_t limit) const override;
 
  private:
-  api::Started forward(const api::MessagesRequest& request, const std::string& request_id,
+  api::Started forward_chat(const api::MessagesRequest& request, const std::string& request_id,
+                            const api::AnswerFormat& format);
+  // `body`: the upstream's request; `path`: its route under the upstream's API base.
+  api::Started forward(const api::MessagesRequest& request, const nlohmann::ordered_json& body,
+                       std::uint64_t key, std::string path, const std::string& request_id,
                        const api::AnswerFormat& format);
 
   UpstreamBackendOptions options_;

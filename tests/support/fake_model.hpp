@@ -94,6 +94,9 @@ class ByteFrontend : public Frontend {
     ++prompts_built;
     Prompt p;
     auto& ids = p.tokens;
+    if (request.raw_prompt) {
+      for (unsigned char c : *request.raw_prompt) ids.push_back(c);
+    }
     for (const auto& m : request.conversation.messages) {
       if (m.content.bare_text) {
         for (unsigned char c : std::get<chat::TextBlock>(m.content.blocks.front()).text) ids.push_back(c);

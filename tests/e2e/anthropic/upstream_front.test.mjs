@@ -180,6 +180,24 @@ test('the OpenAI route is relayed too', async () => {
   assert.equal(body.object, 'chat.completion');
   assert.ok(body.usage.prompt_tokens > 0);
   assert.ok(['stop', 'length'].includes(body.choices[0].finish_reason));
+
+  // A text completion goes to the upstream's /v1/completions; the front writes the echo.
+  const t = await fetch(`${front.baseURL}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${FRONT_KEY}` },
+    body: JSON.stringify({ model: 'm', prompt: 'Once upon a time', max_tokens: 5, temperature: 0, echo: true }),
+  });
+  assert.equal(t.status, 200);
+  const completion = await t.json();
+  assert.equal(completion.object, 'text_completion');
+  assert.ok(completion.choices[0].text.startsWith('Once upon a time'), completion.choices[0].text);
+  const direct = await (await fetch(`${upstreams[0].baseURL}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` },
+    body: JSON.stringify({ model: 'm', prompt: 'Once upon a time', max_tokens: 5, temperature: 0 }),
+  })).json();
+  assert.equal(completion.choices[0].text, 'Once upon a time' + direct.choices[0].text);
+  assert.equal(completion.usage.prompt_tokens, direct.usage.prompt_tokens);
 });
 
 test("a conversation's turns stay on one upstream (prefix affinity ≥ 95%)", async () => {

@@ -1,6 +1,7 @@
 // The official openai TypeScript SDK (pinned in package-lock.json) against the real
 // `pensieve serve` on a fixture model: chat completions streamed and not, usage, tools with
-// streamed arguments held to their schema, structured output, errors in OpenAI's envelope.
+// streamed arguments held to their schema (with OpenAI's call_ ids, sent back as they came),
+// structured output, legacy text completions streamed and not, errors in OpenAI's envelope.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -124,10 +125,24 @@ test('tool_choice required: a call whose arguments fit the schema', async () => 
   const call = choice.message.tool_calls[0];
   assert.equal(choice.message.tool_calls.length, 1);
   assert.equal(call.type, 'function');
+  assert.match(call.id, /^call_[A-Za-z0-9]{24}$/, 'OpenAI\'s form of a tool call id');
   assert.equal(call.function.name, 'get_time');
   const args = JSON.parse(call.function.arguments);
   assert.deepEqual(Object.keys(args), ['tz']);
   assert.ok(['UTC', 'CET', 'PST'].includes(args.tz), call.function.arguments);
+
+  // The call and its result go back with the id the server gave, and the turn goes on.
+  const next = await client.chat.completions.create({
+    model: MODEL,
+    max_tokens: 6,
+    tools,
+    messages: [
+      { role: 'user', content: 'What time is it in Paris?' },
+      choice.message,
+      { role: 'tool', tool_call_id: call.id, content: '12:00' },
+    ],
+  });
+  assert.equal(next.choices[0].message.role, 'assistant');
 });
 
 test('a named tool, streamed: the arguments arrive as deltas', async () => {
@@ -155,7 +170,7 @@ test('a named tool, streamed: the arguments arrive as deltas', async () => {
   }
   assert.equal(finish, 'tool_calls');
   assert.equal(calls.length, 1);
-  assert.ok(calls[0].id.length > 0);
+  assert.match(calls[0].id, /^call_[A-Za-z0-9]{24}$/);
   assert.equal(calls[0].name, 'get_time');
   assert.ok(['UTC', 'CET', 'PST'].includes(JSON.parse(calls[0].arguments).tz));
 });
@@ -199,6 +214,69 @@ test('response_format json_schema: the content is valid JSON for it', async () =
   const value = JSON.parse(r.choices[0].message.content);
   assert.equal(typeof value.ok, 'boolean');
   assert.ok([1, 2, 3].includes(value.level));
+});
+
+test('a text completion, not streamed: 16 tokens at most by default', async () => {
+  const r = await client.completions.create({ model: MODEL, prompt: 'The capital of France is' });
+  assert.equal(r.object, 'text_completion');
+  assert.match(r.id, /^cmpl-/);
+  assert.equal(r.model, MODEL);
+  assert.equal(r.choices.length, 1);
+  assert.equal(r.choices[0].index, 0);
+  assert.equal(typeof r.choices[0].text, 'string');
+  assert.equal(r.choices[0].logprobs, null);
+  assert.ok(['stop', 'length'].includes(r.choices[0].finish_reason));
+  assertUsage(r.usage, 16);
+});
+
+test('a streamed text completion with stop sequences and usage', async () => {
+  const stream = await client.completions.create({
+    model: MODEL,
+    prompt: ['def fib(n):\n'],
+    max_tokens: 12,
+    temperature: 0.2,
+    stop: ['\n\n', 'def ', 'class ', '#', 'if __name__'],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let text = '';
+  let finish = null;
+  let usage = null;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'text_completion');
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.choices.length === 0) continue;
+    text += chunk.choices[0].text;
+    finish = chunk.choices[0].finish_reason ?? finish;
+  }
+  assert.ok(['stop', 'length'].includes(finish));
+  for (const s of ['\n\n', 'def ', 'class ', '#']) assert.ok(!text.includes(s), `stopped before ${JSON.stringify(s)}: ${text}`);
+  assert.ok(usage, 'include_usage gives a usage chunk');
+  assertUsage(usage, 12);
+});
+
+test('echo gives the prompt back before its completion; the same seed, the same text', async () => {
+  const ask = () => client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 8, seed: 99, echo: true });
+  const [a, b] = [await ask(), await ask()];
+  assert.ok(a.choices[0].text.startsWith('Once upon a time'), a.choices[0].text);
+  assert.equal(a.choices[0].text, b.choices[0].text);
+});
+
+test('text completion refusals name the field', async () => {
+  for (const [extra, field] of [
+    [{ suffix: '}' }, /suffix/],
+    [{ n: 2 }, /n: only 1/],
+    [{ logprobs: 2 }, /logprobs/],
+  ]) {
+    await assert.rejects(
+      client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 2, ...extra }),
+      (e) => e instanceof OpenAI.BadRequestError && field.test(e.message),
+    );
+  }
+  await assert.rejects(
+    client.completions.create({ model: MODEL, prompt: [1, 2, 3], max_tokens: 2 }),
+    (e) => e instanceof OpenAI.BadRequestError && /token ids/.test(e.message),
+  );
 });
 
 test('errors come in OpenAI\'s envelope, as the SDK reads them', async () => {

@@ -123,6 +123,27 @@ TEST(ChatRequest, TemplateKwargsSwitchThinkingAndTopKIsRead) {
   EXPECT_NE(error_of(x + R"("top_k": -2})").find("top_k"), std::string::npos);
 }
 
+// What front ends send besides the conversation: honoured when the sampler can, ignored when it
+// changes nothing (user, metadata, empty logit_bias, logprobs false, verbosity, …).
+TEST(ChatRequest, FrontEndFieldsAreHonouredOrIgnored) {
+  const ChatRequest c = parsed(R"({"model": "m", "messages": [{"role": "user", "content": "x"}],
+      "presence_penalty": 0.5, "frequency_penalty": 1.5, "top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1, "seed": -1,
+      "stop": ["a", "b", "c", "d", "e", "f"], "logit_bias": {}, "logprobs": false, "top_logprobs": 0, "user": "u",
+      "metadata": {"chat_id": "1"}, "verbosity": "low", "store": false, "service_tier": "auto",
+      "stream_options": {"include_usage": "yes"}, "n": 1})");
+  const api::MessagesRequest& r = c.request;
+  EXPECT_DOUBLE_EQ(*r.presence_penalty, 0.5);
+  EXPECT_DOUBLE_EQ(*r.frequency_penalty, 1.5);
+  EXPECT_EQ(r.top_k, 40);
+  EXPECT_DOUBLE_EQ(*r.min_p, 0.05);
+  EXPECT_DOUBLE_EQ(*r.repetition_penalty, 1.1);
+  EXPECT_FALSE(r.seed.has_value()) << "a negative seed asks for a random one";
+  EXPECT_EQ(r.stop_sequences.size(), 6u) << "more than OpenAI's 4: all honoured";
+  EXPECT_FALSE(c.include_usage);
+  EXPECT_FALSE(r.raw_prompt.has_value());
+  EXPECT_EQ(r.tool_call_id_prefix, "call_") << "the model's tool calls get OpenAI's ids";
+}
+
 TEST(ChatRequest, ErrorsNameTheField) {
   EXPECT_NE(error_of(R"({"messages": []})").find("model"), std::string::npos);
   EXPECT_NE(error_of(R"({"model": "m", "messages": []})").find("messages"), std::string::npos);
@@ -145,11 +166,30 @@ TEST(ChatRequest, ErrorsNameTheField) {
       error_of(R"({"model": "m", "tool_choice": "required", "messages": [{"role": "user", "content": "x"}]})")
           .find("no tools"),
       std::string::npos);
+  EXPECT_NE(error_of(R"({"model": "m", "stop": ["a", 1], "messages": [{"role": "user", "content": "x"}]})")
+                .find("stop"),
+            std::string::npos);
+  // Ignoring these would change the answer without a word.
+  EXPECT_NE(error_of(R"({"model": "m", "logprobs": true, "messages": [{"role": "user", "content": "x"}]})")
+                .find("logprobs"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"model": "m", "top_logprobs": 3, "messages": [{"role": "user", "content": "x"}]})")
+                .find("top_logprobs"),
+            std::string::npos);
   EXPECT_NE(
-      error_of(
-          R"({"model": "m", "stop": ["a", "b", "c", "d", "e"], "messages": [{"role": "user", "content": "x"}]})")
-          .find("stop"),
+      error_of(R"({"model": "m", "logit_bias": {"1": 5}, "messages": [{"role": "user", "content": "x"}]})")
+          .find("logit_bias"),
       std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"model": "m", "min_p": 2, "messages": [{"role": "user", "content": "x"}]})").find("min_p"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"model": "m", "repetition_penalty": 0, "messages": [{"role": "user", "content": "x"}]})")
+          .find("repetition_penalty"),
+      std::string::npos);
+  EXPECT_NE(error_of(R"({"model": "m", "top_k": -2, "messages": [{"role": "user", "content": "x"}]})")
+                .find("top_k"),
+            std::string::npos);
   EXPECT_NE(error_of("{not json").find("JSON"), std::string::npos);
   std::string deep = R"({"model": "m", "messages": [{"role": "user", "content": "x"}], "x": )";
   deep += std::string(200, '[') + std::string(200, ']') + "}";
