@@ -23,6 +23,9 @@ class AnswerEncoder {
   // Of the prompt, `read` tokens came from the cache and `written` were computed and kept there.
   // Before start() and again before end(), when the final split is known.
   virtual void prompt_cache(std::int64_t read, std::int64_t written) = 0;
+  // The prompt's size, when the encoder was made with an estimate (an upstream tells its count
+  // only at the end): usage reports this from now on, all of it computed until prompt_cache().
+  virtual void prompt_tokens(std::int64_t total) = 0;
   virtual void start(std::string& out) = 0;
   // One parser event (reasoning reaches here only when the client asked for it).
   virtual void event(const chat::ChatEvent& event, std::string& out) = 0;

@@ -241,6 +241,12 @@ void MessageBuilder::tool_use_input(std::string_view partial_json, std::string& 
   add_piece("input_json_delta", "partial_json", partial_json, out);
 }
 
+void MessageBuilder::prompt_tokens(std::int64_t total) {
+  usage_.input_tokens = std::max<std::int64_t>(total, 0);
+  usage_.cache_read_input_tokens = 0;
+  usage_.cache_creation_input_tokens = 0;
+}
+
 void MessageBuilder::prompt_cache(std::int64_t read, std::int64_t written) {
   const std::int64_t total =
       usage_.input_tokens + usage_.cache_read_input_tokens + usage_.cache_creation_input_tokens;

@@ -54,6 +54,7 @@ class MessageBuilder final : public AnswerEncoder {
   // The server caches every prompt it computes, so input_tokens is what it computed and did not
   // keep. Before finish().
   void prompt_cache(std::int64_t read, std::int64_t written) override;
+  void prompt_tokens(std::int64_t total) override;
   void finish(StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,
               std::string& out);
 

@@ -39,6 +39,7 @@ class CompletionEncoder final : public api::AnswerEncoder {
   explicit CompletionEncoder(Options options);
 
   void prompt_cache(std::int64_t read, std::int64_t written) override;
+  void prompt_tokens(std::int64_t total) override { options_.prompt_tokens = total; }
   void start(std::string& out) override;
   void event(const chat::ChatEvent& event, std::string& out) override;
   void end(api::StopReason reason, std::optional<std::string> stop_sequence, std::int64_t output_tokens,

@@ -358,7 +358,11 @@ void ForwardedAnswer::finish(std::string& out) {
   for (const auto& event : held_) encoder_->event(event, out);
   held_.clear();
   const auto usage = reader_ ? reader_->usage() : std::nullopt;
-  if (usage) encoder_->prompt_cache(usage->cached_tokens, 0);
+  if (usage) {
+    // The upstream's own count replaces the estimate a stream started with.
+    encoder_->prompt_tokens(usage->prompt_tokens);
+    encoder_->prompt_cache(usage->cached_tokens, 0);
+  }
   api::StopReason reason = api::StopReason::kEndTurn;
   if (matched_stop_) {
     reason = api::StopReason::kStopSequence;

@@ -58,6 +58,13 @@ test('messages.stream() relays text deltas in order and ends with usage', async 
   const msg = await stream.finalMessage();
   assert.equal(msg.content.map((b) => b.text ?? '').join(''), deltas);
   assert.ok(msg.usage.output_tokens >= 1);
+  // message_start had an estimate; message_delta brings the upstream's own count.
+  const direct = await new Anthropic({ baseURL: upstreams[0].baseURL, apiKey: UPSTREAM_KEY }).messages.countTokens({
+    model: MODEL,
+    messages: user('Tell me a story'),
+  });
+  const prompt = msg.usage.input_tokens + msg.usage.cache_read_input_tokens + msg.usage.cache_creation_input_tokens;
+  assert.equal(prompt, direct.input_tokens);
 });
 
 test('raw stream: event order, and the same text as the upstream alone gives', async () => {
@@ -109,14 +116,16 @@ test('a forced tool call streams its input and comes back as tool_use', async ()
     model: MODEL,
     max_tokens: 200,
     tools: [weather],
-    tool_choice: { type: 'tool', name: 'get_weather' },
+    // One call (parallel_tool_calls false upstream), so that the streamed input is one object.
+    tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
     messages: user('Weather in Paris?'),
   });
   let json = '';
   stream.on('inputJson', (delta) => (json += delta));
   const msg = await stream.finalMessage();
-  const call = msg.content.find((b) => b.type === 'tool_use');
-  assert.ok(call, JSON.stringify(msg.content));
+  const calls = msg.content.filter((b) => b.type === 'tool_use');
+  assert.equal(calls.length, 1, JSON.stringify(msg.content));
+  const call = calls[0];
   assert.equal(call.name, 'get_weather');
   assert.ok(['Paris', 'Rome', 'Oslo'].includes(call.input.city), JSON.stringify(call.input));
   assert.ok(Number.isInteger(call.input.days));
@@ -207,27 +216,30 @@ test("a conversation's turns stay on one upstream (prefix affinity ≥ 95%)", as
   const landed = new Set();
   let same = 0;
   let total = 0;
-  // Conversations run side by side, each turn after the last, as clients do.
-  await Promise.all(
-    Array.from({ length: conversations }, async (_, c) => {
-      const messages = [...user(`Conversation ${c}: ${'some shared context '.repeat(20)}`)];
-      const served = [];
-      for (let t = 0; t < turns; t += 1) {
-        const { data: msg, response } = await client.messages
-          .create({ model: MODEL, max_tokens: 4, system: 'You are terse.', messages })
-          .withResponse();
-        served.push(await servedBy(response.headers.get('request-id')));
-        messages.push({ role: 'assistant', content: msg.content.length ? msg.content : [{ type: 'text', text: '.' }] });
-        messages.push(...user(`turn ${t + 1}`));
-      }
-      homes.push(served[0]);
-      for (const s of served) {
-        landed.add(s);
-        same += s === served[0] ? 1 : 0;
-        total += 1;
-      }
-    }),
-  );
+  // Four conversations at a time side by side, each turn after the last, as clients do: a load
+  // the upstreams (4 slots each) take without queueing, so that none is full and affinity alone
+  // decides. (A full upstream's turns go elsewhere, by design: upstream_faults covers that.)
+  const converse = async (c) => {
+    const messages = [...user(`Conversation ${c}: ${'some shared context '.repeat(20)}`)];
+    const served = [];
+    for (let t = 0; t < turns; t += 1) {
+      const { data: msg, response } = await client.messages
+        .create({ model: MODEL, max_tokens: 4, system: 'You are terse.', messages })
+        .withResponse();
+      served.push(await servedBy(response.headers.get('request-id')));
+      messages.push({ role: 'assistant', content: msg.content.length ? msg.content : [{ type: 'text', text: '.' }] });
+      messages.push(...user(`turn ${t + 1}`));
+    }
+    homes.push(served[0]);
+    for (const s of served) {
+      landed.add(s);
+      same += s === served[0] ? 1 : 0;
+      total += 1;
+    }
+  };
+  for (let c = 0; c < conversations; c += 4) {
+    await Promise.all([0, 1, 2, 3].map((i) => converse(c + i)));
+  }
   assert.ok(same / total >= 0.95, `${same} of ${total} turns on their conversation's first upstream`);
   assert.equal(landed.size, 2, `conversations spread over both upstreams: ${[...landed]}`);
 });

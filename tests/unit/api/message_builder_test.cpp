@@ -160,6 +160,22 @@ TEST(MessageBuilder, PromptSplitsIntoReadWrittenAndTheRest) {
                                                      "cache_read_input_tokens":8,"output_tokens":1})"));
 }
 
+TEST(MessageBuilder, AnEstimatedPromptIsCorrectedByTheEnd) {
+  // Upstream mode: message_start had only an estimate; the upstream's count arrives last.
+  MessageBuilder b("msg_6", "m", Usage{20, 0, 0, 0}, true);
+  std::string out;
+  b.prompt_cache(0, 0);
+  b.start(out);
+  b.prompt_tokens(7);
+  b.prompt_cache(3, 0);
+  b.finish(StopReason::kEndTurn, std::nullopt, 2, out);
+  const std::vector<Frame> frames = parse_sse(out);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].data["message"]["usage"]["input_tokens"], 20);
+  EXPECT_EQ(frames[1].data["usage"], json::parse(R"({"input_tokens":4,"cache_creation_input_tokens":0,
+                                                     "cache_read_input_tokens":3,"output_tokens":2})"));
+}
+
 TEST(MessageBuilder, EmptyPiecesOpenNoBlock) {
   MessageBuilder b("msg_3", "m", Usage{}, true);
   std::string out;
