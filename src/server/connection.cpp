@@ -276,6 +276,9 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generati
     explicit Waker(net::any_io_executor ex) : timer(std::move(ex)) {}
     net::steady_timer timer;
     std::atomic<bool> posted{false};
+    // Set on the strand by a wake-up: one that comes while a write is under way (no timer to
+    // cancel yet) must not be lost, or the next output waits out a whole sleep.
+    bool woken = false;
   };
   auto waker = std::make_shared<Waker>(stream_->get_executor());
   auto* timer = &waker->timer;
@@ -285,6 +288,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generati
     net::post(ex, [weak] {
       if (const auto w = weak.lock()) {
         w->posted = false;
+        w->woken = true;
         w->timer.cancel();
       }
     });
@@ -311,6 +315,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generati
   bool probed = false;
   std::string out;
   while (!client_left) {
+    waker->woken = false;  // what woke us is read by this poll
     out.clear();
     const auto poll = generation->poll(out, 0ms);
     const bool done = poll == api::Generation::Poll::kDone;
@@ -358,6 +363,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generati
     auto wait = std::chrono::duration_cast<Clock::duration>(kPeerCheck);
     if (streaming)
       wait = std::min(wait, std::max<Clock::duration>(last_write + s_.options.ping_interval - now, 1ms));
+    if (waker->woken) continue;  // woken while writing: there is more already
     timer->expires_after(wait);
     co_await timer->async_wait(kUse);
   }

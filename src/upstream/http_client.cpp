@@ -118,6 +118,10 @@ class ExchangeImpl final : public HttpClient::Exchange, public std::enable_share
     if (finished_) return;
     if (ec) return fail("cannot connect: " + describe(ec, request_.connect_timeout));
     connect_timer_.cancel();
+    // Nagle's wait for an ACK the upstream delays (it answers nothing until the body is whole)
+    // would hold a request's last segment back by tens of milliseconds.
+    beast::error_code ignored;
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
     stream_.expires_after(request_.idle_timeout);
     http::async_write(
         stream_, message_,
