@@ -1,34 +1,24 @@
 #include "openai/chat_completions.hpp"
 
-#include <chrono>
-
 #include "api/message_builder.hpp"
+#include "openai/answer_format.hpp"
 #include "openai/chat_request.hpp"
 #include "openai/completion_encoder.hpp"
 
 namespace pensieve::openai {
 
 api::AnswerFormat chat_completion_format(bool include_usage) {
-  api::AnswerFormat f;
-  f.encoder = [include_usage](const api::MessagesRequest& request, std::int64_t prompt_tokens,
-                              const std::string& /*request_id*/) {
-    CompletionEncoder::Options o;
-    o.id = api::random_id("chatcmpl-");
-    o.model = request.model;
-    o.created =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    o.prompt_tokens = prompt_tokens;
-    o.streaming = request.stream;
-    o.include_usage = include_usage;
-    return std::make_unique<CompletionEncoder>(std::move(o));
-  };
-  f.error_body = [](const api::ApiError& error, const std::string& /*request_id*/) {
-    return error_body(error);
-  };
-  // A comment line: SSE readers skip it, and it keeps proxies from timing out a long prompt.
-  f.ping = ": ping\n\n";
-  return f;
+  return openai_answer_format(
+      [include_usage](const api::MessagesRequest& request, std::int64_t prompt_tokens) {
+        CompletionEncoder::Options o;
+        o.id = api::random_id("chatcmpl-");
+        o.model = request.model;
+        o.created = unix_seconds_now();
+        o.prompt_tokens = prompt_tokens;
+        o.streaming = request.stream;
+        o.include_usage = include_usage;
+        return std::make_unique<CompletionEncoder>(std::move(o));
+      });
 }
 
 api::MessagesService::Started create_chat_completion(api::MessagesService& service, std::string body,

@@ -4,6 +4,7 @@
 
 #include "api/json_text.hpp"
 #include "api/message_builder.hpp"
+#include "openai/answer_format.hpp"
 
 namespace pensieve::openai {
 
@@ -59,12 +60,7 @@ void CompletionEncoder::prompt_cache(std::int64_t read, std::int64_t /*written*/
 }
 
 void CompletionEncoder::chunk_head(std::string& out) const {
-  out += "data: {\"id\":";
-  api::append_json_string(out, options_.id);
-  out += ",\"object\":\"chat.completion.chunk\",\"created\":";
-  api::append_decimal(out, static_cast<std::size_t>(options_.created));
-  out += ",\"model\":";
-  api::append_json_string(out, options_.model);
+  append_chunk_head(out, options_.id, "chat.completion.chunk", options_.created, options_.model);
 }
 
 void CompletionEncoder::open_chunk(std::string& out) const {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_text.hpp"
+#include "openai/answer_format.hpp"
 #include "openai/completion_encoder.hpp"
 
 namespace pensieve::openai {
@@ -16,12 +17,7 @@ void TextCompletionEncoder::prompt_cache(std::int64_t read, std::int64_t /*writt
 }
 
 void TextCompletionEncoder::chunk_head(std::string& out) const {
-  out += "data: {\"id\":";
-  api::append_json_string(out, options_.id);
-  out += ",\"object\":\"text_completion\",\"created\":";
-  api::append_decimal(out, static_cast<std::size_t>(options_.created));
-  out += ",\"model\":";
-  api::append_json_string(out, options_.model);
+  append_chunk_head(out, options_.id, "text_completion", options_.created, options_.model);
 }
 
 void TextCompletionEncoder::chunk(std::string_view text, const char* finish_reason, std::string& out) const {
