@@ -32,14 +32,20 @@ std::string indexed(const std::string& where, std::size_t i) {
 }
 
 api::ApiError cannot_forward(const std::string& where, std::string_view type) {
-  if (type == "image" || type == "document") {
-    return api::invalid_request(
-        where + ": " + std::string(type) +
-        " blocks cannot be forwarded to the upstream model: this server passes on text only. Remove the " +
-        std::string(type) + " or give its content as text.");
-  }
   return api::invalid_request(where + ": content blocks of type \"" + std::string(type) +
                               "\" cannot be forwarded to the upstream model");
+}
+
+// What stands for an image or a document: the local engine's words.
+std::optional<std::string> placeholder(const chat::ToolResultPart& part) {
+  if (std::holds_alternative<chat::ImageBlock>(part)) return std::string(chat::kImagePlaceholder);
+  if (std::holds_alternative<chat::DocumentBlock>(part)) return std::string(chat::kDocumentPlaceholder);
+  return std::nullopt;
+}
+std::optional<std::string> placeholder(const ContentBlock& block) {
+  if (std::holds_alternative<chat::ImageBlock>(block)) return std::string(chat::kImagePlaceholder);
+  if (std::holds_alternative<chat::DocumentBlock>(block)) return std::string(chat::kDocumentPlaceholder);
+  return std::nullopt;
 }
 
 api::ApiError misplaced(const std::string& where, std::string_view type, Role role) {
@@ -50,7 +56,7 @@ api::ApiError misplaced(const std::string& where, std::string_view type, Role ro
 
 std::optional<api::ApiError> check_result(const chat::ToolResultBlock& result, const std::string& where) {
   for (std::size_t k = 0; k < result.content.size(); ++k) {
-    if (!std::holds_alternative<chat::TextBlock>(result.content[k]))
+    if (std::holds_alternative<chat::OtherBlock>(result.content[k]))
       return cannot_forward(indexed(where, k), chat::block_type(result.content[k]));
   }
   return std::nullopt;
@@ -58,9 +64,12 @@ std::optional<api::ApiError> check_result(const chat::ToolResultBlock& result, c
 
 std::optional<api::ApiError> check_block(const ContentBlock& block, Role role, const std::string& where) {
   if (std::holds_alternative<chat::TextBlock>(block)) return std::nullopt;
-  if (std::holds_alternative<chat::ImageBlock>(block) || std::holds_alternative<chat::DocumentBlock>(block) ||
-      std::holds_alternative<chat::OtherBlock>(block))
-    return cannot_forward(where, chat::block_type(block));
+  // Images and documents go as the local engine shows them to its model: a placeholder saying
+  // what was left out (the typed conversation keeps only that they were there).
+  if (std::holds_alternative<chat::ImageBlock>(block) || std::holds_alternative<chat::DocumentBlock>(block))
+    return role == Role::kUser ? std::optional<api::ApiError>()
+                               : misplaced(where, chat::block_type(block), role);
+  if (std::holds_alternative<chat::OtherBlock>(block)) return cannot_forward(where, chat::block_type(block));
   const bool fits = role == Role::kAssistant
                         ? std::holds_alternative<chat::ThinkingBlock>(block) ||
                               std::holds_alternative<chat::RedactedThinkingBlock>(block) ||
@@ -156,12 +165,18 @@ class BodyBuilder {
     for (const ContentBlock& block : content.blocks) {
       if (const auto* t = std::get_if<chat::TextBlock>(&block)) {
         text.push_back(t->text);
+      } else if (auto stand_in = placeholder(block)) {
+        text.push_back(std::move(*stand_in));
       } else if (const auto* result = std::get_if<chat::ToolResultBlock>(&block)) {
         OutMessage tool{"tool", {}, {}, json::array(), result->tool_use_id};
         // OpenAI has no error flag for a tool result: an error result goes as its text alone,
         // which says what went wrong.
         for (const chat::ToolResultPart& part : result->content) {
-          if (const auto* t = std::get_if<chat::TextBlock>(&part)) tool.text.push_back(t->text);
+          if (const auto* t = std::get_if<chat::TextBlock>(&part)) {
+            tool.text.push_back(t->text);
+          } else if (auto stand_in = placeholder(part)) {
+            tool.text.push_back(std::move(*stand_in));
+          }
         }
         out_.push_back(std::move(tool));
       }
@@ -268,14 +283,8 @@ std::optional<api::ApiError> check_forwardable(const api::MessagesRequest& reque
       if (auto e = check_block(m.content.blocks[j], m.role, indexed(where, j))) return e;
     }
   }
-  for (std::size_t i = 0; i < c.tools.size(); ++i) {
-    if (c.tools[i].input_schema) continue;
-    return api::invalid_request(
-        "tools[" + std::to_string(i) + "] (\"" + c.tools[i].name +
-        "\"): a server tool without an input_schema cannot be forwarded to the upstream "
-        "model, which can only call tools described by a schema; leave it out or give it "
-        "an input_schema");
-  }
+  // Anthropic's server tools (no input_schema) are left out, as the local engine leaves them:
+  // nothing behind either can run them.
   return std::nullopt;
 }
 

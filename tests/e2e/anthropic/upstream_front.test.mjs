@@ -167,15 +167,14 @@ test('errors: the front validates; a wrong key is refused before any upstream se
   );
   const bad = new Anthropic({ baseURL: front.baseURL, apiKey: 'wrong', maxRetries: 0 });
   await assert.rejects(bad.messages.create({ model: MODEL, max_tokens: 4, messages: user('x') }), (e) => e.status === 401);
-  // Images cannot be relayed (the front keeps only that there was one): said, not dropped.
-  await assert.rejects(
-    client.messages.create({
-      model: MODEL,
-      max_tokens: 4,
-      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] }],
-    }),
-    (e) => e.status === 400 && /image/.test(e.message),
-  );
+  // An image goes as the local engine shows it to its model: a placeholder (the front keeps only
+  // that there was one), so that a session with a screenshot in it goes on.
+  const withImage = await client.messages.create({
+    model: MODEL,
+    max_tokens: 4,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] }],
+  });
+  assert.equal(withImage.type, 'message');
 });
 
 test('the OpenAI route is relayed too', async () => {

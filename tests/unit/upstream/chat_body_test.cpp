@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "chat/anthropic_mapping.hpp"
 #include "openai/chat_request.hpp"
 
 namespace pensieve::upstream {
@@ -280,35 +281,34 @@ std::string refusal(const std::string& body) {
 
 TEST(ChatBody, CheckForwardableNamesWhatCannotGo) {
   EXPECT_FALSE(check_forwardable(request_of(kConversation)).has_value());
-  const std::string image =
-      R"({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}})";
-  std::string m = refusal(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
-      {"type": "text", "text": "look"}, )" +
-                          image + "]}]}");
-  EXPECT_NE(m.find("messages[0].content[1]"), std::string::npos) << m;
-  EXPECT_NE(m.find("image"), std::string::npos) << m;
-
-  m = refusal(R"({"model": "m", "max_tokens": 5, "messages": [
-      {"role": "user", "content": "read it"},
-      {"role": "assistant", "content": [{"type": "tool_use", "id": "c", "name": "read", "input": {}}]},
-      {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c", "content": [
-          {"type": "text", "text": "the file:"},
-          {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]}]}]})");
-  EXPECT_NE(m.find("messages[2].content[0].content[1]"), std::string::npos) << m;
-  EXPECT_NE(m.find("document"), std::string::npos) << m;
-
-  m = refusal(R"({"model": "m", "max_tokens": 5, "messages": [
+  const std::string m = refusal(R"({"model": "m", "max_tokens": 5, "messages": [
       {"role": "user", "content": "search"},
       {"role": "assistant", "content": [{"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}]},
       {"role": "user", "content": "go on"}]})");
   EXPECT_NE(m.find("messages[1].content[0]"), std::string::npos) << m;
   EXPECT_NE(m.find("\"server_tool_use\""), std::string::npos) << m;
+}
 
-  m = refusal(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
-      "tools": [{"name": "t", "input_schema": {"type": "object"}},
+// As the local engine does: images and documents become its placeholders, server tools stay out.
+TEST(ChatBody, ImagesDocumentsAndServerToolsGoAsTheLocalEngineShowsThem) {
+  const auto request = request_of(R"({"model": "m", "max_tokens": 5, "messages": [
+      {"role": "user", "content": [{"type": "text", "text": "look"},
+          {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}]},
+      {"role": "assistant", "content": [{"type": "tool_use", "id": "c", "name": "read", "input": {}}]},
+      {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c", "content": [
+          {"type": "text", "text": "the file:"},
+          {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]}]}],
+      "tools": [{"name": "read", "input_schema": {"type": "object"}},
                 {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]})");
-  EXPECT_NE(m.find("tools[1] (\"web_search\")"), std::string::npos) << m;
-  EXPECT_NE(m.find("input_schema"), std::string::npos) << m;
+  EXPECT_FALSE(check_forwardable(request).has_value());
+  const json body = json::parse(chat_completion_body(request, "up").dump());
+  const json& messages = body["messages"];
+  ASSERT_EQ(messages.size(), 3u) << body.dump();
+  EXPECT_EQ(messages[0]["content"][1]["text"], std::string(chat::kImagePlaceholder));
+  EXPECT_EQ(messages[2]["role"], "tool");
+  EXPECT_EQ(messages[2]["content"][1]["text"], std::string(chat::kDocumentPlaceholder));
+  ASSERT_EQ(body["tools"].size(), 1u);
+  EXPECT_EQ(body["tools"][0]["function"]["name"], "read");
 }
 
 }  // namespace
