@@ -77,11 +77,13 @@ int run_upstream_serve(const UpstreamServeArgs& args) {
   }
   auto admission = std::make_shared<memory::RequestAdmission>(**guard, memory::RequestCosts{});
 
-  upstream::HttpClient client;
+  // The pool outlives the client: the client's last handlers (at its shutdown) may still
+  // release a lease or ask the pool for another upstream.
   upstream::PoolOptions pool_options;
   pool_options.max_outstanding = args.max_outstanding;
   pool_options.max_waiting = args.max_waiting;
   upstream::UpstreamPool pool(urls, pool_options);
+  upstream::HttpClient client;
   upstream::HeaderList key_headers;
   if (!args.key.empty()) {
     key_headers.emplace_back("authorization", "Bearer " + args.key);

@@ -355,7 +355,7 @@ net::awaitable<bool> Connection::carry(std::shared_ptr<api::Generation> generati
     } else if (done) {
       Answer answer = json_answer(generation->http_status(), std::move(out));
       // Shed in a memory emergency (or at shutdown): like any 503, say when to come back.
-      if (answer.status == 503) answer.headers.emplace_back("retry-after", "5");
+      if (answer.status == 503 || answer.status == 529) answer.headers.emplace_back("retry-after", "5");
       log_generation(head, *generation, false);
       generation->set_wake(nullptr);
       co_return co_await write_answer(std::move(answer), head);

@@ -37,6 +37,8 @@ class CompletionReader {
   bool began() const { return began_; }
   // A finish_reason or [DONE] was read, or the whole body.
   bool finished() const { return finished_; }
+  // The stream's [DONE] was read: nothing more belongs to the answer.
+  bool saw_done() const { return done_; }
   // stop→kEndTurn, length→kMaxTokens, tool_calls/function_call→kToolUse, content_filter→kEndTurn;
   // absent until known.
   std::optional<api::StopReason> stop_reason() const { return stop_reason_; }

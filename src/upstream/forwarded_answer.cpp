@@ -28,8 +28,8 @@ std::string joined(const std::vector<std::string>& parts) {
 
 api::Started ForwardedAnswer::open(ForwardSetup setup, UpstreamPool& pool, HttpClient& client) {
   auto answer = std::make_shared<ForwardedAnswer>(std::move(setup), pool, client);
-  answer->wait_for_head();
   std::unique_lock lock(answer->mutex_);
+  answer->wait_for_head(lock);
   const auto& format = answer->setup_.format;
   const auto& id = answer->setup_.request_id;
   if (answer->phase_ == Phase::kFailed) {
@@ -42,6 +42,7 @@ api::Started ForwardedAnswer::open(ForwardSetup setup, UpstreamPool& pool, HttpC
     const api::ApiError e = upstream_error(answer->upstream_status_, answer->error_body_);
     return {api::Reply{e.http_status, format.error_body(e, id)}, nullptr};
   }
+  // Decided with the lock held: a failure from now on shows in the answer.
   answer->opened_ = true;
   return {std::nullopt, answer};
 }
@@ -58,8 +59,7 @@ ForwardedAnswer::~ForwardedAnswer() {
   if (exchange) exchange->cancel();
 }
 
-void ForwardedAnswer::wait_for_head() {
-  std::unique_lock lock(mutex_);
+void ForwardedAnswer::wait_for_head(std::unique_lock<std::mutex>& lock) {
   if (!attempt(lock)) {
     phase_ = Phase::kFailed;
     return;
@@ -71,6 +71,7 @@ void ForwardedAnswer::wait_for_head() {
       continue;
     // Silent for too long: nothing has reached the client, so the next upstream may have it.
     failures_.push_back(upstream_url_ + ": no answer in " + std::to_string(kHeadTimeout.count()) + " s");
+    last_failure_busy_ = false;
     auto stale = exchange_;
     if (!attempt(lock)) phase_ = Phase::kFailed;
     if (stale) {
@@ -104,6 +105,7 @@ bool ForwardedAnswer::attempt(std::unique_lock<std::mutex>& lock) {
   const UpstreamUrl url = lease_->url();
   upstream_url_ = url.text();
   const std::uint64_t n = ++attempt_;
+  if (!opened_) phase_ = Phase::kSending;  // open() waits for this attempt's head
   upstream_status_ = 0;
   event_stream_ = true;
   error_body_.clear();
@@ -151,7 +153,7 @@ void ForwardedAnswer::fail_over(std::unique_lock<std::mutex>& lock, std::string 
     phase_ = Phase::kFailed;
   } else {
     body_ended_ = true;
-    end_error_ = refusal_->message;
+    end_failure_ = refusal_;
   }
   if (stale) {
     lock.unlock();
@@ -170,8 +172,18 @@ void ForwardedAnswer::on_head(std::uint64_t n, int status, const HeaderList& hea
     return;
   }
   if (opened_ && (status < 200 || status >= 300)) {
-    // A later upstream (after a failover) refused what the first took: say so in the stream.
-    fail_over(lock, "answered " + std::to_string(status), false);
+    // A later upstream (after a failover) refused the request itself: its answer is final.
+    end_failure_ = upstream_error(status, "");
+    body_ended_ = true;
+    auto stale = std::move(exchange_);
+    lease_.reset();
+    if (stale) {
+      lock.unlock();
+      stale->cancel();
+      lock.lock();
+    }
+    changed_.notify_all();
+    notify_reader(lock);
     return;
   }
   upstream_status_ = status;
@@ -204,9 +216,12 @@ void ForwardedAnswer::on_end(std::uint64_t n, std::optional<std::string> error, 
     notify_reader(lock);
     return;
   }
-  if (error && !emitted_) {
-    // Nothing of this answer reached the client: the next upstream may have the request.
-    if (lease_) pool_.connection_failed(lease_->index());
+  const bool refused = upstream_status_ != 0 && (upstream_status_ < 200 || upstream_status_ >= 300);
+  if (error && !emitted_ && !refused) {
+    // Nothing of this answer reached the client: the next upstream may have the request. Only an
+    // upstream that could not be reached is taken out until its health check passes; one that
+    // answered and then broke off is still there.
+    if (lease_ && !reached) pool_.connection_failed(lease_->index());
     fail_over(lock, *error + (reached ? "" : " (not reached)"), false);
     return;
   }
@@ -251,6 +266,8 @@ api::Generation::Poll ForwardedAnswer::poll(std::string& out, std::chrono::milli
   bool event_stream = true;
   std::uint64_t attempt = 0;
   std::optional<std::string> end_error;
+  std::optional<api::ApiError> failure;
+  int status = 0;
   {
     std::unique_lock lock(mutex_);
     if (inbox_.empty() && !body_ended_ && wait.count() > 0)
@@ -258,8 +275,21 @@ api::Generation::Poll ForwardedAnswer::poll(std::string& out, std::chrono::milli
     bytes.swap(inbox_);
     ended = body_ended_;
     end_error = end_error_;
+    failure = end_failure_;
     event_stream = event_stream_;
     attempt = attempt_;
+    status = upstream_status_;
+  }
+  if (failure) {
+    // Every upstream failed or refused before any output: the client hears why.
+    fail(*failure, out);
+    return Poll::kDone;
+  }
+  // After a failover, the next upstream's head tells how its answer comes (a stream or a body).
+  if (status < 200 || status >= 300) {
+    if (!ended) return Poll::kIdle;
+    fail(api::overloaded("the request was cancelled before an upstream answered", 503), out);
+    return Poll::kDone;
   }
   if (!reader_ || reader_attempt_ != attempt) {
     // A new upstream's answer (after a failover): the last one's half-read chunks are dropped.
@@ -289,7 +319,9 @@ api::Generation::Poll ForwardedAnswer::poll(std::string& out, std::chrono::milli
     fail(*reader_->error(), out);
   } else if (ended && end_error) {
     fail(api::bad_gateway("the upstream " + upstream() + " failed mid-answer: " + *end_error), out);
-  } else if (ended) {
+  } else if (ended || reader_->saw_done()) {
+    // [DONE] ends the answer even when the upstream (or a proxy) keeps the body open.
+    if (!ended) cancel();
     finish(out);
   }
   if (done_) return Poll::kDone;

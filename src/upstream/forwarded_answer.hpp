@@ -72,7 +72,7 @@ class ForwardedAnswer final : public api::Generation, public std::enable_shared_
   void on_end(std::uint64_t attempt, std::optional<std::string> error, bool reached);
   void notify_reader(std::unique_lock<std::mutex>& lock);  // calls the wake outside the lock
   // Waits (on the opening thread) until the answer has a head, or failed everywhere.
-  void wait_for_head();
+  void wait_for_head(std::unique_lock<std::mutex>& lock);
 
   void deliver(const std::vector<chat::ChatEvent>& events, std::string& out);
   void deliver_text(std::string_view text, std::string& out);
@@ -104,7 +104,8 @@ class ForwardedAnswer final : public api::Generation, public std::enable_shared_
   std::string error_body_;    // a non-2xx answer's body
   std::string inbox_;         // body bytes not yet read by poll()
   bool body_ended_ = false;
-  std::optional<std::string> end_error_;
+  std::optional<std::string> end_error_;      // the transport's, mid-answer
+  std::optional<api::ApiError> end_failure_;  // every upstream failed, or a later one refused
   std::optional<api::ApiError> refusal_;
   bool cancelled_ = false;
   std::function<void()> wake_;

@@ -130,6 +130,46 @@ test('a stream cut after output began ends in an error event, never retried else
   assert.ok(seen > 0, 'no request landed on the cutting upstream');
 });
 
+test('an upstream that answers and breaks off before any output: the next one answers, it stays up', async () => {
+  const early = await standIn({ mode: 'early_cut' });
+  const good = await standIn({ mode: 'answer' });
+  const f = await front([early.url, good.url]);
+  let seen = 0;
+  for (let i = 0; i < 16 && seen < 3; i += 1) {
+    const before = early.state.chats;
+    for (const stream of [false, true]) {
+      const r = await postMessages(f.baseURL, { model: MODEL, max_tokens: 8, stream, messages: user(`e${i}`) });
+      assert.equal(r.status, 200);
+      if (stream) {
+        let text = '';
+        for await (const e of sseEvents(r)) {
+          assert.notEqual(e.event, 'error', JSON.stringify(e.data));
+          if (e.data?.delta?.text) text += e.data.delta.text;
+        }
+        assert.equal(text, STAND_IN_TEXT);
+      } else {
+        assert.equal((await r.json()).content[0].text, STAND_IN_TEXT);
+      }
+    }
+    if (early.state.chats > before) seen += 1;
+  }
+  assert.ok(seen > 0, 'no request went to the upstream that breaks off');
+  // It answered: it is not taken out as unreachable.
+  const health = await (await fetch(`${f.baseURL}/health`)).json();
+  const entry = health.upstreams.find((u) => u.url === early.url);
+  assert.equal(entry?.up, true, JSON.stringify(health));
+});
+
+test("an upstream that keeps the body open after [DONE]: the answer ends at [DONE]", async () => {
+  const linger = await standIn({ mode: 'linger' });
+  const f = await front([linger.url]);
+  const t0 = Date.now();
+  const r = await ask(f);
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).content[0].text, STAND_IN_TEXT);
+  assert.ok(Date.now() - t0 < 5000, 'not held until the idle timeout');
+});
+
 test('every upstream down: 503 naming them, then recovery', async () => {
   const gone = await standIn({ mode: 'answer' });
   const { port, url } = gone;

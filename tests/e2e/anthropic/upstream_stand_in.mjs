@@ -50,6 +50,8 @@ export async function startStandIn({ mode = 'answer', waiting = 0, tokens = 0, p
         default: {
           res.setHeader('content-type', 'text/event-stream');
           res.write(chunk('c1', { role: 'assistant', content: '' }));
+          // Answered, then gone before any content: nothing reached the client yet.
+          if (state.mode === 'early_cut') return setTimeout(() => req.socket.destroy(), 50);
           if (state.tokens > 0) {
             let all = '';
             for (let i = 0; i < state.tokens; i += 1) all += chunk('c1', { content: 'word ' });
@@ -61,6 +63,8 @@ export async function startStandIn({ mode = 'answer', waiting = 0, tokens = 0, p
           res.write(chunk('c1', { content: 'answer' }));
           res.write(chunk('c1', {}, 'stop'));
           res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'stand-in', choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } })}\n\n`);
+          // A proxy that keeps the body open after [DONE]: the answer is complete all the same.
+          if (state.mode === 'linger') return res.write('data: [DONE]\n\n');
           return res.end('data: [DONE]\n\n');
         }
       }
