@@ -172,11 +172,12 @@ int run_upstream_serve(const UpstreamServeArgs& args) {
     const timespec tick{0, 200'000'000};
     while (!finished) {
       if (sigtimedwait(&signals, nullptr, &tick) <= 0) continue;
-      log_line("shutting down: finishing " + std::to_string(http.in_flight()) + " request(s)");
+      const auto busy = [&] { return http.in_flight() + backend.opening(); };
+      log_line("shutting down: finishing " + std::to_string(busy()) + " request(s)");
       http.begin_drain();
       const auto grace_end =
           std::chrono::steady_clock::now() + std::chrono::seconds(args.shutdown_grace_seconds);
-      while (http.in_flight() > 0 && std::chrono::steady_clock::now() < grace_end) {
+      while (busy() > 0 && std::chrono::steady_clock::now() < grace_end) {
         if (sigtimedwait(&signals, nullptr, &tick) > 0) break;
       }
       http.stop();

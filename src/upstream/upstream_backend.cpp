@@ -54,6 +54,11 @@ api::Started UpstreamBackend::forward(const api::MessagesRequest& request, const
     setup.headers.emplace_back("x-api-key", options_.key);
   }
   setup.connect_timeout = options_.connect_timeout;
+  struct Opening {
+    std::atomic<std::size_t>& count;
+    explicit Opening(std::atomic<std::size_t>& c) : count(c) { ++count; }
+    ~Opening() { --count; }
+  } counted(opening_);
   return ForwardedAnswer::open(std::move(setup), pool_, client_);
 }
 

@@ -7,6 +7,7 @@
 // in a stream's first event (about four bytes a token; the final usage is the upstream's).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,10 @@ class UpstreamBackend final : public api::ApiBackend {
   std::size_t largest_useful_body() const override { return SIZE_MAX; }
   std::string body_limit_reason(std::size_t limit) const override;
 
+  // Requests waiting for an upstream's answer to begin (a worker thread each): a graceful
+  // shutdown waits for them as for the answers being written.
+  std::size_t opening() const { return opening_.load(); }
+
  private:
   api::Started forward_chat(const api::MessagesRequest& request, const std::string& request_id,
                             const api::AnswerFormat& format);
@@ -51,6 +56,7 @@ class UpstreamBackend final : public api::ApiBackend {
   UpstreamBackendOptions options_;
   UpstreamPool& pool_;
   HttpClient& client_;
+  std::atomic<std::size_t> opening_{0};
 };
 
 // What keeps a conversation on one upstream: a hash of the tools, the system prompt and the
