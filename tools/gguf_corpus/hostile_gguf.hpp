@@ -1,7 +1,7 @@
 // tools/gguf_corpus/hostile_gguf: the catalogue of broken and hostile GGUF files that the reader
-// must reject cleanly (and a few odd but valid ones it must accept). The corpus in
-// tests/corpus/gguf/ is generated from it by make_gguf_corpus; unit tests check each entry's
-// exact verdict.
+// must reject cleanly (and a few odd but valid ones it must accept). The unit tests check each
+// entry's exact verdict, in memory and as a file; make_gguf_corpus writes it out as the fuzzer's
+// seed corpus.
 #pragma once
 
 #include <cstdint>

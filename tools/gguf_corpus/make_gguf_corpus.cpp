@@ -1,6 +1,5 @@
-// make_gguf_corpus DIR: writes the hostile GGUF catalogue into DIR as <name>.gguf. Run it after
-// changing hostile_gguf.cpp and commit the result (tests/corpus/gguf/); the corpus test fails
-// while the checked-in files and the catalogue disagree.
+// make_gguf_corpus DIR: writes the hostile GGUF catalogue into DIR as <name>.gguf — the fuzzer's
+// seed corpus (scripts/fuzz.sh runs it), generated rather than checked in.
 #include <cstdio>
 #include <string>
 
