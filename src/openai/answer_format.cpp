@@ -40,4 +40,13 @@ void append_chunk_head(std::string& out, std::string_view id, std::string_view o
   api::append_json_string(out, model);
 }
 
+void append_failure(const api::ApiError& error, bool streaming, std::string& out) {
+  if (!streaming) {
+    out = error_body(error);
+    return;
+  }
+  out += "data: " + error_body(error) + "\n\n";
+  out += "data: [DONE]\n\n";
+}
+
 }  // namespace pensieve::openai

@@ -24,4 +24,7 @@ std::int64_t unix_seconds_now();
 void append_chunk_head(std::string& out, std::string_view id, std::string_view object, std::int64_t created,
                        std::string_view model);
 
+// A failed answer: an error chunk then [DONE] (streaming), or the error envelope as the body.
+void append_failure(const api::ApiError& error, bool streaming, std::string& out);
+
 }  // namespace pensieve::openai

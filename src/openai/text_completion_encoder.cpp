@@ -76,12 +76,7 @@ void TextCompletionEncoder::end(api::StopReason reason, std::optional<std::strin
 }
 
 void TextCompletionEncoder::fail(const api::ApiError& error, std::string& out) {
-  if (options_.streaming) {
-    out += "data: " + error_body(error) + "\n\n";
-    out += "data: [DONE]\n\n";
-  } else {
-    out = error_body(error);
-  }
+  append_failure(error, options_.streaming, out);
 }
 
 }  // namespace pensieve::openai
