@@ -40,6 +40,18 @@ void append_chunk_head(std::string& out, std::string_view id, std::string_view o
   api::append_json_string(out, model);
 }
 
+void append_choice_end(std::string& out, const char* finish_reason) {
+  out += ",\"logprobs\":null,\"finish_reason\":";
+  if (finish_reason) {
+    out += '"';
+    out += finish_reason;
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += "}]}\n\n";
+}
+
 void append_failure(const api::ApiError& error, bool streaming, std::string& out) {
   if (!streaming) {
     out = error_body(error);

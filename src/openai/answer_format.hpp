@@ -24,6 +24,10 @@ std::int64_t unix_seconds_now();
 void append_chunk_head(std::string& out, std::string_view id, std::string_view object, std::int64_t created,
                        std::string_view model);
 
+// ',"logprobs":null,"finish_reason":…}]}' and the frame's end: how every choice of a chunk closes
+// (a null reason while the answer goes on).
+void append_choice_end(std::string& out, const char* finish_reason);
+
 // A failed answer: an error chunk then [DONE] (streaming), or the error envelope as the body.
 void append_failure(const api::ApiError& error, bool streaming, std::string& out);
 

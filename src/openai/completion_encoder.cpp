@@ -69,15 +69,7 @@ void CompletionEncoder::open_chunk(std::string& out) const {
 }
 
 void CompletionEncoder::close_chunk(std::string& out, const char* finish_reason) const {
-  out += ",\"logprobs\":null,\"finish_reason\":";
-  if (finish_reason) {
-    out += '"';
-    out += finish_reason;
-    out += '"';
-  } else {
-    out += "null";
-  }
-  out += "}]}\n\n";
+  append_choice_end(out, finish_reason);
 }
 
 void CompletionEncoder::start(std::string& out) {

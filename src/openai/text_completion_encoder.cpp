@@ -24,15 +24,8 @@ void TextCompletionEncoder::chunk(std::string_view text, const char* finish_reas
   chunk_head(out);
   out += ",\"choices\":[{\"text\":";
   api::append_json_string(out, text);
-  out += ",\"index\":0,\"logprobs\":null,\"finish_reason\":";
-  if (finish_reason) {
-    out += '"';
-    out += finish_reason;
-    out += '"';
-  } else {
-    out += "null";
-  }
-  out += "}]}\n\n";
+  out += ",\"index\":0";
+  append_choice_end(out, finish_reason);
 }
 
 void TextCompletionEncoder::start(std::string& out) {

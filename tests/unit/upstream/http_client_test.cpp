@@ -83,17 +83,21 @@ HttpClient::Request post(std::string body) {
   return request;
 }
 
+// One exchange on a client of its own, run to its end. The client is destroyed before this
+// returns, so a handler that ran after it (or twice) shows in the recorder's `ends`.
+void exchange(Recorder& recorder, const UpstreamUrl& url, HttpClient::Request request = post("{}")) {
+  HttpClient client;
+  client.start(url, std::move(request), recorder.handlers());
+  recorder.wait_end();
+}
+
 TEST(HttpClient, WholeBody) {
   TestServer server([](TestServer::Socket& socket, const ServerRequest&) {
     TestServer::write(socket,
                       "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Request-Id: r1\r\n\r\n{\"ok\":true}");
   });
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(server.url(), post("{\"model\":\"m\"}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url(), post("{\"model\":\"m\"}"));
   EXPECT_EQ(recorder.ends, 1);
   EXPECT_FALSE(recorder.error) << *recorder.error;
   EXPECT_TRUE(recorder.reached);
@@ -133,11 +137,7 @@ TEST(HttpClient, ChunkedStreamArrivesPieceByPiece) {
     so_far += bytes;  // handlers of one exchange never run at once
     while (next < events.size() && so_far.find(events[next]) != std::string::npos) seen[next++]->open();
   };
-  {
-    HttpClient client;
-    client.start(server.url(), post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url());
   EXPECT_TRUE(streamed);
   EXPECT_EQ(recorder.ends, 1);
   EXPECT_FALSE(recorder.error) << *recorder.error;
@@ -151,11 +151,7 @@ TEST(HttpClient, ServerErrorIsAnAnswer) {
     TestServer::write(socket, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
   });
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(server.url(), post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url());
   EXPECT_EQ(recorder.ends, 1);
   EXPECT_FALSE(recorder.error);
   EXPECT_TRUE(recorder.reached);
@@ -166,11 +162,7 @@ TEST(HttpClient, ServerErrorIsAnAnswer) {
 TEST(HttpClient, CloseBeforeAnsweringIsNotReached) {
   TestServer server([](TestServer::Socket&, const ServerRequest&) {});  // reads the request, closes
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(server.url(), post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url());
   EXPECT_EQ(recorder.ends, 1);
   ASSERT_TRUE(recorder.error);
   EXPECT_FALSE(recorder.reached) << *recorder.error;
@@ -181,11 +173,7 @@ TEST(HttpClient, CloseBeforeAnsweringIsNotReached) {
 
 TEST(HttpClient, ClosedPortIsNotReached) {
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(UpstreamUrl{"127.0.0.1", testing::closed_port(), ""}, post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, UpstreamUrl{"127.0.0.1", testing::closed_port(), ""});
   EXPECT_EQ(recorder.ends, 1);
   ASSERT_TRUE(recorder.error);
   EXPECT_FALSE(recorder.reached);
@@ -197,11 +185,7 @@ TEST(HttpClient, HalfAResponseIsReached) {
     TestServer::write(socket, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
   });
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(server.url(), post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url());
   EXPECT_EQ(recorder.ends, 1);
   ASSERT_TRUE(recorder.error);
   EXPECT_TRUE(recorder.reached);
@@ -213,11 +197,7 @@ TEST(HttpClient, GarbageIsAnErrorAfterReaching) {
     TestServer::write(socket, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
   });
   Recorder recorder;
-  {
-    HttpClient client;
-    client.start(server.url(), post("{}"), recorder.handlers());
-    recorder.wait_end();
-  }
+  exchange(recorder, server.url());
   EXPECT_EQ(recorder.ends, 1);
   ASSERT_TRUE(recorder.error);
   EXPECT_TRUE(recorder.reached);
@@ -231,13 +211,9 @@ TEST(HttpClient, BodyOverTheLimitFails) {
                                   TestServer::chunk(std::string(64, 'y')) + "0\r\n\r\n");
   });
   Recorder recorder;
-  {
-    HttpClient client;
-    auto request = post("{}");
-    request.max_response_bytes = 100;
-    client.start(server.url(), std::move(request), recorder.handlers());
-    recorder.wait_end();
-  }
+  auto request = post("{}");
+  request.max_response_bytes = 100;
+  exchange(recorder, server.url(), std::move(request));
   EXPECT_EQ(recorder.ends, 1);
   ASSERT_TRUE(recorder.error);
   EXPECT_NE(recorder.error->find("larger than 100 bytes"), std::string::npos) << *recorder.error;
