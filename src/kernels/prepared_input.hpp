@@ -57,8 +57,8 @@ struct Projection {
   std::size_t out_stride;
 };
 
-// Every projection's matmul with x, in one parallel region: the rows of all of them are split into
-// one list of tasks, so the threads meet at one barrier instead of one per matrix, and a small
+// Every projection's matmul with x, in one parallel region: the rows of all of them are dealt out
+// as ranges from one list, so the threads meet at one barrier instead of one per matrix, and a small
 // matrix (k, v) shares its threads' time with the others rather than leaving one idle. At most 4
 // projections (q, k, v; gate, up).
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
