@@ -54,6 +54,19 @@ class RowDealer {
   std::atomic<std::size_t> next_{0};
 };
 
+// Runs job(which, begin, end) on every range of the matrices of `rows`, on the pool's threads (or
+// on the caller alone when there is too little work to wake them).
+template <class Job>
+void deal_rows(core::ThreadPool& pool, std::span<const std::size_t> rows, const Job& job) {
+  RowDealer dealer(rows, pool.size());
+  auto deal = [&](unsigned, unsigned) {
+    std::size_t which = 0, begin = 0, end = 0;
+    while (dealer.next(which, begin, end)) job(which, begin, end);
+  };
+  if (dealer.one_range()) return deal(0, 1);
+  pool.run_on_all(deal);
+}
+
 std::size_t quantized_bytes(ActivationFormat format, std::size_t rows, std::size_t cols) {
   // Round cols down to the format's blocks: a wider input of another format never needs more.
   return rows * activation_row_bytes(format, cols / activation_block_values(format) *
@@ -106,13 +119,8 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
   assert(x.format == kernels.activation_for(w.type) && x.cols == w.cols);
   const MatmulRowsFn fn = kernels.matmul_for(w.type);
   const std::size_t rows[] = {w.rows};
-  RowDealer dealer(rows, pool.size());
-  auto deal = [&](unsigned, unsigned) {
-    std::size_t which = 0, begin = 0, end = 0;
-    while (dealer.next(which, begin, end)) fn(w, begin, end, x, out, out_stride);
-  };
-  if (dealer.one_range()) return deal(0, 1);
-  pool.run_on_all(deal);
+  deal_rows(pool, rows,
+            [&](std::size_t, std::size_t begin, std::size_t end) { fn(w, begin, end, x, out, out_stride); });
 }
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatrix& w, PreparedInput& x,
@@ -132,16 +140,11 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const 
     assert(inputs[i]->cols == w.cols);
     rows[i] = w.rows;
   }
-  RowDealer dealer(std::span(rows, projections.size()), pool.size());
-  auto deal = [&](unsigned, unsigned) {
-    std::size_t which = 0, begin = 0, end = 0;
-    while (dealer.next(which, begin, end)) {
-      const Projection& p = projections[which];
-      kernels.matmul_for(p.w->type)(*p.w, begin, end, *inputs[which], p.out, p.out_stride);
-    }
-  };
-  if (dealer.one_range()) return deal(0, 1);
-  pool.run_on_all(deal);
+  deal_rows(pool, std::span(rows, projections.size()),
+            [&](std::size_t which, std::size_t begin, std::size_t end) {
+              const Projection& p = projections[which];
+              kernels.matmul_for(p.w->type)(*p.w, begin, end, *inputs[which], p.out, p.out_stride);
+            });
 }
 
 }  // namespace pensieve::kernels
