@@ -54,6 +54,20 @@ inline __m256i nibbles_32(const std::uint8_t* p) {
   return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f));
 }
 
+// The word of 8 rows at p in a repacked panel (panel_layout.hpp): one half of a 64-byte word.
+inline __m256i load_words(const std::uint8_t* p) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// The fp16 in the low (kHigh: high) half of each dword of v, as 8 floats.
+template <bool kHigh>
+inline __m256 fp16_halves(__m256i v) {
+  const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8,
+                                        9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  const __m256i halves = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, pick), 0xd8);
+  return _mm256_cvtph_ps(kHigh ? _mm256_extracti128_si256(halves, 1) : _mm256_castsi256_si128(halves));
+}
+
 // Bit j of `bits` as 0x10 in byte j (the fifth bit of Q5_0 and Q5_1 codes).
 inline __m256i fifth_bits_32(std::uint32_t bits) {
   // Byte j takes byte j / 8 of the mask, then keeps bit j % 8 of it.
@@ -113,9 +127,11 @@ void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
 // table. Plain arrays, not KernelTable's std::array: its operator[] is an inline function the
 // scalar files instantiate too, and a debug build would emit an AVX2-compiled copy of it here.
 using MatmulSlots = MatmulRowsFn[kTypeSlots];
-void add_legacy_kernels(MatmulSlots& slots);
+// Entries that read repacked panels are also marked in `reads_panels` (by TensorType id).
+void add_legacy_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]);
 void add_kquant_kernels(MatmulSlots& slots);
 void add_float_kernels(MatmulSlots& slots);
+void add_kquant_panel_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]);
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
 

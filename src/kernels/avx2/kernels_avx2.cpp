@@ -12,11 +12,15 @@ KernelTable avx2_kernels() {
   // Filled as plain arrays and copied in whole (see MatmulSlots): no std::array member function
   // is instantiated in this file.
   avx2::MatmulSlots matmul = {};
-  avx2::add_legacy_kernels(matmul);
+  bool reads_panels[kTypeSlots] = {};
+  avx2::add_legacy_kernels(matmul, reads_panels);
   avx2::add_kquant_kernels(matmul);
   avx2::add_float_kernels(matmul);
+  avx2::add_kquant_panel_kernels(matmul, reads_panels);
   static_assert(sizeof(matmul) == sizeof(table.matmul_rows));
   std::memcpy(&table.matmul_rows, matmul, sizeof(matmul));
+  static_assert(sizeof(reads_panels) == sizeof(table.reads_panels));
+  std::memcpy(&table.reads_panels, reads_panels, sizeof(reads_panels));
   QuantizeRowFn quantize[kActivationFormats] = {};
   quantize[static_cast<std::size_t>(ActivationFormat::kQ8x32)] = avx2::quantize_row_q8x32;
   quantize[static_cast<std::size_t>(ActivationFormat::kQ8x256)] = avx2::quantize_row_q8x256;

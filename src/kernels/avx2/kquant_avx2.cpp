@@ -1,11 +1,12 @@
-// kernels/avx2/kquant_avx2: the K-quants (Q4_K, Q5_K, Q6_K) against ActBlock256 activations,
-// whose scale d_a[j] covers 32 values — one Q4_K/Q5_K group, or two Q6_K groups.
+// kernels/avx2/kquant_avx2: Q5_K and Q6_K against ActBlock256 activations, whose scale d_a[j]
+// covers 32 values — one Q5_K group, or two Q6_K groups. (Q4_K reads repacked panels:
+// kquant_panels_avx2.cpp.)
 //
 // Each 32 values' integer sum is exact, the group's integer scale included: maddubs of the
 // unsigned codes (≤ 63) with the activation codes gives int16 pair sums (≤ 2·63·127), and madd
 // with the scale both weights and widens them. Per pair and super-block the float work is fixed:
 //   f = Σ_j float(sum_j)·d_a[j] (eight fused multiply-adds in j order), acc = fma(f, d, acc)
-//   Q4_K, Q5_K also: acc = fma(float(m_g·Σa_g)·d_a[g], -dmin, acc), lanes g = 0..7
+//   Q5_K also: acc = fma(float(m_g·Σa_g)·d_a[g], -dmin, acc), lanes g = 0..7
 //   Q6_K keeps its codes as 0..63 (unsigned): f −= float(32·s_g·Σa_g)·d_a before acc takes it.
 // (Folding four groups' sums with hadd before one conversion measured no faster, and is longer.)
 #include "kernels/avx2/avx2_common.hpp"
@@ -13,7 +14,6 @@
 namespace pensieve::kernels::avx2 {
 namespace {
 
-constexpr std::size_t kQ4KBytes = 2 + 2 + 12 + 128;
 constexpr std::size_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;
 constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;
 
@@ -70,7 +70,7 @@ __m256i broadcast_scale(__m256i scales, int g) {
   return _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(0x8000 | g)));
 }
 
-// The rest of the float work of one pair and one Q4_K/Q5_K super-block.
+// The rest of the float work of one pair and one Q5_K super-block.
 void kquant_finish(__m256& acc, __m256 f, __m256i mins, const std::uint8_t* b, const ActBlock256& a) {
   // m_g·Σa_g in lane g, each group with its own activation scale.
   const __m256i min_dot = _mm256_madd_epi16(mins, load256(a.sums));
@@ -79,23 +79,7 @@ void kquant_finish(__m256& acc, __m256 f, __m256i mins, const std::uint8_t* b, c
   acc = _mm256_fmadd_ps(mins_scaled, _mm256_set1_ps(-load_fp16(b + 2)), acc);
 }
 
-// Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } each 32 bytes of qs hold two groups:
-// the low nibbles, then the high nibbles.
-struct Q4K {
-  static constexpr std::size_t kBytes = kQ4KBytes;
-  const std::uint8_t* b;
-  ScalesMins sm;
-
-  explicit Q4K(const std::uint8_t* block) : b(block), sm(kquant_scales(block + 4)) {}
-  __m256i codes(int j) const {
-    const __m256i v = load256(b + 16 + 32 * (j / 2));
-    return _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
-  }
-  __m256i scale(int j) const { return broadcast_scale(sm.scales, j); }
-  void finish(__m256& acc, __m256 f, const ActBlock256& a) const { kquant_finish(acc, f, sm.mins, b, a); }
-};
-
-// Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } as Q4_K, plus a fifth bit:
+// Q5_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } like Q4_K, plus a fifth bit:
 // value l of group g has it at bit g of qh[l].
 struct Q5K {
   static constexpr std::size_t kBytes = kQ5KBytes;
@@ -201,7 +185,6 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 
 void add_kquant_kernels(MatmulSlots& slots) {
   using tensor::TensorType;
-  slots[static_cast<std::size_t>(TensorType::kQ4_K)] = matmul<Q4K>;
   slots[static_cast<std::size_t>(TensorType::kQ5_K)] = matmul<Q5K>;
   slots[static_cast<std::size_t>(TensorType::kQ6_K)] = matmul<Q6K>;
 }

@@ -11,6 +11,8 @@
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/panel_layout.hpp"
+#include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
@@ -33,6 +35,18 @@ struct Q8_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
   }
+  // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 of each row.
+  static constexpr std::size_t kCodeWords = 8;
+  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
+    __m256i sum = _mm256_setzero_si256();
+    for (std::size_t i = 0; i < kCodeWords; ++i) {
+      const __m256i q =
+          _mm256_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const std::uint8_t*>(a.q) + 4 * i)));
+      sum = _mm256_add_epi32(sum,
+                             dot_u8_s8(_mm256_sign_epi8(words[i], words[i]), _mm256_sign_epi8(q, words[i])));
+    }
+    return sum;
+  }
 };
 
 // Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8
@@ -42,6 +56,30 @@ struct Q4_0 {
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
+  // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 (low nibbles) and
+  // 16 + 4i.. (high nibbles) of each row. Σ (u − 8)·a = Σ u·a − 8·Σa; eight pair sums of 4-bit
+  // codes stay within int16.
+  static constexpr std::size_t kCodeWords = 4;
+  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
+    const auto* q = reinterpret_cast<const std::uint8_t*>(a.q);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256i pairs = _mm256_setzero_si256();
+    for (std::size_t i = 0; i < kCodeWords; ++i) {
+      const __m256i lo = _mm256_and_si256(words[i], low4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
+      pairs = _mm256_add_epi16(
+          pairs, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(static_cast<int>(load_u32(q + 4 * i)))));
+      pairs = _mm256_add_epi16(
+          pairs, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(static_cast<int>(load_u32(q + 16 + 4 * i)))));
+    }
+    const __m256i q_sum =
+        dot_u8_s8(_mm256_set1_epi8(1), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(q_sum), _mm256_extracti128_si256(q_sum, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    const __m256i shift = _mm256_slli_epi32(_mm256_broadcastd_epi32(s), 3);
+    return _mm256_sub_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), shift);
+  }
 };
 
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16
@@ -265,6 +303,85 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
   }
 }
 
+// Block b of a panel against one token, for the 8 rows of half h: acc = fma(float(dot), d_w·d_a,
+// acc), the float work of tile_inputs and tile_rows. In a row of these blocks (18 or 34 bytes)
+// every other block starts 2 bytes into a word: the codes of the first kind are taken from two
+// words each, those of the second are whole words after the scale's.
+template <class K>
+void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h, const ActBlock32& a, __m256& acc) {
+  const std::size_t at = b * K::kBytes;
+  const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
+  __m256i codes[K::kCodeWords];
+  __m256 d_w;
+  if (at % 4 == 0) {
+    d_w = fp16_halves<false>(load_words(word));
+    for (std::size_t i = 0; i < K::kCodeWords; ++i) {
+      codes[i] =
+          _mm256_blend_epi16(_mm256_srli_epi32(load_words(word + kPanelWordBytes * i), 16),
+                             _mm256_slli_epi32(load_words(word + kPanelWordBytes * (i + 1)), 16), 0xaa);
+    }
+  } else {
+    d_w = fp16_halves<true>(load_words(word));
+    for (std::size_t i = 0; i < K::kCodeWords; ++i) codes[i] = load_words(word + kPanelWordBytes * (i + 1));
+  }
+  const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a.d));
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(K::dot_rows(codes, a)), scale, acc);
+}
+
+// Up to this many inputs are decoded from the panels one at a time (a panel stays in the L1
+// cache for all of them); more go through matmul<K> on rows unpacked from the panels.
+constexpr std::size_t kPanelInputs = 8;
+// Decode streams each panel from memory once; the kernel asks for the lines a few blocks ahead.
+constexpr std::size_t kPrefetchBytes = 4096;
+
+// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), each input alone.
+template <class K>
+void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                   float* out, std::size_t out_stride) {
+  const std::size_t stride = panel_stride(w.row_bytes);
+  const std::size_t blocks = w.cols / 32;
+  for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
+    const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
+    const std::size_t n = row_end - r0 < kPanelRows ? row_end - r0 : kPanelRows;
+    for (std::size_t t = 0; t < x.rows; ++t) {
+      const ActBlock32* in = act_row(x, t);
+      __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (std::size_t b = 0; b < blocks; ++b) {
+        if (t == 0 && b % 2 == 0) {
+          const std::uint8_t* ahead = panel + b * K::kBytes / 4 * kPanelWordBytes + kPrefetchBytes;
+          for (std::size_t line = 0; line < 2 * K::kBytes / 4; ++line)
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
+        }
+        panel_block<K>(panel, b, 0, in[b], acc[0]);
+        panel_block<K>(panel, b, 1, in[b], acc[1]);
+      }
+      alignas(32) float lanes[16];
+      _mm256_store_ps(lanes, acc[0]);
+      _mm256_store_ps(lanes + 8, acc[1]);
+      std::memcpy(out + t * out_stride + r0, lanes, n * sizeof(float));
+    }
+  }
+}
+
+// The table entry of the types read from panels (Q8_0, Q4_0): few inputs straight from the
+// panels; more from rows unpacked from them, a block of rows at a time, with the same bits.
+template <class K>
+void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                   float* out, std::size_t out_stride) {
+  if (row_end <= row_begin || x.rows == 0) return;
+  if (w.panels != nullptr && row_begin % kPanelRows == 0 && x.rows <= kPanelInputs)
+    return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
+  if (w.panels == nullptr) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
+  std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
+  for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
+    const std::size_t n = row_end - r0 < kBlockRows ? row_end - r0 : kBlockRows;
+    for (std::size_t i = 0; i < n; ++i)
+      unpack_panel_row(w.panels, w.row_bytes, r0 + i, rows + i * w.row_bytes);
+    const WeightMatrix part{w.type, rows, n, w.cols, w.row_bytes, nullptr};
+    matmul<K>(part, 0, n, x, out + r0, out_stride);
+  }
+}
+
 template <class K>
 void add(MatmulSlots& slots, tensor::TensorType type) {
   slots[static_cast<std::size_t>(type)] = matmul<K>;
@@ -272,10 +389,12 @@ void add(MatmulSlots& slots, tensor::TensorType type) {
 
 }  // namespace
 
-void add_legacy_kernels(MatmulSlots& slots) {
+void add_legacy_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
   using tensor::TensorType;
-  add<Q8_0>(slots, TensorType::kQ8_0);
-  add<Q4_0>(slots, TensorType::kQ4_0);
+  reads_panels[static_cast<std::size_t>(TensorType::kQ8_0)] = true;
+  reads_panels[static_cast<std::size_t>(TensorType::kQ4_0)] = true;
+  slots[static_cast<std::size_t>(TensorType::kQ8_0)] = matmul_panels<Q8_0>;
+  slots[static_cast<std::size_t>(TensorType::kQ4_0)] = matmul_panels<Q4_0>;
   add<Q4_1>(slots, TensorType::kQ4_1);
   add<Q5_0>(slots, TensorType::kQ5_0);
   add<Q5_1>(slots, TensorType::kQ5_1);

@@ -11,11 +11,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/scratch.hpp"
+
 namespace pensieve::kernels::avx512 {
 
-// Per-thread scratch memory, 64-byte aligned, kept between calls and grown when a larger shape
-// comes (so steady-state calls allocate nothing). `slot` separates buffers used at the same time.
-std::uint8_t* scratch(unsigned slot, std::size_t bytes);
+using kernels::scratch;  // compiled without AVX-512: plain allocation, no vector code
 
 namespace {
 

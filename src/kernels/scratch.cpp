@@ -1,8 +1,9 @@
+// kernels/scratch: see scratch.hpp.
+#include "kernels/scratch.hpp"
+
 #include <cstdlib>
 
-#include "kernels/avx512/common.hpp"
-
-namespace pensieve::kernels::avx512 {
+namespace pensieve::kernels {
 namespace {
 
 constexpr unsigned kSlots = 3;
@@ -24,7 +25,7 @@ std::uint8_t* scratch(unsigned slot, std::size_t bytes) {
   if (scratch_set.size[slot] < bytes) {
     std::free(scratch_set.data[slot]);
     // Some headroom, so a slowly growing shape (a longer prompt) does not reallocate every call.
-    const std::size_t size = round_up(bytes + bytes / 4, 64);
+    const std::size_t size = (bytes + bytes / 4 + 63) / 64 * 64;
     scratch_set.data[slot] = static_cast<std::uint8_t*>(std::aligned_alloc(64, size));
     scratch_set.size[slot] = scratch_set.data[slot] != nullptr ? size : 0;
     if (scratch_set.data[slot] == nullptr) std::abort();
@@ -32,4 +33,4 @@ std::uint8_t* scratch(unsigned slot, std::size_t bytes) {
   return scratch_set.data[slot];
 }
 
-}  // namespace pensieve::kernels::avx512
+}  // namespace pensieve::kernels

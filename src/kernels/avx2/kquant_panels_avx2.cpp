@@ -1,0 +1,222 @@
+// kernels/avx2/kquant_panels_avx2: Q4_K read from repacked panels (panel_layout.hpp), the vector
+// lanes over 8 rows (half a panel).
+//
+// With the lanes over one row's columns (kquant_avx2.cpp) every 32 values of every row end in a
+// float conversion and multiply-add of their own, which took longer than memory took to deliver
+// the weights. Here a dword of 8 rows is one load; maddubs meets it with one token's 4 activation
+// bytes broadcast, so lane r accumulates row r's products, and each group's scale, conversion and
+// float work is done for 8 rows at once. The same code serves one token (decode) and up to kTokens
+// at a time (prefill), each dword unpacked once for all of them.
+//
+// Each (row, token) pair follows one fixed sequence of float operations per super-block,
+// whatever else shares the call (the kernel table's contract); integer sums are exact, so their
+// order is free:
+//   f = fma(float(s_g·Σq·a), d_a[g], f) and n = fma(float(m_g·Σa_g), d_a[g], n), g = 0..7 from
+//   f = n = 0; then acc = fma(f, d, acc), acc = fnmadd(n, dmin, acc).
+// maddubs pair sums of 4-bit codes stay below 2·15·128, so a group's eight stay below 32767.
+//
+// Q6_K was written the same way (one token: a half's four runs at once, each word read once) and
+// measured no faster than its row kernel from memory, and slower for prompts (its 6-bit codes take
+// two loads and five operations a dword, and every other block starts mid-word), so it stays there.
+#include "kernels/avx2/avx2_common.hpp"
+#include "kernels/panel_layout.hpp"
+#include "kernels/scratch.hpp"
+
+namespace pensieve::kernels::avx2 {
+namespace {
+
+constexpr std::size_t kTokens = 4;       // tokens per pass over a panel
+constexpr std::size_t kBlockPanels = 4;  // panels that every token group meets in turn (in L2)
+// Decode streams each panel from memory once; the kernel asks for the lines of each block this
+// many bytes ahead of it (as far as legacy_avx2.cpp's decode; 8 and 16 KiB measured no better).
+constexpr std::size_t kPrefetchBytes = 4096;
+
+__m256i broadcast_u32(const void* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(static_cast<int>(v));
+}
+
+// A byte shuffle applying `pattern` (byte indices within a dword; 0x80 and above give zero) to
+// every dword of a vector.
+__m256i dword_shuffle(std::uint32_t pattern) {
+  const auto at = [pattern](std::uint32_t dword) { return static_cast<int>(pattern + dword * 0x04040404u); };
+  return _mm256_setr_epi32(at(0), at(1), at(2), at(3), at(0), at(1), at(2), at(3));
+}
+
+// Byte i of each dword of v, as the same int16 twice (zero-extended).
+__m256i unsigned_byte_pair(__m256i v, std::uint32_t i) {
+  return _mm256_shuffle_epi8(v, dword_shuffle(0x80008000u | i << 16 | i));
+}
+
+// Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } — 36 words, word-aligned in a panel.
+// qs bytes 32k..32k+31 hold value l of group 2k (low nibble) and of group 2k + 1 (high nibble).
+struct Q4K {
+  static constexpr std::size_t kBytes = 144;
+
+  // Group g's 32 values (the low nibbles of its 8 words, kHigh: the high ones) into f.
+  template <std::size_t T, bool kHigh, class Words>
+  static void group(const Words& word, const ActBlock256* const (&a)[T], int g, __m256i scale,
+                    __m256 (&f)[T]) {
+    const __m256i four = _mm256_set1_epi8(0x0f);
+    __m256i p[T];
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < T; ++t) p[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int w = 0; w < 8; ++w) {
+      const __m256i v = word(4 + 8 * (g / 2) + w);
+      const __m256i codes = _mm256_and_si256(kHigh ? _mm256_srli_epi16(v, 4) : v, four);
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t)
+        p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(codes, broadcast_u32(a[t]->q + 32 * g + 4 * w)));
+    }
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < T; ++t) {
+      const __m256 d_a = _mm256_set1_ps(a[t]->d[g]);
+      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p[t], scale)), d_a, f[t]);
+    }
+  }
+
+  // word(i): word i of the block for this half panel.
+  template <std::size_t T, class Words>
+  static void block(const Words& word, const ActBlock256* const (&a)[T], __m256 (&acc)[T]) {
+    const __m256i w0 = word(0), p0 = word(1), p1 = word(2), p2 = word(3);
+    const __m256i six = _mm256_set1_epi8(0x3f), four = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x03);
+    // The 6-bit scales and minimums of groups 0..3 and 4..7 (see kquant_avx2.cpp), per lane.
+    const __m256i scales_lo = _mm256_and_si256(p0, six);
+    const __m256i mins_lo = _mm256_and_si256(p1, six);
+    const __m256i scales_hi = _mm256_or_si256(
+        _mm256_and_si256(p2, four), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(p0, 6), two), 4));
+    const __m256i mins_hi =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(p2, 4), four),
+                        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(p1, 6), two), 4));
+    __m256i scales[8];
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) scales[g] = unsigned_byte_pair(g < 4 ? scales_lo : scales_hi, g % 4);
+    __m256 f[T], n[T];
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < T; ++t) f[t] = n[t] = _mm256_setzero_ps();
+      // Not unrolled: fully unrolled, GCC hoists every broadcast of the block ahead and spills them.
+#pragma GCC unroll 1
+    for (int g = 0; g < 8; g += 2) {
+      group<T, false>(word, a, g, scales[g], f);
+      group<T, true>(word, a, g + 1, scales[g + 1], f);
+    }
+    // The minimums after the codes: fewer vectors live in the loop above.
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) {
+      const __m256i min = unsigned_byte_pair(g < 4 ? mins_lo : mins_hi, g % 4);
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t) {
+        const __m256i group_sum = _mm256_madd_epi16(min, broadcast_u32(a[t]->sums + 2 * g));
+        n[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_sum), _mm256_set1_ps(a[t]->d[g]), n[t]);
+      }
+    }
+    const __m256 d = fp16_halves<false>(w0), dmin = fp16_halves<true>(w0);
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < T; ++t)
+      acc[t] = _mm256_fnmadd_ps(n[t], dmin, _mm256_fmadd_ps(f[t], d, acc[t]));
+  }
+};
+
+// Words of one block of a half panel, the block starting on a word boundary.
+struct AlignedWords {
+  const std::uint8_t* base;  // word 0 of the block, this half
+  __m256i operator()(int i) const { return load_words(base + 64 * static_cast<std::size_t>(i)); }
+};
+
+// Block b of the tokens' activation rows, for kT tokens from t0.
+template <std::size_t T>
+void act_blocks(const Activations& x, std::size_t t0, std::size_t b, const ActBlock256* (&a)[T]) {
+#pragma GCC unroll 4
+  for (std::size_t t = 0; t < T; ++t)
+    a[t] = reinterpret_cast<const ActBlock256*>(x.data + (t0 + t) * x.stride) + b;
+}
+
+// T tokens from t0 against one panel (16 rows, `rows` of them stored) to out + t·out_stride.
+template <class K, std::size_t T>
+void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations& x, std::size_t t0,
+                  std::size_t rows, float* out, std::size_t out_stride) {
+  __m256 acc[2][T];
+  for (auto& half : acc) {
+    for (__m256& v : half) v = _mm256_setzero_ps();
+  }
+  const std::size_t blocks = cols / 256;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const ActBlock256* a[T];
+    act_blocks<T>(x, t0, b, a);
+    const std::size_t at = b * K::kBytes;
+    const std::uint8_t* first = panel + at / 4 * kPanelWordBytes;
+    if constexpr (T == 1) {
+      // Reading past the panel's end is harmless: a prefetch never faults.
+      const std::uint8_t* ahead = first + kPrefetchBytes;
+      for (std::size_t line = 0; line < K::kBytes / 4 + 1; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
+    }
+    for (std::size_t h = 0; h < 2; ++h) K::template block<T>(AlignedWords{first + 32 * h}, a, acc[h]);
+  }
+  for (std::size_t t = 0; t < T; ++t) {
+    alignas(32) float lanes[16];
+    _mm256_store_ps(lanes, acc[0][t]);
+    _mm256_store_ps(lanes + 8, acc[1][t]);
+    std::memcpy(out + (t0 + t) * out_stride, lanes, rows * sizeof(float));
+  }
+}
+
+template <class K>
+void panel_tokens_n(std::size_t tokens, const std::uint8_t* panel, std::size_t cols, const Activations& x,
+                    std::size_t t0, std::size_t rows, float* out, std::size_t out_stride) {
+  static_assert(kTokens == 4);
+  switch (tokens) {
+    case 1:
+      return panel_tokens<K, 1>(panel, cols, x, t0, rows, out, out_stride);
+    case 2:
+      return panel_tokens<K, 2>(panel, cols, x, t0, rows, out, out_stride);
+    case 3:
+      return panel_tokens<K, 3>(panel, cols, x, t0, rows, out, out_stride);
+    default:
+      return panel_tokens<K, 4>(panel, cols, x, t0, rows, out, out_stride);
+  }
+}
+
+// The table entry: rows [row_begin, row_end) × every input. Rows that do not start a repacked
+// panel (a matrix without panels, or a range off a panel boundary) are repacked into scratch
+// memory first, so every call computes from the same layout and gets the same bits.
+template <class K>
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
+  if (row_end <= row_begin || x.rows == 0) return;
+  const std::size_t stride = panel_stride(w.row_bytes);
+  const std::size_t rows = row_end - row_begin;
+  const std::uint8_t* panels = nullptr;
+  if (w.panels != nullptr && row_begin % kPanelRows == 0) {
+    panels = w.panels + row_begin / kPanelRows * stride;
+  } else {
+    const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
+    std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
+    repack_panels(part, 0, panel_count(rows), copy);
+    panels = copy;
+  }
+  const std::size_t n_panels = panel_count(rows);
+  for (std::size_t p0 = 0; p0 < n_panels; p0 += kBlockPanels) {
+    const std::size_t p_end = p0 + kBlockPanels < n_panels ? p0 + kBlockPanels : n_panels;
+    for (std::size_t t0 = 0; t0 < x.rows; t0 += kTokens) {
+      const std::size_t tokens = x.rows - t0 < kTokens ? x.rows - t0 : kTokens;
+      for (std::size_t p = p0; p < p_end; ++p) {
+        const std::size_t r = p * kPanelRows;
+        const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
+        panel_tokens_n<K>(tokens, panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void add_kquant_panel_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
+  const auto q4k = static_cast<std::size_t>(tensor::TensorType::kQ4_K);
+  slots[q4k] = matmul<Q4K>;
+  reads_panels[q4k] = true;
+}
+
+}  // namespace pensieve::kernels::avx2
