@@ -363,6 +363,47 @@ void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
   }
 }
 
+// Rows [first, first + n) (n ≤ 8, within one half panel) back in their stored encoding, each
+// row_bytes from out + i·row_bytes: eight words of the eight rows transposed at a time (an 8 × 8
+// dword transpose), the last words of a row one by one.
+void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::size_t first, std::size_t n,
+                       std::uint8_t* out) {
+  const std::uint8_t* half = panels + first / kPanelRows * panel_stride(row_bytes) + 4 * (first % kPanelRows);
+  const std::size_t whole = row_bytes / 4;
+  std::size_t k = 0;
+  if (first % 8 == 0) {
+    for (; k + 8 <= whole; k += 8) {
+      __m256i v[8], t[8], u[8];
+      for (std::size_t j = 0; j < 8; ++j) v[j] = load_words(half + (k + j) * kPanelWordBytes);
+      for (std::size_t j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_epi32(v[j], v[j + 1]);
+        t[j + 1] = _mm256_unpackhi_epi32(v[j], v[j + 1]);
+      }
+      for (std::size_t j = 0; j < 8; j += 4) {
+        u[j] = _mm256_unpacklo_epi64(t[j], t[j + 2]);
+        u[j + 1] = _mm256_unpackhi_epi64(t[j], t[j + 2]);
+        u[j + 2] = _mm256_unpacklo_epi64(t[j + 1], t[j + 3]);
+        u[j + 3] = _mm256_unpackhi_epi64(t[j + 1], t[j + 3]);
+      }
+      // u[r] holds row r's words k..k+3 in its low half and row r + 4's in its high half; u[4 + r]
+      // the words k+4..k+7 of the same rows.
+      for (std::size_t r = 0; r < 4; ++r) {
+        const __m256i low = _mm256_permute2x128_si256(u[r], u[4 + r], 0x20);
+        const __m256i high = _mm256_permute2x128_si256(u[r], u[4 + r], 0x31);
+        if (r < n) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * row_bytes + 4 * k), low);
+        if (r + 4 < n)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (r + 4) * row_bytes + 4 * k), high);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t at = 4 * k; at < row_bytes; at += 4) {
+      const std::size_t bytes = row_bytes - at < 4 ? row_bytes - at : 4;
+      std::memcpy(out + r * row_bytes + at, half + at / 4 * kPanelWordBytes + 4 * r, bytes);
+    }
+  }
+}
+
 // The table entry of the types read from panels (Q8_0, Q4_0): few inputs straight from the
 // panels; more from rows unpacked from them, a block of rows at a time, with the same bits.
 template <class K>
@@ -375,8 +416,13 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
   std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
     const std::size_t n = row_end - r0 < kBlockRows ? row_end - r0 : kBlockRows;
-    for (std::size_t i = 0; i < n; ++i)
-      unpack_panel_row(w.panels, w.row_bytes, r0 + i, rows + i * w.row_bytes);
+    for (std::size_t i = 0; i < n;) {
+      // Up to the end of the half panel holding row r0 + i.
+      const std::size_t in_half = 8 - (r0 + i) % 8;
+      const std::size_t take = n - i < in_half ? n - i : in_half;
+      unpack_half_panel(w.panels, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
+      i += take;
+    }
     const WeightMatrix part{w.type, rows, n, w.cols, w.row_bytes, nullptr};
     matmul<K>(part, 0, n, x, out + r0, out_stride);
   }

@@ -213,6 +213,22 @@ TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
           << name_of(isa) << " " << tensor::name_of(type) << " slice, input " << t;
     }
     EXPECT_EQ(packed.slice_rows(40, 16).panels, nullptr) << "a slice off a panel boundary reads rows";
+    // Row ranges that start inside a panel (or inside half of one), called on the table entry
+    // itself, keep them too.
+    const KernelTable& table = kernel_table(isa);
+    PreparedInput input(n, cols);
+    input.set(x.data(), cols, n, cols);
+    const Activations& a = input.in(activation_format_of(type), table, pool);
+    for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{37, 150}, {8, 21}, {3, 5}}) {
+      std::vector<float> part(n * rows, NAN);
+      table.matmul_for(type)(packed, begin, end, a, part.data(), rows);
+      for (std::size_t t = 0; t < n; ++t) {
+        ASSERT_EQ(
+            std::memcmp(&part[t * rows + begin], &want[t * rows + begin], (end - begin) * sizeof(float)), 0)
+            << name_of(isa) << " " << tensor::name_of(type) << " rows " << begin << ".." << end << ", input "
+            << t;
+      }
+    }
   }
 }
 
