@@ -10,6 +10,9 @@
 //   with the 8 inputs, whose scales sit in one vector;
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
+// Q8_0 and Q4_0 are read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
+// load: up to kPanelInputs inputs are computed there with the rows in the lanes (panel_block), the
+// same float work again; more run the tiles above on rows unpacked from the panels.
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/scratch.hpp"
