@@ -146,6 +146,8 @@ struct Q6K {
 
 // R rows × T inputs; rows one after the other within each super-block, so only one row's
 // unpacked block is live at a time.
+constexpr std::size_t kDecodePrefetchBytes = 4096;
+
 template <class K>
 struct KTile {
   template <int R, int T>
@@ -163,7 +165,14 @@ struct KTile {
             reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride) + b;
       }
       for (int r = 0; r < R; ++r) {
-        const K block(w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes);
+        const std::uint8_t* at = w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes;
+        if constexpr (R == 1 && T == 1) {
+          // Decode reads the rows once, one after another: ask for the lines a few KiB ahead (a
+          // prefetch past the matrix's end never faults).
+          for (std::size_t line = 0; line < K::kBytes; line += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(at + kDecodePrefetchBytes + line), _MM_HINT_T0);
+        }
+        const K block(at);
         __m256 f[T];
         scaled_dots(block, a, f);
         for (int t = 0; t < T; ++t) block.finish(acc[r][t], f[t], *a[t]);
