@@ -79,6 +79,21 @@ inline __m256i fifth_bits_32(std::uint32_t bits) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
+// The 4 bytes at p in every dword (a token's 4 activation codes against a dword of 8 rows).
+inline __m256i broadcast_u32(const void* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(static_cast<int>(v));
+}
+
+// The sum of the eight int32 lanes of v, in every lane.
+inline __m256i broadcast_lane_sum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm256_broadcastd_epi32(s);
+}
+
 // Σ of unsigned bytes u times signed bytes s over groups of four bytes, as eight int32 lanes.
 // Exact while every u·s pair sum stays within int16 (|u| ≤ 128 with |s| ≤ 127).
 inline __m256i dot_u8_s8(__m256i u, __m256i s) {

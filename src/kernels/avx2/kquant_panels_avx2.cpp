@@ -31,12 +31,6 @@ constexpr std::size_t kBlockPanels = 4;  // panels that every token group meets 
 // many bytes ahead of it (as far as legacy_avx2.cpp's decode; 8 and 16 KiB measured no better).
 constexpr std::size_t kPrefetchBytes = 4096;
 
-__m256i broadcast_u32(const void* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(static_cast<int>(v));
-}
-
 // A byte shuffle applying `pattern` (byte indices within a dword; 0x80 and above give zero) to
 // every dword of a vector.
 __m256i dword_shuffle(std::uint32_t pattern) {
@@ -49,14 +43,19 @@ __m256i unsigned_byte_pair(__m256i v, std::uint32_t i) {
   return _mm256_shuffle_epi8(v, dword_shuffle(0x80008000u | i << 16 | i));
 }
 
+// Word i of a block of a half panel, from word 0 of it.
+__m256i word_at(const std::uint8_t* block, int i) {
+  return load_words(block + kPanelWordBytes * static_cast<std::size_t>(i));
+}
+
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } — 36 words, word-aligned in a panel.
 // qs bytes 32k..32k+31 hold value l of group 2k (low nibble) and of group 2k + 1 (high nibble).
 struct Q4K {
   static constexpr std::size_t kBytes = 144;
 
   // Group g's 32 values (the low nibbles of its 8 words, kHigh: the high ones) into f.
-  template <std::size_t T, bool kHigh, class Words>
-  static void group(const Words& word, const ActBlock256* const (&a)[T], int g, __m256i scale,
+  template <std::size_t T, bool kHigh>
+  static void group(const std::uint8_t* block, const ActBlock256* const (&a)[T], int g, __m256i scale,
                     __m256 (&f)[T]) {
     const __m256i four = _mm256_set1_epi8(0x0f);
     __m256i p[T];
@@ -64,7 +63,7 @@ struct Q4K {
     for (std::size_t t = 0; t < T; ++t) p[t] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int w = 0; w < 8; ++w) {
-      const __m256i v = word(4 + 8 * (g / 2) + w);
+      const __m256i v = word_at(block, 4 + 8 * (g / 2) + w);
       const __m256i codes = _mm256_and_si256(kHigh ? _mm256_srli_epi16(v, 4) : v, four);
 #pragma GCC unroll 4
       for (std::size_t t = 0; t < T; ++t)
@@ -77,10 +76,11 @@ struct Q4K {
     }
   }
 
-  // word(i): word i of the block for this half panel.
-  template <std::size_t T, class Words>
-  static void block(const Words& word, const ActBlock256* const (&a)[T], __m256 (&acc)[T]) {
-    const __m256i w0 = word(0), p0 = word(1), p1 = word(2), p2 = word(3);
+  // `block`: word 0 of the block, for this half panel.
+  template <std::size_t T>
+  static void block(const std::uint8_t* block, const ActBlock256* const (&a)[T], __m256 (&acc)[T]) {
+    const __m256i w0 = word_at(block, 0), p0 = word_at(block, 1), p1 = word_at(block, 2),
+                  p2 = word_at(block, 3);
     const __m256i six = _mm256_set1_epi8(0x3f), four = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x03);
     // The 6-bit scales and minimums of groups 0..3 and 4..7 (see kquant_avx2.cpp), per lane.
     const __m256i scales_lo = _mm256_and_si256(p0, six);
@@ -99,8 +99,8 @@ struct Q4K {
       // Not unrolled: fully unrolled, GCC hoists every broadcast of the block ahead and spills them.
 #pragma GCC unroll 1
     for (int g = 0; g < 8; g += 2) {
-      group<T, false>(word, a, g, scales[g], f);
-      group<T, true>(word, a, g + 1, scales[g + 1], f);
+      group<T, false>(block, a, g, scales[g], f);
+      group<T, true>(block, a, g + 1, scales[g + 1], f);
     }
     // The minimums after the codes: fewer vectors live in the loop above.
 #pragma GCC unroll 8
@@ -117,12 +117,6 @@ struct Q4K {
     for (std::size_t t = 0; t < T; ++t)
       acc[t] = _mm256_fnmadd_ps(n[t], dmin, _mm256_fmadd_ps(f[t], d, acc[t]));
   }
-};
-
-// Words of one block of a half panel, the block starting on a word boundary.
-struct AlignedWords {
-  const std::uint8_t* base;  // word 0 of the block, this half
-  __m256i operator()(int i) const { return load_words(base + 64 * static_cast<std::size_t>(i)); }
 };
 
 // Block b of the tokens' activation rows, for kT tokens from t0.
@@ -153,7 +147,7 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
       for (std::size_t line = 0; line < K::kBytes / 4 + 1; ++line)
         _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
     }
-    for (std::size_t h = 0; h < 2; ++h) K::template block<T>(AlignedWords{first + 32 * h}, a, acc[h]);
+    for (std::size_t h = 0; h < 2; ++h) K::template block<T>(first + 32 * h, a, acc[h]);
   }
   for (std::size_t t = 0; t < T; ++t) {
     alignas(32) float lanes[16];

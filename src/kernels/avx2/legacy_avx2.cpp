@@ -43,8 +43,7 @@ struct Q8_0 {
   static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
     __m256i sum = _mm256_setzero_si256();
     for (std::size_t i = 0; i < kCodeWords; ++i) {
-      const __m256i q =
-          _mm256_set1_epi32(static_cast<int>(load_u32(reinterpret_cast<const std::uint8_t*>(a.q) + 4 * i)));
+      const __m256i q = broadcast_u32(a.q + 4 * i);
       sum = _mm256_add_epi32(sum,
                              dot_u8_s8(_mm256_sign_epi8(words[i], words[i]), _mm256_sign_epi8(q, words[i])));
     }
@@ -70,18 +69,12 @@ struct Q4_0 {
     for (std::size_t i = 0; i < kCodeWords; ++i) {
       const __m256i lo = _mm256_and_si256(words[i], low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
-      pairs = _mm256_add_epi16(
-          pairs, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(static_cast<int>(load_u32(q + 4 * i)))));
-      pairs = _mm256_add_epi16(
-          pairs, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(static_cast<int>(load_u32(q + 16 + 4 * i)))));
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, broadcast_u32(q + 4 * i)));
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, broadcast_u32(q + 16 + 4 * i)));
     }
-    const __m256i q_sum =
-        dot_u8_s8(_mm256_set1_epi8(1), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(q_sum), _mm256_extracti128_si256(q_sum, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    const __m256i shift = _mm256_slli_epi32(_mm256_broadcastd_epi32(s), 3);
-    return _mm256_sub_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), shift);
+    const __m256i shift_sum =
+        dot_u8_s8(_mm256_set1_epi8(kShift), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+    return _mm256_sub_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), broadcast_lane_sum(shift_sum));
   }
 };
 
@@ -263,11 +256,7 @@ void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activ
     __m256i sum = sum_lanes_8(dots);
     if constexpr (K::kCodes == Codes::kShifted) {
       // Σ (u − shift)·a = Σ u·a − shift·Σ a, all exact.
-      const __m256i q_sum = dot_u8_s8(_mm256_set1_epi8(K::kShift), q);
-      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(q_sum), _mm256_extracti128_si256(q_sum, 1));
-      s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-      sum = _mm256_sub_epi32(sum, _mm256_broadcastd_epi32(s));
+      sum = _mm256_sub_epi32(sum, broadcast_lane_sum(dot_u8_s8(_mm256_set1_epi8(K::kShift), q)));
     }
     const __m256 scale = _mm256_mul_ps(scales_of_rows<K>(rows, at), _mm256_set1_ps(in[b].d));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc);
