@@ -11,8 +11,9 @@
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
 // Q8_0 and Q4_0 are read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
-// load: up to kPanelInputs inputs are computed there with the rows in the lanes (panel_block), the
-// same float work again; more run the tiles above on rows unpacked from the panels.
+// load, with the rows in the lanes (panel_block) and the same float work again: decode one input
+// at a time, prompts kPromptTokens at a time, each word realigned once for all of them. Row ranges
+// that do not start a panel run the tiles above on rows unpacked from the panels.
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/scratch.hpp"
@@ -59,8 +60,8 @@ struct Q4_0 {
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
   // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 (low nibbles) and
-  // 16 + 4i.. (high nibbles) of each row. Σ (u − 8)·a = Σ u·a − 8·Σa; eight pair sums of 4-bit
-  // codes stay within int16.
+  // 16 + 4i.. (high nibbles) of each row. Σ u·a, before the shift (shift_terms below); eight pair
+  // sums of 4-bit codes stay within int16.
   static constexpr std::size_t kCodeWords = 4;
   static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
     const auto* q = reinterpret_cast<const std::uint8_t*>(a.q);
@@ -72,9 +73,7 @@ struct Q4_0 {
       pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, broadcast_u32(q + 4 * i)));
       pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, broadcast_u32(q + 16 + 4 * i)));
     }
-    const __m256i shift_sum =
-        dot_u8_s8(_mm256_set1_epi8(kShift), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
-    return _mm256_sub_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), broadcast_lane_sum(shift_sum));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
   }
 };
 
@@ -295,12 +294,38 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
   }
 }
 
-// Block b of a panel against one token, for the 8 rows of half h: acc = fma(float(dot), d_w·d_a,
-// acc), the float work of tile_inputs and tile_rows. In a row of these blocks (18 or 34 bytes)
-// every other block starts 2 bytes into a word: the codes of the first kind are taken from two
-// words each, those of the second are whole words after the scale's.
+// Σa·shift of every block of every input of x, for the shifted panel types (Σ (u − shift)·a =
+// Σ u·a − shift·Σa): computed once per call, not once per panel and half panel that meets the
+// block. In scratch slot 1; nullptr for the other types.
 template <class K>
-void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h, const ActBlock32& a, __m256& acc) {
+const std::int32_t* shift_terms(const Activations& x, std::size_t blocks) {
+  if constexpr (K::kCodes != Codes::kShifted) {
+    return nullptr;
+  } else {
+    auto* terms = reinterpret_cast<std::int32_t*>(scratch(1, x.rows * blocks * sizeof(std::int32_t)));
+    const __m256i shift = _mm256_set1_epi8(K::kShift);
+    for (std::size_t t = 0; t < x.rows; ++t) {
+      const ActBlock32* in = act_row(x, t);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
+        terms[t * blocks + b] = _mm256_cvtsi256_si32(broadcast_lane_sum(dot_u8_s8(shift, q)));
+      }
+    }
+    return terms;
+  }
+}
+
+// Block b of a panel against T tokens, for the 8 rows of half h: acc[t] = fma(float(dot),
+// d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows. In a row of these blocks (18 or
+// 34 bytes) every other block starts 2 bytes into a word: the codes of the first kind are taken
+// from two words each, those of the second are whole words after the scale's. `shift[t]`: token
+// t's shift term of the block (shifted types). Always inlined: as a call (GCC's choice once it
+// served several token counts) its accumulators went through memory and Q4_0 decode from the
+// caches ran at 60% of the rate.
+template <class K, std::size_t T>
+[[gnu::always_inline]] inline void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h,
+                                               const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
+                                               __m256 (&acc)[T]) {
   const std::size_t at = b * K::kBytes;
   const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
   __m256i codes[K::kCodeWords];
@@ -316,12 +341,24 @@ void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h, const 
     d_w = fp16_halves<true>(load_words(word));
     for (std::size_t i = 0; i < K::kCodeWords; ++i) codes[i] = load_words(word + kPanelWordBytes * (i + 1));
   }
-  const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a.d));
-  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(K::dot_rows(codes, a)), scale, acc);
+  for (std::size_t t = 0; t < T; ++t) {
+    __m256i dot = K::dot_rows(codes, a[t][b]);
+    if constexpr (K::kCodes == Codes::kShifted) dot = _mm256_sub_epi32(dot, shift[t]);
+    const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a[t][b].d));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+  }
+}
+
+// Token t0 + t's shift terms of block b, as vectors (zero for the unshifted types).
+template <std::size_t T>
+void block_shifts(const std::int32_t* terms, std::size_t blocks, std::size_t t0, std::size_t b,
+                  __m256i (&shift)[T]) {
+  for (std::size_t t = 0; t < T; ++t)
+    shift[t] = terms == nullptr ? _mm256_setzero_si256() : _mm256_set1_epi32(terms[(t0 + t) * blocks + b]);
 }
 
 // Up to this many inputs are decoded from the panels one at a time (a panel stays in the L1
-// cache for all of them); more go through matmul<K> on rows unpacked from the panels.
+// cache for all of them); more go through prompt_panels.
 constexpr std::size_t kPanelInputs = 8;
 // Decode streams each panel from memory once; the kernel asks for the lines a few blocks ahead.
 constexpr std::size_t kPrefetchBytes = 4096;
@@ -332,33 +369,101 @@ void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
                    float* out, std::size_t out_stride) {
   const std::size_t stride = panel_stride(w.row_bytes);
   const std::size_t blocks = w.cols / 32;
+  const std::int32_t* terms = shift_terms<K>(x, blocks);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
     const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
     const std::size_t n = row_end - r0 < kPanelRows ? row_end - r0 : kPanelRows;
     for (std::size_t t = 0; t < x.rows; ++t) {
-      const ActBlock32* in = act_row(x, t);
-      __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      const ActBlock32* const in[1] = {act_row(x, t)};
+      __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
       for (std::size_t b = 0; b < blocks; ++b) {
         // Block b's words (those starting in it), half before each half panel: in one burst per
         // two blocks, Q8_0 read 79–88% as fast as plain loads read memory, spread 89–93%
         // (kernels_bench decode/dram of_read, Zen 3).
         const std::size_t first = b * K::kBytes / 4, end = (b + 1) * K::kBytes / 4, mid = (first + end) / 2;
         const std::uint8_t* ahead = panel + kPrefetchBytes;
+        __m256i shift[1];
+        block_shifts(terms, blocks, t, b, shift);
         if (t == 0) {
           for (std::size_t line = first; line < mid; ++line)
             _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
         }
-        panel_block<K>(panel, b, 0, in[b], acc[0]);
+        panel_block<K, 1>(panel, b, 0, in, shift, acc[0]);
         if (t == 0) {
           for (std::size_t line = mid; line < end; ++line)
             _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
         }
-        panel_block<K>(panel, b, 1, in[b], acc[1]);
+        panel_block<K, 1>(panel, b, 1, in, shift, acc[1]);
       }
       alignas(32) float lanes[16];
-      _mm256_store_ps(lanes, acc[0]);
-      _mm256_store_ps(lanes + 8, acc[1]);
+      _mm256_store_ps(lanes, acc[0][0]);
+      _mm256_store_ps(lanes + 8, acc[1][0]);
       std::memcpy(out + t * out_stride + r0, lanes, n * sizeof(float));
+    }
+  }
+}
+
+// Prompt passes over the panels: T tokens from t0 against one panel (`rows` of its 16 stored),
+// each word realigned once for all T.
+template <class K, std::size_t T>
+void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations& x,
+                  const std::int32_t* terms, std::size_t t0, std::size_t rows, float* out,
+                  std::size_t out_stride) {
+  const ActBlock32* in[T];
+  for (std::size_t t = 0; t < T; ++t) in[t] = act_row(x, t0 + t);
+  __m256 acc[2][T];
+  for (auto& half : acc) {
+    for (__m256& v : half) v = _mm256_setzero_ps();
+  }
+  const std::size_t blocks = cols / 32;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    __m256i shift[T];
+    block_shifts(terms, blocks, t0, b, shift);
+    panel_block<K, T>(panel, b, 0, in, shift, acc[0]);
+    panel_block<K, T>(panel, b, 1, in, shift, acc[1]);
+  }
+  for (std::size_t t = 0; t < T; ++t) {
+    alignas(32) float lanes[16];
+    _mm256_store_ps(lanes, acc[0][t]);
+    _mm256_store_ps(lanes + 8, acc[1][t]);
+    std::memcpy(out + (t0 + t) * out_stride, lanes, rows * sizeof(float));
+  }
+}
+
+constexpr std::size_t kPromptTokens = 4;  // tokens per pass over a panel
+constexpr std::size_t kBlockPanels = 4;   // panels that every token group meets in turn (in L2)
+
+// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), kPromptTokens
+// tokens at a time.
+template <class K>
+void prompt_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+                   float* out, std::size_t out_stride) {
+  static_assert(kPromptTokens == 4);
+  const std::size_t stride = panel_stride(w.row_bytes);
+  const std::size_t first = row_begin / kPanelRows, end = (row_end + kPanelRows - 1) / kPanelRows;
+  const std::int32_t* terms = shift_terms<K>(x, w.cols / 32);
+  for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
+    const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
+    for (std::size_t t0 = 0; t0 < x.rows; t0 += kPromptTokens) {
+      const std::size_t tokens = x.rows - t0 < kPromptTokens ? x.rows - t0 : kPromptTokens;
+      for (std::size_t p = p0; p < p_end; ++p) {
+        const std::size_t r = p * kPanelRows;
+        const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
+        const std::uint8_t* panel = w.panels + p * stride;
+        switch (tokens) {
+          case 1:
+            panel_tokens<K, 1>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
+            break;
+          case 2:
+            panel_tokens<K, 2>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
+            break;
+          case 3:
+            panel_tokens<K, 3>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
+            break;
+          default:
+            panel_tokens<K, 4>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
+        }
+      }
     }
   }
 }
@@ -404,14 +509,17 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
   }
 }
 
-// The table entry of the types read from panels (Q8_0, Q4_0): few inputs straight from the
-// panels; more from rows unpacked from them, a block of rows at a time, with the same bits.
+// The table entry of the types read from panels (Q8_0, Q4_0): from the panels, one input at a
+// time while there are few and kPromptTokens at a time for more; a row range that does not start
+// a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
 template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
-  if (w.panels != nullptr && row_begin % kPanelRows == 0 && x.rows <= kPanelInputs)
-    return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
+  if (w.panels != nullptr && row_begin % kPanelRows == 0) {
+    if (x.rows <= kPanelInputs) return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
+    return prompt_panels<K>(w, row_begin, row_end, x, out, out_stride);
+  }
   if (w.panels == nullptr) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
   std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
