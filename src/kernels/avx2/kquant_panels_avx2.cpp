@@ -95,7 +95,7 @@ struct Q4K {
         p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(codes, broadcast_u32(a[t]->q + 32 * g + 4 * w)));
     };
     // Unrolled fully for one token; for more, GCC hoisted the broadcasts of all eight words ahead
-    // and spilled the accumulators (Q4_K prefill 131–152 GOP/s unrolled, 194–235 by two).
+    // and spilled the accumulators (Q4_K prefill on kernels_bench 125–169 GOP/s unrolled, 152–235 by two).
     if constexpr (T == 1) {
 #pragma GCC unroll 8
       for (int w = 0; w < 8; ++w) word(w);
