@@ -5,7 +5,7 @@
 // float conversion and multiply-add of their own, which took longer than memory took to deliver
 // the weights. Here a dword of 8 rows is one load; maddubs meets it with one token's 4 activation
 // bytes broadcast, so lane r accumulates row r's products, and each group's scale, conversion and
-// float work is done for 8 rows at once. The same code serves one token (decode) and up to kTokens
+// float work is done for 8 rows at once. The same code serves one token (decode) and up to kPassTokens
 // at a time (prefill), each dword unpacked once for all of them.
 //
 // Each (row, token) pair follows one fixed sequence of float operations per super-block,
@@ -19,14 +19,13 @@
 // measured no faster than its row kernel from memory, and slower for prompts (its 6-bit codes take
 // two loads and five operations a dword, and every other block starts mid-word), so it stays there.
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
 
-constexpr std::size_t kTokens = 4;       // tokens per pass over a panel
-constexpr std::size_t kBlockPanels = 4;  // panels that every token group meets in turn (in L2)
 // Decode streams each panel from memory once; the kernel asks for the lines of each block this
 // many bytes ahead of it (as far as legacy_avx2.cpp's decode; 8 and 16 KiB measured no better).
 constexpr std::size_t kPrefetchBytes = 4096;
@@ -180,28 +179,7 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
     const Prefetch prefetch(T == 1 ? first + kPrefetchBytes : nullptr, K::kBytes / 4);
     for (int h = 0; h < 2; ++h) K::template block<T>(first + 32 * h, a, acc[h], prefetch, h);
   }
-  for (std::size_t t = 0; t < T; ++t) {
-    alignas(32) float lanes[16];
-    _mm256_store_ps(lanes, acc[0][t]);
-    _mm256_store_ps(lanes + 8, acc[1][t]);
-    std::memcpy(out + (t0 + t) * out_stride, lanes, rows * sizeof(float));
-  }
-}
-
-template <class K>
-void panel_tokens_n(std::size_t tokens, const std::uint8_t* panel, std::size_t cols, const Activations& x,
-                    std::size_t t0, std::size_t rows, float* out, std::size_t out_stride) {
-  static_assert(kTokens == 4);
-  switch (tokens) {
-    case 1:
-      return panel_tokens<K, 1>(panel, cols, x, t0, rows, out, out_stride);
-    case 2:
-      return panel_tokens<K, 2>(panel, cols, x, t0, rows, out, out_stride);
-    case 3:
-      return panel_tokens<K, 3>(panel, cols, x, t0, rows, out, out_stride);
-    default:
-      return panel_tokens<K, 4>(panel, cols, x, t0, rows, out, out_stride);
-  }
+  store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
 // The table entry: rows [row_begin, row_end) × every input. Rows that do not start a repacked
@@ -222,18 +200,11 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
     repack_panels(part, 0, panel_count(rows), copy);
     panels = copy;
   }
-  const std::size_t n_panels = panel_count(rows);
-  for (std::size_t p0 = 0; p0 < n_panels; p0 += kBlockPanels) {
-    const std::size_t p_end = p0 + kBlockPanels < n_panels ? p0 + kBlockPanels : n_panels;
-    for (std::size_t t0 = 0; t0 < x.rows; t0 += kTokens) {
-      const std::size_t tokens = x.rows - t0 < kTokens ? x.rows - t0 : kTokens;
-      for (std::size_t p = p0; p < p_end; ++p) {
-        const std::size_t r = p * kPanelRows;
-        const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
-        panel_tokens_n<K>(tokens, panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
-      }
-    }
-  }
+  panel_passes(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+    const std::size_t r = p * kPanelRows;
+    const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
+    panel_tokens<K, T>(panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
+  });
 }
 
 }  // namespace

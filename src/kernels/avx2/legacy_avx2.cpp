@@ -12,9 +12,10 @@
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
 // Q8_0 and Q4_0 are read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
 // load, with the rows in the lanes (panel_block) and the same float work again: decode one input
-// at a time, prompts kPromptTokens at a time, each word realigned once for all of them. Row ranges
+// at a time, prompts kPassTokens at a time, each word realigned once for all of them. Row ranges
 // that do not start a panel run the tiles above on rows unpacked from the panels.
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/scratch.hpp"
 
@@ -395,10 +396,7 @@ void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
         }
         panel_block<K, 1>(panel, b, 1, in, shift, acc[1]);
       }
-      alignas(32) float lanes[16];
-      _mm256_store_ps(lanes, acc[0][0]);
-      _mm256_store_ps(lanes + 8, acc[1][0]);
-      std::memcpy(out + t * out_stride + r0, lanes, n * sizeof(float));
+      store_panel_rows(acc, n, t, out + r0, out_stride);
     }
   }
 }
@@ -422,50 +420,22 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
     panel_block<K, T>(panel, b, 0, in, shift, acc[0]);
     panel_block<K, T>(panel, b, 1, in, shift, acc[1]);
   }
-  for (std::size_t t = 0; t < T; ++t) {
-    alignas(32) float lanes[16];
-    _mm256_store_ps(lanes, acc[0][t]);
-    _mm256_store_ps(lanes + 8, acc[1][t]);
-    std::memcpy(out + (t0 + t) * out_stride, lanes, rows * sizeof(float));
-  }
+  store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
-constexpr std::size_t kPromptTokens = 4;  // tokens per pass over a panel
-constexpr std::size_t kBlockPanels = 4;   // panels that every token group meets in turn (in L2)
-
-// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), kPromptTokens
+// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), kPassTokens
 // tokens at a time.
 template <class K>
 void prompt_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
-  static_assert(kPromptTokens == 4);
   const std::size_t stride = panel_stride(w.row_bytes);
-  const std::size_t first = row_begin / kPanelRows, end = (row_end + kPanelRows - 1) / kPanelRows;
   const std::int32_t* terms = shift_terms<K>(x, w.cols / 32);
-  for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
-    const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
-    for (std::size_t t0 = 0; t0 < x.rows; t0 += kPromptTokens) {
-      const std::size_t tokens = x.rows - t0 < kPromptTokens ? x.rows - t0 : kPromptTokens;
-      for (std::size_t p = p0; p < p_end; ++p) {
-        const std::size_t r = p * kPanelRows;
-        const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
-        const std::uint8_t* panel = w.panels + p * stride;
-        switch (tokens) {
-          case 1:
-            panel_tokens<K, 1>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
-            break;
-          case 2:
-            panel_tokens<K, 2>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
-            break;
-          case 3:
-            panel_tokens<K, 3>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
-            break;
-          default:
-            panel_tokens<K, 4>(panel, w.cols, x, terms, t0, n, out + r, out_stride);
-        }
-      }
-    }
-  }
+  panel_passes(row_begin / kPanelRows, (row_end + kPanelRows - 1) / kPanelRows, x.rows,
+               [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+                 const std::size_t r = p * kPanelRows;
+                 const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
+                 panel_tokens<K, T>(w.panels + p * stride, w.cols, x, terms, t0, n, out + r, out_stride);
+               });
 }
 
 // Rows [first, first + n) (n ≤ 8, within one half panel) back in their stored encoding, each
@@ -510,7 +480,7 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
 }
 
 // The table entry of the types read from panels (Q8_0, Q4_0): from the panels, one input at a
-// time while there are few and kPromptTokens at a time for more; a row range that does not start
+// time while there are few and kPassTokens at a time for more; a row range that does not start
 // a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
 template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,

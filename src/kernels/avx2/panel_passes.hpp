@@ -1,0 +1,57 @@
+// kernels/avx2/panel_passes: the loop nest shared by the AVX2 kernels that read repacked panels
+// (panel_layout.hpp) several tokens at a time, the rows in the vector lanes.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "kernels/avx2/avx2_common.hpp"
+
+namespace pensieve::kernels::avx2 {
+
+inline constexpr std::size_t kPassTokens = 4;   // tokens per pass over a panel
+inline constexpr std::size_t kBlockPanels = 4;  // panels that every token group meets in turn (in L2)
+
+// Panels [first, end) × `tokens` inputs: for each block of kBlockPanels panels, each group of up
+// to kPassTokens inputs from t0, each panel p of the block, calls
+// pass.template operator()<T>(p, t0) with T the group's size.
+template <class Pass>
+void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&& pass) {
+  static_assert(kPassTokens == 4);
+  for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
+    const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
+    for (std::size_t t0 = 0; t0 < tokens; t0 += kPassTokens) {
+      const std::size_t n = tokens - t0 < kPassTokens ? tokens - t0 : kPassTokens;
+      for (std::size_t p = p0; p < p_end; ++p) {
+        switch (n) {
+          case 1:
+            pass.template operator()<1>(p, t0);
+            break;
+          case 2:
+            pass.template operator()<2>(p, t0);
+            break;
+          case 3:
+            pass.template operator()<3>(p, t0);
+            break;
+          default:
+            pass.template operator()<4>(p, t0);
+        }
+      }
+    }
+  }
+}
+
+// One panel's accumulators (acc[h][t]: half panel h, token t) to out + (t0 + t)·out_stride,
+// `rows` of its 16 rows.
+template <std::size_t T>
+void store_panel_rows(const __m256 (&acc)[2][T], std::size_t rows, std::size_t t0, float* out,
+                      std::size_t out_stride) {
+  for (std::size_t t = 0; t < T; ++t) {
+    alignas(32) float lanes[16];
+    _mm256_store_ps(lanes, acc[0][t]);
+    _mm256_store_ps(lanes + 8, acc[1][t]);
+    std::memcpy(out + (t0 + t) * out_stride, lanes, rows * sizeof(float));
+  }
+}
+
+}  // namespace pensieve::kernels::avx2
