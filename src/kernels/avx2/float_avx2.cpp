@@ -88,8 +88,9 @@ struct FloatTile {
 // whole rows of four inputs (32 KiB at 2048 columns) came from L2 again for every pair of rows.
 // Each (row, input) pair still accumulates in column order on one vector, kept in memory between
 // chunks, so the bits are FloatTile's. Tiles of 3 rows × 4 inputs: 12 accumulators, each
-// converted weight chunk serving four inputs (F16 pp512 on a Zen 3: 2 × 4 without chunks 42–44
-// t/s, 3 × 4 with 55–69; 2 × 6 and 2 × 5 38–43, 4 × 3 slower still: the conversions are not free).
+// converted weight chunk serving four inputs (F16 pp512 on a Zen 3: 2 × 4 without chunks 37–44
+// t/s, 3 × 4 with 55–69, 2 × 6 38–43, 2 × 5 34–40; 4 × 3 slower still on kernels_bench: the
+// conversions are not free).
 constexpr int kPromptRows = 3, kPromptInputs = 4;
 constexpr std::size_t kChunkCols = 256;         // 128 and 512 measured the same
 constexpr std::size_t kBlockBytes = 192 << 10;  // a block's weights stay in L2 for every input tile
