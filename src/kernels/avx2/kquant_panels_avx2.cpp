@@ -1,18 +1,23 @@
 // kernels/avx2/kquant_panels_avx2: Q4_K read from repacked panels (panel_layout.hpp), the vector
-// lanes over 8 rows (half a panel).
+// lanes over the rows: a panel's two halves of 8 rows each go through together.
 //
 // With the lanes over one row's columns (kquant_avx2.cpp) every 32 values of every row end in a
 // float conversion and multiply-add of their own, which took longer than memory took to deliver
 // the weights. Here a dword of 8 rows is one load; maddubs meets it with one token's 4 activation
 // bytes broadcast, so lane r accumulates row r's products, and each group's scale, conversion and
-// float work is done for 8 rows at once. The same code serves one token (decode) and up to kPassTokens
-// at a time (prefill), each dword unpacked once for all of them.
+// float work is done for 8 rows at once. Each broadcast serves both halves (16 rows). The same
+// code serves one token (decode) and up to 3 at a time (prefill), each dword unpacked once for all
+// of them; with 4, the 8 accumulators, the codes and the broadcasts outgrew the 16 registers and
+// GCC kept one accumulator in memory.
 //
 // Each (row, token) pair follows one fixed sequence of float operations per super-block,
 // whatever else shares the call (the kernel table's contract); integer sums are exact, so their
 // order is free:
-//   f = fma(float(s_g·Σq·a), d_a[g], f) and n = fma(float(m_g·Σa_g), d_a[g], n), g = 0..7 from
-//   f = n = 0; then acc = fma(f, d, acc), acc = fnmadd(n, dmin, acc).
+//   f = fma(float(s_g·Σq·a), d_a[g], f), g = 0..7 from f = 0;
+//   c_g = float(Σa_g)·d_a[g] (per token) and n = fma(float(m_g), c_g, n), g = 0..7 from n = 0;
+//   then acc = fma(f, d, acc), acc = fnmadd(n, dmin, acc).
+// c_g is formed once per token for all rows; before, each row's m_g·Σa_g took a multiply-add,
+// a conversion and a multiply-add of its own per token.
 // maddubs pair sums of 4-bit codes stay below 2·15·128, so a group's eight stay below 32767.
 //
 // Q6_K was written the same way (one token: a half's four runs at once, each word read once) and
@@ -30,8 +35,8 @@ namespace {
 // many bytes ahead of it (as far as legacy_avx2.cpp's decode; 8 and 16 KiB measured no better).
 constexpr std::size_t kPrefetchBytes = 4096;
 
-// The lines of a block 4 KiB ahead, asked for a few at a time over the block's 8 group steps (2
-// halves × 4 pairs of groups) rather than all 36 at its start: a burst of prefetches left the
+// The lines of a block 4 KiB ahead, asked for a few at a time over the block's 8 groups rather
+// than all 36 at its start: a burst of prefetches left the
 // core reading 62–79% as fast as plain loads read memory, spread 80–90% (kernels_bench
 // decode/dram of_read, Zen 3).
 class Prefetch {
@@ -68,33 +73,38 @@ __m256i unsigned_byte_pair(__m256i v, std::uint32_t i) {
   return _mm256_shuffle_epi8(v, dword_shuffle(0x80008000u | i << 16 | i));
 }
 
-// Word i of a block of a half panel, from word 0 of it.
-__m256i word_at(const std::uint8_t* block, int i) {
-  return load_words(block + kPanelWordBytes * static_cast<std::size_t>(i));
-}
-
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } — 36 words, word-aligned in a panel.
 // qs bytes 32k..32k+31 hold value l of group 2k (low nibble) and of group 2k + 1 (high nibble).
+// Both halves of a panel go through together: each activation broadcast meets 16 rows, and each
+// group's activation figures are broadcast once for them.
 struct Q4K {
   static constexpr std::size_t kBytes = 144;
 
   // Group g's 32 values (the low nibbles of its 8 words, kHigh: the high ones) into f.
   template <std::size_t T, bool kHigh>
-  static void group(const std::uint8_t* block, const ActBlock256* const (&a)[T], int g, __m256i scale,
-                    __m256 (&f)[T]) {
+  static void group(const std::uint8_t* block, const ActBlock256* const (&a)[T], int g,
+                    const __m256i (&scale)[2], __m256 (&f)[2][T]) {
     const __m256i four = _mm256_set1_epi8(0x0f);
-    __m256i p[T];
+    __m256i p[2][T];
 #pragma GCC unroll 4
-    for (std::size_t t = 0; t < T; ++t) p[t] = _mm256_setzero_si256();
+    for (std::size_t t = 0; t < T; ++t) p[0][t] = p[1][t] = _mm256_setzero_si256();
     const auto word = [&](int w) {
-      const __m256i v = word_at(block, 4 + 8 * (g / 2) + w);
-      const __m256i codes = _mm256_and_si256(kHigh ? _mm256_srli_epi16(v, 4) : v, four);
+      const std::uint8_t* at = block + kPanelWordBytes * static_cast<std::size_t>(4 + 8 * (g / 2) + w);
+      __m256i codes[2];
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256i v = load_words(at + 32 * h);
+        codes[h] = _mm256_and_si256(kHigh ? _mm256_srli_epi16(v, 4) : v, four);
+      }
 #pragma GCC unroll 4
-      for (std::size_t t = 0; t < T; ++t)
-        p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(codes, broadcast_u32(a[t]->q + 32 * g + 4 * w)));
+      for (std::size_t t = 0; t < T; ++t) {
+        const __m256i x = broadcast_u32(a[t]->q + 32 * g + 4 * w);
+        p[0][t] = _mm256_add_epi16(p[0][t], _mm256_maddubs_epi16(codes[0], x));
+        p[1][t] = _mm256_add_epi16(p[1][t], _mm256_maddubs_epi16(codes[1], x));
+      }
     };
-    // Unrolled fully for one token; for more, GCC hoisted the broadcasts of all eight words ahead
-    // and spilled the accumulators (Q4_K prefill on kernels_bench 125–169 GOP/s unrolled, 152–235 by two).
+    // Unrolled fully for one token; for more, by two: GCC hoisted the broadcasts of all eight
+    // words ahead and spilled the accumulators.
     if constexpr (T == 1) {
 #pragma GCC unroll 8
       for (int w = 0; w < 8; ++w) word(w);
@@ -105,52 +115,76 @@ struct Q4K {
 #pragma GCC unroll 4
     for (std::size_t t = 0; t < T; ++t) {
       const __m256 d_a = _mm256_set1_ps(a[t]->d[g]);
-      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p[t], scale)), d_a, f[t]);
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h)
+        f[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p[h][t], scale[h])), d_a, f[h][t]);
     }
   }
 
-  // `block`: word 0 of the block, for half panel h, which takes the prefetch's steps 4h..4h+3.
-  template <std::size_t T>
-  static void block(const std::uint8_t* block, const ActBlock256* const (&a)[T], __m256 (&acc)[T],
-                    const Prefetch& prefetch, int h) {
-    const __m256i w0 = word_at(block, 0), p0 = word_at(block, 1), p1 = word_at(block, 2),
-                  p2 = word_at(block, 3);
+  // The 6-bit scales (kMins: minimums) of groups 0..3 (kHigh: 4..7), a byte in each dword.
+  template <bool kMins, bool kHigh>
+  static __m256i six_bits(const std::uint8_t* half) {
     const __m256i six = _mm256_set1_epi8(0x3f), four = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x03);
-    // The 6-bit scales and minimums of groups 0..3 and 4..7 (see kquant_avx2.cpp), per lane.
-    const __m256i scales_lo = _mm256_and_si256(p0, six);
-    const __m256i mins_lo = _mm256_and_si256(p1, six);
-    const __m256i scales_hi = _mm256_or_si256(
-        _mm256_and_si256(p2, four), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(p0, 6), two), 4));
-    const __m256i mins_hi =
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(p2, 4), four),
-                        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(p1, 6), two), 4));
-    __m256i scales[8];
+    const __m256i p = load_words(half + kPanelWordBytes * (kMins ? 2 : 1));
+    if constexpr (!kHigh) return _mm256_and_si256(p, six);
+    const __m256i p2 = load_words(half + kPanelWordBytes * 3);
+    const __m256i low = _mm256_and_si256(kMins ? _mm256_srli_epi32(p2, 4) : p2, four);
+    return _mm256_or_si256(low, _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(p, 6), two), 4));
+  }
+
+  // `block`: word 0 of the block (half panel 0; half 1 is 32 bytes on).
+  template <std::size_t T>
+  static void block(const std::uint8_t* block, const ActBlock256* const (&a)[T], __m256 (&acc)[2][T],
+                    const Prefetch& prefetch) {
+    __m256i scales[8][2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* half = block + 32 * h;
+      const __m256i lo = six_bits<false, false>(half), hi = six_bits<false, true>(half);
 #pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) scales[g] = unsigned_byte_pair(g < 4 ? scales_lo : scales_hi, g % 4);
-    __m256 f[T], n[T];
+      for (int g = 0; g < 8; ++g) scales[g][h] = unsigned_byte_pair(g < 4 ? lo : hi, g % 4);
+    }
+    __m256 f[2][T];
 #pragma GCC unroll 4
-    for (std::size_t t = 0; t < T; ++t) f[t] = n[t] = _mm256_setzero_ps();
+    for (std::size_t t = 0; t < T; ++t) f[0][t] = f[1][t] = _mm256_setzero_ps();
       // Not unrolled: fully unrolled, GCC hoists every broadcast of the block ahead and spills them.
 #pragma GCC unroll 1
     for (int g = 0; g < 8; g += 2) {
-      prefetch.step(4 * h + g / 2);
+      prefetch.step(g);
       group<T, false>(block, a, g, scales[g], f);
+      prefetch.step(g + 1);
       group<T, true>(block, a, g + 1, scales[g + 1], f);
     }
-    // The minimums after the codes: fewer vectors live in the loop above.
-#pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) {
-      const __m256i min = unsigned_byte_pair(g < 4 ? mins_lo : mins_hi, g % 4);
+    // The minimums' term: Σ_g m_g·(Σa_g·d_a[g]), the activations' factor formed once per token
+    // for all 16 rows (their float sums of a group), the minimums converted once for all tokens.
+    __m256 n[2][T];
 #pragma GCC unroll 4
-      for (std::size_t t = 0; t < T; ++t) {
-        const __m256i group_sum = _mm256_madd_epi16(min, broadcast_u32(a[t]->sums + 2 * g));
-        n[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_sum), _mm256_set1_ps(a[t]->d[g]), n[t]);
-      }
+    for (std::size_t t = 0; t < T; ++t) n[0][t] = n[1][t] = _mm256_setzero_ps();
+    alignas(32) float group_sums[T][8];
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < T; ++t) {
+      const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t]->sums));
+      const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(sums, _mm256_set1_epi16(1)));
+      _mm256_store_ps(group_sums[t], _mm256_mul_ps(s, _mm256_loadu_ps(a[t]->d)));
     }
-    const __m256 d = fp16_halves<false>(w0), dmin = fp16_halves<true>(w0);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* half = block + 32 * h;
+      const __m256i lo = six_bits<true, false>(half), hi = six_bits<true, true>(half);
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        const __m256 min =
+            _mm256_cvtepi32_ps(_mm256_shuffle_epi8(g < 4 ? lo : hi, dword_shuffle(0x80808000u | g % 4)));
 #pragma GCC unroll 4
-    for (std::size_t t = 0; t < T; ++t)
-      acc[t] = _mm256_fnmadd_ps(n[t], dmin, _mm256_fmadd_ps(f[t], d, acc[t]));
+        for (std::size_t t = 0; t < T; ++t)
+          n[h][t] = _mm256_fmadd_ps(min, _mm256_broadcast_ss(&group_sums[t][g]), n[h][t]);
+      }
+      const __m256i w0 = load_words(half);
+      const __m256 d = fp16_halves<false>(w0), dmin = fp16_halves<true>(w0);
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t)
+        acc[h][t] = _mm256_fnmadd_ps(n[h][t], dmin, _mm256_fmadd_ps(f[h][t], d, acc[h][t]));
+    }
   }
 };
 
@@ -177,7 +211,7 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
     const std::size_t at = b * K::kBytes;
     const std::uint8_t* first = panel + at / 4 * kPanelWordBytes;
     const Prefetch prefetch(T == 1 ? first + kPrefetchBytes : nullptr, K::kBytes / 4);
-    for (int h = 0; h < 2; ++h) K::template block<T>(first + 32 * h, a, acc[h], prefetch, h);
+    K::template block<T>(first, a, acc, prefetch);
   }
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
@@ -200,7 +234,7 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
     repack_panels(part, 0, panel_count(rows), copy);
     panels = copy;
   }
-  panel_passes(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+  panel_passes<3>(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
     const std::size_t r = p * kPanelRows;
     const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
     panel_tokens<K, T>(panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);

@@ -13,15 +13,15 @@ inline constexpr std::size_t kPassTokens = 4;   // tokens per pass over a panel
 inline constexpr std::size_t kBlockPanels = 4;  // panels that every token group meets in turn (in L2)
 
 // Panels [first, end) × `tokens` inputs: for each block of kBlockPanels panels, each group of up
-// to kPassTokens inputs from t0, each panel p of the block, calls
+// to kMaxTokens inputs from t0, each panel p of the block, calls
 // pass.template operator()<T>(p, t0) with T the group's size.
-template <class Pass>
+template <std::size_t kMaxTokens = kPassTokens, class Pass>
 void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&& pass) {
-  static_assert(kPassTokens == 4);
+  static_assert(kMaxTokens == 3 || kMaxTokens == 4);
   for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
     const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
-    for (std::size_t t0 = 0; t0 < tokens; t0 += kPassTokens) {
-      const std::size_t n = tokens - t0 < kPassTokens ? tokens - t0 : kPassTokens;
+    for (std::size_t t0 = 0; t0 < tokens; t0 += kMaxTokens) {
+      const std::size_t n = tokens - t0 < kMaxTokens ? tokens - t0 : kMaxTokens;
       for (std::size_t p = p0; p < p_end; ++p) {
         switch (n) {
           case 1:
@@ -34,7 +34,7 @@ void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&&
             pass.template operator()<3>(p, t0);
             break;
           default:
-            pass.template operator()<4>(p, t0);
+            if constexpr (kMaxTokens == 4) pass.template operator()<4>(p, t0);
         }
       }
     }
