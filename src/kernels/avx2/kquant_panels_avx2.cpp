@@ -20,9 +20,11 @@
 // a conversion and a multiply-add of its own per token.
 // maddubs pair sums of 4-bit codes stay below 2·15·128, so a group's eight stay below 32767.
 //
-// Q6_K was written the same way (one token: a half's four runs at once, each word read once) and
-// measured no faster than its row kernel from memory, and slower for prompts (its 6-bit codes take
-// two loads and five operations a dword, and every other block starts mid-word), so it stays there.
+// Q6_K was written the same way twice (one token: a half's four runs at once, each word read once;
+// then both halves at once, as Q4_K) and measured no faster than its row kernel from memory, and
+// slower for prompts: its 6-bit codes take two loads and five operations a dword, every other
+// block starts mid-word, and its pair sums must be widened every second word, so a pass of 3
+// tokens runs out of registers. It stays there (BENCHMARKS.md, thirteenth session).
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
