@@ -38,9 +38,8 @@ namespace {
 constexpr std::size_t kPrefetchBytes = 4096;
 
 // The lines of a block 4 KiB ahead, asked for a few at a time over the block's 8 groups rather
-// than all 36 at its start: a burst of prefetches left the
-// core reading 62–79% as fast as plain loads read memory, spread 80–90% (kernels_bench
-// decode/dram of_read, Zen 3).
+// than all 36 at its start: a burst of prefetches left the core reading 62–79% as fast as plain
+// loads read memory, spread 80–90% (kernels_bench decode/dram of_read, Zen 3).
 class Prefetch {
  public:
   static constexpr int kSteps = 8;
@@ -81,6 +80,7 @@ __m256i unsigned_byte_pair(__m256i v, std::uint32_t i) {
 // group's activation figures are broadcast once for them.
 struct Q4K {
   static constexpr std::size_t kBytes = 144;
+  static constexpr std::size_t kPassTokens = 3;  // 4 outgrew the registers (see the top)
 
   // Group g's 32 values (the low nibbles of its 8 words, kHigh: the high ones) into f.
   template <std::size_t T, bool kHigh>
@@ -123,7 +123,8 @@ struct Q4K {
     }
   }
 
-  // The 6-bit scales (kMins: minimums) of groups 0..3 (kHigh: 4..7), a byte in each dword.
+  // The 6-bit scales (kMins: minimums) of groups 0..3 (kHigh: 4..7), a byte in each dword (the
+  // packing: kquant_avx2.cpp).
   template <bool kMins, bool kHigh>
   static __m256i six_bits(const std::uint8_t* half) {
     const __m256i six = _mm256_set1_epi8(0x3f), four = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x03);
@@ -236,11 +237,12 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
     repack_panels(part, 0, panel_count(rows), copy);
     panels = copy;
   }
-  panel_passes<3>(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
-    const std::size_t r = p * kPanelRows;
-    const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
-    panel_tokens<K, T>(panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
-  });
+  panel_passes<K::kPassTokens>(
+      0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+        const std::size_t r = p * kPanelRows;
+        const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
+        panel_tokens<K, T>(panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
+      });
 }
 
 }  // namespace
