@@ -2,7 +2,10 @@
 // (kernels::matmul over a PreparedInput, rows split over a 2-thread pool).
 //
 //   decode/...      one token: weight bytes read per second (GB/s), to hold against memory bandwidth.
-//                   "l2" fits each thread's half in its L2 cache (the kernel's compute rate);
+//                   "l2" fits each thread's half in a 1–2 MiB L2 cache for the 4- to 8-bit types
+//                   (the kernel's compute rate); in the 512 KiB of a Zen 3 core it spills to L3
+//                   (Q4_K: 590 KiB a thread), and a 256-row matrix measured no faster there: a
+//                   call that short is mostly the region's fixed costs;
 //                   "cache" shapes fit the L3 cache; "dram" cycles over enough copies of an
 //                   8192×2048 matrix (≥ 2 GB) that each call reads from memory. After each call
 //                   the pool also just reads as many bytes from the same place (the same matrix,

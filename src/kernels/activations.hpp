@@ -28,8 +28,11 @@ static_assert(sizeof(ActBlock32) == 40);
 
 // 256 values (one K-quant super-block) as eight runs of 32 codes, run j scaled by d[j], with the sum
 // of each 16 codes cached for the K-quants' offsets and minimums. A scale per 32 rather than per 256
-// values keeps activation error at the legacy types' level; the K-quants' weight groups (16 or 32
-// values) each take one float multiply either way, so it costs nothing.
+// values costs the kernels a float conversion and multiply-add per group, where one scale would
+// let them sum a block's groups in integers; but it keeps activation error at the legacy types'
+// level. With one scale per 256, every K-quant fixture's logits moved 1.33–1.47× as far as the
+// established engine's (the bound is 1.25×); with one per 64, 1.07–1.15× (BENCHMARKS.md,
+// fourteenth session).
 struct ActBlock256 {
   std::int8_t q[256];
   std::int16_t sums[16];  // Σ q[16i .. 16i+15]
