@@ -2,7 +2,9 @@
 // of 64 dims) over a KV cache of `context` positions, on a pool of 2 threads.
 //
 //   prefill: a chunk of 64 queries at the end of the context (positions context−64 … context−1),
-//            as the last chunk of a long prompt computes it; reported per query token.
+//            as the last chunk of a long prompt computes it; reported per query token. At long
+//            contexts also a chunk of 256, the scheduler's prompt step through `serve` (16 query
+//            tiles meet each head's keys and values).
 //   decode:  one query at position context−1 (keys split across the threads).
 //
 // Counters: per_token (seconds per query token, which must grow linearly with the context),
@@ -12,6 +14,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +30,7 @@ namespace {
 
 constexpr std::size_t kHeads = 32, kKvHeads = 8, kHeadDim = 64;
 constexpr std::size_t kChunk = 64;
+constexpr std::size_t kServeChunk = 256;  // engine::SchedulerOptions::prompt_chunk
 constexpr unsigned kThreads = 2;
 
 long peak_rss_kib() {
@@ -67,7 +71,7 @@ void BM_Attention(benchmark::State& state) {
   for (auto& x : q) x = dist(rng);
 
   core::ThreadPool pool(kThreads);
-  AttentionScratch scratch(shape, kChunk, kThreads);
+  AttentionScratch scratch(shape, std::max(queries, kChunk), kThreads);
   AttentionQueries args;
   args.q = q.data();
   args.q_stride = kHeads * kHeadDim;
@@ -92,8 +96,8 @@ void BM_Attention(benchmark::State& state) {
   state.counters["per_key"] =
       benchmark::Counter(tokens * static_cast<double>(context),
                          benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-  state.counters["scratch_bytes"] =
-      static_cast<double>(AttentionScratch::floats_needed(shape, kChunk, kThreads) * sizeof(float));
+  state.counters["scratch_bytes"] = static_cast<double>(
+      AttentionScratch::floats_needed(shape, std::max(queries, kChunk), kThreads) * sizeof(float));
   state.counters["cache_bytes"] = static_cast<double>(cache.size());
   state.counters["rss_growth"] = static_cast<double>((rss_after - rss_before) * 1024);
   state.SetLabel(std::string(name_of(isa)) + " " + std::string(name_of(kv_type)) + " " +
@@ -127,6 +131,9 @@ void Args(benchmark::internal::Benchmark* b) {
       for (int queries : {static_cast<int>(kChunk), 1}) {
         b->Args({static_cast<int>(isa), static_cast<int>(KvType::kF16), context, queries});
       }
+      if (isa != Isa::kScalar && context >= 16384)
+        b->Args(
+            {static_cast<int>(isa), static_cast<int>(KvType::kF16), context, static_cast<int>(kServeChunk)});
     }
   }
   // The other cache types at one long context, on the best variant.

@@ -10,11 +10,17 @@
 namespace pensieve::kernels {
 namespace {
 
-// Query rows per tile: enough that converting a key/value tile costs little beside the products
-// it feeds, few enough that a thread's buffers stay in L2 (64 rows of 128 dims: 32 KiB each).
-constexpr std::size_t kTargetRows = 64;
-// Split decoding aims at this many tasks per thread, so one slow thread is caught up by others.
+// Query rows per tile: enough that converting a key/value tile from the cache costs little beside
+// the products it feeds, few enough that a thread's buffers stay in L2 (256 rows of 128 dims:
+// 128 KiB each for the queries and the accumulators, 64 KiB of scores). Against 64 rows, a
+// prompt chunk of 256 at 4k–32k of context took 7–18% less time on a Zen 3 (head dims 64 and
+// 128); 512 rows gained less (BENCHMARKS.md, fourteenth session).
+constexpr std::size_t kTargetRows = 256;
+// Split decoding aims at this many tasks per thread, so one slow thread is caught up by others;
+// a prompt chunk's tiles shrink towards it on many cores (query_tile_for), but never below
+// kMinRows rows.
 constexpr std::size_t kTasksPerThread = 4;
+constexpr std::size_t kMinRows = 64;
 constexpr std::size_t kAlignFloats = 16;  // 64 bytes: a cache line, an AVX-512 register
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -50,6 +56,18 @@ Geometry geometry_of(const AttentionShape& shape, std::size_t max_queries, unsig
 std::size_t total_floats(const AttentionShape& shape, const Geometry& g, unsigned threads) {
   const std::size_t partials = g.max_splits > 1 ? shape.n_head_kv * g.max_splits * g.partial_floats : 0;
   return threads * g.thread_floats + aligned(partials);
+}
+
+// Tokens per query tile for a chunk of n queries: as many as the scratch holds, unless that left
+// fewer than kTasksPerThread tasks a thread (on many cores a short chunk in tall tiles would leave
+// threads idle); never fewer than kMinRows rows' worth. Each row's arithmetic is the same in any
+// tile, so the choice changes no bits.
+std::size_t query_tile_for(std::size_t n, const AttentionShape& shape, std::size_t scratch_tile,
+                           unsigned threads) {
+  const std::size_t group = shape.n_head / shape.n_head_kv;
+  const std::size_t tiles_per_head = ceil_div(kTasksPerThread * threads, shape.n_head_kv);
+  const std::size_t floor = std::max<std::size_t>(1, kMinRows / group);
+  return std::min(scratch_tile, std::max(floor, ceil_div(n, tiles_per_head)));
 }
 
 // One thread's share of the scratch.
@@ -262,7 +280,7 @@ void flash_attention(const KernelTable& kernels, core::ThreadPool& pool, const A
     }
   }
 
-  const std::size_t query_tile = scratch.query_tile_;
+  const std::size_t query_tile = query_tile_for(queries.n, shape, scratch.query_tile_, pool.size());
   const std::size_t n_qtiles = ceil_div(queries.n, query_tile);
   for_each_task(pool, shape.n_head_kv * n_qtiles, base, scratch.thread_floats_, shape, scratch.rows_,
                 [&](std::size_t i, const ThreadBuffers& b) {

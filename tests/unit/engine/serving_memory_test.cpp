@@ -50,12 +50,14 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   const std::uint64_t rows = 67;
   const std::uint64_t quantized =
       rows * (256 / 32 * 40 + 256 / 256 * 320) + 2 * rows * (512 / 32 * 40 + 512 / 256 * 320);
-  // Attention tiles: 2 query heads share each KV head, so a query tile is 32 tokens, 64 rows. Per
-  // thread: queries 64 × 128, a key tile 128 × 64, a value tile 64 × 128, scores 64 × 64,
-  // accumulators 64 × 128, maxima and sums 2 × 64. Split decoding (4 tasks per thread over 2 KV
-  // heads: 4 splits) keeps 2 heads × 4 splits × 2 rows × (128 + 2) partial floats; 16 floats of
-  // alignment slack.
-  const std::uint64_t attention = 2 * (4 * 64 * 128 + 64 * 64 + 2 * 64) + 2 * 4 * 2 * 130 + 16;
+  // Attention tiles: 2 query heads share each KV head, so a query tile holds up to 128 tokens
+  // (256 rows); here it holds all 67 rows of a step, 134 rows. Per thread: queries 134 × 128, a
+  // key tile 128 × 64, a value tile 64 × 128, scores 134 × 64, accumulators 134 × 128, maxima and
+  // sums 2 × 134, each buffer rounded up to 16 floats (maxima and sums to 144). Split decoding (4
+  // tasks per thread over 2 KV heads: 4 splits) keeps 2 heads × 4 splits × 2 rows × (128 + 2)
+  // partial floats; 16 floats of alignment slack.
+  const std::uint64_t attention =
+      2 * (134 * 128 + 128 * 64 + 64 * 128 + 134 * 64 + 134 * 128 + 2 * 144) + 2 * 4 * 2 * 130 + 16;
   const std::uint64_t workspace =
       (rows + 3 * rows * 256 + 2 * rows * 512 + 2 * rows * 256 + 2 * rows * 512 + 2 * rows * 64 + attention) *
           4 +

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/attention.hpp"
@@ -159,6 +160,42 @@ TEST(FlashAttention, ChunksLongerThanPlannedAndUnevenDimensions) {
   check({2, 3, 96, 96, KvType::kF32, 130, 20, 40}, rng);
   check({1, 2, 40, 72, KvType::kF16, 90, 0, 90}, rng);
   check({2, 2, 64, 128, KvType::kQ8_0, 150, 60, 33}, rng);
+}
+
+// A chunk's query tiles are as tall as the scratch allows, shorter on many threads so that each
+// gets a few: each row's result must not depend on the tile it shares, nor on the thread count.
+TEST(FlashAttention, SameBitsWhateverTheTileHeightAndThreads) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const std::size_t n_head_kv = 2, group = 4, dim = 64, pos0 = 200, n = 300, total = pos0 + n;
+  const AttentionShape shape{n_head_kv * group, n_head_kv, dim, dim};
+  testing::TestKvBlocks blocks(KvType::kF16, n_head_kv, dim, dim, total);
+  const KvLayer layer = blocks.layer();
+  std::vector<float> k(total * n_head_kv * dim), v(k.size()), q(n * shape.n_head * dim);
+  for (auto* values : {&k, &v, &q}) {
+    for (auto& x : *values) x = dist(rng);
+  }
+  store_kv(layer, 0, total, k.data(), n_head_kv * dim, v.data(), n_head_kv * dim);
+  for (Isa isa : supported_isas()) {
+    SCOPED_TRACE(std::string(name_of(isa)));
+    std::vector<float> first;
+    // (threads, queries the scratch is planned for): tiles of 64 tokens (the most for a group of
+    // 4), 19 (8 threads want 16 tiles a head), and 16 (a scratch planned for 16 queries).
+    for (auto [threads, planned] : {std::pair{1u, n}, std::pair{8u, n}, std::pair{2u, std::size_t{16}}}) {
+      SCOPED_TRACE("threads " + std::to_string(threads) + " planned " + std::to_string(planned));
+      core::ThreadPool pool(threads);
+      AttentionScratch scratch(shape, planned, threads);
+      std::vector<float> out(n * shape.n_head * dim, NAN);
+      const AttentionQueries queries{q.data(),   shape.n_head * dim, n, pos0, 0, 0.125f, nullptr,
+                                     out.data(), shape.n_head * dim};
+      flash_attention(kernel_table(isa), pool, shape, layer, queries, scratch);
+      if (first.empty()) {
+        first = out;
+        continue;
+      }
+      for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], first[i]) << "output " << i;
+    }
+  }
 }
 
 }  // namespace
