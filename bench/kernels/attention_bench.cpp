@@ -3,8 +3,7 @@
 //
 //   prefill: a chunk of 64 queries at the end of the context (positions context−64 … context−1),
 //            as the last chunk of a long prompt computes it; reported per query token. At long
-//            contexts also a chunk of 256, the scheduler's prompt step through `serve` (16 query
-//            tiles meet each head's keys and values).
+//            contexts also a chunk of 256, the scheduler's prompt step through `serve`.
 //   decode:  one query at position context−1 (keys split across the threads).
 //
 // Counters: per_token (seconds per query token, which must grow linearly with the context),

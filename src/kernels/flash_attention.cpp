@@ -17,8 +17,8 @@ namespace {
 // 128); 512 rows gained less (BENCHMARKS.md, fourteenth session).
 constexpr std::size_t kTargetRows = 256;
 // Split decoding aims at this many tasks per thread, so one slow thread is caught up by others;
-// a prompt chunk's tiles shrink towards it on many cores (query_tile_for), but never below
-// kMinRows rows.
+// on many cores a prompt chunk's tiles shrink towards it too, down to kMinRows rows
+// (query_tile_for).
 constexpr std::size_t kTasksPerThread = 4;
 constexpr std::size_t kMinRows = 64;
 constexpr std::size_t kAlignFloats = 16;  // 64 bytes: a cache line, an AVX-512 register
@@ -60,8 +60,8 @@ std::size_t total_floats(const AttentionShape& shape, const Geometry& g, unsigne
 
 // Tokens per query tile for a chunk of n queries: as many as the scratch holds, unless that left
 // fewer than kTasksPerThread tasks a thread (on many cores a short chunk in tall tiles would leave
-// threads idle); never fewer than kMinRows rows' worth. Each row's arithmetic is the same in any
-// tile, so the choice changes no bits.
+// threads idle), but not fewer than kMinRows rows' worth where the scratch holds that many. Each
+// row's arithmetic is the same in any tile, so the choice changes no bits.
 std::size_t query_tile_for(std::size_t n, const AttentionShape& shape, std::size_t scratch_tile,
                            unsigned threads) {
   const std::size_t group = shape.n_head / shape.n_head_kv;
