@@ -13,7 +13,7 @@ namespace {
 // Query rows per tile: enough that converting a key/value tile from the cache costs little beside
 // the products it feeds, few enough that a thread's buffers stay in L2 (256 rows of 128 dims:
 // 128 KiB each for the queries and the accumulators, 64 KiB of scores). Against 64 rows, a
-// prompt chunk of 256 at 4k–32k of context took 7–18% less time on a Zen 3 (head dims 64 and
+// prompt chunk of 256 at 4k–32k of context ran 1.07–1.18× as fast on a Zen 3 (head dims 64 and
 // 128); 512 rows gained less (BENCHMARKS.md, fourteenth session).
 constexpr std::size_t kTargetRows = 256;
 // Split decoding aims at this many tasks per thread, so one slow thread is caught up by others;
