@@ -488,22 +488,25 @@ void q8_0_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activa
 }
 
 // Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), kPassTokens
-// tokens at a time.
+// tokens at a time; Q8_0, whose passes hold only a word and the tokens' sums, 8 at a time (6% faster
+// than 4, one thread and two, 512 tokens).
 template <class K>
 void prompt_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
+  constexpr bool kQ8_0 = std::is_same_v<K, Q8_0>;
   const std::size_t stride = panel_stride(w.row_bytes);
   const std::int32_t* terms = shift_terms<K>(x, w.cols / 32);
-  panel_passes(row_begin / kPanelRows, (row_end + kPanelRows - 1) / kPanelRows, x.rows,
-               [&]<std::size_t T>(std::size_t p, std::size_t t0) {
-                 const std::size_t r = p * kPanelRows;
-                 const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
-                 if constexpr (std::is_same_v<K, Q8_0>) {
-                   q8_0_panel_tokens<T>(w.panels + p * stride, w.cols, x, t0, n, out + r, out_stride);
-                 } else {
-                   panel_tokens<K, T>(w.panels + p * stride, w.cols, x, terms, t0, n, out + r, out_stride);
-                 }
-               });
+  panel_passes<kQ8_0 ? 8 : kPassTokens>(
+      row_begin / kPanelRows, (row_end + kPanelRows - 1) / kPanelRows, x.rows,
+      [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+        const std::size_t r = p * kPanelRows;
+        const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
+        if constexpr (kQ8_0) {
+          q8_0_panel_tokens<T>(w.panels + p * stride, w.cols, x, t0, n, out + r, out_stride);
+        } else {
+          panel_tokens<K, T>(w.panels + p * stride, w.cols, x, terms, t0, n, out + r, out_stride);
+        }
+      });
 }
 
 // Rows [first, first + n) (n ≤ 8, within one half panel) back in their stored encoding, each

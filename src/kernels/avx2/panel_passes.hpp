@@ -17,7 +17,7 @@ inline constexpr std::size_t kBlockPanels = 4;  // panels that every token group
 // pass.template operator()<T>(p, t0) with T the group's size.
 template <std::size_t kMaxTokens = kPassTokens, class Pass>
 void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&& pass) {
-  static_assert(kMaxTokens == 3 || kMaxTokens == 4);
+  static_assert(kMaxTokens >= 3 && kMaxTokens <= 8);
   for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
     const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
     for (std::size_t t0 = 0; t0 < tokens; t0 += kMaxTokens) {
@@ -33,8 +33,20 @@ void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&&
           case 3:
             pass.template operator()<3>(p, t0);
             break;
+          case 4:
+            if constexpr (kMaxTokens >= 4) pass.template operator()<4>(p, t0);
+            break;
+          case 5:
+            if constexpr (kMaxTokens >= 5) pass.template operator()<5>(p, t0);
+            break;
+          case 6:
+            if constexpr (kMaxTokens >= 6) pass.template operator()<6>(p, t0);
+            break;
+          case 7:
+            if constexpr (kMaxTokens >= 7) pass.template operator()<7>(p, t0);
+            break;
           default:
-            if constexpr (kMaxTokens == 4) pass.template operator()<4>(p, t0);
+            if constexpr (kMaxTokens >= 8) pass.template operator()<8>(p, t0);
         }
       }
     }
