@@ -13,8 +13,8 @@
 // Q8_0 and Q4_0 are read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
 // load, with the rows in the lanes (panel_block) and the same float work again: decode one input
 // at a time, prompts kPassTokens at a time, each word realigned once for all of them (Q8_0's
-// prompts a half panel at a time, q8_0_half_block). Row ranges that do not start a panel run the
-// tiles above on rows unpacked from the panels.
+// prompts a half panel and 8 tokens at a time, q8_0_half_block). Row ranges that do not start a
+// panel run the tiles above on rows unpacked from the panels.
 #include <type_traits>
 
 #include "kernels/avx2/avx2_common.hpp"
