@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "contents_editing.hpp"
+#include "core/thread_pool.hpp"
+#include "kernels/kernel_table.hpp"
+#include "kernels/panel_layout.hpp"
+#include "model/weight_panels.hpp"
 
 namespace pensieve::model {
 namespace {
@@ -53,6 +59,60 @@ TEST(Weights, ProgressCountsUpToTheFilesTensorData) {
     previous = done;
   }
   EXPECT_EQ(calls.back().first, all);
+}
+
+// Repacked matrices and copied float vectors are carved from one mapping, so huge pages cover
+// them end to end: each on a cache line, none overlapping another, and each still the file's data.
+TEST(Weights, RepackedCopiesShareOneMappingAndKeepTheFilesData) {
+  const gguf::File file = open_fixture("llama-q4_0.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok());
+  // Any table that repacks Q4_0; binding only copies, so the scalar one does on any CPU.
+  kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
+  table.reads_panels[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = true;
+  core::ThreadPool pool(2);
+  WeightPanels panels(table, pool, file.contents());
+  auto w = bind_weights(file.contents(), *hp, &panels);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_EQ(w->panel_storage.size(), 1u);
+  const std::uint8_t* begin = w->panel_storage[0].data();
+  const std::uint8_t* end = begin + w->panel_storage[0].size();
+
+  std::vector<std::pair<const std::uint8_t*, std::size_t>> copies;
+  auto check_matrix = [&](const WeightMatrix& m, const char* name) {
+    ASSERT_NE(m.panels, nullptr) << name;
+    copies.emplace_back(m.panels, kernels::panels_bytes(m.rows, m.row_bytes));
+    std::vector<std::uint8_t> row(m.row_bytes);
+    for (std::size_t r : {std::size_t{0}, m.rows / 2, m.rows - 1}) {
+      kernels::unpack_panel_row(m.panels, m.row_bytes, r, row.data());
+      EXPECT_EQ(std::memcmp(row.data(), m.row(r), m.row_bytes), 0) << name << " row " << r;
+    }
+  };
+  auto check_vector = [&](const float* v, std::size_t n, const char* name) {
+    copies.emplace_back(reinterpret_cast<const std::uint8_t*>(v), n * sizeof(float));
+    const gguf::TensorInfo* t = file.contents().find_tensor(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(std::memcmp(v, t->data.data(), n * sizeof(float)), 0) << name;
+  };
+  const auto& layer = w->layers[0];
+  check_matrix(layer.wq, "wq");
+  check_matrix(layer.wk, "wk");
+  check_matrix(layer.ffn_down, "ffn_down");
+  check_matrix(w->layers[1].ffn_up, "ffn_up");
+  check_matrix(w->token_embd, "token_embd");
+  check_vector(layer.attn_norm, layer.wq.cols, "blk.0.attn_norm.weight");
+  check_vector(w->output_norm, w->token_embd.cols, "output_norm.weight");
+
+  std::sort(copies.begin(), copies.end());
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    const auto [at, bytes] = copies[i];
+    EXPECT_GE(at, begin);
+    EXPECT_LE(at + bytes, end);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(at) % 64, 0u);
+    if (i + 1 < copies.size()) {
+      EXPECT_LE(at + bytes, copies[i + 1].first);
+    }
+  }
 }
 
 TEST(Weights, MissingOutputMeansTiedEmbeddings) {
