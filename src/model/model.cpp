@@ -43,9 +43,9 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const C
   auto pool = std::make_unique<core::ThreadPool>(options.threads != 0 ? options.threads
                                                                       : core::default_thread_count());
   // The weights point into the mapping, which stays put when the File moves into the Model, and
-  // into the repacked panels, which move with the Weights.
-  WeightPanels panels(kernels, *pool, file->contents());
-  auto weights = bind_weights(file->contents(), *hparams, &panels, options.on_progress);
+  // into the copies, which move with the Weights.
+  WeightCopies copies(kernels, *pool, file->contents());
+  auto weights = bind_weights(file->contents(), *hparams, &copies, options.on_progress);
   if (!weights) return weights.error().with_context(gguf_path);
   return std::unique_ptr<Model>(
       new Model(std::move(*file), std::move(*hparams), std::move(*weights), kernels, std::move(pool)));

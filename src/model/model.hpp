@@ -38,8 +38,8 @@ struct ComputeOptions {
 
 class Model {
  public:
-  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor, repacking those
-  // the kernels read as panels (model/weight_panels.hpp). Forward passes run on
+  // Maps the file, reads hyperparameters, and binds and shape-checks every tensor, copying those a
+  // forward pass streams (model/weight_copies.hpp). Forward passes run on
   // `options.threads` threads with the kernels of the active instruction set.
   static Result<std::unique_ptr<Model>> load(const std::string& gguf_path,
                                              const ComputeOptions& options = {});

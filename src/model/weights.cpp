@@ -28,9 +28,9 @@ std::string shape_string(std::initializer_list<std::uint64_t> dims) {
 
 class Binder {
  public:
-  Binder(const gguf::Contents& contents, std::uint64_t& bytes, WeightPanels* panels,
+  Binder(const gguf::Contents& contents, std::uint64_t& bytes, WeightCopies* copies,
          const BindProgress& progress)
-      : contents_(contents), bytes_(bytes), panels_(panels), progress_(progress) {
+      : contents_(contents), bytes_(bytes), copies_(copies), progress_(progress) {
     for (const auto& t : contents.tensors) total_ += t.data.size();
   }
 
@@ -41,8 +41,12 @@ class Binder {
 
   bool has(const std::string& name) const { return contents_.find_tensor(name) != nullptr; }
 
+  // How a forward pass reads a matrix: every row every pass, or a row a token (an embedding).
+  enum class Use { kStreamed, kLookedUp };
+
   // A matrix stored as dims [cols, rows] (ggml order), or [cols, rows, stack] for expert stacks.
-  Result<WeightMatrix> matrix(const std::string& name, std::initializer_list<std::uint64_t> dims) const {
+  Result<WeightMatrix> matrix(const std::string& name, std::initializer_list<std::uint64_t> dims,
+                              Use use = Use::kStreamed) const {
     const gguf::TensorInfo* t = contents_.find_tensor(name);
     if (t == nullptr) return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " is missing");
     PENSIEVE_TRY(check_shape(*t, dims));
@@ -60,8 +64,10 @@ class Binder {
     }
     WeightMatrix m{t->type, t->data.data(), static_cast<std::size_t>(t->row_count()),
                    static_cast<std::size_t>(cols), static_cast<std::size_t>(*row_bytes)};
-    if (panels_ != nullptr && panels_->wants(t->type)) {
-      if (auto repacked = panels_->repack(m, t->data); !repacked) return repacked.error().with_context(name);
+    if (copies_ != nullptr && copies_->wants_panels(t->type)) {
+      if (auto repacked = copies_->repack(m, t->data); !repacked) return repacked.error().with_context(name);
+    } else if (copies_ != nullptr && use == Use::kStreamed) {
+      copies_->copy_rows(m, t->data);
     }
     bound(t->data.size());
     return m;
@@ -84,7 +90,7 @@ class Binder {
       return make_error(ErrorCode::kInvalidFormat, "tensor " + name + " data is not 4-byte aligned");
     }
     bound(t->data.size());
-    if (panels_ != nullptr) return panels_->copy_vector(t->data);
+    if (copies_ != nullptr) return copies_->copy_vector(t->data);
     return reinterpret_cast<const float*>(t->data.data());
   }
 
@@ -111,7 +117,7 @@ class Binder {
 
   const gguf::Contents& contents_;
   std::uint64_t& bytes_;
-  WeightPanels* panels_;
+  WeightCopies* copies_;
   const BindProgress& progress_;
   std::uint64_t total_ = 0;
 };
@@ -191,16 +197,19 @@ Status bind_feed_forward(const Binder& b, const Hyperparams& hp, const std::stri
 
 }  // namespace
 
-Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp, WeightPanels* panels,
+Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp, WeightCopies* copies,
                              const BindProgress& progress) {
   Weights w;
-  const Binder b(contents, w.bytes, panels, progress);
-  PENSIEVE_BIND(w.token_embd, b.matrix("token_embd.weight", {hp.n_embd, hp.n_vocab}));
+  const Binder b(contents, w.bytes, copies, progress);
+  // Tied embeddings are streamed as the output projection too.
+  const bool tied = !b.has("output.weight");
+  PENSIEVE_BIND(w.token_embd, b.matrix("token_embd.weight", {hp.n_embd, hp.n_vocab},
+                                       tied ? Binder::Use::kStreamed : Binder::Use::kLookedUp));
   PENSIEVE_BIND(w.output_norm, b.vector("output_norm.weight", hp.n_embd));
-  if (b.has("output.weight")) {
-    PENSIEVE_BIND(w.output, b.matrix("output.weight", {hp.n_embd, hp.n_vocab}));
+  if (tied) {
+    w.output = w.token_embd;
   } else {
-    w.output = w.token_embd;  // tied embeddings
+    PENSIEVE_BIND(w.output, b.matrix("output.weight", {hp.n_embd, hp.n_vocab}));
   }
   PENSIEVE_BIND(w.rope_freqs, b.optional_vector("rope_freqs.weight", hp.n_rot / 2));
   if (hp.architecture == Architecture::kPhi3 &&
@@ -214,7 +223,7 @@ Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& 
     PENSIEVE_TRY(bind_attention(b, hp, prefix, w.layers[i]));
     PENSIEVE_TRY(bind_feed_forward(b, hp, prefix, w.layers[i]));
   }
-  if (panels != nullptr) w.panel_storage = panels->take_storage();
+  if (copies != nullptr) w.copy_storage = copies->take_storage();
   b.report_done();
   return w;
 }

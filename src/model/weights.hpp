@@ -12,7 +12,7 @@
 #include "gguf/reader.hpp"
 #include "kernels/matmul.hpp"
 #include "model/hyperparams.hpp"
-#include "model/weight_panels.hpp"
+#include "model/weight_copies.hpp"
 
 namespace pensieve::model {
 
@@ -57,17 +57,18 @@ struct Weights {
   WeightMatrix output;                 // (n_vocab rows, n_embd); token_embd when tied
   const float* rope_freqs = nullptr;   // (n_rot / 2) frequency divisors, Llama 3 style; optional
   std::vector<LayerWeights> layers;
-  // Sum of the bound tensors' stored sizes. A repacked matrix takes as much memory, give or take
-  // its last panel's padding rows and a little slack (kernels/panel_layout.hpp).
+  // Sum of the bound tensors' stored sizes. A copy takes as much memory, give or take a repacked
+  // matrix's last panel's padding rows and a little slack (kernels/panel_layout.hpp).
   std::uint64_t bytes = 0;
-  std::vector<core::AnonymousMemory> panel_storage;  // what the matrices' panels point into
+  std::vector<core::AnonymousMemory> copy_storage;  // what the load-time copies live in
 };
 
-// With `panels`, the matrices its kernels read as panels are repacked as they are bound. With
+// With `copies`, the weights a forward pass streams are copied (repacked where its kernels read
+// panels) as they are bound (model/weight_copies.hpp). With
 // `progress`, told after each tensor the bytes bound so far and the tensor data of the whole file
 // (then once with both equal at the end).
 using BindProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp,
-                             WeightPanels* panels = nullptr, const BindProgress& progress = nullptr);
+                             WeightCopies* copies = nullptr, const BindProgress& progress = nullptr);
 
 }  // namespace pensieve::model

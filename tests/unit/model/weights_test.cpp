@@ -11,7 +11,7 @@
 #include "core/thread_pool.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/panel_layout.hpp"
-#include "model/weight_panels.hpp"
+#include "model/weight_copies.hpp"
 
 namespace pensieve::model {
 namespace {
@@ -61,9 +61,10 @@ TEST(Weights, ProgressCountsUpToTheFilesTensorData) {
   EXPECT_EQ(calls.back().first, all);
 }
 
-// Repacked matrices and copied float vectors are carved from one mapping, so huge pages cover
-// them end to end: each on a cache line, none overlapping another, and each still the file's data.
-TEST(Weights, RepackedCopiesShareOneMappingAndKeepTheFilesData) {
+// The copies (repacked matrices, matrices as stored, float vectors) are carved from one mapping,
+// so huge pages cover them end to end: each on a cache line, none overlapping another, and each
+// still the file's data. The untied token embedding, read a row a token, stays in the file.
+TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
   const gguf::File file = open_fixture("llama-q4_0.gguf");
   auto hp = read_hyperparams(file.contents());
   ASSERT_TRUE(hp.ok());
@@ -71,17 +72,17 @@ TEST(Weights, RepackedCopiesShareOneMappingAndKeepTheFilesData) {
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
   table.reads_panels[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = true;
   core::ThreadPool pool(2);
-  WeightPanels panels(table, pool, file.contents());
-  auto w = bind_weights(file.contents(), *hp, &panels);
+  WeightCopies copies(table, pool, file.contents());
+  auto w = bind_weights(file.contents(), *hp, &copies);
   ASSERT_TRUE(w.ok()) << w.error().message;
-  ASSERT_EQ(w->panel_storage.size(), 1u);
-  const std::uint8_t* begin = w->panel_storage[0].data();
-  const std::uint8_t* end = begin + w->panel_storage[0].size();
+  ASSERT_EQ(w->copy_storage.size(), 1u);
+  const std::uint8_t* begin = w->copy_storage[0].data();
+  const std::uint8_t* end = begin + w->copy_storage[0].size();
 
-  std::vector<std::pair<const std::uint8_t*, std::size_t>> copies;
+  std::vector<std::pair<const std::uint8_t*, std::size_t>> carved;
   auto check_matrix = [&](const WeightMatrix& m, const char* name) {
     ASSERT_NE(m.panels, nullptr) << name;
-    copies.emplace_back(m.panels, kernels::panels_bytes(m.rows, m.row_bytes));
+    carved.emplace_back(m.panels, kernels::panels_bytes(m.rows, m.row_bytes));
     std::vector<std::uint8_t> row(m.row_bytes);
     for (std::size_t r : {std::size_t{0}, m.rows / 2, m.rows - 1}) {
       kernels::unpack_panel_row(m.panels, m.row_bytes, r, row.data());
@@ -89,7 +90,7 @@ TEST(Weights, RepackedCopiesShareOneMappingAndKeepTheFilesData) {
     }
   };
   auto check_vector = [&](const float* v, std::size_t n, const char* name) {
-    copies.emplace_back(reinterpret_cast<const std::uint8_t*>(v), n * sizeof(float));
+    carved.emplace_back(reinterpret_cast<const std::uint8_t*>(v), n * sizeof(float));
     const gguf::TensorInfo* t = file.contents().find_tensor(name);
     ASSERT_NE(t, nullptr) << name;
     EXPECT_EQ(std::memcmp(v, t->data.data(), n * sizeof(float)), 0) << name;
@@ -102,17 +103,81 @@ TEST(Weights, RepackedCopiesShareOneMappingAndKeepTheFilesData) {
   check_matrix(w->token_embd, "token_embd");
   check_vector(layer.attn_norm, layer.wq.cols, "blk.0.attn_norm.weight");
   check_vector(w->output_norm, w->token_embd.cols, "output_norm.weight");
+  // The Q6_K output matrix is not repacked: copied as stored.
+  const gguf::TensorInfo* output = file.contents().find_tensor("output.weight");
+  ASSERT_NE(output, nullptr);
+  EXPECT_EQ(w->output.panels, nullptr);
+  EXPECT_NE(w->output.data, output->data.data());
+  EXPECT_EQ(std::memcmp(w->output.data, output->data.data(), output->data.size()), 0);
+  carved.emplace_back(w->output.data, output->data.size());
 
-  std::sort(copies.begin(), copies.end());
-  for (std::size_t i = 0; i < copies.size(); ++i) {
-    const auto [at, bytes] = copies[i];
+  std::sort(carved.begin(), carved.end());
+  for (std::size_t i = 0; i < carved.size(); ++i) {
+    const auto [at, bytes] = carved[i];
     EXPECT_GE(at, begin);
     EXPECT_LE(at + bytes, end);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(at) % 64, 0u);
-    if (i + 1 < copies.size()) {
-      EXPECT_LE(at + bytes, copies[i + 1].first);
+    if (i + 1 < carved.size()) {
+      EXPECT_LE(at + bytes, carved[i + 1].first);
     }
   }
+}
+
+// Matrices a pass streams are copied as stored where they are not repacked; an untied token
+// embedding, read a row a token, stays in the file (copied, it would all be resident); a tied one
+// is the output projection too, and is copied.
+TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
+  const gguf::File file = open_fixture("llama-q6_k.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok());
+  kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
+  table.reads_panels[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = true;  // none in this file
+  core::ThreadPool pool(2);
+  auto file_data = [&](const gguf::Contents& c, const char* name) {
+    return c.find_tensor(name)->data.data();
+  };
+  auto copied = [&](const gguf::Contents& c, const WeightMatrix& m, const char* name) {
+    const auto& data = c.find_tensor(name)->data;
+    return m.panels == nullptr && m.data != data.data() && std::memcmp(m.data, data.data(), data.size()) == 0;
+  };
+  {
+    const gguf::Contents& c = file.contents();
+    WeightCopies copies(table, pool, c);
+    auto w = bind_weights(c, *hp, &copies);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(w->token_embd.data, file_data(c, "token_embd.weight"));
+    EXPECT_TRUE(copied(c, w->output, "output.weight"));
+    EXPECT_TRUE(copied(c, w->layers[1].ffn_down, "blk.1.ffn_down.weight"));
+    EXPECT_TRUE(copied(c, w->layers[0].wv, "blk.0.attn_v.weight"));
+  }
+  {
+    gguf::Contents c = file.contents();
+    erase_tensor(c, "output.weight");
+    WeightCopies copies(table, pool, c);
+    auto w = bind_weights(c, *hp, &copies);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_TRUE(copied(c, w->token_embd, "token_embd.weight"));
+    EXPECT_EQ(w->output.data, w->token_embd.data);
+  }
+}
+
+// A table that reads no panels (the reference kernels) gets no copies: everything is read from
+// the file.
+TEST(Weights, NoCopiesForATableWithoutPanels) {
+  const gguf::File file = open_fixture("llama-q4_0.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok());
+  kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
+  table.reads_panels.fill(false);
+  core::ThreadPool pool(2);
+  WeightCopies copies(table, pool, file.contents());
+  auto w = bind_weights(file.contents(), *hp, &copies);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_TRUE(w->copy_storage.empty());
+  EXPECT_EQ(w->output.data, file.contents().find_tensor("output.weight")->data.data());
+  EXPECT_EQ(w->layers[0].wq.panels, nullptr);
+  EXPECT_EQ(reinterpret_cast<const std::uint8_t*>(w->layers[0].attn_norm),
+            file.contents().find_tensor("blk.0.attn_norm.weight")->data.data());
 }
 
 TEST(Weights, MissingOutputMeansTiedEmbeddings) {
