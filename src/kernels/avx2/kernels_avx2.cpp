@@ -1,7 +1,8 @@
 // kernels/avx2: the AVX2 + FMA + F16C variant. Compiled with those instructions enabled, and only
 // ever called when the CPU has them (kernel_table checks cpu_supports first). Entries left empty
 // fall back to the scalar variant. One file per family: quantize_avx2 (activation blocks),
-// legacy_avx2 (32-value block types), kquant_avx2 (K-quants), float_avx2 (F32, F16, BF16).
+// legacy_avx2 (32-value block types), kquant_avx2 (Q6_K), kquant_panels_avx2 (Q4_K, Q5_K),
+// float_avx2 (F32, F16, BF16).
 #include "kernels/avx2/avx2_common.hpp"
 
 namespace pensieve::kernels {

@@ -1,5 +1,5 @@
-// kernels/avx2/kquant_panels_avx2: Q4_K read from repacked panels (panel_layout.hpp), the vector
-// lanes over the rows: a panel's two halves of 8 rows each go through together.
+// kernels/avx2/kquant_panels_avx2: Q4_K and Q5_K read from repacked panels (panel_layout.hpp), the
+// vector lanes over the rows: a panel's two halves of 8 rows each go through together.
 //
 // With the lanes over one row's columns (kquant_avx2.cpp) every 32 values of every row end in a
 // float conversion and multiply-add of their own, which took longer than memory took to deliver
@@ -9,6 +9,10 @@
 // code serves one token (decode) and up to 3 at a time (prefill), each dword unpacked once for all
 // of them; with 4, the 8 accumulators, the codes and the broadcasts outgrew the 16 registers and
 // GCC kept one accumulator in memory.
+//
+// Q5_K is Q4_K with a fifth bit per code (KPanels<true>): on its row kernel it ran prompts at
+// 148–155 GOP/s and decoded 12.7 GB/s a core from cache; here 212–219 and 16.3–16.7
+// (kernels_bench, Zen 3).
 //
 // Each (row, token) pair follows one fixed sequence of float operations per super-block,
 // whatever else shares the call (the kernel table's contract); integer sums are exact, so their
@@ -76,11 +80,19 @@ __m256i unsigned_byte_pair(__m256i v, std::uint32_t i) {
 
 // Q4_K: { fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]; } — 36 words, word-aligned in a panel.
 // qs bytes 32k..32k+31 hold value l of group 2k (low nibble) and of group 2k + 1 (high nibble).
+// Q5_K (kFifth): { fp16 d; fp16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]; } — 44 words, also
+// word-aligned: Q4_K's codes and scales plus a fifth bit, value l of group g having it at bit g
+// of qh[l]. Its maddubs pair sums reach 2·31·128, so a group's words are summed four at a time
+// and widened (with the scale) in between; the integer sum, and so the float work, is the same.
 // Both halves of a panel go through together: each activation broadcast meets 16 rows, and each
 // group's activation figures are broadcast once for them.
-struct Q4K {
-  static constexpr std::size_t kBytes = 144;
-  static constexpr std::size_t kPassTokens = 3;  // 4 outgrew the registers (see the top)
+template <bool kFifth>
+struct KPanels {
+  static constexpr std::size_t kBytes = kFifth ? 176 : 144;
+  static constexpr std::size_t kCodesWord = kFifth ? 12 : 4;  // the first word of qs
+  // Q4_K: 4 outgrew the registers (see the top). Q5_K: 4 measured 212–219 GOP/s against 180–200
+  // with 3 (kernels_bench prefill, 512 tokens); 5 was no faster, 6 spilled (85–88).
+  static constexpr std::size_t kPassTokens = kFifth ? 4 : 3;
 
   // Group g's 32 values (the low nibbles of its 8 words, kHigh: the high ones) into f.
   template <std::size_t T, bool kHigh>
@@ -91,12 +103,19 @@ struct Q4K {
 #pragma GCC unroll 4
     for (std::size_t t = 0; t < T; ++t) p[0][t] = p[1][t] = _mm256_setzero_si256();
     const auto word = [&](int w) {
-      const std::uint8_t* at = block + kPanelWordBytes * static_cast<std::size_t>(4 + 8 * (g / 2) + w);
+      const std::uint8_t* at = block + kPanelWordBytes * (kCodesWord + 8 * static_cast<std::size_t>(g / 2) +
+                                                          static_cast<std::size_t>(w));
       __m256i codes[2];
 #pragma GCC unroll 2
       for (int h = 0; h < 2; ++h) {
         const __m256i v = load_words(at + 32 * h);
         codes[h] = _mm256_and_si256(kHigh ? _mm256_srli_epi16(v, 4) : v, four);
+        if constexpr (kFifth) {
+          // Bit g of each qh byte to bit 4; 16-bit shifts carry bits across bytes, never into bit 4.
+          const __m256i qh = load_words(block + kPanelWordBytes * static_cast<std::size_t>(4 + w) + 32 * h);
+          const __m256i bit = g < 4 ? _mm256_slli_epi16(qh, 4 - g) : _mm256_srli_epi16(qh, g - 4);
+          codes[h] = _mm256_or_si256(codes[h], _mm256_and_si256(bit, _mm256_set1_epi8(0x10)));
+        }
       }
 #pragma GCC unroll 4
       for (std::size_t t = 0; t < T; ++t) {
@@ -107,19 +126,56 @@ struct Q4K {
     };
     // Unrolled fully for one token; for more, by two: GCC hoisted the broadcasts of all eight
     // words ahead and spilled the accumulators.
-    if constexpr (T == 1) {
-#pragma GCC unroll 8
-      for (int w = 0; w < 8; ++w) word(w);
-    } else {
+    __m256i sum[2][T];
+    if constexpr (kFifth) {
+      // Four words' pair sums (below 4·2·31·128) widened with the scale, then the other four.
+      if constexpr (T == 1) {
+#pragma GCC unroll 4
+        for (int w = 0; w < 4; ++w) word(w);
+      } else {
 #pragma GCC unroll 2
-      for (int w = 0; w < 8; ++w) word(w);
+        for (int w = 0; w < 4; ++w) word(w);
+      }
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          sum[h][t] = _mm256_madd_epi16(p[h][t], scale[h]);
+          p[h][t] = _mm256_setzero_si256();
+        }
+      }
+      if constexpr (T == 1) {
+#pragma GCC unroll 4
+        for (int w = 4; w < 8; ++w) word(w);
+      } else {
+#pragma GCC unroll 2
+        for (int w = 4; w < 8; ++w) word(w);
+      }
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h)
+          sum[h][t] = _mm256_add_epi32(sum[h][t], _mm256_madd_epi16(p[h][t], scale[h]));
+      }
+    } else {
+      if constexpr (T == 1) {
+#pragma GCC unroll 8
+        for (int w = 0; w < 8; ++w) word(w);
+      } else {
+#pragma GCC unroll 2
+        for (int w = 0; w < 8; ++w) word(w);
+      }
+#pragma GCC unroll 4
+      for (std::size_t t = 0; t < T; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) sum[h][t] = _mm256_madd_epi16(p[h][t], scale[h]);
+      }
     }
 #pragma GCC unroll 4
     for (std::size_t t = 0; t < T; ++t) {
       const __m256 d_a = _mm256_set1_ps(a[t]->d[g]);
 #pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h)
-        f[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p[h][t], scale[h])), d_a, f[h][t]);
+      for (int h = 0; h < 2; ++h) f[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[h][t]), d_a, f[h][t]);
     }
   }
 
@@ -249,8 +305,11 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 
 void add_kquant_panel_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
   const auto q4k = static_cast<std::size_t>(tensor::TensorType::kQ4_K);
-  slots[q4k] = matmul<Q4K>;
+  const auto q5k = static_cast<std::size_t>(tensor::TensorType::kQ5_K);
+  slots[q4k] = matmul<KPanels<false>>;
   reads_panels[q4k] = true;
+  slots[q5k] = matmul<KPanels<true>>;
+  reads_panels[q5k] = true;
 }
 
 }  // namespace pensieve::kernels::avx2
