@@ -124,52 +124,39 @@ struct KPanels {
         p[1][t] = _mm256_add_epi16(p[1][t], _mm256_maddubs_epi16(codes[1], x));
       }
     };
-    // Unrolled fully for one token; for more, by two: GCC hoisted the broadcasts of all eight
-    // words ahead and spilled the accumulators.
-    __m256i sum[2][T];
-    if constexpr (kFifth) {
-      // Four words' pair sums (below 4·2·31·128) widened with the scale, then the other four.
+    // Words [kFirst, kEnd) into p: unrolled fully for one token; for more, by two (GCC hoisted the
+    // broadcasts of all eight words ahead and spilled the accumulators).
+    const auto words = [&]<int kFirst, int kEnd>() {
       if constexpr (T == 1) {
-#pragma GCC unroll 4
-        for (int w = 0; w < 4; ++w) word(w);
+#pragma GCC unroll 8
+        for (int w = kFirst; w < kEnd; ++w) word(w);
       } else {
 #pragma GCC unroll 2
-        for (int w = 0; w < 4; ++w) word(w);
+        for (int w = kFirst; w < kEnd; ++w) word(w);
       }
+    };
+    // p's pair sums widened with the group's scale into sum (kFirstPart: as its first part).
+    __m256i sum[2][T];
+    const auto widen = [&]<bool kFirstPart>() {
 #pragma GCC unroll 4
       for (std::size_t t = 0; t < T; ++t) {
 #pragma GCC unroll 2
         for (int h = 0; h < 2; ++h) {
-          sum[h][t] = _mm256_madd_epi16(p[h][t], scale[h]);
+          const __m256i part = _mm256_madd_epi16(p[h][t], scale[h]);
+          sum[h][t] = kFirstPart ? part : _mm256_add_epi32(sum[h][t], part);
           p[h][t] = _mm256_setzero_si256();
         }
       }
-      if constexpr (T == 1) {
-#pragma GCC unroll 4
-        for (int w = 4; w < 8; ++w) word(w);
-      } else {
-#pragma GCC unroll 2
-        for (int w = 4; w < 8; ++w) word(w);
-      }
-#pragma GCC unroll 4
-      for (std::size_t t = 0; t < T; ++t) {
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h)
-          sum[h][t] = _mm256_add_epi32(sum[h][t], _mm256_madd_epi16(p[h][t], scale[h]));
-      }
+    };
+    if constexpr (kFifth) {
+      // Q5_K's pair sums (below 2·31·128 a word) are widened every four words.
+      words.template operator()<0, 4>();
+      widen.template operator()<true>();
+      words.template operator()<4, 8>();
+      widen.template operator()<false>();
     } else {
-      if constexpr (T == 1) {
-#pragma GCC unroll 8
-        for (int w = 0; w < 8; ++w) word(w);
-      } else {
-#pragma GCC unroll 2
-        for (int w = 0; w < 8; ++w) word(w);
-      }
-#pragma GCC unroll 4
-      for (std::size_t t = 0; t < T; ++t) {
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) sum[h][t] = _mm256_madd_epi16(p[h][t], scale[h]);
-      }
+      words.template operator()<0, 8>();
+      widen.template operator()<true>();
     }
 #pragma GCC unroll 4
     for (std::size_t t = 0; t < T; ++t) {
