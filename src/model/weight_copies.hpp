@@ -54,8 +54,8 @@ class WeightCopies {
   // `bytes` of the reserved mapping (64-byte aligned), or of a mapping of their own once it is
   // used up; nullptr when neither can be had.
   std::uint8_t* carve(std::size_t bytes);
-  // Runs copy(first, end) over the parts of `file_bytes` in turn, on the pool, releasing each
-  // part's file pages once it is copied.
+  // Runs copy(part) for each of `parts` parts of `file_bytes` (`part_bytes` each, the last
+  // shorter) on the pool, releasing a part's file pages once it is copied.
   template <class Copy>
   void copy_in_parts(std::span<const std::uint8_t> file_bytes, std::size_t part_bytes, std::size_t parts,
                      const Copy& copy);
