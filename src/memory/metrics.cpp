@@ -76,7 +76,7 @@ std::string render_prometheus(const MemorySnapshot& s, const MemoryMetrics& m,
     gauge(e, "cgroup_limit_bytes", "Tightest cgroup memory limit above the process.", *r.cgroup_limit_bytes);
   if (r.process) {
     e.header("process_rss_bytes", "gauge",
-             "Resident memory of the pensieve process by kind (file: mapped weights).");
+             "Resident memory of the pensieve process by kind (anon includes the weights copied at load).");
     e.sample("process_rss_bytes", "kind=\"anon\"", r.process->rss_anon_bytes);
     e.sample("process_rss_bytes", "kind=\"file\"", r.process->rss_file_bytes);
     e.sample("process_rss_bytes", "kind=\"shmem\"", r.process->rss_shmem_bytes);

@@ -24,8 +24,11 @@ Result<HostMemInfo> parse_meminfo(std::string_view text);
 
 struct ProcessMemory {
   std::uint64_t rss_bytes = 0;        // VmRSS
-  std::uint64_t rss_anon_bytes = 0;   // RssAnon: heap, KV cache, scratch
-  std::uint64_t rss_file_bytes = 0;   // RssFile: mmap'd weights (reclaimable, but needed resident)
+  // RssAnon: heap, KV cache, scratch, and the weights' load-time copies (model/weight_copies.hpp)
+  std::uint64_t rss_anon_bytes = 0;
+  // RssFile: weights still read from the mapped file (all of them with the reference kernels;
+  // an untied token embedding with the fast ones)
+  std::uint64_t rss_file_bytes = 0;
   std::uint64_t rss_shmem_bytes = 0;  // RssShmem
 };
 
