@@ -12,6 +12,8 @@
 //                   or a copy not touched for a while): "of_read" is the median of read time /
 //                   call time, the kernel's fraction of read bandwidth measured side by side, so
 //                   that both see the same load from whatever else runs on the machine.
+//   decode/core     one core's rate with a ~200 KB matrix in its L2 cache, the table entry called
+//                   on one thread without the pool: the compute ceiling of decode (GB/s).
 //   batch/.../N     N tokens, as N streams decoding together: weight bytes read per second (GB/s)
 //                   against decode's, and GOP/s.
 //   prefill/...     many tokens: 2·rows·cols·tokens operations per second (GOP/s), quantizing the
@@ -256,6 +258,35 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   state.counters["core_GOP/s"] = ops / core_seconds / 1e9;
 }
 
+// One core's decode rate with the weights in its L2 cache: the table entry called directly on one
+// thread (no pool, no region to start) over a matrix of about 200 KB, the same input each call.
+// What a core computes when memory is not what limits it: decode keeps pace with a machine's
+// memory only while twice this (two threads) stays well above the read bandwidth.
+void run_core_decode(benchmark::State& state, Isa isa, TensorType type) {
+  constexpr std::size_t kCols = 2048, kBytes = 200 << 10;
+  const std::size_t rows = kBytes / *tensor::bytes_for(type, kCols) / kPanelRows * kPanelRows;
+  const KernelTable& table = kernel_table(isa);
+  const Weights& w = weights_for(type, rows, kCols, 0);
+  const WeightMatrix m = w.matrix(0, type, rows, kCols);
+  const std::vector<float> x = random_input(1, kCols);
+  PreparedInput input(1, kCols);
+  input.set(x.data(), kCols, 1, kCols);
+  const Activations& a = input.in(table.activation_for(type), table, pool());
+  const MatmulRowsFn fn = table.matmul_for(type);
+  std::vector<float> out(rows);
+  CallTimes times;
+  for (auto _ : state) {
+    times.start();
+    fn(m, 0, rows, a, out.data(), rows);
+    benchmark::DoNotOptimize(out.data());
+    times.stop();
+  }
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(w.matrix_bytes) / 1e9,
+                         benchmark::Counter::kIsRate);
+  state.counters["best_GB/s"] = static_cast<double>(w.matrix_bytes) / times.fast() / 1e9;
+}
+
 // Each call reads `chunk` bytes (the next part of a `total`-byte buffer, cycling) with pool_read:
 // the machine's read bandwidth, with the same pool and bytes per call as the decode cases.
 void run_bandwidth(benchmark::State& state, std::size_t total, std::size_t chunk) {
@@ -316,6 +347,16 @@ void register_all() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }
+    }
+  }
+  for (TensorType type : kTypes) {
+    for (Isa isa : supported_isas()) {
+      const std::string name =
+          std::string(name_of(isa)) + "/" + std::string(tensor::name_of(type)) + "/decode/core";
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [=](benchmark::State& state) { run_core_decode(state, isa, type); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
     }
   }
   // The sizes of the decode cases: an 8192×2048 matrix of Q4_K (9.4 MB), Q8_0 (17.8 MB), F16
