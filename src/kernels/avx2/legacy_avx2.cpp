@@ -10,8 +10,10 @@
 //   with the 8 inputs, whose scales sit in one vector;
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
-// Q8_0 and Q4_0 are read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
-// load, with the rows in the lanes (panel_block) and the same float work again: decode one input
+// Q8_0, Q4_0, Q4_1 and IQ4_NL are read from repacked panels (panel_layout.hpp), where a dword of 8
+// rows is one load, with the rows in the lanes (panel_block) and the same float work again (Q4_1
+// and IQ4_NL on their row kernels decoded 13.5–15.6 and 13.7 GB/s a core from cache, on panels 30.1
+// and 17.4; prompts 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87): decode one input
 // at a time, prompts kPassTokens at a time, each word realigned once for all of them (Q8_0's
 // prompts a half panel and 8 tokens at a time, q8_0_half_block). Row ranges that do not start a
 // panel run the tiles above on rows unpacked from the panels.
@@ -34,6 +36,22 @@ enum class Codes {
 
 // How a block's scale is stored: an fp16 at its start (every type but MXFP4), or an E8M0 byte.
 enum class Scale { kFp16, kE8M0 };
+
+// Panels, rows in lanes (four code words of a block): Σ u·a of each row's 32 nibble codes u,
+// word i holding codes 4i..4i+3 in its low nibbles and 16 + 4i.. in its high ones. Eight pair
+// sums of 4-bit codes stay within int16.
+__m256i nibble_dot_rows(const __m256i (&words)[4], const ActBlock32& a) {
+  const auto* q = reinterpret_cast<const std::uint8_t*>(a.q);
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  __m256i pairs = _mm256_setzero_si256();
+  for (std::size_t i = 0; i < 4; ++i) {
+    const __m256i lo = _mm256_and_si256(words[i], low4);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
+    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, broadcast_u32(q + 4 * i)));
+    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, broadcast_u32(q + 16 + 4 * i)));
+  }
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
 
 // Q8_0: { fp16 d; i8 q[32]; }
 struct Q8_0 {
@@ -64,20 +82,10 @@ struct Q4_0 {
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
   // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 (low nibbles) and
-  // 16 + 4i.. (high nibbles) of each row. Σ u·a, before the shift (shift_terms below); eight pair
-  // sums of 4-bit codes stay within int16.
+  // 16 + 4i.. (high nibbles) of each row. Σ u·a, before the shift (shift_terms below).
   static constexpr std::size_t kCodeWords = 4;
   static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
-    const auto* q = reinterpret_cast<const std::uint8_t*>(a.q);
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m256i pairs = _mm256_setzero_si256();
-    for (std::size_t i = 0; i < kCodeWords; ++i) {
-      const __m256i lo = _mm256_and_si256(words[i], low4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, broadcast_u32(q + 4 * i)));
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, broadcast_u32(q + 16 + 4 * i)));
-    }
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return nibble_dot_rows(words, a);
   }
 };
 
@@ -97,11 +105,25 @@ struct Iq4Nl {
   static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kSigned;
-  static __m256i codes(const std::uint8_t* b) {
-    const __m256i grid =
-        _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113, -127, -104,
-                         -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
-    return _mm256_shuffle_epi8(grid, nibbles_32(b + 2));
+  static __m256i grid() {
+    return _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113, -127,
+                            -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+  }
+  static __m256i codes(const std::uint8_t* b) { return _mm256_shuffle_epi8(grid(), nibbles_32(b + 2)); }
+  // Panels, rows in lanes: Q4_0's nibble words, each nibble looked up in the grid; |w| meets the
+  // activation with w's sign, as in the row kernels, so the integer sum is theirs.
+  static constexpr std::size_t kCodeWords = 4;
+  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256i sum = _mm256_setzero_si256();
+    for (std::size_t i = 0; i < kCodeWords; ++i) {
+      const __m256i lo = _mm256_shuffle_epi8(grid(), _mm256_and_si256(words[i], low4));
+      const __m256i hi = _mm256_shuffle_epi8(grid(), _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4));
+      const __m256i q_lo = broadcast_u32(a.q + 4 * i), q_hi = broadcast_u32(a.q + 16 + 4 * i);
+      sum = _mm256_add_epi32(sum, dot_u8_s8(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(q_lo, lo)));
+      sum = _mm256_add_epi32(sum, dot_u8_s8(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(q_hi, hi)));
+    }
+    return sum;
   }
 };
 
@@ -117,12 +139,17 @@ struct Mxfp4 {
   }
 };
 
-// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m
+// Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m. Five words, so in a panel every
+// block starts a word: d and m in word 0, the codes in words 1..4 laid out as Q4_0's.
 struct Q4_1 {
   static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 20;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
+  static constexpr std::size_t kCodeWords = 4;
+  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
+    return nibble_dot_rows(words, a);
+  }
 };
 
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m
@@ -333,8 +360,14 @@ template <class K, std::size_t T>
   const std::size_t at = b * K::kBytes;
   const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
   __m256i codes[K::kCodeWords];
-  __m256 d_w;
-  if (at % 4 == 0) {
+  __m256 d_w, m_w;
+  if constexpr (K::kCodes == Codes::kAffine) {
+    // Q4_1: d and m fill word 0, the codes the words after it.
+    const __m256i w0 = load_words(word);
+    d_w = fp16_halves<false>(w0);
+    m_w = fp16_halves<true>(w0);
+    for (std::size_t i = 0; i < K::kCodeWords; ++i) codes[i] = load_words(word + kPanelWordBytes * (i + 1));
+  } else if (at % 4 == 0) {
     d_w = fp16_halves<false>(load_words(word));
     for (std::size_t i = 0; i < K::kCodeWords; ++i) {
       codes[i] =
@@ -350,6 +383,8 @@ template <class K, std::size_t T>
     if constexpr (K::kCodes == Codes::kShifted) dot = _mm256_sub_epi32(dot, shift[t]);
     const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a[t][b].d));
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+    if constexpr (K::kCodes == Codes::kAffine)
+      acc[t] = _mm256_fmadd_ps(m_w, _mm256_set1_ps(a[t][b].d_sum), acc[t]);
   }
 }
 
@@ -550,7 +585,7 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
   }
 }
 
-// The table entry of the types read from panels (Q8_0, Q4_0): from the panels, one input at a
+// The table entry of the types read from panels (Q8_0, Q4_0, Q4_1, IQ4_NL): from the panels, one input at a
 // time while there are few and kPassTokens at a time for more; a row range that does not start
 // a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
 template <class K>
@@ -582,18 +617,22 @@ void add(MatmulSlots& slots, tensor::TensorType type) {
   slots[static_cast<std::size_t>(type)] = matmul<K>;
 }
 
+template <class K>
+void add_panels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots], tensor::TensorType type) {
+  slots[static_cast<std::size_t>(type)] = matmul_panels<K>;
+  reads_panels[static_cast<std::size_t>(type)] = true;
+}
+
 }  // namespace
 
 void add_legacy_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
   using tensor::TensorType;
-  reads_panels[static_cast<std::size_t>(TensorType::kQ8_0)] = true;
-  reads_panels[static_cast<std::size_t>(TensorType::kQ4_0)] = true;
-  slots[static_cast<std::size_t>(TensorType::kQ8_0)] = matmul_panels<Q8_0>;
-  slots[static_cast<std::size_t>(TensorType::kQ4_0)] = matmul_panels<Q4_0>;
-  add<Q4_1>(slots, TensorType::kQ4_1);
+  add_panels<Q8_0>(slots, reads_panels, TensorType::kQ8_0);
+  add_panels<Q4_0>(slots, reads_panels, TensorType::kQ4_0);
+  add_panels<Q4_1>(slots, reads_panels, TensorType::kQ4_1);
+  add_panels<Iq4Nl>(slots, reads_panels, TensorType::kIQ4_NL);
   add<Q5_0>(slots, TensorType::kQ5_0);
   add<Q5_1>(slots, TensorType::kQ5_1);
-  add<Iq4Nl>(slots, TensorType::kIQ4_NL);
   add<Mxfp4>(slots, TensorType::kMXFP4);
 }
 
