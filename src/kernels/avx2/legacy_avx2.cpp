@@ -347,12 +347,12 @@ const std::int32_t* shift_terms(const Activations& x, std::size_t blocks) {
 }
 
 // Block b of a panel against T tokens, for the 8 rows of half h: acc[t] = fma(float(dot),
-// d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows. In a row of these blocks (18 or
-// 34 bytes) every other block starts 2 bytes into a word: the codes of the first kind are taken
-// from two words each, those of the second are whole words after the scale's. `shift[t]`: token
-// t's shift term of the block (shifted types). Always inlined: as a call (GCC's choice once it
-// served several token counts) its accumulators went through memory and Q4_0 decode from the
-// caches ran at 60% of the rate.
+// d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows (and fma(m_w, d_a·Σq_a) for
+// Q4_1). In a row of 18- or 34-byte blocks every other block starts 2 bytes into a word: the codes
+// of the first kind are taken from two words each, those of the second are whole words after the
+// scale's. Q4_1's 20-byte blocks all start a word. `shift[t]`: token t's shift term of the block
+// (shifted types). Always inlined: as a call (GCC's choice once it served several token counts)
+// its accumulators went through memory and Q4_0 decode from the caches ran at 60% of the rate.
 template <class K, std::size_t T>
 [[gnu::always_inline]] inline void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h,
                                                const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
@@ -585,9 +585,9 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
   }
 }
 
-// The table entry of the types read from panels (Q8_0, Q4_0, Q4_1, IQ4_NL): from the panels, one input at a
-// time while there are few and kPassTokens at a time for more; a row range that does not start
-// a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
+// The table entry of the types read from panels (Q8_0, Q4_0, Q4_1, IQ4_NL): from the panels, one
+// input at a time while there are few and kPassTokens at a time for more; a row range that does
+// not start a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
 template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
