@@ -17,7 +17,7 @@ inline constexpr std::size_t kBlockPanels = 4;  // panels that every token group
 // pass.template operator()<T>(p, t0) with T the group's size.
 template <std::size_t kMaxTokens = kPassTokens, class Pass>
 void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&& pass) {
-  static_assert(kMaxTokens >= 2 && kMaxTokens <= 8);
+  static_assert(kMaxTokens >= 3 && kMaxTokens <= 8);
   for (std::size_t p0 = first; p0 < end; p0 += kBlockPanels) {
     const std::size_t p_end = p0 + kBlockPanels < end ? p0 + kBlockPanels : end;
     for (std::size_t t0 = 0; t0 < tokens; t0 += kMaxTokens) {
@@ -31,7 +31,7 @@ void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&&
             pass.template operator()<2>(p, t0);
             break;
           case 3:
-            if constexpr (kMaxTokens >= 3) pass.template operator()<3>(p, t0);
+            pass.template operator()<3>(p, t0);
             break;
           case 4:
             if constexpr (kMaxTokens >= 4) pass.template operator()<4>(p, t0);
