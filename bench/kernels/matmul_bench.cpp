@@ -119,24 +119,28 @@ std::uint64_t pool_read(const std::uint8_t* data, std::size_t bytes) {
 }
 
 // `copies` back-to-back copies of one random rows × cols matrix of `type`, each also repacked
-// into panels (as a model does for the kernels that read them).
+// in `layout` (as a model does for the kernels that read one).
 struct Weights {
   std::vector<std::uint8_t> bytes;
   std::size_t matrix_bytes = 0;
   std::size_t copies = 1;
-  core::AnonymousMemory panels;
-  std::size_t panels_stride = 0;
+  Repacking layout = Repacking::kNone;
+  core::AnonymousMemory repacked;
+  std::size_t repacked_stride = 0;
   WeightMatrix matrix(std::size_t i, TensorType type, std::size_t rows, std::size_t cols) const {
+    const bool has = layout != Repacking::kNone;
     return {type,
             bytes.data() + i * matrix_bytes,
             rows,
             cols,
             matrix_bytes / rows,
-            panels.data() + i * panels_stride};
+            has ? repacked.data() + i * repacked_stride : nullptr,
+            layout};
   }
 };
 
-Weights make_weights(TensorType type, std::size_t rows, std::size_t cols, std::size_t min_total) {
+Weights make_weights(TensorType type, std::size_t rows, std::size_t cols, std::size_t min_total,
+                     Repacking layout) {
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> values(rows * cols);
@@ -158,13 +162,16 @@ Weights make_weights(TensorType type, std::size_t rows, std::size_t cols, std::s
     // the lowest mantissa bit of a float/half, or a code bit, or at worst halves a block scale.)
     for (std::size_t at = 2 * (i % 2048); at < w.matrix_bytes; at += 4096) copy[at] ^= 1;
   }
+  if (layout == Repacking::kNone) return w;
   const std::size_t row_bytes = w.matrix_bytes / rows;
-  w.panels_stride = (panels_bytes(rows, row_bytes) + 63) / 64 * 64;
-  auto panels = core::AnonymousMemory::allocate(w.copies * w.panels_stride);
-  if (!panels) throw std::runtime_error(panels.error().message);
-  w.panels = std::move(*panels);
+  w.repacked_stride = (repacked_bytes(layout, rows, row_bytes) + 63) / 64 * 64;
+  auto repacked = core::AnonymousMemory::allocate(w.copies * w.repacked_stride);
+  if (!repacked) throw std::runtime_error(repacked.error().message);
+  w.repacked = std::move(*repacked);
+  w.layout = layout;
   for (std::size_t i = 0; i < w.copies; ++i) {
-    repack_panels(w.matrix(i, type, rows, cols), 0, panel_count(rows), w.panels.data() + i * w.panels_stride);
+    repack(layout, w.matrix(i, type, rows, cols), 0, repacked_units(layout, rows),
+           w.repacked.data() + i * w.repacked_stride);
   }
   return w;
 }
@@ -179,13 +186,14 @@ std::vector<float> random_input(std::size_t tokens, std::size_t cols) {
 
 // The weights of the last case, kept for the next variant of the same type and shape (quantizing
 // the larger sets takes longer than measuring them).
-const Weights& weights_for(TensorType type, std::size_t rows, std::size_t cols, std::size_t min_total) {
+const Weights& weights_for(TensorType type, std::size_t rows, std::size_t cols, std::size_t min_total,
+                           Repacking layout) {
   static Weights cached;
-  static std::tuple<TensorType, std::size_t, std::size_t, std::size_t> key{};
-  const auto wanted = std::make_tuple(type, rows, cols, min_total);
+  static std::tuple<TensorType, std::size_t, std::size_t, std::size_t, Repacking> key{};
+  const auto wanted = std::make_tuple(type, rows, cols, min_total, layout);
   if (cached.bytes.empty() || key != wanted) {
     cached = Weights{};
-    cached = make_weights(type, rows, cols, min_total);
+    cached = make_weights(type, rows, cols, min_total, layout);
     key = wanted;
   }
   return cached;
@@ -214,7 +222,7 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   timed_entry = table.matmul_for(type);
   table.matmul_rows[static_cast<std::size_t>(type)] = timed_matmul_rows;
   entry_seconds = 0.0;
-  const Weights& w = weights_for(type, rows, cols, min_total);
+  const Weights& w = weights_for(type, rows, cols, min_total, table.repacking_of(type));
   const std::vector<float> x = random_input(tokens, cols);
   std::vector<float> out(tokens * rows);
   PreparedInput input(tokens, cols);
@@ -266,7 +274,7 @@ void run_core_decode(benchmark::State& state, Isa isa, TensorType type) {
   constexpr std::size_t kCols = 2048, kBytes = 200 << 10;
   const std::size_t rows = kBytes / *tensor::bytes_for(type, kCols) / kPanelRows * kPanelRows;
   const KernelTable& table = kernel_table(isa);
-  const Weights& w = weights_for(type, rows, kCols, 0);
+  const Weights& w = weights_for(type, rows, kCols, 0, table.repacking_of(type));
   const WeightMatrix m = w.matrix(0, type, rows, kCols);
   const std::vector<float> x = random_input(1, kCols);
   PreparedInput input(1, kCols);

@@ -37,9 +37,9 @@ struct KernelTable {
   Isa isa = Isa::kScalar;
   bool exact = false;  // the float oracle: every type with float activations
   std::array<MatmulRowsFn, kTypeSlots> matmul_rows{};  // by TensorType id; empty: not provided
-  // By TensorType id: the matmul entry reads WeightMatrix::panels when they are set, so a model
-  // repacks these types' matrices at load time (panel_layout.hpp).
-  std::array<bool, kTypeSlots> reads_panels{};
+  // By TensorType id: the layout the matmul entry reads from WeightMatrix::repacked when it is set
+  // (repacking.hpp), so a model repacks these types' matrices at load time; kNone: the rows.
+  std::array<Repacking, kTypeSlots> repacking{};
   std::array<QuantizeRowFn, kActivationFormats> quantize_row{};  // by ActivationFormat; F32 empty
   SwigluFn swiglu = nullptr;
   AttentionKernels attention;  // tiled attention's inner loops (attention_kernels.hpp)
@@ -47,7 +47,7 @@ struct KernelTable {
   MatmulRowsFn matmul_for(tensor::TensorType type) const {
     return matmul_rows[static_cast<std::size_t>(type)];
   }
-  bool reads_panels_of(tensor::TensorType type) const { return reads_panels[static_cast<std::size_t>(type)]; }
+  Repacking repacking_of(tensor::TensorType type) const { return repacking[static_cast<std::size_t>(type)]; }
   ActivationFormat activation_for(tensor::TensorType type) const {
     return exact ? ActivationFormat::kF32 : activation_format_of(type);
   }

@@ -19,15 +19,15 @@ float dot(const float* a, const float* b, std::size_t n) {
 }
 
 void dequantize_row(const WeightMatrix& w, std::size_t r, float* out) {
-  if (w.panels == nullptr) {
+  if (w.repacked == nullptr) {
     tensor::dequantize(w.type, w.row(r), out, w.cols);
     return;
   }
-  // From the panels, which stay resident, where the file's pages of the rows were let go. The
+  // From the copy, which stays resident, where the file's pages of the rows were let go. The
   // row's bytes go through a buffer kept per thread (this runs for every token).
   thread_local std::vector<std::uint8_t> row;
   if (row.size() < w.row_bytes) row.resize(w.row_bytes);
-  unpack_panel_row(w.panels, w.row_bytes, r, row.data());
+  unpack_repacked_row(w.repacking, w.repacked, w.row_bytes, r, row.data());
   tensor::dequantize(w.type, row.data(), out, w.cols);
 }
 

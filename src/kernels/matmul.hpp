@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "kernels/panel_layout.hpp"
+#include "kernels/repacking.hpp"
 #include "tensor/type.hpp"
 
 namespace pensieve::kernels {
@@ -23,18 +23,23 @@ struct WeightMatrix {
   std::size_t rows = 0;       // output features
   std::size_t cols = 0;       // input features; a whole number of the type's blocks
   std::size_t row_bytes = 0;  // bytes of one stored row
-  // The same rows repacked into panels (panel_layout.hpp) for the kernels that read them, or null.
-  // Kernels that do not read panels use `data`.
-  const std::uint8_t* panels = nullptr;
+  // The same rows rearranged for the kernels that read them (repacking.hpp), in the layout
+  // `repacking` names, or null (kNone). Kernels that read another layout, or none, use `data`.
+  const std::uint8_t* repacked = nullptr;
+  Repacking repacking = Repacking::kNone;
 
   const std::uint8_t* row(std::size_t r) const { return data + r * row_bytes; }
   // Rows [first, first + count): a fused tensor's part (q of qkv) or one expert of a stack. The
-  // slice keeps the panels when it starts on a panel boundary (its last panel may run past it).
+  // slice keeps the repacked copy when it starts on a unit of its layout (16 rows for panels; its
+  // last unit may run past the slice).
   WeightMatrix slice_rows(std::size_t first, std::size_t count) const {
-    const std::uint8_t* p = nullptr;
-    if (panels != nullptr && first % kPanelRows == 0)
-      p = panels + first / kPanelRows * panel_stride(row_bytes);
-    return {type, data + first * row_bytes, count, cols, row_bytes, p};
+    const std::size_t unit = repacked_unit_rows(repacking);
+    if (repacked == nullptr || first % unit != 0)
+      return {type, data + first * row_bytes, count, cols, row_bytes};
+    return {type,      data + first * row_bytes,
+            count,     cols,
+            row_bytes, repacked + repacked_offset(repacking, first / unit, row_bytes),
+            repacking};
   }
 };
 
@@ -46,7 +51,7 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t x_stride, std::si
 // Σ a[i]·b[i] with fixed-order partial sums (deterministic, and vectorisable without fast-math).
 float dot(const float* a, const float* b, std::size_t n);
 
-// One row of any type as floats (an embedding look-up), from the panels when w has them; `out`
+// One row of any type as floats (an embedding look-up), from the repacked copy when w has one; `out`
 // holds w.cols floats.
 void dequantize_row(const WeightMatrix& w, std::size_t r, float* out);
 

@@ -4,14 +4,13 @@
 #include <cstring>
 #include <string>
 
-#include "kernels/panel_layout.hpp"
+#include "kernels/repacking.hpp"
 
 namespace pensieve::model {
 namespace {
 
-// Panels copied between two releases of file pages: a few MiB, so that the file's copy and ours
-// are never both resident for more than that. Plain copies go by parts of about the same size.
-constexpr std::size_t kPanelsPerTask = 64;
+// Bytes copied between two releases of file pages: a few MiB, so that the file's copy and ours are
+// never both resident for more than that. A repacked copy goes by whole units of its layout.
 constexpr std::size_t kCopyPartBytes = std::size_t{4} << 20;
 
 // Copies start on a cache line (the kernels' panels want 64-byte alignment).
@@ -26,16 +25,18 @@ std::size_t aligned(std::size_t bytes) {
 WeightCopies::WeightCopies(const kernels::KernelTable& table, core::ThreadPool& pool,
                            const gguf::Contents& contents)
     : table_(&table), pool_(&pool) {
-  const auto& reads = table.reads_panels;
-  copies_ = std::find(reads.begin(), reads.end(), true) != reads.end();
+  const auto& layouts = table.repacking;
+  copies_ = std::any_of(layouts.begin(), layouts.end(),
+                        [](kernels::Repacking r) { return r != kernels::Repacking::kNone; });
   if (!copies_) return;
   // An upper bound: every tensor, repacked or not, whether or not the architecture binds it (and
   // a looked-up matrix is not copied). Pages never written stay free.
   for (const gguf::TensorInfo& t : contents.tensors) {
     std::size_t bytes = t.data.size();
-    if (wants_panels(t.type) && t.dims[0] != 0) {
+    if (wants_repacked(t.type) && t.dims[0] != 0) {
       if (const auto row_bytes = tensor::bytes_for(t.type, t.dims[0])) {
-        bytes = std::max(bytes, kernels::panels_bytes(t.row_count(), *row_bytes));
+        bytes =
+            std::max(bytes, kernels::repacked_bytes(table.repacking_of(t.type), t.row_count(), *row_bytes));
       }
     }
     reserve_bytes_ += aligned(bytes);
@@ -73,20 +74,23 @@ void WeightCopies::copy_in_parts(std::span<const std::uint8_t> file_bytes, std::
 }
 
 Status WeightCopies::repack(kernels::WeightMatrix& w, std::span<const std::uint8_t> file_bytes) {
-  const std::size_t bytes = kernels::panels_bytes(w.rows, w.row_bytes);
-  std::uint8_t* panels = carve(bytes);
-  if (panels == nullptr) {
+  const kernels::Repacking layout = table_->repacking_of(w.type);
+  const std::size_t bytes = kernels::repacked_bytes(layout, w.rows, w.row_bytes);
+  std::uint8_t* copy = carve(bytes);
+  if (copy == nullptr) {
     return make_error(ErrorCode::kResourceExhausted,
                       "repacking weights: cannot allocate " + std::to_string(bytes >> 20) + " MiB");
   }
-  const std::size_t n_panels = kernels::panel_count(w.rows);
-  const std::size_t n_tasks = (n_panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  copy_in_parts(file_bytes, kPanelsPerTask * kernels::kPanelRows * w.row_bytes, n_tasks,
-                [&](std::size_t task) {
-                  const std::size_t first = task * kPanelsPerTask;
-                  kernels::repack_panels(w, first, std::min(n_panels, first + kPanelsPerTask), panels);
+  const std::size_t units = kernels::repacked_units(layout, w.rows);
+  const std::size_t unit_bytes = kernels::repacked_unit_rows(layout) * w.row_bytes;
+  const std::size_t units_per_part = std::max<std::size_t>(1, kCopyPartBytes / unit_bytes);
+  copy_in_parts(file_bytes, units_per_part * unit_bytes, (units + units_per_part - 1) / units_per_part,
+                [&](std::size_t part) {
+                  const std::size_t first = part * units_per_part;
+                  kernels::repack(layout, w, first, std::min(units, first + units_per_part), copy);
                 });
-  w.panels = panels;
+  w.repacked = copy;
+  w.repacking = layout;
   return {};
 }
 

@@ -1,6 +1,6 @@
 // model/weight_copies: at load time, copies the weights a forward pass streams into memory of
-// the process's own, backed by huge pages: the matrices whose kernels read panels are repacked
-// (kernels/panel_layout.hpp), so a forward pass never transposes weights; the other matrices are
+// the process's own, backed by huge pages: the matrices whose kernels read a repacked layout are
+// repacked (kernels/repacking.hpp), so a forward pass never rearranges weights; the other matrices are
 // copied as they are, and so are the float vectors (norm weights and the like). A copy is as large
 // as the tensor, and the file's pages of it are released as each part is copied, so the model
 // stays about as resident as the file (never both at once).
@@ -12,8 +12,8 @@
 // at its unaligned ends (a 2.4 MiB matrix could get none), a third of a Q4_0 Llama-3.2-1B sat on
 // 4 KiB pages, and its decode ran 2.4% slower.
 //
-// A matrix only looked up (an untied token embedding: one row a token) stays in the file, unless
-// its kernels want panels; its rows fault in from the file as they are read.
+// A matrix only looked up (an untied token embedding: one row a token) stays in the file, repacked
+// layout or not (no kernel reads it); its rows fault in from the file as they are read.
 #pragma once
 
 #include <cstdint>
@@ -31,13 +31,16 @@ namespace pensieve::model {
 class WeightCopies {
  public:
   // `contents`: the file whose tensors will be bound, for the size of the mapping to reserve.
-  // Copies are made only for a table that reads panels (the fast kernels); the reference kernels
-  // read everything from the file.
+  // Copies are made only for a table that reads repacked layouts (the fast kernels); the
+  // reference kernels read everything from the file.
   WeightCopies(const kernels::KernelTable& table, core::ThreadPool& pool, const gguf::Contents& contents);
 
   // Whether matrices of `type` are repacked for this table.
-  bool wants_panels(tensor::TensorType type) const { return table_->reads_panels_of(type); }
-  // Repacks w (whose rows are `file_bytes` of a read-only file mapping) and sets w.panels.
+  bool wants_repacked(tensor::TensorType type) const {
+    return table_->repacking_of(type) != kernels::Repacking::kNone;
+  }
+  // Repacks w (whose rows are `file_bytes` of a read-only file mapping) into the table's layout
+  // for its type and sets w.repacked and w.repacking.
   Status repack(kernels::WeightMatrix& w, std::span<const std::uint8_t> file_bytes);
   // Copies w's rows as they are and points w.data at the copy (w left as it was when there is
   // nothing to copy for, or no memory).

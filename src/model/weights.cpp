@@ -64,10 +64,13 @@ class Binder {
     }
     WeightMatrix m{t->type, t->data.data(), static_cast<std::size_t>(t->row_count()),
                    static_cast<std::size_t>(cols), static_cast<std::size_t>(*row_bytes)};
-    if (copies_ != nullptr && copies_->wants_panels(t->type)) {
-      if (auto repacked = copies_->repack(m, t->data); !repacked) return repacked.error().with_context(name);
-    } else if (copies_ != nullptr && use == Use::kStreamed) {
-      copies_->copy_rows(m, t->data);
+    if (copies_ != nullptr && use == Use::kStreamed) {
+      if (copies_->wants_repacked(t->type)) {
+        if (auto repacked = copies_->repack(m, t->data); !repacked)
+          return repacked.error().with_context(name);
+      } else {
+        copies_->copy_rows(m, t->data);
+      }
     }
     bound(t->data.size());
     return m;

@@ -63,10 +63,9 @@ struct Weights {
   std::vector<core::AnonymousMemory> copy_storage;  // what the load-time copies live in
 };
 
-// With `copies`, the weights a forward pass streams are copied (repacked where its kernels read
-// panels) as they are bound (model/weight_copies.hpp). With
-// `progress`, told after each tensor the bytes bound so far and the tensor data of the whole file
-// (then once with both equal at the end).
+// With `copies`, the weights a forward pass streams are copied (repacked where its kernels read a
+// repacked layout) as they are bound (model/weight_copies.hpp). With `progress`, told after each tensor the
+// bytes bound so far and the tensor data of the whole file (then once with both equal at the end).
 using BindProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 Result<Weights> bind_weights(const gguf::Contents& contents, const Hyperparams& hp,
                              WeightCopies* copies = nullptr, const BindProgress& progress = nullptr);

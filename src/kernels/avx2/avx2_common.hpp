@@ -142,11 +142,11 @@ void matmul_tiled(const WeightMatrix& w, std::size_t row_begin, std::size_t row_
 // table. Plain arrays, not KernelTable's std::array: its operator[] is an inline function the
 // scalar files instantiate too, and a debug build would emit an AVX2-compiled copy of it here.
 using MatmulSlots = MatmulRowsFn[kTypeSlots];
-// Entries that read repacked panels are also marked in `reads_panels` (by TensorType id).
-void add_legacy_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]);
-void add_kquant_kernels(MatmulSlots& slots);
+// Entries that read a repacked copy also set its layout in `repacking` (by TensorType id).
+void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
+void add_kquant_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void add_float_kernels(MatmulSlots& slots);
-void add_kquant_panel_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]);
+void add_kquant_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
 

@@ -1,136 +1,175 @@
-// kernels/avx2/kquant_avx2: Q6_K against ActBlock256 activations, whose scale d_a[j] covers 32
-// values — two Q6_K groups. (Q4_K and Q5_K read repacked panels: kquant_panels_avx2.cpp.)
+// kernels/avx2/kquant_avx2: Q6_K from its planes form (q6k_planes.hpp) against ActBlock256
+// activations. (Q4_K and Q5_K read repacked panels: kquant_panels_avx2.cpp.)
 //
-// Each 32 values' integer sum is exact, the group's integer scale included: maddubs of the
-// unsigned codes (≤ 63) with the activation codes gives int16 pair sums (≤ 2·63·127), and madd
-// with the scale both weights and widens them. Per pair and super-block the float work is fixed:
-//   f = Σ_j float(sum_j)·d_a[j] (eight fused multiply-adds in j order), acc = fma(f, d, acc)
-//   and the codes are kept as 0..63 (unsigned): f −= float(32·s_g·Σa_g)·d_a before acc takes it.
-// (Folding four groups' sums with hadd before one conversion measured no faster, and is longer.)
+// The stored form took 92 vector operations a block: each 32 codes were assembled from a nibble
+// and two bits, met a pair of scales picked out by a shuffle, and ended in a float conversion
+// and multiply-add of their own, since each 32 activations have a scale of their own. From the
+// planes a block is about 50: six ANDs give six of its eight code vectors and eight operations
+// the other two; the activations' dwords are transposed once per call so that every code vector
+// meets them in the lanes of its own group, two scale vectors serve the whole block, and the eight
+// groups' sums leave the integers together, in one conversion, multiply and multiply-add.
+// Measured on Zen 3 (BENCHMARKS.md, seventeenth session): a core decodes 29–30 GB/s from its L2
+// cache (17.5–20 before), two cores 49 GB/s from L3 (33: less than a fast machine's memory
+// delivers), and prompts run at 200 GOP/s (158).
+//
+// Each (row, input) pair follows one fixed sequence of float operations (the kernel table's
+// contract): per block, f = float(Σ_g-lanes s·Σq·a − 32·s·Σa)·d_a, acc = fma(f, d, acc); then
+// the eight lanes summed in a fixed order. The integer sums are exact: a maddubs pair sum of
+// codes ≤ 63 with activation codes ≤ 127 in magnitude stays below 2·63·128, so two of them summed
+// as int16 stay below 32767 before madd widens them with their scale.
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
 
-constexpr std::size_t kQ6KBytes = 128 + 64 + 16 + 2;
+constexpr std::size_t kBlockBytes = 210;
 
 __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
 
-// f = Σ_j float(Σ scale_j·(q_j · a_j))·d_a[j] for T inputs at once, eight lanes of partial sums.
-// Each 32 codes of the weight block are made once and met with every input's codes while in a
-// register.
-template <class B, int T>
-void scaled_dots(const B& w, const ActBlock256* const (&a)[T], __m256 (&f)[T]) {
-  for (int t = 0; t < T; ++t) f[t] = _mm256_setzero_ps();
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    const __m256i q = w.codes(j);
-    const __m256i scale = w.scale(j);
-    for (int t = 0; t < T; ++t) {
-      const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a[t]->q + 32 * j)), scale);
-      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(a[t]->d[j]), f[t]);
-    }
+// `in` with its codes in the planes' order: dword i of code vector k (bytes 32k + 4i..) is dword k
+// of group i (bytes 32i + 4k..) — an 8 × 8 transpose of dwords. Sums and scales stay as they are.
+void transpose_codes(const ActBlock256& in, ActBlock256& out) {
+  __m256i r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = load256(in.q + 32 * i);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
   }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.q + 32 * k),
+                        _mm256_permute2x128_si256(u[k], u[k + 4], 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.q + 32 * (k + 4)),
+                        _mm256_permute2x128_si256(u[k], u[k + 4], 0x31));
+  }
+  std::memcpy(out.sums, in.sums, sizeof(in.sums));
+  std::memcpy(out.d, in.d, sizeof(in.d));
 }
 
-// Q6_K: { u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d; } each half of 128 values takes 64 bytes
-// of ql and 32 of qh: value l + 32k (k = 0..3) has its low 4 bits in ql[l + 32(k & 1)] (low
-// nibble for k < 2, high for k >= 2), its top 2 bits at bits 2k..2k+1 of qh[l], and scale
-// 8·half + 2k + l / 16. Codes are kept as 0..63 (unsigned); the −32 goes through the sums:
-// Σ_g s_g·Σ (q − 32)·a = Σ_g s_g·Σ q·a − 32·Σ_g s_g·(Σ a)_g.
-struct Q6K {
-  static constexpr std::size_t kBytes = kQ6KBytes;
-  const std::uint8_t* b;
-  __m256i scales16;  // s_g as int16 lane g
-  __m256i low8;      // s0..s7 as int16 in both 128-bit lanes
-  __m256i high8;     // s8..s15 likewise
+// One block's codes and scales, unpacked once for every input that meets it.
+struct Block {
+  __m256i codes[8];
+  __m256i scales;         // s_g as int16 lane g
+  __m256i first_scales;   // s_2i in int16 lanes 2i and 2i + 1 (code vectors 0..3)
+  __m256i second_scales;  // s_2i+1 likewise (code vectors 4..7)
+  __m256 d;
 
-  explicit Q6K(const std::uint8_t* block) : b(block) {
-    scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 192)));
-    low8 = _mm256_permute2x128_si256(scales16, scales16, 0x00);
-    high8 = _mm256_permute2x128_si256(scales16, scales16, 0x11);
+  explicit Block(const std::uint8_t* b) {
+    const __m256i six = _mm256_set1_epi8(0x3f);
+    __m256i p[6];
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; ++j) {
+      p[j] = load256(b + 32 * j);
+      codes[j] = _mm256_and_si256(p[j], six);
+    }
+    // Bits 6..7 of three planes, as bits 0..1, 2..3 and 4..5 (16-bit shifts carry the next
+    // byte's bits in above them, which the masks drop).
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; ++k) {
+      const __m256i low = _mm256_and_si256(_mm256_srli_epi16(p[3 * k], 6), _mm256_set1_epi8(0x03));
+      const __m256i mid = _mm256_and_si256(_mm256_srli_epi16(p[3 * k + 1], 4), _mm256_set1_epi8(0x0c));
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(p[3 * k + 2], 2), _mm256_set1_epi8(0x30));
+      codes[6 + k] = _mm256_or_si256(_mm256_or_si256(low, mid), high);
+    }
+    scales = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)));
+    const __m256i even = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4,
+                                          5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+    first_scales = _mm256_shuffle_epi8(scales, even);
+    second_scales = _mm256_shuffle_epi8(scales, _mm256_add_epi8(even, _mm256_set1_epi8(2)));
+    d = _mm256_set1_ps(load_fp16(b + 208));
   }
-  __m256i codes(int j) const {
-    const int half = j / 4, k = j % 4;
-    const __m256i l4 = load256(b + 64 * half + 32 * (k & 1));
-    const __m256i h = load256(b + 128 + 32 * half);
-    const __m256i low = _mm256_and_si256(k < 2 ? l4 : _mm256_srli_epi16(l4, 4), _mm256_set1_epi8(0x0f));
-    // Bits 2k..2k+1 of each qh byte to bits 4..5.
-    const __m256i top = k < 2 ? _mm256_slli_epi16(h, 4 - 2 * k) : _mm256_srli_epi16(h, 2 * k - 4);
-    return _mm256_or_si256(low, _mm256_and_si256(top, _mm256_set1_epi8(0x30)));
-  }
-  // Codes 32j..32j+31: scale 2j in the low eight int16 lanes, 2j + 1 in the high eight.
-  __m256i scale(int j) const {
-    const int g = 2 * (j % 4);
-    const __m256i pick = _mm256_setr_epi8(2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g,
-                                          2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1,
-                                          2 * g, 2 * g + 1, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
-                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3,
-                                          2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3, 2 * g + 2, 2 * g + 3);
-    return _mm256_shuffle_epi8(j < 4 ? low8 : high8, pick);
-  }
-  void finish(__m256& acc, __m256 f, const ActBlock256& a) const {
-    // Σ_g s_g·Σ (q − 32)·a = Σ_g s_g·Σ q·a − 32·Σ_g s_g·(Σ a)_g; lane j of the madd holds the last
-    // sum's two groups of 32 values j, which share d_a[j].
-    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales16, load256(a.sums)), 5);
-    f = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(offset), _mm256_loadu_ps(a.d), f);
-    acc = _mm256_fmadd_ps(f, _mm256_set1_ps(load_fp16(b + 208)), acc);
+
+  // acc += the block's eight groups against one input's block (its codes transposed), lane g
+  // holding group g.
+  void meet(const ActBlock256& a, __m256& acc) const {
+    __m256i part[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 8; k += 2) {
+      const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(codes[k], load256(a.q + 32 * k)),
+                                            _mm256_maddubs_epi16(codes[k + 1], load256(a.q + 32 * k + 32)));
+      part[k / 2] = _mm256_madd_epi16(pair, k < 4 ? first_scales : second_scales);
+    }
+    // The codes are the values + 32: Σ s·Σ (q − 32)·a = Σ s·Σ q·a − 32·Σ s·(Σ a).
+    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(a.sums)), 5);
+    const __m256i sum = _mm256_sub_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(part[0], part[1]), _mm256_add_epi32(part[2], part[3])), offset);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(a.d)), d, acc);
   }
 };
 
-// R rows × T inputs; rows one after the other within each super-block, so only one row's
-// unpacked block is live at a time.
+// Decode reads the rows once, one after another: ask for the lines a few KiB ahead (a prefetch
+// past the matrix's end never faults).
 constexpr std::size_t kDecodePrefetchBytes = 4096;
 
-template <class K>
-struct KTile {
+// One row (planes at `row`) × T inputs (transposed blocks, `x.stride` bytes a row).
+struct PlanesTile {
   template <int R, int T>
   static void run(const WeightMatrix& w, std::size_t r0, const Activations& x, std::size_t t0, float* out,
                   std::size_t out_stride) {
-    __m256 acc[R][T];
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-    }
+    static_assert(R == 1);
+    __m256 acc[1][T];
+    for (int t = 0; t < T; ++t) acc[0][t] = _mm256_setzero_ps();
+    const std::uint8_t* row = w.data + r0 * w.row_bytes;
     const std::size_t blocks = w.cols / 256;
     for (std::size_t b = 0; b < blocks; ++b) {
-      const ActBlock256* a[T];
-      for (int t = 0; t < T; ++t) {
-        a[t] =
-            reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride) + b;
+      const std::uint8_t* at = row + b * kBlockBytes;
+      if constexpr (T == 1) {
+        for (std::size_t line = 0; line < kBlockBytes; line += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(at + kDecodePrefetchBytes + line), _MM_HINT_T0);
       }
-      for (int r = 0; r < R; ++r) {
-        const std::uint8_t* at = w.data + (r0 + static_cast<std::size_t>(r)) * w.row_bytes + b * K::kBytes;
-        if constexpr (R == 1 && T == 1) {
-          // Decode reads the rows once, one after another: ask for the lines a few KiB ahead (a
-          // prefetch past the matrix's end never faults).
-          for (std::size_t line = 0; line < K::kBytes; line += 64)
-            _mm_prefetch(reinterpret_cast<const char*>(at + kDecodePrefetchBytes + line), _MM_HINT_T0);
-        }
-        const K block(at);
-        __m256 f[T];
-        scaled_dots(block, a, f);
-        for (int t = 0; t < T; ++t) block.finish(acc[r][t], f[t], *a[t]);
+      const Block block(at);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const auto* a =
+            reinterpret_cast<const ActBlock256*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride);
+        block.meet(a[b], acc[0][t]);
       }
     }
     store_tile(acc, r0, t0, out, out_stride);
   }
 };
 
-template <class K>
+// The table entry. Rows not in planes form (a matrix not repacked for this table) are repacked
+// into scratch memory first, so every call computes from the same layout and gets the same bits.
 void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
             float* out, std::size_t out_stride) {
-  // One row × 4 inputs: each 32 codes made meet four inputs' codes, and the accumulators, codes
-  // and scales of the tile stay in registers. Decode takes one row at a time.
-  matmul_tiled<KTile<K>, 1, 4, 1>(w, row_begin, row_end, x, out, out_stride);
+  if (row_end <= row_begin || x.rows == 0) return;
+  const std::size_t rows = row_end - row_begin;
+  WeightMatrix planes{w.type, nullptr, rows, w.cols, w.row_bytes};
+  if (w.repacking == Repacking::kQ6KPlanes) {
+    planes.data = w.repacked + row_begin * w.row_bytes;
+  } else {
+    std::uint8_t* copy = scratch(2, rows * w.row_bytes);
+    const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes};
+    repack_q6k_planes(part, 0, rows, copy);
+    planes.data = copy;
+  }
+  const std::size_t blocks = w.cols / 256;
+  auto* transposed = reinterpret_cast<ActBlock256*>(scratch(1, x.rows * blocks * sizeof(ActBlock256)));
+  for (std::size_t t = 0; t < x.rows; ++t) {
+    const auto* in = reinterpret_cast<const ActBlock256*>(x.data + t * x.stride);
+    for (std::size_t b = 0; b < blocks; ++b) transpose_codes(in[b], transposed[t * blocks + b]);
+  }
+  const Activations xt{x.format, reinterpret_cast<const std::uint8_t*>(transposed),
+                       blocks * sizeof(ActBlock256), x.rows, x.cols};
+  // One row × 4 inputs: the codes, scales and accumulators stay in registers.
+  matmul_tiled<PlanesTile, 1, 4, 1>(planes, 0, rows, xt, out + row_begin, out_stride);
 }
 
 }  // namespace
 
-void add_kquant_kernels(MatmulSlots& slots) {
-  using tensor::TensorType;
-  slots[static_cast<std::size_t>(TensorType::kQ6_K)] = matmul<Q6K>;
+void add_kquant_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) {
+  const auto q6k = static_cast<std::size_t>(tensor::TensorType::kQ6_K);
+  slots[q6k] = matmul;
+  repacking[q6k] = Repacking::kQ6KPlanes;
 }
 
 }  // namespace pensieve::kernels::avx2

@@ -28,7 +28,8 @@
 // then both halves at once, as Q4_K) and measured no faster than its row kernel from memory, and
 // slower for prompts: its 6-bit codes take two loads and five operations a dword, every other
 // block starts mid-word, and its pair sums must be widened every second word, so a pass of 3
-// tokens runs out of registers. It stays there (BENCHMARKS.md, thirteenth session).
+// tokens runs out of registers (BENCHMARKS.md, thirteenth session). It reads rows rearranged
+// within each block instead (kquant_avx2.cpp).
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
@@ -272,8 +273,8 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
   const std::size_t stride = panel_stride(w.row_bytes);
   const std::size_t rows = row_end - row_begin;
   const std::uint8_t* panels = nullptr;
-  if (w.panels != nullptr && row_begin % kPanelRows == 0) {
-    panels = w.panels + row_begin / kPanelRows * stride;
+  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
+    panels = w.repacked + row_begin / kPanelRows * stride;
   } else {
     const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
     std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
@@ -290,13 +291,13 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
 
 }  // namespace
 
-void add_kquant_panel_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
+void add_kquant_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) {
   const auto q4k = static_cast<std::size_t>(tensor::TensorType::kQ4_K);
   const auto q5k = static_cast<std::size_t>(tensor::TensorType::kQ5_K);
   slots[q4k] = matmul<KPanels<false>>;
-  reads_panels[q4k] = true;
+  repacking[q4k] = Repacking::kPanels;
   slots[q5k] = matmul<KPanels<true>>;
-  reads_panels[q5k] = true;
+  repacking[q5k] = Repacking::kPanels;
 }
 
 }  // namespace pensieve::kernels::avx2

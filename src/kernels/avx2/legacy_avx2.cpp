@@ -410,7 +410,7 @@ void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
   const std::size_t blocks = w.cols / 32;
   const std::int32_t* terms = shift_terms<K>(x, blocks);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
-    const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
+    const std::uint8_t* panel = w.repacked + r0 / kPanelRows * stride;
     const std::size_t n = row_end - r0 < kPanelRows ? row_end - r0 : kPanelRows;
     for (std::size_t t = 0; t < x.rows; ++t) {
       const ActBlock32* const in[1] = {act_row(x, t)};
@@ -537,9 +537,9 @@ void prompt_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
         const std::size_t r = p * kPanelRows;
         const std::size_t n = row_end - r < kPanelRows ? row_end - r : kPanelRows;
         if constexpr (kQ8_0) {
-          q8_0_panel_tokens<T>(w.panels + p * stride, w.cols, x, t0, n, out + r, out_stride);
+          q8_0_panel_tokens<T>(w.repacked + p * stride, w.cols, x, t0, n, out + r, out_stride);
         } else {
-          panel_tokens<K, T>(w.panels + p * stride, w.cols, x, terms, t0, n, out + r, out_stride);
+          panel_tokens<K, T>(w.repacked + p * stride, w.cols, x, terms, t0, n, out + r, out_stride);
         }
       });
 }
@@ -592,11 +592,11 @@ template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
-  if (w.panels != nullptr && row_begin % kPanelRows == 0) {
+  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
     if (x.rows <= kPanelInputs) return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
     return prompt_panels<K>(w, row_begin, row_end, x, out, out_stride);
   }
-  if (w.panels == nullptr) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
+  if (w.repacking != Repacking::kPanels) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
   std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
     const std::size_t n = row_end - r0 < kBlockRows ? row_end - r0 : kBlockRows;
@@ -604,7 +604,7 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
       // Up to the end of the half panel holding row r0 + i.
       const std::size_t in_half = 8 - (r0 + i) % 8;
       const std::size_t take = n - i < in_half ? n - i : in_half;
-      unpack_half_panel(w.panels, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
+      unpack_half_panel(w.repacked, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
       i += take;
     }
     const WeightMatrix part{w.type, rows, n, w.cols, w.row_bytes, nullptr};
@@ -618,19 +618,19 @@ void add(MatmulSlots& slots, tensor::TensorType type) {
 }
 
 template <class K>
-void add_panels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots], tensor::TensorType type) {
+void add_panels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots], tensor::TensorType type) {
   slots[static_cast<std::size_t>(type)] = matmul_panels<K>;
-  reads_panels[static_cast<std::size_t>(type)] = true;
+  repacking[static_cast<std::size_t>(type)] = Repacking::kPanels;
 }
 
 }  // namespace
 
-void add_legacy_kernels(MatmulSlots& slots, bool (&reads_panels)[kTypeSlots]) {
+void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) {
   using tensor::TensorType;
-  add_panels<Q8_0>(slots, reads_panels, TensorType::kQ8_0);
-  add_panels<Q4_0>(slots, reads_panels, TensorType::kQ4_0);
-  add_panels<Q4_1>(slots, reads_panels, TensorType::kQ4_1);
-  add_panels<Iq4Nl>(slots, reads_panels, TensorType::kIQ4_NL);
+  add_panels<Q8_0>(slots, repacking, TensorType::kQ8_0);
+  add_panels<Q4_0>(slots, repacking, TensorType::kQ4_0);
+  add_panels<Q4_1>(slots, repacking, TensorType::kQ4_1);
+  add_panels<Iq4Nl>(slots, repacking, TensorType::kIQ4_NL);
   add<Q5_0>(slots, TensorType::kQ5_0);
   add<Q5_1>(slots, TensorType::kQ5_1);
   add<Mxfp4>(slots, TensorType::kMXFP4);

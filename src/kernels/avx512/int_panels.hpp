@@ -533,7 +533,7 @@ void decode_rows(const WeightMatrix& w, std::size_t r0, std::size_t rows, const 
     masks[p] = static_cast<__mmask16>((1u << n) - 1);
     // An empty panel reads nothing (rows) or this call's first panel (repacked), unused.
     if constexpr (kPacked) {
-      panels[p] = PanelSource{w.panels + (r0 / kPanelRows + (n > 0 ? p : 0)) * stride};
+      panels[p] = PanelSource{w.repacked + (r0 / kPanelRows + (n > 0 ? p : 0)) * stride};
     } else {
       blocks[p] = row_block(w, n > 0 ? r0 + p * kPanelRows : 0, n);
     }
@@ -605,7 +605,7 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
     for (std::size_t t = 0; t < x.rows; ++t)
       token_aux<kS>(x.data + t * x.stride, x.cols, aux + t * aux_stride);
   }
-  const bool packed = w.panels != nullptr && row_begin % kPanelRows == 0;
+  const bool packed = w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0;
   constexpr std::size_t kBlockRows = kBlockPanels * kPanelRows;
   if constexpr (!std::is_void_v<D>) {
     if (x.rows <= D::kBatchTokens && packed) {
@@ -613,7 +613,7 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
       for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
         const std::size_t n = min_size(kPanelRows, row_end - r0);
         const auto mask = static_cast<__mmask16>((1u << n) - 1);
-        const std::uint8_t* panel = w.panels + r0 / kPanelRows * stride;
+        const std::uint8_t* panel = w.repacked + r0 / kPanelRows * stride;
         for (std::size_t t0 = 0; t0 < x.rows; t0 += D::kMaxTokens) {
           decode_panel<D>(min_size(D::kMaxTokens, x.rows - t0), panel, w.cols, x, t0, aux, aux_stride,
                           out + r0, out_stride, mask);
@@ -644,7 +644,7 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
     for (std::size_t p = 0; p < n_panels; ++p) {
       const std::size_t n = min_size(kPanelRows, rows - p * kPanelRows);
       if (packed) {
-        const PanelSource src{w.panels + (r0 / kPanelRows + p) * panel_stride(w.row_bytes)};
+        const PanelSource src{w.repacked + (r0 / kPanelRows + p) * panel_stride(w.row_bytes)};
         B{}(src, 0, n_blocks, panels + p * panel_bytes);
       } else {
         build_from_rows<B>(row_block(w, r0 + p * kPanelRows, n), 0, n_blocks, panels + p * panel_bytes);
@@ -672,7 +672,7 @@ void matmul_int(const WeightMatrix& w, std::size_t row_begin, std::size_t row_en
 // repacks its matrices).
 inline void set_panel_matmul(KernelTable& table, tensor::TensorType type, MatmulRowsFn fn) {
   table.matmul_rows[static_cast<std::size_t>(type)] = fn;
-  table.reads_panels[static_cast<std::size_t>(type)] = true;
+  table.repacking[static_cast<std::size_t>(type)] = Repacking::kPanels;
 }
 
 }  // namespace

@@ -171,7 +171,7 @@ TEST_P(KernelVariantTest, ResultOfARowDoesNotDependOnTheBatchOrRowRange) {
   }
 }
 
-// 64-byte aligned memory for repacked panels.
+// 64-byte aligned memory for a repacked copy.
 struct PanelBuffer {
   explicit PanelBuffer(std::size_t bytes)
       : data(static_cast<std::uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64))) {}
@@ -181,38 +181,42 @@ struct PanelBuffer {
   std::uint8_t* data;
 };
 
-// The (variant, type) pairs whose matmul reads repacked panels.
-class PanelVariantTest : public ::testing::TestWithParam<std::tuple<Isa, TensorType>> {};
+// The (variant, type) pairs whose matmul reads a repacked copy (panels, Q6_K planes).
+class RepackedVariantTest : public ::testing::TestWithParam<std::tuple<Isa, TensorType>> {};
 
-TEST_P(PanelVariantTest, RepackedPanelsGiveTheBitsOfTheRows) {
+TEST_P(RepackedVariantTest, TheRepackedCopyGivesTheBitsOfTheRows) {
   const auto [isa, type] = GetParam();
+  const Repacking layout = kernel_table(isa).repacking_of(type);
   std::mt19937 rng(static_cast<unsigned>(type) * 13 + 5);
   core::ThreadPool pool(2);
   // An odd number of blocks: rows of the 32-value types are then not a whole number of dwords;
   // and more than four, so MXFP4's decoder (four blocks at a time) meets a whole four and a rest.
   const std::size_t rows = 150, cols = 7 * block_of(type);
   const Weights w = random_weights(type, rows, cols, rng);
-  PanelBuffer panels(panels_bytes(rows, w.w.row_bytes));
-  repack_panels(w.w, 0, panel_count(rows), panels.data);
+  PanelBuffer copy(repacked_bytes(layout, rows, w.w.row_bytes));
+  repack(layout, w.w, 0, repacked_units(layout, rows), copy.data);
   WeightMatrix packed = w.w;
-  packed.panels = panels.data;
-  // One token and the small batches of streams decoding together (decoded from the panels in
-  // registers, a few tokens at a time, with the unpacked panels' bits), then a prompt-sized batch.
+  packed.repacked = copy.data;
+  packed.repacking = layout;
+  // One token and the small batches of streams decoding together (decoded from the copy in
+  // registers, a few tokens at a time, with the rows' bits), then a prompt-sized batch.
   for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 19}) {
     const std::vector<float> x = random_inputs(n, cols, rng);
     const std::vector<float> want = run(isa, w.w, x, n, pool);
     const std::vector<float> got = run(isa, packed, x, n, pool);
     ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
         << name_of(isa) << " " << tensor::name_of(type) << " n " << n;
-    // A slice from a panel boundary, ending inside a panel (an expert or fused part), keeps them.
+    // A slice from a unit of the layout, ending inside one (an expert or fused part), keeps it.
     const WeightMatrix slice = packed.slice_rows(32, 37);
-    ASSERT_NE(slice.panels, nullptr);
+    ASSERT_NE(slice.repacked, nullptr);
     const std::vector<float> sliced = run(isa, slice, x, n, pool);
     for (std::size_t t = 0; t < n; ++t) {
       ASSERT_EQ(std::memcmp(&sliced[t * 37], &want[t * rows + 32], 37 * sizeof(float)), 0)
           << name_of(isa) << " " << tensor::name_of(type) << " slice, input " << t;
     }
-    EXPECT_EQ(packed.slice_rows(40, 16).panels, nullptr) << "a slice off a panel boundary reads rows";
+    // Off a panel boundary a slice reads the rows; Q6_K planes are kept whole rows at a time.
+    EXPECT_EQ(packed.slice_rows(40, 16).repacked != nullptr, layout == Repacking::kQ6KPlanes)
+        << "a slice from row 40";
     // Row ranges that start inside a panel (or inside half of one), called on the table entry
     // itself, keep them too.
     const KernelTable& table = kernel_table(isa);
@@ -256,7 +260,8 @@ TEST_P(ActivationVariantTest, Mxfp4EveryScaleByteMatchesFloatArithmetic) {
   PanelBuffer panels(panels_bytes(kRows, row_bytes));
   repack_panels(w.w, 0, panel_count(kRows), panels.data);
   WeightMatrix packed = w.w;
-  packed.panels = panels.data;
+  packed.repacked = panels.data;
+  packed.repacking = Repacking::kPanels;
   for (std::size_t n : {1, 3, 9}) {
     const std::vector<float> x = random_inputs(n, kCols, rng);
     const std::vector<double> want = reference(w.w, x, n);
@@ -332,10 +337,10 @@ std::vector<std::tuple<Isa, TensorType>> cases() {
   return v;
 }
 
-std::vector<std::tuple<Isa, TensorType>> panel_cases() {
+std::vector<std::tuple<Isa, TensorType>> repacked_cases() {
   std::vector<std::tuple<Isa, TensorType>> v;
   for (const auto& c : cases()) {
-    if (kernel_table(std::get<0>(c)).reads_panels_of(std::get<1>(c))) v.push_back(c);
+    if (kernel_table(std::get<0>(c)).repacking_of(std::get<1>(c)) != Repacking::kNone) v.push_back(c);
   }
   return v;
 }
@@ -346,8 +351,9 @@ std::string case_name(const ::testing::TestParamInfo<std::tuple<Isa, TensorType>
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, KernelVariantTest, ::testing::ValuesIn(cases()), case_name);
-INSTANTIATE_TEST_SUITE_P(PanelTypes, PanelVariantTest, ::testing::ValuesIn(panel_cases()), case_name);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PanelVariantTest);  // no panel kernels on this CPU
+INSTANTIATE_TEST_SUITE_P(RepackedTypes, RepackedVariantTest, ::testing::ValuesIn(repacked_cases()),
+                         case_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RepackedVariantTest);  // no such kernels on this CPU
 
 }  // namespace
 }  // namespace pensieve::kernels

@@ -58,7 +58,8 @@ TEST(PanelLayout, EmbeddingLookUpReadsThePanelsAlike) {
   for (std::size_t r = 0; r < rows; ++r) {
     dequantize_row(w, r, want.data());
     WeightMatrix packed = w;
-    packed.panels = panels.data();
+    packed.repacked = panels.data();
+    packed.repacking = Repacking::kPanels;
     packed.data = nullptr;  // must not be read
     dequantize_row(packed, r, got.data());
     ASSERT_EQ(0, std::memcmp(got.data(), want.data(), cols * sizeof(float))) << "row " << r;

@@ -70,7 +70,7 @@ TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
   ASSERT_TRUE(hp.ok());
   // Any table that repacks Q4_0; binding only copies, so the scalar one does on any CPU.
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
-  table.reads_panels[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = true;
+  table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = kernels::Repacking::kPanels;
   core::ThreadPool pool(2);
   WeightCopies copies(table, pool, file.contents());
   auto w = bind_weights(file.contents(), *hp, &copies);
@@ -81,11 +81,12 @@ TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
 
   std::vector<std::pair<const std::uint8_t*, std::size_t>> carved;
   auto check_matrix = [&](const WeightMatrix& m, const char* name) {
-    ASSERT_NE(m.panels, nullptr) << name;
-    carved.emplace_back(m.panels, kernels::panels_bytes(m.rows, m.row_bytes));
+    ASSERT_NE(m.repacked, nullptr) << name;
+    ASSERT_EQ(m.repacking, kernels::Repacking::kPanels) << name;
+    carved.emplace_back(m.repacked, kernels::panels_bytes(m.rows, m.row_bytes));
     std::vector<std::uint8_t> row(m.row_bytes);
     for (std::size_t r : {std::size_t{0}, m.rows / 2, m.rows - 1}) {
-      kernels::unpack_panel_row(m.panels, m.row_bytes, r, row.data());
+      kernels::unpack_panel_row(m.repacked, m.row_bytes, r, row.data());
       EXPECT_EQ(std::memcmp(row.data(), m.row(r), m.row_bytes), 0) << name << " row " << r;
     }
   };
@@ -100,13 +101,15 @@ TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
   check_matrix(layer.wk, "wk");
   check_matrix(layer.ffn_down, "ffn_down");
   check_matrix(w->layers[1].ffn_up, "ffn_up");
-  check_matrix(w->token_embd, "token_embd");
+  // The untied Q4_0 embedding, looked up a row a token and read by no kernel, is not repacked.
+  EXPECT_EQ(w->token_embd.repacked, nullptr);
+  EXPECT_EQ(w->token_embd.data, file.contents().find_tensor("token_embd.weight")->data.data());
   check_vector(layer.attn_norm, layer.wq.cols, "blk.0.attn_norm.weight");
   check_vector(w->output_norm, w->token_embd.cols, "output_norm.weight");
   // The Q6_K output matrix is not repacked: copied as stored.
   const gguf::TensorInfo* output = file.contents().find_tensor("output.weight");
   ASSERT_NE(output, nullptr);
-  EXPECT_EQ(w->output.panels, nullptr);
+  EXPECT_EQ(w->output.repacked, nullptr);
   EXPECT_NE(w->output.data, output->data.data());
   EXPECT_EQ(std::memcmp(w->output.data, output->data.data(), output->data.size()), 0);
   carved.emplace_back(w->output.data, output->data.size());
@@ -131,14 +134,16 @@ TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
   auto hp = read_hyperparams(file.contents());
   ASSERT_TRUE(hp.ok());
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
-  table.reads_panels[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = true;  // none in this file
+  table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] =
+      kernels::Repacking::kPanels;  // none in this file
   core::ThreadPool pool(2);
   auto file_data = [&](const gguf::Contents& c, const char* name) {
     return c.find_tensor(name)->data.data();
   };
   auto copied = [&](const gguf::Contents& c, const WeightMatrix& m, const char* name) {
     const auto& data = c.find_tensor(name)->data;
-    return m.panels == nullptr && m.data != data.data() && std::memcmp(m.data, data.data(), data.size()) == 0;
+    return m.repacked == nullptr && m.data != data.data() &&
+           std::memcmp(m.data, data.data(), data.size()) == 0;
   };
   {
     const gguf::Contents& c = file.contents();
@@ -161,6 +166,55 @@ TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
   }
 }
 
+// A table whose Q6_K kernel reads planes (the AVX2 one) gets its streamed Q6_K matrices in planes,
+// whose rows unpack to the file's; an untied embedding stays in the file, and a tied one is looked
+// up from the planes, row for row the values of the file's.
+TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
+  const gguf::File file = open_fixture("llama-q6_k.gguf");
+  auto hp = read_hyperparams(file.contents());
+  ASSERT_TRUE(hp.ok());
+  kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
+  table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ6_K)] = kernels::Repacking::kQ6KPlanes;
+  core::ThreadPool pool(2);
+  auto in_planes = [&](const gguf::Contents& c, const WeightMatrix& m, const char* name) {
+    const auto& data = c.find_tensor(name)->data;
+    if (m.repacking != kernels::Repacking::kQ6KPlanes || m.repacked == nullptr) return false;
+    std::vector<std::uint8_t> row(m.row_bytes);
+    for (std::size_t r = 0; r < m.rows; ++r) {
+      kernels::unpack_repacked_row(m.repacking, m.repacked, m.row_bytes, r, row.data());
+      if (std::memcmp(row.data(), data.data() + r * m.row_bytes, m.row_bytes) != 0) return false;
+    }
+    // The planes are not the stored rows.
+    return std::memcmp(m.repacked, data.data(), m.row_bytes) != 0;
+  };
+  {
+    const gguf::Contents& c = file.contents();
+    WeightCopies copies(table, pool, c);
+    auto w = bind_weights(c, *hp, &copies);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(w->token_embd.repacked, nullptr);
+    EXPECT_EQ(w->token_embd.data, c.find_tensor("token_embd.weight")->data.data());
+    EXPECT_TRUE(in_planes(c, w->output, "output.weight"));
+    EXPECT_TRUE(in_planes(c, w->layers[1].ffn_down, "blk.1.ffn_down.weight"));
+    EXPECT_TRUE(in_planes(c, w->layers[0].wv, "blk.0.attn_v.weight"));
+  }
+  gguf::Contents c = file.contents();
+  erase_tensor(c, "output.weight");
+  WeightCopies copies(table, pool, c);
+  auto w = bind_weights(c, *hp, &copies);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_TRUE(in_planes(c, w->token_embd, "token_embd.weight"));
+  const WeightMatrix& embd = w->token_embd;
+  const WeightMatrix stored{embd.type, c.find_tensor("token_embd.weight")->data.data(), embd.rows, embd.cols,
+                            embd.row_bytes};
+  std::vector<float> want(embd.cols), got(embd.cols);
+  for (std::size_t r : {std::size_t{0}, embd.rows / 2, embd.rows - 1}) {
+    kernels::dequantize_row(stored, r, want.data());
+    kernels::dequantize_row(embd, r, got.data());
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << "row " << r;
+  }
+}
+
 // A table that reads no panels (the reference kernels) gets no copies: everything is read from
 // the file.
 TEST(Weights, NoCopiesForATableWithoutPanels) {
@@ -168,14 +222,14 @@ TEST(Weights, NoCopiesForATableWithoutPanels) {
   auto hp = read_hyperparams(file.contents());
   ASSERT_TRUE(hp.ok());
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
-  table.reads_panels.fill(false);
+  table.repacking.fill(kernels::Repacking::kNone);
   core::ThreadPool pool(2);
   WeightCopies copies(table, pool, file.contents());
   auto w = bind_weights(file.contents(), *hp, &copies);
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_TRUE(w->copy_storage.empty());
   EXPECT_EQ(w->output.data, file.contents().find_tensor("output.weight")->data.data());
-  EXPECT_EQ(w->layers[0].wq.panels, nullptr);
+  EXPECT_EQ(w->layers[0].wq.repacked, nullptr);
   EXPECT_EQ(reinterpret_cast<const std::uint8_t*>(w->layers[0].attn_norm),
             file.contents().find_tensor("blk.0.attn_norm.weight")->data.data());
 }
