@@ -1,5 +1,6 @@
-// kernels/avx2/panel_passes: the loop nest shared by the AVX2 kernels that read repacked panels
-// (panel_layout.hpp) several tokens at a time, the rows in the vector lanes.
+// kernels/avx2/panel_passes: the loop nest shared by the AVX2 kernels that read a repacked copy
+// several tokens at a time: panels (panel_layout.hpp), the rows in the vector lanes, or units of
+// Q6_K rows in planes (kquant_avx2.cpp).
 #pragma once
 
 #include <cstddef>
