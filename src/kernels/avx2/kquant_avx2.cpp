@@ -8,9 +8,10 @@
 // the other two; the activations' dwords are transposed once per call so that every code vector
 // meets them in the lanes of its own group, two scale vectors serve the whole block, and the eight
 // groups' sums leave the integers together, in one conversion, multiply and multiply-add.
-// Measured on Zen 3 (BENCHMARKS.md, seventeenth session): a core decodes 29–30 GB/s from its L2
-// cache (17.5–20 before), two cores 49 GB/s from L3 (33: less than a fast machine's memory
-// delivers), and prompts run at 200 GOP/s (158).
+// Measured on Zen 3 (BENCHMARKS.md, seventeenth session): a core decodes 27–30 GB/s from its L2
+// cache (16–20 before), two cores 47 GB/s at best from L3 (33–34: less than a fast machine's
+// memory delivers), and prompts run at 240–270 GOP/s (155–160). From memory at 27–34 GB/s it
+// reads no faster than the stored form did: that form was already keeping pace there.
 //
 // Each (row, input) pair follows one fixed sequence of float operations (the kernel table's
 // contract): per block, f = float(Σ_g-lanes s·Σq·a − 32·s·Σa)·d_a, acc = fma(f, d, acc); then
