@@ -20,12 +20,11 @@
 // as int16 stay below 32767 before madd widens them with their scale.
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
+#include "kernels/q6k_planes.hpp"
 #include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
-
-constexpr std::size_t kBlockBytes = 210;
 
 __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
@@ -125,9 +124,9 @@ void row_inputs(const WeightMatrix& w, std::size_t r, const Activations& x, std:
   const std::uint8_t* row = w.data + r * w.row_bytes;
   const std::size_t blocks = w.cols / 256;
   for (std::size_t b = 0; b < blocks; ++b) {
-    const std::uint8_t* at = row + b * kBlockBytes;
+    const std::uint8_t* at = row + b * kQ6KBlockBytes;
     if constexpr (T == 1) {
-      for (std::size_t line = 0; line < kBlockBytes; line += 64)
+      for (std::size_t line = 0; line < kQ6KBlockBytes; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(at + kDecodePrefetchBytes + line), _MM_HINT_T0);
     }
     const Block block(at);
