@@ -24,6 +24,15 @@ Result<Weights> bind(const gguf::Contents& c) {
   return bind_weights(c, *hp);
 }
 
+// Bound with the load-time copies `table` asks for (the weights keep the copies' memory).
+Result<Weights> bind_copied(const gguf::Contents& c, const kernels::KernelTable& table,
+                            core::ThreadPool& pool) {
+  auto hp = read_hyperparams(c);
+  if (!hp) return hp.error();
+  WeightCopies copies(table, pool, c);
+  return bind_weights(c, *hp, &copies);
+}
+
 TEST(Weights, BindsEveryTensorOfTheLlamaFixture) {
   const gguf::File file = open_fixture("llama-f32.gguf");
   auto w = bind(file.contents());
@@ -66,14 +75,11 @@ TEST(Weights, ProgressCountsUpToTheFilesTensorData) {
 // still the file's data. The untied token embedding, read a row a token, stays in the file.
 TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
   const gguf::File file = open_fixture("llama-q4_0.gguf");
-  auto hp = read_hyperparams(file.contents());
-  ASSERT_TRUE(hp.ok());
   // Any table that repacks Q4_0; binding only copies, so the scalar one does on any CPU.
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
   table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] = kernels::Repacking::kPanels;
   core::ThreadPool pool(2);
-  WeightCopies copies(table, pool, file.contents());
-  auto w = bind_weights(file.contents(), *hp, &copies);
+  auto w = bind_copied(file.contents(), table, pool);
   ASSERT_TRUE(w.ok()) << w.error().message;
   ASSERT_EQ(w->copy_storage.size(), 1u);
   const std::uint8_t* begin = w->copy_storage[0].data();
@@ -131,8 +137,6 @@ TEST(Weights, CopiesShareOneMappingAndKeepTheFilesData) {
 // is the output projection too, and is copied.
 TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
   const gguf::File file = open_fixture("llama-q6_k.gguf");
-  auto hp = read_hyperparams(file.contents());
-  ASSERT_TRUE(hp.ok());
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
   table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ4_0)] =
       kernels::Repacking::kPanels;  // none in this file
@@ -147,8 +151,7 @@ TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
   };
   {
     const gguf::Contents& c = file.contents();
-    WeightCopies copies(table, pool, c);
-    auto w = bind_weights(c, *hp, &copies);
+    auto w = bind_copied(c, table, pool);
     ASSERT_TRUE(w.ok()) << w.error().message;
     EXPECT_EQ(w->token_embd.data, file_data(c, "token_embd.weight"));
     EXPECT_TRUE(copied(c, w->output, "output.weight"));
@@ -158,8 +161,7 @@ TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
   {
     gguf::Contents c = file.contents();
     erase_tensor(c, "output.weight");
-    WeightCopies copies(table, pool, c);
-    auto w = bind_weights(c, *hp, &copies);
+    auto w = bind_copied(c, table, pool);
     ASSERT_TRUE(w.ok()) << w.error().message;
     EXPECT_TRUE(copied(c, w->token_embd, "token_embd.weight"));
     EXPECT_EQ(w->output.data, w->token_embd.data);
@@ -171,8 +173,6 @@ TEST(Weights, StreamedMatricesAreCopiedAndALookedUpEmbeddingIsNot) {
 // up from the planes, row for row the values of the file's.
 TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
   const gguf::File file = open_fixture("llama-q6_k.gguf");
-  auto hp = read_hyperparams(file.contents());
-  ASSERT_TRUE(hp.ok());
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
   table.repacking[static_cast<std::size_t>(tensor::TensorType::kQ6_K)] = kernels::Repacking::kQ6KPlanes;
   core::ThreadPool pool(2);
@@ -189,8 +189,7 @@ TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
   };
   {
     const gguf::Contents& c = file.contents();
-    WeightCopies copies(table, pool, c);
-    auto w = bind_weights(c, *hp, &copies);
+    auto w = bind_copied(c, table, pool);
     ASSERT_TRUE(w.ok()) << w.error().message;
     EXPECT_EQ(w->token_embd.repacked, nullptr);
     EXPECT_EQ(w->token_embd.data, c.find_tensor("token_embd.weight")->data.data());
@@ -200,8 +199,7 @@ TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
   }
   gguf::Contents c = file.contents();
   erase_tensor(c, "output.weight");
-  WeightCopies copies(table, pool, c);
-  auto w = bind_weights(c, *hp, &copies);
+  auto w = bind_copied(c, table, pool);
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_TRUE(in_planes(c, w->token_embd, "token_embd.weight"));
   const WeightMatrix& embd = w->token_embd;
@@ -219,13 +217,10 @@ TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
 // the file.
 TEST(Weights, NoCopiesForATableWithoutPanels) {
   const gguf::File file = open_fixture("llama-q4_0.gguf");
-  auto hp = read_hyperparams(file.contents());
-  ASSERT_TRUE(hp.ok());
   kernels::KernelTable table = kernels::kernel_table(kernels::Isa::kScalar);
   table.repacking.fill(kernels::Repacking::kNone);
   core::ThreadPool pool(2);
-  WeightCopies copies(table, pool, file.contents());
-  auto w = bind_weights(file.contents(), *hp, &copies);
+  auto w = bind_copied(file.contents(), table, pool);
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_TRUE(w->copy_storage.empty());
   EXPECT_EQ(w->output.data, file.contents().find_tensor("output.weight")->data.data());
