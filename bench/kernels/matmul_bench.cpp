@@ -12,6 +12,9 @@
 //                   or a copy not touched for a while): "of_read" is the median of read time /
 //                   call time, the kernel's fraction of read bandwidth measured side by side, so
 //                   that both see the same load from whatever else runs on the machine.
+//                   "of_prefetched_read" (AVX2 CPUs): the same for a read that also asks for
+//                   each line 4 KiB ahead, as the AVX2 decode kernels do. Near 1 the kernel reads
+//                   memory as fast as its prefetching lets any loop, whatever it computes.
 //   decode/core     one core's rate with a ~200 KB matrix in its L2 cache, the table entry called
 //                   on one thread without the pool: the compute ceiling of decode (GB/s).
 //   batch/.../N     N tokens, as N streams decoding together: weight bytes read per second (GB/s)
@@ -95,6 +98,21 @@ core::ThreadPool& pool() {
   return p;
 }
 
+// Sums `bytes` from `data` with the pool, each thread its half with `sum`.
+template <class Sum>
+std::uint64_t pool_sum(const std::uint8_t* data, std::size_t bytes, const Sum& sum) {
+  std::uint64_t sums[kThreads] = {};
+  pool().run_on_all([&](unsigned thread, unsigned n_threads) {
+    constexpr std::size_t kStep = core::read_loops::kWordsPerStep * sizeof(std::uint64_t);
+    // The loops want 64-byte aligned whole steps: this thread's half, trimmed to them.
+    const auto begin = reinterpret_cast<std::uintptr_t>(data) + bytes / n_threads * thread;
+    const std::uintptr_t first = (begin + 63) / 64 * 64;
+    const std::size_t n = (begin + bytes / n_threads - first) / kStep * kStep;
+    sums[thread] = sum(reinterpret_cast<const std::uint64_t*>(first), n / sizeof(std::uint64_t));
+  });
+  return sums[0] + sums[1];
+}
+
 // Reads `bytes` from `data` with the pool, each thread its half, with the widest of core's
 // bandwidth read loops the CPU has (as core::measure_read_bandwidth: narrower loads read less per
 // core). Returns a sum so the reads cannot be left out.
@@ -106,16 +124,15 @@ std::uint64_t pool_read(const std::uint8_t* data, std::size_t bytes) {
            : cpu.avx2  ? core::read_loops::sum_avx2
                        : core::read_loops::sum_portable;
   }();
-  std::uint64_t sums[kThreads] = {};
-  pool().run_on_all([&](unsigned thread, unsigned n_threads) {
-    constexpr std::size_t kStep = core::read_loops::kWordsPerStep * sizeof(std::uint64_t);
-    // The loops want 64-byte aligned whole steps: this thread's half, trimmed to them.
-    const auto begin = reinterpret_cast<std::uintptr_t>(data) + bytes / n_threads * thread;
-    const std::uintptr_t first = (begin + 63) / 64 * 64;
-    const std::size_t n = (begin + bytes / n_threads - first) / kStep * kStep;
-    sums[thread] = sum(reinterpret_cast<const std::uint64_t*>(first), n / sizeof(std::uint64_t));
+  return pool_sum(data, bytes, sum);
+}
+
+// As pool_read, with the AVX2 loop that also prefetches each line 4 KiB ahead, as the AVX2 decode
+// kernels do (needs AVX2).
+std::uint64_t pool_prefetched_read(const std::uint8_t* data, std::size_t bytes) {
+  return pool_sum(data, bytes, [](const std::uint64_t* words, std::size_t n) {
+    return core::read_loops::sum_avx2_prefetched(words, n, 4096);
   });
-  return sums[0] + sums[1];
 }
 
 // `copies` back-to-back copies of one random rows × cols matrix of `type`, each also repacked
@@ -228,7 +245,7 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   PreparedInput input(tokens, cols);
   std::size_t i = 0;
   CallTimes times;
-  std::vector<double> read_ratios, read_rates;
+  std::vector<double> read_ratios, read_rates, prefetched_ratios;
   for (auto _ : state) {
     times.start();
     input.set(x.data(), cols, tokens, cols);
@@ -245,6 +262,15 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
       const double read = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       read_ratios.push_back(read / call);
       read_rates.push_back(static_cast<double>(w.matrix_bytes) / read / 1e9);
+      if (core::cpu_features().avx2) {
+        // A third copy, a quarter of the set away: not one the plain read just brought in.
+        const auto prefetched_start = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize(pool_prefetched_read(
+            w.matrix((i + w.copies / 4) % w.copies, type, rows, cols).data, w.matrix_bytes));
+        prefetched_ratios.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - prefetched_start).count() /
+            call);
+      }
       state.ResumeTiming();
     }
     i = (i + 1) % w.copies;
@@ -254,6 +280,7 @@ void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t r
   if (tokens == 1) {
     state.counters["of_read"] = median(read_ratios);
     state.counters["read_GB/s"] = median(read_rates);
+    if (!prefetched_ratios.empty()) state.counters["of_prefetched_read"] = median(prefetched_ratios);
   }
   const auto iterations = static_cast<double>(state.iterations());
   const double bytes = static_cast<double>(w.matrix_bytes),

@@ -26,6 +26,9 @@ TEST(MemoryReadLoopsTest, EveryVariantTheCpuHasSumsLikeThePortableOne) {
     EXPECT_EQ(read_loops::sum_avx2(words, kWords), expected);
     EXPECT_EQ(read_loops::sum_avx2(words, read_loops::kWordsPerStep),
               read_loops::sum_portable(words, read_loops::kWordsPerStep));
+    EXPECT_EQ(read_loops::sum_avx2_prefetched(words, kWords, 4096), expected);
+    EXPECT_EQ(read_loops::sum_avx2_prefetched(words, read_loops::kWordsPerStep, 4096),
+              read_loops::sum_portable(words, read_loops::kWordsPerStep));
   }
   if (cpu_features().avx512f) {
     EXPECT_EQ(read_loops::sum_avx512(words, kWords), expected);
