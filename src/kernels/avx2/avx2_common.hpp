@@ -147,6 +147,7 @@ void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void add_kquant_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void add_float_kernels(MatmulSlots& slots);
 void add_kquant_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
+void add_mxfp4_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
 

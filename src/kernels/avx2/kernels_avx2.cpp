@@ -1,8 +1,8 @@
 // kernels/avx2: the AVX2 + FMA + F16C variant. Compiled with those instructions enabled, and only
 // ever called when the CPU has them (kernel_table checks cpu_supports first). Entries left empty
 // fall back to the scalar variant. One file per family: quantize_avx2 (activation blocks),
-// legacy_avx2 (32-value block types), kquant_avx2 (Q6_K planes), kquant_panels_avx2 (Q4_K, Q5_K),
-// float_avx2 (F32, F16, BF16).
+// legacy_avx2 (32-value block types), mxfp4_panels_avx2 (MXFP4), kquant_avx2 (Q6_K planes),
+// kquant_panels_avx2 (Q4_K, Q5_K), float_avx2 (F32, F16, BF16).
 #include "kernels/avx2/avx2_common.hpp"
 
 namespace pensieve::kernels {
@@ -18,6 +18,7 @@ KernelTable avx2_kernels() {
   avx2::add_kquant_kernels(matmul, repacking);
   avx2::add_float_kernels(matmul);
   avx2::add_kquant_panel_kernels(matmul, repacking);
+  avx2::add_mxfp4_panel_kernels(matmul, repacking);
   static_assert(sizeof(matmul) == sizeof(table.matmul_rows));
   std::memcpy(&table.matmul_rows, matmul, sizeof(matmul));
   static_assert(sizeof(repacking) == sizeof(table.repacking));

@@ -1,5 +1,5 @@
-// kernels/avx2/legacy_avx2: the 32-value block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL,
-// MXFP4) against ActBlock32 activations.
+// kernels/avx2/legacy_avx2: the 32-value block types with an fp16 scale (Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1, IQ4_NL) against ActBlock32 activations; MXFP4 has mxfp4_panels_avx2.cpp.
 //
 // A block's integer dot product is exact: maddubs multiplies unsigned by signed bytes into int16
 // pair sums (each below 2·128·127 < 32767 here), madd widens them, and eight lanes are summed. Each
@@ -34,9 +34,6 @@ enum class Codes {
   kAffine,   // unsigned codes with value d·u + m: the unsigned operand as they are
 };
 
-// How a block's scale is stored: an fp16 at its start (every type but MXFP4), or an E8M0 byte.
-enum class Scale { kFp16, kE8M0 };
-
 // Panels, rows in lanes (four code words of a block): Σ u·a of each row's 32 nibble codes u,
 // word i holding codes 4i..4i+3 in its low nibbles and 16 + 4i.. in its high ones. Eight pair
 // sums of 4-bit codes stay within int16.
@@ -55,7 +52,6 @@ __m256i nibble_dot_rows(const __m256i (&words)[4], const ActBlock32& a) {
 
 // Q8_0: { fp16 d; i8 q[32]; }
 struct Q8_0 {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 34;
   static constexpr Codes kCodes = Codes::kSigned;
   static __m256i codes(const std::uint8_t* b) {
@@ -76,7 +72,6 @@ struct Q8_0 {
 
 // Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8
 struct Q4_0 {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
@@ -91,7 +86,6 @@ struct Q4_0 {
 
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16
 struct Q5_0 {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 22;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 16;
@@ -102,7 +96,6 @@ struct Q5_0 {
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format.
 struct Iq4Nl {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kSigned;
   static __m256i grid() {
@@ -127,22 +120,9 @@ struct Iq4Nl {
   }
 };
 
-// MXFP4: { u8 e; u8 qs[16]; } code = 2·E2M1(nibble), an integer in [-12, 12]; scale 2^(e − 128).
-struct Mxfp4 {
-  static constexpr Scale kScale = Scale::kE8M0;
-  static constexpr std::size_t kBytes = 17;
-  static constexpr Codes kCodes = Codes::kSigned;
-  static __m256i codes(const std::uint8_t* b) {
-    const __m256i doubled = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0, 1, 2,
-                                             3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-    return _mm256_shuffle_epi8(doubled, nibbles_32(b + 1));
-  }
-};
-
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m. Five words, so in a panel every
 // block starts a word: d and m in word 0, the codes in words 1..4 laid out as Q4_0's.
 struct Q4_1 {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 20;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
@@ -154,31 +134,12 @@ struct Q4_1 {
 
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m
 struct Q5_1 {
-  static constexpr Scale kScale = Scale::kFp16;
   static constexpr std::size_t kBytes = 24;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
   }
 };
-
-// Half of 2^(e − 127) from the E8M0 byte e, built from its float bits: 2^(e − 128) is a subnormal
-// for e < 2. (tensor/mxfp4_layout.hpp has the scalar form; AVX2 files keep their own copies.)
-__m256i e8m0_half_bits(__m256i e) {
-  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
-  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
-  return _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
-}
-
-// The scale of one block, as a float.
-template <class K>
-float block_scale(const std::uint8_t* b) {
-  if constexpr (K::kScale == Scale::kE8M0) {
-    return _mm256_cvtss_f32(_mm256_castsi256_ps(e8m0_half_bits(_mm256_set1_epi32(b[0]))));
-  } else {
-    return load_fp16(b);
-  }
-}
 
 // Lane i of the result = Σ of the eight lanes of v[i].
 __m256i sum_lanes_8(const __m256i (&v)[8]) {
@@ -224,7 +185,7 @@ void tile_inputs(const WeightMatrix& w, std::size_t r0, const Activations& x, st
           dots[t] = dot_u8_s8(mag, _mm256_sign_epi8(q, codes));
         }
       }
-      const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(block_scale<K>(blk)), da);
+      const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(load_fp16(blk)), da);
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_lanes_8(dots)), scale, acc[r]);
       if constexpr (K::kCodes == Codes::kAffine) {
         const __m256 d_sum = _mm256_setr_ps(in[0][b].d_sum, in[1][b].d_sum, in[2][b].d_sum, in[3][b].d_sum,
@@ -248,18 +209,6 @@ __m256 fp16_of_rows(const std::uint8_t* const (&rows)[8], std::size_t at) {
                      static_cast<short>(load_u16(rows[2] + at)), static_cast<short>(load_u16(rows[3] + at)),
                      static_cast<short>(load_u16(rows[4] + at)), static_cast<short>(load_u16(rows[5] + at)),
                      static_cast<short>(load_u16(rows[6] + at)), static_cast<short>(load_u16(rows[7] + at))));
-}
-
-// The scales of block b of eight rows (the block at byte `at` of each), as floats.
-template <class K>
-__m256 scales_of_rows(const std::uint8_t* const (&rows)[8], std::size_t at) {
-  if constexpr (K::kScale == Scale::kE8M0) {
-    return _mm256_castsi256_ps(
-        e8m0_half_bits(_mm256_setr_epi32(rows[0][at], rows[1][at], rows[2][at], rows[3][at], rows[4][at],
-                                         rows[5][at], rows[6][at], rows[7][at])));
-  } else {
-    return fp16_of_rows(rows, at);
-  }
 }
 
 // Rows in lanes: rows [r0, r0 + n), n ≤ 8, × input t.
@@ -288,7 +237,7 @@ void tile_rows(const WeightMatrix& w, std::size_t r0, std::size_t n, const Activ
       // Σ (u − shift)·a = Σ u·a − shift·Σ a, all exact.
       sum = _mm256_sub_epi32(sum, broadcast_lane_sum(dot_u8_s8(_mm256_set1_epi8(K::kShift), q)));
     }
-    const __m256 scale = _mm256_mul_ps(scales_of_rows<K>(rows, at), _mm256_set1_ps(in[b].d));
+    const __m256 scale = _mm256_mul_ps(fp16_of_rows(rows, at), _mm256_set1_ps(in[b].d));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc);
     if constexpr (K::kCodes == Codes::kAffine) {
       acc = _mm256_fmadd_ps(fp16_of_rows(rows, at + 2), _mm256_set1_ps(in[b].d_sum), acc);
@@ -633,7 +582,6 @@ void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) 
   add_panels<Iq4Nl>(slots, repacking, TensorType::kIQ4_NL);
   add<Q5_0>(slots, TensorType::kQ5_0);
   add<Q5_1>(slots, TensorType::kQ5_1);
-  add<Mxfp4>(slots, TensorType::kMXFP4);
 }
 
 }  // namespace pensieve::kernels::avx2

@@ -1,0 +1,203 @@
+// kernels/avx2/mxfp4_panels_avx2: MXFP4 (gpt-oss's expert type) read from repacked panels
+// (panel_layout.hpp), the 8 rows of a half panel in the vector lanes, as legacy_avx2.cpp reads
+// Q4_0. On the row kernels MXFP4 decoded 12.8 GB/s a core from L2 and ran prompts at 109 GOP/s
+// (kernels_bench, Zen 3), half of Q4_0's rates; here 17.3–18.6 GB/s and 185–216 GOP/s.
+//
+// Its 17-byte blocks fill a whole number of words four at a time (68 bytes, 17 words): in such a
+// unit block j's scale byte is byte j of word 17j / 4 (0, 4, 8, 12), and its 16 code bytes start
+// (17j + 1) % 4 = 1, 2, 3, 0 bytes into word (17j + 1) / 4, so the first three blocks' code words
+// are realigned from two words each. A code word holds values 4i..4i+3 (low nibbles) and
+// 16 + 4i.. (high nibbles), as Q4_0's.
+//
+// The codes are looked up as twice their E2M1 value plus 12 (0..24), so maddubs meets unsigned
+// bytes; Σ(u − 12)·a = Σu·a − 12·Σa, all exact. A pair sum stays below 2·24·127, so four of them
+// (one nibble of a block's four words) fit int16 and are widened before the other four join.
+// Each (row, token) pair then does what the row kernels did, per block in order from 0:
+//   acc = fma(float(Σ w·a), s_w·d_a, acc)
+// with s_w the block's halved E8M0 scale, so every variant and layout gives the same bits.
+#include "kernels/avx2/avx2_common.hpp"
+#include "kernels/avx2/panel_passes.hpp"
+#include "kernels/panel_layout.hpp"
+#include "kernels/scratch.hpp"
+
+namespace pensieve::kernels::avx2 {
+namespace {
+
+constexpr std::size_t kBlockBytes = 17;
+constexpr std::size_t kUnitBlocks = 4;
+constexpr std::size_t kUnitWords = kUnitBlocks * kBlockBytes / 4;
+constexpr int kOffset = 12;  // added to the doubled codes to make them unsigned
+// Tokens per pass over a panel for prompts: each block's looked-up codes serve them all. Against 3,
+// 4 ran 1.08× as fast, 6 1.08–1.16× as fast as 4, 8 less (512 tokens, 2048×2048 and 8192×2048,
+// alternated in one process), though from 4 on some accumulators live in memory.
+constexpr std::size_t kPassTokens = 6;
+// Decode streams each panel from memory once: the lines of each unit are asked for this far
+// ahead, a few with each block (as the other AVX2 decode kernels do).
+constexpr std::size_t kPrefetchBytes = 4096;
+
+// Twice the E2M1 value of each code, plus kOffset.
+__m256i offset_codes() {
+  return _mm256_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0, 12, 13, 14, 15, 16, 18,
+                          20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
+}
+
+// Half of 2^(e − 127) from the E8M0 byte e in each dword, built from its float bits: 2^(e − 128)
+// is a subnormal for e < 2. (tensor/mxfp4_layout.hpp has the scalar form.)
+__m256 e8m0_half_scale(__m256i e) {
+  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  return _mm256_castsi256_ps(
+      _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
+}
+
+const ActBlock32* act_row(const Activations& x, std::size_t t) {
+  return reinterpret_cast<const ActBlock32*>(x.data + t * x.stride);
+}
+
+// kOffset·Σa of every block of every input (scratch slot 1), computed once per call rather than
+// once per half panel that meets the block.
+const std::int32_t* offset_terms(const Activations& x, std::size_t blocks) {
+  auto* terms = reinterpret_cast<std::int32_t*>(scratch(1, x.rows * blocks * sizeof(std::int32_t)));
+  const __m256i offset = _mm256_set1_epi8(kOffset);
+  for (std::size_t t = 0; t < x.rows; ++t) {
+    const ActBlock32* in = act_row(x, t);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
+      terms[t * blocks + b] = _mm256_cvtsi256_si32(broadcast_lane_sum(dot_u8_s8(offset, q)));
+    }
+  }
+  return terms;
+}
+
+// Block j of a unit (`unit`: its word 0 in half panel h's lanes) against T tokens.
+template <std::size_t kJ, std::size_t T>
+[[gnu::always_inline]] inline void unit_block(const std::uint8_t* unit, const ActBlock32* const (&a)[T],
+                                              const std::int32_t* const (&terms)[T], std::size_t b,
+                                              __m256 (&acc)[T]) {
+  constexpr std::size_t kStart = kBlockBytes * kJ + 1;  // the codes' first byte in the unit
+  constexpr std::size_t kWord = kStart / 4;
+  constexpr int kShift = 8 * static_cast<int>(kStart % 4);
+  const auto word = [unit](std::size_t w) { return load_words(unit + w * kPanelWordBytes); };
+  __m256i codes[4];
+#pragma GCC unroll 4
+  for (std::size_t i = 0; i < 4; ++i) {
+    if constexpr (kShift == 0) {
+      codes[i] = word(kWord + i);
+    } else {
+      codes[i] = _mm256_or_si256(_mm256_srli_epi32(word(kWord + i), kShift),
+                                 _mm256_slli_epi32(word(kWord + i + 1), 32 - kShift));
+    }
+  }
+  const __m256i e = _mm256_and_si256(_mm256_srli_epi32(word(kBlockBytes * kJ / 4), 8 * static_cast<int>(kJ)),
+                                     _mm256_set1_epi32(0xff));
+  const __m256 s_w = e8m0_half_scale(e);
+  const __m256i table = offset_codes(), four = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  __m256i low[4], high[4];
+#pragma GCC unroll 4
+  for (std::size_t i = 0; i < 4; ++i) {
+    low[i] = _mm256_shuffle_epi8(table, _mm256_and_si256(codes[i], four));
+    high[i] = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(codes[i], 4), four));
+  }
+#pragma GCC unroll 4
+  for (std::size_t t = 0; t < T; ++t) {
+    const auto* q = reinterpret_cast<const std::uint8_t*>(a[t][b].q);
+    __m256i lo = _mm256_maddubs_epi16(low[0], broadcast_u32(q));
+    __m256i hi = _mm256_maddubs_epi16(high[0], broadcast_u32(q + 16));
+#pragma GCC unroll 3
+    for (std::size_t i = 1; i < 4; ++i) {
+      lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(low[i], broadcast_u32(q + 4 * i)));
+      hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(high[i], broadcast_u32(q + 16 + 4 * i)));
+    }
+    const __m256i dot =
+        _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones)),
+                         _mm256_set1_epi32(terms[t][b]));
+    const __m256 scale = _mm256_mul_ps(s_w, _mm256_set1_ps(a[t][b].d));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+  }
+}
+
+// Lines [kFirst, kEnd) of the unit kPrefetchBytes ahead of `unit` (for decode only: a prompt
+// pass meets each panel several times, from the cache).
+template <std::size_t kFirst, std::size_t kEnd, bool kDecode>
+[[gnu::always_inline]] inline void prefetch_lines(const std::uint8_t* unit) {
+  if constexpr (!kDecode) return;
+    // Past the matrix's end a prefetch is harmless: it never faults.
+#pragma GCC unroll 8
+  for (std::size_t line = kFirst; line < kEnd; ++line)
+    _mm_prefetch(reinterpret_cast<const char*>(unit + kPrefetchBytes + line * kPanelWordBytes), _MM_HINT_T0);
+}
+
+// T tokens from t0 against one panel (16 rows, `rows` of them stored) to out + t·out_stride.
+template <std::size_t T>
+void panel_tokens(const std::uint8_t* panel, std::size_t blocks, const Activations& x,
+                  const std::int32_t* terms, std::size_t t0, std::size_t rows, float* out,
+                  std::size_t out_stride) {
+  const ActBlock32* a[T];
+  const std::int32_t* token_terms[T];
+#pragma GCC unroll 4
+  for (std::size_t t = 0; t < T; ++t) {
+    a[t] = act_row(x, t0 + t);
+    token_terms[t] = terms + (t0 + t) * blocks;
+  }
+  __m256 acc[2][T];
+  for (auto& half : acc) {
+    for (__m256& v : half) v = _mm256_setzero_ps();
+  }
+  constexpr bool kDecode = T == 1;
+  const std::size_t whole = blocks / kUnitBlocks;
+  for (std::size_t u = 0; u <= whole; ++u) {
+    const std::size_t b = u * kUnitBlocks;
+    const std::size_t left = blocks - b;  // blocks in this unit, if fewer than four
+    if (u == whole && left == 0) break;
+    const std::uint8_t* unit = panel + u * kUnitWords * kPanelWordBytes;
+#pragma GCC unroll 2
+    for (std::size_t h = 0; h < 2; ++h) {
+      const std::uint8_t* half = unit + 32 * h;
+      if (h == 0) prefetch_lines<0, 5, kDecode>(unit);
+      unit_block<0, T>(half, a, token_terms, b, acc[h]);
+      if (h == 0) prefetch_lines<5, 9, kDecode>(unit);
+      if (u < whole || left > 1) unit_block<1, T>(half, a, token_terms, b + 1, acc[h]);
+      if (h == 0) prefetch_lines<9, 13, kDecode>(unit);
+      if (u < whole || left > 2) unit_block<2, T>(half, a, token_terms, b + 2, acc[h]);
+      if (h == 0) prefetch_lines<13, kUnitWords, kDecode>(unit);
+      if (u < whole) unit_block<3, T>(half, a, token_terms, b + 3, acc[h]);
+    }
+  }
+  store_panel_rows(acc, rows, t0, out, out_stride);
+}
+
+// The table entry: rows [row_begin, row_end) × every input. Rows that do not start a repacked
+// panel (a matrix without panels, or a range off a panel boundary) are repacked into scratch
+// memory first, so every call computes from the same layout and gets the same bits.
+void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
+            float* out, std::size_t out_stride) {
+  if (row_end <= row_begin || x.rows == 0) return;
+  const std::size_t stride = panel_stride(w.row_bytes);
+  const std::size_t rows = row_end - row_begin;
+  const std::uint8_t* panels = nullptr;
+  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
+    panels = w.repacked + row_begin / kPanelRows * stride;
+  } else {
+    const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
+    std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
+    repack_panels(part, 0, panel_count(rows), copy);
+    panels = copy;
+  }
+  const std::size_t blocks = w.cols / 32;
+  const std::int32_t* terms = offset_terms(x, blocks);
+  panel_passes<kPassTokens>(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+    const std::size_t r = p * kPanelRows;
+    const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
+    panel_tokens<T>(panels + p * stride, blocks, x, terms, t0, n, out + row_begin + r, out_stride);
+  });
+}
+
+}  // namespace
+
+void add_mxfp4_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) {
+  const auto mxfp4 = static_cast<std::size_t>(tensor::TensorType::kMXFP4);
+  slots[mxfp4] = matmul;
+  repacking[mxfp4] = Repacking::kPanels;
+}
+
+}  // namespace pensieve::kernels::avx2
