@@ -149,6 +149,10 @@ void add_float_kernels(MatmulSlots& slots);
 void add_kquant_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void add_mxfp4_panel_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]);
 void quantize_row_q8x32(const float* x, std::size_t cols, std::uint8_t* out);
+// offset·Σa of every 32-value block of every input of x (ActBlock32 rows), in scratch slot 1: for
+// codes stored as u = w + offset, Σw·a = Σu·a − offset·Σa, all exact. Computed once per call, not
+// once per panel and half panel that meets the block.
+const std::int32_t* block_offset_terms(const Activations& x, std::size_t blocks, int offset);
 void quantize_row_q8x256(const float* x, std::size_t cols, std::uint8_t* out);
 
 }  // namespace pensieve::kernels::avx2

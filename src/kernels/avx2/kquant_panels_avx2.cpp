@@ -33,7 +33,6 @@
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
-#include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
@@ -263,29 +262,15 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
-// The table entry: rows [row_begin, row_end) × every input. Rows that do not start a repacked
-// panel (a matrix without panels, or a range off a panel boundary) are repacked into scratch
-// memory first, so every call computes from the same layout and gets the same bits.
+// The table entry: rows [row_begin, row_end) × every input, from their panels (panels_of).
 template <class K>
 void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
             float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
-  const std::size_t stride = panel_stride(w.row_bytes);
-  const std::size_t rows = row_end - row_begin;
-  const std::uint8_t* panels = nullptr;
-  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
-    panels = w.repacked + row_begin / kPanelRows * stride;
-  } else {
-    const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
-    std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
-    repack_panels(part, 0, panel_count(rows), copy);
-    panels = copy;
-  }
-  panel_passes<K::kPassTokens>(
-      0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
-        const std::size_t r = p * kPanelRows;
-        const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
-        panel_tokens<K, T>(panels + p * stride, w.cols, x, t0, n, out + row_begin + r, out_stride);
+  panel_matmul<K::kPassTokens>(
+      w, row_begin, row_end, x.rows,
+      [&]<std::size_t T>(const std::uint8_t* panel, std::size_t n, std::size_t t0, std::size_t r) {
+        panel_tokens<K, T>(panel, w.cols, x, t0, n, out + row_begin + r, out_stride);
       });
 }
 

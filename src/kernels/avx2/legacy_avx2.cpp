@@ -274,24 +274,13 @@ void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, c
   }
 }
 
-// Σa·shift of every block of every input of x, for the shifted panel types (Σ (u − shift)·a =
-// Σ u·a − shift·Σa): computed once per call, not once per panel and half panel that meets the
-// block. In scratch slot 1; nullptr for the other types.
+// Σa·shift of every block of every input of x, for the shifted panel types; nullptr for the others.
 template <class K>
 const std::int32_t* shift_terms(const Activations& x, std::size_t blocks) {
   if constexpr (K::kCodes != Codes::kShifted) {
     return nullptr;
   } else {
-    auto* terms = reinterpret_cast<std::int32_t*>(scratch(1, x.rows * blocks * sizeof(std::int32_t)));
-    const __m256i shift = _mm256_set1_epi8(K::kShift);
-    for (std::size_t t = 0; t < x.rows; ++t) {
-      const ActBlock32* in = act_row(x, t);
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
-        terms[t * blocks + b] = _mm256_cvtsi256_si32(broadcast_lane_sum(dot_u8_s8(shift, q)));
-      }
-    }
-    return terms;
+    return block_offset_terms(x, blocks, K::kShift);
   }
 }
 
@@ -573,6 +562,19 @@ void add_panels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots], tensor::
 }
 
 }  // namespace
+
+const std::int32_t* block_offset_terms(const Activations& x, std::size_t blocks, int offset) {
+  auto* terms = reinterpret_cast<std::int32_t*>(scratch(1, x.rows * blocks * sizeof(std::int32_t)));
+  const __m256i bytes = _mm256_set1_epi8(static_cast<char>(offset));
+  for (std::size_t t = 0; t < x.rows; ++t) {
+    const ActBlock32* in = act_row(x, t);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
+      terms[t * blocks + b] = _mm256_cvtsi256_si32(broadcast_lane_sum(dot_u8_s8(bytes, q)));
+    }
+  }
+  return terms;
+}
 
 void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) {
   using tensor::TensorType;

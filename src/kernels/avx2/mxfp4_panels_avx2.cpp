@@ -20,7 +20,6 @@
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
 #include "kernels/panel_layout.hpp"
-#include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
@@ -54,21 +53,6 @@ __m256 e8m0_half_scale(__m256i e) {
 
 const ActBlock32* act_row(const Activations& x, std::size_t t) {
   return reinterpret_cast<const ActBlock32*>(x.data + t * x.stride);
-}
-
-// kOffset·Σa of every block of every input (scratch slot 1), computed once per call rather than
-// once per half panel that meets the block.
-const std::int32_t* offset_terms(const Activations& x, std::size_t blocks) {
-  auto* terms = reinterpret_cast<std::int32_t*>(scratch(1, x.rows * blocks * sizeof(std::int32_t)));
-  const __m256i offset = _mm256_set1_epi8(kOffset);
-  for (std::size_t t = 0; t < x.rows; ++t) {
-    const ActBlock32* in = act_row(x, t);
-    for (std::size_t b = 0; b < blocks; ++b) {
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[b].q));
-      terms[t * blocks + b] = _mm256_cvtsi256_si32(broadcast_lane_sum(dot_u8_s8(offset, q)));
-    }
-  }
-  return terms;
 }
 
 // Code word i of block kJ of a unit (`half`: the unit's word 0 in a half panel's lanes).
@@ -218,30 +202,17 @@ void panel_tokens(const std::uint8_t* panel, std::size_t blocks, const Activatio
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
-// The table entry: rows [row_begin, row_end) × every input. Rows that do not start a repacked
-// panel (a matrix without panels, or a range off a panel boundary) are repacked into scratch
-// memory first, so every call computes from the same layout and gets the same bits.
+// The table entry: rows [row_begin, row_end) × every input, from their panels (panels_of).
 void matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
             float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
-  const std::size_t stride = panel_stride(w.row_bytes);
-  const std::size_t rows = row_end - row_begin;
-  const std::uint8_t* panels = nullptr;
-  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
-    panels = w.repacked + row_begin / kPanelRows * stride;
-  } else {
-    const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
-    std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
-    repack_panels(part, 0, panel_count(rows), copy);
-    panels = copy;
-  }
   const std::size_t blocks = w.cols / 32;
-  const std::int32_t* terms = offset_terms(x, blocks);
-  panel_passes<kPassTokens>(0, panel_count(rows), x.rows, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
-    const std::size_t r = p * kPanelRows;
-    const std::size_t n = rows - r < kPanelRows ? rows - r : kPanelRows;
-    panel_tokens<T>(panels + p * stride, blocks, x, terms, t0, n, out + row_begin + r, out_stride);
-  });
+  const std::int32_t* terms = block_offset_terms(x, blocks, kOffset);
+  panel_matmul<kPassTokens>(
+      w, row_begin, row_end, x.rows,
+      [&]<std::size_t T>(const std::uint8_t* panel, std::size_t n, std::size_t t0, std::size_t r) {
+        panel_tokens<T>(panel, blocks, x, terms, t0, n, out + row_begin + r, out_stride);
+      });
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/panel_layout.hpp"
+#include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
 
@@ -52,6 +54,34 @@ void panel_passes(std::size_t first, std::size_t end, std::size_t tokens, Pass&&
       }
     }
   }
+}
+
+// The panels of rows [row_begin, row_end) of w: its repacked copy where the range starts a panel;
+// otherwise (a matrix without panels, or a range off a panel boundary) the rows repacked into
+// scratch slot 2, so that every call computes from the same layout and gets the same bits.
+inline const std::uint8_t* panels_of(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end) {
+  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0)
+    return w.repacked + row_begin / kPanelRows * panel_stride(w.row_bytes);
+  const std::size_t rows = row_end - row_begin;
+  const WeightMatrix part{w.type, w.data + row_begin * w.row_bytes, rows, w.cols, w.row_bytes, nullptr};
+  std::uint8_t* copy = scratch(2, panels_bytes(rows, w.row_bytes));
+  repack_panels(part, 0, panel_count(rows), copy);
+  return copy;
+}
+
+// Rows [row_begin, row_end) of w (from panels_of) × `tokens` inputs, through panel_passes: for each
+// panel and group of up to kMaxTokens inputs from t0, pass.template operator()<T>(panel, n, t0, r)
+// with r the panel's first row within the range and n its stored rows (up to 16).
+template <std::size_t kMaxTokens, class Pass>
+void panel_matmul(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, std::size_t tokens,
+                  Pass&& pass) {
+  const std::size_t stride = panel_stride(w.row_bytes);
+  const std::size_t rows = row_end - row_begin;
+  const std::uint8_t* panels = panels_of(w, row_begin, row_end);
+  panel_passes<kMaxTokens>(0, panel_count(rows), tokens, [&]<std::size_t T>(std::size_t p, std::size_t t0) {
+    const std::size_t r = p * kPanelRows;
+    pass.template operator()<T>(panels + p * stride, rows - r < kPanelRows ? rows - r : kPanelRows, t0, r);
+  });
 }
 
 // One panel's accumulators (acc[h][t]: half panel h, token t) to out + (t0 + t)·out_stride,
