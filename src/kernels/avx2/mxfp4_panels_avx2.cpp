@@ -62,10 +62,13 @@ template <std::size_t kJ>
   constexpr std::size_t kWord = kStart / 4;
   constexpr int kShift = 8 * static_cast<int>(kStart % 4);
   const __m256i first = load_words(half + (kWord + i) * kPanelWordBytes);
-  if constexpr (kShift == 0) return first;
-  return _mm256_or_si256(
-      _mm256_srli_epi32(first, kShift),
-      _mm256_slli_epi32(load_words(half + (kWord + i + 1) * kPanelWordBytes), 32 - kShift));
+  if constexpr (kShift == 0) {
+    return first;
+  } else {
+    return _mm256_or_si256(
+        _mm256_srli_epi32(first, kShift),
+        _mm256_slli_epi32(load_words(half + (kWord + i + 1) * kPanelWordBytes), 32 - kShift));
+  }
 }
 
 // The scale of block kJ of a unit, s_w, for the 8 rows of a half panel.
