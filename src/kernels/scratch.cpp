@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 
+#include "kernels/activations.hpp"
+
 namespace pensieve::kernels {
 namespace {
 
@@ -19,18 +21,33 @@ struct ScratchSet {
 
 thread_local ScratchSet scratch_set;
 
+// Bytes a slot holds once asked for `bytes`: some headroom, so a slowly growing shape (a longer
+// prompt) does not reallocate every call.
+std::size_t held_bytes(std::size_t bytes) {
+  return (bytes + bytes / 4 + 63) / 64 * 64;
+}
+
 }  // namespace
 
 std::uint8_t* scratch(unsigned slot, std::size_t bytes) {
   if (scratch_set.size[slot] < bytes) {
     std::free(scratch_set.data[slot]);
-    // Some headroom, so a slowly growing shape (a longer prompt) does not reallocate every call.
-    const std::size_t size = (bytes + bytes / 4 + 63) / 64 * 64;
+    const std::size_t size = held_bytes(bytes);
     scratch_set.data[slot] = static_cast<std::uint8_t*>(std::aligned_alloc(64, size));
     scratch_set.size[slot] = scratch_set.data[slot] != nullptr ? size : 0;
     if (scratch_set.data[slot] == nullptr) std::abort();
   }
   return scratch_set.data[slot];
+}
+
+std::size_t scratch_held(unsigned slot) {
+  return scratch_set.size[slot];
+}
+
+std::size_t matmul_scratch_bytes(std::size_t rows, std::size_t cols) {
+  const std::size_t transposed = rows * ((cols + 255) / 256) * sizeof(ActBlock256);
+  const std::size_t per_input = rows * ((cols / 16 * 4 + 63) / 64 * 64);
+  return held_bytes(transposed) + held_bytes(per_input);
 }
 
 }  // namespace pensieve::kernels

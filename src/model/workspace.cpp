@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/scratch.hpp"
+
 namespace pensieve::model {
 namespace {
 
@@ -47,6 +49,10 @@ WorkspaceLayout WorkspaceLayout::plan(const Hyperparams& hp, std::uint32_t max_r
   layout.prepared_bytes = kernels::PreparedInput::bytes_needed(max_rows, hp.n_embd) +
                           kernels::PreparedInput::bytes_needed(max_rows, hp.attn_out_dim()) +
                           kernels::PreparedInput::bytes_needed(max_rows, s.ffn_width);
+  // Every matmul input is one of those three.
+  const std::size_t widest_input =
+      std::max({std::size_t{hp.n_embd}, std::size_t{hp.attn_out_dim()}, s.ffn_width});
+  layout.kernel_bytes = threads * kernels::matmul_scratch_bytes(max_rows, widest_input);
   return layout;
 }
 

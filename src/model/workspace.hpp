@@ -24,9 +24,12 @@ struct WorkspaceLayout {
   unsigned threads = 1;            // the attention scratch has a share per thread
   std::size_t scratch_floats = 0;  // float and 32-bit index buffers
   std::size_t prepared_bytes = 0;  // matmul inputs in their quantized forms
+  // What the matmul kernels keep per thread for inputs this wide (kernels::matmul_scratch_bytes),
+  // all threads: not allocated by the workspace, but held while the model computes.
+  std::size_t kernel_bytes = 0;
 
   static WorkspaceLayout plan(const Hyperparams& hp, std::uint32_t max_rows, unsigned threads);
-  std::uint64_t bytes() const { return scratch_floats * sizeof(float) + prepared_bytes; }
+  std::uint64_t bytes() const { return scratch_floats * sizeof(float) + prepared_bytes + kernel_bytes; }
 };
 
 class Workspace {

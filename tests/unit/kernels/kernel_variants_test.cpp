@@ -8,12 +8,15 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/thread_pool.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/prepared_input.hpp"
+#include "kernels/repacking.hpp"
+#include "kernels/scratch.hpp"
 #include "tensor/dequantize.hpp"
 #include "tensor/quantize.hpp"
 
@@ -233,6 +236,41 @@ TEST_P(RepackedVariantTest, TheRepackedCopyGivesTheBitsOfTheRows) {
             << t;
       }
     }
+  }
+}
+
+// What one thread's matmul kernels keep in scratch slots 0 and 1 stays within what the memory
+// estimate counts for them (matmul_scratch_bytes), for every variant and type, reading the layout
+// the model gives them: the table's repacked copy where it asks for one.
+TEST_P(KernelVariantTest, KernelScratchStaysWithinTheEstimate) {
+  const auto [isa, type] = GetParam();
+  const KernelTable& table = kernel_table(isa);
+  const Repacking layout = table.repacking_of(type);
+  std::mt19937 rng(static_cast<unsigned>(type) * 7 + 3);
+  core::ThreadPool pool(2);
+  const std::size_t rows = 64, cols = 8 * block_of(type);
+  const Weights w = random_weights(type, rows, cols, rng);
+  PanelBuffer copy(repacked_bytes(layout, rows, w.w.row_bytes));
+  WeightMatrix packed = w.w;
+  if (layout != Repacking::kNone) {
+    repack(layout, w.w, 0, repacked_units(layout, rows), copy.data);
+    packed.repacked = copy.data;
+    packed.repacking = layout;
+  }
+  for (std::size_t n : {1, 7, 40}) {
+    const std::vector<float> x = random_inputs(n, cols, rng);
+    PreparedInput input(n, cols);
+    input.set(x.data(), cols, n, cols);
+    const Activations& a = input.in(activation_format_of(type), table, pool);
+    std::vector<float> out(n * rows);
+    std::size_t held = 0;
+    // A thread of its own, so that its scratch starts empty.
+    std::thread([&] {
+      table.matmul_for(type)(packed, 0, rows, a, out.data(), rows);
+      held = scratch_held(0) + scratch_held(1);
+    }).join();
+    EXPECT_LE(held, matmul_scratch_bytes(n, cols))
+        << name_of(isa) << " " << tensor::name_of(type) << " n " << n;
   }
 }
 
