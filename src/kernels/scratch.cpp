@@ -1,6 +1,7 @@
 // kernels/scratch: see scratch.hpp.
 #include "kernels/scratch.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "kernels/activations.hpp"
@@ -45,9 +46,13 @@ std::size_t scratch_held(unsigned slot) {
 }
 
 std::size_t matmul_scratch_bytes(std::size_t rows, std::size_t cols) {
+  // Slot 1: AVX2 Q6_K's transposed activations, or AVX-512's integer panels built four at a time
+  // (at most 20 bytes a column for each panel's 16 rows; one input builds 256 columns at a time).
   const std::size_t transposed = rows * ((cols + 255) / 256) * sizeof(ActBlock256);
+  const std::size_t built_panels = 20 * std::max<std::size_t>(4 * cols, 256);
+  // Slot 0: AVX-512's figures of each input, 4 bytes a weight group (16 values at the least).
   const std::size_t per_input = rows * ((cols / 16 * 4 + 63) / 64 * 64);
-  return held_bytes(transposed) + held_bytes(per_input);
+  return held_bytes(std::max(transposed, built_panels)) + held_bytes(per_input);
 }
 
 }  // namespace pensieve::kernels

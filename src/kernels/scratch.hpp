@@ -13,12 +13,12 @@ namespace pensieve::kernels {
 std::uint8_t* scratch(unsigned slot, std::size_t bytes);
 
 // The most scratch memory one thread keeps after matmul calls of up to `rows` inputs of up to
-// `cols` values, whatever the variant: the AVX2 Q6_K kernel's transposed activations (slot 1,
-// 320 bytes a row per 256 values, the largest use of that slot) and the AVX-512 integer kernels'
-// per-input figures (slot 0, 4 bytes a row per weight group, 16 values at the least), each with
-// the headroom scratch() adds.
-// Slot 2 is left out: its users hold tiles sized to the caches, or repack row ranges that start
-// off a panel, which the model's row dealing never hands out.
+// `cols` values, whatever the variant: slot 1 (AVX2 Q6_K's transposed activations, 320 bytes a
+// row per 256 values, or AVX-512's integer panels built four at a time) and slot 0 (AVX-512's
+// figures of each input), each with the headroom scratch() adds. Slot 2 is left out: the AVX-512
+// float kernels' converted panel there is sized to the L2 cache (1 MiB and its accumulators),
+// and the other users repack row ranges that start off a panel, which the model's row dealing
+// never hands out.
 std::size_t matmul_scratch_bytes(std::size_t rows, std::size_t cols);
 
 // Bytes the calling thread's `slot` holds now.

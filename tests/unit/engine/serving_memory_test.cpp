@@ -59,8 +59,9 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   const std::uint64_t attention =
       2 * (134 * 128 + 128 * 64 + 64 * 128 + 134 * 64 + 134 * 128 + 2 * 144) + 2 * 4 * 2 * 130 + 16;
   // The kernels' scratch on each of the 2 threads for inputs up to 512 wide: AVX2 Q6_K's transposed
-  // activations, 67 rows × 2 blocks × 320 bytes = 42880, and AVX-512's per-input figures, 67 rows
-  // × 128 bytes (512 / 16 groups × 4) = 8576; each held with a quarter more, in 64-byte steps.
+  // activations, 67 rows × 2 blocks × 320 bytes = 42880 (more than AVX-512's 4 panels × 20 × 512),
+  // and AVX-512's per-input figures, 67 rows × 128 bytes (512 / 16 groups × 4) = 8576; each held
+  // with a quarter more, in 64-byte steps.
   const std::uint64_t kernel = 2 * ((42880 + 10720 + 63) / 64 * 64 + (8576 + 2144 + 63) / 64 * 64);
   const std::uint64_t workspace =
       (rows + 3 * rows * 256 + 2 * rows * 512 + 2 * rows * 256 + 2 * rows * 512 + 2 * rows * 64 + attention) *
