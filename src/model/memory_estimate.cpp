@@ -11,7 +11,10 @@ MemoryEstimate estimate_memory(const Hyperparams& hp, std::uint64_t weights_byte
   MemoryEstimate e;
   e.weights_bytes = weights_bytes;
   e.kv_cache_bytes = layout.kv_cache_bytes() * n_parallel;
-  e.scratch_bytes = layout.scratch_bytes() * n_parallel;
+  // Each sequence has its own workspace, but all compute on the same threads, whose kernel
+  // scratch they share.
+  const std::uint64_t kernel = layout.workspace.kernel_bytes;
+  e.scratch_bytes = (layout.scratch_bytes() - kernel) * n_parallel + kernel;
   return e;
 }
 

@@ -12,7 +12,8 @@ namespace pensieve::model {
 struct MemoryEstimate {
   std::uint64_t weights_bytes = 0;   // the mapped tensor data
   std::uint64_t kv_cache_bytes = 0;  // n_parallel sequences of n_ctx tokens each
-  std::uint64_t scratch_bytes = 0;   // per-sequence forward-pass buffers, all sequences
+  std::uint64_t scratch_bytes = 0;   // per-sequence forward-pass buffers, all sequences, and the
+                                     // kernels' per-thread scratch they share
   std::uint64_t total() const { return weights_bytes + kv_cache_bytes + scratch_bytes; }
 };
 
