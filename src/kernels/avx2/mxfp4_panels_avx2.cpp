@@ -1,9 +1,10 @@
 // kernels/avx2/mxfp4_panels_avx2: MXFP4 (gpt-oss's expert type) read from repacked panels
 // (panel_layout.hpp), the 8 rows of a half panel in the vector lanes, as legacy_avx2.cpp reads
-// Q4_0. On the row kernels MXFP4 decoded 12.8 GB/s a core from L2 and ran prompts at 109 GOP/s
-// (kernels_bench, Zen 3), half of Q4_0's rates; here 17.3–18.8 GB/s and 185–216 GOP/s. One token
-// takes both half panels at once, so each activation broadcast meets 16 rows and each line of
-// the panel is read once.
+// Q4_0. On the row kernels MXFP4 decoded 11.5–12.7 GB/s a core from L2 and ran prompts at
+// 101–108 GOP/s, half of Q4_0's rates; here 20.2–20.7 GB/s and 153–195 GOP/s (kernels_bench, Zen
+// 3, the two binaries alternated; BENCHMARKS.md, eighteenth session). One token takes both half
+// panels at once, so each activation broadcast meets 16 rows and each line of the panel is read
+// once.
 //
 // Its 17-byte blocks fill a whole number of words four at a time (68 bytes, 17 words): in such a
 // unit block j's scale byte is byte j of word 17j / 4 (0, 4, 8, 12), and its 16 code bytes start
