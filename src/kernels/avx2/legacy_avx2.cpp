@@ -10,14 +10,17 @@
 //   with the 8 inputs, whose scales sit in one vector;
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
-// Q8_0, Q4_0, Q4_1 and IQ4_NL are read from repacked panels (panel_layout.hpp), where a dword of 8
-// rows is one load, with the rows in the lanes (panel_block) and the same float work again (Q4_1
-// and IQ4_NL on their row kernels decoded 13.5–15.6 and 13.7 GB/s a core from cache, on panels 30.1
-// and 17.4; prompts 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87): decode one input
-// at a time, prompts kPassTokens at a time, each word realigned once for all of them (Q8_0's
-// prompts a half panel and 8 tokens at a time, q8_0_half_block). Row ranges that do not start a
-// panel run the tiles above on rows unpacked from the panels.
+// Every type here is read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
+// load, with the rows in the lanes (panel_block) and the same float work again. On their row
+// kernels Q4_1 and IQ4_NL decoded 13.5–15.6 and 13.7 GB/s a core from cache, on panels 30.1 and
+// 17.4; prompts ran 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87. Q5_0 and Q5_1 on
+// rows decoded 9–12 GB/s from memory, on panels 15–24; prompts 81–108 GOP/s, on panels 126–151
+// (kernels_bench, Zen 3, 2 threads). Decode takes one input at a time, prompts kPassTokens at a
+// time, each block's codes unpacked once for all of them (Q8_0's prompts a half panel and 8 tokens
+// at a time, q8_0_half_block). Row ranges that do not start a panel run the tiles above on rows
+// unpacked from the panels.
 #include <type_traits>
+#include <utility>
 
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
@@ -34,21 +37,77 @@ enum class Codes {
   kAffine,   // unsigned codes with value d·u + m: the unsigned operand as they are
 };
 
-// Panels, rows in lanes (four code words of a block): Σ u·a of each row's 32 nibble codes u,
-// word i holding codes 4i..4i+3 in its low nibbles and 16 + 4i.. in its high ones. Eight pair
-// sums of 4-bit codes stay within int16.
-__m256i nibble_dot_rows(const __m256i (&words)[4], const ActBlock32& a) {
-  const auto* q = reinterpret_cast<const std::uint8_t*>(a.q);
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
-  __m256i pairs = _mm256_setzero_si256();
-  for (std::size_t i = 0; i < 4; ++i) {
-    const __m256i lo = _mm256_and_si256(words[i], low4);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
-    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(lo, broadcast_u32(q + 4 * i)));
-    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(hi, broadcast_u32(q + 16 + 4 * i)));
-  }
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+// Panels, rows in lanes: a block's codes are unpacked once into eight vectors u[j], dword j of a
+// row holding its codes 4j..4j+3 (so u[j] meets the activation bytes 4j..4j+3 of every token),
+// and then met with each token in turn (dot_rows).
+
+// The fifth bits of word i's codes (Q5_0, Q5_1), as 0x10 in each byte: byte k of word i holds
+// values 4i + k (low nibble) and 16 + 4i + k (high nibble), whose bits sit in byte i / 2 (and
+// 2 + i / 2) of the row's qh dword. `spread`: that qh byte in every byte of the row's dword (words
+// 2j and 2j + 1 share it), kOdd: word i is odd (bits 4..7 of that byte).
+template <bool kOdd>
+__m256i fifth_bits_rows(__m256i spread) {
+  const __m256i bit = _mm256_set1_epi32(kOdd ? static_cast<int>(0x80402010u) : 0x08040201);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
 }
+
+// Byte `byte` of each dword of v in all four of its bytes.
+__m256i dword_byte(__m256i v, int byte) {
+  const int pattern = byte * 0x01010101;
+  const auto at = [pattern](int dword) { return pattern + dword * 0x04040404; };
+  return _mm256_shuffle_epi8(v, _mm256_setr_epi32(at(0), at(1), at(2), at(3), at(0), at(1), at(2), at(3)));
+}
+
+// The 32 codes of four nibble words (word i: codes 4i..4i+3 in its low nibbles, 16 + 4i.. in its
+// high ones), with kFifth the fifth bits from each row's `qh`.
+template <bool kFifth>
+void unpack_nibbles(const __m256i (&words)[4], __m256i qh, __m256i (&u)[8]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  for (int i = 0; i < 4; ++i) {
+    u[i] = _mm256_and_si256(words[i], low4);
+    u[4 + i] = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
+  }
+  if constexpr (kFifth) {
+    for (int i = 0; i < 4; i += 2) {
+      const __m256i spread_lo = dword_byte(qh, i / 2), spread_hi = dword_byte(qh, 2 + i / 2);
+      u[i] = _mm256_or_si256(u[i], fifth_bits_rows<false>(spread_lo));
+      u[i + 1] = _mm256_or_si256(u[i + 1], fifth_bits_rows<true>(spread_lo));
+      u[4 + i] = _mm256_or_si256(u[4 + i], fifth_bits_rows<false>(spread_hi));
+      u[5 + i] = _mm256_or_si256(u[5 + i], fifth_bits_rows<true>(spread_hi));
+    }
+  }
+}
+
+// Σ u·a of each row's unsigned codes. The maddubs pair sums stay within int16 while summed: eight
+// of 4-bit codes (8·2·15·128 < 32767); of 5-bit codes four (4·2·31·128), so those are widened
+// twice.
+template <bool kFifth>
+__m256i unsigned_dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i pairs = _mm256_setzero_si256(), sum = _mm256_setzero_si256();
+  for (int j = 0; j < 8; ++j) {
+    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(u[j], broadcast_u32(a.q + 4 * j)));
+    if (kFifth && j % 4 == 3) {
+      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, ones));
+      pairs = _mm256_setzero_si256();
+    }
+  }
+  return kFifth ? sum : _mm256_madd_epi16(pairs, ones);
+}
+
+// Σ w·a of each row's signed codes: |w| meets the activation with w's sign.
+__m256i signed_dot_rows(const __m256i (&w)[8], const ActBlock32& a) {
+  __m256i sum = _mm256_setzero_si256();
+  for (int j = 0; j < 8; ++j) {
+    const __m256i q = broadcast_u32(a.q + 4 * j);
+    sum = _mm256_add_epi32(sum, dot_u8_s8(_mm256_sign_epi8(w[j], w[j]), _mm256_sign_epi8(q, w[j])));
+  }
+  return sum;
+}
+
+// Each type gives its block size and encoding (kBytes, kCodes), codes() for the row kernels, and
+// for panels: the byte offsets of its codes and fifth bits (kCodesAt, kFifthAt; 0: none), how many
+// words its codes fill (kCodeWords), unpack() and dot_rows().
 
 // Q8_0: { fp16 d; i8 q[32]; }
 struct Q8_0 {
@@ -57,34 +116,31 @@ struct Q8_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
   }
-  // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 of each row.
-  static constexpr std::size_t kCodeWords = 8;
-  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
-    __m256i sum = _mm256_setzero_si256();
-    for (std::size_t i = 0; i < kCodeWords; ++i) {
-      const __m256i q = broadcast_u32(a.q + 4 * i);
-      sum = _mm256_add_epi32(sum,
-                             dot_u8_s8(_mm256_sign_epi8(words[i], words[i]), _mm256_sign_epi8(q, words[i])));
-    }
-    return sum;
+  static constexpr std::size_t kCodeWords = 8, kCodesAt = 2, kFifthAt = 0;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i, __m256i (&u)[8]) {
+    for (int j = 0; j < 8; ++j) u[j] = words[j];
   }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) { return signed_dot_rows(u, a); }
 };
 
-// Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8
+// Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8. Panels take Σ u·a before the shift
+// (shift_terms below).
 struct Q4_0 {
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
-  // Panels, rows in lanes: word i of a block's codes holds codes 4i..4i+3 (low nibbles) and
-  // 16 + 4i.. (high nibbles) of each row. Σ u·a, before the shift (shift_terms below).
-  static constexpr std::size_t kCodeWords = 4;
-  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
-    return nibble_dot_rows(words, a);
+  static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<false>(words, qh, u);
+  }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+    return unsigned_dot_rows<false>(u, a);
   }
 };
 
-// Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16
+// Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16. Two blocks are 11
+// words: in a panel the first's fifth bits and codes straddle words, the second's fill them.
 struct Q5_0 {
   static constexpr std::size_t kBytes = 22;
   static constexpr Codes kCodes = Codes::kShifted;
@@ -92,9 +148,17 @@ struct Q5_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2)));
   }
+  static constexpr std::size_t kCodeWords = 4, kCodesAt = 6, kFifthAt = 2;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<true>(words, qh, u);
+  }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+    return unsigned_dot_rows<true>(u, a);
+  }
 };
 
-// IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format.
+// IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format. Panels
+// look each nibble up once per block; the integer sum is the row kernels'.
 struct Iq4Nl {
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kSigned;
@@ -103,21 +167,12 @@ struct Iq4Nl {
                             -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
   }
   static __m256i codes(const std::uint8_t* b) { return _mm256_shuffle_epi8(grid(), nibbles_32(b + 2)); }
-  // Panels, rows in lanes: Q4_0's nibble words, each nibble looked up in the grid; |w| meets the
-  // activation with w's sign, as in the row kernels, so the integer sum is theirs.
-  static constexpr std::size_t kCodeWords = 4;
-  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m256i sum = _mm256_setzero_si256();
-    for (std::size_t i = 0; i < kCodeWords; ++i) {
-      const __m256i lo = _mm256_shuffle_epi8(grid(), _mm256_and_si256(words[i], low4));
-      const __m256i hi = _mm256_shuffle_epi8(grid(), _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4));
-      const __m256i q_lo = broadcast_u32(a.q + 4 * i), q_hi = broadcast_u32(a.q + 16 + 4 * i);
-      sum = _mm256_add_epi32(sum, dot_u8_s8(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(q_lo, lo)));
-      sum = _mm256_add_epi32(sum, dot_u8_s8(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(q_hi, hi)));
-    }
-    return sum;
+  static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<false>(words, qh, u);
+    for (int j = 0; j < 8; ++j) u[j] = _mm256_shuffle_epi8(grid(), u[j]);
   }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) { return signed_dot_rows(u, a); }
 };
 
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m. Five words, so in a panel every
@@ -126,18 +181,29 @@ struct Q4_1 {
   static constexpr std::size_t kBytes = 20;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
-  static constexpr std::size_t kCodeWords = 4;
-  static __m256i dot_rows(const __m256i (&words)[kCodeWords], const ActBlock32& a) {
-    return nibble_dot_rows(words, a);
+  static constexpr std::size_t kCodeWords = 4, kCodesAt = 4, kFifthAt = 0;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<false>(words, qh, u);
+  }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+    return unsigned_dot_rows<false>(u, a);
   }
 };
 
-// Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m
+// Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m. Six words:
+// in a panel every block starts a word, as Q4_1's, the fifth bits in word 1.
 struct Q5_1 {
   static constexpr std::size_t kBytes = 24;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
+  }
+  static constexpr std::size_t kCodeWords = 4, kCodesAt = 8, kFifthAt = 4;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<true>(words, qh, u);
+  }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+    return unsigned_dot_rows<true>(u, a);
   }
 };
 
@@ -284,45 +350,65 @@ const std::int32_t* shift_terms(const Activations& x, std::size_t blocks) {
   }
 }
 
+// The dword at byte `offset` of each of 8 rows' block (`word`: the half panel's word holding the
+// block's first byte, which is `kStart` bytes into it): one word, or the halves of two when it
+// straddles them. Every panel type's blocks are an even number of bytes, so kStart is 0 or 2.
+template <std::size_t kStart, std::size_t kOffset>
+__m256i block_dword(const std::uint8_t* word) {
+  constexpr std::size_t kAt = kStart + kOffset;
+  const std::uint8_t* first = word + kAt / 4 * kPanelWordBytes;
+  if constexpr (kAt % 4 == 0) {
+    return load_words(first);
+  } else {
+    return _mm256_blend_epi16(_mm256_srli_epi32(load_words(first), 16),
+                              _mm256_slli_epi32(load_words(first + kPanelWordBytes), 16), 0xaa);
+  }
+}
+
 // Block b of a panel against T tokens, for the 8 rows of half h: acc[t] = fma(float(dot),
-// d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows (and fma(m_w, d_a·Σq_a) for
-// Q4_1). In a row of 18- or 34-byte blocks every other block starts 2 bytes into a word: the codes
-// of the first kind are taken from two words each, those of the second are whole words after the
-// scale's. Q4_1's 20-byte blocks all start a word. `shift[t]`: token t's shift term of the block
-// (shifted types). Always inlined: as a call (GCC's choice once it served several token counts)
-// its accumulators went through memory and Q4_0 decode from the caches ran at 60% of the rate.
+// d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows (and fma(m_w, d_a·Σq_a) for the
+// _1 types). A block starts a word or 2 bytes into one (kStart); its fields (the scale at byte 0,
+// the minimum at 2, the fifth bits at kFifthAt, the codes at kCodesAt) are whole words or are
+// taken from two. `shift[t]`: token t's shift term of the block (shifted types). Always inlined:
+// as a call (GCC's choice once it served several token counts) its accumulators went through
+// memory and Q4_0 decode from the caches ran at 60% of the rate.
+template <class K, std::size_t T, std::size_t kStart>
+[[gnu::always_inline]] inline void panel_block_at(const std::uint8_t* word, std::size_t b,
+                                                  const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
+                                                  __m256 (&acc)[T]) {
+  __m256i codes[K::kCodeWords];
+  [&]<std::size_t... i>(std::index_sequence<i...>) {
+    ((codes[i] = block_dword<kStart, K::kCodesAt + 4 * i>(word)), ...);
+  }
+  (std::make_index_sequence<K::kCodeWords>());
+  const __m256i w0 = load_words(word);
+  const __m256 d_w = fp16_halves<kStart == 2>(w0);
+  __m256 m_w;
+  if constexpr (K::kCodes == Codes::kAffine) m_w = fp16_halves<true>(w0);
+  __m256i qh = _mm256_setzero_si256();
+  if constexpr (K::kFifthAt != 0) qh = block_dword<kStart, K::kFifthAt>(word);
+  __m256i u[8];
+  K::unpack(codes, qh, u);
+  for (std::size_t t = 0; t < T; ++t) {
+    __m256i dot = K::dot_rows(u, a[t][b]);
+    if constexpr (K::kCodes == Codes::kShifted) dot = _mm256_sub_epi32(dot, shift[t]);
+    const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a[t][b].d));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+    if constexpr (K::kCodes == Codes::kAffine)
+      acc[t] = _mm256_fmadd_ps(m_w, _mm256_set1_ps(a[t][b].d_sum), acc[t]);
+  }
+}
+
 template <class K, std::size_t T>
 [[gnu::always_inline]] inline void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h,
                                                const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
                                                __m256 (&acc)[T]) {
   const std::size_t at = b * K::kBytes;
   const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
-  __m256i codes[K::kCodeWords];
-  __m256 d_w, m_w;
-  if constexpr (K::kCodes == Codes::kAffine) {
-    // Q4_1: d and m fill word 0, the codes the words after it.
-    const __m256i w0 = load_words(word);
-    d_w = fp16_halves<false>(w0);
-    m_w = fp16_halves<true>(w0);
-    for (std::size_t i = 0; i < K::kCodeWords; ++i) codes[i] = load_words(word + kPanelWordBytes * (i + 1));
-  } else if (at % 4 == 0) {
-    d_w = fp16_halves<false>(load_words(word));
-    for (std::size_t i = 0; i < K::kCodeWords; ++i) {
-      codes[i] =
-          _mm256_blend_epi16(_mm256_srli_epi32(load_words(word + kPanelWordBytes * i), 16),
-                             _mm256_slli_epi32(load_words(word + kPanelWordBytes * (i + 1)), 16), 0xaa);
-    }
+  if (K::kBytes % 4 == 0 || at % 4 == 0) {
+    panel_block_at<K, T, 0>(word, b, a, shift, acc);
   } else {
-    d_w = fp16_halves<true>(load_words(word));
-    for (std::size_t i = 0; i < K::kCodeWords; ++i) codes[i] = load_words(word + kPanelWordBytes * (i + 1));
-  }
-  for (std::size_t t = 0; t < T; ++t) {
-    __m256i dot = K::dot_rows(codes, a[t][b]);
-    if constexpr (K::kCodes == Codes::kShifted) dot = _mm256_sub_epi32(dot, shift[t]);
-    const __m256 scale = _mm256_mul_ps(d_w, _mm256_set1_ps(a[t][b].d));
-    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
-    if constexpr (K::kCodes == Codes::kAffine)
-      acc[t] = _mm256_fmadd_ps(m_w, _mm256_set1_ps(a[t][b].d_sum), acc[t]);
+    panel_block_at<K, T, 2>(word, b, a, shift, acc);
   }
 }
 
@@ -551,11 +637,6 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
 }
 
 template <class K>
-void add(MatmulSlots& slots, tensor::TensorType type) {
-  slots[static_cast<std::size_t>(type)] = matmul<K>;
-}
-
-template <class K>
 void add_panels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots], tensor::TensorType type) {
   slots[static_cast<std::size_t>(type)] = matmul_panels<K>;
   repacking[static_cast<std::size_t>(type)] = Repacking::kPanels;
@@ -582,8 +663,8 @@ void add_legacy_kernels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots]) 
   add_panels<Q4_0>(slots, repacking, TensorType::kQ4_0);
   add_panels<Q4_1>(slots, repacking, TensorType::kQ4_1);
   add_panels<Iq4Nl>(slots, repacking, TensorType::kIQ4_NL);
-  add<Q5_0>(slots, TensorType::kQ5_0);
-  add<Q5_1>(slots, TensorType::kQ5_1);
+  add_panels<Q5_0>(slots, repacking, TensorType::kQ5_0);
+  add_panels<Q5_1>(slots, repacking, TensorType::kQ5_1);
 }
 
 }  // namespace pensieve::kernels::avx2
