@@ -384,7 +384,10 @@ template <class K, std::size_t T, std::size_t kStart>
   const __m256i w0 = load_words(word);
   const __m256 d_w = fp16_halves<kStart == 2>(w0);
   __m256 m_w;
-  if constexpr (K::kCodes == Codes::kAffine) m_w = fp16_halves<true>(w0);
+  if constexpr (K::kCodes == Codes::kAffine) {
+    static_assert(kStart == 0, "the _1 types' blocks are whole words: m is the high half of word 0");
+    m_w = fp16_halves<true>(w0);
+  }
   __m256i qh = _mm256_setzero_si256();
   if constexpr (K::kFifthAt != 0) qh = block_dword<kStart, K::kFifthAt>(word);
   __m256i u[8];
@@ -405,7 +408,9 @@ template <class K, std::size_t T>
                                                __m256 (&acc)[T]) {
   const std::size_t at = b * K::kBytes;
   const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
-  if (K::kBytes % 4 == 0 || at % 4 == 0) {
+  if constexpr (K::kBytes % 4 == 0) {
+    panel_block_at<K, T, 0>(word, b, a, shift, acc);
+  } else if (at % 4 == 0) {
     panel_block_at<K, T, 0>(word, b, a, shift, acc);
   } else {
     panel_block_at<K, T, 2>(word, b, a, shift, acc);
