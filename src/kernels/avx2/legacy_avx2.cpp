@@ -425,46 +425,40 @@ void block_shifts(const std::int32_t* terms, std::size_t blocks, std::size_t t0,
     shift[t] = terms == nullptr ? _mm256_setzero_si256() : _mm256_set1_epi32(terms[(t0 + t) * blocks + b]);
 }
 
-// Up to this many inputs are decoded from the panels one at a time (a panel stays in the L1
-// cache for all of them); more go through prompt_panels.
-constexpr std::size_t kPanelInputs = 8;
 // Decode streams each panel from memory once; the kernel asks for the lines a few blocks ahead.
 constexpr std::size_t kPrefetchBytes = 4096;
 
-// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), each input alone.
+// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16) against one input.
+// Two or more inputs (streams decoding together) take prompt_panels' passes instead, each block's
+// codes unpacked once for all of a pass: one input at a time over a panel in L1 was 0.4–0.8× as
+// fast for 2–8 inputs (kernels_bench batch, Q4_0, Q5_0, Q8_0, IQ4_NL).
 template <class K>
 void decode_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   const std::size_t stride = panel_stride(w.row_bytes);
   const std::size_t blocks = w.cols / 32;
   const std::int32_t* terms = shift_terms<K>(x, blocks);
+  const ActBlock32* const in[1] = {act_row(x, 0)};
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
     const std::uint8_t* panel = w.repacked + r0 / kPanelRows * stride;
     const std::size_t n = row_end - r0 < kPanelRows ? row_end - r0 : kPanelRows;
-    for (std::size_t t = 0; t < x.rows; ++t) {
-      const ActBlock32* const in[1] = {act_row(x, t)};
-      __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
-      for (std::size_t b = 0; b < blocks; ++b) {
-        // Block b's words (those starting in it), half before each half panel: in one burst per
-        // two blocks, Q8_0 read 79–88% as fast as plain loads read memory, spread 89–93%
-        // (kernels_bench decode/dram of_read, Zen 3).
-        const std::size_t first = b * K::kBytes / 4, end = (b + 1) * K::kBytes / 4, mid = (first + end) / 2;
-        const std::uint8_t* ahead = panel + kPrefetchBytes;
-        __m256i shift[1];
-        block_shifts(terms, blocks, t, b, shift);
-        if (t == 0) {
-          for (std::size_t line = first; line < mid; ++line)
-            _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
-        }
-        panel_block<K, 1>(panel, b, 0, in, shift, acc[0]);
-        if (t == 0) {
-          for (std::size_t line = mid; line < end; ++line)
-            _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
-        }
-        panel_block<K, 1>(panel, b, 1, in, shift, acc[1]);
-      }
-      store_panel_rows(acc, n, t, out + r0, out_stride);
+    __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
+    for (std::size_t b = 0; b < blocks; ++b) {
+      // Block b's words (those starting in it), half before each half panel: in one burst per
+      // two blocks, Q8_0 read 79–88% as fast as plain loads read memory, spread 89–93%
+      // (kernels_bench decode/dram of_read, Zen 3).
+      const std::size_t first = b * K::kBytes / 4, end = (b + 1) * K::kBytes / 4, mid = (first + end) / 2;
+      const std::uint8_t* ahead = panel + kPrefetchBytes;
+      __m256i shift[1];
+      block_shifts(terms, blocks, 0, b, shift);
+      for (std::size_t line = first; line < mid; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
+      panel_block<K, 1>(panel, b, 0, in, shift, acc[0]);
+      for (std::size_t line = mid; line < end; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + line * kPanelWordBytes), _MM_HINT_T0);
+      panel_block<K, 1>(panel, b, 1, in, shift, acc[1]);
     }
+    store_panel_rows(acc, n, 0, out + r0, out_stride);
   }
 }
 
@@ -614,15 +608,15 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
   }
 }
 
-// The table entry of the types read from panels (Q8_0, Q4_0, Q4_1, IQ4_NL): from the panels, one
-// input at a time while there are few and kPassTokens at a time for more; a row range that does
-// not start a panel from rows unpacked from them, a block of rows at a time. The bits are the same.
+// The table entry of the types read from panels: from the panels, one input alone or kPassTokens
+// at a time for more; a row range that does not start a panel from rows unpacked from them, a
+// block of rows at a time. The bits are the same.
 template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
   if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
-    if (x.rows <= kPanelInputs) return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
+    if (x.rows == 1) return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
     return prompt_panels<K>(w, row_begin, row_end, x, out, out_stride);
   }
   if (w.repacking != Repacking::kPanels) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
