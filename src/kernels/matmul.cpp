@@ -27,7 +27,7 @@ void dequantize_row(const WeightMatrix& w, std::size_t r, float* out) {
   // row's bytes go through a buffer kept per thread (this runs for every token).
   thread_local std::vector<std::uint8_t> row;
   if (row.size() < w.row_bytes) row.resize(w.row_bytes);
-  unpack_repacked_row(w.repacking, w.repacked, w.row_bytes, r, row.data());
+  unpack_repacked_row(w, r, row.data());
   tensor::dequantize(w.type, row.data(), out, w.cols);
 }
 

@@ -24,6 +24,7 @@
 
 #include "kernels/avx2/avx2_common.hpp"
 #include "kernels/avx2/panel_passes.hpp"
+#include "kernels/fifth_bits.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/scratch.hpp"
 
@@ -41,25 +42,11 @@ enum class Codes {
 // row holding its codes 4j..4j+3 (so u[j] meets the activation bytes 4j..4j+3 of every token),
 // and then met with each token in turn (dot_rows).
 
-// The fifth bits of word i's codes (Q5_0, Q5_1), as 0x10 in each byte: byte k of word i holds
-// values 4i + k (low nibble) and 16 + 4i + k (high nibble), whose bits sit in byte i / 2 (and
-// 2 + i / 2) of the row's qh dword. `spread`: that qh byte in every byte of the row's dword (words
-// 2j and 2j + 1 share it), kOdd: word i is odd (bits 4..7 of that byte).
-template <bool kOdd>
-__m256i fifth_bits_rows(__m256i spread) {
-  const __m256i bit = _mm256_set1_epi32(kOdd ? static_cast<int>(0x80402010u) : 0x08040201);
-  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
-}
-
-// Byte `byte` of each dword of v in all four of its bytes.
-__m256i dword_byte(__m256i v, int byte) {
-  const int pattern = byte * 0x01010101;
-  const auto at = [pattern](int dword) { return pattern + dword * 0x04040404; };
-  return _mm256_shuffle_epi8(v, _mm256_setr_epi32(at(0), at(1), at(2), at(3), at(0), at(1), at(2), at(3)));
-}
-
 // The 32 codes of four nibble words (word i: codes 4i..4i+3 in its low nibbles, 16 + 4i.. in its
-// high ones), with kFifth the fifth bits from each row's `qh`.
+// high ones); kFifth: with the fifth bits of each row's `qh`, in the reordered form of
+// Repacking::kQ5Panels (fifth_bits.hpp): u[j]'s are bit j of each byte, so they reach 0x10 with
+// one shift. (From the stored order a shuffle, two masks and a compare took 36 operations a half
+// block, against 23 here.)
 template <bool kFifth>
 void unpack_nibbles(const __m256i (&words)[4], __m256i qh, __m256i (&u)[8]) {
   const __m256i low4 = _mm256_set1_epi8(0x0f);
@@ -68,13 +55,15 @@ void unpack_nibbles(const __m256i (&words)[4], __m256i qh, __m256i (&u)[8]) {
     u[4 + i] = _mm256_and_si256(_mm256_srli_epi16(words[i], 4), low4);
   }
   if constexpr (kFifth) {
-    for (int i = 0; i < 4; i += 2) {
-      const __m256i spread_lo = dword_byte(qh, i / 2), spread_hi = dword_byte(qh, 2 + i / 2);
-      u[i] = _mm256_or_si256(u[i], fifth_bits_rows<false>(spread_lo));
-      u[i + 1] = _mm256_or_si256(u[i + 1], fifth_bits_rows<true>(spread_lo));
-      u[4 + i] = _mm256_or_si256(u[4 + i], fifth_bits_rows<false>(spread_hi));
-      u[5 + i] = _mm256_or_si256(u[5 + i], fifth_bits_rows<true>(spread_hi));
-    }
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    u[0] = _mm256_or_si256(u[0], _mm256_and_si256(_mm256_slli_epi32(qh, 4), bit4));
+    u[1] = _mm256_or_si256(u[1], _mm256_and_si256(_mm256_slli_epi32(qh, 3), bit4));
+    u[2] = _mm256_or_si256(u[2], _mm256_and_si256(_mm256_slli_epi32(qh, 2), bit4));
+    u[3] = _mm256_or_si256(u[3], _mm256_and_si256(_mm256_slli_epi32(qh, 1), bit4));
+    u[4] = _mm256_or_si256(u[4], _mm256_and_si256(qh, bit4));
+    u[5] = _mm256_or_si256(u[5], _mm256_and_si256(_mm256_srli_epi32(qh, 1), bit4));
+    u[6] = _mm256_or_si256(u[6], _mm256_and_si256(_mm256_srli_epi32(qh, 2), bit4));
+    u[7] = _mm256_or_si256(u[7], _mm256_and_si256(_mm256_srli_epi32(qh, 3), bit4));
   }
 }
 
@@ -106,8 +95,8 @@ __m256i signed_dot_rows(const __m256i (&w)[8], const ActBlock32& a) {
 }
 
 // Each type gives its block size and encoding (kBytes, kCodes), codes() for the row kernels, and
-// for panels: the byte offsets of its codes and fifth bits (kCodesAt, kFifthAt; 0: none), how many
-// words its codes fill (kCodeWords), unpack() and dot_rows().
+// for panels: their layout (kLayout), the byte offsets of its codes and fifth bits (kCodesAt,
+// kFifthAt; 0: none), how many words its codes fill (kCodeWords), unpack() and dot_rows().
 
 // Q8_0: { fp16 d; i8 q[32]; }
 struct Q8_0 {
@@ -116,6 +105,7 @@ struct Q8_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
   }
+  static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 8, kCodesAt = 2, kFifthAt = 0;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i, __m256i (&u)[8]) {
     for (int j = 0; j < 8; ++j) u[j] = words[j];
@@ -130,6 +120,7 @@ struct Q4_0 {
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
+  static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<false>(words, qh, u);
@@ -148,6 +139,7 @@ struct Q5_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2)));
   }
+  static constexpr Repacking kLayout = Repacking::kQ5Panels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 6, kFifthAt = 2;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<true>(words, qh, u);
@@ -167,6 +159,7 @@ struct Iq4Nl {
                             -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
   }
   static __m256i codes(const std::uint8_t* b) { return _mm256_shuffle_epi8(grid(), nibbles_32(b + 2)); }
+  static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<false>(words, qh, u);
@@ -181,6 +174,7 @@ struct Q4_1 {
   static constexpr std::size_t kBytes = 20;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
+  static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 4, kFifthAt = 0;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<false>(words, qh, u);
@@ -198,6 +192,7 @@ struct Q5_1 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
   }
+  static constexpr Repacking kLayout = Repacking::kQ5Panels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 8, kFifthAt = 4;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<true>(words, qh, u);
@@ -615,11 +610,11 @@ template <class K>
 void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   if (row_end <= row_begin || x.rows == 0) return;
-  if (w.repacking == Repacking::kPanels && row_begin % kPanelRows == 0) {
+  if (w.repacking == K::kLayout && row_begin % kPanelRows == 0) {
     if (x.rows == 1) return decode_panels<K>(w, row_begin, row_end, x, out, out_stride);
     return prompt_panels<K>(w, row_begin, row_end, x, out, out_stride);
   }
-  if (w.repacking != Repacking::kPanels) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
+  if (w.repacking != K::kLayout) return matmul<K>(w, row_begin, row_end, x, out, out_stride);
   std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
     const std::size_t n = row_end - r0 < kBlockRows ? row_end - r0 : kBlockRows;
@@ -630,6 +625,7 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
       unpack_half_panel(w.repacked, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
       i += take;
     }
+    if constexpr (K::kLayout == Repacking::kQ5Panels) restore_fifth_bits_rows(w.type, rows, n, w.row_bytes);
     const WeightMatrix part{w.type, rows, n, w.cols, w.row_bytes, nullptr};
     matmul<K>(part, 0, n, x, out + r0, out_stride);
   }
@@ -638,7 +634,7 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
 template <class K>
 void add_panels(MatmulSlots& slots, Repacking (&repacking)[kTypeSlots], tensor::TensorType type) {
   slots[static_cast<std::size_t>(type)] = matmul_panels<K>;
-  repacking[static_cast<std::size_t>(type)] = Repacking::kPanels;
+  repacking[static_cast<std::size_t>(type)] = K::kLayout;
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ TEST(Weights, Q6KMatricesAreRepackedIntoPlanes) {
     if (m.repacking != kernels::Repacking::kQ6KPlanes || m.repacked == nullptr) return false;
     std::vector<std::uint8_t> row(m.row_bytes);
     for (std::size_t r = 0; r < m.rows; ++r) {
-      kernels::unpack_repacked_row(m.repacking, m.repacked, m.row_bytes, r, row.data());
+      kernels::unpack_repacked_row(m, r, row.data());
       if (std::memcmp(row.data(), data.data() + r * m.row_bytes, m.row_bytes) != 0) return false;
     }
     // The planes are not the stored rows.
