@@ -44,10 +44,10 @@ enum class Codes {
 // and then met with each token in turn (dot_rows).
 
 // The 32 codes of four nibble words (word i: codes 4i..4i+3 in its low nibbles, 16 + 4i.. in its
-// high ones); kFifth: with the fifth bits of each row's `qh`, in the reordered form of
-// Repacking::kQ5Panels (fifth_bits.hpp): u[j]'s are bit j of each byte, so they reach 0x10 with
-// one shift. (From the stored order a shuffle, two masks and a compare took 36 operations a half
-// block, against 23 here.)
+// high ones); kFifth: with the fifth bits of each row's `qh` dword, reordered as
+// Repacking::kQ5Panels keeps them (fifth_bits.hpp): u[j]'s are bit j of each of its bytes, so one
+// shift and mask take them to 0x10. (From the stored order, a shuffle, two masks and a compare
+// took 36 operations a half block, against 23 here.)
 template <bool kFifth>
 void unpack_nibbles(const __m256i (&words)[4], __m256i qh, __m256i (&u)[8]) {
   const __m256i low4 = _mm256_set1_epi8(0x0f);
