@@ -99,6 +99,19 @@ __m256i signed_dot_rows(const __m256i (&w)[8], const ActBlock32& a) {
 // for panels: their layout (kLayout), the byte offsets of its codes and fifth bits (kCodesAt,
 // kFifthAt; 0: none), how many words its codes fill (kCodeWords), unpack() and dot_rows().
 
+// The panel half of the unsigned nibble types (Q4_0, Q4_1; kFifth: Q5_0, Q5_1).
+template <bool kFifth>
+struct NibblePanels {
+  static constexpr Repacking kLayout = kFifth ? Repacking::kQ5Panels : Repacking::kPanels;
+  static constexpr std::size_t kCodeWords = 4;
+  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
+    unpack_nibbles<kFifth>(words, qh, u);
+  }
+  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
+    return unsigned_dot_rows<kFifth>(u, a);
+  }
+};
+
 // Q8_0: { fp16 d; i8 q[32]; }
 struct Q8_0 {
   static constexpr std::size_t kBytes = 34;
@@ -116,38 +129,24 @@ struct Q8_0 {
 
 // Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8. Panels take Σ u·a before the shift
 // (shift_terms below).
-struct Q4_0 {
+struct Q4_0 : NibblePanels<false> {
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 2); }
-  static constexpr Repacking kLayout = Repacking::kPanels;
-  static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
-  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
-    unpack_nibbles<false>(words, qh, u);
-  }
-  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
-    return unsigned_dot_rows<false>(u, a);
-  }
+  static constexpr std::size_t kCodesAt = 2, kFifthAt = 0;
 };
 
 // Q5_0: { fp16 d; u32 qh; u8 qs[16]; } code = (nibble | fifth bit << 4) − 16. Two blocks are 11
 // words: in a panel the first's fifth bits and codes straddle words, the second's fill them.
-struct Q5_0 {
+struct Q5_0 : NibblePanels<true> {
   static constexpr std::size_t kBytes = 22;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 16;
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 6), fifth_bits_32(load_u32(b + 2)));
   }
-  static constexpr Repacking kLayout = Repacking::kQ5Panels;
-  static constexpr std::size_t kCodeWords = 4, kCodesAt = 6, kFifthAt = 2;
-  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
-    unpack_nibbles<true>(words, qh, u);
-  }
-  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
-    return unsigned_dot_rows<true>(u, a);
-  }
+  static constexpr std::size_t kCodesAt = 6, kFifthAt = 2;
 };
 
 // IQ4_NL: { fp16 d; u8 qs[16]; } code = grid[nibble]; the grid is fixed by the format. Panels
@@ -171,36 +170,22 @@ struct Iq4Nl {
 
 // Q4_1: { fp16 d; fp16 m; u8 qs[16]; } value = d·nibble + m. Five words, so in a panel every
 // block starts a word: d and m in word 0, the codes in words 1..4 laid out as Q4_0's.
-struct Q4_1 {
+struct Q4_1 : NibblePanels<false> {
   static constexpr std::size_t kBytes = 20;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) { return nibbles_32(b + 4); }
-  static constexpr Repacking kLayout = Repacking::kPanels;
-  static constexpr std::size_t kCodeWords = 4, kCodesAt = 4, kFifthAt = 0;
-  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
-    unpack_nibbles<false>(words, qh, u);
-  }
-  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
-    return unsigned_dot_rows<false>(u, a);
-  }
+  static constexpr std::size_t kCodesAt = 4, kFifthAt = 0;
 };
 
 // Q5_1: { fp16 d; fp16 m; u32 qh; u8 qs[16]; } value = d·(nibble | fifth bit << 4) + m. Six words:
 // in a panel every block starts a word, as Q4_1's, the fifth bits in word 1.
-struct Q5_1 {
+struct Q5_1 : NibblePanels<true> {
   static constexpr std::size_t kBytes = 24;
   static constexpr Codes kCodes = Codes::kAffine;
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_or_si256(nibbles_32(b + 8), fifth_bits_32(load_u32(b + 4)));
   }
-  static constexpr Repacking kLayout = Repacking::kQ5Panels;
-  static constexpr std::size_t kCodeWords = 4, kCodesAt = 8, kFifthAt = 4;
-  static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
-    unpack_nibbles<true>(words, qh, u);
-  }
-  static __m256i dot_rows(const __m256i (&u)[8], const ActBlock32& a) {
-    return unsigned_dot_rows<true>(u, a);
-  }
+  static constexpr std::size_t kCodesAt = 8, kFifthAt = 4;
 };
 
 // Lane i of the result = Σ of the eight lanes of v[i].
