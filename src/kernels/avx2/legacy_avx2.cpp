@@ -16,7 +16,7 @@
 // 17.4; prompts ran 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87. Q5_0 and Q5_1 on
 // rows decoded 9–12 GB/s from memory, on panels 15–24, and 1.14–1.16× that with their fifth bits
 // reordered (kQ5Panels); prompts 81–108 GOP/s, on panels 126–151 (kernels_bench, Zen 3, 2
-// threads). Decode takes one input at a time, prompts kPassTokens at a time, each block's codes
+// threads). Decode takes one input at a time, prompts K::kPassTokens at a time, each block's codes
 // unpacked once for all of them (Q8_0's prompts a half panel and 8 tokens at a time,
 // q8_0_half_block). Row ranges that do not start a panel run the tiles above on rows unpacked from
 // the panels.
@@ -104,6 +104,9 @@ template <bool kFifth>
 struct NibblePanels {
   static constexpr Repacking kLayout = kFifth ? Repacking::kQ5Panels : Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 4;
+  // Prompt tokens a pass: 8 paid for the fifth bits' unpacking (1.15–1.18× against 4, 512 tokens,
+  // one-off harness, paired) but not for Q4_0/Q4_1's (0.90, 0.97).
+  static constexpr std::size_t kPassTokens = kFifth ? 8 : 4;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<kFifth>(words, qh, u);
   }
@@ -121,6 +124,9 @@ struct Q8_0 {
   }
   static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 8, kCodesAt = 2, kFifthAt = 0;
+  // Its prompts take q8_0_panel_tokens, 8 tokens a pass (6% faster than 4, one thread and two, 512
+  // tokens).
+  static constexpr std::size_t kPassTokens = 8;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i, __m256i (&u)[8]) {
     for (int j = 0; j < 8; ++j) u[j] = words[j];
   }
@@ -161,6 +167,8 @@ struct Iq4Nl {
   static __m256i codes(const std::uint8_t* b) { return _mm256_shuffle_epi8(grid(), nibbles_32(b + 2)); }
   static constexpr Repacking kLayout = Repacking::kPanels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
+  // Prompt tokens a pass: 8 ran 1.20× as fast as 4 (512 tokens, one-off harness, paired).
+  static constexpr std::size_t kPassTokens = 8;
   static void unpack(const __m256i (&words)[kCodeWords], __m256i qh, __m256i (&u)[8]) {
     unpack_nibbles<false>(words, qh, u);
     for (int j = 0; j < 8; ++j) u[j] = _mm256_shuffle_epi8(grid(), u[j]);
@@ -526,16 +534,15 @@ void q8_0_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activa
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
-// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), kPassTokens
-// tokens at a time; Q8_0, whose passes hold only a word and the tokens' sums, 8 at a time (6% faster
-// than 4, one thread and two, 512 tokens).
+// Rows [row_begin, row_end) from repacked panels (row_begin a multiple of 16), K::kPassTokens
+// tokens at a time (Q8_0's passes hold only a word and the tokens' sums).
 template <class K>
 void prompt_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end, const Activations& x,
                    float* out, std::size_t out_stride) {
   constexpr bool kQ8_0 = std::is_same_v<K, Q8_0>;
   const std::size_t stride = panel_stride(w.row_bytes);
   const std::int32_t* terms = shift_terms<K>(x, w.cols / 32);
-  panel_passes<kQ8_0 ? 8 : kPassTokens>(
+  panel_passes<K::kPassTokens>(
       row_begin / kPanelRows, (row_end + kPanelRows - 1) / kPanelRows, x.rows,
       [&]<std::size_t T>(std::size_t p, std::size_t t0) {
         const std::size_t r = p * kPanelRows;
@@ -589,7 +596,7 @@ void unpack_half_panel(const std::uint8_t* panels, std::size_t row_bytes, std::s
   }
 }
 
-// The table entry of the types read from panels: from the panels, one input alone or kPassTokens
+// The table entry of the types read from panels: from the panels, one input alone or K::kPassTokens
 // at a time for more; a row range that does not start a panel from rows unpacked from them, a
 // block of rows at a time. The bits are the same.
 template <class K>
