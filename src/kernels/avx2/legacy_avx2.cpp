@@ -97,7 +97,8 @@ __m256i signed_dot_rows(const __m256i (&w)[8], const ActBlock32& a) {
 
 // Each type gives its block size and encoding (kBytes, kCodes), codes() for the row kernels, and
 // for panels: their layout (kLayout), the byte offsets of its codes and fifth bits (kCodesAt,
-// kFifthAt; 0: none), how many words its codes fill (kCodeWords), unpack() and dot_rows().
+// kFifthAt; 0: none), how many words its codes fill (kCodeWords), unpack(), dot_rows() and the
+// prompt tokens a pass (kPassTokens).
 
 // The panel half of the unsigned nibble types (Q4_0, Q4_1; kFifth: Q5_0, Q5_1).
 template <bool kFifth>
