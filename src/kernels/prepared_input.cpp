@@ -17,10 +17,8 @@ constexpr std::size_t kRowAlign = 64;  // ranges of rows come in multiples of th
 // at a multiple of kRowAlign within its matrix.
 class RowDealer {
  public:
-  static constexpr std::size_t kMaxMatrices = 4;
-
   RowDealer(std::span<const std::size_t> rows, std::size_t threads) : divisor_(2 * threads) {
-    assert(rows.size() <= kMaxMatrices);
+    assert(rows.size() <= kMaxProjections);
     for (std::size_t i = 0; i < rows.size(); ++i) ends_[i] = (i > 0 ? ends_[i - 1] : 0) + rows[i];
     matrices_ = rows.size();
   }
@@ -48,7 +46,7 @@ class RowDealer {
   }
 
  private:
-  std::size_t ends_[kMaxMatrices] = {};  // running totals of the matrices' rows
+  std::size_t ends_[kMaxProjections] = {};  // running totals of the matrices' rows
   std::size_t matrices_ = 0;
   std::size_t divisor_;
   std::atomic<std::size_t> next_{0};
@@ -131,20 +129,37 @@ void matmul(const KernelTable& kernels, core::ThreadPool& pool, const WeightMatr
 
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
             PreparedInput& x) {
-  assert(projections.size() <= RowDealer::kMaxMatrices);
-  std::size_t rows[RowDealer::kMaxMatrices] = {};
-  const Activations* inputs[RowDealer::kMaxMatrices];
+  assert(projections.size() <= kMaxProjections);
+  ProjectionOfRows of_rows[kMaxProjections];
   for (std::size_t i = 0; i < projections.size(); ++i) {
-    const WeightMatrix& w = *projections[i].w;
-    inputs[i] = &x.in(kernels.activation_for(w.type), kernels, pool);
-    assert(inputs[i]->cols == w.cols);
-    rows[i] = w.rows;
+    const Projection& p = projections[i];
+    of_rows[i] = {p.w, x.in(kernels.activation_for(p.w->type), kernels, pool), p.out, p.out_stride};
+  }
+  matmul(kernels, pool, std::span<const ProjectionOfRows>(of_rows, projections.size()));
+}
+
+void matmul(const KernelTable& kernels, core::ThreadPool& pool,
+            std::span<const ProjectionOfRows> projections) {
+  assert(projections.size() <= kMaxProjections);
+  std::size_t rows[kMaxProjections] = {};
+  for (std::size_t i = 0; i < projections.size(); ++i) {
+    const ProjectionOfRows& p = projections[i];
+    assert(p.x.format == kernels.activation_for(p.w->type) && p.x.cols == p.w->cols);
+    rows[i] = p.w->rows;
   }
   deal_rows(pool, std::span(rows, projections.size()),
             [&](std::size_t which, std::size_t begin, std::size_t end) {
-              const Projection& p = projections[which];
-              kernels.matmul_for(p.w->type)(*p.w, begin, end, *inputs[which], p.out, p.out_stride);
+              const ProjectionOfRows& p = projections[which];
+              kernels.matmul_for(p.w->type)(*p.w, begin, end, p.x, p.out, p.out_stride);
             });
+}
+
+Activations rows_of(const Activations& x, std::size_t first, std::size_t count) {
+  assert(first + count <= x.rows);
+  Activations rows = x;
+  rows.data = x.data + first * x.stride;
+  rows.rows = count;
+  return rows;
 }
 
 }  // namespace pensieve::kernels

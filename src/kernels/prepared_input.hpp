@@ -59,9 +59,28 @@ struct Projection {
 
 // Every projection's matmul with x, in one parallel region: the rows of all of them are dealt out
 // as ranges from one list, so the threads meet at one barrier instead of one per matrix, and a small
-// matrix (k, v) shares its threads' time with the others rather than leaving one idle. At most 4
-// projections (q, k, v; gate, up).
+// matrix (k, v) shares its threads' time with the others rather than leaving one idle. At most
+// kMaxProjections.
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
             PreparedInput& x);
+
+// One matrix and the input rows it multiplies, already in the format its type needs (a mixture of
+// experts: each expert reads the rows routed to it).
+struct ProjectionOfRows {
+  const WeightMatrix* w;
+  Activations x;
+  float* out;
+  std::size_t out_stride;
+};
+
+// The same for projections that read different inputs.
+void matmul(const KernelTable& kernels, core::ThreadPool& pool,
+            std::span<const ProjectionOfRows> projections);
+
+// The most projections one region takes: the gate and up matrices of 16 experts.
+inline constexpr std::size_t kMaxProjections = 32;
+
+// Rows [first, first + count) of x.
+Activations rows_of(const Activations& x, std::size_t first, std::size_t count);
 
 }  // namespace pensieve::kernels

@@ -18,6 +18,9 @@ namespace {
 constexpr float kGptOssSwigluLimit = 7.0f;
 constexpr float kGptOssSwigluAlpha = 1.702f;
 
+// Experts whose projections share a parallel region: two projections each, the most one takes.
+constexpr std::size_t kExpertsPerGroup = kernels::kMaxProjections / 2;
+
 // The k largest of n scores by repeated selection (k is small), ties to the lower index: their
 // indices into ids, their scores into chosen.
 void choose_top_k(const float* scores, std::size_t n, std::size_t k, std::uint32_t* ids, float* chosen) {
@@ -263,52 +266,110 @@ void ForwardPass::route_by_biased_logits(int layer, const LayerWeights& lw, std:
   observe("ffn_moe_logits", layer, logits, n, n_expert);
 }
 
+// The experts a pass uses, in order, in groups whose routed rows fit the workspace together: each
+// group's gate and up projections run in one parallel region and its down projections in another,
+// where one expert at a time took three regions and a barrier after each. A decoded token's eight
+// experts are one group. The sum over experts runs in expert order whatever the grouping, and a
+// row's matmul results do not depend on the rows beside it, so a token gets the same bits alone or
+// in any batch.
 void ForwardPass::expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n) {
   const std::size_t e = hp_.n_embd;
-  const std::size_t f = hp_.n_ff_expert;
   const std::size_t k = hp_.n_expert_used;
   route_to_experts(layer, lw, n);
+  sort_by_expert(n);
   float* out = ws_.proj_.data();  // (n, n_embd) weighted sum of the chosen experts' outputs
   std::fill(out, out + n * e, 0.0f);
-  float* in = ws_.expert_in_.data();           // (m, n_embd) rows routed to expert `ex`
-  float* gate = ws_.ffn_gate_.data();          // (m, n_ff_expert)
-  float* up = ws_.ffn_up_.data();              // (m, n_ff_expert)
-  float* expert_out = ws_.expert_out_.data();  // (m, n_embd)
-  // Expert by expert, so each expert's weights are read once for all the tokens that chose it.
+  float* in = ws_.expert_in_.data();  // (rows, n_embd) each group expert's rows, one after another
+  const std::uint32_t* first = ws_.expert_first_.data();
+  ExpertRows group[kExpertsPerGroup];
+  std::size_t experts = 0, rows = 0;
   for (std::uint32_t ex = 0; ex < hp_.n_expert; ++ex) {
-    std::size_t m = 0;
-    for (std::size_t t = 0; t < n; ++t) {
-      for (std::size_t j = 0; j < k; ++j) {
-        if (ws_.chosen_[t * k + j] != ex) continue;
-        std::copy_n(ws_.xb_.data() + t * e, e, in + m * e);
-        ws_.expert_row_[m] = static_cast<std::uint32_t>(t);
-        ws_.expert_row_weight_[m] = ws_.chosen_weight_[t * k + j];
-        ++m;
-      }
-    }
+    const std::size_t m = first[ex + 1] - first[ex];
     if (m == 0) continue;
-    ws_.embd_in_.set(in, e, m, e);
-    project(lw.gate_exps.slice_rows(ex * f, f), ws_.embd_in_, gate, f);
-    project(lw.up_exps.slice_rows(ex * f, f), ws_.embd_in_, up, f);
-    if (lw.gate_exps_bias != nullptr) {  // gpt-oss: biased experts and a clamped gate
-      for (std::size_t i = 0; i < m; ++i) {
-        kernels::add_in_place(gate + i * f, lw.gate_exps_bias + ex * f, f);
-        kernels::add_in_place(up + i * f, lw.up_exps_bias + ex * f, f);
+    if (experts == kExpertsPerGroup || rows + m > ws_.max_rows_) {
+      run_experts(lw, std::span(group, experts), rows);
+      experts = rows = 0;
+    }
+    group[experts++] = {ex, rows, m};
+    for (std::uint32_t i = first[ex]; i < first[ex + 1]; ++i, ++rows) {
+      const std::uint32_t slot = ws_.expert_slots_[i];
+      const std::size_t t = slot / k;
+      std::copy_n(ws_.xb_.data() + t * e, e, in + rows * e);
+      ws_.expert_row_[rows] = static_cast<std::uint32_t>(t);
+      ws_.expert_row_weight_[rows] = ws_.chosen_weight_[slot];
+    }
+  }
+  if (experts > 0) run_experts(lw, std::span(group, experts), rows);
+}
+
+// A counting sort of the routing slots (t · k + j) by expert, tokens in order within each:
+// expert ex's slots are expert_slots[expert_first[ex] .. expert_first[ex + 1]).
+void ForwardPass::sort_by_expert(std::size_t n) {
+  const std::size_t slots = n * hp_.n_expert_used;
+  std::uint32_t* first = ws_.expert_first_.data();  // n_expert + 1
+  std::fill(first, first + hp_.n_expert + 1, 0u);
+  for (std::size_t i = 0; i < slots; ++i) ++first[ws_.chosen_[i] + 1];
+  for (std::size_t ex = 0; ex < hp_.n_expert; ++ex) first[ex + 1] += first[ex];
+  // Placing advances each expert's start to its end, which is the next expert's start.
+  for (std::size_t i = 0; i < slots; ++i)
+    ws_.expert_slots_[first[ws_.chosen_[i]]++] = static_cast<std::uint32_t>(i);
+  for (std::size_t ex = hp_.n_expert; ex > 0; --ex) first[ex] = first[ex - 1];
+  first[0] = 0;
+}
+
+void ForwardPass::run_experts(const LayerWeights& lw, std::span<const ExpertRows> group, std::size_t rows) {
+  const std::size_t e = hp_.n_embd;
+  const std::size_t f = hp_.n_ff_expert;
+  float* gate = ws_.ffn_gate_.data();          // (rows, n_ff_expert)
+  float* up = ws_.ffn_up_.data();              // (rows, n_ff_expert)
+  float* expert_out = ws_.expert_out_.data();  // (rows, n_embd)
+  WeightMatrix gates[kExpertsPerGroup], ups[kExpertsPerGroup], downs[kExpertsPerGroup];
+  kernels::ProjectionOfRows projections[2 * kExpertsPerGroup];
+
+  ws_.embd_in_.set(ws_.expert_in_.data(), e, rows, e);
+  const kernels::Activations& x_gate =
+      ws_.embd_in_.in(kernels_.activation_for(lw.gate_exps.type), kernels_, pool_);
+  const kernels::Activations& x_up =
+      ws_.embd_in_.in(kernels_.activation_for(lw.up_exps.type), kernels_, pool_);
+  for (std::size_t g = 0; g < group.size(); ++g) {
+    const ExpertRows& r = group[g];
+    gates[g] = lw.gate_exps.slice_rows(r.expert * f, f);
+    ups[g] = lw.up_exps.slice_rows(r.expert * f, f);
+    projections[2 * g] = {&gates[g], kernels::rows_of(x_gate, r.first, r.rows), gate + r.first * f, f};
+    projections[2 * g + 1] = {&ups[g], kernels::rows_of(x_up, r.first, r.rows), up + r.first * f, f};
+  }
+  kernels::matmul(kernels_, pool_, std::span(projections, 2 * group.size()));
+  if (lw.gate_exps_bias != nullptr) {  // gpt-oss: biased experts and a clamped gate
+    for (const ExpertRows& r : group) {
+      for (std::size_t i = r.first; i < r.first + r.rows; ++i) {
+        kernels::add_in_place(gate + i * f, lw.gate_exps_bias + r.expert * f, f);
+        kernels::add_in_place(up + i * f, lw.up_exps_bias + r.expert * f, f);
       }
-      kernels::swiglu_clamped(gate, up, m * f, kGptOssSwigluLimit, kGptOssSwigluAlpha, gate);
-    } else {
-      kernels::swiglu(kernels_, pool_, gate, up, m * f, gate);
     }
-    ws_.ffn_in_.set(gate, f, m, f);
-    project(lw.down_exps.slice_rows(ex * e, e), ws_.ffn_in_, expert_out, e);
-    if (lw.down_exps_bias != nullptr) {
-      for (std::size_t i = 0; i < m; ++i)
-        kernels::add_in_place(expert_out + i * e, lw.down_exps_bias + ex * e, e);
+    kernels::swiglu_clamped(gate, up, rows * f, kGptOssSwigluLimit, kGptOssSwigluAlpha, gate);
+  } else {
+    kernels::swiglu(kernels_, pool_, gate, up, rows * f, gate);
+  }
+
+  ws_.ffn_in_.set(gate, f, rows, f);
+  const kernels::Activations& x_down =
+      ws_.ffn_in_.in(kernels_.activation_for(lw.down_exps.type), kernels_, pool_);
+  for (std::size_t g = 0; g < group.size(); ++g) {
+    const ExpertRows& r = group[g];
+    downs[g] = lw.down_exps.slice_rows(r.expert * e, e);
+    projections[g] = {&downs[g], kernels::rows_of(x_down, r.first, r.rows), expert_out + r.first * e, e};
+  }
+  kernels::matmul(kernels_, pool_, std::span(projections, group.size()));
+  if (lw.down_exps_bias != nullptr) {
+    for (const ExpertRows& r : group) {
+      for (std::size_t i = r.first; i < r.first + r.rows; ++i)
+        kernels::add_in_place(expert_out + i * e, lw.down_exps_bias + r.expert * e, e);
     }
-    for (std::size_t i = 0; i < m; ++i) {
-      kernels::add_scaled_in_place(out + ws_.expert_row_[i] * e, expert_out + i * e,
-                                   ws_.expert_row_weight_[i], e);
-    }
+  }
+  float* out = ws_.proj_.data();
+  for (std::size_t i = 0; i < rows; ++i) {
+    kernels::add_scaled_in_place(out + ws_.expert_row_[i] * e, expert_out + i * e, ws_.expert_row_weight_[i],
+                                 e);
   }
 }
 

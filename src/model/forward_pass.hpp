@@ -40,7 +40,15 @@ class ForwardPass {
   void attention_block(int layer, std::span<const Segment> segments, std::size_t n);
   void feed_forward_block(int layer, std::size_t n);
   void dense_feed_forward(const LayerWeights& lw, std::size_t n);
+  // Rows routed to one expert: expert_in rows [first, first + rows).
+  struct ExpertRows {
+    std::uint32_t expert = 0;
+    std::size_t first = 0;
+    std::size_t rows = 0;
+  };
   void expert_feed_forward(int layer, const LayerWeights& lw, std::size_t n);
+  void sort_by_expert(std::size_t n);
+  void run_experts(const LayerWeights& lw, std::span<const ExpertRows> group, std::size_t rows);
   void route_to_experts(int layer, const LayerWeights& lw, std::size_t n);
   void route_by_biased_logits(int layer, const LayerWeights& lw, std::size_t n);
   void output_logits(std::span<const OutputRow> outputs);

@@ -41,7 +41,9 @@ WorkspaceLayout WorkspaceLayout::plan(const Hyperparams& hp, std::uint32_t max_r
   WorkspaceLayout layout;
   layout.max_rows = max_rows;
   layout.threads = threads;
-  const std::size_t expert_rows = hp.is_moe() ? 2 * s.x + 2 * std::size_t{max_rows} : 0;
+  // Rows in and out, their batch rows and weights, the routing slots sorted by expert.
+  const std::size_t expert_rows =
+      hp.is_moe() ? 2 * s.x + 2 * std::size_t{max_rows} + s.chosen + hp.n_expert + 1 : 0;
   // positions; x, xb, proj; q, k, v; attn; gate, up; router; chosen ids + weights; expert
   // buffers; cos, sin; attention tiles.
   layout.scratch_floats = max_rows + 3 * s.x + s.q + s.k + s.v + s.attn + 2 * s.ffn + s.router +
@@ -73,6 +75,8 @@ Workspace::Workspace(const Model& model, const Hyperparams& hp, const WorkspaceL
   chosen_.resize(s.chosen);
   chosen_weight_.resize(s.chosen);
   if (hp.is_moe()) {
+    expert_first_.resize(hp.n_expert + 1);
+    expert_slots_.resize(s.chosen);
     expert_in_.resize(s.x);
     expert_out_.resize(s.x);
     expert_row_.resize(layout.max_rows);

@@ -62,7 +62,9 @@ class Workspace {
   std::vector<float> router_;              // (max_rows, n_expert) router probabilities
   std::vector<std::uint32_t> chosen_;      // (max_rows, n_expert_used) experts chosen per token
   std::vector<float> chosen_weight_;       // (max_rows, n_expert_used) their renormalised weights
-  std::vector<float> expert_in_;           // (max_rows, n_embd) the rows routed to one expert
+  std::vector<std::uint32_t> expert_first_;  // (n_expert + 1) each expert's first slot in expert_slots
+  std::vector<std::uint32_t> expert_slots_;  // (max_rows, n_expert_used) routing slots sorted by expert
+  std::vector<float> expert_in_;             // (max_rows, n_embd) the rows routed to a group of experts
   std::vector<float> expert_out_;          // (max_rows, n_embd)
   std::vector<std::uint32_t> expert_row_;  // (max_rows) batch row of each expert_in row
   std::vector<float> expert_row_weight_;   // (max_rows) router weight of each expert_in row
@@ -70,7 +72,8 @@ class Workspace {
   std::vector<float> rope_sin_;            // (tables, max_rows, n_rot / 2)
   kernels::AttentionScratch attention_;    // tiles and softmax state, per thread
   // Matmul inputs, quantized once for every weight that reads them.
-  kernels::PreparedInput embd_in_;  // (max_rows, n_embd): the normed block input, or an expert's rows
+  kernels::PreparedInput
+      embd_in_;  // (max_rows, n_embd): the normed block input, or the rows of a group of experts
   kernels::PreparedInput attn_in_;  // (max_rows, attn_out_dim): the attention output
   kernels::PreparedInput ffn_in_;   // (max_rows, max(n_ff, n_ff_expert)): the SwiGLU product
 };

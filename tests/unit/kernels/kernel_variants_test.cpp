@@ -427,6 +427,44 @@ TEST_P(ActivationVariantTest, ProjectionsTogetherEqualEachAlone) {
   }
 }
 
+// Matrices that each read their own rows of a prepared input (experts, each with the tokens
+// routed to it), more of them than one input's projections take, in one region: each gives the
+// bits it gives alone on just its rows.
+TEST_P(ActivationVariantTest, ProjectionsOfTheirOwnRowsEqualEachAlone) {
+  const Isa isa = GetParam();
+  const KernelTable& table = kernel_table(isa);
+  core::ThreadPool pool(2);
+  std::mt19937 rng(22);
+  const std::size_t cols = 512, n = 12;
+  const TensorType types[] = {TensorType::kQ4_K, TensorType::kQ6_K, TensorType::kQ8_0, TensorType::kQ4_0};
+  const std::vector<float> x = random_inputs(n, cols, rng);
+  PreparedInput input(n, cols);
+  input.set(x.data(), cols, n, cols);
+  struct Case {
+    Weights w;
+    std::size_t first, rows;
+    std::vector<float> out;
+  };
+  std::vector<Case> cases;
+  for (std::size_t i = 0; i < kMaxProjections; ++i) {
+    const std::size_t first = i % n, rows = 1 + i % (n - first);
+    cases.push_back({random_weights(types[i % 4], 48 + 16 * (i % 3), cols, rng), first, rows, {}});
+  }
+  std::vector<ProjectionOfRows> projections;
+  for (Case& c : cases) {
+    c.out.assign(c.rows * c.w.w.rows, NAN);
+    const Activations& all = input.in(table.activation_for(c.w.w.type), table, pool);
+    projections.push_back({&c.w.w, rows_of(all, c.first, c.rows), c.out.data(), c.w.w.rows});
+  }
+  matmul(table, pool, projections);
+  for (const Case& c : cases) {
+    const std::vector<float> own(x.begin() + c.first * cols, x.begin() + (c.first + c.rows) * cols);
+    const std::vector<float> alone = run(isa, c.w.w, own, c.rows, pool);
+    ASSERT_EQ(std::memcmp(alone.data(), c.out.data(), alone.size() * sizeof(float)), 0)
+        << name_of(isa) << " " << tensor::name_of(c.w.w.type) << " rows " << c.first << "+" << c.rows;
+  }
+}
+
 class ElementwiseVariantTest : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(ElementwiseVariantTest, SwigluMatchesScalarAcrossTheRange) {
