@@ -428,8 +428,7 @@ TEST_P(ActivationVariantTest, ProjectionsTogetherEqualEachAlone) {
 }
 
 // Matrices that each read their own rows of a prepared input (experts, each with the tokens
-// routed to it), more of them than one input's projections take, in one region: each gives the
-// bits it gives alone on just its rows.
+// routed to it), as many as one region takes: each gives the bits it gives alone on just its rows.
 TEST_P(ActivationVariantTest, ProjectionsOfTheirOwnRowsEqualEachAlone) {
   const Isa isa = GetParam();
   const KernelTable& table = kernel_table(isa);
