@@ -23,16 +23,19 @@
 #include "cli/serve_upstream.hpp"
 #include "cli/test_model.hpp"
 #include "core/log.hpp"
+#include "core/thread_pool.hpp"
 #include "engine/model_backend.hpp"
 #include "engine/prompt_store.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/serving_memory.hpp"
+#include "gguf/reader.hpp"
 #include "hub/model_ref.hpp"
 #include "kernels/kv_cache.hpp"
 #include "memory/byte_size.hpp"
 #include "memory/estimate.hpp"
 #include "memory/guard.hpp"
 #include "memory/release.hpp"
+#include "model/hyperparams.hpp"
 #include "model/model.hpp"
 #include "server/http_server.hpp"
 #include "server/memory_wiring.hpp"
@@ -192,51 +195,36 @@ int run_serve(ServeArgs args) {
     return 2;
   }
 
+  // The whole configuration must fit before anything big is allocated. The weights are copied
+  // into memory as they load (repacked for the kernels), so the memory available afterwards no
+  // longer includes them: the check runs on the file's metadata first, and a model that cannot
+  // fit is refused before it takes the machine's memory.
   log_line("loading " + args.model);
-  const auto load_start = std::chrono::steady_clock::now();
-  auto last_line = load_start;
-  const auto loading = [&](std::uint64_t done, std::uint64_t total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last_line < std::chrono::seconds(2)) return;
-    last_line = now;
-    const double seconds = std::chrono::duration<double>(now - load_start).count();
-    if (done < total) {
-      log_line("loading weights: " + std::to_string(total > 0 ? done * 100 / total : 100) + "% (" +
-               memory::format_bytes(done) + " of " + memory::format_bytes(total) + ")");
-    } else {
-      char took[32];
-      std::snprintf(took, sizeof took, "%.1f s", seconds);
-      log_line("weights ready: " + memory::format_bytes(total) + " in " + took);
+  const unsigned threads = args.threads != 0 ? args.threads : core::default_thread_count();
+  std::uint64_t weights_bytes = 0;
+  model::Hyperparams hp;
+  {
+    auto file = gguf::File::open(args.model);
+    if (!file) {
+      core::log::error("pensieve serve: " + file.error().message);
+      return 1;
     }
-  };
-  auto model = model::Model::load(args.model, {.threads = args.threads, .on_progress = loading});
-  if (!model) {
-    core::log::error("pensieve serve: " + model.error().message);
-    return 1;
+    auto read = model::read_hyperparams(file->contents());
+    if (!read) {
+      core::log::error("pensieve serve: " + read.error().with_context(args.model).message);
+      return 1;
+    }
+    hp = std::move(*read);
+    weights_bytes = engine::tensor_data_bytes(file->contents());
   }
-  log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
-           std::string(kernels::name_of((*model)->kernels().isa)) + " kernels, " +
-           std::string(kernels::name_of(*kv_type)) + " KV cache");
-  if (auto shape =
-          kernels::check_kv_shape(*kv_type, (*model)->hparams().head_dim_k, (*model)->hparams().head_dim_v);
-      !shape) {
+  if (auto shape = kernels::check_kv_shape(*kv_type, hp.head_dim_k, hp.head_dim_v); !shape) {
     core::log::error("pensieve serve: " + shape.error().message);
     return 1;
   }
-  auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
-  if (!frontend) {
-    core::log::error("pensieve serve: " + frontend.error().message);
-    return 1;
-  }
-
-  // Nothing big is allocated yet (the weights are only mapped): check that the whole
-  // configuration fits before the slots reserve their KV caches.
-  const auto weights_bytes = engine::tensor_data_bytes((*model)->metadata());
   const auto snapshot = (*guard)->refresh_now();
   const engine::MemoryBudget budget{snapshot->reading.available_known, snapshot->reading.available_bytes,
                                     snapshot->thresholds.warning_below};
-  engine::SlotConfig slot{
-      .kv_type = *kv_type, .threads = (*model)->threads(), .batch_tokens = args.prompt_chunk};
+  engine::SlotConfig slot{.kv_type = *kv_type, .threads = threads, .batch_tokens = args.prompt_chunk};
   if (!args.kv_budget.empty() && args.kv_budget != "auto") {
     auto bytes = memory::parse_byte_size(args.kv_budget);
     if (!bytes) {
@@ -245,7 +233,7 @@ int run_serve(ServeArgs args) {
     }
     slot.kv_budget_bytes = *bytes;
   }
-  auto plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
+  auto plan = engine::plan_serving(hp, weights_bytes, *context, args.parallel, budget, slot);
   if (plan && args.kv_budget == "auto") {
     // What memory allows once the weights and scratch are counted, keeping the warning reserve free.
     const std::uint64_t others = plan->estimate.total_bytes - plan->estimate.kv_bytes;
@@ -257,7 +245,7 @@ int run_serve(ServeArgs args) {
       return 1;
     }
     slot.kv_budget_bytes = budget.available_bytes - budget.reserve_bytes - others;
-    plan = engine::plan_serving((*model)->hparams(), weights_bytes, *context, args.parallel, budget, slot);
+    plan = engine::plan_serving(hp, weights_bytes, *context, args.parallel, budget, slot);
   }
   if (!plan) {
     core::log::error("pensieve serve: " + plan.error().message);
@@ -277,6 +265,36 @@ int run_serve(ServeArgs args) {
   const std::uint64_t ctx = plan->ctx_size;
   const std::string memory_verdict =
       plan->checked ? plan->fit.message : "not checked: available memory is unknown";
+
+  const auto load_start = std::chrono::steady_clock::now();
+  auto last_line = load_start;
+  const auto loading = [&](std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_line < std::chrono::seconds(2)) return;
+    last_line = now;
+    const double seconds = std::chrono::duration<double>(now - load_start).count();
+    if (done < total) {
+      log_line("loading weights: " + std::to_string(total > 0 ? done * 100 / total : 100) + "% (" +
+               memory::format_bytes(done) + " of " + memory::format_bytes(total) + ")");
+    } else {
+      char took[32];
+      std::snprintf(took, sizeof took, "%.1f s", seconds);
+      log_line("weights ready: " + memory::format_bytes(total) + " in " + took);
+    }
+  };
+  auto model = model::Model::load(args.model, {.threads = threads, .on_progress = loading});
+  if (!model) {
+    core::log::error("pensieve serve: " + model.error().message);
+    return 1;
+  }
+  log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
+           std::string(kernels::name_of((*model)->kernels().isa)) + " kernels, " +
+           std::string(kernels::name_of(*kv_type)) + " KV cache");
+  auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
+  if (!frontend) {
+    core::log::error("pensieve serve: " + frontend.error().message);
+    return 1;
+  }
 
   const std::uint32_t pool_blocks = engine::kv_pool_blocks((*model)->hparams(), slot, ctx, args.parallel);
   auto backend =

@@ -61,6 +61,9 @@ TEST_F(LoadFit, RefusesWithEveryFigureAndInspectPrintsTheSameEstimate) {
     EXPECT_NE(log.find(needle), std::string::npos) << needle << " missing from:\n" << log;
   }
   EXPECT_EQ(log.find("serving "), std::string::npos);
+  // Refused from the file's metadata, before the weights were read into memory: loaded first,
+  // they would be counted twice, once in the estimate and once as memory no longer available.
+  EXPECT_EQ(log.find("weights ready"), std::string::npos) << log;
 
   const auto report = inspect({});
   ASSERT_EQ(report.exit_status, 0) << report.output;
@@ -83,6 +86,8 @@ TEST_F(LoadFit, RefusesWithEveryFigureAndInspectPrintsTheSameEstimate) {
   ASSERT_EQ(advised->wait_until_serving(1ms), ServerProcess::State::kServing) << advised->log();
   EXPECT_NE(advised->log().find("(context " + m[1].str() + ", 4 slots)"), std::string::npos)
       << advised->log();
+  const std::string advised_log = advised->log();
+  EXPECT_LT(advised_log.find("model needs "), advised_log.find("weights ready")) << advised_log;
 }
 
 TEST_F(LoadFit, CtxSizeAutoPicksTheLargestContextThatFits) {
