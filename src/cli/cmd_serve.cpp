@@ -198,11 +198,13 @@ int run_serve(ServeArgs args) {
   // The whole configuration must fit before anything big is allocated. The weights are copied
   // into memory as they load (repacked for the kernels), so the memory available afterwards no
   // longer includes them: the check runs on the file's metadata first, and a model that cannot
-  // fit is refused before it takes the machine's memory.
+  // fit is refused before it takes the machine's memory. The tokenizer and chat template come
+  // from the metadata too, so that a file the API cannot serve fails before a long load.
   log_line("loading " + args.model);
   const unsigned threads = args.threads != 0 ? args.threads : core::default_thread_count();
   std::uint64_t weights_bytes = 0;
   model::Hyperparams hp;
+  std::unique_ptr<api::ChatFrontend> frontend;
   {
     auto file = gguf::File::open(args.model);
     if (!file) {
@@ -216,6 +218,12 @@ int run_serve(ServeArgs args) {
     }
     hp = std::move(*read);
     weights_bytes = engine::tensor_data_bytes(file->contents());
+    auto made = api::ChatFrontend::from_gguf(file->contents());
+    if (!made) {
+      core::log::error("pensieve serve: " + made.error().message);
+      return 1;
+    }
+    frontend = std::move(*made);
   }
   if (auto shape = kernels::check_kv_shape(*kv_type, hp.head_dim_k, hp.head_dim_v); !shape) {
     core::log::error("pensieve serve: " + shape.error().message);
@@ -290,11 +298,6 @@ int run_serve(ServeArgs args) {
   log_line("compute: " + std::to_string((*model)->threads()) + " threads, " +
            std::string(kernels::name_of((*model)->kernels().isa)) + " kernels, " +
            std::string(kernels::name_of(*kv_type)) + " KV cache");
-  auto frontend = api::ChatFrontend::from_gguf((*model)->metadata());
-  if (!frontend) {
-    core::log::error("pensieve serve: " + frontend.error().message);
-    return 1;
-  }
 
   const std::uint32_t pool_blocks = engine::kv_pool_blocks((*model)->hparams(), slot, ctx, args.parallel);
   auto backend =
@@ -329,7 +332,7 @@ int run_serve(ServeArgs args) {
                                      : std::filesystem::path(args.model).stem().string();
   info.display_name = info.id;
   info.created_at = rfc3339_mtime(args.model);
-  api::MessagesService service(**frontend, **scheduler, info);
+  api::MessagesService service(*frontend, **scheduler, info);
 
   server::MemoryWiring wiring{**guard,
                               **scheduler,

@@ -1,11 +1,15 @@
 // The command line as a user meets it, on the real binary: options from the environment
 // (PENSIEVE_<LONG_NAME>, the command line winning), --help by topic, and the log's formats.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "../../support/command_run.hpp"
+#include "gguf/reader.hpp"
+#include "gguf/writer.hpp"
 
 namespace pensieve {
 namespace {
@@ -73,6 +77,35 @@ TEST(Log, ServeWritesJsonLinesWhenAsked) {
   }
   EXPECT_GE(lines, 2u) << run.output;  // loading …, then the error
   EXPECT_NE(run.output.find("\"level\":\"error\""), std::string::npos) << run.output;
+}
+
+// A model whose chat template cannot be parsed is refused from its metadata, before its weights
+// are read: a large model would otherwise load for minutes first.
+TEST(Log, ServeRefusesAnUnusableChatTemplateBeforeLoading) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("pensieve-bad-template-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  {
+    auto file = gguf::File::open(kModel);
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    gguf::Writer w;
+    for (const auto& entry : file->contents().metadata) {
+      if (entry.key == "general.alignment" || entry.key == "tokenizer.chat_template") continue;
+      ASSERT_TRUE(w.add_value(entry.key, entry.value).ok()) << entry.key;
+    }
+    ASSERT_TRUE(
+        w.add_string("tokenizer.chat_template", "{% for message in messages %}{{ message.content }}").ok());
+    for (const auto& t : file->contents().tensors) {
+      const std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.begin() + t.n_dims);
+      ASSERT_TRUE(w.add_tensor(t.name, t.type, dims, t.data).ok()) << t.name;
+    }
+    ASSERT_TRUE(w.write_file(path).ok());
+  }
+  const auto run = testing::run_shell(kBinary + " serve --model " + path + " --port 0 2>&1");
+  std::filesystem::remove(path);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("chat template"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("weights ready"), std::string::npos) << run.output;
 }
 
 TEST(Log, AnUnknownLevelIsRefused) {
