@@ -117,14 +117,15 @@ std::string fixture_path(std::string_view relative) {
   return out.string();
 }
 
-Status write_with_pre_tokenizer(const std::string& source, std::string_view pre, const std::string& out) {
-  const gguf::Value replacement{gguf::ValueType::kString, pre};
+Status write_with_metadata_value(const std::string& source, std::string_view key, const gguf::Value& value,
+                                 const std::string& out) {
   return rewrite(
-      source, out,
-      [&](std::string_view key, const gguf::Value& v) {
-        return key == "tokenizer.ggml.pre" ? replacement : v;
-      },
-      false);
+      source, out, [&](std::string_view k, const gguf::Value& v) { return k == key ? value : v; }, false);
+}
+
+Status write_with_pre_tokenizer(const std::string& source, std::string_view pre, const std::string& out) {
+  return write_with_metadata_value(source, "tokenizer.ggml.pre", gguf::Value{gguf::ValueType::kString, pre},
+                                   out);
 }
 
 Status write_widened_to_f32(const std::string& source, const std::string& out) {

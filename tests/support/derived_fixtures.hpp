@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "gguf/value.hpp"
 
 namespace pensieve::testing {
 
@@ -31,6 +32,9 @@ std::string derived_fixture_source(std::string_view relative);
 
 // The derivations, for the tests that check them.
 Status write_with_pre_tokenizer(const std::string& source, std::string_view pre, const std::string& out);
+// A copy of `source` with the value of its metadata key `key` replaced (the key must be there).
+Status write_with_metadata_value(const std::string& source, std::string_view key, const gguf::Value& value,
+                                 const std::string& out);
 Status write_widened_to_f32(const std::string& source, const std::string& out);
 
 }  // namespace pensieve::testing

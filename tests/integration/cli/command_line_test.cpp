@@ -8,8 +8,7 @@
 #include <string>
 
 #include "../../support/command_run.hpp"
-#include "gguf/reader.hpp"
-#include "gguf/writer.hpp"
+#include "support/derived_fixtures.hpp"
 
 namespace pensieve {
 namespace {
@@ -85,22 +84,11 @@ TEST(Log, ServeRefusesAnUnusableChatTemplateBeforeLoading) {
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("pensieve-bad-template-" + std::to_string(::getpid()) + ".gguf"))
                                .string();
-  {
-    auto file = gguf::File::open(kModel);
-    ASSERT_TRUE(file.ok()) << file.error().message;
-    gguf::Writer w;
-    for (const auto& entry : file->contents().metadata) {
-      if (entry.key == "general.alignment" || entry.key == "tokenizer.chat_template") continue;
-      ASSERT_TRUE(w.add_value(entry.key, entry.value).ok()) << entry.key;
-    }
-    ASSERT_TRUE(
-        w.add_string("tokenizer.chat_template", "{% for message in messages %}{{ message.content }}").ok());
-    for (const auto& t : file->contents().tensors) {
-      const std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.begin() + t.n_dims);
-      ASSERT_TRUE(w.add_tensor(t.name, t.type, dims, t.data).ok()) << t.name;
-    }
-    ASSERT_TRUE(w.write_file(path).ok());
-  }
+  const gguf::Value unclosed{gguf::ValueType::kString,
+                             std::string_view("{% for message in messages %}{{ message.content }}")};
+  const Status written =
+      testing::write_with_metadata_value(kModel, "tokenizer.chat_template", unclosed, path);
+  ASSERT_TRUE(written.ok()) << written.error().message;
   const auto run = testing::run_shell(kBinary + " serve --model " + path + " --port 0 2>&1");
   std::filesystem::remove(path);
   EXPECT_EQ(run.exit_code, 1) << run.output;
