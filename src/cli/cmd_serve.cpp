@@ -202,28 +202,22 @@ int run_serve(ServeArgs args) {
   // from the metadata too, so that a file the API cannot serve fails before a long load.
   log_line("loading " + args.model);
   const unsigned threads = args.threads != 0 ? args.threads : core::default_thread_count();
-  std::uint64_t weights_bytes = 0;
-  model::Hyperparams hp;
-  std::unique_ptr<api::ChatFrontend> frontend;
-  {
-    auto file = gguf::File::open(args.model);
-    if (!file) {
-      core::log::error("pensieve serve: " + file.error().message);
-      return 1;
-    }
-    auto read = model::read_hyperparams(file->contents());
-    if (!read) {
-      core::log::error("pensieve serve: " + read.error().with_context(args.model).message);
-      return 1;
-    }
-    hp = std::move(*read);
-    weights_bytes = engine::tensor_data_bytes(file->contents());
-    auto made = api::ChatFrontend::from_gguf(file->contents());
-    if (!made) {
-      core::log::error("pensieve serve: " + made.error().message);
-      return 1;
-    }
-    frontend = std::move(*made);
+  auto file = gguf::File::open(args.model);
+  if (!file) {
+    core::log::error("pensieve serve: " + file.error().message);
+    return 1;
+  }
+  auto read = model::read_hyperparams(file->contents());
+  if (!read) {
+    core::log::error("pensieve serve: " + read.error().with_context(args.model).message);
+    return 1;
+  }
+  const model::Hyperparams hp = std::move(*read);
+  const std::uint64_t weights_bytes = engine::tensor_data_bytes(file->contents());
+  auto frontend = api::ChatFrontend::from_gguf(file->contents());
+  if (!frontend) {
+    core::log::error("pensieve serve: " + frontend.error().message);
+    return 1;
   }
   if (auto shape = kernels::check_kv_shape(*kv_type, hp.head_dim_k, hp.head_dim_v); !shape) {
     core::log::error("pensieve serve: " + shape.error().message);
@@ -290,7 +284,7 @@ int run_serve(ServeArgs args) {
       log_line("weights ready: " + memory::format_bytes(total) + " in " + took);
     }
   };
-  auto model = model::Model::load(args.model, {.threads = threads, .on_progress = loading});
+  auto model = model::Model::load(std::move(*file), args.model, {.threads = threads, .on_progress = loading});
   if (!model) {
     core::log::error("pensieve serve: " + model.error().message);
     return 1;
@@ -332,7 +326,7 @@ int run_serve(ServeArgs args) {
                                      : std::filesystem::path(args.model).stem().string();
   info.display_name = info.id;
   info.created_at = rfc3339_mtime(args.model);
-  api::MessagesService service(*frontend, **scheduler, info);
+  api::MessagesService service(**frontend, **scheduler, info);
 
   server::MemoryWiring wiring{**guard,
                               **scheduler,

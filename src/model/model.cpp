@@ -37,18 +37,23 @@ Model::Model(gguf::File file, Hyperparams hparams, Weights weights, const kernel
 Result<std::unique_ptr<Model>> Model::load(const std::string& gguf_path, const ComputeOptions& options) {
   auto file = gguf::File::open(gguf_path);
   if (!file) return file.error();
-  auto hparams = read_hyperparams(file->contents());
+  return load(std::move(*file), gguf_path, options);
+}
+
+Result<std::unique_ptr<Model>> Model::load(gguf::File file, const std::string& gguf_path,
+                                           const ComputeOptions& options) {
+  auto hparams = read_hyperparams(file.contents());
   if (!hparams) return hparams.error().with_context(gguf_path);
   const kernels::KernelTable& kernels = options.exact ? kernels::exact_kernels() : kernels::active_kernels();
   auto pool = std::make_unique<core::ThreadPool>(options.threads != 0 ? options.threads
                                                                       : core::default_thread_count());
   // The weights point into the mapping, which stays put when the File moves into the Model, and
   // into the copies, which move with the Weights.
-  WeightCopies copies(kernels, *pool, file->contents());
-  auto weights = bind_weights(file->contents(), *hparams, &copies, options.on_progress);
+  WeightCopies copies(kernels, *pool, file.contents());
+  auto weights = bind_weights(file.contents(), *hparams, &copies, options.on_progress);
   if (!weights) return weights.error().with_context(gguf_path);
   return std::unique_ptr<Model>(
-      new Model(std::move(*file), std::move(*hparams), std::move(*weights), kernels, std::move(pool)));
+      new Model(std::move(file), std::move(*hparams), std::move(*weights), kernels, std::move(pool)));
 }
 
 namespace {

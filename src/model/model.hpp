@@ -43,6 +43,10 @@ class Model {
   // `options.threads` threads with the kernels of the active instruction set.
   static Result<std::unique_ptr<Model>> load(const std::string& gguf_path,
                                              const ComputeOptions& options = {});
+  // The same for a file already opened (its metadata read to plan memory first); errors name
+  // `gguf_path`.
+  static Result<std::unique_ptr<Model>> load(gguf::File file, const std::string& gguf_path,
+                                             const ComputeOptions& options = {});
 
   const Hyperparams& hparams() const { return hparams_; }
   const gguf::Contents& metadata() const { return file_.contents(); }
