@@ -210,14 +210,21 @@ struct DecodeLegacy {
     constexpr std::size_t kBB = kS.block_bytes;
     static_assert(kBB % 4 == 2, "two blocks make a whole number of words");
     constexpr std::size_t kPairWords = 2 * kBB / 4;
-    // As far ahead as the K-quant kernels: about 9 KB.
-    constexpr std::size_t kAheadPairs = kDecodePrefetchBlocks * 144 / (2 * kBB) + 1;
+    // Q4_0 asks for a pair's lines in one burst about 9 KB ahead (as far as the K-quant kernels),
+    // into L2; Q8_0 asks for them 4 KiB ahead, half before each block, into L1. On a Zen 5 the
+    // second way read Q8_0 12% faster and Q4_0 0–10% slower, and the K-quants lost with it too
+    // (each way built into one binary and run over 1.5 GiB of matrices; BENCHMARKS.md,
+    // twenty-first session).
+    constexpr bool kSpread = &kS == &kQ8_0;
+    constexpr std::size_t kSpreadDistance = 4096;
+    constexpr std::size_t kBurstDistance = (kDecodePrefetchBlocks * 144 / (2 * kBB) + 1) * kPairWords * 64;
     const std::size_t blocks = cols / 32;
     for (std::size_t b = 0; b < blocks; b += 2) {
       const std::uint8_t* words = panel + b / 2 * kPairWords * 64;
-      prefetch_ahead(words + kAheadPairs * kPairWords * 64, kPairWords * 64);
+      if constexpr (!kSpread) prefetch_ahead(words + kBurstDistance, kPairWords * 64);
       const std::size_t pair = b + 1 < blocks ? 2 : 1;
       for (std::size_t k = 0; k < pair; ++k) {
+        if constexpr (kSpread) prefetch_step(words, kSpreadDistance, kPairWords, k, 2);
         const std::uint8_t* a[kT];
         std::int32_t bias[kT];
         for (std::size_t t = 0; t < kT; ++t) {
