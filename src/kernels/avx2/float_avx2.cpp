@@ -3,6 +3,7 @@
 // that is not a multiple of eight ends with one zero-padded chunk; a tile of R rows × T inputs
 // converts each chunk of its rows once for all T inputs. Decode takes 8 rows × 1 input at a time.
 #include "kernels/avx2/avx2_common.hpp"
+#include "kernels/next_rows_prefetch.hpp"
 
 namespace pensieve::kernels::avx2 {
 namespace {
@@ -61,17 +62,10 @@ struct FloatTile {
     for (int t = 0; t < T; ++t) {
       inputs[t] = reinterpret_cast<const float*>(x.data + (t0 + static_cast<std::size_t>(t)) * x.stride);
     }
-    // Decode (R rows, one input): the next R rows, one line after another (they are contiguous),
-    // asked for into L2 a few lines a step, so that the next tile finds its rows there.
-    const std::size_t tile_bytes = R * w.row_bytes, steps = (w.cols + 7) / 8;
-    const std::size_t lines_per_step = (tile_bytes / 64 + steps - 1) / steps;
-    const char* next = reinterpret_cast<const char*>(rows[0] + tile_bytes);
+    NextRowsPrefetch prefetch(rows[0], R * w.row_bytes, (w.cols + 7) / 8);  // decode (one input) only
     std::size_t c = 0;
     for (; c + 8 <= w.cols; c += 8) {
-      if constexpr (T == 1) {
-        for (std::size_t l = 0; l < lines_per_step; ++l) _mm_prefetch(next + 64 * l, _MM_HINT_T1);
-        next += 64 * lines_per_step;
-      }
+      if constexpr (T == 1) prefetch.step();
       __m256 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = L::load8(rows[r], c);
       for (int t = 0; t < T; ++t) {

@@ -7,6 +7,7 @@
 // the columns in order, 16 at a time (a ragged end masked to zero), then sum_lanes(acc).
 #include "kernels/avx512/common.hpp"
 #include "kernels/avx512/entries.hpp"
+#include "kernels/next_rows_prefetch.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
@@ -46,18 +47,11 @@ void float_tile(const WeightMatrix& w, std::size_t r0, const Activations& x, std
 #pragma GCC unroll 8
     for (std::size_t t = 0; t < kT; ++t) acc[r][t] = _mm512_setzero_ps();
   }
-  // Decode: the next kR rows, one after another, a few lines a step into L2 (they are contiguous),
-  // so the next tile finds its rows there.
-  const std::size_t tile_bytes = kR * w.row_bytes, steps = (w.cols + 15) / 16;
-  const std::size_t lines_per_step = (tile_bytes / 64 + steps - 1) / steps;
-  const char* next = reinterpret_cast<const char*>(rows[0] + tile_bytes);
+  NextRowsPrefetch prefetch(rows[0], kR * w.row_bytes, (w.cols + 15) / 16);  // decode tiles only
   for (std::size_t c = 0; c < w.cols; c += 16) {
     const __mmask16 mask =
         w.cols - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (w.cols - c)) - 1);
-    if constexpr (kT == 1 && kR == kDecodeRows) {
-      for (std::size_t l = 0; l < lines_per_step; ++l) _mm_prefetch(next + 64 * l, _MM_HINT_T1);
-      next += 64 * lines_per_step;
-    }
+    if constexpr (kT == 1 && kR == kDecodeRows) prefetch.step();
     __m512 wv[kR];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < kR; ++r) wv[r] = load_weights<kType>(rows[r], c, mask);
