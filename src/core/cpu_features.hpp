@@ -17,6 +17,9 @@ struct CpuFeatures {
   bool avx512_vnni = false;
   bool avx512_bf16 = false;
   bool avx_vnni = false;
+  // The vendor is "AuthenticAMD": where AMD's and Intel's cores want different prefetching, a
+  // kernel keeps the way measured on each (kernels/avx512/legacy_avx512.cpp).
+  bool amd = false;
 
   bool has_avx2_set() const { return avx2 && fma && f16c; }
   // The AVX-512 variant needs these four; VNNI and BF16 are used where present.

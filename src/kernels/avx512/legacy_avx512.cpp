@@ -2,6 +2,7 @@
 // against ActBlock32 activations. Each type builds panels (see int_panels): its codes as unsigned bytes
 // (the signed code plus a bias, corrected exactly by the activations' sums), a scale and, for the
 // _1 types, an offset, for 16 rows at once (rows in the lanes).
+#include "core/cpu_features.hpp"
 #include "kernels/avx512/entries.hpp"
 #include "kernels/avx512/int_panels.hpp"
 
@@ -200,7 +201,18 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
   }
 }
 
-template <const IntScheme& kS>
+// How a one-token decode asks for its panels' lines before it reads them. Which way is fastest
+// depends on the CPU: measured on a Zen 5 (each way built into one binary and run over 1.5 GiB of
+// matrices, then in the model; BENCHMARKS.md, twenty-second session), spreading read Q8_0 8–12%
+// faster than the burst and asking for nothing read Q4_0 7–11% faster; the burst is what the
+// kernels were first tuned with, on an Intel Xeon, and stays there.
+enum class Ahead {
+  kBurst,   // a pair's lines in one go, about 9 KB ahead, into L2
+  kSpread,  // 2 KiB ahead, into L2, half of a pair's lines before each of its blocks
+  kNone,    // nothing: the hardware prefetchers alone
+};
+
+template <const IntScheme& kS, Ahead kAhead>
 struct DecodeLegacy {
   static constexpr std::size_t kMaxTokens = 4;
   static constexpr std::size_t kBatchTokens = 8;  // measured: bench/kernels batch/…
@@ -210,21 +222,15 @@ struct DecodeLegacy {
     constexpr std::size_t kBB = kS.block_bytes;
     static_assert(kBB % 4 == 2, "two blocks make a whole number of words");
     constexpr std::size_t kPairWords = 2 * kBB / 4;
-    // Q4_0 asks for a pair's lines in one burst about 9 KB ahead (as far as the K-quant kernels),
-    // into L2; Q8_0 asks for them 4 KiB ahead, half before each block, into L1. On a Zen 5 the
-    // second way read Q8_0 12% faster and Q4_0 0–10% slower, and the K-quants lost with it too
-    // (each way built into one binary and run over 1.5 GiB of matrices; BENCHMARKS.md,
-    // twenty-first session).
-    constexpr bool kSpread = &kS == &kQ8_0;
-    constexpr std::size_t kSpreadDistance = 4096;
     constexpr std::size_t kBurstDistance = (kDecodePrefetchBlocks * 144 / (2 * kBB) + 1) * kPairWords * 64;
+    constexpr std::size_t kSpreadDistance = 2048;
     const std::size_t blocks = cols / 32;
     for (std::size_t b = 0; b < blocks; b += 2) {
       const std::uint8_t* words = panel + b / 2 * kPairWords * 64;
-      if constexpr (!kSpread) prefetch_ahead(words + kBurstDistance, kPairWords * 64);
+      if constexpr (kAhead == Ahead::kBurst) prefetch_ahead(words + kBurstDistance, kPairWords * 64);
       const std::size_t pair = b + 1 < blocks ? 2 : 1;
       for (std::size_t k = 0; k < pair; ++k) {
-        if constexpr (kSpread) prefetch_step(words, kSpreadDistance, kPairWords, k, 2);
+        if constexpr (kAhead == Ahead::kSpread) prefetch_step(words, kSpreadDistance, kPairWords, k, 2);
         const std::uint8_t* a[kT];
         std::int32_t bias[kT];
         for (std::size_t t = 0; t < kT; ++t) {
@@ -251,7 +257,7 @@ struct DecodeMxfp4 {
            const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
     constexpr std::size_t kBB = kMXFP4.block_bytes;
     constexpr std::size_t kQuadWords = 4 * kBB / 4;
-    constexpr std::size_t kAheadQuads = kDecodePrefetchBlocks * 144 / (4 * kBB) + 1;  // as DecodeLegacy
+    constexpr std::size_t kAheadQuads = kDecodePrefetchBlocks * 144 / (4 * kBB) + 1;  // as Ahead::kBurst
     const std::size_t blocks = cols / 32;
     for (std::size_t b = 0; b < blocks; b += 4) {
       const std::uint8_t* words = panel + b / 4 * kQuadWords * 64;
@@ -286,8 +292,17 @@ struct DecodeMxfp4 {
 }  // namespace
 
 void add_legacy_kernels(KernelTable& table) {
-  set_panel_matmul(table, TensorType::kQ8_0, matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0>>);
-  set_panel_matmul(table, TensorType::kQ4_0, matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0>>);
+  if (core::cpu_features().amd) {
+    set_panel_matmul(table, TensorType::kQ8_0,
+                     matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0, Ahead::kSpread>>);
+    set_panel_matmul(table, TensorType::kQ4_0,
+                     matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0, Ahead::kNone>>);
+  } else {
+    set_panel_matmul(table, TensorType::kQ8_0,
+                     matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0, Ahead::kBurst>>);
+    set_panel_matmul(table, TensorType::kQ4_0,
+                     matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0, Ahead::kBurst>>);
+  }
   set_panel_matmul(table, TensorType::kQ4_1, matmul_int<kQ4_1, BuildQ41>);
   set_panel_matmul(table, TensorType::kQ5_0, matmul_int<kQ5_0, BuildQ50>);
   set_panel_matmul(table, TensorType::kQ5_1, matmul_int<kQ5_1, BuildQ51>);

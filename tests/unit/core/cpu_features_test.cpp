@@ -9,13 +9,18 @@ namespace pensieve::core {
 namespace {
 
 // The kernel's own reading of the CPU flags (Linux x86) must agree with ours.
-std::string proc_cpu_flags() {
+// The first line of /proc/cpuinfo that starts with `field`, or "" when there is none.
+std::string proc_cpuinfo_line(const char* field) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) == 0) return line + " ";
+    if (line.rfind(field, 0) == 0) return line;
   }
   return {};
+}
+std::string proc_cpu_flags() {
+  const std::string line = proc_cpuinfo_line("flags");
+  return line.empty() ? line : line + " ";
 }
 
 TEST(CpuFeaturesTest, AgreesWithProcCpuinfo) {
@@ -32,6 +37,12 @@ TEST(CpuFeaturesTest, AgreesWithProcCpuinfo) {
   EXPECT_EQ(f.avx512_vnni, has("avx512_vnni"));
   EXPECT_EQ(f.avx512_bf16, has("avx512_bf16"));
   EXPECT_FALSE(f.describe().empty());
+}
+
+TEST(CpuFeaturesTest, VendorAgreesWithProcCpuinfo) {
+  const std::string vendor = proc_cpuinfo_line("vendor_id");
+  if (vendor.empty()) GTEST_SKIP() << "no /proc/cpuinfo vendor_id line on this system";
+  EXPECT_EQ(cpu_features().amd, vendor.find("AuthenticAMD") != std::string::npos) << vendor;
 }
 
 }  // namespace
