@@ -1,5 +1,6 @@
 // Starts the real `pensieve serve` for a test and stops it afterwards. Paths come from CTest's
 // environment (PENSIEVE_BIN, PENSIEVE_FIXTURES, MAKE_CHAT_MODEL, E2E_WORK_DIR).
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,16 @@ export const workDir = process.env.E2E_WORK_DIR ?? '/tmp/pensieve-e2e';
 // The model name clients send; `claude-*` names are served by whatever model is loaded.
 export const MODEL = 'claude-opus-5-5';
 export const user = (text) => [{ role: 'user', content: text }];
+
+// Output tokens of a finished message: up to max_tokens, exactly that when it stopped there, and
+// at least one unless the model ended its turn at once — the random-weight models, sampled with
+// a fresh seed, sometimes draw the end token first (the small model about one request in a
+// hundred), and the end token is not output.
+export function assertOutputTokens(usage, stopReason, maxTokens) {
+  const least = stopReason === 'end_turn' ? 0 : 1;
+  assert.ok(usage.output_tokens >= least && usage.output_tokens <= maxTokens, `${stopReason}: ${JSON.stringify(usage)}`);
+  if (stopReason === 'max_tokens') assert.equal(usage.output_tokens, maxTokens);
+}
 
 export function smallModel() {
   return path.join(fixtures, 'models', 'qwen3-q8_0.gguf');

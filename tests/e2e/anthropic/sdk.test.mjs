@@ -3,7 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { startServer, smallModel, chatModel, logLine, sseEvents, postMessages, MODEL, user } from './harness.mjs';
+import {
+  startServer, smallModel, chatModel, logLine, sseEvents, postMessages, assertOutputTokens, MODEL, user,
+} from './harness.mjs';
 
 let server;
 let client;
@@ -17,15 +19,6 @@ after(async () => {
   const { code, signal } = await server.stop();
   assert.equal(code, 0, `graceful shutdown (signal ${signal}):\n${server.log()}`);
 });
-
-// Output tokens of a finished message: up to max_tokens, exactly that when it stopped there, and
-// at least one unless the model ended its turn at once — the random-weight models, sampled with
-// a fresh seed, sometimes draw the end token first, and the end token is not output.
-function assertOutputTokens(usage, stopReason, maxTokens) {
-  const least = stopReason === 'end_turn' ? 0 : 1;
-  assert.ok(usage.output_tokens >= least && usage.output_tokens <= maxTokens, `${stopReason}: ${JSON.stringify(usage)}`);
-  if (stopReason === 'max_tokens') assert.equal(usage.output_tokens, maxTokens);
-}
 
 // The whole prompt, as the API splits it: read from the cache, written to it, and neither.
 function promptTokens(usage) {

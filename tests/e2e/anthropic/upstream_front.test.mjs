@@ -5,7 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { startServer, startFront, smallModel, logLine, sseEvents, postMessages, MODEL, user } from './harness.mjs';
+import {
+  startServer, startFront, smallModel, logLine, sseEvents, postMessages, assertOutputTokens, MODEL, user,
+} from './harness.mjs';
 
 const UPSTREAM_KEY = 'sk-upstream';
 const FRONT_KEY = 'sk-front';
@@ -46,7 +48,7 @@ test('non-streaming create: the upstream answers, its usage comes back', async (
   });
   const prompt = msg.usage.input_tokens + msg.usage.cache_read_input_tokens + msg.usage.cache_creation_input_tokens;
   assert.equal(prompt, direct.input_tokens);
-  assert.ok(msg.usage.output_tokens >= 1 && msg.usage.output_tokens <= 16, JSON.stringify(msg.usage));
+  assertOutputTokens(msg.usage, msg.stop_reason, 16);
   const by = await servedBy(response.headers.get('request-id'));
   assert.ok(upstreams.some((u) => u.baseURL === by), by);
 });
@@ -57,7 +59,7 @@ test('messages.stream() relays text deltas in order and ends with usage', async 
   stream.on('text', (t) => (deltas += t));
   const msg = await stream.finalMessage();
   assert.equal(msg.content.map((b) => b.text ?? '').join(''), deltas);
-  assert.ok(msg.usage.output_tokens >= 1);
+  assertOutputTokens(msg.usage, msg.stop_reason, 24);
   // message_start had an estimate; message_delta brings the upstream's own count.
   const direct = await new Anthropic({ baseURL: upstreams[0].baseURL, apiKey: UPSTREAM_KEY }).messages.countTokens({
     model: MODEL,
