@@ -75,6 +75,8 @@ export function familyModel(templateName, controlTokens = []) {
   return out;
 }
 
+// A port that was free a moment ago, for a command that must be given one in advance (`pensieve
+// claude --port`); another process may take it before the command binds it.
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -84,6 +86,15 @@ export async function freePort() {
     });
     srv.on('error', reject);
   });
+}
+
+// The port a `pensieve serve --port 0` bound, from its "serving … on http://HOST:PORT" line; null
+// until that line is in `log`. Servers start on port 0, never on a port found free beforehand:
+// the server binds only after loading its model, and meanwhile another test's server or a
+// client's connection could take a port that was free a moment before.
+export function servedPort(log) {
+  const m = log.match(/ serving .* on http:\/\/[^\s/]+:(\d+)/);
+  return m ? Number(m[1]) : null;
 }
 
 // The servers' default prompt cache folder ($XDG_CACHE_HOME/pensieve/prompts): one temporary folder
@@ -120,19 +131,22 @@ export async function startFront(upstreamURLs, extraArgs = []) {
 }
 
 async function startServing(args) {
-  const port = await freePort();
-  const { child, state, exited } = spawnServe(port, args);
-  const baseURL = `http://127.0.0.1:${port}`;
+  const { child, state, exited } = spawnServe(0, args);
   const deadline = Date.now() + 60_000;
+  let port = null;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pensieve serve exited early:\n${state.log}`);
-    try {
-      const r = await fetch(`${baseURL}/api/hello`, { method: 'HEAD' });
-      if (r.status === 200) break;
-    } catch {}
+    port ??= servedPort(state.log);
+    if (port !== null) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/api/hello`, { method: 'HEAD' });
+        if (r.status === 200) break;
+      } catch {}
+    }
     if (Date.now() > deadline) throw new Error(`pensieve serve did not come up:\n${state.log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const baseURL = `http://127.0.0.1:${port}`;
   return {
     baseURL,
     port,
@@ -150,8 +164,7 @@ async function startServing(args) {
 
 // Runs `pensieve serve` expecting it to refuse to start; resolves with its exit code and log.
 export async function serveExpectingExit(model, extraArgs, timeoutMs = 30_000) {
-  const port = await freePort();
-  const { child, state, exited } = spawnServe(port, model === null ? extraArgs : ['--model', model, ...extraArgs]);
+  const { child, state, exited } = spawnServe(0, model === null ? extraArgs : ['--model', model, ...extraArgs]);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { code, signal } = await exited;
   clearTimeout(timer);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  startServer, serveExpectingExit, freePort, smallModel, sseEvents, postMessages, logLine, rejectedLines, MODEL, user,
+  startServer, serveExpectingExit, servedPort, smallModel, sseEvents, postMessages, logLine, rejectedLines, MODEL, user,
 } from './harness.mjs';
 
 // Greedy decoding of this prompt on the fixture model runs to max_tokens: seconds of work.
@@ -149,29 +149,31 @@ test('SIGINT past the grace period: the stream ends with an error event, never c
 
 test("README's first command, scripts/serve.sh, offline: the bundled test model, said plainly", { timeout: 300_000 }, async () => {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-  const port = await freePort();
   // The script installs dependencies and builds (both no-ops here: ctest runs after a build), then
   // tries to fetch the default model — from a hub that refuses connections, into an empty cache,
   // as on a machine without the network — and execs `pensieve serve`, the process signalled below.
   const env = { ...process.env, HF_ENDPOINT: 'http://127.0.0.1:9', HF_HOME: mkdtempSync(path.join(tmpdir(), 'pensieve-hf-')) };
   delete env.PENSIEVE_MODEL;
   delete env.HF_HUB_CACHE;
-  const child = spawn(path.join(repo, 'scripts', 'serve.sh'), ['--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Port 0: the server takes a free port as it binds and names it in its log.
+  const child = spawn(path.join(repo, 'scripts', 'serve.sh'), ['--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const baseURL = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 240_000;
+    let port = null;
     for (;;) {
       assert.equal(child.exitCode, null, `serve.sh exited:\n${log}`);
-      const up = await fetch(`${baseURL}/api/hello`, { method: 'HEAD' }).then((r) => r.status === 200, () => false);
+      port ??= servedPort(log);
+      const up = port !== null &&
+        (await fetch(`http://127.0.0.1:${port}/api/hello`, { method: 'HEAD' }).then((r) => r.status === 200, () => false));
       if (up) break;
       assert.ok(Date.now() < deadline, `serve.sh did not come up:\n${log}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const sdk = new Anthropic({ baseURL, apiKey: 'x', maxRetries: 0 });
+    const sdk = new Anthropic({ baseURL: `http://127.0.0.1:${port}`, apiKey: 'x', maxRetries: 0 });
     const msg = await sdk.messages.create({ model: MODEL, max_tokens: 4, messages: user('hello') });
     assert.equal(msg.type, 'message');
     assert.match(log, /qwen3-q8_0\.gguf/);
