@@ -152,9 +152,22 @@ Result<std::shared_ptr<Job>> Scheduler::submit(GenerationRequest request,
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
-  return {active_,          queue_.size(),         slots_.size(),           finished_,
-          cached_tokens_,   prompt_tokens_reused_, prompt_tokens_computed_, prompt_tokens_loaded_,
-          stored_prefixes_, stored_bytes_,         pool_,                   cached_sequences_};
+  SchedulerStats s{active_,
+                   queue_.size(),
+                   slots_.size(),
+                   finished_,
+                   cached_tokens_,
+                   prompt_tokens_reused_,
+                   prompt_tokens_computed_,
+                   prompt_tokens_loaded_,
+                   stored_prefixes_,
+                   stored_bytes_,
+                   pool_,
+                   cached_sequences_};
+  // Those a free slot takes at the next step are not waiting for one (unless blocks are short).
+  const std::size_t free_slots = slots_.size() - active_;
+  if (!queue_waits_for_blocks_) s.queued -= std::min(s.queued, free_slots);
+  return s;
 }
 
 void Scheduler::relieve_memory(CacheRelief relief) {
@@ -234,6 +247,7 @@ bool Scheduler::make_room(std::size_t blocks) {
 // Moves queued jobs into free slots, first come first served; jobs cancelled while waiting
 // finish right away. Called with mutex_ held.
 void Scheduler::admit_queued() {
+  queue_waits_for_blocks_ = false;
   for (auto it = queue_.begin(); it != queue_.end();) {
     if ((*it)->job->cancelled()) {
       auto work = std::move(*it);
@@ -257,7 +271,10 @@ void Scheduler::admit_queued() {
       finish_unstarted(*failed, admitted.error());
       continue;
     }
-    if (!*admitted) break;  // waits for KV blocks, and so do those behind it
+    if (!*admitted) {  // waits for KV blocks, and so do those behind it
+      queue_waits_for_blocks_ = true;
+      break;
+    }
     slot->work = std::move(queue_.front());
     queue_.pop_front();
     ++active_;

@@ -61,6 +61,10 @@ struct RunningJob {
 
 struct SchedulerStats {
   std::size_t active = 0;
+  // Jobs waiting for a slot: those beyond the free slots, or all of them while the first waits
+  // for KV blocks. A job submitted during a step with a slot free for it only waits for the step
+  // to end, and is not counted: a balancer reading this (an upstream front) would take it for a
+  // full server.
   std::size_t queued = 0;
   std::size_t slots = 0;
   std::uint64_t finished = 0;  // jobs ended (any reason) since start
@@ -148,6 +152,7 @@ class Scheduler {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Work>> queue_;
+  bool queue_waits_for_blocks_ = false;  // the first queued job found too few KV blocks free
   std::size_t active_ = 0;
   std::uint64_t next_id_ = 1;
   std::uint64_t admissions_ = 0;

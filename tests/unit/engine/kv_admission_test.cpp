@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <limits>
 #include <mutex>
 
 #include "engine/scheduler.hpp"
@@ -121,6 +123,44 @@ class Done : public GenerationObserver {
   std::promise<GenerationResult> done;
 };
 
+// An observer that holds its generation at each token until the test allows it further.
+class Stepper : public GenerationObserver {
+ public:
+  bool on_token(std::int32_t) override {
+    std::unique_lock lock(mutex_);
+    ++tokens_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return allowed_ >= tokens_; });
+    return true;
+  }
+  void on_finished(const GenerationResult& r) override { done_.set_value(r); }
+  // Returns once the generation is held at its `n`th token.
+  void wait_for_token(int n) {
+    std::unique_lock lock(mutex_);
+    EXPECT_TRUE(changed_.wait_for(lock, 10s, [&] { return tokens_ >= n; })) << "token " << n << " never came";
+  }
+  void allow(int n) {
+    {
+      std::lock_guard lock(mutex_);
+      allowed_ = n;
+    }
+    changed_.notify_all();
+  }
+  GenerationResult wait() {
+    allow(std::numeric_limits<int>::max());
+    auto f = done_.get_future();
+    EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+    return f.get();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int tokens_ = 0;
+  int allowed_ = 0;
+  std::promise<GenerationResult> done_;
+};
+
 GenerationRequest request(std::vector<std::int32_t> prompt, std::int64_t max_tokens) {
   GenerationRequest r;
   r.prompt = std::move(prompt);
@@ -160,6 +200,27 @@ TEST(KvAdmission, AJobThatCannotBeHeldNowWaitsForTheOneRunning) {
   EXPECT_EQ(a.reason, FinishReason::kMaxTokens);
   EXPECT_EQ(b.reason, FinishReason::kMaxTokens);
   EXPECT_GT(b.queue_seconds, 0.005) << "the second waited for the first";
+  EXPECT_EQ(backend.exhausted, 0);
+}
+
+// A job waiting for KV blocks is queued, though a slot is free: /metrics tells a front so.
+TEST(KvAdmission, AJobWaitingForBlocksCountsAsQueuedWithASlotFree) {
+  PooledBackend backend(8);
+  auto s = Scheduler::create(backend, {.parallel = 2});
+  ASSERT_TRUE(s.ok());
+  auto first = std::make_shared<Stepper>();
+  auto second = std::make_shared<Done>();
+  ASSERT_TRUE((*s)->submit(request(tokens(10, 1), 14), first).ok());  // 6 blocks
+  first->wait_for_token(1);
+  ASSERT_TRUE((*s)->submit(request(tokens(10, 2), 14), second).ok());  // 6 more: not while the first runs
+  EXPECT_EQ((*s)->stats().queued, 0u) << "not yet tried: a free slot may take it at the next step";
+  first->allow(1);
+  first->wait_for_token(2);  // a step later: the second has been tried, and waits for blocks
+  EXPECT_EQ((*s)->stats().active, 1u);
+  EXPECT_EQ((*s)->stats().queued, 1u);
+  EXPECT_EQ(first->wait().reason, FinishReason::kMaxTokens);
+  EXPECT_EQ(second->wait().reason, FinishReason::kMaxTokens);
+  EXPECT_EQ((*s)->stats().queued, 0u);
   EXPECT_EQ(backend.exhausted, 0);
 }
 

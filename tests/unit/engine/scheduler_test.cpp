@@ -545,6 +545,29 @@ TEST(Scheduler, ShortPromptsShareOneStepsChunk) {
   EXPECT_EQ(backend.batches[2], (std::vector<std::size_t>{1, 4}));
 }
 
+// A job submitted during a step, with a slot free for it, starts at the next step: it is not
+// counted as queued (an upstream front reading that figure would take the server for full); those
+// beyond the free slots are.
+TEST(Scheduler, OnlyJobsBeyondTheFreeSlotsCountAsQueued) {
+  CountingBackend backend;
+  auto s = scheduler_with_slots(backend, 2);
+  ASSERT_TRUE(s.ok());
+  backend.hold_gate();  // the first job's prompt pass waits while the others are submitted
+  auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(), c = std::make_shared<Recorder>();
+  ASSERT_TRUE((*s)->submit(greedy({1, 1}, 3), a).ok());
+  while ((*s)->stats().active != 1) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE((*s)->submit(greedy({2, 2}, 1), b).ok());
+  EXPECT_EQ((*s)->stats().queued, 0u);
+  ASSERT_TRUE((*s)->submit(greedy({3, 3}, 1), c).ok());
+  EXPECT_EQ((*s)->stats().queued, 1u);
+  EXPECT_EQ((*s)->stats().active, 1u);
+  backend.release_gate();
+  a->wait();
+  b->wait();
+  c->wait();
+  EXPECT_EQ((*s)->stats().queued, 0u);
+}
+
 // A prompt that leaves the cached tokens part-way keeps only the shared part; one that repeats
 // them whole still computes its last token (its logits give the first output token).
 TEST(Scheduler, DivergingAndRepeatedPromptsKeepOnlyWhatIsShared) {
