@@ -2,7 +2,7 @@
 // environment (PENSIEVE_BIN, PENSIEVE_FIXTURES, MAKE_CHAT_MODEL, E2E_WORK_DIR).
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -75,16 +75,34 @@ export function familyModel(templateName, controlTokens = []) {
   return out;
 }
 
-// A port that was free a moment ago, for a command that must be given one in advance (`pensieve
-// claude --port`); another process may take it before the command binds it.
+// A free port outside the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), for
+// a command that must be given its port (`pensieve claude --port`) or a server that must come back
+// on the same address. The kernel hands out ephemeral ports only — to servers on port 0 and to
+// outgoing connections — so no other test takes this one between our finding it free and the
+// command binding it, nor while it is closed; only a program naming it could. Where the ephemeral
+// range covers every port, any port the kernel finds free (with those races).
 export async function freePort() {
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const [first, last] = high < 65535 ? [high + 1, 65535] : [1024, low - 1];
+  if (last < first) return listenOnce(0);
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await listenOnce(first + Math.floor(Math.random() * (last - first + 1)));
+    } catch (e) {
+      if (e.code !== 'EADDRINUSE' || tries === 50) throw e;  // in use: a program chose it; draw again
+    }
+  }
+}
+
+// Listens on `port` of 127.0.0.1 and closes again; the port it listened on.
+function listenOnce(port) {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
     srv.on('error', reject);
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = srv.address().port;
+      srv.close(() => resolve(bound));
+    });
   });
 }
 

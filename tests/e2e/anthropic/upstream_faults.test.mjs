@@ -4,7 +4,9 @@
 // a silent retry; killing an upstream under load loses no request that had not begun streaming.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startFront, smallModel, logLine, sseEvents, postMessages, MODEL, user } from './harness.mjs';
+import {
+  startServer, startFront, smallModel, freePort, logLine, sseEvents, postMessages, MODEL, user,
+} from './harness.mjs';
 import { startStandIn, STAND_IN_TEXT } from './upstream_stand_in.mjs';
 
 const cleanup = [];
@@ -171,7 +173,8 @@ test("an upstream that keeps the body open after [DONE]: the answer ends at [DON
 });
 
 test('every upstream down: 503 naming them, then recovery', async () => {
-  const gone = await standIn({ mode: 'answer' });
+  // A port outside the ephemeral range: nothing else takes it while the upstream is down.
+  const gone = await standIn({ mode: 'answer', port: await freePort() });
   const { port, url } = gone;
   await gone.close();
   const f = await front([url]);

@@ -74,7 +74,13 @@ export async function startStandIn({ mode = 'answer', waiting = 0, tokens = 0, p
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const bound = server.address().port;
   return {
     state,
