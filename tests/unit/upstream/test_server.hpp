@@ -13,9 +13,11 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <functional>
 #include <istream>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,13 +172,30 @@ class Gate {
   bool open_ = false;
 };
 
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+// A port on 127.0.0.1 that nothing listens on: one outside the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range), found free. The kernel hands out only ephemeral ports,
+// to servers on port 0 and to outgoing connections, so a concurrent test's server cannot take
+// this one before the test connects to it, as it could a port bound on 0 and closed. Where the
+// range covers every port, such a port (with that race).
 inline std::uint16_t closed_port() {
+  namespace ip = boost::asio::ip;
+  int low = 32768, high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  const int first = high < 65535 ? high + 1 : 1024;
+  const int last = high < 65535 ? 65535 : low - 1;
   boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  const std::uint16_t port = acceptor.local_endpoint().port();
-  acceptor.close();
-  return port;
+  ip::tcp::acceptor acceptor(io);
+  std::mt19937 random(std::random_device{}());
+  for (int tries = 0; tries < 50 && first <= last; ++tries) {
+    const auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(first, last)(random));
+    boost::system::error_code ec;
+    acceptor.open(ip::tcp::v4(), ec);
+    if (!ec) acceptor.bind({ip::make_address("127.0.0.1"), port}, ec);
+    acceptor.close();
+    if (!ec) return port;  // else in use: a program chose it; draw again
+  }
+  ip::tcp::acceptor any(io, {ip::make_address("127.0.0.1"), 0});
+  return any.local_endpoint().port();
 }
 
 }  // namespace pensieve::upstream::testing
