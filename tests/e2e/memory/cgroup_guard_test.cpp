@@ -257,10 +257,17 @@ TEST_F(RealCgroup, RefusesInsteadOfBeingOomKilledAndStaysUnderTheLimit) {
   ASSERT_TRUE(balloon.hold(0));
   held = 0;
   ASSERT_TRUE(wait_tier({"safe"}, &h)) << h.dump();
-  StreamingRequest stream(*server, message_body(4000, /*stream=*/true));
+  // Greedy decoding of this prompt runs to max_tokens: about a second on a fast machine, while
+  // filling the balloon near the limit (the kernel reclaiming as it goes) can take as long on a
+  // loaded one. So the server is stopped while the balloon fills: once it goes on, the guard's
+  // next reading (50 ms) finds the emergency with nearly all the stream still to come.
+  StreamingRequest stream(*server, message_body(4000, /*stream=*/true, "Go on and on"));
   ASSERT_TRUE(stream.wait_for([](const SseEvent& e) { return e.event == "content_block_delta"; }, 30s))
       << server->log();
-  ASSERT_TRUE(leave_headroom(balloon, 4 * kMiB, 0)) << "usage " << files.usage();
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  const bool filled = leave_headroom(balloon, 4 * kMiB, 0);
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(filled) << "usage " << files.usage();
   ASSERT_TRUE(stream.wait_for([](const SseEvent& e) { return e.event == "error"; }, 20s))
       << "the stream was not cancelled\n"
       << server->log();
