@@ -340,9 +340,10 @@ bool is_error(const SseEvent& e) {
 
 TEST_F(FileSource, EmergencyDuringAStreamEndsItWithAnErrorEventAndTheServerStaysUp) {
   ASSERT_NO_FATAL_FAILURE(start());
-  // Greedy decoding of the fixture model runs to max_tokens: ~4000 tokens take seconds, far
-  // longer than the 50 ms the sampler needs to see the emergency.
-  StreamingRequest stream(*server, message_body(4000, /*stream=*/true));
+  // Greedy decoding of this prompt runs to max_tokens: ~4000 tokens take about a second or more,
+  // far longer than the 50 ms the sampler needs to see the emergency. ("Tell me a story." ends
+  // its turn after 2570.)
+  StreamingRequest stream(*server, message_body(4000, /*stream=*/true, "Go on and on"));
   ASSERT_TRUE(stream.wait_for(is_text_delta, 30s)) << server->log();
   EXPECT_EQ(stream.status(), 200);
 
