@@ -111,7 +111,7 @@ function listenOnce(port) {
 // the server binds only after loading its model, and meanwhile another test's server or a
 // client's connection could take a port that was free a moment before.
 export function servedPort(log) {
-  const m = log.match(/ serving .* on http:\/\/[^\s/]+:(\d+)/);
+  const m = log.match(/ serving .* on http:\/\/[^\s/]+:(\d+)\D/);  // \D: the whole number has come
   return m ? Number(m[1]) : null;
 }
 
