@@ -202,10 +202,11 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
 }
 
 // How a one-token decode asks for its panels' lines before it reads them. Which way is fastest
-// depends on the CPU: measured on a Zen 5 (each way built into one binary and run over 1.5 GiB of
-// matrices, then in the model; BENCHMARKS.md, twenty-second session), spreading read Q8_0 8–12%
-// faster than the burst and asking for nothing read Q4_0 7–11% faster; the burst is what the
-// kernels were first tuned with, on an Intel Xeon, and stays there.
+// depends on the CPU. On a Zen 5 (each way built into one binary and run over 1.5 GiB of matrices,
+// then in the model; BENCHMARKS.md, twenty-second session) the spread read Q8_0 8–12% faster than
+// the 4 KiB spread into L1 before it (itself 12% faster than the burst), and asking for nothing
+// read Q4_0 7–11% faster than the burst. The burst is what the kernels were first tuned with, on
+// an Intel Xeon, and stays there.
 enum class Ahead {
   kBurst,   // a pair's lines in one go, about 9 KB ahead, into L2
   kSpread,  // 2 KiB ahead, into L2, half of a pair's lines before each of its blocks
