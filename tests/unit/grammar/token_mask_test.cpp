@@ -12,6 +12,7 @@
 #include "schema_check.hpp"
 #include "schema_corpus.hpp"
 #include "support/derived_fixtures.hpp"
+#include "support/sanitized_build.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::grammar {
@@ -115,8 +116,10 @@ void for_each_schema(Check check) {
 
 TEST(GrammarTokenMask, EqualsBruteForceOnRandomStates) {
   std::mt19937 rng(7);
-  for_each_schema([&](const ordered_json& /*schema*/, const std::shared_ptr<const Grammar>& g,
-                      TokenMasker& masker) { (void)random_walk(masker, g, rng, 9); });
+  for_each_schema(
+      [&](const ordered_json& /*schema*/, const std::shared_ptr<const Grammar>& g, TokenMasker& masker) {
+        (void)random_walk(masker, g, rng, pensieve::testing::sample_every(9));
+      });
 }
 
 // The tool-call grammar in Qwen3-Coder's markup: raw text values (a line break may begin the
@@ -136,7 +139,7 @@ TEST(GrammarTokenMask, MarkupCallsEqualBruteForceOnRandomStates) {
   ASSERT_NE(g, nullptr);
   TokenMasker masker(g, vocab().bytes);
   std::mt19937 rng(5);
-  for (int walk = 0; walk < 3; ++walk) (void)random_walk(masker, g, rng, 6);
+  for (int walk = 0; walk < 3; ++walk) (void)random_walk(masker, g, rng, pensieve::testing::sample_every(6));
 }
 
 TEST(GrammarTokenMask, RandomWalksProduceValidInstances) {
@@ -190,7 +193,7 @@ TEST(GrammarTokenMask, ToolCallsInFamilySyntax) {
   TokenMasker masker(g, vocab().bytes);
   std::mt19937 rng(5);
   for (int walk = 0; walk < 8; ++walk) {
-    const auto text = random_walk(masker, g, rng, walk == 0 ? 7 : 0);
+    const auto text = random_walk(masker, g, rng, walk == 0 ? pensieve::testing::sample_every(7) : 0);
     if (!text) continue;
     // Each call: <tool_call>\n{json}\n</tool_call>, the JSON valid for the named tool's schema.
     std::size_t pos = 0;
