@@ -1,65 +1,21 @@
 #include "kernels/prepared_input.hpp"
 
-#include <algorithm>
-#include <atomic>
 #include <cassert>
 #include <span>
 
+#include "kernels/row_dealer.hpp"
+
 namespace pensieve::kernels {
 namespace {
-
-constexpr std::size_t kRowAlign = 64;  // ranges of rows come in multiples of this (SIMD tiles)
-
-// Hands out the rows of one or more matrices to the threads of a region. A range is a share of the
-// rows still left (1 / (2 · threads) of them, at least kRowAlign), so ranges shrink as the work
-// runs out and the threads finish close together; with equal ranges a thread sat idle at the end
-// for up to a whole range, ~6% of a decoded token. A range never spans two matrices, and starts
-// at a multiple of kRowAlign within its matrix.
-class RowDealer {
- public:
-  RowDealer(std::span<const std::size_t> rows, std::size_t threads) : divisor_(2 * threads) {
-    assert(rows.size() <= kMaxProjections);
-    for (std::size_t i = 0; i < rows.size(); ++i) ends_[i] = (i > 0 ? ends_[i - 1] : 0) + rows[i];
-    matrices_ = rows.size();
-  }
-
-  // Whether the work is too small to wake other threads for.
-  bool one_range() const { return matrices_ == 0 || ends_[matrices_ - 1] <= kRowAlign; }
-
-  // The next range: rows [begin, end) of matrix `which`; false when none is left.
-  bool next(std::size_t& which, std::size_t& begin, std::size_t& end) {
-    const std::size_t total = matrices_ > 0 ? ends_[matrices_ - 1] : 0;
-    std::size_t at = next_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (at >= total) return false;
-      which = 0;
-      while (at >= ends_[which]) ++which;
-      const std::size_t share = std::max(kRowAlign, (total - at) / divisor_ / kRowAlign * kRowAlign);
-      const std::size_t stop = std::min(at + share, ends_[which]);
-      if (next_.compare_exchange_weak(at, stop, std::memory_order_relaxed)) {
-        const std::size_t first = which > 0 ? ends_[which - 1] : 0;
-        begin = at - first;
-        end = stop - first;
-        return true;
-      }
-    }
-  }
-
- private:
-  std::size_t ends_[kMaxProjections] = {};  // running totals of the matrices' rows
-  std::size_t matrices_ = 0;
-  std::size_t divisor_;
-  std::atomic<std::size_t> next_{0};
-};
 
 // Runs job(which, begin, end) on every range of the matrices of `rows`, on the pool's threads (or
 // on the caller alone when there is too little work to wake them).
 template <class Job>
 void deal_rows(core::ThreadPool& pool, std::span<const std::size_t> rows, const Job& job) {
   RowDealer dealer(rows, pool.size());
-  auto deal = [&](unsigned, unsigned) {
+  auto deal = [&](unsigned thread, unsigned) {
     std::size_t which = 0, begin = 0, end = 0;
-    while (dealer.next(which, begin, end)) job(which, begin, end);
+    while (dealer.next(thread, which, begin, end)) job(which, begin, end);
   };
   if (dealer.one_range()) return deal(0, 1);
   pool.run_on_all(deal);

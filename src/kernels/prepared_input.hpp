@@ -58,9 +58,9 @@ struct Projection {
 };
 
 // Every projection's matmul with x, in one parallel region: the rows of all of them are dealt out
-// as ranges from one list, so the threads meet at one barrier instead of one per matrix, and a small
-// matrix (k, v) shares its threads' time with the others rather than leaving one idle. At most
-// kMaxProjections.
+// together (kernels/row_dealer), so the threads meet at one barrier instead of one per matrix, and
+// a small matrix (k, v) shares its threads' time with the others rather than leaving one idle. At
+// most kMaxProjections.
 void matmul(const KernelTable& kernels, core::ThreadPool& pool, std::span<const Projection> projections,
             PreparedInput& x);
 
