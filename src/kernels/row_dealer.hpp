@@ -22,7 +22,8 @@ class RowDealer {
   // Threads past this many get no rows (the pool's default is one thread per physical core).
   static constexpr std::size_t kMaxShares = 256;
 
-  // `rows[m]`: the rows of matrix m (at most kMaxMatrices), dealt to `threads` threads.
+  // `rows[m]`: the rows of matrix m (at most kMaxMatrices; 2^30 rows in all, far past any
+  // model's), dealt to `threads` threads.
   RowDealer(std::span<const std::size_t> rows, unsigned threads);
   RowDealer(const RowDealer&) = delete;
   RowDealer& operator=(const RowDealer&) = delete;

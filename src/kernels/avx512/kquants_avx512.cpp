@@ -10,8 +10,8 @@ namespace {
 
 using tensor::TensorType;
 
-// How many blocks ahead a one-token decode asks for its lines, set once when the kernel table is
-// built. The K-quants' panels need asking for (on a Zen 5 with nothing asked, Q4_K_M decoded at
+// How many blocks ahead a one-token decode asks for its lines, set once while the kernel table is
+// built (before any decoder can run). The K-quants' panels need asking for (on a Zen 5 with nothing asked, Q4_K_M decoded at
 // half the speed); 4 blocks is what an Intel Xeon measured, 2 what a Zen 5 did once each thread
 // read its own stretch of rows (5% faster than 4, 1 and 3 no better, 8 slower; BENCHMARKS.md,
 // twenty-third session). A decoder copies it into a local before its loop: read there, as the
