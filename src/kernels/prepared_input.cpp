@@ -8,6 +8,8 @@
 namespace pensieve::kernels {
 namespace {
 
+static_assert(kMaxProjections <= RowDealer::kMaxMatrices, "one region deals every projection's rows");
+
 // Runs job(which, begin, end) on every range of the matrices of `rows`, on the pool's threads (or
 // on the caller alone when there is too little work to wake them).
 template <class Job>
