@@ -79,12 +79,12 @@ inline void prefetch_ahead(const std::uint8_t* from, std::size_t bytes) {
 }
 
 // The other way: a few lines at a time, spread over the steps of a unit of words, each line
-// `distance` bytes ahead of the unit, into L2. Which way is faster depends on the type and the
+// `distance` bytes ahead of the unit, into L1. Which way is faster depends on the type and the
 // CPU (see DecodeLegacy).
 inline void prefetch_step(const std::uint8_t* words, std::size_t distance, std::size_t lines,
                           std::size_t step, std::size_t steps) {
   for (std::size_t line = step * lines / steps; line < (step + 1) * lines / steps; ++line)
-    _mm_prefetch(reinterpret_cast<const char*>(words + distance + line * 64), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(words + distance + line * 64), _MM_HINT_T0);
 }
 
 template <const IntScheme& kS>

@@ -202,15 +202,15 @@ inline void decode_legacy_block(const std::uint8_t* words, const std::uint8_t* c
 }
 
 // How a one-token decode asks for its panels' lines before it reads them. Which way is fastest
-// depends on the CPU. On a Zen 5 (each way built into one binary and run over 1.5 GiB of matrices,
-// then in the model; BENCHMARKS.md, twenty-second session) the spread read Q8_0 8–12% faster than
-// the 4 KiB spread into L1 before it (itself 12% faster than the burst), and asking for nothing
-// read Q4_0 7–11% faster than the burst. The burst is what the kernels were first tuned with, on
-// an Intel Xeon, and stays there.
+// depends on the CPU. On a Zen 5, with each thread reading one stretch of rows (row_dealer), the
+// spread 6 KiB ahead read Q4_0 and Q8_0 as fast as a plain read of the same bytes, where asking
+// for nothing (Q4_0) or for lines 2 KiB ahead into L2 (Q8_0) left them at 0.72–0.92 of it when
+// memory was fast (each way built into one binary and called in turn with a plain read beside
+// each call; BENCHMARKS.md, twenty-sixth session). The burst is what the kernels were first tuned
+// with, on an Intel Xeon, and was measured best there again (twenty-fifth session).
 enum class Ahead {
   kBurst,   // a pair's lines in one go, about 9 KB ahead, into L2
-  kSpread,  // 2 KiB ahead, into L2, half of a pair's lines before each of its blocks
-  kNone,    // nothing: the hardware prefetchers alone
+  kSpread,  // 6 KiB ahead, into L1, half of a pair's lines before each of its blocks
 };
 
 template <const IntScheme& kS, Ahead kAhead>
@@ -224,7 +224,7 @@ struct DecodeLegacy {
     static_assert(kBB % 4 == 2, "two blocks make a whole number of words");
     constexpr std::size_t kPairWords = 2 * kBB / 4;
     constexpr std::size_t kBurstDistance = (kDecodePrefetchBlocks * 144 / (2 * kBB) + 1) * kPairWords * 64;
-    constexpr std::size_t kSpreadDistance = 2048;
+    constexpr std::size_t kSpreadDistance = 6144;
     const std::size_t blocks = cols / 32;
     for (std::size_t b = 0; b < blocks; b += 2) {
       const std::uint8_t* words = panel + b / 2 * kPairWords * 64;
@@ -297,7 +297,7 @@ void add_legacy_kernels(KernelTable& table) {
     set_panel_matmul(table, TensorType::kQ8_0,
                      matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0, Ahead::kSpread>>);
     set_panel_matmul(table, TensorType::kQ4_0,
-                     matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0, Ahead::kNone>>);
+                     matmul_int<kQ4_0, BuildQ40, DecodeLegacy<kQ4_0, Ahead::kSpread>>);
   } else {
     set_panel_matmul(table, TensorType::kQ8_0,
                      matmul_int<kQ8_0, BuildQ80, DecodeLegacy<kQ8_0, Ahead::kBurst>>);
