@@ -10,13 +10,12 @@ namespace {
 
 using tensor::TensorType;
 
-// How many blocks ahead a one-token decode asks for its lines, set once while the kernel table is
-// built (before any decoder can run). The K-quants' panels need asking for (on a Zen 5 with nothing asked, Q4_K_M decoded at
-// half the speed); 4 blocks is what an Intel Xeon measured, 2 what a Zen 5 did once each thread
-// read its own stretch of rows (5% faster than 4, 1 and 3 no better, 8 slower; BENCHMARKS.md,
-// twenty-third session). A decoder copies it into a local before its loop: read there, as the
-// vector stores might alias it, it cost 40%.
-std::size_t g_decode_ahead = kDecodePrefetchBlocks;
+// How many blocks ahead a one-token decode asks for its lines. The K-quants' panels need asking
+// for (on a Zen 5 with nothing asked, Q4_K_M decoded at half the speed); kDecodePrefetchBlocks is
+// what an Intel Xeon measured, 2 what a Zen 5 did once each thread read its own stretch of rows
+// (5% faster than 4, 1 and 3 no better, 8 slower; BENCHMARKS.md, twenty-third session). Spreading
+// the asks over a block's steps, into L1, read Q4_K and Q5_K 10–20% slower there (twenty-sixth).
+constexpr std::size_t kAmdBlocksAhead = 2;
 
 // {block values, block bytes, group values, bias, group offset, block offset, ActBlock256}
 constexpr IntScheme kQ4_K{256, 144, 32, 0, true, false, true};
@@ -99,8 +98,8 @@ struct BuildQ4K {
 // registers instead of into a panel in memory, once for all the tokens: for each token,
 // accumulate<kS, 1, 1>'s arithmetic on the same numbers, in the same order, so the same bits (f
 // += each group's sum, scaled, in column order; the integer sums are exact in any order). Each
-// block asks for the lines of the block g_decode_ahead blocks on.
-template <const IntScheme& kS>
+// block asks for the lines of the block kBlocksAhead blocks on, into L2.
+template <const IntScheme& kS, std::size_t kBlocksAhead>
 struct DecodeKQuant {
   static constexpr bool kFifth = &kS == &kQ5_K;  // Q5_K: a fifth bit per value from qh
   static constexpr std::size_t kMaxTokens = 4;
@@ -111,10 +110,9 @@ struct DecodeKQuant {
     constexpr std::size_t kWords = kS.block_bytes / 4;
     constexpr std::size_t kCodes = kFifth ? 12 : 4;  // the word where qs starts (qh: 4..11)
     const __m512i low4 = _mm512_set1_epi8(0x0f), bit4 = _mm512_set1_epi8(0x10);
-    const std::size_t ahead = g_decode_ahead;
     for (std::size_t b = 0; b < cols / 256; ++b) {
       const std::uint8_t* words = panel + b * kWords * 64;
-      prefetch_ahead(words + ahead * kWords * 64, kWords * 64);
+      prefetch_ahead(words + kBlocksAhead * kWords * 64, kWords * 64);
       const std::uint8_t* a[kT];
       const std::uint8_t* sums[kT];  // Σa per 32 values, float
       for (std::size_t t = 0; t < kT; ++t) {
@@ -324,6 +322,7 @@ inline void decode_q6_k_block(const std::uint8_t* words, const std::uint8_t* con
   }
 }
 
+template <std::size_t kBlocksAhead>
 struct DecodeQ6K {
   // Two tokens' accumulators (16 registers each) are what the register file holds.
   static constexpr std::size_t kMaxTokens = 2;
@@ -332,10 +331,9 @@ struct DecodeQ6K {
   void run(const std::uint8_t* panel, std::size_t cols, const std::uint8_t* const (&act)[kT],
            const std::uint8_t* const (&aux)[kT], __m512 (&f)[kT]) const {
     constexpr std::size_t kBB = kQ6_K.block_bytes;
-    const std::size_t ahead = g_decode_ahead;
     for (std::size_t b = 0; b < cols / 256; ++b) {
       const std::size_t at = b * kBB;
-      prefetch_ahead(panel + (at + ahead * kBB) / 4 * 64, (kBB + 3) / 4 * 64);
+      prefetch_ahead(panel + (at + kBlocksAhead * kBB) / 4 * 64, (kBB + 3) / 4 * 64);
       const std::uint8_t* a[kT];
       const std::uint8_t* bias_sums[kT];  // −32·Σa per 16 values, int32
       for (std::size_t t = 0; t < kT; ++t) {
@@ -352,13 +350,21 @@ struct DecodeQ6K {
   }
 };
 
+template <std::size_t kBlocksAhead>
+void set_kquant_kernels(KernelTable& table) {
+  set_panel_matmul(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeKQuant<kQ4_K, kBlocksAhead>>);
+  set_panel_matmul(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K, DecodeKQuant<kQ5_K, kBlocksAhead>>);
+  set_panel_matmul(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K<kBlocksAhead>>);
+}
+
 }  // namespace
 
 void add_kquant_kernels(KernelTable& table) {
-  g_decode_ahead = core::cpu_features().amd ? 2 : kDecodePrefetchBlocks;
-  set_panel_matmul(table, TensorType::kQ4_K, matmul_int<kQ4_K, BuildQ4K, DecodeKQuant<kQ4_K>>);
-  set_panel_matmul(table, TensorType::kQ5_K, matmul_int<kQ5_K, BuildQ5K, DecodeKQuant<kQ5_K>>);
-  set_panel_matmul(table, TensorType::kQ6_K, matmul_int<kQ6_K, BuildQ6K, DecodeQ6K>);
+  if (core::cpu_features().amd) {
+    set_kquant_kernels<kAmdBlocksAhead>(table);
+  } else {
+    set_kquant_kernels<kDecodePrefetchBlocks>(table);
+  }
 }
 
 }  // namespace pensieve::kernels::avx512
