@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/anonymous_memory.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/flash_attention.hpp"
@@ -51,10 +52,12 @@ void BM_Attention(benchmark::State& state) {
   const std::size_t kv_dim = kKvHeads * kHeadDim;
 
   // The cache — one layer's blocks, in order — filled with random keys and values (as after
-  // RoPE, roughly unit scale).
+  // RoPE, roughly unit scale); in anonymous memory on huge pages where the kernel gives them, as
+  // the server's block pool is (model/kv_pool).
   const KvBlockLayout blocks{kv_type, 1, kKvHeads, kHeadDim, kHeadDim};
   const std::size_t n_blocks = (context + kKvBlockTokens - 1) / kKvBlockTokens;
-  std::vector<std::uint8_t> cache(n_blocks * blocks.bytes());
+  const std::size_t cache_bytes = n_blocks * blocks.bytes();
+  const core::AnonymousMemory cache = core::AnonymousMemory::allocate(cache_bytes).value();
   std::vector<std::uint32_t> block_table(n_blocks);
   for (std::size_t i = 0; i < n_blocks; ++i) block_table[i] = static_cast<std::uint32_t>(i);
   const KvLayer layer = blocks.layer(0, cache.data(), blocks.bytes(), block_table.data(), block_table.size());
@@ -97,7 +100,7 @@ void BM_Attention(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.counters["scratch_bytes"] = static_cast<double>(
       AttentionScratch::floats_needed(shape, std::max(queries, kChunk), kThreads) * sizeof(float));
-  state.counters["cache_bytes"] = static_cast<double>(cache.size());
+  state.counters["cache_bytes"] = static_cast<double>(cache_bytes);
   state.counters["rss_growth"] = static_cast<double>((rss_after - rss_before) * 1024);
   state.SetLabel(std::string(name_of(isa)) + " " + std::string(name_of(kv_type)) + " " +
                  (queries == 1 ? "decode" : "prefill"));
