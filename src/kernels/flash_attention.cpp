@@ -22,6 +22,7 @@ constexpr std::size_t kTargetRows = 256;
 constexpr std::size_t kTasksPerThread = 4;
 constexpr std::size_t kMinRows = 64;
 constexpr std::size_t kAlignFloats = 16;  // 64 bytes: a cache line, an AVX-512 register
+constexpr std::size_t kLineBytes = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 std::size_t aligned(std::size_t floats) {
@@ -148,6 +149,19 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
   // Keys in [common_begin, p_first] are visible to every query of the tile.
   const std::size_t common_begin = first_visible_key(p_last, queries.window);
   for (std::size_t tile = task.tile_begin; tile < task.tile_end; ++tile) {
+    // The next tile's keys and values, asked for into L1 while this one is worked on. A head's
+    // tiles lie in different blocks of the pool (a block holds one tile of every layer and head),
+    // so each is a new stream the hardware prefetchers find only after its first misses: a
+    // one-query pass over 16k–32k positions spent most of its time waiting for them (BENCHMARKS.md,
+    // twenty-sixth session). Written out here: GCC drops a call to a function that only prefetches.
+    if (tile + 1 < task.tile_end) {
+      const std::uint8_t* next_keys = cache.key_tile(task.head, tile + 1);
+      const std::uint8_t* next_values = cache.value_row(task.head, (tile + 1) * kKeyTile);
+      for (std::size_t at = 0; at < kKeyTile * cache.k_row_bytes(); at += kLineBytes)
+        __builtin_prefetch(next_keys + at, 0, 3);
+      for (std::size_t at = 0; at < kKeyTile * cache.v_row_bytes(); at += kLineBytes)
+        __builtin_prefetch(next_values + at, 0, 3);
+    }
     const std::size_t k0 = tile * kKeyTile;
     const std::size_t n = std::min(kKeyTile, p_last + 1 - k0);  // keys past the last query: never seen
 
