@@ -47,12 +47,26 @@ using SoftmaxStepFn = void (*)(float* s, std::size_t rows, float* row_max, float
 using AccumulateFn = void (*)(const float* p, std::size_t rows, std::size_t n, const float* v,
                               std::size_t dim_v, float* acc);
 
+// scores and accumulate straight from an f16 cache, for passes of a few query rows (decoding),
+// where converting a tile into the float buffers first cost as much as the products: `tile` and
+// `rows` are what load_keys and load_values read. Each sum has the same terms in the same order as
+// load_keys + scores (load_values + accumulate) of the same variant, so the same bits. Scores of
+// positions n and past are left as whatever the tile holds there (the driver masks them).
+using ScoresF16Fn = void (*)(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile,
+                             float* s);
+using AccumulateF16Fn = void (*)(const float* p, std::size_t rows, std::size_t n,
+                                 const std::uint8_t* rows_f16, std::size_t row_bytes, std::size_t dim_v,
+                                 float* acc);
+
 struct AttentionKernels {
   std::array<LoadKeysFn, kKvTypes> load_keys{};      // by KvType
   std::array<LoadValuesFn, kKvTypes> load_values{};  // by KvType
   ScoresFn scores = nullptr;
   SoftmaxStepFn softmax_step = nullptr;
   AccumulateFn accumulate = nullptr;
+  // Optional (a variant without them converts tiles first): together or not at all.
+  ScoresF16Fn scores_f16 = nullptr;
+  AccumulateF16Fn accumulate_f16 = nullptr;
 };
 
 // Each variant's entries (empty ones fall back to the scalar variant's).

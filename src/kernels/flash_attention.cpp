@@ -23,6 +23,7 @@ constexpr std::size_t kTasksPerThread = 4;
 constexpr std::size_t kMinRows = 64;
 constexpr std::size_t kAlignFloats = 16;  // 64 bytes: a cache line, an AVX-512 register
 constexpr std::size_t kLineBytes = 64;
+constexpr std::size_t kDirectRows = 8;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 std::size_t aligned(std::size_t floats) {
@@ -144,6 +145,10 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
   std::fill(b.acc, b.acc + rows * dv, 0.0f);
 
   const auto type = static_cast<std::size_t>(cache.type);
+  // A few rows (a decoded token's query heads of one KV head) read an f16 cache directly where the
+  // variant can: converting each tile first cost as much as their products. Many rows share one
+  // conversion. The bits are the same either way (attention_kernels.hpp).
+  const bool direct = cache.type == KvType::kF16 && k.scores_f16 != nullptr && rows <= kDirectRows;
   const std::size_t p_first = queries.pos0 + task.t0;
   const std::size_t p_last = p_first + task.nt - 1;
   // Keys in [common_begin, p_first] are visible to every query of the tile.
@@ -167,14 +172,16 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
 
     const std::uint8_t* key_tile = cache.key_tile(task.head, tile);
     const float* kt = b.kt;
-    if (cache.type == KvType::kF32) {
+    if (direct) {
+      k.scores_f16(b.q, rows, dk, key_tile, b.s);
+    } else if (cache.type == KvType::kF32) {
       // Already floats in the tile layout; the columns past n score whatever the block holds there
       // (earlier keys, or zeros), and are masked below.
       kt = reinterpret_cast<const float*>(key_tile);
     } else {
       k.load_keys[type](key_tile, n, dk, b.kt);
     }
-    k.scores(b.q, rows, dk, kt, b.s);
+    if (!direct) k.scores(b.q, rows, dk, kt, b.s);
 
     const bool all_visible = n == kKeyTile && k0 >= common_begin && k0 + kKeyTile - 1 <= p_first;
     if (!all_visible) {
@@ -191,6 +198,10 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
     k.softmax_step(b.s, rows, b.max, b.sum, b.acc, dv);
 
     const std::uint8_t* value_rows = cache.value_row(task.head, k0);
+    if (direct) {
+      k.accumulate_f16(b.s, rows, n, value_rows, cache.v_row_bytes(), dv, b.acc);
+      continue;
+    }
     const float* vt = b.vt;
     if (cache.type == KvType::kF32) {
       vt = reinterpret_cast<const float*>(value_rows);

@@ -103,17 +103,26 @@ void load_values_q8_0(const std::uint8_t* rows, std::size_t row_bytes, std::size
   }
 }
 
-// R query rows against the 64 keys of a tile, all 4·R sums in registers over the dimensions.
-template <int R>
-void scores_rows(const float* q, std::size_t dim, const float* kt, float* s) {
+// 16 keys' or values' floats, from the float buffers or straight from an f16 cache.
+inline __m512 load16(const float* x) {
+  return _mm512_loadu_ps(x);
+}
+inline __m512 load16(const std::uint16_t* x) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+}
+
+// R query rows against the 64 keys of a tile (T: float, or std::uint16_t for f16), all 4·R sums in
+// registers over the dimensions.
+template <int R, typename T>
+void scores_rows(const float* q, std::size_t dim, const T* kt, float* s) {
   __m512 acc[R][4];
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   }
   for (std::size_t d = 0; d < dim; ++d) {
-    const float* k = kt + d * kKeyTile;
-    const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16);
-    const __m512 k2 = _mm512_loadu_ps(k + 32), k3 = _mm512_loadu_ps(k + 48);
+    const T* k = kt + d * kKeyTile;
+    const __m512 k0 = load16(k), k1 = load16(k + 16);
+    const __m512 k2 = load16(k + 32), k3 = load16(k + 48);
     for (int r = 0; r < R; ++r) {
       const __m512 x = _mm512_set1_ps(q[r * dim + d]);
       acc[r][0] = _mm512_fmadd_ps(x, k0, acc[r][0]);
@@ -127,7 +136,8 @@ void scores_rows(const float* q, std::size_t dim, const float* kt, float* s) {
   }
 }
 
-void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+template <typename T>
+void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s) {
   std::size_t m = 0;
   for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
   switch (rows - m) {
@@ -143,6 +153,14 @@ void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, 
     default:
       break;
   }
+}
+
+void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+  scores_of(q, rows, dim, kt, s);
+}
+
+void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s) {
+  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s);
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
@@ -180,19 +198,40 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
   }
 }
 
+// The value rows accumulate reads: n rows of floats, dim_v apart in the thread's buffer, or of
+// f16 values straight from the cache, row_bytes apart.
+struct FloatRows {
+  const float* v;
+  std::size_t dim_v;
+  const float* row(std::size_t j) const { return v + j * dim_v; }
+  __m512 load(std::size_t j, std::size_t d, __mmask16 lanes) const {
+    return _mm512_maskz_loadu_ps(lanes, row(j) + d);
+  }
+};
+struct F16Rows {
+  const std::uint8_t* rows;
+  std::size_t row_bytes;
+  const std::uint16_t* row(std::size_t j) const {
+    return reinterpret_cast<const std::uint16_t*>(rows + j * row_bytes);
+  }
+  __m512 load(std::size_t j, std::size_t d, __mmask16 lanes) const {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, row(j) + d));
+  }
+};
+
 // R rows of weights times the n value rows, into dimensions [d0, d0 + 64) of R accumulator rows:
 // 4·R sums in registers over the keys.
-template <int R>
-void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t dim_v, std::size_t d0,
+template <int R, typename Rows>
+void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, std::size_t d0,
                      float* acc) {
   __m512 sum[R][4];
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_loadu_ps(acc + r * dim_v + d0 + c * 16);
   }
   for (std::size_t j = 0; j < n; ++j) {
-    const float* row = v + j * dim_v + d0;
-    const __m512 x0 = _mm512_loadu_ps(row), x1 = _mm512_loadu_ps(row + 16);
-    const __m512 x2 = _mm512_loadu_ps(row + 32), x3 = _mm512_loadu_ps(row + 48);
+    const auto* row = v.row(j) + d0;
+    const __m512 x0 = load16(row), x1 = load16(row + 16);
+    const __m512 x2 = load16(row + 32), x3 = load16(row + 48);
     for (int r = 0; r < R; ++r) {
       const __m512 w = _mm512_set1_ps(p[r * kKeyTile + j]);
       sum[r][0] = _mm512_fmadd_ps(w, x0, sum[r][0]);
@@ -209,23 +248,23 @@ void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t 
 // The dimensions past the last whole 64 (fewer than 64), 16 at a time with the last masked, one
 // row at a time. Kept apart from the loop above: with masks in it GCC 12 moves every sum through
 // the stack on each key.
-void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+template <typename Rows>
+void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
                      std::size_t d0, float* acc) {
   for (std::size_t m = 0; m < rows; ++m) {
     for (std::size_t d = d0; d < dim_v; d += 16) {
       const __mmask16 lanes = lanes_below(dim_v - d);
       __m512 sum = _mm512_maskz_loadu_ps(lanes, acc + m * dim_v + d);
-      for (std::size_t j = 0; j < n; ++j) {
-        sum = _mm512_fmadd_ps(_mm512_set1_ps(p[m * kKeyTile + j]),
-                              _mm512_maskz_loadu_ps(lanes, v + j * dim_v + d), sum);
-      }
+      for (std::size_t j = 0; j < n; ++j)
+        sum = _mm512_fmadd_ps(_mm512_set1_ps(p[m * kKeyTile + j]), v.load(j, d, lanes), sum);
       _mm512_mask_storeu_ps(acc + m * dim_v + d, lanes, sum);
     }
   }
 }
 
-void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
-                float* acc) {
+template <typename Rows>
+void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
+                   float* acc) {
   std::size_t d0 = 0;
   for (; d0 + 64 <= dim_v; d0 += 64) {
     std::size_t m = 0;
@@ -247,6 +286,16 @@ void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v,
   if (d0 < dim_v) accumulate_tail(p, rows, n, v, dim_v, d0, acc);
 }
 
+void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                float* acc) {
+  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc);
+}
+
+void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_f16,
+                    std::size_t row_bytes, std::size_t dim_v, float* acc) {
+  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc);
+}
+
 }  // namespace
 
 AttentionKernels avx512_attention_kernels() {
@@ -256,6 +305,8 @@ AttentionKernels avx512_attention_kernels() {
   k.scores = scores;
   k.softmax_step = softmax_step;
   k.accumulate = accumulate;
+  k.scores_f16 = scores_f16;
+  k.accumulate_f16 = accumulate_f16;
   return k;
 }
 

@@ -62,8 +62,60 @@ TEST(AttentionVariants, EveryVariantHasEveryEntry) {
     EXPECT_NE(k.scores, nullptr);
     EXPECT_NE(k.softmax_step, nullptr);
     EXPECT_NE(k.accumulate, nullptr);
+    EXPECT_EQ(k.scores_f16 == nullptr, k.accumulate_f16 == nullptr) << name_of(isa);
   }
   EXPECT_NE(exact_kernels().attention.scores, nullptr);
+}
+
+// Reading an f16 cache directly gives the same bits as converting the tile first and then taking
+// the products, in the same variant: the driver picks either way by the number of rows.
+TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  const auto f16 = static_cast<std::size_t>(KvType::kF16);
+  std::size_t checked = 0;
+  for (Isa isa : fast_isas()) {
+    const AttentionKernels& k = kernel_table(isa).attention;
+    if (k.scores_f16 == nullptr) continue;
+    ++checked;
+    for (std::size_t dim : {40, 64, 128}) {
+      const auto tile = key_tile(KvType::kF16, dim, rng);
+      for (std::size_t rows : {1, 3, 4, 7, 8}) {
+        const auto q = random_floats(rows * dim, rng);
+        for (std::size_t n : {std::size_t{1}, std::size_t{29}, kKeyTile}) {
+          std::vector<float> kt(dim * kKeyTile), want(rows * kKeyTile), got(rows * kKeyTile);
+          k.load_keys[f16](tile.data(), n, dim, kt.data());
+          k.scores(q.data(), rows, dim, kt.data(), want.data());
+          k.scores_f16(q.data(), rows, dim, tile.data(), got.data());
+          for (std::size_t m = 0; m < rows; ++m) {
+            ASSERT_EQ(0,
+                      std::memcmp(want.data() + m * kKeyTile, got.data() + m * kKeyTile, n * sizeof(float)))
+                << name_of(isa) << " scores dim " << dim << " rows " << rows << " n " << n << " row " << m;
+          }
+        }
+      }
+      // Value rows with a row stride, as in the cache.
+      testing::TestKvBlocks blocks(KvType::kF16, 1, 32, dim, kKeyTile);
+      const KvLayer layer = blocks.layer();
+      const auto kf = random_floats(kKeyTile * 32, rng);
+      const auto vf = random_floats(kKeyTile * dim, rng, 3.0f);
+      store_kv(layer, 0, kKeyTile, kf.data(), 32, vf.data(), dim);
+      const std::uint8_t* v_rows = layer.value_row(0, 0);
+      for (std::size_t rows : {1, 4, 6, 8}) {
+        for (std::size_t n : {std::size_t{1}, std::size_t{29}, kKeyTile}) {
+          std::vector<float> p(rows * kKeyTile), v(kKeyTile * dim);
+          for (auto& x : p) x = unit(rng);
+          const auto acc = random_floats(rows * dim, rng);
+          auto want = acc, got = acc;
+          k.load_values[f16](v_rows, layer.v_row_bytes(), n, dim, v.data());
+          k.accumulate(p.data(), rows, n, v.data(), dim, want.data());
+          k.accumulate_f16(p.data(), rows, n, v_rows, layer.v_row_bytes(), dim, got.data());
+          ASSERT_EQ(want, got) << name_of(isa) << " accumulate dim " << dim << " rows " << rows << " n " << n;
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no variant on this CPU reads f16 caches directly";
 }
 
 // Conversions are exact (one widening or one multiply per value), so bit-equal to scalar.
