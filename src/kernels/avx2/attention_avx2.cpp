@@ -121,14 +121,22 @@ void load_values_q8_0(const std::uint8_t* rows, std::size_t row_bytes, std::size
   }
 }
 
-// R query rows against keys [j0, j0 + 16) of a tile.
-template <int R>
-void scores_block(const float* q, std::size_t dim, const float* kt, std::size_t j0, float* s) {
+// 8 keys' or values' floats, from the float buffers or straight from an f16 cache.
+inline __m256 load8(const float* x) {
+  return _mm256_loadu_ps(x);
+}
+inline __m256 load8(const std::uint16_t* x) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+}
+
+// R query rows against keys [j0, j0 + 16) of a tile (T: float, or std::uint16_t for f16).
+template <int R, typename T>
+void scores_block(const float* q, std::size_t dim, const T* kt, std::size_t j0, float* s) {
   __m256 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (std::size_t d = 0; d < dim; ++d) {
-    const __m256 k0 = _mm256_loadu_ps(kt + d * kKeyTile + j0);
-    const __m256 k1 = _mm256_loadu_ps(kt + d * kKeyTile + j0 + 8);
+    const __m256 k0 = load8(kt + d * kKeyTile + j0);
+    const __m256 k1 = load8(kt + d * kKeyTile + j0 + 8);
     for (int r = 0; r < R; ++r) {
       const __m256 x = _mm256_broadcast_ss(q + r * dim + d);
       acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
@@ -141,12 +149,13 @@ void scores_block(const float* q, std::size_t dim, const float* kt, std::size_t 
   }
 }
 
-template <int R>
-void scores_rows(const float* q, std::size_t dim, const float* kt, float* s) {
+template <int R, typename T>
+void scores_rows(const float* q, std::size_t dim, const T* kt, float* s) {
   for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16) scores_block<R>(q, dim, kt, j0, s);
 }
 
-void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+template <typename T>
+void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s) {
   std::size_t m = 0;
   for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
   switch (rows - m) {
@@ -162,6 +171,14 @@ void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, 
     default:
       break;
   }
+}
+
+void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
+  scores_of(q, rows, dim, kt, s);
+}
+
+void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s) {
+  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s);
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
@@ -199,9 +216,26 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
   }
 }
 
+// The value rows accumulate reads: n rows of floats, dim_v apart in the thread's buffer, or of
+// f16 values straight from the cache, row_bytes apart.
+struct FloatRows {
+  const float* v;
+  std::size_t dim_v;
+  const float* row(std::size_t j) const { return v + j * dim_v; }
+  float value(std::size_t j, std::size_t d) const { return row(j)[d]; }
+};
+struct F16Rows {
+  const std::uint8_t* rows;
+  std::size_t row_bytes;
+  const std::uint16_t* row(std::size_t j) const {
+    return reinterpret_cast<const std::uint16_t*>(rows + j * row_bytes);
+  }
+  float value(std::size_t j, std::size_t d) const { return _cvtsh_ss(row(j)[d]); }
+};
+
 // R rows of weights times the n value rows, into dimensions [d0, d0 + 16) of R accumulator rows.
-template <int R>
-void accumulate_block(const float* p, std::size_t n, const float* v, std::size_t dim_v, std::size_t d0,
+template <int R, typename Rows>
+void accumulate_block(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, std::size_t d0,
                       float* acc) {
   __m256 sum[R][2];
   for (int r = 0; r < R; ++r) {
@@ -209,8 +243,8 @@ void accumulate_block(const float* p, std::size_t n, const float* v, std::size_t
     sum[r][1] = _mm256_loadu_ps(acc + r * dim_v + d0 + 8);
   }
   for (std::size_t j = 0; j < n; ++j) {
-    const __m256 x0 = _mm256_loadu_ps(v + j * dim_v + d0);
-    const __m256 x1 = _mm256_loadu_ps(v + j * dim_v + d0 + 8);
+    const __m256 x0 = load8(v.row(j) + d0);
+    const __m256 x1 = load8(v.row(j) + d0 + 8);
     for (int r = 0; r < R; ++r) {
       const __m256 w = _mm256_broadcast_ss(p + r * kKeyTile + j);
       sum[r][0] = _mm256_fmadd_ps(w, x0, sum[r][0]);
@@ -224,24 +258,26 @@ void accumulate_block(const float* p, std::size_t n, const float* v, std::size_t
 }
 
 // Dimensions the 16-wide blocks leave over, one at a time in the same order of keys.
-void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+template <typename Rows>
+void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
                      std::size_t d0, float* acc) {
   for (std::size_t m = 0; m < rows; ++m) {
     for (std::size_t d = d0; d < dim_v; ++d) {
       float sum = acc[m * dim_v + d];
-      for (std::size_t j = 0; j < n; ++j) sum = std::fma(p[m * kKeyTile + j], v[j * dim_v + d], sum);
+      for (std::size_t j = 0; j < n; ++j) sum = std::fma(p[m * kKeyTile + j], v.value(j, d), sum);
       acc[m * dim_v + d] = sum;
     }
   }
 }
 
-template <int R>
-void accumulate_rows(const float* p, std::size_t n, const float* v, std::size_t dim_v, float* acc) {
+template <int R, typename Rows>
+void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, float* acc) {
   for (std::size_t d0 = 0; d0 + 16 <= dim_v; d0 += 16) accumulate_block<R>(p, n, v, dim_v, d0, acc);
 }
 
-void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
-                float* acc) {
+template <typename Rows>
+void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
+                   float* acc) {
   std::size_t m = 0;
   for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
   switch (rows - m) {
@@ -260,6 +296,16 @@ void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v,
   if (dim_v % 16 != 0) accumulate_tail(p, rows, n, v, dim_v, dim_v / 16 * 16, acc);
 }
 
+void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
+                float* acc) {
+  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc);
+}
+
+void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_f16,
+                    std::size_t row_bytes, std::size_t dim_v, float* acc) {
+  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc);
+}
+
 }  // namespace
 
 AttentionKernels avx2_attention_kernels() {
@@ -269,6 +315,8 @@ AttentionKernels avx2_attention_kernels() {
   k.scores = scores;
   k.softmax_step = softmax_step;
   k.accumulate = accumulate;
+  k.scores_f16 = scores_f16;
+  k.accumulate_f16 = accumulate_f16;
   return k;
 }
 
