@@ -1,5 +1,9 @@
 // Tiled attention for one layer of Llama-3.2-1B's shape (32 query heads sharing 8 key/value heads
-// of 64 dims) over a KV cache of `context` positions, on a pool of 2 threads.
+// of 64 dims, 16 layers) over a KV cache of `context` positions, on a pool of 2 threads. The cache
+// holds every layer, laid out as the server's pool lays it out (a block holds one tile of every
+// layer and head, so a head's tiles of one layer lie a block apart), and each call attends the next
+// layer in turn, as the forward pass does: a layer's cache is read from memory, not from the cache a
+// call before left it in.
 //
 //   prefill: a chunk of 64 queries at the end of the context (positions context−64 … context−1),
 //            as the last chunk of a long prompt computes it; reported per query token. At long
@@ -9,7 +13,8 @@
 // Counters: per_token (seconds per query token, which must grow linearly with the context),
 // per_key (seconds per token per cached key: flat when it does), scratch_bytes (everything the
 // attention uses besides the cache: the same at every context) and rss_growth (peak resident
-// memory gained while the benchmark loop ran: 0 — nothing is allocated per call).
+// memory gained while the benchmark loop ran: 0 — nothing is allocated per call), and bytes_per_second
+// (one layer's cache over the time of a call, to set beside the machine's read bandwidth).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
@@ -28,7 +33,7 @@
 namespace pensieve::kernels {
 namespace {
 
-constexpr std::size_t kHeads = 32, kKvHeads = 8, kHeadDim = 64;
+constexpr std::size_t kHeads = 32, kKvHeads = 8, kHeadDim = 64, kLayers = 16;
 constexpr std::size_t kChunk = 64;
 constexpr std::size_t kServeChunk = 256;  // engine::SchedulerOptions::prompt_chunk
 constexpr unsigned kThreads = 2;
@@ -51,23 +56,26 @@ void BM_Attention(benchmark::State& state) {
   const AttentionShape shape{kHeads, kKvHeads, kHeadDim, kHeadDim};
   const std::size_t kv_dim = kKvHeads * kHeadDim;
 
-  // The cache — one layer's blocks, in order — filled with random keys and values (as after
-  // RoPE, roughly unit scale); in anonymous memory on huge pages where the kernel gives them, as
-  // the server's block pool is (model/kv_pool).
-  const KvBlockLayout blocks{kv_type, 1, kKvHeads, kHeadDim, kHeadDim};
+  // The cache — the blocks in order — filled with random keys and values (as after RoPE, roughly
+  // unit scale; every layer the same); in anonymous memory on huge pages where the kernel gives
+  // them, as the server's block pool is (model/kv_pool).
+  const KvBlockLayout blocks{kv_type, kLayers, kKvHeads, kHeadDim, kHeadDim};
   const std::size_t n_blocks = (context + kKvBlockTokens - 1) / kKvBlockTokens;
   const std::size_t cache_bytes = n_blocks * blocks.bytes();
   const core::AnonymousMemory cache = core::AnonymousMemory::allocate(cache_bytes).value();
   std::vector<std::uint32_t> block_table(n_blocks);
   for (std::size_t i = 0; i < n_blocks; ++i) block_table[i] = static_cast<std::uint32_t>(i);
-  const KvLayer layer = blocks.layer(0, cache.data(), blocks.bytes(), block_table.data(), block_table.size());
+  std::vector<KvLayer> layers;
+  for (std::size_t l = 0; l < kLayers; ++l)
+    layers.push_back(blocks.layer(l, cache.data(), blocks.bytes(), block_table.data(), block_table.size()));
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> k(kChunk * kv_dim), v(kChunk * kv_dim);
   for (std::size_t p = 0; p < context; p += kChunk) {
     for (auto& x : k) x = dist(rng);
     for (auto& x : v) x = dist(rng);
-    store_kv(layer, p, std::min(kChunk, context - p), k.data(), kv_dim, v.data(), kv_dim);
+    for (const KvLayer& layer : layers)
+      store_kv(layer, p, std::min(kChunk, context - p), k.data(), kv_dim, v.data(), kv_dim);
   }
   std::vector<float> q(queries * kHeads * kHeadDim), out(queries * kHeads * kHeadDim);
   for (auto& x : q) x = dist(rng);
@@ -83,12 +91,14 @@ void BM_Attention(benchmark::State& state) {
   args.out = out.data();
   args.out_stride = kHeads * kHeadDim;
   const KernelTable& table = kernel_table(isa);
-  flash_attention(table, pool, shape, layer, args, scratch);  // warm: pages touched, threads awake
+  flash_attention(table, pool, shape, layers[0], args, scratch);  // warm: threads awake
 
   const long rss_before = peak_rss_kib();
+  std::size_t next = 1;
   for (auto _ : state) {
-    flash_attention(table, pool, shape, layer, args, scratch);
+    flash_attention(table, pool, shape, layers[next], args, scratch);
     benchmark::DoNotOptimize(out.data());
+    next = (next + 1) % kLayers;
   }
   const long rss_after = peak_rss_kib();
 
@@ -101,6 +111,8 @@ void BM_Attention(benchmark::State& state) {
   state.counters["scratch_bytes"] = static_cast<double>(
       AttentionScratch::floats_needed(shape, std::max(queries, kChunk), kThreads) * sizeof(float));
   state.counters["cache_bytes"] = static_cast<double>(cache_bytes);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(n_blocks * blocks.layer_bytes()));
   state.counters["rss_growth"] = static_cast<double>((rss_after - rss_before) * 1024);
   state.SetLabel(std::string(name_of(isa)) + " " + std::string(name_of(kv_type)) + " " +
                  (queries == 1 ? "decode" : "prefill"));

@@ -52,11 +52,15 @@ using AccumulateFn = void (*)(const float* p, std::size_t rows, std::size_t n, c
 // `rows` are what load_keys and load_values read. Each sum has the same terms in the same order as
 // load_keys + scores (load_values + accumulate) of the same variant, so the same bits. Scores of
 // positions n and past are left as whatever the tile holds there (the driver masks them).
+// `ahead`, where not null, points at as many bytes as the call reads from the cache (a key tile, or
+// n value rows): the part the driver reads a few calls later. The variant asks for them into L2 as
+// it goes, a line for each line it reads, so that memory works while the products run; that
+// changes no result.
 using ScoresF16Fn = void (*)(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile,
-                             float* s);
+                             float* s, const std::uint8_t* ahead);
 using AccumulateF16Fn = void (*)(const float* p, std::size_t rows, std::size_t n,
                                  const std::uint8_t* rows_f16, std::size_t row_bytes, std::size_t dim_v,
-                                 float* acc);
+                                 float* acc, const std::uint8_t* ahead);
 
 struct AttentionKernels {
   std::array<LoadKeysFn, kKvTypes> load_keys{};      // by KvType

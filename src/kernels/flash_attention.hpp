@@ -6,8 +6,10 @@
 // Work is split over the thread pool by (key/value head × query tile): the query rows of a tile
 // are all the query heads that share one key/value head, for several consecutive tokens, so each
 // key and value row converted from the cache serves every one of them. A single query (decoding)
-// has only n_head_kv such tasks, so there the keys are split too and the partial softmax states
-// (max, sum, weighted values) merged at the end, keeping every thread busy even with few heads.
+// is split by its keys instead: each task takes a range of key tiles for every head, so it reads
+// the cache in the order a block lays it out, and the partial softmax states (max, sum, weighted
+// values) are merged at the end; with too few tiles to keep every thread busy the heads are split
+// into groups too.
 //
 // The inner loops come from the KernelTable (attention_kernels.hpp); this file is the same for
 // every instruction set.
@@ -58,8 +60,9 @@ class AttentionScratch {
                               const AttentionQueries&, AttentionScratch&);
   std::size_t query_tile_ = 0;     // tokens per query tile
   std::size_t rows_ = 0;           // query rows per tile: group · query_tile_
+  std::size_t buffer_rows_ = 0;    // rows a thread's buffers hold: rows_, or n_head if more
   std::size_t thread_floats_ = 0;  // one thread's share
-  std::size_t max_splits_ = 0;     // key splits of a single query, per key/value head
+  std::size_t max_splits_ = 0;     // key splits of a single query
   unsigned threads_ = 0;
   std::vector<float> buffer_;
   float* base_ = nullptr;  // buffer_ aligned to a cache line

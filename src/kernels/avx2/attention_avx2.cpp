@@ -130,11 +130,15 @@ inline __m256 load8(const std::uint16_t* x) {
 }
 
 // R query rows against keys [j0, j0 + 16) of a tile (T: float, or std::uint16_t for f16).
+// `ahead`, when not null: a line every other dimension asked for into L2 (the lines a later call
+// reads, one request per line an f16 tile's pass reads; the `ahead` of ScoresF16Fn), so the
+// requests are spread over the products.
 template <int R, typename T>
-void scores_block(const float* q, std::size_t dim, const T* kt, std::size_t j0, float* s) {
+void scores_block(const float* q, std::size_t dim, const T* kt, std::size_t j0, float* s, const char* ahead) {
   __m256 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (std::size_t d = 0; d < dim; ++d) {
+    if (ahead != nullptr && d % 2 == 0) _mm_prefetch(ahead + d * 32, _MM_HINT_T1);
     const __m256 k0 = load8(kt + d * kKeyTile + j0);
     const __m256 k1 = load8(kt + d * kKeyTile + j0 + 8);
     for (int r = 0; r < R; ++r) {
@@ -149,24 +153,28 @@ void scores_block(const float* q, std::size_t dim, const T* kt, std::size_t j0, 
   }
 }
 
+// `ahead`, when not null: dim·128 bytes (an f16 tile's), a quarter asked for by each block of keys.
 template <int R, typename T>
-void scores_rows(const float* q, std::size_t dim, const T* kt, float* s) {
-  for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16) scores_block<R>(q, dim, kt, j0, s);
+void scores_rows(const float* q, std::size_t dim, const T* kt, float* s, const char* ahead) {
+  for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16)
+    scores_block<R>(q, dim, kt, j0, s, ahead != nullptr ? ahead + j0 / 16 * dim * 32 : nullptr);
 }
 
 template <typename T>
-void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s) {
+void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s, const char* ahead) {
   std::size_t m = 0;
-  for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
+  // (The first pass over the tile asks for `ahead`.)
+  for (; m + 4 <= rows; m += 4, ahead = nullptr)
+    scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
   switch (rows - m) {
     case 3:
-      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     case 2:
-      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     case 1:
-      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     default:
       break;
@@ -174,11 +182,13 @@ void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, f
 }
 
 void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
-  scores_of(q, rows, dim, kt, s);
+  scores_of(q, rows, dim, kt, s, nullptr);
 }
 
-void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s) {
-  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s);
+void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
+                const std::uint8_t* ahead) {
+  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s,
+            reinterpret_cast<const char*>(ahead));
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
@@ -234,15 +244,17 @@ struct F16Rows {
 };
 
 // R rows of weights times the n value rows, into dimensions [d0, d0 + 16) of R accumulator rows.
+// `ahead`, when not null: a line every other key asked for.
 template <int R, typename Rows>
 void accumulate_block(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, std::size_t d0,
-                      float* acc) {
+                      float* acc, const char* ahead) {
   __m256 sum[R][2];
   for (int r = 0; r < R; ++r) {
     sum[r][0] = _mm256_loadu_ps(acc + r * dim_v + d0);
     sum[r][1] = _mm256_loadu_ps(acc + r * dim_v + d0 + 8);
   }
   for (std::size_t j = 0; j < n; ++j) {
+    if (ahead != nullptr && j % 2 == 0) _mm_prefetch(ahead + j * 32, _MM_HINT_T1);
     const __m256 x0 = load8(v.row(j) + d0);
     const __m256 x1 = load8(v.row(j) + d0 + 8);
     for (int r = 0; r < R; ++r) {
@@ -270,25 +282,30 @@ void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows
   }
 }
 
+// `ahead`, when not null: n·32 bytes for each 16 dimensions (as many as n f16 value rows hold).
 template <int R, typename Rows>
-void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, float* acc) {
-  for (std::size_t d0 = 0; d0 + 16 <= dim_v; d0 += 16) accumulate_block<R>(p, n, v, dim_v, d0, acc);
+void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, float* acc,
+                     const char* ahead) {
+  for (std::size_t d0 = 0; d0 + 16 <= dim_v; d0 += 16)
+    accumulate_block<R>(p, n, v, dim_v, d0, acc, ahead != nullptr ? ahead + d0 / 16 * n * 32 : nullptr);
 }
 
 template <typename Rows>
 void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
-                   float* acc) {
+                   float* acc, const char* ahead) {
   std::size_t m = 0;
-  for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+  // (The first pass over the values asks for `ahead`.)
+  for (; m + 4 <= rows; m += 4, ahead = nullptr)
+    accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v, ahead);
   switch (rows - m) {
     case 3:
-      accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v, ahead);
       break;
     case 2:
-      accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v, ahead);
       break;
     case 1:
-      accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v);
+      accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, acc + m * dim_v, ahead);
       break;
     default:
       break;
@@ -298,12 +315,12 @@ void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& 
 
 void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
                 float* acc) {
-  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc);
+  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc, nullptr);
 }
 
 void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_f16,
-                    std::size_t row_bytes, std::size_t dim_v, float* acc) {
-  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc);
+                    std::size_t row_bytes, std::size_t dim_v, float* acc, const std::uint8_t* ahead) {
+  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
 }
 
 }  // namespace

@@ -111,16 +111,26 @@ inline __m512 load16(const std::uint16_t* x) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
 }
 
+// Asks for the two lines at `at` into L2: the lines a later call reads, one request per line this
+// one reads (the `ahead` of ScoresF16Fn and AccumulateF16Fn), so the requests are spread over the
+// products.
+inline void ask_for_two_lines(const char* at) {
+  _mm_prefetch(at, _MM_HINT_T1);
+  _mm_prefetch(at + 64, _MM_HINT_T1);
+}
+
 // R query rows against the 64 keys of a tile (T: float, or std::uint16_t for f16), all 4·R sums in
-// registers over the dimensions.
+// registers over the dimensions. `ahead`, when not null: as many bytes as the tile's, asked for
+// 128 a dimension.
 template <int R, typename T>
-void scores_rows(const float* q, std::size_t dim, const T* kt, float* s) {
+void scores_rows(const float* q, std::size_t dim, const T* kt, float* s, const char* ahead) {
   __m512 acc[R][4];
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   }
   for (std::size_t d = 0; d < dim; ++d) {
     const T* k = kt + d * kKeyTile;
+    if (ahead != nullptr) ask_for_two_lines(ahead + d * 128);
     const __m512 k0 = load16(k), k1 = load16(k + 16);
     const __m512 k2 = load16(k + 32), k3 = load16(k + 48);
     for (int r = 0; r < R; ++r) {
@@ -137,18 +147,20 @@ void scores_rows(const float* q, std::size_t dim, const T* kt, float* s) {
 }
 
 template <typename T>
-void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s) {
+void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, float* s, const char* ahead) {
   std::size_t m = 0;
-  for (; m + 4 <= rows; m += 4) scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile);
+  // (The first pass over the tile asks for `ahead`.)
+  for (; m + 4 <= rows; m += 4, ahead = nullptr)
+    scores_rows<4>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
   switch (rows - m) {
     case 3:
-      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<3>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     case 2:
-      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<2>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     case 1:
-      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile);
+      scores_rows<1>(q + m * dim, dim, kt, s + m * kKeyTile, ahead);
       break;
     default:
       break;
@@ -156,11 +168,13 @@ void scores_of(const float* q, std::size_t rows, std::size_t dim, const T* kt, f
 }
 
 void scores(const float* q, std::size_t rows, std::size_t dim, const float* kt, float* s) {
-  scores_of(q, rows, dim, kt, s);
+  scores_of(q, rows, dim, kt, s, nullptr);
 }
 
-void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s) {
-  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s);
+void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
+                const std::uint8_t* ahead) {
+  scores_of(q, rows, dim, reinterpret_cast<const std::uint16_t*>(tile), s,
+            reinterpret_cast<const char*>(ahead));
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
@@ -220,16 +234,17 @@ struct F16Rows {
 };
 
 // R rows of weights times the n value rows, into dimensions [d0, d0 + 64) of R accumulator rows:
-// 4·R sums in registers over the keys.
+// 4·R sums in registers over the keys. `ahead`, when not null: 128 bytes a key asked for.
 template <int R, typename Rows>
 void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, std::size_t d0,
-                     float* acc) {
+                     float* acc, const char* ahead) {
   __m512 sum[R][4];
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_loadu_ps(acc + r * dim_v + d0 + c * 16);
   }
   for (std::size_t j = 0; j < n; ++j) {
     const auto* row = v.row(j) + d0;
+    if (ahead != nullptr) ask_for_two_lines(ahead + j * 128);
     const __m512 x0 = load16(row), x1 = load16(row + 16);
     const __m512 x2 = load16(row + 32), x3 = load16(row + 48);
     for (int r = 0; r < R; ++r) {
@@ -262,22 +277,26 @@ void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows
   }
 }
 
+// `ahead`, when not null: n·128 bytes for each 64 dimensions (as many as n f16 value rows hold),
+// asked for by the first pass over those dimensions.
 template <typename Rows>
 void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
-                   float* acc) {
+                   float* acc, const char* ahead) {
   std::size_t d0 = 0;
   for (; d0 + 64 <= dim_v; d0 += 64) {
+    const char* these = ahead != nullptr ? ahead + d0 / 64 * n * 128 : nullptr;
     std::size_t m = 0;
-    for (; m + 4 <= rows; m += 4) accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+    for (; m + 4 <= rows; m += 4, these = nullptr)
+      accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v, these);
     switch (rows - m) {
       case 3:
-        accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        accumulate_rows<3>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v, these);
         break;
       case 2:
-        accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        accumulate_rows<2>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v, these);
         break;
       case 1:
-        accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v);
+        accumulate_rows<1>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v, these);
         break;
       default:
         break;
@@ -288,12 +307,12 @@ void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& 
 
 void accumulate(const float* p, std::size_t rows, std::size_t n, const float* v, std::size_t dim_v,
                 float* acc) {
-  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc);
+  accumulate_of(p, rows, n, FloatRows{v, dim_v}, dim_v, acc, nullptr);
 }
 
 void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_f16,
-                    std::size_t row_bytes, std::size_t dim_v, float* acc) {
-  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc);
+                    std::size_t row_bytes, std::size_t dim_v, float* acc, const std::uint8_t* ahead) {
+  accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
 }
 
 }  // namespace

@@ -53,11 +53,11 @@ TEST_F(ServingMemory, HandComputedFiguresForTheFixture) {
   // Attention tiles: 2 query heads share each KV head, so a query tile holds up to 128 tokens
   // (256 rows); here it holds all 67 rows of a step, 134 rows. Per thread: queries 134 × 128, a
   // key tile 128 × 64, a value tile 64 × 128, scores 134 × 64, accumulators 134 × 128, maxima and
-  // sums 2 × 134, each buffer rounded up to 16 floats (maxima and sums to 144). Split decoding (4
-  // tasks per thread over 2 KV heads: 4 splits) keeps 2 heads × 4 splits × 2 rows × (128 + 2)
-  // partial floats; 16 floats of alignment slack.
+  // sums 2 × 134, each buffer rounded up to 16 floats (maxima and sums to 144). Split decoding (up
+  // to 4 tasks per thread, each a range of the keys: 8 splits) keeps 8 splits × 4 query heads ×
+  // (128 + 2) partial floats; 16 floats of alignment slack.
   const std::uint64_t attention =
-      2 * (134 * 128 + 128 * 64 + 64 * 128 + 134 * 64 + 134 * 128 + 2 * 144) + 2 * 4 * 2 * 130 + 16;
+      2 * (134 * 128 + 128 * 64 + 64 * 128 + 134 * 64 + 134 * 128 + 2 * 144) + 8 * 4 * 130 + 16;
   // The kernels' scratch on each of the 2 threads for inputs up to 512 wide: AVX2 Q6_K's transposed
   // activations, 67 rows × 2 blocks × 320 bytes = 42880 (more than AVX-512's 4 panels × 20 × 512),
   // and AVX-512's per-input figures, 67 rows × 128 bytes (512 / 16 groups × 4) = 8576; each held

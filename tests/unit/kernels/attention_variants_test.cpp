@@ -68,7 +68,8 @@ TEST(AttentionVariants, EveryVariantHasEveryEntry) {
 }
 
 // Reading an f16 cache directly gives the same bits as converting the tile first and then taking
-// the products, in the same variant: the driver picks either way by the number of rows.
+// the products, in the same variant: the driver picks either way by the number of rows. Asking for
+// the bytes of a later call (`ahead`) as it goes changes none of them.
 TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
@@ -80,17 +81,22 @@ TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
     ++checked;
     for (std::size_t dim : {40, 64, 128}) {
       const auto tile = key_tile(KvType::kF16, dim, rng);
+      const auto later_tile = key_tile(KvType::kF16, dim, rng);
       for (std::size_t rows : {1, 3, 4, 7, 8}) {
         const auto q = random_floats(rows * dim, rng);
         for (std::size_t n : {std::size_t{1}, std::size_t{29}, kKeyTile}) {
           std::vector<float> kt(dim * kKeyTile), want(rows * kKeyTile), got(rows * kKeyTile);
           k.load_keys[f16](tile.data(), n, dim, kt.data());
           k.scores(q.data(), rows, dim, kt.data(), want.data());
-          k.scores_f16(q.data(), rows, dim, tile.data(), got.data());
-          for (std::size_t m = 0; m < rows; ++m) {
-            ASSERT_EQ(0,
-                      std::memcmp(want.data() + m * kKeyTile, got.data() + m * kKeyTile, n * sizeof(float)))
-                << name_of(isa) << " scores dim " << dim << " rows " << rows << " n " << n << " row " << m;
+          for (const std::uint8_t* ahead : {static_cast<const std::uint8_t*>(nullptr), later_tile.data()}) {
+            std::fill(got.begin(), got.end(), 0.0f);
+            k.scores_f16(q.data(), rows, dim, tile.data(), got.data(), ahead);
+            for (std::size_t m = 0; m < rows; ++m) {
+              ASSERT_EQ(0,
+                        std::memcmp(want.data() + m * kKeyTile, got.data() + m * kKeyTile, n * sizeof(float)))
+                  << name_of(isa) << " scores dim " << dim << " rows " << rows << " n " << n << " row " << m
+                  << (ahead != nullptr ? " asking ahead" : "");
+            }
           }
         }
       }
@@ -101,16 +107,21 @@ TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
       const auto vf = random_floats(kKeyTile * dim, rng, 3.0f);
       store_kv(layer, 0, kKeyTile, kf.data(), 32, vf.data(), dim);
       const std::uint8_t* v_rows = layer.value_row(0, 0);
+      const std::vector<std::uint8_t> later_rows(kKeyTile * layer.v_row_bytes());
       for (std::size_t rows : {1, 4, 6, 8}) {
         for (std::size_t n : {std::size_t{1}, std::size_t{29}, kKeyTile}) {
           std::vector<float> p(rows * kKeyTile), v(kKeyTile * dim);
           for (auto& x : p) x = unit(rng);
           const auto acc = random_floats(rows * dim, rng);
-          auto want = acc, got = acc;
+          auto want = acc;
           k.load_values[f16](v_rows, layer.v_row_bytes(), n, dim, v.data());
           k.accumulate(p.data(), rows, n, v.data(), dim, want.data());
-          k.accumulate_f16(p.data(), rows, n, v_rows, layer.v_row_bytes(), dim, got.data());
-          ASSERT_EQ(want, got) << name_of(isa) << " accumulate dim " << dim << " rows " << rows << " n " << n;
+          for (const std::uint8_t* ahead : {static_cast<const std::uint8_t*>(nullptr), later_rows.data()}) {
+            auto got = acc;
+            k.accumulate_f16(p.data(), rows, n, v_rows, layer.v_row_bytes(), dim, got.data(), ahead);
+            ASSERT_EQ(want, got) << name_of(isa) << " accumulate dim " << dim << " rows " << rows << " n "
+                                 << n << (ahead != nullptr ? " asking ahead" : "");
+          }
         }
       }
     }

@@ -122,6 +122,13 @@ TEST(FlashAttention, SingleQueryDecodingSplitsKeysAcrossThreads) {
       // Eight heads, a context ending mid-tile, a position on a tile boundary.
       check({8, 4, 64, 64, type, 1030, 1024, 1, 0, threads}, rng);
       check({2, 8, 128, 128, type, 200, 0, 1, 0, threads}, rng);
+      // Three tiles: too few to keep the threads busy, so the heads go in groups too (of 4, 3 with
+      // a short last group, and 2 heads for 1, 2 and 3 threads).
+      check({8, 4, 64, 64, type, 200, 150, 1, 0, threads}, rng);
+      // A scratch planned for one query: its buffers still hold every head's rows.
+      check({8, 4, 64, 64, type, 1030, 1024, 1, 0, threads, 1}, rng);
+      // Head dims that are no multiple of 64.
+      check({2, 8, 96, 96, type, 700, 650, 1, 0, threads}, rng);
     }
   }
 }
