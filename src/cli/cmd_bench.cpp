@@ -33,6 +33,7 @@ struct BenchCommandOptions {
   unsigned threads = 0;  // 0: one per physical core
   std::uint32_t n_prompt = 512;
   std::uint32_t n_gen = 128;
+  std::uint32_t depth = 0;
   std::uint32_t streams = 0;
   std::uint32_t repetitions = 3;
   std::uint32_t batch = engine::BenchOptions{}.batch;
@@ -83,14 +84,18 @@ double gb_per_s(const core::BandwidthResult& b) {
   return b.bytes_per_second / 1e9;
 }
 
-// tg tokens/s × weight bytes per token, as a share of the measured read bandwidth.
-std::optional<double> decode_fraction(const BenchReport& r) {
-  if (!r.bench || !r.bench->generation || !r.bandwidth) return std::nullopt;
-  return r.bench->generation->mean * static_cast<double>(r.facts.decode_bytes_per_token) /
-         r.bandwidth->bytes_per_second;
+// What a tg step reads: the weights, and at a depth the KV cache too.
+double decode_bytes(const BenchReport& r) {
+  return static_cast<double>(r.facts.decode_bytes_per_token + r.bench->kv_read_bytes_per_token);
 }
 
-// Each bracketed tg run × weight bytes per token, as a share of the mean of the bandwidth readings
+// tg tokens/s × bytes read per token, as a share of the measured read bandwidth.
+std::optional<double> decode_fraction(const BenchReport& r) {
+  if (!r.bench || !r.bench->generation || !r.bandwidth) return std::nullopt;
+  return r.bench->generation->mean * decode_bytes(r) / r.bandwidth->bytes_per_second;
+}
+
+// Each bracketed tg run × bytes read per token, as a share of the mean of the bandwidth readings
 // just before and after it; sorted.
 std::vector<double> bracketed_fractions(const BenchReport& r) {
   std::vector<double> fractions;
@@ -98,7 +103,7 @@ std::vector<double> bracketed_fractions(const BenchReport& r) {
   const engine::BracketedDecode& b = *r.bench->bracketed;
   for (std::size_t i = 0; i < b.tokens_per_s.size(); ++i) {
     const double bandwidth = (b.bandwidth[i] + b.bandwidth[i + 1]) / 2;
-    fractions.push_back(b.tokens_per_s[i] * static_cast<double>(r.facts.decode_bytes_per_token) / bandwidth);
+    fractions.push_back(b.tokens_per_s[i] * decode_bytes(r) / bandwidth);
   }
   std::sort(fractions.begin(), fractions.end());
   return fractions;
@@ -155,8 +160,9 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
       rows.back().push_back(test);
       rows.back().push_back(fixed(s.mean, 2) + " ± " + fixed(s.stddev, 2));
     };
-    if (r.bench->prompt) add("pp" + std::to_string(options.n_prompt), *r.bench->prompt);
-    if (r.bench->generation) add("tg" + std::to_string(options.n_gen), *r.bench->generation);
+    const std::string at_depth = options.depth > 0 ? " @ d" + std::to_string(options.depth) : "";
+    if (r.bench->prompt) add("pp" + std::to_string(options.n_prompt) + at_depth, *r.bench->prompt);
+    if (r.bench->generation) add("tg" + std::to_string(options.n_gen) + at_depth, *r.bench->generation);
     if (r.bench->streams) {
       add("tg" + std::to_string(options.n_gen) + " ×" + std::to_string(options.streams), *r.bench->streams);
     }
@@ -186,11 +192,15 @@ void print_text(const BenchReport& r, const BenchCommandOptions& options) {
               << fixed(b.worst_bytes_per_second / 1e9, 2) << " GB/s)\n";
   }
   if (const auto fraction = decode_fraction(r)) {
-    const double per_token = static_cast<double>(r.facts.decode_bytes_per_token);
+    const double per_token = decode_bytes(r);
+    const std::string kv =
+        r.bench->kv_read_bytes_per_token > 0
+            ? " + " + memory::format_bytes(r.bench->kv_read_bytes_per_token) + " of KV cache"
+            : std::string();
     std::cout << "decode: " << fixed(r.bench->generation->mean, 2) << " t/s × "
-              << memory::format_bytes(r.facts.decode_bytes_per_token)
-              << " of weights per token = " << fixed(r.bench->generation->mean * per_token / 1e9, 2)
-              << " GB/s, " << fixed(100 * *fraction, 1) << "% of the read bandwidth\n";
+              << memory::format_bytes(r.facts.decode_bytes_per_token) << " of weights" << kv
+              << " per token = " << fixed(r.bench->generation->mean * per_token / 1e9, 2) << " GB/s, "
+              << fixed(100 * *fraction, 1) << "% of the read bandwidth\n";
   }
   if (const std::vector<double> fractions = bracketed_fractions(r); !fractions.empty()) {
     std::cout << "decode against the bandwidth read just before and after each run: "
@@ -221,6 +231,7 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
     out["isa"] = kernels::name_of(r.model->kernels().isa);
     out["n_prompt"] = options.n_prompt;
     out["n_gen"] = options.n_gen;
+    out["n_depth"] = options.depth;
     out["reps"] = options.repetitions;
     out["batch"] = b.max_batch;
     out["kv_type"] = options.kv_type;
@@ -246,6 +257,7 @@ void print_json(const BenchReport& r, const BenchCommandOptions& options) {
                               {"scratch_bytes", b.estimate.scratch_bytes},
                               {"total_bytes", b.estimate.total()}};
     out["decode_bytes_per_token"] = r.facts.decode_bytes_per_token;
+    out["kv_read_bytes_per_token"] = b.kv_read_bytes_per_token;
   }
   if (r.bandwidth) {
     out["read_bandwidth_gb_per_s"] = gb_per_s(*r.bandwidth);
@@ -310,6 +322,7 @@ Status run_bench_command(const BenchCommandOptions& options) {
     if (!kv_type) return kv_type.error().with_context("--kv-type");
     engine::BenchOptions bench_options{.n_prompt = options.n_prompt,
                                        .n_gen = options.n_gen,
+                                       .depth = options.depth,
                                        .repetitions = options.repetitions,
                                        .batch = options.batch,
                                        .kv_type = *kv_type,
@@ -364,6 +377,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--n-gen,-n", options->n_gen,
                   "tokens generated by the tg test, one random token id per step; 0 skips it")
+      ->capture_default_str();
+  cmd->add_option("--depth,-d", options->depth,
+                  "tokens already in the context when each pp and tg run starts (computed once, untimed), "
+                  "as llama-bench's -d")
       ->capture_default_str();
   cmd->add_option("--repetitions,-r", options->repetitions, "timed runs of each test, after one warm-up")
       ->check(CLI::Range(1u, 100000u))

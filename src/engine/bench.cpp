@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "kernels/kv_cache.hpp"
 #include "memory/proc_parsers.hpp"
 #include "memory/text_file.hpp"
 #include "tensor/type.hpp"
@@ -37,10 +38,20 @@ class BenchRunner {
     for (auto& t : prompt_) t = token(rng);
     gen_.resize(options.n_gen + 1);  // the first one is the token the sequence starts with
     for (auto& t : gen_) t = token(rng);
+    depth_.resize(options.depth);
+    for (auto& t : depth_) t = token(rng);
+  }
+
+  // The depth's tokens into the sequence, once; each run then starts from them.
+  Status fill_depth() {
+    if (depth_.empty()) return {};
+    report("depth " + std::to_string(depth_.size()));
+    seq_.clear();
+    return model_.forward(seq_, depth_, {}, {});
   }
 
   Result<double> prompt_run() {
-    seq_.clear();
+    seq_.truncate(options_.depth);
     const std::uint32_t last = options_.n_prompt - 1;
     const auto start = Clock::now();
     PENSIEVE_TRY(model_.forward(seq_, prompt_, std::span(&last, 1), logits_));
@@ -48,7 +59,7 @@ class BenchRunner {
   }
 
   Result<double> generation_run() {
-    seq_.clear();
+    seq_.truncate(options_.depth);
     PENSIEVE_TRY(model_.forward(seq_, std::span(gen_.data(), 1), {}, {}));
     const std::uint32_t row = 0;
     const auto start = Clock::now();
@@ -122,6 +133,7 @@ class BenchRunner {
   std::vector<float> logits_;         // (n_vocab) of the one row each call asks for
   std::vector<std::int32_t> prompt_;  // (n_prompt)
   std::vector<std::int32_t> gen_;     // (n_gen + 1)
+  std::vector<std::int32_t> depth_;   // (depth)
   // The tg×S test's sequences, their shared workspace and their logits, made on its first run.
   static constexpr std::uint32_t kFirstRow = 0;
   std::optional<model::Workspace> workspace_;
@@ -155,8 +167,14 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
     return make_error(ErrorCode::kInvalidArgument,
                       "nothing to measure: both the prompt and generation lengths are 0");
   }
-  // Both tests start from an empty sequence: pp fills n_prompt positions, tg 1 + n_gen.
+  if (options.depth > 0 && options.streams > 1) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "a depth applies to the pp and tg tests, not to several streams: give one or the other");
+  }
+  // Both tests start from the depth's tokens: pp adds n_prompt positions, tg 1 + n_gen.
   const std::uint64_t n_ctx =
+      options.depth +
       std::max<std::uint64_t>(options.n_prompt, options.n_gen == 0 ? 0 : std::uint64_t{options.n_gen} + 1);
   if (n_ctx > model::Model::kMaxContext) {
     return make_error(ErrorCode::kInvalidArgument, std::to_string(n_ctx) +
@@ -170,17 +188,30 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
   result.estimate = model::estimate_memory(model.hparams(), model.weights_bytes(), result.n_ctx, 1,
                                            sequence_options, model.threads());
 
+  if (options.depth > 0) {
+    // A tg step at position p reads p + 1 positions of every layer; the run's mean is depth + 1 +
+    // n_gen / 2 (the untimed first token, then n_gen steps).
+    const model::Hyperparams& hp = model.hparams();
+    const std::uint64_t per_position = std::uint64_t{hp.n_layer} * hp.n_head_kv *
+                                       (kernels::kv_row_bytes(options.kv_type, hp.head_dim_k) +
+                                        kernels::kv_row_bytes(options.kv_type, hp.head_dim_v));
+    result.kv_read_bytes_per_token = per_position * (options.depth + 1) + per_position * options.n_gen / 2;
+  }
+
   auto seq = model.create_sequence(result.n_ctx, sequence_options);
   if (!seq) return seq.error();
   BenchRunner runner(model, std::move(*seq), options);
+  PENSIEVE_TRY(runner.fill_depth());
+  const std::string at_depth = options.depth > 0 ? " @ d" + std::to_string(options.depth) : "";
   if (options.n_prompt > 0) {
-    auto stats = runner.measure("pp" + std::to_string(options.n_prompt), [&] { return runner.prompt_run(); });
+    auto stats = runner.measure("pp" + std::to_string(options.n_prompt) + at_depth,
+                                [&] { return runner.prompt_run(); });
     if (!stats) return stats.error();
     result.prompt = std::move(*stats);
   }
   if (options.n_gen > 0) {
-    auto stats =
-        runner.measure("tg" + std::to_string(options.n_gen), [&] { return runner.generation_run(); });
+    auto stats = runner.measure("tg" + std::to_string(options.n_gen) + at_depth,
+                                [&] { return runner.generation_run(); });
     if (!stats) return stats.error();
     result.generation = std::move(*stats);
   }

@@ -21,6 +21,9 @@ namespace pensieve::engine {
 struct BenchOptions {
   std::uint32_t n_prompt = 512;  // pp test: tokens in the prompt; 0 skips it
   std::uint32_t n_gen = 128;     // tg test: tokens generated; 0 skips it
+  // Tokens already in the sequence when each pp and tg run starts (llama-bench's -d): computed once,
+  // untimed, and kept while each run's tokens are dropped again. Not with `streams`.
+  std::uint32_t depth = 0;
   std::uint32_t repetitions = 3;
   // Tokens per forward pass when computing the prompt: serve's chunk (engine::SlotConfig), which
   // also measured faster than 512 (a pass's activations stay in L2).
@@ -60,6 +63,9 @@ struct BenchResult {
   std::optional<ThroughputStats> generation;  // tg; empty when n_gen was 0
   std::optional<ThroughputStats> streams;     // tg×S, all streams' tokens; empty when not run
   std::uint32_t n_ctx = 0;                    // of the one sequence both tests use
+  // With a depth: the KV cache a tg step reads on average (depth + half the run's tokens, every
+  // layer), to add to the weights; 0 without one.
+  std::uint64_t kv_read_bytes_per_token = 0;
   std::uint32_t max_batch = 0;
   model::MemoryEstimate estimate;               // weights + KV + scratch of that sequence
   std::optional<std::uint64_t> peak_rss_bytes;  // VmHWM after the runs; empty if unreadable
@@ -70,10 +76,11 @@ struct BenchResult {
 // pp: an empty sequence, then one forward call over n_prompt random tokens in chunks of `batch`,
 // logits of the last row only; tokens/s = n_prompt / seconds.
 // tg: an empty sequence given one token (untimed), then n_gen forward calls of one random token
-// each, logits of that token; tokens/s = n_gen / seconds. Random tokens rather than argmax
-// feed-back, as llama-bench does: the figure is the forward pass's, not a sampler's.
-// tg×S: S empty sequences given one token each (untimed), then n_gen batched forward calls of one
-// random token per sequence, logits of every one; tokens/s = S · n_gen / seconds.
+// each, logits of that token; tokens/s = n_gen / seconds.
+// With a depth, both start from the sequence holding `depth` random tokens instead of empty. Random tokens
+// rather than argmax feed-back, as llama-bench does: the figure is the forward pass's, not a sampler's. tg×S:
+// S empty sequences given one token each (untimed), then n_gen batched forward calls of one random token per
+// sequence, logits of every one; tokens/s = S · n_gen / seconds.
 Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& options);
 
 struct TypeShare {

@@ -105,6 +105,43 @@ TEST(BenchTest, ContextHoldsTheLongerTestAndBatchNeverExceedsThePrompt) {
   EXPECT_EQ(result->max_batch, 4u);
 }
 
+// With a depth, both tests run after that many tokens: the context holds them too, the progress
+// names the depth, and a tg step's reads count the KV cache of the positions it attends to.
+TEST(BenchTest, ADepthComesBeforeEveryRunAndCountsInTheReads) {
+  auto model = load_fixture("llama-q8_0.gguf");
+  ASSERT_TRUE(model);
+  std::vector<std::string> lines;
+  auto result = run_bench(
+      *model,
+      {.n_prompt = 10, .n_gen = 4, .depth = 70, .repetitions = 2, .progress = [&](const std::string& line) {
+         lines.push_back(line);
+       }});
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_TRUE(result->prompt && result->generation);
+  EXPECT_EQ(result->n_ctx, 80u);
+  ASSERT_EQ(lines.size(), 1u + 2 * (1 + 2));
+  EXPECT_EQ(lines.front(), "depth 70");
+  EXPECT_EQ(lines[1], "warm-up pp10 @ d70");
+  EXPECT_EQ(lines[4], "warm-up tg4 @ d70");
+  // f16: two bytes a value; a step attends to 71 positions and then 2 more on average.
+  const model::Hyperparams& hp = model->hparams();
+  const std::uint64_t per_position =
+      std::uint64_t{hp.n_layer} * hp.n_head_kv * (hp.head_dim_k + hp.head_dim_v) * 2;
+  EXPECT_EQ(result->kv_read_bytes_per_token, per_position * 73);
+
+  auto without = run_bench(*model, {.n_prompt = 10, .n_gen = 4, .repetitions = 1});
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->kv_read_bytes_per_token, 0u);
+}
+
+TEST(BenchTest, ADepthWithSeveralStreamsIsAnError) {
+  auto model = load_fixture("llama-q8_0.gguf");
+  ASSERT_TRUE(model);
+  auto result = run_bench(*model, {.n_prompt = 0, .n_gen = 4, .depth = 64, .repetitions = 1, .streams = 2});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("depth"), std::string::npos) << result.error().message;
+}
+
 TEST(BenchTest, ZeroLengthSkipsThatTest) {
   auto model = load_fixture("llama-q8_0.gguf");
   ASSERT_TRUE(model);
