@@ -183,7 +183,9 @@ Result<BenchResult> run_bench(const model::Model& model, const BenchOptions& opt
   }
   BenchResult result;
   result.n_ctx = static_cast<std::uint32_t>(n_ctx);
-  result.max_batch = std::max<std::uint32_t>(1, std::min(options.batch, options.n_prompt));
+  // (The depth goes in the same chunks as a prompt.)
+  result.max_batch =
+      std::max<std::uint32_t>(1, std::min(options.batch, std::max(options.n_prompt, options.depth)));
   const model::SequenceOptions sequence_options{.max_batch = result.max_batch, .kv_type = options.kv_type};
   result.estimate = model::estimate_memory(model.hparams(), model.weights_bytes(), result.n_ctx, 1,
                                            sequence_options, model.threads());

@@ -119,6 +119,7 @@ TEST(BenchTest, ADepthComesBeforeEveryRunAndCountsInTheReads) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   ASSERT_TRUE(result->prompt && result->generation);
   EXPECT_EQ(result->n_ctx, 80u);
+  EXPECT_EQ(result->max_batch, 70u) << "the depth in prompt-sized chunks, not a token at a time";
   ASSERT_EQ(lines.size(), 1u + 2 * (1 + 2));
   EXPECT_EQ(lines.front(), "depth 70");
   EXPECT_EQ(lines[1], "warm-up pp10 @ d70");
