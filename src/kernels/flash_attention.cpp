@@ -245,7 +245,7 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
 // each tile's keys of all those heads, then their values, so the cache is read in the order a
 // block lays it out (one layer's keys of every head, then its values). Read head by head, a tile
 // is two 8 KiB pieces a block (2 MiB with Llama-3.2-1B) apart from the next; one pass over a block
-// read 1.4–1.6× as fast (BENCHMARKS.md, twenty-seventh session). Leaves the unnormalised softmax
+// read 1.3–1.7× as fast (BENCHMARKS.md, twenty-seventh session). Leaves the unnormalised softmax
 // state of query heads [h0·group, h1·group) in `b`, rows in head order. Each row's arithmetic is
 // the same as attend's for that head.
 void attend_one_query(const AttentionKernels& k, const AttentionShape& shape, const KvLayer& cache,
