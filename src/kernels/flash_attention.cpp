@@ -27,8 +27,9 @@ constexpr std::size_t kAlignFloats = kLineBytes / sizeof(float);  // a cache lin
 // Llama-3.2-1B, measured; up to 8 in the families served, not measured apart).
 constexpr std::size_t kDirectRows = 8;
 // How far ahead of its reading a decoding task asks for the cache (f16, read directly): three steps
-// of Llama-3.2-1B's 8 KiB. One step ahead gained less on a Zen 5; 1–10 steps, into L1 or L2, did
-// not differ beyond the noise there (BENCHMARKS.md, twenty-seventh session).
+// of Llama-3.2-1B's 8 KiB. On a Zen 5 every distance from 1 to 10 steps, into L1 or L2, beat asking
+// for nothing by 15–25% and none stood out beyond the noise; three lies between (BENCHMARKS.md,
+// twenty-seventh session).
 constexpr std::size_t kAheadBytes = std::size_t{24} << 10;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
