@@ -24,9 +24,11 @@
 //   bandwidth/...   the machine's read bandwidth with the same pool, over the same sizes.
 //
 // Besides the mean rate, each case reports the rate of its faster calls ("best": the 10th
-// percentile of call times), and per core ("core_*": work over the thread CPU time spent in the
-// matmul entry): on a machine shared with other work the mean mostly measures the other work;
-// for compute-bound cases twice core_* is what the two cores give when nothing else runs.
+// percentile of call times), and per core ("core_*": work over the time the threads spent inside
+// the matmul entry, summed): on a machine shared with other work the mean mostly measures the
+// other work; for compute-bound cases twice core_* is what the two cores give when nothing else
+// runs. The entry is timed with the steady clock: a thread's CPU clock is a system call (1.4 µs
+// on a KVM guest), and with two per range dealt it added tens of µs to every decode call.
 //
 // Names are variant/type/shape/..., e.g. `--benchmark_filter='avx512/(Q4_K|Q6_K)/|bandwidth'`
 // (about 40 s; every avx512 case about 3 minutes; the scalar variant's prefill cases take seconds
@@ -38,7 +40,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -216,21 +217,15 @@ const Weights& weights_for(TensorType type, std::size_t rows, std::size_t cols, 
   return cached;
 }
 
-double thread_cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-// The entry under measurement, and the thread CPU time spent in it (all threads, summed).
+// The entry under measurement, and the time the threads spent inside it (all threads, summed).
 MatmulRowsFn timed_entry = nullptr;
 std::atomic<double> entry_seconds{0.0};
 
 void timed_matmul_rows(const WeightMatrix& w, std::size_t row_begin, std::size_t row_end,
                        const Activations& x, float* out, std::size_t out_stride) {
-  const double start = thread_cpu_seconds();
+  const auto start = std::chrono::steady_clock::now();
   timed_entry(w, row_begin, row_end, x, out, out_stride);
-  entry_seconds += thread_cpu_seconds() - start;
+  entry_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void run_matmul(benchmark::State& state, Isa isa, TensorType type, std::size_t rows, std::size_t cols,
