@@ -150,11 +150,12 @@ void Args(benchmark::internal::Benchmark* b) {
             {static_cast<int>(isa), static_cast<int>(KvType::kF16), context, static_cast<int>(kServeChunk)});
     }
   }
-  // The other cache types at one long context, on the best variant.
+  // The other cache types on the best variant: a prompt chunk at one long context, one query
+  // (decoding) at three.
   for (KvType type : {KvType::kF32, KvType::kQ8_0}) {
-    for (int queries : {static_cast<int>(kChunk), 1}) {
-      b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), 16384, queries});
-    }
+    b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), 16384, static_cast<int>(kChunk)});
+    for (int context : {4096, 16384, 32768})
+      b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), context, 1});
   }
 }
 

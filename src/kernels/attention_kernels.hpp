@@ -71,6 +71,10 @@ struct AttentionKernels {
   // Optional (a variant without them converts tiles first): together or not at all.
   ScoresF16Fn scores_f16 = nullptr;
   AccumulateF16Fn accumulate_f16 = nullptr;
+  // The same for a q8_0 cache (same contract: the bits of load_keys/load_values of q8_0 followed
+  // by scores/accumulate; `ahead` as many bytes as the call reads, asked for as it goes).
+  ScoresF16Fn scores_q8_0 = nullptr;
+  AccumulateF16Fn accumulate_q8_0 = nullptr;
 };
 
 // Each variant's entries (empty ones fall back to the scalar variant's).

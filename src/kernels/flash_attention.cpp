@@ -23,7 +23,7 @@ constexpr std::size_t kTasksPerThread = 4;
 constexpr std::size_t kMinRows = 64;
 constexpr std::size_t kLineBytes = 64;
 constexpr std::size_t kAlignFloats = kLineBytes / sizeof(float);  // a cache line, an AVX-512 register
-// Rows that read an f16 cache directly: a decoded token's query heads of one KV head (4 for
+// Rows that read an f16 or q8_0 cache directly: a decoded token's query heads of one KV head (4 for
 // Llama-3.2-1B, measured; up to 8 in the families served, not measured apart).
 constexpr std::size_t kDirectRows = 8;
 // How far ahead of its reading a decoding task asks for the cache (f16, read directly): three steps
@@ -131,7 +131,7 @@ void normalise(float max, float sum, const float* acc, std::size_t dv, const flo
 }
 
 // The scores of `rows` query rows (q, dk apart) of key/value head `head` against key tile `tile`,
-// of whose kKeyTile keys the first n exist, into s. `direct`: straight from an f16 cache (a few
+// of whose kKeyTile keys the first n exist, into s. `direct`: straight from an f16 or q8_0 cache (a few
 // rows: a decoded token's query heads of one key/value head), where converting the tile first cost
 // as much as the products; many rows share one conversion. The bits are the same either way
 // (attention_kernels.hpp).
@@ -139,7 +139,9 @@ void tile_scores(const AttentionKernels& k, const KvLayer& cache, bool direct, s
                  std::size_t tile, std::size_t n, const float* q, std::size_t rows, std::size_t dk,
                  float* kt_buffer, float* s, const std::uint8_t* ahead = nullptr) {
   const std::uint8_t* key_tile = cache.key_tile(head, tile);
-  if (direct) return k.scores_f16(q, rows, dk, key_tile, s, ahead);
+  if (direct) {
+    return (cache.type == KvType::kF16 ? k.scores_f16 : k.scores_q8_0)(q, rows, dk, key_tile, s, ahead);
+  }
   const float* kt = kt_buffer;
   if (cache.type == KvType::kF32) {
     // Already floats in the tile layout; the columns past n score whatever the block holds there
@@ -157,7 +159,10 @@ void tile_accumulate(const AttentionKernels& k, const KvLayer& cache, bool direc
                      std::size_t k0, std::size_t n, const float* p, std::size_t rows, std::size_t dv,
                      float* vt_buffer, float* acc, const std::uint8_t* ahead = nullptr) {
   const std::uint8_t* value_rows = cache.value_row(head, k0);
-  if (direct) return k.accumulate_f16(p, rows, n, value_rows, cache.v_row_bytes(), dv, acc, ahead);
+  if (direct) {
+    return (cache.type == KvType::kF16 ? k.accumulate_f16 : k.accumulate_q8_0)(
+        p, rows, n, value_rows, cache.v_row_bytes(), dv, acc, ahead);
+  }
   const float* vt = vt_buffer;
   if (cache.type == KvType::kF32) {
     vt = reinterpret_cast<const float*>(value_rows);
@@ -167,8 +172,10 @@ void tile_accumulate(const AttentionKernels& k, const KvLayer& cache, bool direc
   k.accumulate(p, rows, n, vt, dv, acc);
 }
 
-bool reads_f16_directly(const AttentionKernels& k, const KvLayer& cache, std::size_t rows) {
-  return cache.type == KvType::kF16 && k.scores_f16 != nullptr && rows <= kDirectRows;
+bool reads_cache_directly(const AttentionKernels& k, const KvLayer& cache, std::size_t rows) {
+  if (rows > kDirectRows) return false;
+  return (cache.type == KvType::kF16 && k.scores_f16 != nullptr) ||
+         (cache.type == KvType::kQ8_0 && k.scores_q8_0 != nullptr);
 }
 
 // The softmax state of `rows` rows before any key: no maximum, no sum, no weighted values.
@@ -202,7 +209,7 @@ void attend(const AttentionKernels& k, const AttentionShape& shape, const KvLaye
     }
   }
   start_state(b, rows, dv);
-  const bool direct = reads_f16_directly(k, cache, rows);
+  const bool direct = reads_cache_directly(k, cache, rows);
   const std::size_t p_first = queries.pos0 + task.t0;
   const std::size_t p_last = p_first + task.nt - 1;
   // Keys in [common_begin, p_first] are visible to every query of the tile.
@@ -259,7 +266,7 @@ void attend_one_query(const AttentionKernels& k, const AttentionShape& shape, co
   const float* q = queries.q + h0 * group * dk;  // the query heads of [h0, h1) lie side by side
   for (std::size_t i = 0; i < rows * dk; ++i) b.q[i] = q[i] * queries.scale;
   start_state(b, rows, dv);
-  const bool direct = reads_f16_directly(k, cache, group);
+  const bool direct = reads_cache_directly(k, cache, group);
   const std::size_t position = queries.pos0;
   const std::size_t first = first_visible_key(position, queries.window);
   // The cache in the order this task reads it: per tile, the keys of each head (step h − h0), then
@@ -269,7 +276,7 @@ void attend_one_query(const AttentionKernels& k, const AttentionShape& shape, co
     return step < h1 - h0 ? cache.key_tile(h0 + step, tile)
                           : cache.value_row(h0 + step - (h1 - h0), tile * kKeyTile);
   };
-  // What a step's kernel asks for as it goes (f16 caches read directly): the step kAheadBytes on,
+  // What a step's kernel asks for as it goes (caches read directly): the step kAheadBytes on,
   // or nothing past the task's last tile.
   const std::size_t ahead_steps = std::max<std::size_t>(1, kAheadBytes / (kKeyTile * cache.k_row_bytes()));
   auto ahead = [&](std::size_t tile, std::size_t step) -> const std::uint8_t* {

@@ -1,7 +1,8 @@
 // kernels/avx512/attention_avx512: tiled attention's inner loops, 16 lanes at a time. A key tile
 // row (kKeyTile = 64 keys) is four registers, so scores are a register-blocked product of 4 query
 // rows × 64 keys and the value accumulation 4 rows × 64 dimensions; f16 and q8_0 caches widen
-// with vcvtph2ps and vpmovsxbd. The contract is in attention_kernels.hpp.
+// with vcvtph2ps and vpmovsxbd (for a few query rows, straight from the cache). The contract is in
+// attention_kernels.hpp.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -177,6 +178,64 @@ void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::ui
             reinterpret_cast<const char*>(ahead));
 }
 
+// R query rows against the 64 keys of a q8_0 tile, read in place: each key's floats are its
+// block's scale times its codes, the product load_keys_q8_0 stores, so the same terms in the same
+// order as converting the tile first. `ahead`, when not null: as many bytes as the tile's, asked
+// for 68 a dimension (a dimension's codes and its share of the scales).
+template <int R>
+void scores_rows_q8(const float* q, std::size_t dim, const std::uint8_t* tile, float* s, const char* ahead) {
+  const auto* scales = reinterpret_cast<const std::uint16_t*>(tile);
+  const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
+  }
+  for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+    __m512 scale[4];
+    for (int c = 0; c < 4; ++c) {
+      scale[c] = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * kKeyTile + 16 * c)));
+    }
+    for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
+      const std::uint8_t* k = codes + d * kKeyTile;
+      if (ahead != nullptr) ask_for_two_lines(ahead + d * 68);
+      __m512 key[4];
+      for (int c = 0; c < 4; ++c) {
+        const __m128i code = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k + 16 * c));
+        key[c] = _mm512_mul_ps(scale[c], _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(code)));
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 x = _mm512_set1_ps(q[r * dim + d]);
+        for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_fmadd_ps(x, key[c], acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(s + r * kKeyTile + c * 16, acc[r][c]);
+  }
+}
+
+void scores_q8_0(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
+                 const std::uint8_t* ahead) {
+  const auto* asked = reinterpret_cast<const char*>(ahead);
+  std::size_t m = 0;
+  for (; m + 4 <= rows; m += 4, asked = nullptr)
+    scores_rows_q8<4>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+  switch (rows - m) {
+    case 3:
+      scores_rows_q8<3>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    case 2:
+      scores_rows_q8<2>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    case 1:
+      scores_rows_q8<1>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    default:
+      break;
+  }
+}
+
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   for (std::size_t m = 0; m < rows; ++m) {
@@ -213,23 +272,58 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
 }
 
 // The value rows accumulate reads: n rows of floats, dim_v apart in the thread's buffer, or of
-// f16 values straight from the cache, row_bytes apart.
+// f16 values or q8_0 blocks straight from the cache, row_bytes apart. load4 gives dimensions
+// [d0, d0 + 64) of row j, load 16 of them from d (the lanes past the mask zero). kAheadBytes: the
+// cache bytes of one row's 64 dimensions, what accumulate asks for per key.
 struct FloatRows {
+  static constexpr std::size_t kAheadBytes = 0;  // (never read from the cache)
   const float* v;
   std::size_t dim_v;
-  const float* row(std::size_t j) const { return v + j * dim_v; }
+  void load4(std::size_t j, std::size_t d0, __m512 (&x)[4]) const {
+    for (int c = 0; c < 4; ++c) x[c] = load16(v + j * dim_v + d0 + 16 * c);
+  }
   __m512 load(std::size_t j, std::size_t d, __mmask16 lanes) const {
-    return _mm512_maskz_loadu_ps(lanes, row(j) + d);
+    return _mm512_maskz_loadu_ps(lanes, v + j * dim_v + d);
   }
 };
 struct F16Rows {
+  static constexpr std::size_t kAheadBytes = 128;
   const std::uint8_t* rows;
   std::size_t row_bytes;
   const std::uint16_t* row(std::size_t j) const {
     return reinterpret_cast<const std::uint16_t*>(rows + j * row_bytes);
   }
+  void load4(std::size_t j, std::size_t d0, __m512 (&x)[4]) const {
+    for (int c = 0; c < 4; ++c) x[c] = load16(row(j) + d0 + 16 * c);
+  }
   __m512 load(std::size_t j, std::size_t d, __mmask16 lanes) const {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, row(j) + d));
+  }
+};
+// Each 16 values are their block's scale times their codes, the product load_values_q8_0 stores.
+struct Q8Rows {
+  static constexpr std::size_t kAheadBytes = 2 * 34;
+  const std::uint8_t* rows;
+  std::size_t row_bytes;
+  static __m512 scale_of(const std::uint8_t* block) {
+    std::uint16_t bits = 0;
+    std::memcpy(&bits, block, 2);
+    return _mm512_set1_ps(_cvtsh_ss(bits));
+  }
+  static __m512 times(__m512 scale, __m128i codes) {
+    return _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes)));
+  }
+  void load4(std::size_t j, std::size_t d0, __m512 (&x)[4]) const {
+    for (std::size_t h = 0; h < 2; ++h) {
+      const std::uint8_t* block = rows + j * row_bytes + (d0 / kQ8Block + h) * 34;
+      const __m512 scale = scale_of(block);
+      for (std::size_t c = 0; c < 2; ++c)
+        x[2 * h + c] = times(scale, _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + 16 * c)));
+    }
+  }
+  __m512 load(std::size_t j, std::size_t d, __mmask16 lanes) const {
+    const std::uint8_t* block = rows + j * row_bytes + d / kQ8Block * 34;
+    return times(scale_of(block), _mm_maskz_loadu_epi8(lanes, block + 2 + d % kQ8Block));
   }
 };
 
@@ -243,16 +337,12 @@ void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t d
     for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_loadu_ps(acc + r * dim_v + d0 + c * 16);
   }
   for (std::size_t j = 0; j < n; ++j) {
-    const auto* row = v.row(j) + d0;
-    if (ahead != nullptr) ask_for_two_lines(ahead + j * 128);
-    const __m512 x0 = load16(row), x1 = load16(row + 16);
-    const __m512 x2 = load16(row + 32), x3 = load16(row + 48);
+    if (ahead != nullptr) ask_for_two_lines(ahead + j * Rows::kAheadBytes);
+    __m512 x[4];
+    v.load4(j, d0, x);
     for (int r = 0; r < R; ++r) {
       const __m512 w = _mm512_set1_ps(p[r * kKeyTile + j]);
-      sum[r][0] = _mm512_fmadd_ps(w, x0, sum[r][0]);
-      sum[r][1] = _mm512_fmadd_ps(w, x1, sum[r][1]);
-      sum[r][2] = _mm512_fmadd_ps(w, x2, sum[r][2]);
-      sum[r][3] = _mm512_fmadd_ps(w, x3, sum[r][3]);
+      for (int c = 0; c < 4; ++c) sum[r][c] = _mm512_fmadd_ps(w, x[c], sum[r][c]);
     }
   }
   for (int r = 0; r < R; ++r) {
@@ -277,14 +367,14 @@ void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows
   }
 }
 
-// `ahead`, when not null: n·128 bytes for each 64 dimensions (as many as n f16 value rows hold),
-// asked for by the first pass over those dimensions.
+// `ahead`, when not null: n·Rows::kAheadBytes bytes for each 64 dimensions (as many as the n
+// value rows hold), asked for by the first pass over those dimensions.
 template <typename Rows>
 void accumulate_of(const float* p, std::size_t rows, std::size_t n, const Rows& v, std::size_t dim_v,
                    float* acc, const char* ahead) {
   std::size_t d0 = 0;
   for (; d0 + 64 <= dim_v; d0 += 64) {
-    const char* these = ahead != nullptr ? ahead + d0 / 64 * n * 128 : nullptr;
+    const char* these = ahead != nullptr ? ahead + d0 / 64 * n * Rows::kAheadBytes : nullptr;
     std::size_t m = 0;
     for (; m + 4 <= rows; m += 4, these = nullptr)
       accumulate_rows<4>(p + m * kKeyTile, n, v, dim_v, d0, acc + m * dim_v, these);
@@ -315,6 +405,11 @@ void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::
   accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
 }
 
+void accumulate_q8_0(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_q8,
+                     std::size_t row_bytes, std::size_t dim_v, float* acc, const std::uint8_t* ahead) {
+  accumulate_of(p, rows, n, Q8Rows{rows_q8, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
+}
+
 }  // namespace
 
 AttentionKernels avx512_attention_kernels() {
@@ -326,6 +421,8 @@ AttentionKernels avx512_attention_kernels() {
   k.accumulate = accumulate;
   k.scores_f16 = scores_f16;
   k.accumulate_f16 = accumulate_f16;
+  k.scores_q8_0 = scores_q8_0;
+  k.accumulate_q8_0 = accumulate_q8_0;
   return k;
 }
 

@@ -63,45 +63,49 @@ TEST(AttentionVariants, EveryVariantHasEveryEntry) {
     EXPECT_NE(k.softmax_step, nullptr);
     EXPECT_NE(k.accumulate, nullptr);
     EXPECT_EQ(k.scores_f16 == nullptr, k.accumulate_f16 == nullptr) << name_of(isa);
+    EXPECT_EQ(k.scores_q8_0 == nullptr, k.accumulate_q8_0 == nullptr) << name_of(isa);
   }
   EXPECT_NE(exact_kernels().attention.scores, nullptr);
 }
 
-// Reading an f16 cache directly gives the same bits as converting the tile first and then taking
-// the products, in the same variant: the driver picks either way by the number of rows. Asking for
-// the bytes of a later call (`ahead`) as it goes changes none of them.
-TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
+// Reading an f16 or q8_0 cache directly gives the same bits as converting the tile first and then
+// taking the products, in the same variant: the driver picks either way by the number of rows.
+// Asking for the bytes of a later call (`ahead`) as it goes changes none of them.
+void expect_direct_reads_match_converted_tiles(KvType type, std::initializer_list<std::size_t> dims) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  const auto f16 = static_cast<std::size_t>(KvType::kF16);
+  const auto t = static_cast<std::size_t>(type);
   std::size_t checked = 0;
   for (Isa isa : fast_isas()) {
     const AttentionKernels& k = kernel_table(isa).attention;
-    if (k.scores_f16 == nullptr) continue;
+    const ScoresF16Fn scores_direct = type == KvType::kF16 ? k.scores_f16 : k.scores_q8_0;
+    const AccumulateF16Fn accumulate_direct = type == KvType::kF16 ? k.accumulate_f16 : k.accumulate_q8_0;
+    if (scores_direct == nullptr) continue;
     ++checked;
-    for (std::size_t dim : {40, 64, 128}) {
-      const auto tile = key_tile(KvType::kF16, dim, rng);
-      const auto later_tile = key_tile(KvType::kF16, dim, rng);
+    for (std::size_t dim : dims) {
+      const auto tile = key_tile(type, dim, rng);
+      const auto later_tile = key_tile(type, dim, rng);
       for (std::size_t rows : {1, 3, 4, 7, 8}) {
         const auto q = random_floats(rows * dim, rng);
         for (std::size_t n : {std::size_t{1}, std::size_t{29}, kKeyTile}) {
           std::vector<float> kt(dim * kKeyTile), want(rows * kKeyTile), got(rows * kKeyTile);
-          k.load_keys[f16](tile.data(), n, dim, kt.data());
+          k.load_keys[t](tile.data(), n, dim, kt.data());
           k.scores(q.data(), rows, dim, kt.data(), want.data());
           for (const std::uint8_t* ahead : {static_cast<const std::uint8_t*>(nullptr), later_tile.data()}) {
             std::fill(got.begin(), got.end(), 0.0f);
-            k.scores_f16(q.data(), rows, dim, tile.data(), got.data(), ahead);
+            scores_direct(q.data(), rows, dim, tile.data(), got.data(), ahead);
             for (std::size_t m = 0; m < rows; ++m) {
               ASSERT_EQ(0,
                         std::memcmp(want.data() + m * kKeyTile, got.data() + m * kKeyTile, n * sizeof(float)))
-                  << name_of(isa) << " scores dim " << dim << " rows " << rows << " n " << n << " row " << m
+                  << name_of(isa) << " " << (type == KvType::kF16 ? "f16" : "q8_0") << " scores dim " << dim
+                  << " rows " << rows << " n " << n << " row " << m
                   << (ahead != nullptr ? " asking ahead" : "");
             }
           }
         }
       }
       // Value rows with a row stride, as in the cache.
-      testing::TestKvBlocks blocks(KvType::kF16, 1, 32, dim, kKeyTile);
+      testing::TestKvBlocks blocks(type, 1, 32, dim, kKeyTile);
       const KvLayer layer = blocks.layer();
       const auto kf = random_floats(kKeyTile * 32, rng);
       const auto vf = random_floats(kKeyTile * dim, rng, 3.0f);
@@ -114,19 +118,31 @@ TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
           for (auto& x : p) x = unit(rng);
           const auto acc = random_floats(rows * dim, rng);
           auto want = acc;
-          k.load_values[f16](v_rows, layer.v_row_bytes(), n, dim, v.data());
+          k.load_values[t](v_rows, layer.v_row_bytes(), n, dim, v.data());
           k.accumulate(p.data(), rows, n, v.data(), dim, want.data());
           for (const std::uint8_t* ahead : {static_cast<const std::uint8_t*>(nullptr), later_rows.data()}) {
             auto got = acc;
-            k.accumulate_f16(p.data(), rows, n, v_rows, layer.v_row_bytes(), dim, got.data(), ahead);
-            ASSERT_EQ(want, got) << name_of(isa) << " accumulate dim " << dim << " rows " << rows << " n "
-                                 << n << (ahead != nullptr ? " asking ahead" : "");
+            accumulate_direct(p.data(), rows, n, v_rows, layer.v_row_bytes(), dim, got.data(), ahead);
+            ASSERT_EQ(want, got) << name_of(isa) << " " << (type == KvType::kF16 ? "f16" : "q8_0")
+                                 << " accumulate dim " << dim << " rows " << rows << " n " << n
+                                 << (ahead != nullptr ? " asking ahead" : "");
           }
         }
       }
     }
   }
-  if (checked == 0) GTEST_SKIP() << "no variant on this CPU reads f16 caches directly";
+  if (checked == 0)
+    GTEST_SKIP() << "no variant on this CPU reads " << (type == KvType::kF16 ? "f16" : "q8_0")
+                 << " caches directly";
+}
+
+TEST(AttentionVariants, DirectF16ReadsMatchConvertedTilesExactly) {
+  expect_direct_reads_match_converted_tiles(KvType::kF16, {40, 64, 128});
+}
+
+// q8_0 rows are whole 32-value blocks; 96 leaves a tail of 32 past the last 64.
+TEST(AttentionVariants, DirectQ8ReadsMatchConvertedTilesExactly) {
+  expect_direct_reads_match_converted_tiles(KvType::kQ8_0, {32, 64, 96, 128});
 }
 
 // Conversions are exact (one widening or one multiply per value), so bit-equal to scalar.
