@@ -150,12 +150,14 @@ void Args(benchmark::internal::Benchmark* b) {
             {static_cast<int>(isa), static_cast<int>(KvType::kF16), context, static_cast<int>(kServeChunk)});
     }
   }
-  // The other cache types on the best variant: a prompt chunk at one long context, one query
-  // (decoding) at three.
+  // The other cache types: a prompt chunk at one long context on the best variant, one query
+  // (decoding) at three on both SIMD variants.
   for (KvType type : {KvType::kF32, KvType::kQ8_0}) {
     b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), 16384, static_cast<int>(kChunk)});
-    for (int context : {4096, 16384, 32768})
-      b->Args({static_cast<int>(Isa::kAvx512), static_cast<int>(type), context, 1});
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+      for (int context : {4096, 16384, 32768})
+        b->Args({static_cast<int>(isa), static_cast<int>(type), context, 1});
+    }
   }
 }
 

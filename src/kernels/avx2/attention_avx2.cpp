@@ -1,6 +1,7 @@
 // kernels/avx2/attention_avx2: tiled attention's inner loops, 8 lanes at a time (AVX2 + FMA +
 // F16C). Scores are register-blocked as 4 query rows × 16 keys, the value accumulation as 4 rows
-// × 16 dimensions; f16 and q8_0 caches widen with vcvtph2ps and vpmovsxbd. Partial tiles (fewer
+// × 16 dimensions; f16 and q8_0 caches widen with vcvtph2ps and vpmovsxbd (for a few query rows,
+// straight from the cache). Partial tiles (fewer
 // keys than kKeyTile, dimensions not a multiple of 8) take a one-lane path with the same
 // arithmetic. The contract is in attention_kernels.hpp.
 #include <immintrin.h>
@@ -191,6 +192,69 @@ void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::ui
             reinterpret_cast<const char*>(ahead));
 }
 
+// R query rows against keys [j0, j0 + 16) of a q8_0 tile, read in place: each key's floats are
+// its block's scale times its codes, the product load_keys_q8_0 stores, so the same terms in the
+// same order as converting the tile first. `ahead`, when not null: the block's share of a tile
+// (dim·17 bytes), about a line every four dimensions asked for into L2.
+template <int R>
+void scores_block_q8(const float* q, std::size_t dim, const std::uint8_t* tile, std::size_t j0, float* s,
+                     const char* ahead) {
+  const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (std::size_t b = 0; b < dim / kQ8Block; ++b) {
+    const std::uint8_t* scales = tile + (b * kKeyTile + j0) * 2;
+    const __m256 scale0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
+    const __m256 scale1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16)));
+    for (std::size_t d = b * kQ8Block; d < (b + 1) * kQ8Block; ++d) {
+      if (ahead != nullptr && d % 4 == 0) _mm_prefetch(ahead + d * 16, _MM_HINT_T1);
+      const std::uint8_t* k = codes + d * kKeyTile + j0;
+      const __m256 k0 = _mm256_mul_ps(
+          scale0,
+          _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k)))));
+      const __m256 k1 = _mm256_mul_ps(
+          scale1,
+          _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k + 8)))));
+      for (int r = 0; r < R; ++r) {
+        const __m256 x = _mm256_broadcast_ss(q + r * dim + d);
+        acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(s + r * kKeyTile + j0, acc[r][0]);
+    _mm256_storeu_ps(s + r * kKeyTile + j0 + 8, acc[r][1]);
+  }
+}
+
+template <int R>
+void scores_rows_q8(const float* q, std::size_t dim, const std::uint8_t* tile, float* s, const char* ahead) {
+  for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16)
+    scores_block_q8<R>(q, dim, tile, j0, s, ahead != nullptr ? ahead + j0 / 16 * dim * 17 : nullptr);
+}
+
+void scores_q8_0(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
+                 const std::uint8_t* ahead) {
+  const auto* asked = reinterpret_cast<const char*>(ahead);
+  std::size_t m = 0;
+  for (; m + 4 <= rows; m += 4, asked = nullptr)
+    scores_rows_q8<4>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+  switch (rows - m) {
+    case 3:
+      scores_rows_q8<3>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    case 2:
+      scores_rows_q8<2>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    case 1:
+      scores_rows_q8<1>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
+      break;
+    default:
+      break;
+  }
+}
+
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   constexpr std::size_t kVectors = kKeyTile / 8;
@@ -227,24 +291,50 @@ void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, fl
 }
 
 // The value rows accumulate reads: n rows of floats, dim_v apart in the thread's buffer, or of
-// f16 values straight from the cache, row_bytes apart.
+// f16 values or q8_0 blocks straight from the cache, row_bytes apart. load8 gives dimensions
+// [d, d + 8) of row j (d a multiple of 8), value one of them. kAheadBytes: the cache bytes of one
+// row's 16 dimensions, what accumulate asks for per key.
 struct FloatRows {
+  static constexpr std::size_t kAheadBytes = 0;  // (never read from the cache)
   const float* v;
   std::size_t dim_v;
   const float* row(std::size_t j) const { return v + j * dim_v; }
+  __m256 load8(std::size_t j, std::size_t d) const { return _mm256_loadu_ps(row(j) + d); }
   float value(std::size_t j, std::size_t d) const { return row(j)[d]; }
 };
 struct F16Rows {
+  static constexpr std::size_t kAheadBytes = 32;
   const std::uint8_t* rows;
   std::size_t row_bytes;
   const std::uint16_t* row(std::size_t j) const {
     return reinterpret_cast<const std::uint16_t*>(rows + j * row_bytes);
   }
+  __m256 load8(std::size_t j, std::size_t d) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row(j) + d)));
+  }
   float value(std::size_t j, std::size_t d) const { return _cvtsh_ss(row(j)[d]); }
+};
+// Each value is its block's scale times its code, the product load_values_q8_0 stores.
+struct Q8Rows {
+  static constexpr std::size_t kAheadBytes = 17;
+  const std::uint8_t* rows;
+  std::size_t row_bytes;
+  const std::uint8_t* block(std::size_t j, std::size_t d) const {
+    return rows + j * row_bytes + d / kQ8Block * 34;
+  }
+  __m256 load8(std::size_t j, std::size_t d) const {
+    const std::uint8_t* b = block(j, d);
+    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + d % kQ8Block));
+    return _mm256_mul_ps(_mm256_set1_ps(half_at(b)), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+  }
+  float value(std::size_t j, std::size_t d) const {
+    const std::uint8_t* b = block(j, d);
+    return half_at(b) * static_cast<float>(static_cast<std::int8_t>(b[2 + d % kQ8Block]));
+  }
 };
 
 // R rows of weights times the n value rows, into dimensions [d0, d0 + 16) of R accumulator rows.
-// `ahead`, when not null: a line every other key asked for.
+// `ahead`, when not null: n·Rows::kAheadBytes bytes, a line every 64 / kAheadBytes keys asked for.
 template <int R, typename Rows>
 void accumulate_block(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, std::size_t d0,
                       float* acc, const char* ahead) {
@@ -254,9 +344,10 @@ void accumulate_block(const float* p, std::size_t n, const Rows& v, std::size_t 
     sum[r][1] = _mm256_loadu_ps(acc + r * dim_v + d0 + 8);
   }
   for (std::size_t j = 0; j < n; ++j) {
-    if (ahead != nullptr && j % 2 == 0) _mm_prefetch(ahead + j * 32, _MM_HINT_T1);
-    const __m256 x0 = load8(v.row(j) + d0);
-    const __m256 x1 = load8(v.row(j) + d0 + 8);
+    constexpr std::size_t kKeysPerLine = Rows::kAheadBytes == 0 ? 1 : 64 / Rows::kAheadBytes;
+    if (ahead != nullptr && j % kKeysPerLine == 0) _mm_prefetch(ahead + j / kKeysPerLine * 64, _MM_HINT_T1);
+    const __m256 x0 = v.load8(j, d0);
+    const __m256 x1 = v.load8(j, d0 + 8);
     for (int r = 0; r < R; ++r) {
       const __m256 w = _mm256_broadcast_ss(p + r * kKeyTile + j);
       sum[r][0] = _mm256_fmadd_ps(w, x0, sum[r][0]);
@@ -282,12 +373,14 @@ void accumulate_tail(const float* p, std::size_t rows, std::size_t n, const Rows
   }
 }
 
-// `ahead`, when not null: n·32 bytes for each 16 dimensions (as many as n f16 value rows hold).
+// `ahead`, when not null: n·Rows::kAheadBytes bytes for each 16 dimensions (as many as the n
+// value rows hold).
 template <int R, typename Rows>
 void accumulate_rows(const float* p, std::size_t n, const Rows& v, std::size_t dim_v, float* acc,
                      const char* ahead) {
   for (std::size_t d0 = 0; d0 + 16 <= dim_v; d0 += 16)
-    accumulate_block<R>(p, n, v, dim_v, d0, acc, ahead != nullptr ? ahead + d0 / 16 * n * 32 : nullptr);
+    accumulate_block<R>(p, n, v, dim_v, d0, acc,
+                        ahead != nullptr ? ahead + d0 / 16 * n * Rows::kAheadBytes : nullptr);
 }
 
 template <typename Rows>
@@ -323,6 +416,11 @@ void accumulate_f16(const float* p, std::size_t rows, std::size_t n, const std::
   accumulate_of(p, rows, n, F16Rows{rows_f16, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
 }
 
+void accumulate_q8_0(const float* p, std::size_t rows, std::size_t n, const std::uint8_t* rows_q8,
+                     std::size_t row_bytes, std::size_t dim_v, float* acc, const std::uint8_t* ahead) {
+  accumulate_of(p, rows, n, Q8Rows{rows_q8, row_bytes}, dim_v, acc, reinterpret_cast<const char*>(ahead));
+}
+
 }  // namespace
 
 AttentionKernels avx2_attention_kernels() {
@@ -334,6 +432,8 @@ AttentionKernels avx2_attention_kernels() {
   k.accumulate = accumulate;
   k.scores_f16 = scores_f16;
   k.accumulate_f16 = accumulate_f16;
+  k.scores_q8_0 = scores_q8_0;
+  k.accumulate_q8_0 = accumulate_q8_0;
   return k;
 }
 
