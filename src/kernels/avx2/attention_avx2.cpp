@@ -19,6 +19,8 @@ namespace {
 
 static_assert(kKeyTile % 16 == 0, "key tiles are processed 16 keys at a time");
 constexpr std::size_t kQ8Block = 32;
+// A q8_0 key tile's bytes, typed apart so that scores_of picks the rows that read it in place.
+struct Q8Tile;
 
 float half_at(const std::uint8_t* p) {
   std::uint16_t bits = 0;
@@ -229,30 +231,15 @@ void scores_block_q8(const float* q, std::size_t dim, const std::uint8_t* tile, 
 }
 
 template <int R>
-void scores_rows_q8(const float* q, std::size_t dim, const std::uint8_t* tile, float* s, const char* ahead) {
+void scores_rows(const float* q, std::size_t dim, const Q8Tile* q8_tile, float* s, const char* ahead) {
+  const auto* tile = reinterpret_cast<const std::uint8_t*>(q8_tile);
   for (std::size_t j0 = 0; j0 < kKeyTile; j0 += 16)
     scores_block_q8<R>(q, dim, tile, j0, s, ahead != nullptr ? ahead + j0 / 16 * dim * 17 : nullptr);
 }
 
 void scores_q8_0(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
                  const std::uint8_t* ahead) {
-  const auto* asked = reinterpret_cast<const char*>(ahead);
-  std::size_t m = 0;
-  for (; m + 4 <= rows; m += 4, asked = nullptr)
-    scores_rows_q8<4>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-  switch (rows - m) {
-    case 3:
-      scores_rows_q8<3>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    case 2:
-      scores_rows_q8<2>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    case 1:
-      scores_rows_q8<1>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    default:
-      break;
-  }
+  scores_of(q, rows, dim, reinterpret_cast<const Q8Tile*>(tile), s, reinterpret_cast<const char*>(ahead));
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {

@@ -18,6 +18,8 @@ namespace {
 
 static_assert(kKeyTile == 64, "a key tile row is four 16-lane registers");
 constexpr std::size_t kQ8Block = 32;
+// A q8_0 key tile's bytes, typed apart so that scores_of picks the rows that read it in place.
+struct Q8Tile;
 
 __mmask16 lanes_below(std::size_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
@@ -183,7 +185,8 @@ void scores_f16(const float* q, std::size_t rows, std::size_t dim, const std::ui
 // order as converting the tile first. `ahead`, when not null: as many bytes as the tile's, asked
 // for 68 a dimension (a dimension's codes and its share of the scales).
 template <int R>
-void scores_rows_q8(const float* q, std::size_t dim, const std::uint8_t* tile, float* s, const char* ahead) {
+void scores_rows(const float* q, std::size_t dim, const Q8Tile* q8_tile, float* s, const char* ahead) {
+  const auto* tile = reinterpret_cast<const std::uint8_t*>(q8_tile);
   const auto* scales = reinterpret_cast<const std::uint16_t*>(tile);
   const std::uint8_t* codes = tile + dim / kQ8Block * kKeyTile * 2;
   __m512 acc[R][4];
@@ -217,23 +220,7 @@ void scores_rows_q8(const float* q, std::size_t dim, const std::uint8_t* tile, f
 
 void scores_q8_0(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile, float* s,
                  const std::uint8_t* ahead) {
-  const auto* asked = reinterpret_cast<const char*>(ahead);
-  std::size_t m = 0;
-  for (; m + 4 <= rows; m += 4, asked = nullptr)
-    scores_rows_q8<4>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-  switch (rows - m) {
-    case 3:
-      scores_rows_q8<3>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    case 2:
-      scores_rows_q8<2>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    case 1:
-      scores_rows_q8<1>(q + m * dim, dim, tile, s + m * kKeyTile, asked);
-      break;
-    default:
-      break;
-  }
+  scores_of(q, rows, dim, reinterpret_cast<const Q8Tile*>(tile), s, reinterpret_cast<const char*>(ahead));
 }
 
 void softmax_step(float* s, std::size_t rows, float* row_max, float* row_sum, float* acc, std::size_t dim_v) {
