@@ -47,20 +47,20 @@ using SoftmaxStepFn = void (*)(float* s, std::size_t rows, float* row_max, float
 using AccumulateFn = void (*)(const float* p, std::size_t rows, std::size_t n, const float* v,
                               std::size_t dim_v, float* acc);
 
-// scores and accumulate straight from an f16 cache, for passes of a few query rows (decoding),
-// where converting a tile into the float buffers first cost as much as the products: `tile` and
-// `rows` are what load_keys and load_values read. Each sum has the same terms in the same order as
-// load_keys + scores (load_values + accumulate) of the same variant, so the same bits. Scores of
-// positions n and past are left as whatever the tile holds there (the driver masks them).
-// `ahead`, where not null, points at as many bytes as the call reads from the cache (a key tile, or
-// n value rows): the part the driver reads a few calls later. The variant asks for them into L2 as
-// it goes, a line for each line it reads, so that memory works while the products run; that
-// changes no result.
-using ScoresF16Fn = void (*)(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile,
-                             float* s, const std::uint8_t* ahead);
-using AccumulateF16Fn = void (*)(const float* p, std::size_t rows, std::size_t n,
-                                 const std::uint8_t* rows_f16, std::size_t row_bytes, std::size_t dim_v,
-                                 float* acc, const std::uint8_t* ahead);
+// scores and accumulate straight from an f16 or q8_0 cache, for passes of a few query rows
+// (decoding), where converting a tile into the float buffers first cost as much as the products:
+// `tile` and `rows` are what load_keys and load_values read. Each sum has the same terms in the
+// same order as load_keys + scores (load_values + accumulate) of the same variant and cache type,
+// so the same bits. Scores of positions n and past are left as whatever the tile holds there (the
+// driver masks them). `ahead`, where not null, points at as many bytes as the call reads from the
+// cache (a key tile, or n value rows): the part the driver reads a few calls later. The variant
+// asks for them into L2 as it goes, spread over its reading, so that memory works while the
+// products run; that changes no result.
+using ScoresInPlaceFn = void (*)(const float* q, std::size_t rows, std::size_t dim, const std::uint8_t* tile,
+                                 float* s, const std::uint8_t* ahead);
+using AccumulateInPlaceFn = void (*)(const float* p, std::size_t rows, std::size_t n,
+                                     const std::uint8_t* rows_f16, std::size_t row_bytes, std::size_t dim_v,
+                                     float* acc, const std::uint8_t* ahead);
 
 struct AttentionKernels {
   std::array<LoadKeysFn, kKvTypes> load_keys{};      // by KvType
@@ -69,12 +69,11 @@ struct AttentionKernels {
   SoftmaxStepFn softmax_step = nullptr;
   AccumulateFn accumulate = nullptr;
   // Optional (a variant without them converts tiles first): together or not at all.
-  ScoresF16Fn scores_f16 = nullptr;
-  AccumulateF16Fn accumulate_f16 = nullptr;
-  // The same for a q8_0 cache (same contract: the bits of load_keys/load_values of q8_0 followed
-  // by scores/accumulate; `ahead` as many bytes as the call reads, asked for as it goes).
-  ScoresF16Fn scores_q8_0 = nullptr;
-  AccumulateF16Fn accumulate_q8_0 = nullptr;
+  ScoresInPlaceFn scores_f16 = nullptr;
+  AccumulateInPlaceFn accumulate_f16 = nullptr;
+  // The same for a q8_0 cache.
+  ScoresInPlaceFn scores_q8_0 = nullptr;
+  AccumulateInPlaceFn accumulate_q8_0 = nullptr;
 };
 
 // Each variant's entries (empty ones fall back to the scalar variant's).

@@ -26,10 +26,10 @@ constexpr std::size_t kAlignFloats = kLineBytes / sizeof(float);  // a cache lin
 // Rows that read an f16 or q8_0 cache directly: a decoded token's query heads of one KV head (4 for
 // Llama-3.2-1B, measured; up to 8 in the families served, not measured apart).
 constexpr std::size_t kDirectRows = 8;
-// How far ahead of its reading a decoding task asks for the cache (f16, read directly): three steps
-// of Llama-3.2-1B's 8 KiB. On a Zen 5 every distance from 1 to 10 steps, into L1 or L2, beat asking
-// for nothing by 15–25% and none stood out beyond the noise; three lies between (BENCHMARKS.md,
-// twenty-seventh session).
+// How far ahead of its reading a decoding task asks for a cache it reads directly: three steps of
+// Llama-3.2-1B's 8 KiB of f16 (q8_0 takes the same distance, not measured apart). On a Zen 5 every distance
+// from 1 to 10 steps, into L1 or L2, beat asking for nothing by 15–25% and none stood out beyond the noise;
+// three lies between (BENCHMARKS.md, twenty-seventh session).
 constexpr std::size_t kAheadBytes = std::size_t{24} << 10;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -131,9 +131,9 @@ void normalise(float max, float sum, const float* acc, std::size_t dv, const flo
 }
 
 // The scores of `rows` query rows (q, dk apart) of key/value head `head` against key tile `tile`,
-// of whose kKeyTile keys the first n exist, into s. `direct`: straight from an f16 or q8_0 cache (a few
-// rows: a decoded token's query heads of one key/value head), where converting the tile first cost
-// as much as the products; many rows share one conversion. The bits are the same either way
+// of whose kKeyTile keys the first n exist, into s. `direct`: straight from an f16 or q8_0 cache
+// (a few rows: a decoded token's query heads of one key/value head), where converting the tile
+// first cost as much as the products; many rows share one conversion. The bits are the same either way
 // (attention_kernels.hpp).
 void tile_scores(const AttentionKernels& k, const KvLayer& cache, bool direct, std::size_t head,
                  std::size_t tile, std::size_t n, const float* q, std::size_t rows, std::size_t dk,

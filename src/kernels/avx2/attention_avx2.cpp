@@ -134,7 +134,7 @@ inline __m256 load8(const std::uint16_t* x) {
 
 // R query rows against keys [j0, j0 + 16) of a tile (T: float, or std::uint16_t for f16).
 // `ahead`, when not null: a line every other dimension asked for into L2 (the lines a later call
-// reads, one request per line an f16 tile's pass reads; the `ahead` of ScoresF16Fn), so the
+// reads, one request per line an f16 tile's pass reads; the `ahead` of ScoresInPlaceFn), so the
 // requests are spread over the products.
 template <int R, typename T>
 void scores_block(const float* q, std::size_t dim, const T* kt, std::size_t j0, float* s, const char* ahead) {

@@ -115,7 +115,7 @@ inline __m512 load16(const std::uint16_t* x) {
 }
 
 // Asks for the two lines at `at` into L2: the lines a later call reads, one request per line this
-// one reads (the `ahead` of ScoresF16Fn and AccumulateF16Fn), so the requests are spread over the
+// one reads (the `ahead` of ScoresInPlaceFn and AccumulateInPlaceFn), so the requests are spread over the
 // products.
 inline void ask_for_two_lines(const char* at) {
   _mm_prefetch(at, _MM_HINT_T1);

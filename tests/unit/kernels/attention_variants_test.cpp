@@ -78,8 +78,8 @@ void expect_direct_reads_match_converted_tiles(KvType type, std::initializer_lis
   std::size_t checked = 0;
   for (Isa isa : fast_isas()) {
     const AttentionKernels& k = kernel_table(isa).attention;
-    const ScoresF16Fn scores_direct = type == KvType::kF16 ? k.scores_f16 : k.scores_q8_0;
-    const AccumulateF16Fn accumulate_direct = type == KvType::kF16 ? k.accumulate_f16 : k.accumulate_q8_0;
+    const ScoresInPlaceFn scores_direct = type == KvType::kF16 ? k.scores_f16 : k.scores_q8_0;
+    const AccumulateInPlaceFn accumulate_direct = type == KvType::kF16 ? k.accumulate_f16 : k.accumulate_q8_0;
     if (scores_direct == nullptr) continue;
     ++checked;
     for (std::size_t dim : dims) {
