@@ -1,8 +1,16 @@
-# pensieve_module(NAME SOURCES ... DEPS ...): the static library of one module, target
+# pensieve_module(NAME SOURCES ... [ALONE ...] DEPS ...): the static library of one module, target
 # pensieve_<NAME>, with src/ on the include path so headers are included as "<module>/x.hpp".
+# Its sources are compiled a few at a time as one unit (a unity build, as the tests below: the
+# JSON and HTTP headers are compiled once for the few); sources with options of their own (the
+# SIMD variants) are compiled alone, as are those named in ALONE, whose file-local names clash.
 function(pensieve_module name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
-  add_library(pensieve_${name} STATIC ${ARG_SOURCES})
+  cmake_parse_arguments(ARG "" "" "SOURCES;ALONE;DEPS" ${ARGN})
+  add_library(pensieve_${name} STATIC ${ARG_SOURCES} ${ARG_ALONE})
+  set_target_properties(pensieve_${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 5)
+  if(ARG_ALONE)
+    set_source_files_properties(${ARG_ALONE} TARGET_DIRECTORY pensieve_${name} PROPERTIES
+                                SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
   target_include_directories(pensieve_${name} PUBLIC "${CMAKE_SOURCE_DIR}/src")
   target_link_libraries(pensieve_${name} PUBLIC ${ARG_DEPS})
 endfunction()
@@ -32,18 +40,25 @@ endfunction()
 
 # pensieve_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest executable whose tests are
 # registered one by one with CTest. PENSIEVE_FIXTURES is compiled in so tests find ../shared.
+# Its sources are compiled a few at a time as one unit (a unity build: the headers and the test
+# framework's templates are compiled once for the few, about a third of the build's time); ALONE
+# names sources compiled on their own, whose file-local names clash with another file's.
 function(pensieve_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;ALONE;DEPS;LABELS" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  add_executable(${name} ${ARG_SOURCES})
+  add_executable(${name} ${ARG_SOURCES} ${ARG_ALONE})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock
     nlohmann_json::nlohmann_json)
   target_compile_definitions(${name} PRIVATE ${PENSIEVE_TEST_DEFINITIONS})
   target_compile_options(${name} PRIVATE ${PENSIEVE_TEST_COMPILE_OPTIONS})
   pensieve_test_precompiled_headers()
   target_precompile_headers(${name} REUSE_FROM pensieve_test_pch)
+  set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 5)
+  if(ARG_ALONE)
+    set_source_files_properties(${ARG_ALONE} TARGET_DIRECTORY ${name} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
   if(PENSIEVE_SANITIZE)
     # Under the sanitizers a test process takes ~0.3 s to start and to check for leaks at exit,
     # which over a thousand tests one by one is minutes of CI: there each executable runs whole,
