@@ -1,16 +1,22 @@
+# Compiles the target's sources five at a time as one unit (a unity build: headers such as
+# nlohmann/json, Beast and GoogleTest are compiled once for the five; the release build went from
+# 1,107 s to 596 s, BENCHMARKS.md). `alone` names sources compiled by themselves, whose file-local
+# names clash with another file's; CMake also keeps sources with options of their own (the SIMD
+# variants) out of the units.
+function(pensieve_unity_build target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 5)
+  if(ARGN)
+    set_source_files_properties(${ARGN} TARGET_DIRECTORY ${target} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
+endfunction()
+
 # pensieve_module(NAME SOURCES ... [ALONE ...] DEPS ...): the static library of one module, target
 # pensieve_<NAME>, with src/ on the include path so headers are included as "<module>/x.hpp".
-# Its sources are compiled a few at a time as one unit (a unity build, as the tests below: the
-# JSON and HTTP headers are compiled once for the few); sources with options of their own (the
-# SIMD variants) are compiled alone, as are those named in ALONE, whose file-local names clash.
+# Built through pensieve_unity_build, with the ALONE sources by themselves.
 function(pensieve_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;ALONE;DEPS" ${ARGN})
   add_library(pensieve_${name} STATIC ${ARG_SOURCES} ${ARG_ALONE})
-  set_target_properties(pensieve_${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 5)
-  if(ARG_ALONE)
-    set_source_files_properties(${ARG_ALONE} TARGET_DIRECTORY pensieve_${name} PROPERTIES
-                                SKIP_UNITY_BUILD_INCLUSION ON)
-  endif()
+  pensieve_unity_build(pensieve_${name} ${ARG_ALONE})
   target_include_directories(pensieve_${name} PUBLIC "${CMAKE_SOURCE_DIR}/src")
   target_link_libraries(pensieve_${name} PUBLIC ${ARG_DEPS})
 endfunction()
@@ -40,9 +46,7 @@ endfunction()
 
 # pensieve_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest executable whose tests are
 # registered one by one with CTest. PENSIEVE_FIXTURES is compiled in so tests find ../shared.
-# Its sources are compiled a few at a time as one unit (a unity build: the headers and the test
-# framework's templates are compiled once for the few, about a third of the build's time); ALONE
-# names sources compiled on their own, whose file-local names clash with another file's.
+# Built through pensieve_unity_build, with the ALONE sources by themselves.
 function(pensieve_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;ALONE;DEPS;LABELS" ${ARGN})
   if(NOT ARG_LABELS)
@@ -55,10 +59,7 @@ function(pensieve_test name)
   target_compile_options(${name} PRIVATE ${PENSIEVE_TEST_COMPILE_OPTIONS})
   pensieve_test_precompiled_headers()
   target_precompile_headers(${name} REUSE_FROM pensieve_test_pch)
-  set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 5)
-  if(ARG_ALONE)
-    set_source_files_properties(${ARG_ALONE} TARGET_DIRECTORY ${name} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
-  endif()
+  pensieve_unity_build(${name} ${ARG_ALONE})
   if(PENSIEVE_SANITIZE)
     # Under the sanitizers a test process takes ~0.3 s to start and to check for leaks at exit,
     # which over a thousand tests one by one is minutes of CI: there each executable runs whole,
