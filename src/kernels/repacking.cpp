@@ -33,6 +33,9 @@ void repack(Repacking repacking, const WeightMatrix& w, std::size_t first, std::
       }
       return;
     }
+    case Repacking::kPairPanels:
+      repack_pair_panels(w, first, end, out);
+      return;
   }
 }
 
@@ -51,6 +54,9 @@ void unpack_repacked_row(const WeightMatrix& w, std::size_t r, std::uint8_t* out
     case Repacking::kQ5Panels:
       unpack_panel_row(w.repacked, w.row_bytes, r, out);
       restore_fifth_bits_rows(w.type, out, 1, w.row_bytes);
+      return;
+    case Repacking::kPairPanels:
+      unpack_pair_panel_row(w.repacked, w.row_bytes, tensor::traits_of(w.type).block_bytes, r, out);
       return;
   }
 }

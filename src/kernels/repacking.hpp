@@ -9,21 +9,24 @@
 #include <cstdint>
 
 #include "kernels/fifth_bits.hpp"
+#include "kernels/pair_scales.hpp"
 #include "kernels/panel_layout.hpp"
 #include "kernels/q6k_planes.hpp"
 
 namespace pensieve::kernels {
 
 enum class Repacking : std::uint8_t {
-  kNone,       // the kernels read the rows as stored
-  kPanels,     // 16 rows interleaved by 4-byte words (panel_layout.hpp)
-  kQ6KPlanes,  // Q6_K rows, each block's codes in six planes (q6k_planes.hpp)
-  kQ5Panels,   // Q5_0/Q5_1 panels as kPanels, each block's fifth bits reordered (fifth_bits.hpp)
+  kNone,        // the kernels read the rows as stored
+  kPanels,      // 16 rows interleaved by 4-byte words (panel_layout.hpp)
+  kQ6KPlanes,   // Q6_K rows, each block's codes in six planes (q6k_planes.hpp)
+  kQ5Panels,    // Q5_0/Q5_1 panels as kPanels, each block's fifth bits reordered (fifth_bits.hpp)
+  kPairPanels,  // Q4_0/IQ4_NL/Q8_0 panels as kPanels, blocks in pairs behind their scales (pair_scales.hpp)
 };
 
 // Layouts of 16-row panels (panel_layout.hpp).
 constexpr bool in_panels(Repacking repacking) {
-  return repacking == Repacking::kPanels || repacking == Repacking::kQ5Panels;
+  return repacking == Repacking::kPanels || repacking == Repacking::kQ5Panels ||
+         repacking == Repacking::kPairPanels;
 }
 
 // Rows a layout keeps together: a copy is made, and a matrix sliced, by whole units.

@@ -11,7 +11,9 @@
 // - rows in lanes (decode): 8 rows × 1 input; each block of the input is loaded once for 8 rows.
 // A tile with fewer pairs than lanes repeats its last row or input and drops those lanes.
 // Every type here is read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
-// load, with the rows in the lanes (panel_block) and the same float work again. On their row
+// load, with the rows in the lanes (panel_block) and the same float work again; Q4_0, IQ4_NL and
+// Q8_0 with their blocks in pairs behind their scales (pair_scales.hpp), so that no code dword
+// straddles two. On their row
 // kernels Q4_1 and IQ4_NL decoded 13.5–15.6 and 13.7 GB/s a core from cache, on panels 30.1 and
 // 17.4; prompts ran 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87. Q5_0 and Q5_1 on
 // rows decoded 9–12 GB/s from memory, on panels 15–24, and 1.14–1.16× that with their fifth bits
@@ -27,6 +29,7 @@
 #include "kernels/avx2/panel_passes.hpp"
 #include "kernels/fifth_bits.hpp"
 #include "kernels/panel_layout.hpp"
+#include "kernels/repacking.hpp"
 #include "kernels/scratch.hpp"
 
 namespace pensieve::kernels::avx2 {
@@ -123,7 +126,7 @@ struct Q8_0 {
   static __m256i codes(const std::uint8_t* b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
   }
-  static constexpr Repacking kLayout = Repacking::kPanels;
+  static constexpr Repacking kLayout = Repacking::kPairPanels;
   static constexpr std::size_t kCodeWords = 8, kCodesAt = 2, kFifthAt = 0;
   // Its prompts take q8_0_panel_tokens, 8 tokens a pass (6% faster than 4, one thread and two, 512
   // tokens).
@@ -137,6 +140,7 @@ struct Q8_0 {
 // Q4_0: { fp16 d; u8 qs[16]; } code = nibble − 8. Panels take Σ u·a before the shift
 // (shift_terms below).
 struct Q4_0 : NibblePanels<false> {
+  static constexpr Repacking kLayout = Repacking::kPairPanels;
   static constexpr std::size_t kBytes = 18;
   static constexpr Codes kCodes = Codes::kShifted;
   static constexpr int kShift = 8;
@@ -166,7 +170,7 @@ struct Iq4Nl {
                             -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
   }
   static __m256i codes(const std::uint8_t* b) { return _mm256_shuffle_epi8(grid(), nibbles_32(b + 2)); }
-  static constexpr Repacking kLayout = Repacking::kPanels;
+  static constexpr Repacking kLayout = Repacking::kPairPanels;
   static constexpr std::size_t kCodeWords = 4, kCodesAt = 2, kFifthAt = 0;
   // Prompt tokens a pass: 8 ran 1.20× as fast as 4 (512 tokens, one-off harness, paired).
   static constexpr std::size_t kPassTokens = 8;
@@ -357,29 +361,15 @@ __m256i block_dword(const std::uint8_t* word) {
 
 // Block b of a panel against T tokens, for the 8 rows of half h: acc[t] = fma(float(dot),
 // d_w·d_a, acc[t]), the float work of tile_inputs and tile_rows (and fma(m_w, d_a·Σq_a) for the
-// _1 types). A block starts a word or 2 bytes into one (kStart); its fields (the scale at byte 0,
-// the minimum at 2, the fifth bits at kFifthAt, the codes at kCodesAt) are whole words or are
-// taken from two. `shift[t]`: token t's shift term of the block (shifted types). Always inlined:
-// as a call (GCC's choice once it served several token counts) its accumulators went through
-// memory and Q4_0 decode from the caches ran at 60% of the rate.
-template <class K, std::size_t T, std::size_t kStart>
-[[gnu::always_inline]] inline void panel_block_at(const std::uint8_t* word, std::size_t b,
+// _1 types), from its codes, scale, minimum (the _1 types) and fifth bits (qh) as loaded.
+// `shift[t]`: token t's shift term of the block (shifted types). Always inlined: as a call (GCC's
+// choice once it served several token counts) its accumulators went through memory and Q4_0
+// decode from the caches ran at 60% of the rate.
+template <class K, std::size_t T>
+[[gnu::always_inline]] inline void block_products(const __m256i (&codes)[K::kCodeWords], __m256 d_w,
+                                                  __m256 m_w, __m256i qh, std::size_t b,
                                                   const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
                                                   __m256 (&acc)[T]) {
-  __m256i codes[K::kCodeWords];
-  [&]<std::size_t... i>(std::index_sequence<i...>) {
-    ((codes[i] = block_dword<kStart, K::kCodesAt + 4 * i>(word)), ...);
-  }
-  (std::make_index_sequence<K::kCodeWords>());
-  const __m256i w0 = load_words(word);
-  const __m256 d_w = fp16_halves<kStart == 2>(w0);
-  __m256 m_w;
-  if constexpr (K::kCodes == Codes::kAffine) {
-    static_assert(kStart == 0, "the _1 types' blocks are whole words: m is the high half of word 0");
-    m_w = fp16_halves<true>(w0);
-  }
-  __m256i qh = _mm256_setzero_si256();
-  if constexpr (K::kFifthAt != 0) qh = block_dword<kStart, K::kFifthAt>(word);
   __m256i u[8];
   K::unpack(codes, qh, u);
   for (std::size_t t = 0; t < T; ++t) {
@@ -392,18 +382,75 @@ template <class K, std::size_t T, std::size_t kStart>
   }
 }
 
+// Block b in the kPanels and kQ5Panels layouts: it starts a word or 2 bytes into one (kStart); its
+// fields (the scale at byte 0, the minimum at 2, the fifth bits at kFifthAt, the codes at kCodesAt)
+// are whole words or are taken from two.
+template <class K, std::size_t T, std::size_t kStart>
+[[gnu::always_inline]] inline void panel_block_at(const std::uint8_t* word, std::size_t b,
+                                                  const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
+                                                  __m256 (&acc)[T]) {
+  __m256i codes[K::kCodeWords];
+  [&]<std::size_t... i>(std::index_sequence<i...>) {
+    ((codes[i] = block_dword<kStart, K::kCodesAt + 4 * i>(word)), ...);
+  }
+  (std::make_index_sequence<K::kCodeWords>());
+  const __m256i w0 = load_words(word);
+  const __m256 d_w = fp16_halves<kStart == 2>(w0);
+  __m256 m_w = d_w;
+  if constexpr (K::kCodes == Codes::kAffine) {
+    static_assert(kStart == 0, "the _1 types' blocks are whole words: m is the high half of word 0");
+    m_w = fp16_halves<true>(w0);
+  }
+  __m256i qh = _mm256_setzero_si256();
+  if constexpr (K::kFifthAt != 0) qh = block_dword<kStart, K::kFifthAt>(word);
+  block_products<K, T>(codes, d_w, m_w, qh, b, a, shift, acc);
+}
+
+// The 8 rows' scales of a pair's first or second block (kPairPanels), as floats.
+template <bool kSecond>
+__m256 pair_block_scales(const std::uint8_t* pair) {
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(pair + 16 * kSecond)));
+}
+
+// Block b in the kPairPanels layout (pair_scales.hpp): `pair` is its pair's first word in the half
+// panel, the first block's 8 scales (16 bytes) and then the second's (kSecond); the codes are whole
+// words after it.
+template <class K, std::size_t T, bool kSecond>
+[[gnu::always_inline]] inline void paired_block(const std::uint8_t* pair, std::size_t b,
+                                                const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
+                                                __m256 (&acc)[T]) {
+  static_assert(K::kCodesAt == 2 && K::kFifthAt == 0 && K::kCodes != Codes::kAffine,
+                "a paired block is a scale and codes");
+  constexpr std::size_t kFirstWord = 1 + (kSecond ? K::kCodeWords : 0);
+  __m256i codes[K::kCodeWords];
+  for (std::size_t i = 0; i < K::kCodeWords; ++i)
+    codes[i] = load_words(pair + (kFirstWord + i) * kPanelWordBytes);
+  const __m256 d_w = pair_block_scales<kSecond>(pair);
+  block_products<K, T>(codes, d_w, d_w, _mm256_setzero_si256(), b, a, shift, acc);
+}
+
 template <class K, std::size_t T>
 [[gnu::always_inline]] inline void panel_block(const std::uint8_t* panel, std::size_t b, std::size_t h,
                                                const ActBlock32* const (&a)[T], const __m256i (&shift)[T],
                                                __m256 (&acc)[T]) {
-  const std::size_t at = b * K::kBytes;
-  const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
-  if constexpr (K::kBytes % 4 == 0) {
-    panel_block_at<K, T, 0>(word, b, a, shift, acc);
-  } else if (at % 4 == 0) {
-    panel_block_at<K, T, 0>(word, b, a, shift, acc);
+  if constexpr (K::kLayout == Repacking::kPairPanels) {
+    // A pair of blocks is K::kBytes / 2 words.
+    const std::uint8_t* pair = panel + b / 2 * (K::kBytes / 2) * kPanelWordBytes + 32 * h;
+    if (b % 2 == 0) {
+      paired_block<K, T, false>(pair, b, a, shift, acc);
+    } else {
+      paired_block<K, T, true>(pair, b, a, shift, acc);
+    }
   } else {
-    panel_block_at<K, T, 2>(word, b, a, shift, acc);
+    const std::size_t at = b * K::kBytes;
+    const std::uint8_t* word = panel + at / 4 * kPanelWordBytes + 32 * h;
+    if constexpr (K::kBytes % 4 == 0) {
+      panel_block_at<K, T, 0>(word, b, a, shift, acc);
+    } else if (at % 4 == 0) {
+      panel_block_at<K, T, 0>(word, b, a, shift, acc);
+    } else {
+      panel_block_at<K, T, 2>(word, b, a, shift, acc);
+    }
   }
 }
 
@@ -474,38 +521,30 @@ void panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activations
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
 
-// Q8_0 block b of one half panel (`word`: the block's word 0 there) against T tokens, the word loop outside
-// the token loop: each code word and its |w| are formed once and meet the T tokens in turn, and only the T
-// int32 sums and T float sums stay live. (panel_block holds a block's eight words for all tokens: with Q8_0's
-// eight words and their eight |w|, GCC spilled the accumulators to the stack; this measured 10–14% faster,
-// one thread and two, 512 tokens.) The float work is panel_block's: acc[t] = fma(float(dot), d_w·d_a,
-// acc[t]). kAligned: the block starts a word (its scale is the low half of word 0, its codes straddle words);
-// otherwise it starts 2 bytes in (scale in the high half, codes in the 8 words after).
-template <std::size_t T, bool kAligned>
-[[gnu::always_inline]] inline void q8_0_half_block(const std::uint8_t* word, const ActBlock32* const (&a)[T],
+// Q8_0 block b of one half panel (`pair`: its pair's first word there, kPairPanels) against T tokens, the
+// word loop outside the token loop: each code word and its |w| are formed once and meet the T tokens in
+// turn, and only the T int32 sums and T float sums stay live. (panel_block holds a block's eight words for
+// all tokens: with Q8_0's eight words and their eight |w|, GCC spilled the accumulators to the stack; this
+// measured 10–14% faster, one thread and two, 512 tokens.) The float work is panel_block's: acc[t] =
+// fma(float(dot), d_w·d_a, acc[t]). kSecond: the pair's second block.
+template <std::size_t T, bool kSecond>
+[[gnu::always_inline]] inline void q8_0_half_block(const std::uint8_t* pair, const ActBlock32* const (&a)[T],
                                                    std::size_t b, __m256 (&acc)[T]) {
   const __m256i ones = _mm256_set1_epi16(1);
+  const std::uint8_t* codes = pair + (kSecond ? 9 : 1) * kPanelWordBytes;
   __m256i dot[T];
   for (std::size_t t = 0; t < T; ++t) dot[t] = _mm256_setzero_si256();
-  __m256i next = load_words(word);
-  // Not unrolled: unrolled by 8, GCC hoisted the broadcasts and measured 3% slower.
+    // Not unrolled: unrolled by 8, GCC hoisted the broadcasts and measured 3% slower.
 #pragma GCC unroll 1
   for (std::size_t i = 0; i < 8; ++i) {
-    __m256i w;
-    if constexpr (kAligned) {
-      const __m256i current = next;
-      next = load_words(word + kPanelWordBytes * (i + 1));
-      w = _mm256_blend_epi16(_mm256_srli_epi32(current, 16), _mm256_slli_epi32(next, 16), 0xaa);
-    } else {
-      w = load_words(word + kPanelWordBytes * (i + 1));
-    }
+    const __m256i w = load_words(codes + kPanelWordBytes * i);
     const __m256i magnitude = _mm256_sign_epi8(w, w);
     for (std::size_t t = 0; t < T; ++t) {
       const __m256i q = _mm256_sign_epi8(broadcast_u32(a[t][b].q + 4 * i), w);
       dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, q), ones));
     }
   }
-  const __m256 d_w = fp16_halves<!kAligned>(load_words(word));
+  const __m256 d_w = pair_block_scales<kSecond>(pair);
   for (std::size_t t = 0; t < T; ++t)
     acc[t] =
         _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d_w, _mm256_set1_ps(a[t][b].d)), acc[t]);
@@ -523,14 +562,14 @@ void q8_0_panel_tokens(const std::uint8_t* panel, std::size_t cols, const Activa
   for (std::size_t h = 0; h < 2; ++h) {
     for (__m256& v : acc[h]) v = _mm256_setzero_ps();
     const std::uint8_t* half = panel + 32 * h;
-    // Two blocks are 68 bytes, 17 words: the even one starts a word, the odd one 2 bytes in.
+    // Two blocks are 68 bytes, 17 words: their scales, the first's codes, the second's.
     std::size_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
-      const std::uint8_t* word = half + b / 2 * 17 * kPanelWordBytes;
-      q8_0_half_block<T, true>(word, in, b, acc[h]);
-      q8_0_half_block<T, false>(word + 8 * kPanelWordBytes, in, b + 1, acc[h]);
+      const std::uint8_t* pair = half + b / 2 * 17 * kPanelWordBytes;
+      q8_0_half_block<T, false>(pair, in, b, acc[h]);
+      q8_0_half_block<T, true>(pair, in, b + 1, acc[h]);
     }
-    if (b < blocks) q8_0_half_block<T, true>(half + b / 2 * 17 * kPanelWordBytes, in, b, acc[h]);
+    if (b < blocks) q8_0_half_block<T, false>(half + b / 2 * 17 * kPanelWordBytes, in, b, acc[h]);
   }
   store_panel_rows(acc, rows, t0, out, out_stride);
 }
@@ -612,12 +651,17 @@ void matmul_panels(const WeightMatrix& w, std::size_t row_begin, std::size_t row
   std::uint8_t* rows = scratch(2, kBlockRows * w.row_bytes);
   for (std::size_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
     const std::size_t n = row_end - r0 < kBlockRows ? row_end - r0 : kBlockRows;
-    for (std::size_t i = 0; i < n;) {
-      // Up to the end of the half panel holding row r0 + i.
-      const std::size_t in_half = 8 - (r0 + i) % 8;
-      const std::size_t take = n - i < in_half ? n - i : in_half;
-      unpack_half_panel(w.repacked, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
-      i += take;
+    if constexpr (K::kLayout == Repacking::kPairPanels) {
+      // Row by row (the model never deals a range off a panel boundary).
+      for (std::size_t i = 0; i < n; ++i) unpack_repacked_row(w, r0 + i, rows + i * w.row_bytes);
+    } else {
+      for (std::size_t i = 0; i < n;) {
+        // Up to the end of the half panel holding row r0 + i.
+        const std::size_t in_half = 8 - (r0 + i) % 8;
+        const std::size_t take = n - i < in_half ? n - i : in_half;
+        unpack_half_panel(w.repacked, w.row_bytes, r0 + i, take, rows + i * w.row_bytes);
+        i += take;
+      }
     }
     if constexpr (K::kLayout == Repacking::kQ5Panels) restore_fifth_bits_rows(w.type, rows, n, w.row_bytes);
     const WeightMatrix part{w.type, rows, n, w.cols, w.row_bytes, nullptr};
