@@ -36,11 +36,6 @@ std::size_t scale_byte(std::size_t r, std::size_t byte) {
 
 }  // namespace
 
-bool pairs_scales(tensor::TensorType type) {
-  using tensor::TensorType;
-  return type == TensorType::kQ4_0 || type == TensorType::kIQ4_NL || type == TensorType::kQ8_0;
-}
-
 void pair_scales(const std::uint8_t* row, std::size_t row_bytes, std::size_t block_bytes, std::uint8_t* out) {
   std::memset(out, 0, paired_row_bytes(row_bytes));
   for_each_field(row_bytes, block_bytes, [&](std::size_t stored, std::size_t paired, std::size_t bytes) {

@@ -17,14 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tensor/type.hpp"
-
 namespace pensieve::kernels {
 
 struct WeightMatrix;
-
-// Whether `type`'s blocks are an fp16 scale and then whole dwords, as this layout takes them.
-bool pairs_scales(tensor::TensorType type);
 
 // Bytes of a row of `row_bytes` bytes with its scales paired: rounded up to a dword.
 constexpr std::size_t paired_row_bytes(std::size_t row_bytes) {

@@ -13,12 +13,11 @@
 // Every type here is read from repacked panels (panel_layout.hpp), where a dword of 8 rows is one
 // load, with the rows in the lanes (panel_block) and the same float work again; Q4_0, IQ4_NL and
 // Q8_0 with their blocks in pairs behind their scales (pair_scales.hpp), so that no code dword
-// straddles two. On their row
-// kernels Q4_1 and IQ4_NL decoded 13.5–15.6 and 13.7 GB/s a core from cache, on panels 30.1 and
-// 17.4; prompts ran 65–71 and 54–68 GOP/s a core, on panels 108–110 and 77–87. Q5_0 and Q5_1 on
-// rows decoded 9–12 GB/s from memory, on panels 15–24, and 1.14–1.16× that with their fifth bits
-// reordered (kQ5Panels); prompts 81–108 GOP/s, on panels 126–151 (kernels_bench, Zen 3, 2
-// threads). Decode takes one input at a time, prompts K::kPassTokens at a time, each block's codes
+// straddles two. On their row kernels Q4_1 and IQ4_NL decoded 13.5–15.6 and 13.7 GB/s a core from
+// cache, on panels 30.1 and 17.4; prompts ran 65–71 and 54–68 GOP/s a core, on panels 108–110
+// and 77–87. Q5_0 and Q5_1 on rows decoded 9–12 GB/s from memory, on panels 15–24, and 1.14–1.16×
+// that with their fifth bits reordered (kQ5Panels); prompts 81–108 GOP/s, on panels 126–151 (kernels_bench,
+// Zen 3, 2 threads). Decode takes one input at a time, prompts K::kPassTokens at a time, each block's codes
 // unpacked once for all of them (Q8_0's prompts a half panel and 8 tokens at a time,
 // q8_0_half_block). Row ranges that do not start a panel run the tiles above on rows unpacked from
 // the panels.

@@ -25,17 +25,6 @@ std::vector<std::uint8_t> random_bytes(std::size_t n, std::mt19937& rng) {
   return bytes;
 }
 
-TEST(PairScales, TheTypesWhoseBlocksAreAScaleAndWholeDwords) {
-  for (const tensor::TypeTraits& t : tensor::all_types()) {
-    EXPECT_EQ(pairs_scales(t.type),
-              t.type == TensorType::kQ4_0 || t.type == TensorType::kIQ4_NL || t.type == TensorType::kQ8_0)
-        << t.name;
-    if (pairs_scales(t.type)) {
-      EXPECT_EQ(t.block_bytes % 4, 2u) << t.name;
-    }
-  }
-}
-
 // Blocks of b bytes: pair p's scales at 2b·p (first block) and 2b·p + 2 (second), the first
 // block's codes from 2b·p + 4, the second's right after; odd and even block counts.
 TEST(PairScales, EachFieldLandsInItsPairAndComesBack) {
