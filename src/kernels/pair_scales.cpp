@@ -43,13 +43,6 @@ void pair_scales(const std::uint8_t* row, std::size_t row_bytes, std::size_t blo
   });
 }
 
-void unpair_scales(const std::uint8_t* paired, std::size_t row_bytes, std::size_t block_bytes,
-                   std::uint8_t* out) {
-  for_each_field(row_bytes, block_bytes, [&](std::size_t stored, std::size_t at, std::size_t bytes) {
-    std::memcpy(out + stored, paired + at, bytes);
-  });
-}
-
 void repack_pair_panels(const WeightMatrix& w, std::size_t first, std::size_t end, std::uint8_t* panels) {
   const std::size_t block_bytes = tensor::traits_of(w.type).block_bytes;
   const std::size_t paired = paired_row_bytes(w.row_bytes), stride = panel_stride(w.row_bytes);
@@ -76,17 +69,16 @@ void repack_pair_panels(const WeightMatrix& w, std::size_t first, std::size_t en
 
 void unpack_pair_panel_row(const std::uint8_t* panels, std::size_t row_bytes, std::size_t block_bytes,
                            std::size_t r, std::uint8_t* out) {
-  const std::size_t paired = paired_row_bytes(row_bytes), pair_words = block_bytes / 2;
+  // Straight from the panel, with no buffer: a tied embedding reads a row this way every token.
+  const std::size_t pair_words = block_bytes / 2, in_panel = r % kPanelRows;
   const std::uint8_t* panel = panels + r / kPanelRows * panel_stride(row_bytes);
-  std::vector<std::uint8_t> row(paired);
-  for (std::size_t k = 0; k < paired / 4; ++k) {
-    const std::uint8_t* word = panel + k * kPanelWordBytes;
-    for (std::size_t byte = 0; byte < 4; ++byte) {
-      row[4 * k + byte] =
-          k % pair_words == 0 ? word[scale_byte(r % kPanelRows, byte)] : word[4 * (r % kPanelRows) + byte];
+  for_each_field(row_bytes, block_bytes, [&](std::size_t stored, std::size_t paired, std::size_t bytes) {
+    for (std::size_t q = paired; q < paired + bytes; ++q) {
+      const std::uint8_t* word = panel + q / 4 * kPanelWordBytes;
+      out[stored + q - paired] =
+          q / 4 % pair_words == 0 ? word[scale_byte(in_panel, q % 4)] : word[4 * in_panel + q % 4];
     }
-  }
-  unpair_scales(row.data(), row_bytes, block_bytes, out);
+  });
 }
 
 }  // namespace pensieve::kernels

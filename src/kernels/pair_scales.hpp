@@ -26,10 +26,8 @@ constexpr std::size_t paired_row_bytes(std::size_t row_bytes) {
   return (row_bytes + 3) / 4 * 4;
 }
 
-// One row of `row_bytes` bytes (blocks of `block_bytes`) with its scales paired, and back.
+// One row of `row_bytes` bytes (blocks of `block_bytes`) with its scales paired.
 void pair_scales(const std::uint8_t* row, std::size_t row_bytes, std::size_t block_bytes, std::uint8_t* out);
-void unpair_scales(const std::uint8_t* paired, std::size_t row_bytes, std::size_t block_bytes,
-                   std::uint8_t* out);
 
 // Writes panels [first, end) of w (its rows, w.data) in this layout to `panels` (the start of
 // panel 0, 64-byte aligned): panel_stride(w.row_bytes) bytes a panel, as plain panels.

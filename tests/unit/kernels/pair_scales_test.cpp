@@ -1,7 +1,6 @@
 // Q4_0, IQ4_NL and Q8_0 panels with their blocks' scales in pairs (Repacking::kPairPanels): each
-// field of a row lands where the header says, with every code dword whole, rows come back byte for
-// byte, a half panel's scales of a block are one 16-byte run, and a repacked copy's rows read back
-// as stored.
+// field of a row lands where the header says, with every code dword whole; a half panel's scales
+// of a block are one 16-byte run; and a repacked copy's rows read back as stored.
 #include "kernels/pair_scales.hpp"
 
 #include <gtest/gtest.h>
@@ -27,7 +26,7 @@ std::vector<std::uint8_t> random_bytes(std::size_t n, std::mt19937& rng) {
 
 // Blocks of b bytes: pair p's scales at 2b·p (first block) and 2b·p + 2 (second), the first
 // block's codes from 2b·p + 4, the second's right after; odd and even block counts.
-TEST(PairScales, EachFieldLandsInItsPairAndComesBack) {
+TEST(PairScales, EachFieldLandsInItsPair) {
   for (const std::size_t block : {std::size_t{18}, std::size_t{34}}) {
     for (const std::size_t blocks : {1, 2, 5, 8}) {
       std::mt19937 rng(static_cast<unsigned>(block * 100 + blocks));
@@ -52,9 +51,6 @@ TEST(PairScales, EachFieldLandsInItsPairAndComesBack) {
         EXPECT_EQ(paired[(blocks - 1) * block + 2], 0);
         EXPECT_EQ(paired[(blocks - 1) * block + 3], 0);
       }
-      std::vector<std::uint8_t> back(row_bytes);
-      unpair_scales(paired.data(), row_bytes, block, back.data());
-      EXPECT_EQ(back, row) << block << "-byte blocks, " << blocks << " blocks";
     }
   }
 }
