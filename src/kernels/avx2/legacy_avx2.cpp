@@ -533,8 +533,8 @@ template <std::size_t T, bool kSecond>
   const std::uint8_t* codes = pair + (kSecond ? 9 : 1) * kPanelWordBytes;
   __m256i dot[T];
   for (std::size_t t = 0; t < T; ++t) dot[t] = _mm256_setzero_si256();
-    // Not unrolled: unrolled by 8, GCC hoisted the broadcasts and measured 3% slower.
 #pragma GCC unroll 1
+  // Not unrolled: unrolled by 8, GCC hoisted the broadcasts and measured 3% slower.
   for (std::size_t i = 0; i < 8; ++i) {
     const __m256i w = load_words(codes + kPanelWordBytes * i);
     const __m256i magnitude = _mm256_sign_epi8(w, w);
